@@ -1,0 +1,44 @@
+export type Direction = 'c2s' | 's2c';
+
+export interface Connection {
+  /** 0-based, in order of first appearance in the capture. */
+  id: number;
+  clientIp: string;
+  clientPort: number;
+  serverIp: string;
+  serverPort: number;
+  /** "ip:port", IPv6 as "[addr]:port". */
+  client: string;
+  server: string;
+  /** True when the SYN was seen, so the roles are certain. */
+  sawSyn: boolean;
+  /** First frame and its time. */
+  firstFrame: number;
+  startSec: number;
+  startNsec: number;
+  /** MQTT over TLS (port 8883): reported once, never decoded. */
+  tls: boolean;
+}
+
+/** Transport findings: every defect reported, never hidden. */
+export interface StreamEvent {
+  event: 'gap' | 'truncated' | 'overlap-conflict' | 'buffer-overflow' | 'not-mqtt' | 'tls' | 'incomplete' | 'ip-fragment' | 'file-truncated' | 'corrupt-block' | 'unsupported-link' | 'malformed-frame';
+  frame: number;
+  conn: number | null;
+  dir: Direction | null;
+  message: string;
+  /** Missing byte count for gap/truncated events. */
+  bytes?: number;
+}
+
+/** Receives the reassembled, ordered bytes of every connection. Called synchronously, in capture order. */
+export interface StreamSink {
+  open(conn: Connection): void;
+  /** In-order bytes of one direction; `data` is only valid during the call (copy it to keep it). */
+  data(conn: Connection, dir: Direction, data: Uint8Array, frame: number, timeSec: number, timeNsec: number): void;
+  /** A hole of `bytes` missing bytes in this direction, before the next data() call. */
+  gap(conn: Connection, dir: Direction, bytes: number, frame: number): void;
+  /** The connection ended (FIN/RST both ways, 4-tuple reuse, or end of capture). */
+  close(conn: Connection, frame: number): void;
+  event(ev: StreamEvent): void;
+}
