@@ -1,0 +1,59 @@
+/**
+ * Wires the stages in data-flow order: capture record -> link/IP/TCP -> reassembly -> MQTT framing and decoding ->
+ * rules -> renderers. Everything is synchronous per record, so output appears as soon as a record's bytes arrive.
+ */
+import type { CaptureEvent, CaptureRecord, CaptureSink } from '../capture/types.js';
+import { ConnectionDecoder, type PacketRecord, type PacketSink, type Violation } from '../mqtt/connection-decoder.js';
+import { NetDecoder } from '../net/decoder.js';
+import type { NetEvent } from '../net/types.js';
+import { RuleEngine } from '../rules/engine.js';
+import { TcpReassembler } from '../tcp/reassembler.js';
+import type { Connection, StreamEvent } from '../tcp/types.js';
+
+export const DEFAULT_PORTS: readonly number[] = [1883, 6002];
+
+export interface PipelineOptions {
+  ports: number[];
+  auto: boolean;
+  tree: boolean;
+  payloadLimit?: number;
+}
+
+/** Sends every record to several sinks (renderer, summary, counters). */
+export class FanOut implements PacketSink {
+  constructor(private readonly sinks: PacketSink[]) {}
+  open(conn: Connection): void { for (const s of this.sinks) s.open(conn); }
+  packet(rec: PacketRecord): void { for (const s of this.sinks) s.packet(rec); }
+  event(ev: StreamEvent & { violations?: Violation[] }): void { for (const s of this.sinks) s.event(ev); }
+  close(conn: Connection, frame: number): void { for (const s of this.sinks) s.close(conn, frame); }
+}
+
+export interface Pipeline extends CaptureSink {
+  /** End of input: flush reassembly and framers. */
+  finish(): void;
+  /** Frames read so far. */
+  readonly frames: number;
+}
+
+export function buildPipeline(out: PacketSink, opts: PipelineOptions, onFrame?: (rec: CaptureRecord) => void): Pipeline {
+  const rules = new RuleEngine(out);
+  const mqtt = new ConnectionDecoder(rules, { tree: opts.tree, ...(opts.payloadLimit !== undefined ? { payloadLimit: opts.payloadLimit } : {}) });
+  const tcp = new TcpReassembler(mqtt, { ports: new Set(opts.ports), auto: opts.auto });
+  const net = new NetDecoder((ev: NetEvent) => rules.event({ event: ev.event, frame: ev.frame, conn: null, dir: null, message: ev.message }));
+  let frames = 0;
+  return {
+    get frames() { return frames; },
+    record(rec: CaptureRecord): void {
+      frames = rec.frame;
+      onFrame?.(rec);
+      const seg = net.decode(rec);
+      if (seg) tcp.segment(seg);
+    },
+    event(ev: CaptureEvent): void {
+      rules.event({ event: ev.event, frame: ev.frame, conn: null, dir: null, message: ev.message });
+    },
+    finish(): void {
+      tcp.finish(frames);
+    },
+  };
+}

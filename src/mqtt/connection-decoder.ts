@@ -1,0 +1,157 @@
+/**
+ * Per connection: one framer per direction, the protocol level the connection speaks, and the decoder.
+ * Receives reassembled bytes from the TCP stage and hands decoded packets on, in capture order.
+ */
+import type { Connection, Direction, StreamEvent, StreamSink } from '../tcp/types.js';
+import { MqttFramer, type FramedPacket, type FramerEvent, type FramerSink } from './framer.js';
+import { decodePacket, inferLevel } from './decoder.js';
+import type { DecodedPacket, ProtocolLevel } from './types.js';
+
+/** One decoded MQTT packet with where and when it was seen. Later stages add to `violations`. */
+export interface PacketRecord {
+  conn: Connection;
+  dir: Direction;
+  /** The frame that completed the packet, and every frame that carried its bytes. */
+  frame: number;
+  frames: number[];
+  timeSec: number;
+  timeNsec: number;
+  /** Exactly the packet's bytes; offsets in `decoded.tree` and problems are relative to bytes[0]. */
+  bytes: Uint8Array;
+  decoded: DecodedPacket;
+  /** True when the level was not read from a CONNECT in this capture. */
+  levelInferred: boolean;
+  streamOffset: number;
+  /** Filled by the rules stage. */
+  violations: Violation[];
+}
+
+export type Severity = 'error' | 'warning' | 'note';
+
+export interface Violation {
+  /** Spec statement id (`MQTT-3.1.2-3`) or our own stable id for unnumbered rules. */
+  id: string;
+  /** Spec version the id belongs to: "3.1", "3.1.1", "5.0". */
+  spec: string;
+  severity: Severity;
+  message: string;
+  /** Offending bytes, relative to the packet start, when one place is to blame. */
+  offset?: number;
+  length?: number;
+}
+
+/** Where decoded packets and every event go next. */
+export interface PacketSink {
+  open(conn: Connection): void;
+  packet(rec: PacketRecord): void;
+  event(ev: StreamEvent & { violations?: Violation[] }): void;
+  close(conn: Connection, frame: number): void;
+}
+
+export interface ConnectionDecoderOptions {
+  /** Build field trees (-V, -x). */
+  tree: boolean;
+  /** Bytes of payload to keep as text/hex in fields (the rest is cut and marked). */
+  payloadLimit?: number;
+  maxPacketBytes?: number;
+}
+
+interface ConnState {
+  conn: Connection;
+  level: ProtocolLevel | null;
+  levelInferred: boolean;
+  framers: Record<Direction, MqttFramer>;
+}
+
+export class ConnectionDecoder implements StreamSink {
+  private readonly next: PacketSink;
+  private readonly opts: ConnectionDecoderOptions;
+  private readonly conns = new Map<number, ConnState>();
+
+  constructor(next: PacketSink, opts: ConnectionDecoderOptions) {
+    this.next = next;
+    this.opts = opts;
+  }
+
+  open(conn: Connection): void {
+    const state: ConnState = {
+      conn,
+      level: null,
+      levelInferred: false,
+      framers: {
+        c2s: this.makeFramer(conn, 'c2s'),
+        s2c: this.makeFramer(conn, 's2c'),
+      },
+    };
+    if (!conn.tls) this.conns.set(conn.id, state);
+    this.next.open(conn);
+  }
+
+  data(conn: Connection, dir: Direction, data: Uint8Array, frame: number, timeSec: number, timeNsec: number): void {
+    this.conns.get(conn.id)?.framers[dir].push(data, frame, timeSec, timeNsec);
+  }
+
+  gap(conn: Connection, dir: Direction, bytes: number, frame: number): void {
+    this.conns.get(conn.id)?.framers[dir].gap(bytes, frame);
+  }
+
+  close(conn: Connection, frame: number): void {
+    const state = this.conns.get(conn.id);
+    if (state) {
+      state.framers.c2s.end(frame);
+      state.framers.s2c.end(frame);
+      this.conns.delete(conn.id);
+    }
+    this.next.close(conn, frame);
+  }
+
+  event(ev: StreamEvent): void {
+    this.next.event(ev);
+  }
+
+  private makeFramer(conn: Connection, dir: Direction): MqttFramer {
+    const sink: FramerSink = {
+      packet: (pkt: FramedPacket) => this.onPacket(conn, dir, pkt),
+      event: (ev: FramerEvent) => this.next.event({ event: ev.event, frame: ev.frame, conn: conn.id, dir, message: ev.message, ...(ev.bytes !== undefined ? { bytes: ev.bytes } : {}) } as StreamEvent),
+    };
+    return new MqttFramer(sink, { startUnsynced: !conn.sawSyn, ...(this.opts.maxPacketBytes !== undefined ? { maxPacketBytes: this.opts.maxPacketBytes } : {}) });
+  }
+
+  private onPacket(conn: Connection, dir: Direction, pkt: FramedPacket): void {
+    const state = this.conns.get(conn.id);
+    if (!state) return;
+    const isConnect = dir === 'c2s' && (pkt.bytes[0]! >> 4) === 1;
+    if (state.level === null && !isConnect) {
+      const guess = inferLevel(pkt.bytes, dir);
+      if (guess !== null) {
+        state.level = guess;
+        state.levelInferred = true;
+      }
+    }
+    const level: ProtocolLevel = state.level ?? 4;
+    const decoded = decodePacket(pkt.bytes, {
+      level,
+      dir,
+      tree: this.opts.tree,
+      ...(this.opts.payloadLimit !== undefined ? { payloadLimit: this.opts.payloadLimit } : {}),
+    });
+    if (isConnect) {
+      // The CONNECT's own level governs the connection from here on (both directions).
+      state.level = decoded.level;
+      state.levelInferred = false;
+    }
+    this.next.packet({
+      conn,
+      dir,
+      frame: pkt.frame,
+      frames: pkt.frames,
+      timeSec: pkt.timeSec,
+      timeNsec: pkt.timeNsec,
+      bytes: pkt.bytes,
+      decoded,
+      levelInferred: isConnect ? false : state.level === null || state.levelInferred,
+      streamOffset: pkt.streamOffset,
+      violations: [],
+    });
+  }
+}

@@ -1,0 +1,458 @@
+/**
+ * Cuts one direction's reassembled byte stream into MQTT packets.
+ *
+ * The stream arrives in arbitrary chunks (TCP segments): a packet may span many chunks and one chunk may hold many
+ * packets, and the Remaining Length itself may be split. Bytes are kept only as they arrive, never allocated because a
+ * length field claims them. After a gap the framer knows where the next packet starts if the gap fell inside a packet
+ * whose header it had read; otherwise it resynchronises on the next plausible packet start.
+ */
+
+/** A complete MQTT packet cut from the stream. `bytes` is valid after the callback returns (it is never reused). */
+export interface FramedPacket {
+  bytes: Uint8Array;
+  /** Every frame that carried bytes of this packet, in order, without repeats. */
+  frames: number[];
+  /** The frame that completed the packet, and its time. */
+  frame: number;
+  timeSec: number;
+  timeNsec: number;
+  /** Offset of the packet's first byte in this direction's stream (counting gap bytes as present). */
+  streamOffset: number;
+}
+
+export type FramerEventKind = 'not-mqtt' | 'resync' | 'incomplete' | 'damaged' | 'oversize';
+
+export interface FramerEvent {
+  event: FramerEventKind;
+  frame: number;
+  message: string;
+  /** Bytes skipped or left over, when the event is about bytes. */
+  bytes?: number;
+}
+
+export interface FramerSink {
+  packet(pkt: FramedPacket): void;
+  event(ev: FramerEvent): void;
+}
+
+export interface FramerOptions {
+  /** Start unsynchronised (a capture that began mid-connection): look for a plausible packet start first. */
+  startUnsynced: boolean;
+  /** Largest packet that will be buffered whole; larger ones are reported and skipped. */
+  maxPacketBytes?: number;
+  /** How many unsynchronised bytes to search before giving up on the stream. */
+  resyncLimitBytes?: number;
+}
+
+/** MQTT's own ceiling: 4 Remaining Length bytes of 7 bits. */
+export const MAX_REMAINING_LENGTH = 268_435_455;
+const DEFAULT_MAX_PACKET = 64 * 1024 * 1024;
+const DEFAULT_RESYNC_LIMIT = 1024 * 1024;
+/** Bytes a resync candidate may need to see before it is trusted without confirmation. */
+const RESYNC_WINDOW = 64 * 1024;
+
+const enum Mode {
+  Sync,
+  Resync,
+  /** Skipping the rest of a packet (oversize, or damaged by a gap), then back to Sync. */
+  Skip,
+  /** Gave up: the stream is not MQTT as far as we can tell. */
+  Dead,
+}
+
+interface HeaderInfo {
+  /** Bytes of fixed header (1 + Remaining Length bytes). */
+  headerLength: number;
+  remainingLength: number;
+}
+
+/**
+ * Reads a fixed header at `at`. Returns null when more bytes are needed, 'bad' when the Remaining Length runs past 4
+ * bytes (no MQTT packet can start here).
+ */
+export function readFixedHeader(buf: Uint8Array, at: number, end: number): HeaderInfo | null | 'bad' {
+  let value = 0;
+  let multiplier = 1;
+  for (let i = 0; i < 4; i++) {
+    const p = at + 1 + i;
+    if (p >= end) return null;
+    const b = buf[p]!;
+    value += (b & 0x7f) * multiplier;
+    if ((b & 0x80) === 0) return { headerLength: 2 + i, remainingLength: value };
+    multiplier *= 128;
+  }
+  return 'bad';
+}
+
+/** Fixed-header flags each packet type must carry (3.1.1/5.0); -1 = PUBLISH, whose flags carry DUP/QoS/RETAIN. */
+const REQUIRED_FLAGS = [-2, 0, 0, -1, 0, 0, 2, 0, 2, 0, 2, 0, 0, 0, 0, 0];
+
+/**
+ * How plausible a packet start at `at` is, for resynchronisation only (in sync, anything with a valid header is framed
+ * and the decoder reports what is wrong with it). Strict: exact reserved flags, minimal Remaining Length, fixed sizes.
+ */
+function plausibleStart(buf: Uint8Array, at: number, end: number): 'yes' | 'no' | 'more' {
+  const b0 = buf[at]!;
+  const type = b0 >> 4;
+  const flags = b0 & 0x0f;
+  const required = REQUIRED_FLAGS[type]!;
+  if (required === -2) return 'no';
+  if (required === -1) {
+    if ((flags & 0x06) === 0x06) return 'no';
+  } else if (flags !== required && !(type === 15 && flags === 0)) {
+    return 'no';
+  }
+  const h = readFixedHeader(buf, at, end);
+  if (h === null) return 'more';
+  if (h === 'bad') return 'no';
+  // A non-minimal length is legal in 3.1.1 but no real sender emits one: refusing it avoids many false starts.
+  if (h.headerLength > 2 && buf[at + h.headerLength - 1] === 0) return 'no';
+  const rl = h.remainingLength;
+  switch (type) {
+    case 12: case 13: if (rl !== 0) return 'no'; break;
+    case 4: case 5: case 6: case 7: case 11: if (rl < 2) return 'no'; break;
+    case 2: if (rl < 2) return 'no'; break;
+    case 1: if (rl < 10) return 'no'; break;
+    case 8: case 10: if (rl < 5) return 'no'; break;
+    case 9: if (rl < 3) return 'no'; break;
+    case 3: {
+      if (rl < 2) return 'no';
+      const qos = (flags >> 1) & 3;
+      const t = at + h.headerLength;
+      if (t + 2 > end) return 'more';
+      const topicLen = (buf[t]! << 8) | buf[t + 1]!;
+      if (topicLen + 2 + (qos > 0 ? 2 : 0) > rl) return 'no';
+      const topicEnd = Math.min(end, t + 2 + topicLen);
+      for (let i = t + 2; i < topicEnd; i++) {
+        const c = buf[i]!;
+        if (c < 0x20 || c === 0x7f) return 'no';
+      }
+      break;
+    }
+    default: break;
+  }
+  const packetEnd = at + h.headerLength + rl;
+  if (packetEnd > end) return rl > RESYNC_WINDOW ? 'yes' : 'more';
+  if (packetEnd === end) return 'yes';
+  // Confirm with the next header: a random byte pair rarely chains into a second valid packet.
+  const next = plausibleStart(buf, packetEnd, end);
+  return next === 'no' ? 'no' : next === 'more' ? 'more' : 'yes';
+}
+
+export class MqttFramer {
+  private mode: Mode;
+  private readonly sink: FramerSink;
+  private readonly maxPacket: number;
+  private readonly resyncLimit: number;
+
+  /** Bytes of the packet in progress (Sync) or of the search window (Resync), as copies. */
+  private pending: Uint8Array[] = [];
+  private pendingLength = 0;
+  private pendingFrames: number[] = [];
+  /** Total size of the packet in progress once its header is known, else 0. */
+  private expected = 0;
+  /** Stream offset of the first pending byte. */
+  private pendingStart = 0;
+  /** Stream offset of the next byte to arrive. */
+  private streamOffset = 0;
+  private skipRemaining = 0;
+  private resyncSearched = 0;
+  private lastFrame = 0;
+
+  constructor(sink: FramerSink, opts: FramerOptions) {
+    this.sink = sink;
+    this.mode = opts.startUnsynced ? Mode.Resync : Mode.Sync;
+    this.maxPacket = opts.maxPacketBytes ?? DEFAULT_MAX_PACKET;
+    this.resyncLimit = opts.resyncLimitBytes ?? DEFAULT_RESYNC_LIMIT;
+  }
+
+  /** True once the framer gave up on the stream. */
+  get dead(): boolean {
+    return this.mode === Mode.Dead;
+  }
+
+  push(data: Uint8Array, frame: number, timeSec: number, timeNsec: number): void {
+    this.lastFrame = frame;
+    let off = 0;
+    const len = data.length;
+    while (off < len) {
+      switch (this.mode) {
+        case Mode.Dead:
+          this.streamOffset += len - off;
+          return;
+        case Mode.Skip: {
+          const n = Math.min(this.skipRemaining, len - off);
+          this.skipRemaining -= n;
+          off += n;
+          this.streamOffset += n;
+          if (this.skipRemaining === 0) this.mode = Mode.Sync;
+          break;
+        }
+        case Mode.Resync:
+          this.appendPending(data.subarray(off), frame);
+          this.streamOffset += len - off;
+          off = len;
+          this.resync(frame, timeSec, timeNsec);
+          break;
+        case Mode.Sync:
+          off = this.pendingLength === 0
+            ? this.frameDirect(data, off, frame, timeSec, timeNsec)
+            : this.continuePending(data, off, frame, timeSec, timeNsec);
+          break;
+      }
+    }
+  }
+
+  /** `bytes` of the stream were lost before the next push (a TCP gap or snaplen truncation). */
+  gap(bytes: number, frame: number): void {
+    this.lastFrame = frame;
+    if (bytes <= 0) return;
+    this.streamOffset += bytes;
+    switch (this.mode) {
+      case Mode.Dead:
+        return;
+      case Mode.Skip:
+        if (bytes < this.skipRemaining) {
+          this.skipRemaining -= bytes;
+        } else {
+          // The gap ran past the packet we were skipping: where the next one starts is unknown.
+          this.skipRemaining = 0;
+          this.mode = Mode.Resync;
+        }
+        return;
+      case Mode.Resync:
+        // Bytes before a gap cannot chain into bytes after it.
+        this.dropPending();
+        return;
+      case Mode.Sync: {
+        if (this.pendingLength === 0) {
+          this.mode = Mode.Resync;
+          return;
+        }
+        if (this.expected > 0) {
+          const missingInPacket = this.expected - this.pendingLength;
+          const type = this.pending[0]![0]! >> 4;
+          this.sink.event({
+            event: 'damaged',
+            frame,
+            message: `${typeLabel(type)} of ${this.expected} bytes at stream offset ${this.pendingStart} lost ${Math.min(bytes, missingInPacket)} bytes in a gap; not decoded`,
+            bytes: Math.min(bytes, missingInPacket),
+          });
+          this.dropPending();
+          if (bytes < missingInPacket) {
+            this.skipRemaining = missingInPacket - bytes;
+            this.mode = Mode.Skip;
+          } else if (bytes > missingInPacket) {
+            this.mode = Mode.Resync;
+          }
+          return;
+        }
+        // Gap inside a fixed header: the packet's size is unknown.
+        this.dropPending();
+        this.mode = Mode.Resync;
+        return;
+      }
+    }
+  }
+
+  /** End of stream: report bytes that never completed a packet. */
+  end(frame?: number): void {
+    const at = frame ?? this.lastFrame;
+    if (this.pendingLength > 0) {
+      if (this.mode === Mode.Sync) {
+        const first = this.pending[0]!;
+        const type = first[0]! >> 4;
+        const detail = this.expected > 0
+          ? `${typeLabel(type)} declares ${this.expected} bytes, ${this.pendingLength} present`
+          : `a fixed header was cut short (${this.pendingLength} byte${this.pendingLength === 1 ? '' : 's'})`;
+        this.sink.event({ event: 'incomplete', frame: at, message: `${this.pendingLength} bytes at the end of the stream do not complete a packet: ${detail}`, bytes: this.pendingLength });
+      } else if (this.mode === Mode.Resync) {
+        this.sink.event({ event: 'resync', frame: at, message: `${this.pendingLength} bytes at the end of the stream skipped: no packet start found`, bytes: this.pendingLength });
+      }
+    } else if (this.mode === Mode.Skip && this.skipRemaining > 0) {
+      this.sink.event({ event: 'incomplete', frame: at, message: `stream ended ${this.skipRemaining} bytes before the end of a skipped packet`, bytes: this.skipRemaining });
+    }
+    this.dropPending();
+  }
+
+  /** Frames packets straight out of `data` while nothing is pending: the common, copy-free path. */
+  private frameDirect(data: Uint8Array, off: number, frame: number, timeSec: number, timeNsec: number): number {
+    const len = data.length;
+    while (off < len) {
+      if (this.streamOffset === 0 && !startsLikeMqtt(data[off]!)) {
+        this.lostSync(frame, `the stream starts with byte 0x${hex2(data[off]!)}, which no MQTT packet starts with`, 'not-mqtt');
+        return off;
+      }
+      const h = readFixedHeader(data, off, len);
+      if (h === null) {
+        this.appendPending(data.subarray(off), frame);
+        this.streamOffset += len - off;
+        return len;
+      }
+      if (h === 'bad') {
+        this.lostSync(frame, `Remaining Length at stream offset ${this.streamOffset} runs past 4 bytes`);
+        return off;
+      }
+      const total = h.headerLength + h.remainingLength;
+      if (off + total > len) {
+        this.expected = total;
+        this.appendPending(data.subarray(off), frame);
+        this.streamOffset += len - off;
+        return len;
+      }
+      this.sink.packet({ bytes: data.subarray(off, off + total), frames: [frame], frame, timeSec, timeNsec, streamOffset: this.streamOffset });
+      this.streamOffset += total;
+      off += total;
+      if (this.mode !== Mode.Sync) return off;
+    }
+    return off;
+  }
+
+  /** Adds bytes to the packet in progress; emits it once complete. Returns the new offset into `data`. */
+  private continuePending(data: Uint8Array, off: number, frame: number, timeSec: number, timeNsec: number): number {
+    if (this.expected === 0) {
+      // Header still incomplete: it is at most 5 bytes, so joining is cheap.
+      const head = concat(this.pending, this.pendingLength);
+      const take = Math.min(5 - head.length, data.length - off);
+      const probe = new Uint8Array(head.length + take);
+      probe.set(head, 0);
+      probe.set(data.subarray(off, off + take), head.length);
+      const h = readFixedHeader(probe, 0, probe.length);
+      if (h === null) {
+        this.appendPending(data.subarray(off, off + take), frame);
+        this.streamOffset += take;
+        return off + take;
+      }
+      if (h === 'bad') {
+        this.lostSync(frame, `Remaining Length at stream offset ${this.pendingStart} runs past 4 bytes`);
+        return off;
+      }
+      this.expected = h.headerLength + h.remainingLength;
+    }
+    const need = this.expected - this.pendingLength;
+    const take = Math.min(need, data.length - off);
+    if (this.pendingLength + take > this.maxPacket) {
+      // Only bytes that really arrived count against the limit, so a huge claim with few bytes ends as 'incomplete'.
+      this.oversize(this.expected, frame);
+      this.skipRemaining = need - take;
+      this.dropPending();
+      this.streamOffset += take;
+      if (this.skipRemaining > 0) this.mode = Mode.Skip;
+      return off + take;
+    }
+    this.appendPending(data.subarray(off, off + take), frame);
+    this.streamOffset += take;
+    if (this.pendingLength === this.expected) {
+      const bytes = concat(this.pending, this.pendingLength);
+      const frames = this.pendingFrames;
+      const start = this.pendingStart;
+      this.pending = [];
+      this.pendingLength = 0;
+      this.pendingFrames = [];
+      this.expected = 0;
+      this.sink.packet({ bytes, frames, frame, timeSec, timeNsec, streamOffset: start });
+    }
+    return off + take;
+  }
+
+  private resync(frame: number, timeSec: number, timeNsec: number): void {
+    const buf = concat(this.pending, this.pendingLength);
+    const bufStart = this.pendingStart;
+    for (let i = 0; i < buf.length; i++) {
+      const verdict = plausibleStart(buf, i, buf.length);
+      if (verdict === 'no') continue;
+      if (verdict === 'more' && buf.length - i < RESYNC_WINDOW) {
+        this.keepPending(buf.subarray(i), this.pendingFrames, bufStart + i, i, frame);
+        return;
+      }
+      if (i > 0) {
+        this.sink.event({ event: 'resync', frame, message: `skipped ${i} bytes at stream offset ${bufStart} to the next plausible packet start`, bytes: i });
+      }
+      this.resyncSearched = 0;
+      this.pending = [];
+      this.pendingLength = 0;
+      this.pendingFrames = [];
+      this.expected = 0;
+      this.mode = Mode.Sync;
+      const rest = buf.subarray(i);
+      // Re-feed from the candidate start: offsets rewind to where its bytes were.
+      this.streamOffset = bufStart + i;
+      this.refeed(rest, frame, timeSec, timeNsec);
+      return;
+    }
+    this.keepPending(new Uint8Array(0), [], bufStart + buf.length, buf.length, frame);
+  }
+
+  /** Feeds bytes found during resync back through the synced path (attributed to the current frame). */
+  private refeed(bytes: Uint8Array, frame: number, timeSec: number, timeNsec: number): void {
+    this.push(bytes, frame, timeSec, timeNsec);
+  }
+
+  private keepPending(rest: Uint8Array, frames: number[], restStart: number, skipped: number, frame: number): void {
+    this.resyncSearched += skipped;
+    this.pending = rest.length > 0 ? [rest] : [];
+    this.pendingLength = rest.length;
+    this.pendingFrames = rest.length > 0 ? frames : [];
+    this.pendingStart = restStart;
+    if (this.resyncSearched > this.resyncLimit) {
+      this.sink.event({ event: 'not-mqtt', frame, message: `no MQTT packet start found in ${this.resyncSearched} bytes; not decoding the rest of this direction`, bytes: this.resyncSearched });
+      this.mode = Mode.Dead;
+      this.dropPending();
+    }
+  }
+
+  private lostSync(frame: number, why: string, kind: FramerEventKind = 'resync'): void {
+    this.sink.event({ event: kind, frame, message: `lost packet boundaries: ${why}; searching for the next packet start` });
+    this.mode = Mode.Resync;
+    this.dropPending();
+  }
+
+  private oversize(total: number, frame: number): void {
+    this.sink.event({ event: 'oversize', frame, message: `packet of ${total} bytes at stream offset ${this.pendingLength > 0 ? this.pendingStart : this.streamOffset} is larger than the ${this.maxPacket}-byte buffer limit; skipped`, bytes: total });
+  }
+
+  private appendPending(chunk: Uint8Array, frame: number): void {
+    if (chunk.length === 0) return;
+    if (this.pendingLength === 0) this.pendingStart = this.streamOffset;
+    // Copy: the caller's bytes are only valid during the call.
+    this.pending.push(chunk.slice());
+    this.pendingLength += chunk.length;
+    if (this.pendingFrames[this.pendingFrames.length - 1] !== frame) this.pendingFrames.push(frame);
+  }
+
+  private dropPending(): void {
+    this.pending = [];
+    this.pendingLength = 0;
+    this.pendingFrames = [];
+    this.expected = 0;
+  }
+}
+
+const TYPE_LABELS = ['RESERVED', 'CONNECT', 'CONNACK', 'PUBLISH', 'PUBACK', 'PUBREC', 'PUBREL', 'PUBCOMP', 'SUBSCRIBE', 'SUBACK', 'UNSUBSCRIBE', 'UNSUBACK', 'PINGREQ', 'PINGRESP', 'DISCONNECT', 'AUTH'];
+
+function typeLabel(type: number): string {
+  return `a ${TYPE_LABELS[type] ?? 'packet'}`;
+}
+
+/** Whether a stream may begin with this byte: a known packet type with the flags it requires. */
+function startsLikeMqtt(b0: number): boolean {
+  const required = REQUIRED_FLAGS[b0 >> 4]!;
+  if (required === -2) return false;
+  if (required === -1) return (b0 & 0x06) !== 0x06;
+  return (b0 & 0x0f) === required;
+}
+
+function hex2(b: number): string {
+  return b.toString(16).padStart(2, '0');
+}
+
+function concat(chunks: Uint8Array[], total: number): Uint8Array {
+  if (chunks.length === 1) return chunks[0]!;
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
+}

@@ -1,0 +1,126 @@
+/**
+ * Views of a decoded packet's `fields` shared by the human and machine renderers: the key fields of the one-line
+ * view, redaction, and payload previews.
+ */
+import type { PacketRecord } from '../mqtt/connection-decoder.js';
+import { escapeText, quote } from './escape.js';
+
+/** Field keys whose values are secrets; `--redact` masks them in every mode. */
+export const SECRET_KEYS: ReadonlySet<string> = new Set(['password', 'authenticationData']);
+
+export const REDACTED = '***';
+
+/** A deep copy of `fields` with every secret replaced (JSON mode). */
+export function redactFields(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(redactFields);
+  if (value !== null && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+      out[k] = SECRET_KEYS.has(k) && v !== null && v !== undefined ? { encoding: 'redacted' } : redactFields(v);
+    }
+    return out;
+  }
+  return value;
+}
+
+/** Binary-or-text values as the decoder stores them. */
+interface EncodedValue {
+  encoding: string;
+  text?: string;
+  data?: string;
+  truncated?: boolean;
+}
+
+function isEncoded(v: unknown): v is EncodedValue {
+  return v !== null && typeof v === 'object' && typeof (v as EncodedValue).encoding === 'string';
+}
+
+/** Short display of a text-or-binary value, escaped for a terminal. */
+export function showEncoded(v: unknown, max = 48, redact = false): string {
+  if (redact) return REDACTED;
+  if (typeof v === 'string') return quote(cut(v, max));
+  if (!isEncoded(v)) return escapeText(String(v));
+  if (v.encoding === 'redacted') return REDACTED;
+  if (typeof v.text === 'string') return quote(cut(v.text, max)) + (v.truncated ? '…' : '');
+  if (typeof v.data === 'string') return `0x${cut(v.data, max * 2)}${v.truncated ? '…' : ''}`;
+  return `(${escapeText(v.encoding)})`;
+}
+
+function cut(s: string, max: number): string {
+  return s.length > max ? `${s.slice(0, max)}…` : s;
+}
+
+function str(v: unknown): string {
+  return typeof v === 'string' ? quote(v) : showEncoded(v);
+}
+
+/** The reason/return code of a packet with its name, when it has one. */
+function reason(f: Record<string, unknown>): string | null {
+  const code = f.reasonCode ?? f.returnCode;
+  if (typeof code !== 'number') return null;
+  const name = f.reasonCodeName ?? f.returnCodeName;
+  return `rc=0x${code.toString(16).padStart(2, '0')}${typeof name === 'string' ? ` (${escapeText(name)})` : ''}`;
+}
+
+/** The key fields of a packet for the one-line view. */
+export function keyFields(rec: PacketRecord, redact: boolean): string {
+  const f = rec.decoded.fields;
+  const parts: string[] = [];
+  const id = typeof f.packetId === 'number' ? `id=${f.packetId}` : null;
+  switch (rec.decoded.typeName) {
+    case 'CONNECT': {
+      parts.push(`clientId=${str(f.clientId ?? '')}`);
+      if (typeof f.keepAlive === 'number') parts.push(`keepAlive=${f.keepAlive}`);
+      const clean = f.cleanStart ?? f.cleanSession;
+      if (typeof clean === 'boolean') parts.push(`${'cleanStart' in f ? 'cleanStart' : 'clean'}=${clean ? 1 : 0}`);
+      if (f.username !== undefined && f.username !== null) parts.push(`user=${str(f.username)}`);
+      if (f.password !== undefined && f.password !== null) parts.push(`password=${showEncoded(f.password, 24, redact)}`);
+      if (f.willFlag === true) parts.push(`will=${str(f.willTopic ?? '')} willQos=${String(f.willQos)}`);
+      break;
+    }
+    case 'CONNACK': {
+      if (typeof f.sessionPresent === 'boolean') parts.push(`sessionPresent=${f.sessionPresent ? 1 : 0}`);
+      const r = reason(f);
+      if (r) parts.push(r);
+      break;
+    }
+    case 'PUBLISH': {
+      parts.push(`topic=${str(f.topic ?? '')}`);
+      const props = f.properties as Record<string, unknown> | undefined;
+      if (props && typeof props.topicAlias === 'number') parts.push(`alias=${props.topicAlias}`);
+      if (typeof f.resolvedTopic === 'string') parts.push(`(→ ${quote(f.resolvedTopic)})`);
+      parts.push(`qos=${String(f.qos)}`);
+      if (id) parts.push(id);
+      if (f.retain === true) parts.push('retain');
+      if (f.dup === true) parts.push('dup');
+      parts.push(`len=${String(f.payloadLength)}`);
+      if (f.payload !== undefined) parts.push(showEncoded(f.payload, 40));
+      break;
+    }
+    case 'SUBSCRIBE': {
+      if (id) parts.push(id);
+      const subs = Array.isArray(f.subscriptions) ? f.subscriptions as Array<Record<string, unknown>> : [];
+      parts.push(subs.map((s) => `${str(s.topic ?? '')}:${String(s.qos)}`).join(' '));
+      break;
+    }
+    case 'SUBACK': {
+      if (id) parts.push(id);
+      const codes = (f.reasonCodes ?? f.returnCodes) as unknown;
+      if (Array.isArray(codes)) parts.push(`codes=[${codes.map((c) => (typeof c === 'number' ? `0x${c.toString(16).padStart(2, '0')}` : String(c))).join(',')}]`);
+      break;
+    }
+    case 'UNSUBSCRIBE': {
+      if (id) parts.push(id);
+      const topics = Array.isArray(f.topics) ? f.topics as unknown[] : [];
+      parts.push(topics.map(str).join(' '));
+      break;
+    }
+    default: {
+      if (id) parts.push(id);
+      const r = reason(f);
+      if (r) parts.push(r);
+      if (Array.isArray(f.reasonCodes)) parts.push(`codes=[${(f.reasonCodes as unknown[]).map((c) => (typeof c === 'number' ? `0x${c.toString(16).padStart(2, '0')}` : String(c))).join(',')}]`);
+    }
+  }
+  return parts.filter((p) => p.length > 0).join(' ');
+}

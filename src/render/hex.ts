@@ -1,0 +1,134 @@
+/**
+ * Annotated hex (-x, explain) and the field tree (-V): both are walks over the decoder's field tree, which knows the
+ * offset and length of every field, so each line shows exactly the bytes it explains.
+ */
+import type { ChalkInstance } from 'chalk';
+import type { Violation } from '../mqtt/connection-decoder.js';
+import type { FieldNode } from '../mqtt/types.js';
+import { escapeText } from './escape.js';
+import { REDACTED, SECRET_KEYS } from './fields.js';
+import { hexBytes } from './format.js';
+
+export interface HexOptions {
+  chalk: ChalkInstance;
+  /** Show every byte of long fields instead of the first lines. */
+  full: boolean;
+  redact: boolean;
+  /** Leading spaces for every line. */
+  indent?: string;
+}
+
+/** Bytes per hex line: 8 keeps the annotation column close to the bytes, as in the walk-throughs. */
+const BYTES_PER_LINE = 8;
+const HEX_COLUMN = BYTES_PER_LINE * 3 - 1;
+/** Lines of a long field shown before it is cut (without --full). */
+const MAX_LINES_PER_FIELD = 4;
+
+/** A node whose children all describe bits of the node's own bytes (a flags byte): printed as one line. */
+function isBitField(node: FieldNode): boolean {
+  const kids = node.children;
+  if (!kids || kids.length === 0) return false;
+  return kids.every((c) => c.offset === node.offset && c.length === node.length && !c.children?.length);
+}
+
+function describe(node: FieldNode): string {
+  const value = node.value !== undefined && node.value !== '' ? ` ${escapeText(node.value)}` : '';
+  const explain = node.explain ? ` (${escapeText(node.explain)})` : '';
+  return `${escapeText(node.label)}${value === '' ? '' : ' ='}${value}${explain}`;
+}
+
+function bitSummary(node: FieldNode): string {
+  if (node.explain) return describe(node);
+  const bits = (node.children ?? []).map((c) => `${escapeText(c.label)} ${escapeText(c.value ?? '')}`.trim()).join(', ');
+  return `${escapeText(node.label)}${node.value ? ` ${escapeText(node.value)}` : ''}: ${bits}`;
+}
+
+/** Annotated hex lines for one packet; violations are marked under the line holding their first byte. */
+export function annotatedHex(bytes: Uint8Array, tree: FieldNode, violations: Violation[], opts: HexOptions): string[] {
+  const { chalk } = opts;
+  const indent = opts.indent ?? '  ';
+  const out: string[] = [];
+  let covered = 0;
+  const pendingMarks = [...violations].filter((v) => v.offset !== undefined).sort((a, b) => a.offset! - b.offset!);
+
+  const marksFor = (start: number, end: number): void => {
+    while (pendingMarks.length > 0 && pendingMarks[0]!.offset! < end && pendingMarks[0]!.offset! >= start - 0) {
+      const v = pendingMarks.shift()!;
+      const paint = v.severity === 'error' ? chalk.red : v.severity === 'warning' ? chalk.yellow : chalk.cyan;
+      out.push(`${indent}${paint(`${'^^ '.padEnd(HEX_COLUMN + 1)}[${v.id}] ${v.spec} ${v.severity}: ${escapeText(v.message)}`)}`);
+    }
+  };
+
+  const hexLine = (start: number, end: number, secret: boolean): string => {
+    const text = secret ? Array.from({ length: end - start }, () => '**').join(' ') : hexBytes(bytes, start, end);
+    return chalk.cyan(text.padEnd(HEX_COLUMN));
+  };
+
+  /** Bytes no node explains (a decoder stopped early): shown plainly, never hidden. */
+  const uncovered = (upTo: number): void => {
+    if (upTo <= covered) return;
+    emitBytes(covered, upTo, chalk.dim(`${upTo - covered} byte${upTo - covered === 1 ? '' : 's'} not explained by the decoder`), false);
+  };
+
+  const emitBytes = (start: number, end: number, text: string, secret: boolean): void => {
+    const length = end - start;
+    const lines = Math.ceil(length / BYTES_PER_LINE) || 1;
+    const shown = opts.full ? lines : Math.min(lines, MAX_LINES_PER_FIELD);
+    for (let i = 0; i < shown; i++) {
+      const a = start + i * BYTES_PER_LINE;
+      const b = Math.min(end, a + BYTES_PER_LINE);
+      out.push(`${indent}${hexLine(a, b, secret)} ${i === 0 ? text : ''}`.trimEnd());
+    }
+    if (shown < lines) {
+      const rest = end - (start + shown * BYTES_PER_LINE);
+      out.push(`${indent}${chalk.dim(`${'…'.padEnd(HEX_COLUMN)} ${rest} more byte${rest === 1 ? '' : 's'} (--full shows all)`)}`);
+    }
+    marksFor(start, end);
+    covered = Math.max(covered, end);
+  };
+
+  const walk = (node: FieldNode, secret: boolean, depth: number): void => {
+    const isSecret = secret || SECRET_KEYS.has(node.key);
+    if (node.offset > covered) uncovered(node.offset);
+    if (isBitField(node)) {
+      emitBytes(node.offset, node.offset + node.length, bitSummary(node), isSecret);
+      return;
+    }
+    const kids = node.children;
+    if (kids && kids.length > 0) {
+      if (depth > 0 && node.label) out.push(`${indent}${' '.repeat(HEX_COLUMN)} ${chalk.bold(escapeText(node.label))}${node.value && !isSecret ? ` ${chalk.dim(escapeText(node.value))}` : ''}`);
+      for (const k of kids) walk(k, isSecret, depth + 1);
+      return;
+    }
+    if (node.length === 0) {
+      out.push(`${indent}${' '.repeat(HEX_COLUMN)} ${isSecret ? `${escapeText(node.label)} = ${REDACTED}` : describe(node)}`);
+      return;
+    }
+    emitBytes(node.offset, node.offset + node.length, isSecret ? `${escapeText(node.label)} = ${REDACTED}` : describe(node), isSecret);
+  };
+
+  walk(tree, false, 0);
+  uncovered(bytes.length);
+  for (const v of violations.filter((x) => x.offset === undefined).concat(pendingMarks)) {
+    const paint = v.severity === 'error' ? chalk.red : v.severity === 'warning' ? chalk.yellow : chalk.cyan;
+    out.push(`${indent}${paint(`[${v.id}] ${v.spec} ${v.severity}: ${escapeText(v.message)}`)}`);
+  }
+  return out;
+}
+
+/** The field tree with offsets (-V). */
+export function fieldTree(tree: FieldNode, opts: HexOptions): string[] {
+  const { chalk } = opts;
+  const out: string[] = [];
+  const indent = opts.indent ?? '  ';
+  const walk = (node: FieldNode, depth: number, secret: boolean): void => {
+    const isSecret = secret || SECRET_KEYS.has(node.key);
+    const where = chalk.dim(`[${node.offset}..${node.offset + node.length - 1}]`.padEnd(12));
+    const value = isSecret ? REDACTED : node.value !== undefined ? escapeText(node.value) : '';
+    const explain = node.explain && !isSecret ? chalk.dim(` — ${escapeText(node.explain)}`) : '';
+    out.push(`${indent}${where}${'  '.repeat(depth)}${escapeText(node.label)}${value ? `: ${value}` : ''}${explain}`);
+    for (const k of node.children ?? []) walk(k, depth + 1, isSecret);
+  };
+  walk(tree, 0, false);
+  return out;
+}

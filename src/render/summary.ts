@@ -1,0 +1,135 @@
+/** --summary: tables printed at the end (connections, topics, packet types, findings by rule). */
+import type { ChalkInstance } from 'chalk';
+import Table from 'cli-table3';
+import type { PacketRecord, PacketSink, Violation } from '../mqtt/connection-decoder.js';
+import { VERSION_NAME } from '../mqtt/types.js';
+import type { Connection, StreamEvent } from '../tcp/types.js';
+import { escapeText } from './escape.js';
+import { isoTime, relativeSeconds } from './format.js';
+
+interface ConnSummary {
+  conn: Connection;
+  clientId: string | null;
+  version: string | null;
+  lastSec: number;
+  lastNsec: number;
+  packets: number;
+  bytes: number;
+  findings: number;
+}
+
+interface TopicSummary {
+  messages: number;
+  bytes: number;
+  qos: [number, number, number];
+  retained: number;
+}
+
+interface RuleSummary {
+  spec: string;
+  severity: string;
+  message: string;
+  count: number;
+}
+
+export class SummaryCollector implements PacketSink {
+  private readonly conns = new Map<number, ConnSummary>();
+  private readonly topics = new Map<string, TopicSummary>();
+  private readonly types = new Map<string, number>();
+  private readonly rules = new Map<string, RuleSummary>();
+  private readonly events = new Map<string, number>();
+
+  open(conn: Connection): void {
+    this.conns.set(conn.id, { conn, clientId: null, version: null, lastSec: conn.startSec, lastNsec: conn.startNsec, packets: 0, bytes: 0, findings: 0 });
+  }
+
+  close(): void {
+    // Connection rows stay for the final table; only per-connection decode state is released upstream.
+  }
+
+  packet(rec: PacketRecord): void {
+    const d = rec.decoded;
+    const c = this.conns.get(rec.conn.id);
+    if (c) {
+      c.packets++;
+      c.bytes += d.length;
+      c.findings += rec.violations.length;
+      c.lastSec = rec.timeSec;
+      c.lastNsec = rec.timeNsec;
+      c.version = VERSION_NAME[d.level] + (rec.levelInferred ? '?' : '');
+      if (d.type === 1 && typeof d.fields.clientId === 'string') c.clientId = d.fields.clientId;
+    }
+    this.types.set(d.typeName, (this.types.get(d.typeName) ?? 0) + 1);
+    if (d.type === 3) {
+      const f = d.fields;
+      const topic = typeof f.resolvedTopic === 'string' ? f.resolvedTopic : typeof f.topic === 'string' ? f.topic : '';
+      let t = this.topics.get(topic);
+      if (!t) {
+        t = { messages: 0, bytes: 0, qos: [0, 0, 0], retained: 0 };
+        this.topics.set(topic, t);
+      }
+      t.messages++;
+      t.bytes += typeof f.payloadLength === 'number' ? f.payloadLength : 0;
+      const q = typeof f.qos === 'number' && f.qos >= 0 && f.qos <= 2 ? f.qos : null;
+      if (q !== null) t.qos[q]++;
+      if (f.retain === true) t.retained++;
+    }
+    this.countViolations(rec.violations);
+  }
+
+  event(ev: StreamEvent & { violations?: Violation[] }): void {
+    this.events.set(ev.event, (this.events.get(ev.event) ?? 0) + 1);
+    if (ev.violations) {
+      this.countViolations(ev.violations);
+      const c = ev.conn !== null ? this.conns.get(ev.conn) : undefined;
+      if (c) c.findings += ev.violations.length;
+    }
+  }
+
+  private countViolations(vs: Violation[]): void {
+    for (const v of vs) {
+      const key = `${v.id}\u0000${v.spec}`;
+      const r = this.rules.get(key);
+      if (r) r.count++;
+      else this.rules.set(key, { spec: v.spec, severity: v.severity, message: v.message, count: 1 });
+    }
+  }
+
+  render(chalk: ChalkInstance, color: boolean): string {
+    // cli-table3 paints headers and borders even into pipes unless its style is emptied.
+    const style = color ? { head: ['cyan'], border: ['grey'] } : { head: [], border: [] };
+    const out: string[] = [];
+
+    const conns = new Table({ head: ['conn', 'client', 'server', 'client id', 'version', 'start', 'duration s', 'packets', 'bytes', 'findings'], style });
+    for (const c of this.conns.values()) {
+      if (c.packets === 0 && !c.conn.tls) continue;
+      conns.push([
+        c.conn.id, escapeText(c.conn.client), escapeText(c.conn.server),
+        c.conn.tls ? '(TLS)' : c.clientId === null ? '-' : escapeText(c.clientId),
+        c.version ?? '-', isoTime(c.conn.startSec, c.conn.startNsec),
+        relativeSeconds(c.lastSec, c.lastNsec, c.conn.startSec, c.conn.startNsec), c.packets, c.bytes, c.findings,
+      ]);
+    }
+    out.push(chalk.bold('Connections'), conns.toString());
+
+    const topics = new Table({ head: ['topic', 'messages', 'payload bytes', 'QoS 0/1/2', 'retained'], style });
+    const sortedTopics = [...this.topics.entries()].sort((a, b) => b[1].messages - a[1].messages || (a[0] < b[0] ? -1 : 1));
+    for (const [topic, t] of sortedTopics.slice(0, 100)) topics.push([escapeText(topic), t.messages, t.bytes, t.qos.join('/'), t.retained]);
+    out.push(chalk.bold('Topics') + (sortedTopics.length > 100 ? ` (top 100 of ${sortedTopics.length})` : ''), topics.toString());
+
+    const types = new Table({ head: ['packet type', 'count'], style });
+    for (const [name, n] of [...this.types.entries()].sort((a, b) => b[1] - a[1])) types.push([name, n]);
+    out.push(chalk.bold('Packet types'), types.toString());
+
+    const rules = new Table({ head: ['rule', 'spec', 'severity', 'count', 'what'], style, colWidths: [null, null, null, null, 60], wordWrap: true });
+    for (const [key, r] of [...this.rules.entries()].sort((a, b) => b[1].count - a[1].count)) rules.push([key.split('\u0000')[0]!, r.spec, r.severity, r.count, escapeText(r.message)]);
+    out.push(chalk.bold('Findings by rule'), this.rules.size === 0 ? '(none)' : rules.toString());
+
+    if (this.events.size > 0) {
+      const events = new Table({ head: ['event', 'count'], style });
+      for (const [name, n] of this.events) events.push([name, n]);
+      out.push(chalk.bold('Capture and transport events'), events.toString());
+    }
+    return out.join('\n');
+  }
+}

@@ -1,0 +1,119 @@
+/** Human output: one line per packet (tshark-like), optionally followed by the field tree (-V) or annotated hex (-x). */
+import type { ChalkInstance } from 'chalk';
+import type { PacketRecord, PacketSink, Violation } from '../mqtt/connection-decoder.js';
+import { VERSION_NAME } from '../mqtt/types.js';
+import type { Connection, StreamEvent } from '../tcp/types.js';
+import { escapeText } from './escape.js';
+import { keyFields } from './fields.js';
+import { relativeSeconds } from './format.js';
+import { annotatedHex, fieldTree } from './hex.js';
+import { endpoints, eventJson, packetJson, type EventTime } from './json.js';
+
+export type Write = (line: string) => void;
+
+export interface RenderOptions {
+  chalk: ChalkInstance;
+  verbose: boolean;
+  hex: boolean;
+  full: boolean;
+  redact: boolean;
+  onlyViolations: boolean;
+  json: boolean;
+  /** Print nothing per packet (--summary alone). */
+  quiet: boolean;
+}
+
+/** Whether a renderer with these options needs field trees from the decoder. */
+export function needsTree(o: Pick<RenderOptions, 'verbose' | 'hex' | 'json' | 'quiet'>): boolean {
+  return !o.json && !o.quiet && (o.verbose || o.hex);
+}
+
+function severityMark(chalk: ChalkInstance, vs: Violation[]): string {
+  if (vs.length === 0) return '';
+  const errors = vs.filter((v) => v.severity === 'error');
+  const paint = errors.length > 0 ? chalk.red : vs.some((v) => v.severity === 'warning') ? chalk.yellow : chalk.cyan;
+  const ids = [...new Set(vs.map((v) => v.id))];
+  const shown = ids.slice(0, 3).join(' ') + (ids.length > 3 ? ` +${ids.length - 3}` : '');
+  return ' ' + paint(`[${shown}]`);
+}
+
+export class Renderer implements PacketSink {
+  private readonly write: Write;
+  private readonly o: RenderOptions;
+  private readonly conns = new Map<number, Connection>();
+  private base: EventTime | null = null;
+  /** Time of the latest frame seen, for events (which carry only a frame number). */
+  private latest: EventTime | null = null;
+
+  constructor(write: Write, opts: RenderOptions) {
+    this.write = write;
+    this.o = opts;
+  }
+
+  /** Every capture record passes its time here first, so relative times count from the first frame. */
+  frameTime(timeSec: number, timeNsec: number): void {
+    if (this.base === null) this.base = { timeSec, timeNsec };
+    this.latest = { timeSec, timeNsec };
+  }
+
+  open(conn: Connection): void {
+    this.conns.set(conn.id, conn);
+  }
+
+  close(conn: Connection): void {
+    this.conns.delete(conn.id);
+  }
+
+  packet(rec: PacketRecord): void {
+    const o = this.o;
+    if (o.quiet) return;
+    if (o.onlyViolations && rec.violations.length === 0) return;
+    if (o.json) {
+      this.write(packetJson(rec, o.redact));
+      return;
+    }
+    const { chalk } = o;
+    const base = this.base ?? { timeSec: rec.timeSec, timeNsec: rec.timeNsec };
+    const { src, dst } = endpoints(rec.conn, rec.dir);
+    const d = rec.decoded;
+    const version = VERSION_NAME[d.level] + (rec.levelInferred ? '?' : '');
+    const line = [
+      String(rec.frame).padStart(5),
+      relativeSeconds(rec.timeSec, rec.timeNsec, base.timeSec, base.timeNsec).padStart(11),
+      `${src} → ${dst}`,
+      chalk.bold(d.typeName.padEnd(11)),
+      chalk.dim(`v${version}`),
+      keyFields(rec, o.redact),
+    ].join(' ');
+    this.write(line.trimEnd() + severityMark(chalk, rec.violations));
+    if (o.verbose && d.tree) {
+      for (const l of fieldTree(d.tree, { chalk, full: o.full, redact: o.redact, indent: '      ' })) this.write(l);
+    }
+    if (o.hex && d.tree) {
+      for (const l of annotatedHex(rec.bytes, d.tree, rec.violations, { chalk, full: o.full, redact: o.redact, indent: '      ' })) this.write(l);
+    } else if (rec.violations.length > 0 && (o.verbose || o.onlyViolations)) {
+      for (const v of rec.violations) this.write(`      ${violationText(chalk, v)}`);
+    }
+    if (o.verbose || o.hex) this.write('');
+  }
+
+  event(ev: StreamEvent & { violations?: Violation[] }): void {
+    const o = this.o;
+    if (o.quiet) return;
+    const conn = ev.conn !== null ? this.conns.get(ev.conn) : undefined;
+    if (o.json) {
+      this.write(eventJson(ev, conn, this.latest));
+      return;
+    }
+    const { chalk } = o;
+    const where = ev.conn !== null ? `conn ${ev.conn}${ev.dir ? ` ${ev.dir}` : ''}` : 'capture';
+    const paint = ev.event === 'tls' ? chalk.cyan : chalk.yellow;
+    this.write(`${String(ev.frame).padStart(5)} ${paint(`! ${ev.event}`)} ${chalk.dim(where)}: ${escapeText(ev.message)}`);
+    for (const v of ev.violations ?? []) this.write(`      ${violationText(chalk, v)}`);
+  }
+}
+
+export function violationText(chalk: ChalkInstance, v: Violation): string {
+  const paint = v.severity === 'error' ? chalk.red : v.severity === 'warning' ? chalk.yellow : chalk.cyan;
+  return paint(`[${v.id}] ${v.spec} ${v.severity}: ${escapeText(v.message)}`);
+}

@@ -1,0 +1,1 @@
+export type { Severity, Violation } from '../mqtt/connection-decoder.js';
