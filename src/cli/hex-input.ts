@@ -14,14 +14,22 @@ function dumpLineBytes(line: string): string[] | null {
   const rest = line.slice(m[0].length);
   // xxd groups bytes in fours ("102d 0004"); Wireshark and tcpdump -X print pairs. Either way the ASCII column
   // follows after a run of two or more spaces once the hex runs out.
-  const tokens: string[] = [];
+  const groups: string[][] = [];
   for (const group of rest.split(/ {2,}|\t/)) {
     const parts = group.trim().split(/\s+/).filter((p) => p.length > 0);
     if (parts.length === 0) continue;
     if (!parts.every((p) => /^[0-9a-f]+$/i.test(p) && p.length % 2 === 0 && p.length <= 8)) break;
-    for (const p of parts) for (let i = 0; i < p.length; i += 2) tokens.push(p.slice(i, i + 2));
+    const pairs: string[] = [];
+    for (const p of parts) for (let i = 0; i < p.length; i += 2) pairs.push(p.slice(i, i + 2));
+    groups.push(pairs);
   }
-  return tokens;
+  // An ASCII column that happens to look like hex ("F0" for the bytes 46 30) has one character per byte before it.
+  if (groups.length >= 2) {
+    const last = rest.trim().split(/ {2,}|\t/).filter((g) => g.trim().length > 0)[groups.length - 1]?.trim() ?? '';
+    const before = groups.slice(0, -1).reduce((n, g) => n + g.length, 0);
+    if (!/\s/.test(last) && last.length === before) groups.pop();
+  }
+  return groups.flat();
 }
 
 export function parseHexInput(text: string): Uint8Array {
