@@ -46,6 +46,7 @@ export function buildPipeline(out: PacketSink, opts: PipelineOptions, onFrame?: 
     record(rec: CaptureRecord): void {
       frames = rec.frame;
       onFrame?.(rec);
+      mqtt.setCurrentFrame(rec.frame, rec.timeSec, rec.timeNsec);
       const seg = net.decode(rec);
       if (seg) tcp.segment(seg);
     },

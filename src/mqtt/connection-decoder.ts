@@ -67,10 +67,21 @@ export class ConnectionDecoder implements StreamSink {
   private readonly next: PacketSink;
   private readonly opts: ConnectionDecoderOptions;
   private readonly conns = new Map<number, ConnState>();
+  /** The capture record being processed: a packet completes in it even when its bytes came from earlier frames. */
+  private currentFrame = 0;
+  private currentSec = 0;
+  private currentNsec = 0;
 
   constructor(next: PacketSink, opts: ConnectionDecoderOptions) {
     this.next = next;
     this.opts = opts;
+  }
+
+  /** Called for every capture record before its segment reaches the TCP stage. */
+  setCurrentFrame(frame: number, timeSec: number, timeNsec: number): void {
+    this.currentFrame = frame;
+    this.currentSec = timeSec;
+    this.currentNsec = timeNsec;
   }
 
   open(conn: Connection): void {
@@ -143,10 +154,11 @@ export class ConnectionDecoder implements StreamSink {
     this.next.packet({
       conn,
       dir,
-      frame: pkt.frame,
+      // Out-of-order bytes complete a packet only when the hole before them fills: that frame is the completing one.
+      frame: Math.max(pkt.frame, this.currentFrame),
       frames: pkt.frames,
-      timeSec: pkt.timeSec,
-      timeNsec: pkt.timeNsec,
+      timeSec: this.currentFrame > pkt.frame ? this.currentSec : pkt.timeSec,
+      timeNsec: this.currentFrame > pkt.frame ? this.currentNsec : pkt.timeNsec,
       bytes: pkt.bytes,
       decoded,
       levelInferred: isConnect ? false : state.level === null || state.levelInferred,

@@ -93,7 +93,7 @@ export function keyFields(rec: PacketRecord, redact: boolean): string {
       if (id) parts.push(id);
       if (f.retain === true) parts.push('retain');
       if (f.dup === true) parts.push('dup');
-      parts.push(`len=${String(f.payloadLength)}`);
+      if (typeof f.payloadLength === 'number') parts.push(`len=${f.payloadLength}`);
       if (f.payload !== undefined) parts.push(showEncoded(f.payload, 40));
       break;
     }

@@ -32,9 +32,14 @@ function isBitField(node: FieldNode): boolean {
 }
 
 function describe(node: FieldNode): string {
-  const value = node.value !== undefined && node.value !== '' ? ` ${escapeText(node.value)}` : '';
-  const explain = node.explain ? ` (${escapeText(node.explain)})` : '';
-  return `${escapeText(node.label)}${value === '' ? '' : ' ='}${value}${explain}`;
+  const label = escapeText(node.label);
+  const value = node.value !== undefined && node.value !== '' ? escapeText(node.value) : '';
+  const explain = node.explain ? escapeText(node.explain) : '';
+  // Explanations often restate the value first ("45 (one byte: ...)"): say it once.
+  if (value && explain.startsWith(value)) return `${label} = ${explain}`;
+  if (value && explain) return `${label} = ${value} (${explain})`;
+  if (value) return `${label} = ${value}`;
+  return explain ? `${label} (${explain})` : label;
 }
 
 function bitSummary(node: FieldNode): string {
@@ -88,7 +93,7 @@ export function annotatedHex(bytes: Uint8Array, tree: FieldNode, violations: Vio
   };
 
   const walk = (node: FieldNode, secret: boolean, depth: number): void => {
-    const isSecret = secret || SECRET_KEYS.has(node.key);
+    const isSecret = secret || (opts.redact && SECRET_KEYS.has(node.key));
     if (node.offset > covered) uncovered(node.offset);
     if (isBitField(node)) {
       emitBytes(node.offset, node.offset + node.length, bitSummary(node), isSecret);
@@ -122,7 +127,7 @@ export function fieldTree(tree: FieldNode, opts: HexOptions): string[] {
   const out: string[] = [];
   const indent = opts.indent ?? '  ';
   const walk = (node: FieldNode, depth: number, secret: boolean): void => {
-    const isSecret = secret || SECRET_KEYS.has(node.key);
+    const isSecret = secret || (opts.redact && SECRET_KEYS.has(node.key));
     const where = chalk.dim(`[${node.offset}..${node.offset + node.length - 1}]`.padEnd(12));
     const value = isSecret ? REDACTED : node.value !== undefined ? escapeText(node.value) : '';
     const explain = node.explain && !isSecret ? chalk.dim(` — ${escapeText(node.explain)}`) : '';
