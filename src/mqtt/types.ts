@@ -29,6 +29,12 @@ export interface DecodeProblem {
   offset: number;
   length: number;
   message: string;
+  /**
+   * 'error' = the packet violates the spec (Malformed / Protocol Error / numbered MUST);
+   * 'warning' = SHOULD-level or version-tolerated defects. The decoder always sets it
+   * (see PROBLEM_CODES in tables.ts for the default per code).
+   */
+  severity?: 'error' | 'warning';
 }
 
 export interface DecodeContext {
@@ -38,6 +44,11 @@ export interface DecodeContext {
   dir: 'c2s' | 's2c' | null;
   /** Build the field tree (only modes that show it need it: -V, -x, explain). */
   tree: boolean;
+  /**
+   * Most bytes of a PUBLISH payload / Will Payload rendered into `fields` (default 1024).
+   * A negative value or Infinity means no limit. `payloadLength` is always the true length.
+   */
+  payloadLimit?: number;
 }
 
 export interface DecodedPacket {
