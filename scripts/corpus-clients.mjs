@@ -1,0 +1,346 @@
+#!/usr/bin/env node
+// MQTT.js clients for the real-traffic capture corpus (driven by scripts/make-captures.sh).
+//
+//   node scripts/corpus-clients.mjs SCENARIO [--host HOST] [--port PORT]
+//
+// Scenarios (client ids, topics and payloads are fixed so reruns give captures of the same shape):
+//   unsub-v31   MQTT 3.1   (MQIsdp): SUBSCRIBE 2 filters, PUBLISH to itself (QoS 1), PINGREQ, UNSUBSCRIBE, DISCONNECT
+//   unsub-v311  MQTT 3.1.1 (MQTT/4): same sequence as unsub-v31
+//   v5-props    MQTT 5: two clients exercising user properties, subscription identifiers, topic aliases
+//               (client -> server), message expiry, content type, payload format, response topic /
+//               correlation data (request/response), session expiry, UNSUBSCRIBE with properties,
+//               DISCONNECT with properties
+//   will-v5     MQTT 5 client with a Will (QoS 1, will properties) that prints READY and then idles
+//               until it is killed (kill -9) by the driver; exits 3 by itself after 30 s
+//
+// Every step is bounded: a step that does not finish in time makes the process exit non-zero.
+import mqtt from 'mqtt';
+
+const STEP_TIMEOUT_MS = 10_000;
+const OVERALL_TIMEOUT_MS = 40_000;
+
+function parseArgs(argv) {
+  const out = { scenario: undefined, host: '127.0.0.1', port: 1883 };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--host') out.host = argv[++i];
+    else if (a === '--port') out.port = Number(argv[++i]);
+    else if (!out.scenario) out.scenario = a;
+    else throw new Error(`unexpected argument: ${a}`);
+  }
+  if (!out.scenario) throw new Error('usage: corpus-clients.mjs SCENARIO [--host H] [--port P]');
+  if (!Number.isInteger(out.port) || out.port <= 0 || out.port > 65535) throw new Error('bad --port');
+  return out;
+}
+
+const log = (...a) => console.error(`[corpus-clients]`, ...a);
+
+function withTimeout(promise, what, ms = STEP_TIMEOUT_MS) {
+  let timer;
+  return Promise.race([
+    promise,
+    new Promise((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
+function brokerUrl(host, port) {
+  return host.includes(':') ? `mqtt://[${host}]:${port}` : `mqtt://${host}:${port}`;
+}
+
+/**
+ * Packet identifiers 1, 2, 3, ... in the order packets are sent (MQTT.js' default provider starts at
+ * a random number), so reruns give the same identifiers.
+ */
+class SequentialMessageIdProvider {
+  next = 1;
+  last = 0;
+  allocate() {
+    this.last = this.next;
+    this.next = this.next === 65535 ? 1 : this.next + 1;
+    return this.last;
+  }
+  getLastAllocated() {
+    return this.last;
+  }
+  register() {
+    return true;
+  }
+  deallocate() {}
+  clear() {}
+}
+
+async function connect(url, opts) {
+  const client = mqtt.connect(url, {
+    messageIdProvider: new SequentialMessageIdProvider(),
+    reconnectPeriod: 0, // never reconnect: one TCP connection per client, fixed packet counts
+    connectTimeout: STEP_TIMEOUT_MS,
+    keepalive: 60, // no automatic PINGREQ during the few seconds a scenario runs
+    ...opts,
+  });
+  client.on('error', (e) => log(`${opts.clientId}: error:`, e.message));
+  await withTimeout(
+    new Promise((resolve, reject) => {
+      client.once('connect', resolve);
+      client.once('error', reject);
+      client.once('close', () => reject(new Error(`${opts.clientId}: connection closed before CONNACK`)));
+    }),
+    `${opts.clientId} CONNACK`,
+  );
+  client.removeAllListeners('close');
+  return client;
+}
+
+const pub = (c, topic, payload, opts) =>
+  withTimeout(c.publishAsync(topic, payload, opts), `${c.options.clientId} PUBLISH ${topic || '(alias)'}`);
+const sub = (c, filters, opts) =>
+  withTimeout(c.subscribeAsync(filters, opts), `${c.options.clientId} SUBSCRIBE`);
+const unsub = (c, filters, opts) =>
+  withTimeout(c.unsubscribeAsync(filters, opts), `${c.options.clientId} UNSUBSCRIBE`);
+const end = (c, opts) =>
+  withTimeout(new Promise((resolve) => c.end(false, opts ?? {}, () => resolve())), `${c.options.clientId} DISCONNECT`);
+
+function checkGranted(granted, expected, who) {
+  const got = granted.map((g) => g.qos);
+  if (JSON.stringify(got) !== JSON.stringify(expected)) {
+    throw new Error(`${who}: SUBACK granted ${JSON.stringify(got)}, expected ${JSON.stringify(expected)}`);
+  }
+}
+
+/** Resolves once `count` messages have arrived on `client` (collected in order). */
+function collect(client, count, what) {
+  const msgs = [];
+  const p = new Promise((resolve) => {
+    client.on('message', (topic, payload, packet) => {
+      msgs.push({ topic, payload: payload.toString(), packet });
+      if (msgs.length === count) resolve(msgs);
+    });
+  });
+  return withTimeout(p, `${what}: ${count} message(s)`);
+}
+
+async function ping(client) {
+  const got = new Promise((resolve) => {
+    const onPacket = (p) => {
+      if (p.cmd === 'pingresp') {
+        client.removeListener('packetreceive', onPacket);
+        resolve();
+      }
+    };
+    client.on('packetreceive', onPacket);
+  });
+  client.sendPing();
+  await withTimeout(got, `${client.options.clientId} PINGRESP`);
+}
+
+// ---------------------------------------------------------------------------------------------
+
+async function unsubScenario(url, version) {
+  const v31 = version === 3;
+  const tag = v31 ? 'v31' : 'v311';
+  const clientId = `corpus-js-${tag}`;
+  const c = await connect(url, {
+    clientId,
+    protocolVersion: version,
+    protocolId: v31 ? 'MQIsdp' : 'MQTT',
+    clean: true,
+  });
+  const a = `corpus/${tag}/js/a`;
+  const b = `corpus/${tag}/js/b`;
+  const granted = await sub(c, { [a]: { qos: 1 }, [b]: { qos: 2 } });
+  checkGranted(granted, [1, 2], clientId);
+  const inbox = collect(c, 1, clientId);
+  await pub(c, a, `hello from ${clientId}`, { qos: 1 });
+  const [m] = await inbox;
+  if (m.topic !== a) throw new Error(`${clientId}: got message on ${m.topic}`);
+  await ping(c);
+  await unsub(c, [a, b]);
+  await end(c);
+  log(`${clientId}: done`);
+}
+
+async function v5PropsScenario(url) {
+  const subId = 'corpus-v5-sub';
+  const pubId = 'corpus-v5-pub';
+  const replyTopic = `corpus/v5/reply/${pubId}`;
+
+  const s = await connect(url, {
+    clientId: subId,
+    protocolVersion: 5,
+    clean: true,
+    properties: {
+      sessionExpiryInterval: 300,
+      receiveMaximum: 20,
+      maximumPacketSize: 1 << 20,
+      topicAliasMaximum: 10,
+      requestProblemInformation: true,
+      userProperties: { role: 'subscriber', corpus: 'mqtt-dissect' },
+    },
+  });
+  // Two SUBSCRIBE packets, each with a subscription identifier (and user properties on the first).
+  checkGranted(
+    await sub(s, { 'corpus/v5/props/#': { qos: 1 } }, {
+      properties: { subscriptionIdentifier: 42, userProperties: { purpose: 'props' } },
+    }),
+    [1],
+    subId,
+  );
+  checkGranted(
+    await sub(s, { 'corpus/v5/alias/+': { qos: 2, nl: true, rap: true, rh: 0 } }, {
+      properties: { subscriptionIdentifier: 7 },
+    }),
+    [2],
+    subId,
+  );
+  // Responder: answer every request that carries a response topic, echoing the correlation data.
+  s.on('message', (_topic, _payload, packet) => {
+    const rt = packet.properties?.responseTopic;
+    if (rt) {
+      s.publish(rt, 'pong', {
+        qos: 1,
+        properties: {
+          correlationData: packet.properties.correlationData,
+          contentType: 'text/plain',
+          userProperties: { answered: 'yes' },
+        },
+      });
+    }
+  });
+  const subInbox = collect(s, 6, subId);
+
+  const p = await connect(url, {
+    clientId: pubId,
+    protocolVersion: 5,
+    clean: true,
+    properties: {
+      sessionExpiryInterval: 60,
+      userProperties: { role: 'publisher' },
+    },
+  });
+  checkGranted(
+    await sub(p, { [replyTopic]: { qos: 1 } }, { properties: { subscriptionIdentifier: 9 } }),
+    [1],
+    pubId,
+  );
+  const pubInbox = collect(p, 1, pubId);
+
+  // 1. Metadata-rich PUBLISH (QoS 1).
+  await pub(p, 'corpus/v5/props/meta', '{"temp":21.5,"unit":"C"}', {
+    qos: 1,
+    properties: {
+      payloadFormatIndicator: true,
+      messageExpiryInterval: 3600,
+      contentType: 'application/json',
+      userProperties: { unit: 'C', source: 'corpus' },
+    },
+  });
+  // 2. Request (QoS 2) with response topic + correlation data; the subscriber answers (QoS 1).
+  await pub(p, 'corpus/v5/props/request', 'ping', {
+    qos: 2,
+    properties: {
+      responseTopic: replyTopic,
+      correlationData: Buffer.from('corr-0001'),
+      contentType: 'text/plain',
+      messageExpiryInterval: 120,
+    },
+  });
+  const [reply] = await pubInbox;
+  if (reply.packet.properties?.correlationData?.toString() !== 'corr-0001') {
+    throw new Error(`${pubId}: reply without the expected correlation data`);
+  }
+  // 3. Topic aliases, client -> server: register alias 1 and 2 with a topic, then use them with an
+  //    empty topic name.
+  await pub(p, 'corpus/v5/alias/a', 'alias-1 set', { qos: 0, properties: { topicAlias: 1 } });
+  await pub(p, '', 'alias-1 used', { qos: 1, properties: { topicAlias: 1 } });
+  await pub(p, 'corpus/v5/alias/b', 'alias-2 set', { qos: 2, properties: { topicAlias: 2 } });
+  await pub(p, '', 'alias-2 used', { qos: 1, properties: { topicAlias: 2, userProperties: { via: 'alias' } } });
+
+  const got = await subInbox;
+  const topics = got.map((m) => m.topic).sort();
+  const want = [
+    'corpus/v5/alias/a',
+    'corpus/v5/alias/a',
+    'corpus/v5/alias/b',
+    'corpus/v5/alias/b',
+    'corpus/v5/props/meta',
+    'corpus/v5/props/request',
+  ];
+  if (JSON.stringify(topics) !== JSON.stringify(want)) {
+    throw new Error(`${subId}: received topics ${JSON.stringify(topics)}`);
+  }
+
+  // 4. UNSUBSCRIBE (with a user property) both filters; DISCONNECTs with properties.
+  await unsub(s, ['corpus/v5/props/#', 'corpus/v5/alias/+'], {
+    properties: { userProperties: { reason: 'corpus done' } },
+  });
+  await end(p, { reasonCode: 0, properties: { reasonString: 'publisher done' } });
+  await end(s, { reasonCode: 0, properties: { sessionExpiryInterval: 0 } });
+  log('v5-props: done');
+}
+
+async function willV5Scenario(url) {
+  const clientId = 'corpus-will-v5';
+  await connect(url, {
+    clientId,
+    protocolVersion: 5,
+    clean: true,
+    properties: { sessionExpiryInterval: 0 },
+    will: {
+      topic: 'corpus/will/v5',
+      payload: Buffer.from(`${clientId} lost`),
+      qos: 1,
+      retain: false,
+      properties: {
+        willDelayInterval: 0,
+        payloadFormatIndicator: true,
+        messageExpiryInterval: 600,
+        contentType: 'text/plain',
+        userProperties: { kind: 'will', client: clientId },
+      },
+    },
+  });
+  // The driver waits for this line, then kills this process with SIGKILL.
+  process.stdout.write('READY\n');
+  await new Promise((resolve) => setTimeout(resolve, 30_000));
+  throw new Error(`${clientId}: was not killed within 30 s`);
+}
+
+// ---------------------------------------------------------------------------------------------
+
+const args = (() => {
+  try {
+    return parseArgs(process.argv.slice(2));
+  } catch (e) {
+    log(e.message);
+    process.exit(2);
+  }
+})();
+
+const overall = setTimeout(() => {
+  log(`${args.scenario}: overall timeout (${OVERALL_TIMEOUT_MS} ms)`);
+  process.exit(4);
+}, OVERALL_TIMEOUT_MS);
+
+const url = brokerUrl(args.host, args.port);
+const scenarios = {
+  'unsub-v31': () => unsubScenario(url, 3),
+  'unsub-v311': () => unsubScenario(url, 4),
+  'v5-props': () => v5PropsScenario(url),
+  'will-v5': () => willV5Scenario(url),
+};
+const run = scenarios[args.scenario];
+if (!run) {
+  log(`unknown scenario ${args.scenario}; known: ${Object.keys(scenarios).join(', ')}`);
+  process.exit(2);
+}
+run().then(
+  () => {
+    clearTimeout(overall);
+    process.exit(0);
+  },
+  (e) => {
+    log(`${args.scenario}: FAILED: ${e.message}`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,638 @@
+#!/usr/bin/env bash
+# Regenerates the real-traffic MQTT capture corpus (captures/real-*.pcap*, captures/MANIFEST.md).
+#
+#   sudo scripts/make-captures.sh            # regenerate captures/ and captures/MANIFEST.md
+#   sudo scripts/make-captures.sh --check    # regenerate into a temp dir and compare the MQTT
+#                                            # packet-type counts with captures/MANIFEST.md
+#   sudo scripts/make-captures.sh --out DIR  # write the captures and MANIFEST.md to DIR
+#
+# What it does (Debian; needs root for apt-get, network namespaces and packet capture):
+#   * installs mosquitto, mosquitto-clients, tcpdump, tshark (for dumpcap/tshark), iproute2 when missing
+#   * creates a private network namespace with only `lo` up, so the captures hold nothing but the
+#     corpus traffic; every process below runs inside it and all traffic stays on its loopback
+#   * per scenario group: starts a fresh mosquitto broker (own config in a temp dir, not the system
+#     service) with listener 1883 (anonymous) and listener 6002 (user name + password, like the
+#     OneNET platform; per_listener_settings true), starts one capture (tcpdump -i lo -> pcap
+#     Ethernet, tcpdump -i any -> pcap Linux cooked v2, or dumpcap -i lo -> pcapng), drives real
+#     clients (mosquitto_pub / mosquitto_sub and MQTT.js via scripts/corpus-clients.mjs), stops
+#     the capture with SIGINT and the broker with SIGTERM, by PID
+#   * checks every capture with tshark (expected packet types present, no malformed packets, no
+#     expert warnings/errors) and writes MANIFEST.md with tshark's packet-type counts
+#
+# Every client, wait and capture is bounded in time; any failed step stops the script with a
+# message and a non-zero exit status.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+SELF="$ROOT/scripts/make-captures.sh"
+CLIENTS="$ROOT/scripts/corpus-clients.mjs"
+SNAPLEN=262144
+FILTER='tcp port 1883 or tcp port 6002'
+# OneNET-style credentials on listener 6002: user name = product id, client id = device name,
+# password = a (fixed, fake) OneNET token.
+ONENET_USER=482913
+ONENET_TOKEN='version=2018-10-31&res=products%2F482913%2Fdevices%2Fdev-0001&et=1924905600&method=sha1&sign=Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MA%3D%3D'
+LARGE_BYTES=204800 # 200 KiB payload
+
+log() { printf '[make-captures] %s\n' "$*" >&2; }
+die() {
+  printf '[make-captures] ERROR: %s\n' "$*" >&2
+  exit 1
+}
+
+# The captures, in order: file|tool|link type description|group function
+CAPTURES=(
+  "real-v311-qos.pcap|tcpdump -i lo|pcap, Ethernet (LINKTYPE_ETHERNET 1)|group_v311"
+  "real-v31-sll2.pcap|tcpdump -i any|pcap, Linux cooked v2 (LINKTYPE_LINUX_SLL2 276), IPv6 ::1|group_v31"
+  "real-v5-props.pcapng|dumpcap -i lo|pcapng, Ethernet interface (LINKTYPE_ETHERNET 1)|group_v5"
+  "real-onenet-6002.pcap|tcpdump -i any|pcap, Linux cooked v2 (LINKTYPE_LINUX_SLL2 276)|group_onenet"
+  "real-will-kill.pcapng|dumpcap -i lo|pcapng, Ethernet interface (LINKTYPE_ETHERNET 1)|group_will"
+  "real-large-200k.pcap|tcpdump -i lo|pcap, Ethernet (LINKTYPE_ETHERNET 1)|group_large"
+)
+
+# Packet types each capture must contain (names as in MANIFEST.md).
+required_types() {
+  case "$1" in
+  real-v311-qos.pcap | real-v31-sll2.pcap)
+    echo CONNECT CONNACK PUBLISH PUBACK PUBREC PUBREL PUBCOMP SUBSCRIBE SUBACK UNSUBSCRIBE UNSUBACK PINGREQ PINGRESP DISCONNECT
+    ;;
+  real-v5-props.pcapng)
+    echo CONNECT CONNACK PUBLISH PUBACK PUBREC PUBREL PUBCOMP SUBSCRIBE SUBACK UNSUBSCRIBE UNSUBACK DISCONNECT
+    ;;
+  real-onenet-6002.pcap) echo CONNECT CONNACK PUBLISH PUBACK SUBSCRIBE SUBACK DISCONNECT ;;
+  real-will-kill.pcapng) echo CONNECT CONNACK PUBLISH PUBACK SUBSCRIBE SUBACK DISCONNECT ;;
+  real-large-200k.pcap) echo CONNECT CONNACK PUBLISH PUBACK SUBSCRIBE SUBACK DISCONNECT ;;
+  *) die "no required types for $1" ;;
+  esac
+}
+
+MSGTYPE_NAMES=(RESERVED CONNECT CONNACK PUBLISH PUBACK PUBREC PUBREL PUBCOMP SUBSCRIBE SUBACK UNSUBSCRIBE UNSUBACK PINGREQ PINGRESP DISCONNECT AUTH)
+
+# =============================================================================================
+# Inner part: runs inside the network namespace.
+# =============================================================================================
+
+if [[ "${MAKE_CAPTURES_INNER:-}" == 1 ]]; then
+  WORK=${MAKE_CAPTURES_WORK:?}
+  BROKER_PID=
+  CAP_PID=
+  BG_PIDS=()
+  BLOG=
+
+  inner_cleanup() {
+    local p
+    for p in "${BG_PIDS[@]}" $CAP_PID $BROKER_PID; do
+      [[ -n "$p" ]] && kill -9 "$p" 2>/dev/null || true
+    done
+  }
+  trap inner_cleanup EXIT
+
+  # wait_until DESCRIPTION TIMEOUT_S COMMAND... : polls COMMAND every 50 ms
+  wait_until() {
+    local desc=$1 t=$2
+    shift 2
+    local deadline=$((SECONDS + t))
+    until "$@"; do
+      ((SECONDS < deadline)) || die "timed out after ${t}s waiting for $desc"
+      sleep 0.05
+    done
+  }
+
+  # wait_pid PID TIMEOUT_S DESCRIPTION : waits for a background child; sets WAIT_RC
+  wait_pid() {
+    local pid=$1 t=$2 desc=$3
+    local deadline=$((SECONDS + t))
+    while kill -0 "$pid" 2>/dev/null; do
+      if ((SECONDS >= deadline)); then
+        kill -9 "$pid" 2>/dev/null || true
+        die "timed out after ${t}s waiting for $desc (PID $pid) to exit"
+      fi
+      sleep 0.05
+    done
+    WAIT_RC=0
+    wait "$pid" 2>/dev/null || WAIT_RC=$?
+  }
+
+  # SIGKILL a background child and reap it at once (so bash prints no "Killed" job report).
+  kill_and_reap() {
+    kill -9 "$1"
+    wait "$1" 2>/dev/null || true
+  }
+
+  log_count() {
+    local n=0
+    [[ -f "$BLOG" ]] && n=$(grep -cF -- "$1" "$BLOG") || true
+    echo "${n:-0}"
+  }
+  log_has_n() { (($(log_count "$1") >= $2)); }
+
+  # bg NAME COMMAND... : starts COMMAND in the background (stdout/stderr to $WORK/NAME.out/.err)
+  bg() {
+    local name=$1
+    shift
+    "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" &
+    BG_PID=$!
+    BG_PIDS+=("$BG_PID")
+  }
+
+  # run DESCRIPTION TIMEOUT_S COMMAND... : runs COMMAND in the foreground, must exit 0
+  run() {
+    local desc=$1 t=$2 rc=0
+    shift 2
+    timeout -k 2 "$t" "$@" >"$WORK/last.out" 2>"$WORK/last.err" || rc=$?
+    if ((rc != 0)); then
+      cat "$WORK/last.err" >&2
+      if ((rc == 124 || rc == 137)); then die "$desc: timed out after ${t}s"; fi
+      die "$desc: failed with exit status $rc"
+    fi
+  }
+
+  # run_refused DESCRIPTION COMMAND... : a client whose CONNECT must be refused (exit non-zero,
+  # not a timeout) and whose error message must say so
+  run_refused() {
+    local desc=$1 rc=0
+    shift
+    timeout -k 2 10 "$@" >"$WORK/last.out" 2>"$WORK/last.err" || rc=$?
+    ((rc != 0)) || die "$desc: the broker accepted a login it should have refused"
+    ((rc != 124 && rc != 137)) || die "$desc: timed out"
+    grep -qi 'not auth\|refused' "$WORK/last.err" || {
+      cat "$WORK/last.err" >&2
+      die "$desc: unexpected error (exit status $rc)"
+    }
+  }
+
+  start_broker() {
+    local name=$1
+    BLOG="$WORK/broker-$name.log"
+    local conf="$WORK/mosquitto-$name.conf"
+    cat >"$conf" <<EOF
+# mqtt-dissect corpus broker ($name)
+user root
+persistence false
+log_dest file $BLOG
+log_type all
+connection_messages true
+per_listener_settings true
+
+listener 1883
+allow_anonymous true
+
+# OneNET-like listener: user name + password required
+listener 6002
+allow_anonymous false
+password_file $WORK/passwd
+EOF
+    mosquitto -c "$conf" >"$WORK/broker-$name.stdout" 2>&1 &
+    BROKER_PID=$!
+    wait_until "mosquitto ($name) to start" 10 log_has_n "mosquitto version" 2
+    grep -qF 'running' "$BLOG" || die "mosquitto did not start: $(cat "$BLOG")"
+    grep -qF 'listen socket on port 1883' "$BLOG" || die "mosquitto: no listener on 1883"
+    grep -qF 'listen socket on port 6002' "$BLOG" || die "mosquitto: no listener on 6002"
+  }
+
+  stop_broker() {
+    kill -TERM "$BROKER_PID" 2>/dev/null || true
+    wait_pid "$BROKER_PID" 10 "mosquitto"
+    BROKER_PID=
+  }
+
+  # start_capture TOOL IFACE FILE
+  start_capture() {
+    local tool=$1 iface=$2 file=$3
+    local clog="$WORK/$(basename "$file").capture.log"
+    case "$tool" in
+    tcpdump)
+      local extra=()
+      [[ "$iface" == any ]] && extra=(-y LINUX_SLL2)
+      # --immediate-mode: without it packets can sit in the TPACKET_V3 ring until the block
+      # timeout and be lost when tcpdump is stopped shortly after the last packet. In immediate
+      # mode the ring has one snaplen-sized slot per packet, so the default 2 MiB buffer holds
+      # only ~8 packets and bursts get dropped: -B 131072 (KiB) gives it room for ~500.
+      tcpdump -i "$iface" "${extra[@]}" --immediate-mode -B 131072 -U -n -s "$SNAPLEN" -Z root \
+        -w "$file" "$FILTER" 2>"$clog" &
+      CAP_PID=$!
+      wait_until "tcpdump to listen on $iface" 10 grep -qsF 'listening on' "$clog"
+      ;;
+    dumpcap)
+      dumpcap -i "$iface" -B 64 -s "$SNAPLEN" -f "$FILTER" -w "$file" 2>"$clog" &
+      CAP_PID=$!
+      wait_until "dumpcap to capture on $iface" 10 grep -qsF 'Capturing on' "$clog"
+      ;;
+    *) die "unknown capture tool $tool" ;;
+    esac
+    wait_until "capture file $file" 5 test -s "$file"
+    sleep 0.3
+  }
+
+  stop_capture() {
+    local file=$1
+    sleep 1 # let the last FIN/ACKs reach the capture (dumpcap delivers in 250 ms batches)
+    kill -INT "$CAP_PID"
+    wait_pid "$CAP_PID" 10 "capture of $file"
+    ((WAIT_RC == 0)) || die "capture of $file exited with status $WAIT_RC: $(cat "$WORK/$(basename "$file").capture.log")"
+    CAP_PID=
+    local clog
+    clog="$WORK/$(basename "$file").capture.log"
+    # Refuse captures with packets dropped by the kernel or the capture tool.
+    grep -qE '^0 packets dropped by kernel|Packets received/dropped on interface .*: [0-9]+/0 ' "$clog" ||
+      die "$(basename "$file"): the capture dropped packets: $(tr '\r' '\n' <"$clog" | grep -vE '^Packets: ')"
+    log "  $(basename "$file"): $(tr '\r' '\n' <"$clog" | grep -E '^[0-9]+ packets captured|^Packets captured' | tr -d '\n')"
+  }
+
+  # wait until the broker has sent a SUBACK to CLIENT_ID
+  wait_suback() { wait_until "SUBACK to $1" 10 log_has_n "Sending SUBACK to $1" "${2:-1}"; }
+
+  expect_lines() { # FILE N DESCRIPTION
+    local n
+    n=$(wc -l <"$1")
+    ((n == $2)) || die "$3: expected $2 line(s) of output, got $n: $(cat "$1")"
+  }
+
+  # --- shared QoS / retained / unsubscribe scenario for MQTT 3.1 and 3.1.1 ------------------
+  qos_group() { # VERSION_FLAG TAG HOST JS_SCENARIO
+    local V=$1 tag=$2 host=$3 js=$4
+    local base=(-h "$host" -p 1883 -V "$V")
+    # A subscriber at QoS 2 receives what publishers send at QoS 0, 1 and 2.
+    bg "$tag-sub" mosquitto_sub "${base[@]}" -i "corpus-$tag-sub" -t "corpus/$tag/qos/#" -q 2 -C 3 -W 20 -v
+    local sub_pid=$BG_PID
+    wait_suback "corpus-$tag-sub"
+    local q
+    for q in 0 1 2; do
+      run "mosquitto_pub $tag QoS $q" 15 mosquitto_pub "${base[@]}" -i "corpus-$tag-pub-q$q" \
+        -t "corpus/$tag/qos/q$q" -m "$tag payload at QoS $q" -q "$q"
+    done
+    wait_pid "$sub_pid" 25 "mosquitto_sub corpus-$tag-sub"
+    ((WAIT_RC == 0)) || die "mosquitto_sub corpus-$tag-sub failed ($WAIT_RC): $(cat "$WORK/$tag-sub.err")"
+    expect_lines "$WORK/$tag-sub.out" 3 "corpus-$tag-sub"
+    # Retained message: set, received by a late subscriber, cleared (empty retained PUBLISH).
+    run "retained publish $tag" 15 mosquitto_pub "${base[@]}" -i "corpus-$tag-retain" \
+      -t "corpus/$tag/retained/state" -m "retained $tag state" -q 1 -r
+    run "late subscriber $tag" 15 mosquitto_sub "${base[@]}" -i "corpus-$tag-late" \
+      -t "corpus/$tag/retained/#" -q 1 -C 1 -W 10 -v
+    grep -qF "corpus/$tag/retained/state retained $tag state" "$WORK/last.out" ||
+      die "late subscriber $tag did not get the retained message: $(cat "$WORK/last.out")"
+    run "clear retained $tag" 15 mosquitto_pub "${base[@]}" -i "corpus-$tag-clear" \
+      -t "corpus/$tag/retained/state" -n -q 1 -r
+    # MQTT.js: SUBSCRIBE (2 filters), PUBLISH to itself, PINGREQ, UNSUBSCRIBE, DISCONNECT.
+    run "MQTT.js $js" 45 node "$CLIENTS" "$js" --host "$host" --port 1883
+  }
+
+  group_v311() { qos_group mqttv311 v311 127.0.0.1 unsub-v311; }
+  group_v31() { qos_group mqttv31 v31 ::1 unsub-v31; }
+
+  group_v5() {
+    local base=(-h 127.0.0.1 -p 1883 -V mqttv5)
+    bg v5-sub mosquitto_sub "${base[@]}" -i corpus-v5-msub -t 'corpus/v5/qos/#' -q 2 -C 3 -W 20 -v \
+      -D connect session-expiry-interval 30 -D connect user-property client mosquitto_sub \
+      -D subscribe subscription-identifier 5
+    local sub_pid=$BG_PID
+    wait_suback corpus-v5-msub
+    run "mosquitto_pub v5 QoS 0" 15 mosquitto_pub "${base[@]}" -i corpus-v5-mpub-q0 -t corpus/v5/qos/q0 \
+      -m 'v5 payload at QoS 0' -q 0 -D publish user-property k0 v0 -D publish content-type text/plain
+    run "mosquitto_pub v5 QoS 1" 15 mosquitto_pub "${base[@]}" -i corpus-v5-mpub-q1 -t corpus/v5/qos/q1 \
+      -m 'v5 payload at QoS 1' -q 1 -D publish message-expiry-interval 300 -D publish payload-format-indicator 1
+    run "mosquitto_pub v5 QoS 2" 15 mosquitto_pub "${base[@]}" -i corpus-v5-mpub-q2 -t corpus/v5/qos/q2 \
+      -m 'v5 payload at QoS 2' -q 2 -D publish response-topic corpus/v5/qos/answer \
+      -D publish correlation-data c0ffee -D connect session-expiry-interval 10
+    wait_pid "$sub_pid" 25 "mosquitto_sub corpus-v5-msub"
+    ((WAIT_RC == 0)) || die "mosquitto_sub corpus-v5-msub failed ($WAIT_RC): $(cat "$WORK/v5-sub.err")"
+    expect_lines "$WORK/v5-sub.out" 3 corpus-v5-msub
+    run "retained publish v5" 15 mosquitto_pub "${base[@]}" -i corpus-v5-retain -t corpus/v5/retained/state \
+      -m 'retained v5 state' -q 1 -r -D publish message-expiry-interval 600
+    run "late subscriber v5" 15 mosquitto_sub "${base[@]}" -i corpus-v5-late -t 'corpus/v5/retained/#' \
+      -q 1 -C 1 -W 10 -v
+    grep -qF 'corpus/v5/retained/state retained v5 state' "$WORK/last.out" ||
+      die "late subscriber v5 did not get the retained message: $(cat "$WORK/last.out")"
+    run "clear retained v5" 15 mosquitto_pub "${base[@]}" -i corpus-v5-clear -t corpus/v5/retained/state -n -q 1 -r
+    run "MQTT.js v5-props" 45 node "$CLIENTS" v5-props --host 127.0.0.1 --port 1883
+  }
+
+  group_onenet() {
+    local base=(-h 127.0.0.1 -p 6002)
+    local topic="\$sys/$ONENET_USER/dev-0001/dp/post/json"
+    # Refused logins: wrong password (3.1.1 -> CONNACK rc 5; 5.0 -> reason 0x87), no credentials.
+    run_refused "wrong password v3.1.1" mosquitto_pub "${base[@]}" -V mqttv311 -i dev-0001 \
+      -u "$ONENET_USER" -P 'wrong-token' -t "$topic" -m '{"id":1}' -q 1
+    run_refused "wrong password v5" mosquitto_pub "${base[@]}" -V mqttv5 -i dev-0001 \
+      -u "$ONENET_USER" -P 'wrong-token' -t "$topic" -m '{"id":1}' -q 1
+    run_refused "no credentials v3.1.1" mosquitto_pub "${base[@]}" -V mqttv311 -i dev-0001 \
+      -t "$topic" -m '{"id":1}' -q 1
+    # Good logins: an application subscribes to the device's data-point topic, the device posts.
+    bg onenet-sub mosquitto_sub "${base[@]}" -V mqttv311 -i onenet-app -u "$ONENET_USER" -P "$ONENET_TOKEN" \
+      -t "\$sys/$ONENET_USER/+/dp/post/json" -q 1 -C 2 -W 20 -v
+    local sub_pid=$BG_PID
+    wait_suback onenet-app
+    run "good login v3.1.1" 15 mosquitto_pub "${base[@]}" -V mqttv311 -i dev-0001 -u "$ONENET_USER" \
+      -P "$ONENET_TOKEN" -t "$topic" -m '{"id":1,"dp":{"temperature":[{"v":21.5}]}}' -q 1
+    run "good login v5" 15 mosquitto_pub "${base[@]}" -V mqttv5 -i dev-0001 -u "$ONENET_USER" \
+      -P "$ONENET_TOKEN" -t "$topic" -m '{"id":2,"dp":{"humidity":[{"v":40}]}}' -q 1
+    wait_pid "$sub_pid" 25 "mosquitto_sub onenet-app"
+    ((WAIT_RC == 0)) || die "mosquitto_sub onenet-app failed ($WAIT_RC): $(cat "$WORK/onenet-sub.err")"
+    expect_lines "$WORK/onenet-sub.out" 2 onenet-app
+    grep -qF "Sending CONNACK to <unknown> (0, 5)" "$BLOG" || grep -qF "(0, 5)" "$BLOG" ||
+      die "broker log shows no CONNACK with return code 5"
+  }
+
+  group_will() {
+    local base=(-h 127.0.0.1 -p 1883)
+    bg will-watch mosquitto_sub "${base[@]}" -V mqttv5 -i corpus-will-watch -t 'corpus/will/#' -q 1 -C 2 -W 25 -v
+    local watch_pid=$BG_PID
+    wait_suback corpus-will-watch
+    # 1. mosquitto_sub (3.1.1) with a Will, killed with SIGKILL: no DISCONNECT, the broker
+    #    publishes the Will.
+    bg will-v311 mosquitto_sub "${base[@]}" -V mqttv311 -i corpus-will-v311 -t corpus/will-holder/v311 -q 0 \
+      --will-topic corpus/will/v311 --will-payload 'corpus-will-v311 lost' --will-qos 1 -W 30
+    local v311_pid=$BG_PID
+    wait_suback corpus-will-v311
+    kill_and_reap "$v311_pid"
+    wait_until "the broker to publish the will of corpus-will-v311" 10 \
+      log_has_n "Sending PUBLISH to corpus-will-watch" 1
+    # 2. MQTT.js (5.0) with a Will carrying will properties, killed with SIGKILL.
+    bg will-v5 node "$CLIENTS" will-v5 --host 127.0.0.1 --port 1883
+    local v5_pid=$BG_PID
+    wait_until "MQTT.js will-v5 to connect" 15 grep -qsx READY "$WORK/will-v5.out"
+    kill_and_reap "$v5_pid"
+    wait_pid "$watch_pid" 25 "mosquitto_sub corpus-will-watch"
+    ((WAIT_RC == 0)) || die "mosquitto_sub corpus-will-watch failed ($WAIT_RC): $(cat "$WORK/will-watch.err")"
+    expect_lines "$WORK/will-watch.out" 2 corpus-will-watch
+    grep -qF 'corpus/will/v311 corpus-will-v311 lost' "$WORK/will-watch.out" || die "will of corpus-will-v311 missing"
+    grep -qF 'corpus/will/v5 corpus-will-v5 lost' "$WORK/will-watch.out" || die "will of corpus-will-v5 missing"
+  }
+
+  group_large() {
+    local base=(-h 127.0.0.1 -p 1883 -V mqttv311)
+    bg large-sub mosquitto_sub "${base[@]}" -i corpus-large-sub -t corpus/large/blob -q 1 -C 1 -N -W 20
+    local sub_pid=$BG_PID
+    wait_suback corpus-large-sub
+    run "mosquitto_pub 200 KiB" 20 mosquitto_pub "${base[@]}" -i corpus-large-pub -t corpus/large/blob \
+      -f "$WORK/blob.bin" -q 1
+    wait_pid "$sub_pid" 25 "mosquitto_sub corpus-large-sub"
+    ((WAIT_RC == 0)) || die "mosquitto_sub corpus-large-sub failed ($WAIT_RC): $(cat "$WORK/large-sub.err")"
+    cmp -s "$WORK/blob.bin" "$WORK/large-sub.out" || die "the subscriber did not receive the 200 KiB payload intact"
+  }
+
+  ip link set lo up
+  mosquitto_passwd -c -b "$WORK/passwd" "$ONENET_USER" "$ONENET_TOKEN" >/dev/null 2>&1 ||
+    die "mosquitto_passwd failed"
+  # Deterministic 200 KiB payload (32-bit LCG bytes).
+  node -e '
+    const n = Number(process.argv[1]); const b = Buffer.alloc(n); let x = 0x2545f491;
+    for (let i = 0; i < n; i++) { x = (Math.imul(x, 1664525) + 1013904223) >>> 0; b[i] = x >>> 24; }
+    require("fs").writeFileSync(process.argv[2], b);' "$LARGE_BYTES" "$WORK/blob.bin"
+
+  for entry in "${CAPTURES[@]}"; do
+    IFS='|' read -r file tool _link group <<<"$entry"
+    read -r tname iface_flag iface <<<"$tool"
+    log "recording $file ($tool)"
+    start_broker "${group#group_}"
+    start_capture "$tname" "$iface" "$WORK/$file"
+    "$group"
+    stop_capture "$WORK/$file"
+    stop_broker
+  done
+  exit 0
+fi
+
+# =============================================================================================
+# Outer part: dependencies, namespace, checks, manifest.
+# =============================================================================================
+
+OUT_DIR="$ROOT/captures"
+CHECK=0
+while (($#)); do
+  case "$1" in
+  --check) CHECK=1 ;;
+  --out)
+    OUT_DIR=${2:?--out needs a directory}
+    shift
+    ;;
+  -h | --help)
+    sed -n '2,/^set -euo/p' "$SELF" | sed '$d' | sed 's/^# \{0,1\}//'
+    exit 0
+    ;;
+  *) die "unknown argument: $1 (see --help)" ;;
+  esac
+  shift
+done
+
+START=$SECONDS
+((EUID == 0)) || die "must run as root (apt-get, ip netns, packet capture)"
+
+# --- dependencies -----------------------------------------------------------------------------
+need_pkgs=()
+need() { command -v "$1" >/dev/null 2>&1 || need_pkgs+=("$2"); }
+need mosquitto mosquitto
+need mosquitto_pub mosquitto-clients
+need mosquitto_sub mosquitto-clients
+need mosquitto_passwd mosquitto
+need tcpdump tcpdump
+need dumpcap tshark
+need tshark tshark
+need ip iproute2
+need timeout coreutils
+need cmp diffutils
+if ((${#need_pkgs[@]})); then
+  mapfile -t need_pkgs < <(printf '%s\n' "${need_pkgs[@]}" | sort -u)
+  log "installing ${need_pkgs[*]} with apt-get"
+  export DEBIAN_FRONTEND=noninteractive
+  timeout 600 apt-get update -qq || die "apt-get update failed"
+  timeout 900 apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}" >/dev/null ||
+    die "apt-get install ${need_pkgs[*]} failed"
+fi
+command -v node >/dev/null 2>&1 || die "node (>= 20) is required"
+node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)' ||
+  die "node >= 20 is required (found $(node --version))"
+[[ -f "$ROOT/node_modules/mqtt/package.json" ]] ||
+  die "MQTT.js is missing: run 'npm ci' in $ROOT first (dev dependency 'mqtt')"
+
+# --- run the scenarios in a private network namespace ------------------------------------------
+WORK=$(mktemp -d /tmp/mqtt-corpus.XXXXXX)
+NS="mqtt-corpus-$$"
+outer_cleanup() {
+  if ip netns list 2>/dev/null | grep -qw "$NS"; then
+    local p
+    for p in $(ip netns pids "$NS" 2>/dev/null); do kill -9 "$p" 2>/dev/null || true; done
+    ip netns del "$NS" 2>/dev/null || true
+  fi
+  if [[ -n "${KEEP_WORK:-}" ]]; then log "work directory kept: $WORK"; else rm -rf "$WORK"; fi
+}
+trap outer_cleanup EXIT
+ip netns add "$NS" || die "cannot create network namespace $NS (need root / CAP_SYS_ADMIN)"
+
+log "running the scenarios in network namespace $NS (work dir $WORK)"
+rc=0
+MAKE_CAPTURES_INNER=1 MAKE_CAPTURES_WORK="$WORK" timeout -k 5 300 ip netns exec "$NS" bash "$SELF" || rc=$?
+((rc == 0)) || die "recording failed (status $rc)${KEEP_WORK:+; see $WORK}"
+
+# --- check the captures with tshark -------------------------------------------------------------
+TSHARK=(tshark -n -d 'tcp.port==6002,mqtt')
+
+# counts FILE -> "CONNECT=n, CONNACK=n, ..." in packet-type order
+counts() {
+  local line n t out=()
+  while read -r n t; do
+    [[ -n "$t" ]] || continue
+    out+=("${MSGTYPE_NAMES[$t]}=$n")
+  done < <("${TSHARK[@]}" -r "$1" -Y mqtt -T fields -e mqtt.msgtype 2>/dev/null | tr ',' '\n' | sort -n | uniq -c)
+  local IFS=,
+  line="${out[*]}"
+  echo "${line//,/, }"
+}
+
+declare -A COUNTS
+for entry in "${CAPTURES[@]}"; do
+  IFS='|' read -r file _ _ _ <<<"$entry"
+  f="$WORK/$file"
+  [[ -s "$f" ]] || die "$file was not written"
+  c=$(counts "$f")
+  [[ -n "$c" ]] || die "$file: tshark finds no MQTT packets"
+  COUNTS[$file]=$c
+  for t in $(required_types "$file"); do
+    [[ ", $c," == *", $t="* ]] || die "$file: no $t packet (tshark counts: $c)"
+  done
+  # Malformed packets and expert infos of severity Warning (0x600000) or Error (0x800000), less
+  # TCP flow control: the 200 KiB PUBLISH fills the subscriber's receive window on purpose
+  # (real back-pressure), which tshark flags as "window full" / "zero window" warnings.
+  experts=$("${TSHARK[@]}" -r "$f" -Y '_ws.malformed || _ws.expert.severity >= 0x00600000' -T fields \
+    -E aggregator='|' -e frame.number -e _ws.expert.severity -e _ws.expert.message -e _ws.malformed 2>/dev/null)
+  bad=$(awk -F'\t' '
+    {
+      if ($4 != "") { print; next }
+      ns = split($2, sev, "|"); split($3, msg, "|")
+      for (i = 1; i <= ns; i++) {
+        if (sev[i] + 0 < 6291456) continue
+        if (msg[i] ~ /^TCP window specified by the receiver is now completely full$|^TCP Zero Window segment$/) continue
+        print $1 "\t" msg[i]
+      }
+    }' <<<"$experts" | head -20)
+  [[ -z "$bad" ]] || die "$file: tshark reports malformed packets or expert warnings/errors:
+$bad"
+  allowed=$(grep -c . <<<"$experts" || true)
+  ((allowed == 0)) || log "$file: $allowed frame(s) with TCP window-full/zero-window warnings (expected flow control)"
+  log "$file: $(stat -c %s "$f") bytes; $c"
+done
+
+# --- install the captures and the manifest -------------------------------------------------------
+NODE_SHA=$(sha256sum "$WORK/blob.bin" | cut -d' ' -f1)
+
+describe() {
+  case "$1" in
+  real-v311-qos.pcap)
+    echo "MQTT 3.1.1 over 127.0.0.1:1883. mosquitto_sub \`corpus-v311-sub\` subscribes \`corpus/v311/qos/#\` at QoS 2 and receives what \`corpus-v311-pub-q0/q1/q2\` publish to \`corpus/v311/qos/q0..q2\` at QoS 0/1/2 (QoS 1 and 2 flows in both directions: PUBACK, PUBREC/PUBREL/PUBCOMP); \`corpus-v311-retain\` sets a retained message on \`corpus/v311/retained/state\` (QoS 1), late subscriber \`corpus-v311-late\` receives it with RETAIN=1, \`corpus-v311-clear\` clears it (empty retained PUBLISH); MQTT.js \`corpus-js-v311\` subscribes \`corpus/v311/js/a\` (QoS 1) + \`corpus/v311/js/b\` (QoS 2) in one SUBSCRIBE, publishes to itself (QoS 1), PINGREQ/PINGRESP, UNSUBSCRIBE both, DISCONNECT."
+    ;;
+  real-v31-sll2.pcap)
+    echo "MQTT 3.1 (protocol name MQIsdp, level 3) over IPv6 [::1]:1883; same scenario as real-v311-qos with \`v31\` in every client id and topic: \`corpus-v31-sub\` (QoS 2 on \`corpus/v31/qos/#\`) receives QoS 0/1/2 from \`corpus-v31-pub-q0/q1/q2\`; retained \`corpus/v31/retained/state\` set by \`corpus-v31-retain\`, received by \`corpus-v31-late\`, cleared by \`corpus-v31-clear\`; MQTT.js \`corpus-js-v31\`: SUBSCRIBE 2 filters, self-PUBLISH QoS 1, PINGREQ/PINGRESP, UNSUBSCRIBE, DISCONNECT."
+    ;;
+  real-v5-props.pcapng)
+    echo "MQTT 5.0 over 127.0.0.1:1883. mosquitto_sub \`corpus-v5-msub\` (CONNECT session expiry 30 + user property; SUBSCRIBE subscription identifier 5, QoS 2 on \`corpus/v5/qos/#\`) receives QoS 0/1/2 from \`corpus-v5-mpub-q0/q1/q2\` (user property + content type; message expiry + payload format; response topic + correlation data); retained \`corpus/v5/retained/state\` (message expiry 600) set/received by \`corpus-v5-late\`/cleared. MQTT.js \`corpus-v5-sub\` (session expiry 300, receive maximum, maximum packet size, topic alias maximum, user properties) subscribes \`corpus/v5/props/#\` (subscription id 42, user property) and \`corpus/v5/alias/+\` (id 7, QoS 2, no-local, retain-as-published); \`corpus-v5-pub\` (session expiry 60) subscribes \`corpus/v5/reply/corpus-v5-pub\` (id 9), publishes \`corpus/v5/props/meta\` (QoS 1, JSON, content type, payload format, message expiry 3600, user properties) and a request \`corpus/v5/props/request\` (QoS 2, response topic + correlation data \`corr-0001\`) that \`corpus-v5-sub\` answers (QoS 1, same correlation data); client-to-server topic aliases: alias 1 = \`corpus/v5/alias/a\` then used with an empty topic name (QoS 1), alias 2 = \`corpus/v5/alias/b\` (QoS 2) then used with an empty topic name; UNSUBSCRIBE of both filters with a user property (UNSUBACK with reason codes); DISCONNECT with reason string / with session expiry 0."
+    ;;
+  real-onenet-6002.pcap)
+    echo "OneNET-style authenticated listener 127.0.0.1:6002 (decode with \`-d tcp.port==6002,mqtt\`). Three refused logins by \`dev-0001\`: MQTT 3.1.1 wrong password (CONNACK return code 5, not authorized), MQTT 5.0 wrong password (CONNACK reason 0x87 Not authorized), MQTT 3.1.1 without user name (CONNACK 5); the broker closes each connection after the CONNACK. Good logins (user \`$ONENET_USER\`, password = a OneNET-style token): application \`onenet-app\` (3.1.1) subscribes \`\$sys/$ONENET_USER/+/dp/post/json\` at QoS 1; device \`dev-0001\` publishes to \`\$sys/$ONENET_USER/dev-0001/dp/post/json\` at QoS 1 once with 3.1.1 and once with 5.0; the application receives both."
+    ;;
+  real-will-kill.pcapng)
+    echo "Wills over 127.0.0.1:1883. Watcher \`corpus-will-watch\` (mosquitto_sub, MQTT 5.0) subscribes \`corpus/will/#\` at QoS 1. mosquitto_sub \`corpus-will-v311\` (MQTT 3.1.1, will \`corpus/will/v311\` QoS 1 'corpus-will-v311 lost', subscribed to \`corpus/will-holder/v311\`) is killed with SIGKILL: its connection ends with FIN and no DISCONNECT, and the broker publishes the will to the watcher. MQTT.js \`corpus-will-v5\` (MQTT 5.0, will \`corpus/will/v5\` QoS 1 with will properties: will delay 0, payload format, message expiry 600, content type, user properties) is killed the same way; the watcher receives both wills (QoS 1, PUBACK) and disconnects."
+    ;;
+  real-large-200k.pcap)
+    echo "MQTT 3.1.1 over 127.0.0.1:1883. \`corpus-large-sub\` subscribes \`corpus/large/blob\` at QoS 1; \`corpus-large-pub\` publishes a $LARGE_BYTES-byte (200 KiB) payload at QoS 1 (deterministic LCG bytes, sha256 \`$NODE_SHA\`); the PUBLISH spans several TCP segments in each direction (client to broker, broker to subscriber)."
+    ;;
+  esac
+}
+
+versions() {
+  case "$1" in
+  real-v311-qos.pcap) echo "3.1.1" ;;
+  real-v31-sll2.pcap) echo "3.1" ;;
+  real-v5-props.pcapng) echo "5.0" ;;
+  real-onenet-6002.pcap) echo "3.1.1, 5.0" ;;
+  real-will-kill.pcapng) echo "3.1.1, 5.0" ;;
+  real-large-200k.pcap) echo "3.1.1" ;;
+  esac
+}
+
+if ((CHECK)); then
+  manifest="$ROOT/captures/MANIFEST.md"
+  [[ -f "$manifest" ]] || die "--check: $manifest does not exist"
+  diffs=0
+  for entry in "${CAPTURES[@]}"; do
+    IFS='|' read -r file _ _ _ <<<"$entry"
+    want=$(grep -F "| \`$file\` |" "$manifest" | awk -F'|' '{print $(NF-1)}' | sed 's/^ *//; s/ *$//')
+    if [[ "$want" == "${COUNTS[$file]}" ]]; then
+      log "check $file: same packet-type counts as MANIFEST.md"
+    else
+      log "check $file: DIFFERENT: manifest '$want', now '${COUNTS[$file]}'"
+      diffs=1
+    fi
+  done
+  log "done in $((SECONDS - START)) s"
+  ((diffs == 0)) || die "--check: regenerated captures differ from captures/MANIFEST.md"
+  exit 0
+fi
+
+mkdir -p "$OUT_DIR"
+old_manifest=""
+[[ -f "$OUT_DIR/MANIFEST.md" ]] && old_manifest=$(cat "$OUT_DIR/MANIFEST.md")
+total=0
+for entry in "${CAPTURES[@]}"; do
+  IFS='|' read -r file _ _ _ <<<"$entry"
+  cp "$WORK/$file" "$OUT_DIR/$file.tmp"
+  chmod 644 "$OUT_DIR/$file.tmp"
+  mv -f "$OUT_DIR/$file.tmp" "$OUT_DIR/$file"
+  total=$((total + $(stat -c %s "$OUT_DIR/$file")))
+done
+
+{
+  cat <<EOF
+# Real MQTT traffic corpus
+
+Captures of real clients talking to a real broker (mosquitto $(mosquitto -h 2>/dev/null | sed -n 's/^mosquitto version \([^ ]*\).*/\1/p'),
+mosquitto_pub/mosquitto_sub, MQTT.js $(node -p 'require(process.argv[1]).version' "$ROOT/node_modules/mqtt/package.json")),
+recorded on the loopback interface of a private network namespace by \`scripts/make-captures.sh\`
+(MQTT.js scenarios: \`scripts/corpus-clients.mjs\`). Regenerate with \`sudo scripts/make-captures.sh\`;
+\`sudo scripts/make-captures.sh --check\` regenerates into a temp dir and compares the packet-type counts
+with this table.
+
+Client ids, topics, payloads, packet types and counts are fixed; addresses, ports, timestamps, TCP
+segmentation of the large payload and the interleaving of concurrent clients may differ between
+runs. Broker listeners: 1883 anonymous; 6002 user name + password (\`per_listener_settings true\`,
+\`password_file\` made with \`mosquitto_passwd -b\`), like the OneNET platform. Tools: $(tcpdump --version 2>&1 | head -1),
+$(dumpcap --version 2>/dev/null | head -1 | sed 's/ (Git.*//'), $(tshark --version 2>/dev/null | head -1 | sed 's/ (Git.*//').
+
+MQTT packet counts are tshark's, from
+\`tshark -n -d tcp.port==6002,mqtt -r FILE -Y mqtt -T fields -e mqtt.msgtype | tr ',' '\n' | sort | uniq -c\`
+(\`-d tcp.port==6002,mqtt\` is needed for port 6002 and harmless elsewhere), written as
+\`NAME=count\` with the MQTT control packet type names (1 CONNECT … 14 DISCONNECT, 15 AUTH).
+Total size: $total bytes.
+
+| File | Format / link type | Recorded with | MQTT | Size (bytes) | Scenarios | MQTT packets (tshark) |
+| --- | --- | --- | --- | --- | --- | --- |
+EOF
+  for entry in "${CAPTURES[@]}"; do
+    IFS='|' read -r file tool link _ <<<"$entry"
+    echo "| \`$file\` | $link | \`$tool\` | $(versions "$file") | $(stat -c %s "$OUT_DIR/$file") | $(describe "$file") | ${COUNTS[$file]} |"
+  done
+  cat <<'EOF'
+
+Notes:
+- No capture has an AUTH packet: mosquitto has no enhanced (AUTH) authentication without a plugin.
+- The refused logins on 6002 end with the broker closing the TCP connection right after the CONNACK
+  (no DISCONNECT from either side); the killed Will clients end with a FIN from the kernel and no
+  DISCONNECT.
+- tshark reports no malformed packets and no expert warnings or errors, except TCP "window full" /
+  "zero window" warnings in `real-large-200k.pcap`: the 200 KiB PUBLISH fills the receiver's TCP
+  window (real flow control on loopback), which is expected.
+- mosquitto 2.0 does not send topic aliases to clients, so topic aliases appear only client to server
+  (in `real-v5-props.pcapng`); the broker's CONNACKs announce Topic Alias Maximum 10.
+EOF
+} >"$OUT_DIR/MANIFEST.md"
+
+if [[ -n "$old_manifest" ]]; then
+  for entry in "${CAPTURES[@]}"; do
+    IFS='|' read -r file _ _ _ <<<"$entry"
+    prev=$(grep -F "| \`$file\` |" <<<"$old_manifest" | awk -F'|' '{print $(NF-1)}' | sed 's/^ *//; s/ *$//' || true)
+    if [[ -n "$prev" && "$prev" != "${COUNTS[$file]}" ]]; then
+      log "WARNING: $file packet-type counts changed: was '$prev', now '${COUNTS[$file]}'"
+    fi
+  done
+fi
+((total <= 1572864)) || log "WARNING: the captures total $total bytes (more than 1.5 MiB)"
+log "wrote ${#CAPTURES[@]} captures ($total bytes) and MANIFEST.md to $OUT_DIR in $((SECONDS - START)) s"
