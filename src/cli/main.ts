@@ -12,6 +12,8 @@ import { HexInputError, parseHexInput } from './hex-input.js';
 import { Output } from './output.js';
 import { buildPipeline, DEFAULT_PORTS, FanOut } from './pipeline.js';
 
+class UsageError extends Error {}
+
 export const EXIT = { ok: 0, unreadable: 1, usage: 2, violations: 3 } as const;
 
 /** Counts findings for --fail-on-violation. */
@@ -123,7 +125,11 @@ function common<T>(y: Argv<T>) {
     .option('color', { type: 'boolean', describe: 'force colour on (--color) or off (--no-color); default: on for terminals, off with NO_COLOR' });
 }
 
-export async function main(argv: string[]): Promise<number> {
+/** yargs turns a lone "-" positional into "": carry it through under a name no file can have. */
+const STDIN_ARG = '\u0000stdin';
+
+export async function main(rawArgv: string[]): Promise<number> {
+  const argv = rawArgv.map((a) => (a === '-' ? STDIN_ARG : a));
   const out = new Output(process.stdout);
   let code: number = EXIT.ok;
   let usageError: string | null = null;
@@ -135,18 +141,25 @@ export async function main(argv: string[]): Promise<number> {
       'dissect MQTT in a pcap or pcapng file; "-" reads a live pipe from stdin',
       (y) => common(y)
         .positional('capture', { type: 'string', demandOption: true, describe: 'capture file, or - for stdin' })
-        .option('port', { alias: 'p', type: 'number', array: true, default: [] as number[], describe: 'also decode this TCP port as MQTT (repeatable); 1883 and 6002 always' })
+        .option('port', { alias: 'p', type: 'number', describe: 'also decode this TCP port as MQTT (repeatable); 1883 and 6002 always' })
         .option('auto', { type: 'boolean', default: false, describe: 'find MQTT on any port by a CONNECT at a stream start' })
         .option('summary', { type: 'boolean', default: false, describe: 'tables at the end: connections, topics, packet types, findings' })
         .option('only-violations', { type: 'boolean', default: false, describe: 'print only packets with findings, and events' })
         .option('fail-on-violation', { type: 'boolean', default: false, describe: 'exit 3 when any violation was found' }),
       async (a) => {
-        const bad = a.port.find((p) => !Number.isInteger(p) || p < 1 || p > 65535);
+        // Repeated --port gives an array; a greedy array option would swallow the capture name.
+        if (typeof a.capture !== 'string' || a.capture === '') {
+          usageError = 'give a capture file, "-" for stdin, or a command (explain)';
+          return;
+        }
+        const ports = ([] as unknown[]).concat(a.port ?? []).map(Number);
+        const bad = ports.find((p) => !Number.isInteger(p) || p < 1 || p > 65535);
         if (bad !== undefined) {
           usageError = `--port ${String(bad)} is not a TCP port (1-65535)`;
           return;
         }
-        code = await runRead({ ...a, capture: a.capture as string, color: a.color }, out);
+        const capture = a.capture === STDIN_ARG ? '-' : a.capture;
+        code = await runRead({ ...a, port: ports, capture, color: a.color }, out);
       },
     )
     .command(
@@ -156,7 +169,7 @@ export async function main(argv: string[]): Promise<number> {
         .positional('hexBytes', { type: 'string', array: true, default: [] as string[], describe: 'bytes as hex: "10 2d 00 04", 102d0004, 0x10,0x2d, or a hex dump' })
         .option('protocol-version', { type: 'number', choices: [3, 4, 5], describe: 'protocol level for packets before (or without) a CONNECT: 3 = 3.1, 4 = 3.1.1, 5 = 5.0' }),
       async (a) => {
-        code = await runExplain({ ...a, hexBytes: (a.hexBytes ?? []).map(String), protocolVersion: a.protocolVersion, color: a.color }, out);
+        code = await runExplain({ ...a, hexBytes: (a.hexBytes ?? []).map(String).map((h) => (h === STDIN_ARG ? '-' : h)), protocolVersion: a.protocolVersion, color: a.color }, out);
       },
     )
     .example('$0 captures/seed-walkthrough.pcap', 'one line per MQTT packet')
@@ -175,16 +188,18 @@ export async function main(argv: string[]): Promise<number> {
     .wrap(Math.min(110, process.stdout.columns ?? 100))
     .fail((msg, err) => {
       if (err) throw err;
-      usageError = msg;
+      // Throwing stops yargs from running a command handler after a usage error.
+      throw new UsageError(msg);
     });
   try {
     await parser.parseAsync();
   } catch (err) {
-    if (err instanceof CaptureFormatError) {
+    if (err instanceof UsageError) usageError = err.message;
+    else if (err instanceof CaptureFormatError) {
       process.stderr.write(`mqtt-dissect: ${oneLine(err.message)}\n`);
       return EXIT.unreadable;
     }
-    throw err;
+    else throw err;
   }
   if (usageError !== null) {
     process.stderr.write(`mqtt-dissect: ${oneLine(usageError)} (see --help)\n`);

@@ -31,12 +31,17 @@ function isBitField(node: FieldNode): boolean {
   return kids.every((c) => c.offset === node.offset && c.length === node.length && !c.children?.length);
 }
 
-function describe(node: FieldNode): string {
+/** Longest value text shown on an annotation line without --full. */
+const MAX_VALUE_CHARS = 96;
+
+function describe(node: FieldNode, full = true): string {
   const label = escapeText(node.label);
-  const value = node.value !== undefined && node.value !== '' ? escapeText(node.value) : '';
+  const raw = node.value ?? '';
+  const shown = !full && raw.length > MAX_VALUE_CHARS ? `${raw.slice(0, MAX_VALUE_CHARS)}…` : raw;
+  const value = shown !== '' ? escapeText(shown) : '';
   const explain = node.explain ? escapeText(node.explain) : '';
   // Explanations often restate the value first ("45 (one byte: ...)"): say it once.
-  if (value && explain.startsWith(value)) return `${label} = ${explain}`;
+  if (value && explain.startsWith(raw)) return `${label} = ${explain}`;
   if (value && explain) return `${label} = ${value} (${explain})`;
   if (value) return `${label} = ${value}`;
   return explain ? `${label} (${explain})` : label;
@@ -75,7 +80,9 @@ export function annotatedHex(bytes: Uint8Array, tree: FieldNode, violations: Vio
     emitBytes(covered, upTo, chalk.dim(`${upTo - covered} byte${upTo - covered === 1 ? '' : 's'} not explained by the decoder`), false);
   };
 
-  const emitBytes = (start: number, end: number, text: string, secret: boolean): void => {
+  const emitBytes = (start: number, end: number, body: string, secret: boolean, depth = 1): void => {
+    // Nesting shows in the annotation column: a string's length and text sit under the string's name.
+    const text = '  '.repeat(Math.max(0, depth - 1)) + body;
     const length = end - start;
     const lines = Math.ceil(length / BYTES_PER_LINE) || 1;
     const shown = opts.full ? lines : Math.min(lines, MAX_LINES_PER_FIELD);
@@ -96,20 +103,20 @@ export function annotatedHex(bytes: Uint8Array, tree: FieldNode, violations: Vio
     const isSecret = secret || (opts.redact && SECRET_KEYS.has(node.key));
     if (node.offset > covered) uncovered(node.offset);
     if (isBitField(node)) {
-      emitBytes(node.offset, node.offset + node.length, bitSummary(node), isSecret);
+      emitBytes(node.offset, node.offset + node.length, bitSummary(node), isSecret, depth);
       return;
     }
     const kids = node.children;
     if (kids && kids.length > 0) {
-      if (depth > 0 && node.label) out.push(`${indent}${' '.repeat(HEX_COLUMN)} ${chalk.bold(escapeText(node.label))}${node.value && !isSecret ? ` ${chalk.dim(escapeText(node.value))}` : ''}`);
+      if (depth > 0 && node.label) out.push(`${indent}${' '.repeat(HEX_COLUMN)} ${'  '.repeat(depth - 1)}${chalk.bold(escapeText(node.label))}${node.value && !isSecret ? ` ${chalk.dim(escapeText(node.value))}` : ''}`);
       for (const k of kids) walk(k, isSecret, depth + 1);
       return;
     }
     if (node.length === 0) {
-      out.push(`${indent}${' '.repeat(HEX_COLUMN)} ${isSecret ? `${escapeText(node.label)} = ${REDACTED}` : describe(node)}`);
+      out.push(`${indent}${' '.repeat(HEX_COLUMN)} ${'  '.repeat(Math.max(0, depth - 1))}${isSecret ? `${escapeText(node.label)} = ${REDACTED}` : describe(node, opts.full)}`);
       return;
     }
-    emitBytes(node.offset, node.offset + node.length, isSecret ? `${escapeText(node.label)} = ${REDACTED}` : describe(node), isSecret);
+    emitBytes(node.offset, node.offset + node.length, isSecret ? `${escapeText(node.label)} = ${REDACTED}` : describe(node, opts.full), isSecret, depth);
   };
 
   walk(tree, false, 0);
