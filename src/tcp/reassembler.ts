@@ -1,0 +1,825 @@
+import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, type TcpSegment } from '../net/types.js';
+import { seqDiff } from './seq.js';
+import type { Connection, Direction, StreamEvent, StreamSink } from './types.js';
+
+/** MQTT over TLS: such connections are reported and opened, never decoded. */
+export const MQTT_TLS_PORT = 8883;
+export const DEFAULT_MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
+
+/*
+ * When is a hole in a stream given up on and reported as a gap? Any of:
+ *  (b) the receiver acknowledged bytes at or beyond the hole: it got them, the capture did not, so they
+ *      can never show up (only the acknowledged part of the hole is declared);
+ *  (a) the data buffered beyond the hole exceeds GAP_WINDOW_BYTES or GAP_WINDOW_SEGMENTS chunks. While
+ *      the receiver's ACKs are visible, (b) settles real losses and a long wait usually means a slow
+ *      retransmission that the capture will still see, so the window is ACKED_WINDOW_FACTOR times larger;
+ *  (c) the connection ends (both FINs, a RST, a new SYN on the 4-tuple) or the capture ends.
+ */
+export const GAP_WINDOW_BYTES = 256 * 1024;
+export const GAP_WINDOW_SEGMENTS = 64;
+export const ACKED_WINDOW_FACTOR = 4;
+
+/** Auto-detection holds a stream back until its first bytes decide; this bounds what it may hold. */
+export const PENDING_MAX_BYTES = 64 * 1024;
+/** Delivered bytes kept per direction to check retransmissions against (grows on demand up to this). */
+export const HISTORY_MAX_BYTES = 16 * 1024;
+/** After a close, stray segments of the old connection (final ACKs, in-flight data after a RST) are ignored this long. */
+export const TOMBSTONE_SEC = 60;
+export const MAX_TOMBSTONES = 65536;
+/**
+ * Nothing legitimate lies further ahead of the next expected byte than the largest TCP window (2^30 with
+ * window scaling): such sequence or acknowledgement numbers are garbage or a different connection, and
+ * trusting them would report gigabytes of gap.
+ */
+const MAX_AHEAD = 1 << 30;
+
+/** Bytes needed to decide whether a stream starts with a CONNECT: 1 + 4 (Remaining Length) + 8 ("\0\6MQIsdp"). */
+const PROBE_BYTES = 13;
+
+// Connection modes.
+const LIVE = 0;
+const TLS = 1;
+const PENDING = 2;
+const IGNORED = 3;
+
+/** Verdict on the first bytes of a stream: an MQTT CONNECT, not one, or too few bytes to tell yet. */
+export type ConnectProbe = 'yes' | 'no' | 'more';
+const NEED: ConnectProbe = 'more';
+const YES: ConnectProbe = 'yes';
+const NO: ConnectProbe = 'no';
+
+const EMPTY = new Uint8Array(0);
+
+/** Protocol names a CONNECT starts its variable header with (length-prefixed): "MQTT" and 3.1's "MQIsdp". */
+const MQTT = [0, 4, 0x4d, 0x51, 0x54, 0x54];
+const MQISDP = [0, 6, 0x4d, 0x51, 0x49, 0x73, 0x64, 0x70];
+
+export interface TcpReassemblerOptions {
+  /** Ports whose connections are always delivered (the CLI passes 1883, 6002 and any --port). */
+  ports: Set<number>;
+  /** Also deliver connections on other ports whose client starts with an MQTT CONNECT. */
+  auto: boolean;
+  /** Cap on out-of-order bytes held per direction (default 4 MiB); beyond it segments are dropped. */
+  maxBufferedBytesPerDirection?: number;
+}
+
+/** Stream bytes that arrived ahead of a hole. Chunks of one direction are sorted and never overlap. */
+interface Chunk {
+  seq: number;
+  /** End of the segment's sequence range; beyond seq + data.length when the snaplen cut it. */
+  end: number;
+  /** A private copy: frame buffers are only valid while the frame is processed. */
+  data: Uint8Array;
+  frame: number;
+  timeSec: number;
+  timeNsec: number;
+}
+
+class DirState {
+  /** Whether `next` is known (from a SYN, the peer's SYN+ACK, or the first segment seen). */
+  init = false;
+  synSeen = false;
+  isn = 0;
+  /** Origin of the relative sequence numbers in messages: the first data byte is 1, as Wireshark shows it. */
+  base = 0;
+  /** Next sequence number to deliver. */
+  next = 0;
+  ooo: Chunk[] = [];
+  oooBytes = 0;
+  /** Set while segments are being dropped for lack of buffer, so the overflow is reported once per hole. */
+  overflowing = false;
+  finSeen = false;
+  finSeq = 0;
+  /** The FIN's sequence number has been consumed. */
+  finDone = false;
+  /** Highest acknowledgement the other side sent for this direction. */
+  ackSeen = false;
+  peerAck = 0;
+  /** The other side acknowledged at least one data byte: its ACK stream is in the capture. */
+  acksData = false;
+  /** Ring of the last delivered bytes (power-of-two size); the newest is just before sequence number histEnd. */
+  hist: Uint8Array | null = null;
+  histLen = 0;
+  histPos = 0;
+  histEnd = 0;
+}
+
+class ConnState {
+  conn: Connection | null = null;
+  c2s = new DirState();
+  s2c = new DirState();
+  /** Next live connection with the same port pair (they share one slot of the lookup map). */
+  nextSame: ConnState | null = null;
+  constructor(
+    /** The 4-tuple as text, for tombstones. */
+    readonly key: string,
+    readonly portKey: number,
+    public clientIp: string,
+    public clientPort: number,
+    public serverIp: string,
+    public serverPort: number,
+    readonly ipv6: boolean,
+    readonly sawSyn: boolean,
+    readonly firstFrame: number,
+    readonly startSec: number,
+    readonly startNsec: number,
+    public mode: number,
+  ) {}
+}
+
+interface Tombstone {
+  /** ISN of the closed connection's client, -1 when unknown: its retransmitted SYN must not start a new one. */
+  clientIsn: number;
+  sec: number;
+}
+
+/**
+ * Follows TCP connections and turns their segments into ordered byte streams for a StreamSink:
+ * reordering, retransmissions and overlaps resolved, holes reported as gaps, never invented.
+ */
+export class TcpReassembler {
+  private readonly ports: Set<number>;
+  private readonly auto: boolean;
+  private readonly maxBuffered: number;
+  /**
+   * Live connections by port pair: a number key avoids building and hashing a 4-tuple string for every
+   * segment; the few connections sharing a port pair are chained and told apart by address.
+   */
+  private readonly live = new Map<number, ConnState>();
+  private liveCount = 0;
+  private readonly tombs = new Map<string, Tombstone>();
+  private nextId = 0;
+  private readonly probeBuf = new Uint8Array(PROBE_BYTES);
+
+  constructor(
+    private readonly sink: StreamSink,
+    opts: TcpReassemblerOptions,
+  ) {
+    this.ports = opts.ports;
+    this.auto = opts.auto;
+    this.maxBuffered = opts.maxBufferedBytesPerDirection ?? DEFAULT_MAX_BUFFERED_BYTES;
+  }
+
+  /** Live connection count and out-of-order bytes held, for memory accounting. */
+  stats(): { connections: number; bufferedBytes: number } {
+    let bufferedBytes = 0;
+    for (const st of this.allLive()) bufferedBytes += st.c2s.oooBytes + st.s2c.oooBytes;
+    return { connections: this.liveCount, bufferedBytes };
+  }
+
+  segment(seg: TcpSegment): void {
+    const sp = seg.srcPort;
+    const dp = seg.dstPort;
+    const portKey = sp < dp ? sp * 65536 + dp : dp * 65536 + sp;
+    const flags = seg.flags;
+    let st = this.live.get(portKey);
+    while (st !== undefined && !sameTuple(st, seg)) st = st.nextSame ?? undefined;
+    if (st === undefined) {
+      st = this.begin(seg, portKey);
+      if (st === undefined) return;
+    } else if ((flags & (TCP_SYN | TCP_ACK)) === TCP_SYN && !isSynRetransmit(st, seg)) {
+      // A fresh SYN on a known 4-tuple: the old connection is over, whatever it last said.
+      this.close(st, seg.frame, seg.timeSec);
+      st = this.begin(seg, portKey);
+      if (st === undefined) return;
+    }
+
+    const fromClient = sp === st.clientPort && seg.srcIp === st.clientIp;
+    const d = fromClient ? st.c2s : st.s2c;
+
+    if (st.mode === TLS || st.mode === IGNORED) {
+      // No stream is followed, only what it takes to tell the end and a retransmitted SYN.
+      if ((flags & TCP_FIN) !== 0) d.finSeen = true;
+      if ((flags & (TCP_SYN | TCP_ACK)) === TCP_SYN && fromClient && !d.synSeen) {
+        d.synSeen = true;
+        d.isn = seg.seq;
+      }
+    } else {
+      const dir: Direction = fromClient ? 'c2s' : 's2c';
+      this.take(st, d, dir, seg);
+      if ((flags & (TCP_ACK | TCP_RST)) === TCP_ACK) {
+        // A RST's acknowledgement field is often junk; it must not declare gaps.
+        this.acked(st, fromClient ? st.s2c : st.c2s, fromClient ? 's2c' : 'c2s', seg.ack, seg.frame);
+      }
+      if (st.mode === PENDING) this.probe(st, seg.frame);
+    }
+    // A live connection closes once both FINs are reached in sequence, so data reordered behind a FIN
+    // still arrives; holes before a FIN are settled by the ACK of that FIN, or at the end of the capture.
+    const done = st.mode === LIVE ? st.c2s.finDone && st.s2c.finDone : st.c2s.finSeen && st.s2c.finSeen;
+    if (done || (flags & TCP_RST) !== 0) this.close(st, seg.frame, seg.timeSec);
+  }
+
+  /** End of capture: every hole becomes a gap, then every connection is closed, in connection order. */
+  finish(lastFrame: number): void {
+    const states = this.allLive().filter((st) => st.conn !== null);
+    states.sort((a, b) => a.conn!.id - b.conn!.id);
+    for (const st of states) {
+      if (st.mode === LIVE) {
+        this.flush(st, st.c2s, 'c2s', lastFrame);
+        this.flush(st, st.s2c, 's2c', lastFrame);
+      }
+      this.sink.close(st.conn!, lastFrame);
+    }
+    this.live.clear();
+    this.liveCount = 0;
+    this.tombs.clear();
+  }
+
+  private allLive(): ConnState[] {
+    const out: ConnState[] = [];
+    for (const st of this.live.values()) {
+      for (let c: ConnState | null = st; c !== null; c = c.nextSame) out.push(c);
+    }
+    return out;
+  }
+
+  /** First segment of a 4-tuple (or the first after a close): decides whether and how it is followed. */
+  private begin(seg: TcpSegment, portKey: number): ConnState | undefined {
+    const flags = seg.flags;
+    const sp = seg.srcPort;
+    const dp = seg.dstPort;
+    const key =
+      sp < dp || (sp === dp && seg.srcIp <= seg.dstIp)
+        ? `${seg.srcIp} ${sp} ${seg.dstIp} ${dp}`
+        : `${seg.dstIp} ${dp} ${seg.srcIp} ${sp}`;
+    const syn = (flags & TCP_SYN) !== 0;
+    const tomb = this.tombs.get(key);
+    if (tomb !== undefined) {
+      if (seg.timeSec - tomb.sec > TOMBSTONE_SEC) {
+        this.tombs.delete(key);
+      } else {
+        if (!syn) return undefined;
+        const clientIsn = (flags & TCP_ACK) === 0 ? seg.seq : (seg.ack - 1) >>> 0;
+        if (clientIsn === tomb.clientIsn) return undefined;
+        this.tombs.delete(key);
+      }
+    }
+    // Bare ACKs, FINs and RSTs of a connection that was never seen carry nothing to show.
+    if (!syn && (seg.payloadLength === 0 || (flags & TCP_RST) !== 0)) return undefined;
+
+    let mode: number;
+    if (this.ports.has(sp) || this.ports.has(dp)) mode = LIVE;
+    else if (sp === MQTT_TLS_PORT || dp === MQTT_TLS_PORT) mode = TLS;
+    else if (this.auto) mode = PENDING;
+    else return undefined;
+
+    let srcIsClient: boolean;
+    if (syn) {
+      srcIsClient = (flags & TCP_ACK) === 0;
+    } else {
+      const srcMqtt = this.isMqttPort(sp);
+      const dstMqtt = this.isMqttPort(dp);
+      srcIsClient = srcMqtt !== dstMqtt ? dstMqtt : sp >= dp;
+    }
+    const v6 = seg.ipVersion === 6;
+    const st = srcIsClient
+      ? new ConnState(key, portKey, seg.srcIp, sp, seg.dstIp, dp, v6, syn, seg.frame, seg.timeSec, seg.timeNsec, mode)
+      : new ConnState(key, portKey, seg.dstIp, dp, seg.srcIp, sp, v6, syn, seg.frame, seg.timeSec, seg.timeNsec, mode);
+    if (syn && (flags & TCP_ACK) !== 0) {
+      // The SYN itself was missed; the SYN+ACK still says where the client's stream starts.
+      const c = st.c2s;
+      c.init = true;
+      c.synSeen = true;
+      c.isn = (seg.ack - 1) >>> 0;
+      c.base = c.isn;
+      c.next = seg.ack >>> 0;
+    }
+    st.nextSame = this.live.get(portKey) ?? null;
+    this.live.set(portKey, st);
+    this.liveCount++;
+    if (mode !== PENDING) this.open(st);
+    return st;
+  }
+
+  private isMqttPort(port: number): boolean {
+    return port === MQTT_TLS_PORT || this.ports.has(port);
+  }
+
+  private open(st: ConnState): void {
+    const client = st.ipv6 ? `[${st.clientIp}]:${st.clientPort}` : `${st.clientIp}:${st.clientPort}`;
+    const server = st.ipv6 ? `[${st.serverIp}]:${st.serverPort}` : `${st.serverIp}:${st.serverPort}`;
+    const conn: Connection = {
+      id: this.nextId++,
+      clientIp: st.clientIp,
+      clientPort: st.clientPort,
+      serverIp: st.serverIp,
+      serverPort: st.serverPort,
+      client,
+      server,
+      sawSyn: st.sawSyn,
+      firstFrame: st.firstFrame,
+      startSec: st.startSec,
+      startNsec: st.startNsec,
+      tls: st.mode === TLS,
+    };
+    st.conn = conn;
+    this.sink.open(conn);
+    if (conn.tls) {
+      this.emit({
+        event: 'tls',
+        frame: st.firstFrame,
+        conn: conn.id,
+        dir: null,
+        message: `MQTT over TLS (port ${MQTT_TLS_PORT}) between ${client} and ${server}: encrypted, not decoded`,
+      });
+    }
+  }
+
+  /** Sequence bookkeeping for SYN and FIN, then the payload. */
+  private take(st: ConnState, d: DirState, dir: Direction, seg: TcpSegment): void {
+    const flags = seg.flags;
+    let seq = seg.seq;
+    if ((flags & TCP_SYN) !== 0) {
+      if (!d.synSeen) {
+        if (!d.init) {
+          d.init = true;
+          d.next = (seq + 1) >>> 0;
+        }
+        d.synSeen = true;
+        d.isn = seq;
+        d.base = seq;
+      }
+      seq = (seq + 1) >>> 0;
+    } else if (!d.init) {
+      // Capture started mid-connection: the first segment seen defines the stream's start.
+      d.init = true;
+      d.next = seq;
+      d.base = (seq - 1) >>> 0;
+    }
+    let len = seg.payloadLength;
+    if ((flags & TCP_FIN) !== 0 && !d.finSeen) {
+      d.finSeen = true;
+      d.finSeq = (seq + len) >>> 0;
+    }
+    if (len > 0 && (flags & TCP_RST) === 0) {
+      let p = seg.payload;
+      if (d.finSeen) {
+        // Nothing follows a FIN; bytes claiming to are not part of this stream.
+        const room = seqDiff(d.finSeq, seq);
+        if (room < len) {
+          len = room > 0 ? room : 0;
+          if (p.length > len) p = p.subarray(0, len);
+        }
+      }
+      if (len > 0) this.payload(st, d, dir, seq, p, len, seg);
+    }
+    if (d.finSeen && !d.finDone && d.next === d.finSeq) {
+      d.finDone = true;
+      d.next = (d.next + 1) >>> 0;
+    }
+  }
+
+  private payload(st: ConnState, d: DirState, dir: Direction, seq: number, p: Uint8Array, len: number, seg: TcpSegment): void {
+    let off = seqDiff(seq, d.next);
+    if (off > MAX_AHEAD) return;
+    if (off < 0) {
+      const dup = -off;
+      // A one-byte segment just below `next` is a keep-alive probe whose byte is filler, not a retransmission.
+      if (st.mode === LIVE && !(len === 1 && dup === 1)) this.checkHistory(st, d, dir, seq, p, dup < len ? dup : len, seg.frame);
+      if (dup >= len) return;
+      p = dup < p.length ? p.subarray(dup) : EMPTY;
+      seq = d.next;
+      len -= dup;
+      off = 0;
+    }
+
+    if (st.mode === LIVE && d.ooo.length === 0) {
+      if (off === 0) {
+        this.deliver(st, d, dir, p, len, seg.frame, seg.timeSec, seg.timeNsec);
+        return;
+      }
+      if (d.ackSeen && seqDiff(d.peerAck, seq) >= 0 && seqDiff(d.peerAck, d.next) > 0) {
+        // The receiver already acknowledged everything before this segment: the hole is final.
+        this.gap(st, d, dir, off, seg.frame, false);
+        this.deliver(st, d, dir, p, len, seg.frame, seg.timeSec, seg.timeNsec);
+        return;
+      }
+    }
+
+    if (st.mode === PENDING) {
+      if (d.oooBytes + p.length > (this.maxBuffered < PENDING_MAX_BYTES ? this.maxBuffered : PENDING_MAX_BYTES)) {
+        this.ignore(st);
+        return;
+      }
+    } else if (off > 0 && d.oooBytes + p.length > this.maxBuffered) {
+      // A segment that starts at `next` is never dropped: it is the one that makes progress.
+      if (!d.overflowing) {
+        d.overflowing = true;
+        this.emit({
+          event: 'buffer-overflow',
+          frame: seg.frame,
+          conn: st.conn!.id,
+          dir,
+          bytes: p.length,
+          message: `out-of-order buffer of ${dir} full (${this.maxBuffered} bytes) waiting for seq ${rel(d, d.next)}; dropping segments from frame ${seg.frame} on until the hole is resolved`,
+        });
+      }
+      return;
+    }
+
+    this.insert(st, d, dir, seq, p, len, seg);
+    if (st.mode === LIVE) {
+      this.drain(st, d, dir);
+      this.settle(st, d, dir, seg.frame);
+    }
+  }
+
+  /** Adds the parts of a segment not yet buffered; where it overlaps buffered bytes, the first copy wins. */
+  private insert(st: ConnState, d: DirState, dir: Direction, seq: number, p: Uint8Array, len: number, seg: TcpSegment): void {
+    const arr = d.ooo;
+    const end = (seq + len) >>> 0;
+    let i = 0;
+    while (i < arr.length && seqDiff(arr[i]!.end, seq) <= 0) i++;
+    let cur = seq;
+    let overlap = 0;
+    let differ = 0;
+    while (seqDiff(end, cur) > 0) {
+      const c = i < arr.length ? arr[i]! : undefined;
+      if (c === undefined || seqDiff(c.seq, end) >= 0) {
+        this.addPart(d, i, cur, end, seq, p, seg);
+        break;
+      }
+      if (seqDiff(c.seq, cur) > 0) {
+        this.addPart(d, i, cur, c.seq, seq, p, seg);
+        i++;
+        cur = c.seq;
+      }
+      const oEnd = seqDiff(c.end, end) < 0 ? c.end : end;
+      // Only bytes captured in both copies can be compared.
+      let n = seqDiff(oEnd, cur);
+      const a = seqDiff(cur, seq);
+      const b = seqDiff(cur, c.seq);
+      if (a + n > p.length) n = p.length - a;
+      if (b + n > c.data.length) n = c.data.length - b;
+      for (let k = 0; k < n; k++) if (p[a + k] !== c.data[b + k]) differ++;
+      if (n > 0) overlap += n;
+      cur = oEnd;
+      i++;
+    }
+    if (differ > 0 && st.conn !== null) this.conflict(st, d, dir, differ, overlap, seq, seg.frame);
+  }
+
+  private addPart(d: DirState, at: number, from: number, to: number, seq: number, p: Uint8Array, seg: TcpSegment): void {
+    const a = seqDiff(from, seq);
+    let b = seqDiff(to, seq);
+    if (b > p.length) b = p.length;
+    const data = a < b ? p.slice(a, b) : EMPTY;
+    d.ooo.splice(at, 0, { seq: from, end: to, data, frame: seg.frame, timeSec: seg.timeSec, timeNsec: seg.timeNsec });
+    d.oooBytes += data.length;
+  }
+
+  /** Compares retransmitted bytes (before `next`) with what was delivered, as far as the history reaches. */
+  private checkHistory(st: ConnState, d: DirState, dir: Direction, seq: number, p: Uint8Array, n: number, frame: number): void {
+    const h = d.hist;
+    if (h === null || d.histLen === 0) return;
+    const mask = h.length - 1;
+    // Distance back from the end of the history to the segment's first byte; byte k is `back - k` back.
+    const back = seqDiff(d.histEnd, seq);
+    let end = n < p.length ? n : p.length;
+    if (end > back) end = back;
+    let differ = 0;
+    let compared = 0;
+    for (let k = back > d.histLen ? back - d.histLen : 0; k < end; k++) {
+      compared++;
+      if (p[k] !== h[(d.histPos - (back - k)) & mask]) differ++;
+    }
+    if (differ > 0) this.conflict(st, d, dir, differ, compared, seq, frame);
+  }
+
+  private conflict(st: ConnState, d: DirState, dir: Direction, differ: number, overlap: number, seq: number, frame: number): void {
+    this.emit({
+      event: 'overlap-conflict',
+      frame,
+      conn: st.conn!.id,
+      dir,
+      bytes: differ,
+      message: `${differ} of ${overlap} retransmitted bytes in ${dir} at frame ${frame} (seq ${rel(d, seq)}..) differ from the first copy, which is kept`,
+    });
+  }
+
+  /** In-order bytes to the sink; a snaplen-cut tail becomes a 'truncated' gap. */
+  private deliver(st: ConnState, d: DirState, dir: Direction, p: Uint8Array, len: number, frame: number, sec: number, nsec: number): void {
+    const conn = st.conn!;
+    if (p.length > 0) {
+      this.sink.data(conn, dir, p, frame, sec, nsec);
+      this.remember(d, p);
+      d.histEnd = (d.next + p.length) >>> 0;
+    }
+    if (len > p.length) {
+      const missing = len - p.length;
+      const from = rel(d, (d.next + p.length) >>> 0);
+      this.emit({
+        event: 'truncated',
+        frame,
+        conn: conn.id,
+        dir,
+        bytes: missing,
+        message: `${missing} bytes of ${dir} in frame ${frame} not captured (snaplen) (seq ${from}..${from + missing})`,
+      });
+      this.sink.gap(conn, dir, missing, frame);
+      d.histLen = 0;
+    }
+    d.next = (d.next + len) >>> 0;
+    if (d.finSeen && !d.finDone && d.next === d.finSeq) {
+      d.finDone = true;
+      d.next = (d.next + 1) >>> 0;
+    }
+  }
+
+  private remember(d: DirState, p: Uint8Array): void {
+    const n = p.length;
+    let h = d.hist;
+    if (h === null || (h.length < HISTORY_MAX_BYTES && d.histLen + n > h.length)) {
+      let size = h === null ? 256 : h.length;
+      while (size < d.histLen + n && size < HISTORY_MAX_BYTES) size *= 2;
+      const grown = new Uint8Array(size);
+      if (h !== null && d.histLen > 0) {
+        // Linearise the old ring so the newest byte sits just before histPos = histLen.
+        const mask = h.length - 1;
+        for (let k = 0; k < d.histLen; k++) grown[k] = h[(d.histPos - d.histLen + k) & mask]!;
+      }
+      d.histPos = d.histLen;
+      d.hist = h = grown;
+    }
+    const size = h.length;
+    if (n >= size) {
+      h.set(p.subarray(n - size));
+      d.histPos = 0;
+      d.histLen = size;
+      return;
+    }
+    const first = size - d.histPos;
+    if (n <= first) {
+      h.set(p, d.histPos);
+    } else {
+      h.set(p.subarray(0, first), d.histPos);
+      h.set(p.subarray(first), 0);
+    }
+    d.histPos = (d.histPos + n) & (size - 1);
+    d.histLen = d.histLen + n < size ? d.histLen + n : size;
+  }
+
+  /** Delivers buffered chunks that have become contiguous. */
+  private drain(st: ConnState, d: DirState, dir: Direction): void {
+    const arr = d.ooo;
+    let n = 0;
+    while (n < arr.length) {
+      const c = arr[n]!;
+      const off = seqDiff(c.seq, d.next);
+      if (off > 0) break;
+      n++;
+      d.oooBytes -= c.data.length;
+      const clen = seqDiff(c.end, c.seq);
+      if (off === 0) {
+        this.deliver(st, d, dir, c.data, clen, c.frame, c.timeSec, c.timeNsec);
+      } else if (-off < clen) {
+        // `next` moved past the chunk's start through a gap or a snaplen-cut tail.
+        const skip = -off;
+        this.deliver(st, d, dir, skip < c.data.length ? c.data.subarray(skip) : EMPTY, clen - skip, c.frame, c.timeSec, c.timeNsec);
+      }
+    }
+    if (n > 0) {
+      arr.splice(0, n);
+      d.overflowing = false;
+    }
+  }
+
+  /** Applies the gap heuristics (a) and (b) to the hole in front of the buffered data, or before the FIN. */
+  private settle(st: ConnState, d: DirState, dir: Direction, frame: number): void {
+    for (;;) {
+      const arr = d.ooo;
+      if (arr.length === 0) {
+        if (d.finSeen && !d.finDone && d.ackSeen && seqDiff(d.peerAck, d.finSeq) > 0) {
+          // The receiver acknowledged the FIN, so it had every byte before it.
+          this.gap(st, d, dir, seqDiff(d.finSeq, d.next), frame, true);
+        }
+        return;
+      }
+      const first = arr[0]!;
+      const hole = seqDiff(first.seq, d.next);
+      if (hole <= 0) {
+        this.drain(st, d, dir);
+        continue;
+      }
+      let missing = 0;
+      if (d.ackSeen) {
+        const acked = seqDiff(d.peerAck, d.next);
+        if (acked > 0) missing = acked < hole ? acked : hole;
+      }
+      if (missing === 0) {
+        const factor = d.acksData ? ACKED_WINDOW_FACTOR : 1;
+        if (d.oooBytes <= GAP_WINDOW_BYTES * factor && arr.length <= GAP_WINDOW_SEGMENTS * factor) return;
+        missing = hole;
+      }
+      this.gap(st, d, dir, missing, first.frame, false);
+      this.drain(st, d, dir);
+    }
+  }
+
+  private gap(st: ConnState, d: DirState, dir: Direction, bytes: number, frame: number, atEnd: boolean): void {
+    const conn = st.conn!;
+    const from = rel(d, d.next);
+    const where = atEnd ? `at the end of ${dir}` : `in ${dir} before frame ${frame}`;
+    this.emit({
+      event: 'gap',
+      frame,
+      conn: conn.id,
+      dir,
+      bytes,
+      message: `${bytes} bytes missing ${where} (seq ${from}..${from + bytes})`,
+    });
+    this.sink.gap(conn, dir, bytes, frame);
+    d.next = (d.next + bytes) >>> 0;
+    d.histLen = 0;
+    d.overflowing = false;
+    if (d.finSeen && !d.finDone && d.next === d.finSeq) {
+      d.finDone = true;
+      d.next = (d.next + 1) >>> 0;
+    }
+  }
+
+  /** The other side acknowledged `ack` for direction `d`. */
+  private acked(st: ConnState, d: DirState, dir: Direction, ack: number, frame: number): void {
+    if (!d.init || seqDiff(ack, d.next) > MAX_AHEAD) return;
+    if (!d.ackSeen || seqDiff(ack, d.peerAck) > 0) d.peerAck = ack;
+    d.ackSeen = true;
+    if (!d.acksData && seqDiff(ack, d.base) > 1) d.acksData = true;
+    if (st.mode === LIVE && seqDiff(d.peerAck, d.next) > 0 && (d.ooo.length > 0 || (d.finSeen && !d.finDone))) {
+      this.settle(st, d, dir, frame);
+    }
+  }
+
+  /** End of a direction: every remaining hole, and bytes acknowledged or announced by the FIN but never seen, are gaps. */
+  private flush(st: ConnState, d: DirState, dir: Direction, frame: number): void {
+    if (!d.init) return;
+    while (d.ooo.length > 0) {
+      const first = d.ooo[0]!;
+      const hole = seqDiff(first.seq, d.next);
+      if (hole > 0) this.gap(st, d, dir, hole, first.frame, false);
+      this.drain(st, d, dir);
+    }
+    let target = d.next;
+    if (d.finSeen) {
+      if (!d.finDone) target = d.finSeq;
+    } else if (d.ackSeen && seqDiff(d.peerAck, d.next) > 0) {
+      target = d.peerAck;
+    }
+    const missing = seqDiff(target, d.next);
+    if (missing > 0) this.gap(st, d, dir, missing, frame, true);
+  }
+
+  private close(st: ConnState, frame: number, timeSec: number): void {
+    if (st.mode === LIVE) {
+      this.flush(st, st.c2s, 'c2s', frame);
+      this.flush(st, st.s2c, 's2c', frame);
+    }
+    if (st.conn !== null) this.sink.close(st.conn, frame);
+    this.unlink(st);
+    this.release(st);
+    if (this.tombs.size >= MAX_TOMBSTONES) {
+      for (const k of this.tombs.keys()) {
+        this.tombs.delete(k);
+        break;
+      }
+    }
+    this.tombs.set(st.key, { clientIsn: st.c2s.synSeen ? st.c2s.isn : -1, sec: timeSec });
+  }
+
+  private unlink(st: ConnState): void {
+    const head = this.live.get(st.portKey);
+    if (head === st) {
+      if (st.nextSame === null) this.live.delete(st.portKey);
+      else this.live.set(st.portKey, st.nextSame);
+    } else {
+      for (let c: ConnState | null = head ?? null; c !== null; c = c.nextSame) {
+        if (c.nextSame === st) {
+          c.nextSame = st.nextSame;
+          break;
+        }
+      }
+    }
+    st.nextSame = null;
+    this.liveCount--;
+  }
+
+  /** Auto mode: does the client's stream start with a CONNECT? Without a SYN either side may be the client. */
+  private probe(st: ConnState, frame: number): void {
+    const c = this.probeDir(st.c2s);
+    if (c === YES) {
+      this.promote(st, frame);
+      return;
+    }
+    if (st.sawSyn) {
+      if (c === NO) this.ignore(st);
+      return;
+    }
+    const s = this.probeDir(st.s2c);
+    if (s === YES) {
+      const ip = st.clientIp;
+      const port = st.clientPort;
+      st.clientIp = st.serverIp;
+      st.clientPort = st.serverPort;
+      st.serverIp = ip;
+      st.serverPort = port;
+      const c2s = st.c2s;
+      st.c2s = st.s2c;
+      st.s2c = c2s;
+      this.promote(st, frame);
+    } else if (c === NO && s === NO) {
+      this.ignore(st);
+    }
+  }
+
+  private probeDir(d: DirState): ConnectProbe {
+    if (!d.init || d.ooo.length === 0) return NEED;
+    const buf = this.probeBuf;
+    let n = 0;
+    let expect = d.next;
+    let blocked = false;
+    for (const c of d.ooo) {
+      if (c.seq !== expect) break;
+      const take = Math.min(c.data.length, PROBE_BYTES - n);
+      buf.set(c.data.subarray(0, take), n);
+      n += take;
+      if (n === PROBE_BYTES) break;
+      if (c.data.length < seqDiff(c.end, c.seq)) {
+        blocked = true;
+        break;
+      }
+      expect = c.end;
+    }
+    const r = looksLikeConnect(buf, n);
+    return r === NEED && blocked ? NO : r;
+  }
+
+  private promote(st: ConnState, frame: number): void {
+    st.mode = LIVE;
+    this.open(st);
+    this.drain(st, st.c2s, 'c2s');
+    this.settle(st, st.c2s, 'c2s', frame);
+    this.drain(st, st.s2c, 's2c');
+    this.settle(st, st.s2c, 's2c', frame);
+  }
+
+  private ignore(st: ConnState): void {
+    st.mode = IGNORED;
+    this.release(st);
+  }
+
+  private release(st: ConnState): void {
+    for (const d of [st.c2s, st.s2c]) {
+      d.ooo = [];
+      d.oooBytes = 0;
+      d.hist = null;
+      d.histLen = 0;
+    }
+  }
+
+  private emit(ev: StreamEvent): void {
+    this.sink.event(ev);
+  }
+}
+
+function sameTuple(st: ConnState, seg: TcpSegment): boolean {
+  return (
+    (seg.srcPort === st.clientPort && seg.dstPort === st.serverPort && seg.srcIp === st.clientIp && seg.dstIp === st.serverIp) ||
+    (seg.srcPort === st.serverPort && seg.dstPort === st.clientPort && seg.srcIp === st.serverIp && seg.dstIp === st.clientIp)
+  );
+}
+
+function isSynRetransmit(st: ConnState, seg: TcpSegment): boolean {
+  return seg.srcPort === st.clientPort && seg.srcIp === st.clientIp && st.c2s.synSeen && st.c2s.isn === seg.seq;
+}
+
+/** Relative sequence number for messages. */
+function rel(d: DirState, seq: number): number {
+  return (seq - d.base) >>> 0;
+}
+
+/**
+ * Do the first `n` bytes of a stream look like an MQTT CONNECT: 0x10, a valid Remaining Length, then the
+ * protocol name "MQTT" or "MQIsdp"?
+ */
+export function looksLikeConnect(b: Uint8Array, n: number = b.length): ConnectProbe {
+  if (n < 1) return NEED;
+  if (b[0] !== 0x10) return NO;
+  let i = 1;
+  let value = 0;
+  let mult = 1;
+  for (;;) {
+    if (i >= n) return NEED;
+    const x = b[i++]!;
+    value += (x & 0x7f) * mult;
+    if ((x & 0x80) === 0) break;
+    if (i > 4) return NO;
+    mult *= 128;
+  }
+  // Protocol name, level, flags and keep-alive need 10 bytes at least.
+  if (value < 10) return NO;
+  const name = i + 1 < n && b[i + 1] === 6 ? MQISDP : MQTT;
+  for (let k = 0; k < name.length; k++) {
+    if (i + k >= n) return NEED;
+    if (b[i + k] !== name[k]) return NO;
+  }
+  return name === MQISDP && value < 12 ? NO : YES;
+}
