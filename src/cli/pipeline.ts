@@ -54,6 +54,7 @@ export function buildPipeline(out: PacketSink, opts: PipelineOptions, onFrame?: 
       rules.event({ event: ev.event, frame: ev.frame, conn: null, dir: null, message: ev.message });
     },
     finish(): void {
+      net.finish(frames);
       tcp.finish(frames);
     },
   };
