@@ -27,7 +27,8 @@ const MAX_LINES_PER_FIELD = 4;
 /** A node whose children all describe bits of the node's own bytes (a flags byte): printed as one line. */
 function isBitField(node: FieldNode): boolean {
   const kids = node.children;
-  if (!kids || kids.length === 0) return false;
+  // One child covering the whole node is a wrapper (a lone reason code), not bits.
+  if (!kids || kids.length < 2) return false;
   return kids.every((c) => c.offset === node.offset && c.length === node.length && !c.children?.length);
 }
 
