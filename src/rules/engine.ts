@@ -1,22 +1,45 @@
 /**
  * The rules stage: turns decoder problems and session state into violations that cite the spec, then passes every
- * record on. (Filled in by the conformance work; see rules/catalogue.ts.)
+ * record on. Single-packet checks live in packet-checks.ts, the per-connection state machine in session.ts and the
+ * rule catalogue in catalogue.ts.
  */
 import type { PacketRecord, PacketSink, Violation } from '../mqtt/connection-decoder.js';
+import type { DecodedPacket } from '../mqtt/types.js';
 import type { Connection, StreamEvent } from '../tcp/types.js';
+import { checkPacket } from './packet-checks.js';
+import { ConnSession } from './session.js';
+
+export interface RuleEngineOptions {
+  /** Per-connection checks (sequence, packet ids, keep alive, negotiated limits). Default true. */
+  session?: boolean;
+}
 
 export class RuleEngine implements PacketSink {
   private readonly next: PacketSink;
+  private readonly session: boolean;
+  private readonly sessions = new Map<number, ConnSession>();
 
-  constructor(next: PacketSink) {
+  constructor(next: PacketSink, opts: RuleEngineOptions = {}) {
     this.next = next;
+    this.session = opts.session !== false;
   }
 
   open(conn: Connection): void {
+    if (this.session) this.sessions.set(conn.id, new ConnSession(conn));
     this.next.open(conn);
   }
 
   packet(rec: PacketRecord): void {
+    checkPacket(rec.bytes, rec.decoded, rec.dir, rec.violations);
+    if (this.session) {
+      let s = this.sessions.get(rec.conn.id);
+      if (!s) {
+        // A packet for a connection that was never opened (a sink feeding us directly): start its state now.
+        s = new ConnSession(rec.conn);
+        this.sessions.set(rec.conn.id, s);
+      }
+      s.packet(rec);
+    }
     this.next.packet(rec);
   }
 
@@ -25,11 +48,29 @@ export class RuleEngine implements PacketSink {
   }
 
   close(conn: Connection, frame: number): void {
+    const s = this.sessions.get(conn.id);
+    if (s) {
+      this.sessions.delete(conn.id);
+      for (const g of s.incompleteFlows()) {
+        const who = g.dir === 'c2s' ? 'client' : 'server';
+        const listed = g.violations.length < g.total ? ` (first ${g.violations.length} listed)` : '';
+        this.next.event({
+          event: 'incomplete-flow',
+          frame,
+          conn: conn.id,
+          dir: g.dir,
+          message: `${g.total} exchange${g.total === 1 ? '' : 's'} the ${who} never completed before the connection ended${listed}`,
+          violations: g.violations,
+        });
+      }
+    }
     this.next.close(conn, frame);
   }
 }
 
 /** Packet-level findings for one packet with no connection around it (explain). */
-export function checkPacketAlone(_bytes: Uint8Array, _decoded: import('../mqtt/types.js').DecodedPacket, _dir: 'c2s' | 's2c' | null): Violation[] {
-  return [];
+export function checkPacketAlone(bytes: Uint8Array, decoded: DecodedPacket, dir: 'c2s' | 's2c' | null): Violation[] {
+  const out: Violation[] = [];
+  checkPacket(bytes, decoded, dir, out);
+  return out;
 }

@@ -1,0 +1,97 @@
+/**
+ * docs/rules.md, generated from the catalogue (test/rules-docs.test.ts keeps the file in step with it;
+ * `UPDATE_RULES_DOC=1 npx vitest run test/rules-docs` rewrites it).
+ */
+import { CATALOGUE, catalogueCounts, type RuleEntry, type RuleSpec } from './catalogue.js';
+import { INCOMPLETE_GRACE_SEC } from './session.js';
+
+function cell(s: string): string {
+  return s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+}
+
+function table(entries: readonly RuleEntry[]): string[] {
+  const lines = ['| id | versions | severity | checked | statement (our paraphrase) |', '|---|---|---|---|---|'];
+  for (const e of entries) {
+    const status = e.implemented ? 'yes' : `no: ${e.why ?? ''}`;
+    lines.push(`| \`${e.id}\` | ${e.versions.join(', ')} | ${e.severity} | ${cell(status)} | ${cell(e.paraphrase)} |`);
+  }
+  return lines;
+}
+
+const TITLE: Record<RuleSpec, string> = {
+  '3.1.1': 'MQTT 3.1.1 numbered statements',
+  '5.0': 'MQTT 5.0 numbered statements',
+  ref: 'Unnumbered rules and our own',
+};
+
+export function rulesMarkdown(): string {
+  const c = catalogueCounts();
+  const out: string[] = [
+    '# Conformance rules',
+    '',
+    '<!-- Generated from src/rules/catalogue.ts by src/rules/docs.ts; do not edit by hand. -->',
+    '',
+    'Every finding the analyzer reports cites one entry of this catalogue. `mqtt-dissect rules` prints the same list',
+    '(`--json` for machines).',
+    '',
+    '| document | checked | total |',
+    '|---|---|---|',
+    `| MQTT 3.1.1 numbered statements | ${c['3.1.1'].implemented} | ${c['3.1.1'].total} |`,
+    `| MQTT 5.0 numbered statements | ${c['5.0'].implemented} | ${c['5.0'].total} |`,
+    `| unnumbered rules and our own | ${c.ref.implemented} | ${c.ref.total} |`,
+    '',
+    '## Ids and versions',
+    '',
+    '* Numbered statements keep the specification\'s id (`MQTT-3.1.2-3`). MQTT 3.1.1 and 5.0 reuse the same numbers for',
+    '  different statements, so every violation carries `spec`: the document its id belongs to.',
+    '* Rules without a number use a stable reference `versions:section:slug` (for example `ALL:2.2.1:direction`); their',
+    '  violations carry the version of the connection as `spec`.',
+    '* MQTT 3.1 (MQIsdp, protocol level 3) has no numbered statements. Where 3.1 has the same rule as 3.1.1, a finding',
+    '  on a 3.1 connection cites the 3.1.1 statement (`spec` "3.1.1") and its message says the rule is applied by',
+    '  analogy; the "versions" column lists 3.1 for those. Where 3.1 differs (connect flags bit 0 unused, the Remaining',
+    '  Length winning over the User Name / Password flags, an empty ClientId never allowed, no Session Present flag),',
+    '  the 3.1.1 statement is not applied and 3.1 rules of their own apply instead. Decoder defects that 3.1 tolerates',
+    '  (reserved flags, ill-formed UTF-8) are reported at warning level.',
+    '',
+    '## Severities',
+    '',
+    '* **error**: a MUST is broken (Malformed Packet, Protocol Error, numbered requirement).',
+    '* **warning**: a SHOULD, a heuristic that can give false positives, or something the capture cannot settle',
+    '  (a flow still open when the connection ended, a peer that keeps talking after receiving a malformed packet).',
+    '* **note**: informational.',
+    '',
+    '## How the session checks decide',
+    '',
+    '* Packet identifiers are tracked per sender (PUBLISH, SUBSCRIBE and UNSUBSCRIBE share one space). An',
+    '  acknowledgement for an identifier with nothing in flight is reported only when the analyzer knows the whole',
+    '  state: the TCP handshake and the CONNECT were captured and the session started empty (Clean Session / Clean',
+    '  Start, or Session Present 0). A connection picked up mid-stream gets no "first packet must be CONNECT" finding and',
+    '  no unknown-identifier findings.',
+    '* Keep Alive: the client\'s silence is measured between its packets using capture timestamps. A gap longer than',
+    '  Keep Alive plus a tolerance of max(2 s, 10 % of Keep Alive) is a client finding; a silence longer than',
+    '  1.5 x Keep Alive plus the same tolerance while the connection visibly stayed open (a later packet in either',
+    '  direction) is a server finding. In MQTT 5.0 a Server Keep Alive in CONNACK replaces the client\'s value; 0 turns',
+    '  the checks off.',
+    '* MQTT 5.0 limits come from CONNECT (limits on the server) and CONNACK (limits on the client): Maximum Packet',
+    '  Size, Receive Maximum (unacknowledged QoS 1/2 PUBLISH packets), Maximum QoS, Retain Available, Wildcard /',
+    '  Subscription Identifier / Shared Subscription Available and Topic Alias Maximum. Topic aliases are resolved per',
+    '  connection and direction; a PUBLISH that uses an alias gets `fields.resolvedTopic`.',
+    '* Subscriptions made on a session that started empty are tracked, so a server PUBLISH can be checked against',
+    '  them (a matching filter exists, QoS not above the granted one, \'$\' topics, Subscription Identifiers).',
+    `* When a connection ends, exchanges still open (PUBLISH without its acknowledgement, PUBREL without PUBCOMP,`,
+    `  SUBSCRIBE/UNSUBSCRIBE without answer, PINGREQ without PINGRESP) are reported as an \`incomplete-flow\` event per`,
+    `  side that owed the next packet, with warning-level violations. Requests younger than ${INCOMPLETE_GRACE_SEC} s at the`,
+    '  connection\'s last packet are left out (the answer may be past the end of the capture). Nothing is reported',
+    '  after a refused CONNACK or a DISCONNECT with a reason code of 0x80 or more, nor against a side that sent no',
+    '  packet at all (a one-way capture).',
+    '* Per-connection state is released when the connection closes; identifier maps hold at most 65,536 entries per',
+    '  side, subscriptions and alias topics have caps after which the checks that need them stop for that connection.',
+    '',
+  ];
+  for (const spec of ['3.1.1', '5.0', 'ref'] as const) {
+    out.push(`## ${TITLE[spec]}`, '');
+    out.push(...table(CATALOGUE.filter((e) => e.spec === spec)));
+    out.push('');
+  }
+  return out.join('\n');
+}
