@@ -4,7 +4,9 @@ import { readCapture } from '../capture/source.js';
 import { CaptureFormatError } from '../capture/types.js';
 import type { PacketRecord, PacketSink, Violation } from '../mqtt/connection-decoder.js';
 import { decideColor, makeChalk } from '../render/color.js';
+import { rulesJson, rulesText } from '../render/rules.js';
 import { SummaryCollector } from '../render/summary.js';
+import { ruleRows } from '../rules/catalogue.js';
 import { needsTree, Renderer, type RenderOptions } from '../render/text.js';
 import type { Connection, StreamEvent } from '../tcp/types.js';
 import { explainBytes } from './explain.js';
@@ -172,12 +174,27 @@ export async function main(rawArgv: string[]): Promise<number> {
         code = await runExplain({ ...a, hexBytes: (a.hexBytes ?? []).map(String).map((h) => (h === STDIN_ARG ? '-' : h)), protocolVersion: a.protocolVersion, color: a.color }, out);
       },
     )
+    .command(
+      'rules',
+      'list the conformance rules: id, spec, severity, paraphrase, checked or why not',
+      (y) => y
+        .option('json', { type: 'boolean', default: false, describe: 'NDJSON, one object per rule' })
+        .option('spec', { type: 'string', choices: ['3.1', '3.1.1', '5.0'], describe: 'only rules of this version' })
+        .option('checked', { type: 'boolean', describe: 'only rules that are checked (--no-checked: only those that are not)' })
+        .option('color', { type: 'boolean', describe: 'force colour on or off' }),
+      (a) => {
+        const color = decideColor({ flag: a.color, isTTY: process.stdout.isTTY === true, env: process.env });
+        const rows = ruleRows().filter((r) => (a.spec === undefined || r.versions.split(',').includes(a.spec)) && (a.checked === undefined || r.implemented === a.checked));
+        for (const l of a.json ? rulesJson(rows) : rulesText(rows, makeChalk(color))) out.line(l);
+      },
+    )
     .example('$0 captures/seed-walkthrough.pcap', 'one line per MQTT packet')
     .example('$0 -x capture.pcapng', 'annotated hex for every packet')
     .example('$0 --json capture.pcap > packets.ndjson', 'machine-readable output')
     .example('$0 --summary --port 8884 capture.pcap', 'summary tables, with MQTT also on port 8884')
     .example('tcpdump -U -w - port 1883 | $0 -', 'live: packets appear as they arrive')
     .example('$0 explain 10 2d 00 04 4d 51 54 54 04 c2 0b b8 ...', 'explain pasted bytes')
+    .example('$0 rules --spec 5.0', 'the conformance rules checked for MQTT 5.0')
     .epilog('Exit status: 0 input read (with or without findings); 1 unreadable input; 2 usage error; 3 findings with --fail-on-violation.')
     .completion('completion', 'print a bash/zsh completion script')
     .strict()

@@ -1005,7 +1005,12 @@ export class ConnSession {
       if (dollarOnlyWildcard) {
         out.push(violation(pick(S.dollarTopic, lv), lv, `topic "${topic}" starts with '$' but only filters starting with a wildcard match it`));
       } else if (this.accepted) {
-        out.push(violation(pick(S.noMatchingSubscription, lv), lv, `the server sent topic "${topic}", which matches none of the client's subscriptions on this session`));
+        // Platforms deliver commands on '$' topics, or to clients that never subscribed (implicit subscriptions, as
+        // OneNET's $creq): the statement speaks of a subscribing client, so without any subscription it is a warning.
+        const implicit = dollar || (this.subs!.size === 0 && wild.length === 0);
+        out.push(violation(pick(S.noMatchingSubscription, lv), lv, implicit
+          ? `the server sent topic "${topic}" to a client with no subscription matching it (an implicit, platform-side subscription?)`
+          : `the server sent topic "${topic}", which matches none of the client's subscriptions on this session`, undefined, undefined, implicit ? 'warning' : undefined));
       }
       return;
     }
