@@ -1,0 +1,117 @@
+/**
+ * The dialect stage: sits after the rules and before the renderers, decides per connection whether a platform dialect
+ * applies (today: OneNET), enriches each PacketRecord in place (fields.onenet, tree nodes under the payload, dialect
+ * warnings in rec.violations) and passes it on. Every PUBLISH also gets fields.payloadView in any dialect.
+ *
+ * Packets stream through: nothing is held back, so a dialect recognised from a later topic cannot change packets
+ * already passed on (an auto-detected connection on another port gets no CONNECT annotations).
+ */
+import type { PacketRecord, PacketSink, Violation } from '../mqtt/connection-decoder.js';
+import type { Connection, StreamEvent } from '../tcp/types.js';
+import { addChild, payloadNode, payloadRange } from './nodes.js';
+import { OneNetConnection, type PublishOutcome } from './onenet.js';
+import { classifyPayload, jsonViewNode, TREE_JSON_MAX_BYTES } from './payload-view.js';
+
+export type DialectMode = 'auto' | 'onenet' | 'none';
+
+export interface DialectStageOptions {
+  /** auto: OneNET on server port 6002 or once OneNET topics appear; onenet: always; none: only payload views. */
+  dialect: DialectMode;
+  /** Build tree nodes (-x, -V); the fields are filled either way. */
+  tree: boolean;
+}
+
+const CONNECT = 1;
+const PUBLISH = 3;
+const SUBSCRIBE = 8;
+
+export class DialectStage implements PacketSink {
+  private readonly next: PacketSink;
+  private readonly opts: DialectStageOptions;
+  private readonly conns = new Map<number, OneNetConnection>();
+
+  constructor(next: PacketSink, opts: DialectStageOptions) {
+    this.next = next;
+    this.opts = opts;
+  }
+
+  /** Connections with dialect state (released on close). */
+  get openConnections(): number {
+    return this.conns.size;
+  }
+
+  open(conn: Connection): void {
+    if (this.opts.dialect !== 'none') this.conns.set(conn.id, new OneNetConnection(conn, this.opts.dialect));
+    this.next.open(conn);
+  }
+
+  packet(rec: PacketRecord): void {
+    try {
+      this.enrich(rec);
+    } catch (e) {
+      // Enrichment is an extra; a bug in it must not lose the packet or stop the capture.
+      rec.violations.push(internalError(e));
+    }
+    this.next.packet(rec);
+  }
+
+  event(ev: StreamEvent & { violations?: Violation[] }): void {
+    this.next.event(ev);
+  }
+
+  close(conn: Connection, frame: number): void {
+    this.conns.delete(conn.id);
+    this.next.close(conn, frame);
+  }
+
+  private state(conn: Connection): OneNetConnection | null {
+    const mode = this.opts.dialect;
+    if (mode === 'none') return null;
+    let st = this.conns.get(conn.id);
+    if (!st) {
+      // A packet for a connection never opened (a sink fed directly): start its state now.
+      st = new OneNetConnection(conn, mode);
+      this.conns.set(conn.id, st);
+    }
+    return st;
+  }
+
+  private enrich(rec: PacketRecord): void {
+    const d = rec.decoded;
+    const tree = this.opts.tree && d.tree !== null;
+    const st = this.state(rec.conn);
+    if (d.type === CONNECT) {
+      if (st && rec.dir === 'c2s') st.connect(rec, tree);
+      return;
+    }
+    if (d.type === SUBSCRIBE) {
+      st?.subscribe(rec);
+      return;
+    }
+    if (d.type !== PUBLISH) return;
+    const range = payloadRange(rec);
+    if (!range) return;
+    const f = d.fields;
+    const resolved = f['resolvedTopic'];
+    const topic = typeof resolved === 'string' && resolved.length > 0 ? resolved : f['topic'];
+    let out: PublishOutcome = { container: null, jsonShown: false };
+    if (st && typeof topic === 'string') out = st.publish(rec, topic, range.start, range.end, tree);
+    const props = f['properties'] as Record<string, unknown> | undefined;
+    const view = classifyPayload(rec.bytes, range.start, range.end, props, tree);
+    f['payloadView'] = view.view;
+    const n = range.end - range.start;
+    if (tree && view.json && !out.jsonShown && n <= TREE_JSON_MAX_BYTES) {
+      const parent = out.container ?? payloadNode(rec, range.start);
+      if (parent) addChild(parent, jsonViewNode(view.json.value, range.start, n));
+    }
+  }
+}
+
+function internalError(e: unknown): Violation {
+  return {
+    id: 'DIALECT-internal-error',
+    spec: 'mqtt-dissect',
+    severity: 'warning',
+    message: `dialect stage error (the packet is shown undecorated): ${e instanceof Error ? e.message : String(e)}`,
+  };
+}
