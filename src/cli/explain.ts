@@ -8,7 +8,10 @@ import { redactFields } from '../render/fields.js';
 import { annotatedHex } from '../render/hex.js';
 import { violationJson } from '../render/json.js';
 import { violationText } from '../render/text.js';
+import { DialectStage, type DialectMode } from '../dialects/stage.js';
+import type { PacketRecord } from '../mqtt/connection-decoder.js';
 import { checkPacketAlone } from '../rules/engine.js';
+import type { Connection } from '../tcp/types.js';
 
 export interface ExplainOptions {
   level: ProtocolLevel | undefined;
@@ -16,7 +19,14 @@ export interface ExplainOptions {
   chalk: ChalkInstance;
   full: boolean;
   redact: boolean;
+  dialect?: DialectMode;
 }
+
+/** Pasted bytes have no addresses: a stand-in connection lets the dialect stage see them as one conversation. */
+const PASTED: Connection = {
+  id: 0, clientIp: 'pasted', clientPort: 0, serverIp: 'pasted', serverPort: 0, client: 'pasted', server: 'pasted',
+  sawSyn: true, firstFrame: 0, startSec: 0, startNsec: 0, tls: false,
+};
 
 /** Packets only a client sends, and only a server sends: pasted bytes carry no direction, so the type decides. */
 const CLIENT_ONLY = new Set([1, 8, 10, 12]);
@@ -31,15 +41,28 @@ export function explainBytes(bytes: Uint8Array, o: ExplainOptions): string[] {
   framer.end(0);
   let level: ProtocolLevel = o.level ?? 4;
   let levelKnown = o.level !== undefined;
+  let enriched: PacketRecord | null = null;
+  const dialects = new DialectStage(
+    { open: () => {}, close: () => {}, event: () => {}, packet: (rec) => { enriched = rec; } },
+    { dialect: o.dialect ?? 'auto', tree: !o.json },
+  );
+  dialects.open(PASTED);
   packets.forEach((p, index) => {
     const type = p.bytes[0]! >> 4;
     const dir = CLIENT_ONLY.has(type) ? 'c2s' : SERVER_ONLY.has(type) ? 's2c' : null;
-    const d = decodePacket(p.bytes, { level, dir, tree: !o.json });
+    const decoded = decodePacket(p.bytes, { level, dir, tree: !o.json });
     if (type === 1) {
-      level = d.level;
+      level = decoded.level;
       levelKnown = true;
     }
-    const violations = checkPacketAlone(p.bytes, d, dir);
+    const rec: PacketRecord = {
+      conn: PASTED, dir: dir ?? 'c2s', frame: index, frames: [index], timeSec: 0, timeNsec: 0, bytes: p.bytes, decoded,
+      levelInferred: !levelKnown, streamOffset: p.streamOffset, violations: checkPacketAlone(p.bytes, decoded, dir),
+    };
+    enriched = null;
+    dialects.packet(rec);
+    const { violations } = (enriched ?? rec) as PacketRecord;
+    const d = decoded;
     if (o.json) {
       lines.push(JSON.stringify({
         kind: 'packet', index, offset: p.streamOffset, version: VERSION_NAME[d.level], versionInferred: !levelKnown,
@@ -54,6 +77,7 @@ export function explainBytes(bytes: Uint8Array, o: ExplainOptions): string[] {
     else for (const v of violations) lines.push(`  ${violationText(chalk, v)}`);
     lines.push('');
   });
+  dialects.close(PASTED, 0);
   for (const e of events) {
     lines.push(o.json
       ? JSON.stringify({ kind: 'event', event: e.event, ...(e.bytes !== undefined ? { bytes: e.bytes } : {}), message: e.message })

@@ -12,6 +12,7 @@ import type { Connection, StreamEvent } from '../tcp/types.js';
 import { explainBytes } from './explain.js';
 import { HexInputError, parseHexInput } from './hex-input.js';
 import { Output } from './output.js';
+import type { DialectMode } from '../dialects/stage.js';
 import { buildPipeline, DEFAULT_PORTS, FanOut } from './pipeline.js';
 
 class UsageError extends Error {}
@@ -50,7 +51,7 @@ function renderOptions(a: CommonArgs & { summary?: boolean; onlyViolations?: boo
   };
 }
 
-async function runRead(a: CommonArgs & { capture: string; port: number[]; auto: boolean; summary: boolean; onlyViolations: boolean; failOnViolation: boolean }, out: Output): Promise<number> {
+async function runRead(a: CommonArgs & { capture: string; port: number[]; auto: boolean; dialect: DialectMode; summary: boolean; onlyViolations: boolean; failOnViolation: boolean }, out: Output): Promise<number> {
   const color = decideColor({ flag: a.color, isTTY: process.stdout.isTTY === true, env: process.env });
   const ro = renderOptions(a, color);
   const renderer = new Renderer((l) => out.line(l), ro);
@@ -59,7 +60,7 @@ async function runRead(a: CommonArgs & { capture: string; port: number[]; auto: 
   const sinks: PacketSink[] = [renderer, counter];
   if (summary) sinks.push(summary);
   const ports = [...new Set([...DEFAULT_PORTS, ...a.port])];
-  const pipeline = buildPipeline(new FanOut(sinks), { ports, auto: a.auto, tree: needsTree(ro), ...(a.full ? { payloadLimit: Number.MAX_SAFE_INTEGER } : {}) }, (rec) => renderer.frameTime(rec.timeSec, rec.timeNsec));
+  const pipeline = buildPipeline(new FanOut(sinks), { ports, auto: a.auto, dialect: a.dialect, tree: needsTree(ro), ...(a.full ? { payloadLimit: Number.MAX_SAFE_INTEGER } : {}) }, (rec) => renderer.frameTime(rec.timeSec, rec.timeNsec));
   try {
     await readCapture(a.capture, pipeline);
   } catch (err) {
@@ -94,7 +95,7 @@ async function readStdinText(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-async function runExplain(a: CommonArgs & { hexBytes: string[]; protocolVersion: number | undefined }, out: Output): Promise<number> {
+async function runExplain(a: CommonArgs & { hexBytes: string[]; protocolVersion: number | undefined; dialect: DialectMode }, out: Output): Promise<number> {
   const color = decideColor({ flag: a.color, isTTY: process.stdout.isTTY === true, env: process.env });
   const text = a.hexBytes.length > 0 && !(a.hexBytes.length === 1 && a.hexBytes[0] === '-') ? a.hexBytes.join(' ') : await readStdinText();
   let bytes: Uint8Array;
@@ -108,7 +109,7 @@ async function runExplain(a: CommonArgs & { hexBytes: string[]; protocolVersion:
     throw err;
   }
   const level = a.protocolVersion === undefined ? undefined : a.protocolVersion as 3 | 4 | 5;
-  for (const l of explainBytes(bytes, { level, json: a.json, chalk: makeChalk(color), full: a.full, redact: a.redact })) out.line(l);
+  for (const l of explainBytes(bytes, { level, json: a.json, chalk: makeChalk(color), full: a.full, redact: a.redact, dialect: a.dialect })) out.line(l);
   out.flush();
   return EXIT.ok;
 }
@@ -145,6 +146,7 @@ export async function main(rawArgv: string[]): Promise<number> {
         .positional('capture', { type: 'string', demandOption: true, describe: 'capture file, or - for stdin' })
         .option('port', { alias: 'p', type: 'number', describe: 'also decode this TCP port as MQTT (repeatable); 1883 and 6002 always' })
         .option('auto', { type: 'boolean', default: false, describe: 'find MQTT on any port by a CONNECT at a stream start' })
+        .option('dialect', { type: 'string', choices: ['auto', 'onenet', 'none'] as const, default: 'auto' as DialectMode, describe: 'platform dialect: auto (OneNET on port 6002 or by its topics), onenet, none' })
         .option('summary', { type: 'boolean', default: false, describe: 'tables at the end: connections, topics, packet types, findings' })
         .option('only-violations', { type: 'boolean', default: false, describe: 'print only packets with findings, and events' })
         .option('fail-on-violation', { type: 'boolean', default: false, describe: 'exit 3 when any violation was found' }),
@@ -161,7 +163,7 @@ export async function main(rawArgv: string[]): Promise<number> {
           return;
         }
         const capture = a.capture === STDIN_ARG ? '-' : a.capture;
-        code = await runRead({ ...a, port: ports, capture, color: a.color }, out);
+        code = await runRead({ ...a, port: ports, capture, color: a.color, dialect: a.dialect as DialectMode }, out);
       },
     )
     .command(
@@ -169,9 +171,10 @@ export async function main(rawArgv: string[]): Promise<number> {
       'explain MQTT packet bytes pasted from anywhere (or from stdin), byte by byte',
       (y) => common(y)
         .positional('hexBytes', { type: 'string', array: true, default: [] as string[], describe: 'bytes as hex: "10 2d 00 04", 102d0004, 0x10,0x2d, or a hex dump' })
+        .option('dialect', { type: 'string', choices: ['auto', 'onenet', 'none'] as const, default: 'auto' as DialectMode, describe: 'platform dialect: auto (by topics), onenet, none' })
         .option('protocol-version', { type: 'number', choices: [3, 4, 5], describe: 'protocol level for packets before (or without) a CONNECT: 3 = 3.1, 4 = 3.1.1, 5 = 5.0' }),
       async (a) => {
-        code = await runExplain({ ...a, hexBytes: (a.hexBytes ?? []).map(String).map((h) => (h === STDIN_ARG ? '-' : h)), protocolVersion: a.protocolVersion, color: a.color }, out);
+        code = await runExplain({ ...a, hexBytes: (a.hexBytes ?? []).map(String).map((h) => (h === STDIN_ARG ? '-' : h)), protocolVersion: a.protocolVersion, color: a.color, dialect: a.dialect as DialectMode }, out);
       },
     )
     .command(

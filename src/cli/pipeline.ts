@@ -6,6 +6,7 @@ import type { CaptureEvent, CaptureRecord, CaptureSink } from '../capture/types.
 import { ConnectionDecoder, type PacketRecord, type PacketSink, type Violation } from '../mqtt/connection-decoder.js';
 import { NetDecoder } from '../net/decoder.js';
 import type { NetEvent } from '../net/types.js';
+import { DialectStage, type DialectMode } from '../dialects/stage.js';
 import { RuleEngine } from '../rules/engine.js';
 import { TcpReassembler } from '../tcp/reassembler.js';
 import type { Connection, StreamEvent } from '../tcp/types.js';
@@ -17,6 +18,7 @@ export interface PipelineOptions {
   auto: boolean;
   tree: boolean;
   payloadLimit?: number;
+  dialect: DialectMode;
 }
 
 /** Sends every record to several sinks (renderer, summary, counters). */
@@ -36,7 +38,7 @@ export interface Pipeline extends CaptureSink {
 }
 
 export function buildPipeline(out: PacketSink, opts: PipelineOptions, onFrame?: (rec: CaptureRecord) => void): Pipeline {
-  const rules = new RuleEngine(out);
+  const rules = new RuleEngine(new DialectStage(out, { dialect: opts.dialect, tree: opts.tree }));
   const mqtt = new ConnectionDecoder(rules, { tree: opts.tree, ...(opts.payloadLimit !== undefined ? { payloadLimit: opts.payloadLimit } : {}) });
   const tcp = new TcpReassembler(mqtt, { ports: new Set(opts.ports), auto: opts.auto });
   const net = new NetDecoder((ev: NetEvent) => rules.event({ event: ev.event, frame: ev.frame, conn: null, dir: null, message: ev.message }));

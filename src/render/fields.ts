@@ -6,7 +6,7 @@ import type { PacketRecord } from '../mqtt/connection-decoder.js';
 import { escapeText, quote } from './escape.js';
 
 /** Field keys whose values are secrets; `--redact` masks them in every mode. */
-export const SECRET_KEYS: ReadonlySet<string> = new Set(['password', 'authenticationData']);
+export const SECRET_KEYS: ReadonlySet<string> = new Set(['password', 'authenticationData', 'authInfo']);
 
 export const REDACTED = '***';
 
@@ -62,6 +62,23 @@ function reason(f: Record<string, unknown>): string | null {
   return `rc=0x${code.toString(16).padStart(2, '0')}${typeof name === 'string' ? ` (${escapeText(name)})` : ''}`;
 }
 
+/** What a platform dialect found in a PUBLISH, in a few words (OneNET data points, command links). */
+function dialectSummary(onenet: unknown): string | null {
+  if (onenet === null || typeof onenet !== 'object') return null;
+  const o = onenet as Record<string, unknown>;
+  const points = Array.isArray(o.datapoints) ? (o.datapoints as Array<Record<string, unknown>>) : [];
+  const shownPoints = points.slice(0, 6).map((p) => `${escapeText(String(p.stream))}=${escapeText(typeof p.value === 'string' ? p.value : JSON.stringify(p.value) ?? '')}`).join(' ')
+    + (points.length > 6 ? ` +${points.length - 6}` : '');
+  if (o.kind === 'dp') return `OneNET $dp type ${String(o.dpType)}: ${shownPoints || '(no data points)'}`;
+  if (o.kind === 'dp-post') return `OneNET dp-post id=${escapeText(String(o.id))}: ${shownPoints || '(no data points)'}`;
+  if (o.kind === 'command' && o.command === 'response') {
+    return typeof o.requestFrame === 'number'
+      ? `OneNET command reply to frame ${o.requestFrame}${typeof o.latencyMs === 'number' ? ` (+${o.latencyMs.toFixed(1)} ms)` : ''}`
+      : 'OneNET command reply (request not captured)';
+  }
+  return null;
+}
+
 /** The key fields of a packet for the one-line view. */
 export function keyFields(rec: PacketRecord, redact: boolean): string {
   const f = rec.decoded.fields;
@@ -94,7 +111,11 @@ export function keyFields(rec: PacketRecord, redact: boolean): string {
       if (f.retain === true) parts.push('retain');
       if (f.dup === true) parts.push('dup');
       if (typeof f.payloadLength === 'number') parts.push(`len=${f.payloadLength}`);
-      if (f.payload !== undefined) parts.push(showEncoded(f.payload, 40));
+      const dialect = dialectSummary(f.onenet);
+      // Data points replace the raw payload; a command keeps its payload (the command text) beside the link.
+      const isDataPoints = dialect !== null && !dialect.startsWith('OneNET command');
+      if (!isDataPoints && f.payload !== undefined) parts.push(showEncoded(f.payload, 40));
+      if (dialect !== null) parts.push(dialect);
       break;
     }
     case 'SUBSCRIBE': {

@@ -23,6 +23,8 @@ const BYTES_PER_LINE = 8;
 const HEX_COLUMN = BYTES_PER_LINE * 3 - 1;
 /** Lines of a long field shown before it is cut (without --full). */
 const MAX_LINES_PER_FIELD = 4;
+/** Continuation lines of a multi-line value (pretty JSON) shown before it is cut (without --full). */
+const MAX_CONTINUATION_LINES = 24;
 
 /** A node whose children all describe bits of the node's own bytes (a flags byte): printed as one line. */
 function isBitField(node: FieldNode): boolean {
@@ -38,8 +40,10 @@ const MAX_VALUE_CHARS = 96;
 function describe(node: FieldNode, full = true): string {
   const label = escapeText(node.label);
   const raw = node.value ?? '';
-  const shown = !full && raw.length > MAX_VALUE_CHARS ? `${raw.slice(0, MAX_VALUE_CHARS)}…` : raw;
-  const value = shown !== '' ? escapeText(shown) : '';
+  // A multi-line value (pretty JSON) keeps its lines: each is escaped, the renderer indents the continuation lines.
+  const multiLine = raw.includes('\n');
+  const shown = !full && !multiLine && raw.length > MAX_VALUE_CHARS ? `${raw.slice(0, MAX_VALUE_CHARS)}…` : raw;
+  const value = shown !== '' ? shown.split('\n').map(escapeText).join('\n') : '';
   const explain = node.explain ? escapeText(node.explain) : '';
   // Explanations often restate the value first ("45 (one byte: ...)"): say it once.
   if (value && explain.startsWith(raw)) return `${label} = ${explain}`;
@@ -81,17 +85,31 @@ export function annotatedHex(bytes: Uint8Array, tree: FieldNode, violations: Vio
     emitBytes(covered, upTo, chalk.dim(`${upTo - covered} byte${upTo - covered === 1 ? '' : 's'} not explained by the decoder`), false);
   };
 
+  /** Lines of an annotation after its first (multi-line values), under the annotation column. */
+  const continuation = (rest: string[], depth: number, alreadyShown = 0): void => {
+    const pad = `${indent}${' '.repeat(HEX_COLUMN)} ${'  '.repeat(Math.max(0, depth - 1))}  `;
+    const limit = opts.full ? rest.length : Math.max(0, Math.min(rest.length, MAX_CONTINUATION_LINES - alreadyShown));
+    for (let i = 0; i < limit; i++) out.push(`${pad}${rest[i]}`);
+    if (limit < rest.length) out.push(`${pad}${chalk.dim(`… ${rest.length - limit} more lines (--full shows all)`)}`);
+  };
+
   const emitBytes = (start: number, end: number, body: string, secret: boolean, depth = 1): void => {
     // Nesting shows in the annotation column: a string's length and text sit under the string's name.
-    const text = '  '.repeat(Math.max(0, depth - 1)) + body;
+    const [firstLine, ...rest] = body.split('\n');
+    const text = '  '.repeat(Math.max(0, depth - 1)) + firstLine!;
     const length = end - start;
     const lines = Math.ceil(length / BYTES_PER_LINE) || 1;
     const shown = opts.full ? lines : Math.min(lines, MAX_LINES_PER_FIELD);
+    // Continuation lines of a multi-line value ride beside the following hex lines, then go on below them.
+    const pad = '  '.repeat(Math.max(0, depth - 1)) + '  ';
+    let next = 0;
     for (let i = 0; i < shown; i++) {
       const a = start + i * BYTES_PER_LINE;
       const b = Math.min(end, a + BYTES_PER_LINE);
-      out.push(`${indent}${hexLine(a, b, secret)} ${i === 0 ? text : ''}`.trimEnd());
+      const note = i === 0 ? text : next < rest.length && next < MAX_CONTINUATION_LINES ? pad + rest[next++]! : '';
+      out.push(`${indent}${hexLine(a, b, secret)} ${note}`.trimEnd());
     }
+    if (next < rest.length) continuation(rest.slice(next), depth, next);
     if (shown < lines) {
       const rest = end - (start + shown * BYTES_PER_LINE);
       out.push(`${indent}${chalk.dim(`${'…'.padEnd(HEX_COLUMN)} ${rest} more byte${rest === 1 ? '' : 's'} (--full shows all)`)}`);
@@ -114,7 +132,9 @@ export function annotatedHex(bytes: Uint8Array, tree: FieldNode, violations: Vio
       return;
     }
     if (node.length === 0) {
-      out.push(`${indent}${' '.repeat(HEX_COLUMN)} ${'  '.repeat(Math.max(0, depth - 1))}${isSecret ? `${escapeText(node.label)} = ${REDACTED}` : describe(node, opts.full)}`);
+      const [first, ...rest] = (isSecret ? `${escapeText(node.label)} = ${REDACTED}` : describe(node, opts.full)).split('\n');
+      out.push(`${indent}${' '.repeat(HEX_COLUMN)} ${'  '.repeat(Math.max(0, depth - 1))}${first!}`);
+      continuation(rest, depth);
       return;
     }
     emitBytes(node.offset, node.offset + node.length, isSecret ? `${escapeText(node.label)} = ${REDACTED}` : describe(node, opts.full), isSecret, depth);
@@ -137,7 +157,7 @@ export function fieldTree(tree: FieldNode, opts: HexOptions): string[] {
   const walk = (node: FieldNode, depth: number, secret: boolean): void => {
     const isSecret = secret || (opts.redact && SECRET_KEYS.has(node.key));
     const where = chalk.dim(`[${node.offset}..${node.offset + node.length - 1}]`.padEnd(12));
-    const value = isSecret ? REDACTED : node.value !== undefined ? escapeText(node.value) : '';
+    const value = isSecret ? REDACTED : node.value !== undefined ? node.value.split('\n').map(escapeText).join(`\n${indent}${' '.repeat(12)}${'  '.repeat(depth + 1)}`) : '';
     const explain = node.explain && !isSecret ? chalk.dim(` — ${escapeText(node.explain)}`) : '';
     out.push(`${indent}${where}${'  '.repeat(depth)}${escapeText(node.label)}${value ? `: ${value}` : ''}${explain}`);
     for (const k of node.children ?? []) walk(k, depth + 1, isSecret);
