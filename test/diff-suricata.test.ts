@@ -472,12 +472,12 @@ describe('the YAML-subset reader', () => {
 });
 
 // ---------------------------------------------------------------------------------------------------
-// OUR BUG (found through mqtt-events-missing-connect, reported to the rules owner): when the first client bytes of a
+// Regression (was our bug, found through mqtt-events-missing-connect; fixed: the rules stage now hears gap events): when the first client bytes of a
 // connection were never captured (SYN seen, then a gap), the session rules still claim the client's first packet
 // was not a CONNECT (MQTT-3.1.0-1, error). The evidence is missing, not wrong: the 16 missing bytes are the CONNECT.
 // Expected: a gap before the first client packet suspends MQTT-3.1.0-1 (the gap event already reports the loss).
 
-describe('OUR BUG: session rules after a gap at the start of the client stream', () => {
+describe('regression: session rules after a gap at the start of the client stream', () => {
   it('does not report MQTT-3.1.0-1 when the bytes before the first client packet were lost', async () => {
     const s = new TcpSession('10.9.0.2:41000', '10.9.0.1:1883');
     const hs = s.handshake();

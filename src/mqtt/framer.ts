@@ -267,12 +267,17 @@ export class MqttFramer {
           : `a fixed header was cut short (${this.pendingLength} byte${this.pendingLength === 1 ? '' : 's'})`;
         this.sink.event({ event: 'incomplete', frame: at, message: `${this.pendingLength} bytes at the end of the stream do not complete a packet: ${detail}`, bytes: this.pendingLength });
       } else if (this.mode === Mode.Resync) {
-        this.sink.event({ event: 'resync', frame: at, message: `${this.pendingLength} bytes at the end of the stream skipped: no packet start found`, bytes: this.pendingLength });
+        const skipped = this.pendingLength + this.resyncSearched;
+        this.sink.event({ event: 'resync', frame: at, message: `${skipped} bytes at the end of the stream skipped: no packet start found`, bytes: skipped });
       }
+    } else if (this.mode === Mode.Resync && this.resyncSearched > 0) {
+      // Searched bytes are not kept, but they must not vanish without a word.
+      this.sink.event({ event: 'resync', frame: at, message: `${this.resyncSearched} bytes at the end of the stream skipped: no packet start found`, bytes: this.resyncSearched });
     } else if (this.mode === Mode.Skip && this.skipRemaining > 0) {
       this.sink.event({ event: 'incomplete', frame: at, message: `stream ended ${this.skipRemaining} bytes before the end of a skipped packet`, bytes: this.skipRemaining });
     }
     this.dropPending();
+    this.resyncSearched = 0;
   }
 
   /** Frames packets straight out of `data` while nothing is pending: the common, copy-free path. */

@@ -9,6 +9,9 @@ import type { Connection, StreamEvent } from '../tcp/types.js';
 import { checkPacket } from './packet-checks.js';
 import { ConnSession } from './session.js';
 
+/** Transport events after which some of a direction's bytes are unknown. */
+const LOSSY_EVENTS: ReadonlySet<string> = new Set(['gap', 'truncated', 'damaged', 'resync', 'oversize', 'buffer-overflow', 'not-mqtt']);
+
 export interface RuleEngineOptions {
   /** Per-connection checks (sequence, packet ids, keep alive, negotiated limits). Default true. */
   session?: boolean;
@@ -44,6 +47,7 @@ export class RuleEngine implements PacketSink {
   }
 
   event(ev: StreamEvent & { violations?: Violation[] }): void {
+    if (this.session && ev.conn !== null && ev.dir !== null && LOSSY_EVENTS.has(ev.event)) this.sessions.get(ev.conn)?.bytesLost(ev.dir);
     this.next.event(ev);
   }
 

@@ -228,6 +228,8 @@ class OrderQueue {
 
 class Side {
   readonly flights = new Map<number, Flight>();
+  /** Bytes this side sent were lost in the capture (a gap): what they held is unknown, so no finding may rest on it. */
+  lost = false;
   /** Packets seen from this side (none: the direction is probably not in the capture). */
   packets = 0;
   /** Unacknowledged QoS 1/2 PUBLISH packets (Receive Maximum). */
@@ -328,6 +330,16 @@ export class ConnSession {
     this.conn = conn;
   }
 
+  /**
+   * The capture lost bytes of one direction (gap, snaplen cut, damaged packet). Packets may have been in them, so the
+   * in-flight state is no longer complete and "first packet" / "unknown alias" findings in that direction would rest
+   * on what we did not see.
+   */
+  bytesLost(dir: 'c2s' | 's2c'): void {
+    (dir === 'c2s' ? this.c2s : this.s2c).lost = true;
+    this.known = false;
+  }
+
   /** Checks one packet and appends its session findings to rec.violations (may set decoded.fields.resolvedTopic). */
   packet(rec: PacketRecord): void {
     const d = rec.decoded;
@@ -361,7 +373,7 @@ export class ConnSession {
     if (dir === 'c2s') {
       if (!this.clientSeen) {
         this.clientSeen = true;
-        if (type !== CONNECT && this.conn.sawSyn) {
+        if (type !== CONNECT && this.conn.sawSyn && !this.c2s.lost) {
           out.push(violation(pick(S.firstConnect, lv), lv, `the client's first packet is ${d.typeName}, not CONNECT`));
         }
       }
@@ -533,7 +545,7 @@ export class ConnSession {
       }
     }
     if (sp === true) this.known = false;
-    else if (sp === false && this.connectSeen && this.conn.sawSyn) this.known = true;
+    else if (sp === false && this.connectSeen && this.conn.sawSyn && !this.c2s.lost && !this.s2c.lost) this.known = true;
     if (lv === 5) {
       this.c2s.maxPacketSize = num(props['maximumPacketSize'], 0);
       this.c2s.receiveMaximum = num(props['receiveMaximum'], 65535) || 65535;
@@ -715,7 +727,7 @@ export class ConnSession {
       d.fields['resolvedTopic'] = mapped;
       return mapped;
     }
-    if (this.connectSeen && this.conn.sawSyn && !me.aliasFull) {
+    if (this.connectSeen && this.conn.sawSyn && !me.aliasFull && !me.lost) {
       out.push(violation(S.aliasUnknown, lv, `empty Topic Name with Topic Alias ${alias}, which has not been set on this connection`));
     }
     return '';
