@@ -360,3 +360,21 @@ test('a segment far outside any window (2.5 GB behind the start of a mid-stream 
   expect(sink.events).toEqual([]);
   expect(sink.stream(0, 'c2s')).toEqual(pattern(300, 4));
 });
+
+describe('late data for a hole already reported as a gap', () => {
+  test('is reported once as late-data, not dropped in silence', async () => {
+    const { TcpSession, toRecords, runPipeline, LINK } = await import('./builders/frames.js');
+    const s = new TcpSession('10.1.0.2:40000', '10.1.0.1:1883', { mss: 10 });
+    const hs = s.handshake();
+    const data = s.c2s(new Uint8Array(50).fill(0x41));
+    const ack = s.ack('server');
+    // Segment 1 is lost; the server's ACK of everything makes the hole a gap; then segment 1 shows up late.
+    const frames = [...hs, data[0]!, ...data.slice(2), ack, data[1]!];
+    const out = runPipeline(toRecords(frames, LINK.RAW), { ports: new Set([1883]), auto: false });
+    const late = out.sink.eventsOf('late-data');
+    expect(out.sink.eventsOf('gap')).toHaveLength(1);
+    expect(late).toHaveLength(1);
+    expect(late[0]!.bytes).toBe(10);
+    expect(late[0]!.message).toMatch(/arrived late in frame/);
+  });
+});

@@ -1,5 +1,5 @@
 import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, type TcpSegment } from '../net/types.js';
-import { seqDiff } from './seq.js';
+import { seqDiff, seqGt, seqLt } from './seq.js';
 import type { Connection, Direction, StreamEvent, StreamSink } from './types.js';
 
 /** MQTT over TLS: such connections are reported and opened, never decoded. */
@@ -21,6 +21,9 @@ export const ACKED_WINDOW_FACTOR = 4;
 
 /** Auto-detection holds a stream back until its first bytes decide; this bounds what it may hold. */
 export const PENDING_MAX_BYTES = 64 * 1024;
+/** Declared gaps remembered per direction to recognise their bytes arriving late. */
+const LATE_GAPS_KEPT = 16;
+
 /** Delivered bytes kept per direction to check retransmissions against (grows on demand up to this). */
 export const HISTORY_MAX_BYTES = 16 * 1024;
 /** After a close, stray segments of the old connection (final ACKs, in-flight data after a RST) are ignored this long. */
@@ -86,6 +89,11 @@ class DirState {
   next = 0;
   ooo: Chunk[] = [];
   oooBytes = 0;
+  /**
+   * The latest holes declared as gaps (at most LATE_GAPS_KEPT): bytes of one that arrive afterwards are reported as
+   * late, once per gap, instead of vanishing as if they were retransmissions.
+   */
+  lostRanges: Array<{ from: number; to: number; frame: number; reported: boolean }> = [];
   /** Set while segments are being dropped for lack of buffer, so the overflow is reported once per hole. */
   overflowing = false;
   finSeen = false;
@@ -374,6 +382,7 @@ export class TcpReassembler {
     if (off > MAX_AHEAD) return;
     if (off < 0) {
       const dup = -off;
+      if (d.lostRanges.length > 0) this.lateData(st, d, dir, seq, dup < len ? dup : len, seg.frame);
       // A one-byte segment just below `next` is a keep-alive probe whose byte is filler, not a retransmission.
       if (st.mode === LIVE && !(len === 1 && dup === 1)) this.checkHistory(st, d, dir, seq, p, dup < len ? dup : len, seg.frame);
       if (dup >= len) return;
@@ -466,6 +475,24 @@ export class TcpReassembler {
     const data = a < b ? p.slice(a, b) : EMPTY;
     d.ooo.splice(at, 0, { seq: from, end: to, data, frame: seg.frame, timeSec: seg.timeSec, timeNsec: seg.timeNsec });
     d.oooBytes += data.length;
+  }
+
+  /** Bytes that fall in a hole already declared a gap: the stream has moved on, but their arrival is said once. */
+  private lateData(st: ConnState, d: DirState, dir: Direction, seq: number, n: number, frame: number): void {
+    const end = (seq + n) >>> 0;
+    for (const r of d.lostRanges) {
+      if (r.reported || !(seqLt(seq, r.to) && seqGt(end, r.from))) continue;
+      r.reported = true;
+      const bytes = seqDiff(seqLt(end, r.to) ? end : r.to, seqGt(seq, r.from) ? seq : r.from);
+      this.emit({
+        event: 'late-data',
+        frame,
+        conn: st.conn!.id,
+        dir,
+        bytes,
+        message: `${bytes} bytes of the gap reported before frame ${r.frame} (seq ${rel(d, r.from)}..${rel(d, r.to)}) arrived late in frame ${frame}; not decoded, the stream had moved on`,
+      });
+    }
   }
 
   /** Compares retransmitted bytes (before `next`) with what was delivered, as far as the history reaches. */
@@ -629,6 +656,10 @@ export class TcpReassembler {
       message: `${bytes} bytes missing ${where} (seq ${from}..${from + bytes})`,
     });
     this.sink.gap(conn, dir, bytes, frame);
+    if (!atEnd) {
+      d.lostRanges.push({ from: d.next, to: (d.next + bytes) >>> 0, frame, reported: false });
+      if (d.lostRanges.length > LATE_GAPS_KEPT) d.lostRanges.shift();
+    }
     d.next = (d.next + bytes) >>> 0;
     d.histLen = 0;
     d.overflowing = false;
