@@ -32,3 +32,14 @@ describe('colour decision', () => {
     expect(decideColor({ flag: undefined, isTTY: false, env: {} })).toBe(false);
   });
 });
+
+describe('NDJSON is terminal-safe too', () => {
+  it('escapes DEL, C1 and bidi controls without changing the parsed value', async () => {
+    const { terminalSafeJson } = await import('../src/render/json.js');
+    const value = { topic: 'a\u007fb\u009bc\u202ed\u2028e', plain: 'température' };
+    const text = terminalSafeJson(JSON.stringify(value));
+    expect(text).not.toMatch(/[\u007f-\u009f\u202e\u2028]/);
+    expect(text).toContain('temp\u00e9rature');
+    expect(JSON.parse(text)).toEqual(value);
+  });
+});

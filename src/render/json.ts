@@ -5,6 +5,18 @@ import type { Connection, Direction, StreamEvent } from '../tcp/types.js';
 import { redactFields } from './fields.js';
 import { isoTime } from './format.js';
 
+/**
+ * JSON.stringify escapes C0 controls but leaves DEL, C1 controls and bidi overrides raw: valid JSON, yet unsafe on a
+ * terminal. Writing them as \u escapes keeps the parsed value identical.
+ */
+const JSON_UNSAFE = /[\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+
+export function terminalSafeJson(text: string): string {
+  JSON_UNSAFE.lastIndex = 0;
+  if (!JSON_UNSAFE.test(text)) return text;
+  return text.replace(JSON_UNSAFE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 export function endpoints(conn: Connection, dir: Direction): { src: string; dst: string } {
   return dir === 'c2s' ? { src: conn.client, dst: conn.server } : { src: conn.server, dst: conn.client };
 }
@@ -12,7 +24,7 @@ export function endpoints(conn: Connection, dir: Direction): { src: string; dst:
 export function packetJson(rec: PacketRecord, redact: boolean): string {
   const d = rec.decoded;
   const { src, dst } = endpoints(rec.conn, rec.dir);
-  return JSON.stringify({
+  return terminalSafeJson(JSON.stringify({
     kind: 'packet',
     frame: rec.frame,
     frames: rec.frames,
@@ -27,7 +39,7 @@ export function packetJson(rec: PacketRecord, redact: boolean): string {
     length: d.length,
     fields: redact ? redactFields(d.fields) : d.fields,
     violations: rec.violations.map(violationJson),
-  });
+  }));
 }
 
 export function violationJson(v: Violation): Record<string, unknown> {
@@ -54,5 +66,5 @@ export function eventJson(ev: StreamEvent & { violations?: Violation[] }, conn: 
   if (ev.bytes !== undefined) o.bytes = ev.bytes;
   o.message = ev.message;
   if (ev.violations && ev.violations.length > 0) o.violations = ev.violations.map(violationJson);
-  return JSON.stringify(o);
+  return terminalSafeJson(JSON.stringify(o));
 }
