@@ -6,7 +6,7 @@ import { VERSION_NAME, type ProtocolLevel } from '../mqtt/types.js';
 import { escapeText } from '../render/escape.js';
 import { redactFields } from '../render/fields.js';
 import { annotatedHex } from '../render/hex.js';
-import { violationJson } from '../render/json.js';
+import { terminalSafeJson, violationJson } from '../render/json.js';
 import { violationText } from '../render/text.js';
 import { DialectStage, type DialectMode } from '../dialects/stage.js';
 import type { PacketRecord } from '../mqtt/connection-decoder.js';
@@ -64,10 +64,10 @@ export function explainBytes(bytes: Uint8Array, o: ExplainOptions): string[] {
     const { violations } = (enriched ?? rec) as PacketRecord;
     const d = decoded;
     if (o.json) {
-      lines.push(JSON.stringify({
+      lines.push(terminalSafeJson(JSON.stringify({
         kind: 'packet', index, offset: p.streamOffset, version: VERSION_NAME[d.level], versionInferred: !levelKnown,
         type: d.typeName, length: d.length, fields: o.redact ? redactFields(d.fields) : d.fields, violations: violations.map(violationJson),
-      }));
+      })));
       return;
     }
     const { chalk } = o;
@@ -80,7 +80,7 @@ export function explainBytes(bytes: Uint8Array, o: ExplainOptions): string[] {
   dialects.close(PASTED, 0);
   for (const e of events) {
     lines.push(o.json
-      ? JSON.stringify({ kind: 'event', event: e.event, ...(e.bytes !== undefined ? { bytes: e.bytes } : {}), message: e.message })
+      ? terminalSafeJson(JSON.stringify({ kind: 'event', event: e.event, ...(e.bytes !== undefined ? { bytes: e.bytes } : {}), message: e.message }))
       : o.chalk.yellow(`! ${e.event}: ${escapeText(e.message)}`));
   }
   return lines;
