@@ -418,7 +418,7 @@ export class ConnSession {
         break;
       case PINGRESP:
         if (this.pendingPings > 0) this.pendingPings--;
-        else if (this.connectSeen) out.push(violation(S.unsolicitedPingresp, lv, 'PINGRESP without an outstanding PINGREQ'));
+        else if (this.connectSeen && !this.c2s.lost) out.push(violation(S.unsolicitedPingresp, lv, 'PINGRESP without an outstanding PINGREQ'));
         break;
       case DISCONNECT: this.onDisconnect(d, me, dir, lv, t, out); break;
       case AUTH: this.onAuth(d, dir, lv, out); break;

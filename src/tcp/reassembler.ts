@@ -204,11 +204,13 @@ export class TcpReassembler {
       }
     } else {
       const dir: Direction = fromClient ? 'c2s' : 's2c';
-      this.take(st, d, dir, seg);
       if ((flags & (TCP_ACK | TCP_RST)) === TCP_ACK) {
+        // The sender had received what it acknowledges before it sent this segment's bytes: settle the other
+        // direction first, so a reply is never shown before the request it answers.
         // A RST's acknowledgement field is often junk; it must not declare gaps.
         this.acked(st, fromClient ? st.s2c : st.c2s, fromClient ? 's2c' : 'c2s', seg.ack, seg.frame);
       }
+      this.take(st, d, dir, seg);
       if (st.mode === PENDING) this.probe(st, seg.frame);
     }
     // A live connection closes once both FINs are reached in sequence, so data reordered behind a FIN

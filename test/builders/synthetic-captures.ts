@@ -61,7 +61,7 @@ function transportTrouble(): Uint8Array {
   const reordered = [pubs[1]!, pubs[0]!, pubs[1]!, ...pubs.slice(2)];
   const burst = s.c2s(m.bytes(m.publish({ topic: 'lost/one', payload: 'x'.repeat(50) }), m.publish({ topic: 'after/gap', payload: 'found' })));
   const lossy = burst.filter((_, i) => i !== 0);
-  const tail = [...s.s2c(m.pingresp()), ...s.close('client')];
+  const tail = [...s.c2s(m.pingreq()), ...s.s2c(m.pingresp()), ...s.close('client')];
   return writePcap(timed([...hs, ...conn, ...ack, ...reordered, ...lossy, ...tail].map((f) => sll2(f))), { linkType: LINK.SLL2 });
 }
 
