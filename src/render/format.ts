@@ -1,12 +1,19 @@
 /** Small shared formatters for every output mode. */
 
+/** The date-and-time part of the last second formatted: captures hold many packets per second. */
+let cachedSec = Number.NaN;
+let cachedPrefix = '';
+
 /** ISO-8601 UTC with microseconds, or nanoseconds when the capture has sub-microsecond precision. */
 export function isoTime(sec: number, nsec: number): string {
-  const ms = sec * 1000;
-  if (!Number.isFinite(ms) || Math.abs(ms) > 8.64e15) return `@${sec}.${String(nsec).padStart(9, '0')}`;
-  const base = new Date(ms).toISOString().slice(0, 19);
+  if (sec !== cachedSec) {
+    const ms = sec * 1000;
+    if (!Number.isFinite(ms) || Math.abs(ms) > 8.64e15) return `@${sec}.${String(nsec).padStart(9, '0')}`;
+    cachedPrefix = `${new Date(ms).toISOString().slice(0, 19)}.`;
+    cachedSec = sec;
+  }
   const frac = nsec % 1000 === 0 ? String(Math.floor(nsec / 1000)).padStart(6, '0') : String(nsec).padStart(9, '0');
-  return `${base}.${frac}Z`;
+  return `${cachedPrefix}${frac}Z`;
 }
 
 /** Seconds between two capture times, with microsecond precision, as text ("12.004000"). */

@@ -7,6 +7,13 @@ import type { Connection, StreamEvent } from '../tcp/types.js';
 import { escapeText } from './escape.js';
 import { isoTime, relativeSeconds } from './format.js';
 
+/** Rows per table: the summary is for reading. */
+const MAX_ROWS = 100;
+
+/** Distinct topics counted; beyond it, messages to new topics are counted under one row. */
+const MAX_TOPICS = 100_000;
+const OTHER_TOPICS = '(other topics beyond the first 100000)';
+
 interface ConnSummary {
   conn: Connection;
   clientId: string | null;
@@ -63,10 +70,10 @@ export class SummaryCollector implements PacketSink {
     if (d.type === 3) {
       const f = d.fields;
       const topic = typeof f.resolvedTopic === 'string' ? f.resolvedTopic : typeof f.topic === 'string' ? f.topic : '';
-      let t = this.topics.get(topic);
+      let t = this.topics.get(topic) ?? (this.topics.size >= MAX_TOPICS ? this.topics.get(OTHER_TOPICS) : undefined);
       if (!t) {
         t = { messages: 0, bytes: 0, qos: [0, 0, 0], retained: 0 };
-        this.topics.set(topic, t);
+        this.topics.set(this.topics.size >= MAX_TOPICS ? OTHER_TOPICS : topic, t);
       }
       t.messages++;
       t.bytes += typeof f.payloadLength === 'number' ? f.payloadLength : 0;
@@ -101,8 +108,13 @@ export class SummaryCollector implements PacketSink {
     const out: string[] = [];
 
     const conns = new Table({ head: ['conn', 'client', 'server', 'client id', 'version', 'start', 'duration s', 'packets', 'bytes', 'findings'], style });
-    for (const c of this.conns.values()) {
-      if (c.packets === 0 && !c.conn.tls) continue;
+    // A table of thousands of rows helps nobody, and cli-table3's layout grows faster than linearly with rows:
+    // the busiest connections (findings first) are listed, the rest counted.
+    const shownConns = [...this.conns.values()].filter((c) => c.packets > 0 || c.conn.tls);
+    const busiest = shownConns.length > MAX_ROWS
+      ? shownConns.sort((a, b) => b.findings - a.findings || b.packets - a.packets).slice(0, MAX_ROWS).sort((a, b) => a.conn.id - b.conn.id)
+      : shownConns;
+    for (const c of busiest) {
       conns.push([
         c.conn.id, escapeText(c.conn.client), escapeText(c.conn.server),
         c.conn.tls ? '(TLS)' : c.clientId === null ? '-' : escapeText(c.clientId),
@@ -110,12 +122,13 @@ export class SummaryCollector implements PacketSink {
         relativeSeconds(c.lastSec, c.lastNsec, c.conn.startSec, c.conn.startNsec), c.packets, c.bytes, c.findings,
       ]);
     }
-    out.push(chalk.bold('Connections'), conns.toString());
+    const totalPackets = shownConns.reduce((n, c) => n + c.packets, 0);
+    out.push(chalk.bold('Connections') + (shownConns.length > MAX_ROWS ? ` (the ${MAX_ROWS} with most findings and packets, of ${shownConns.length}; ${totalPackets} packets in all; --json lists every one)` : ''), conns.toString());
 
     const topics = new Table({ head: ['topic', 'messages', 'payload bytes', 'QoS 0/1/2', 'retained'], style });
     const sortedTopics = [...this.topics.entries()].sort((a, b) => b[1].messages - a[1].messages || (a[0] < b[0] ? -1 : 1));
-    for (const [topic, t] of sortedTopics.slice(0, 100)) topics.push([escapeText(topic), t.messages, t.bytes, t.qos.join('/'), t.retained]);
-    out.push(chalk.bold('Topics') + (sortedTopics.length > 100 ? ` (top 100 of ${sortedTopics.length})` : ''), topics.toString());
+    for (const [topic, t] of sortedTopics.slice(0, MAX_ROWS)) topics.push([escapeText(topic), t.messages, t.bytes, t.qos.join('/'), t.retained]);
+    out.push(chalk.bold('Topics') + (sortedTopics.length > MAX_ROWS ? ` (top ${MAX_ROWS} of ${sortedTopics.length})` : ''), topics.toString());
 
     const types = new Table({ head: ['packet type', 'count'], style });
     for (const [name, n] of [...this.types.entries()].sort((a, b) => b[1] - a[1])) types.push([name, n]);

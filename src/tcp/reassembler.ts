@@ -25,7 +25,7 @@ export const PENDING_MAX_BYTES = 64 * 1024;
 const LATE_GAPS_KEPT = 16;
 
 /** Delivered bytes kept per direction to check retransmissions against (grows on demand up to this). */
-export const HISTORY_MAX_BYTES = 16 * 1024;
+export const HISTORY_MAX_BYTES = 2048;
 /** After a close, stray segments of the old connection (final ACKs, in-flight data after a RST) are ignored this long. */
 export const TOMBSTONE_SEC = 60;
 export const MAX_TOMBSTONES = 65536;
