@@ -12,7 +12,7 @@
  * Runs are seeded (FUZZ_SEED, default below) so a failure reproduces; FUZZ_RUNS and FUZZ_CLI_CASES scale them.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -218,6 +218,7 @@ describe('fuzz, through the CLI', () => {
       if (mode === 'json') for (const l of r.stdout.split('\n')) if (l !== '') { try { JSON.parse(l); } catch { failures.push(`${where}: bad NDJSON line ${l.slice(0, 100)}`); break; } }
     });
     expect(failures).toEqual([]);
+    rmSync(dir, { recursive: true, force: true });
     // Both outcomes must occur, or the inputs are too tame (or too broken) to mean anything.
     expect(seen[0]).toBeGreaterThan(CLI_CASES / 10);
     expect(seen[1]).toBeGreaterThan(0);

@@ -1,6 +1,6 @@
 /** Runs the built CLI the way a user does (node bin/mqtt-dissect.js), for end-to-end tests. */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -24,9 +24,16 @@ export function runCli(args: string[], opts: { input?: Uint8Array | string; env?
   return { status: r.status, stdout: r.stdout.toString('utf8'), stderr: r.stderr.toString('utf8') };
 }
 
+const tempDirs: string[] = [];
+// Temp captures live as long as the test worker: removed when it exits, so runs leave nothing behind.
+process.on('exit', () => {
+  for (const d of tempDirs) rmSync(d, { recursive: true, force: true });
+});
+
 /** Writes bytes to a fresh temp file and returns its path. */
 export function tempFile(name: string, bytes: Uint8Array | string): string {
   const dir = mkdtempSync(join(tmpdir(), 'mqtt-dissect-test-'));
+  tempDirs.push(dir);
   const path = join(dir, name);
   writeFileSync(path, bytes);
   return path;
