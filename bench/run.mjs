@@ -1,0 +1,624 @@
+#!/usr/bin/env node
+/**
+ * Benchmark harness (issue #6): times the CLI on a generated capture, next to tshark on the same file.
+ *
+ *   npm run bench                              # 200 MB capture, 3 runs per mode
+ *   npm run bench -- --size 50MB --runs 5
+ *   npm run bench -- --quick                   # 2 MB, 1 run, no tshark JSON (tests, CI)
+ *   npm run bench -- --profile --size 50MB     # CPU profiles of --json and --summary, top self-time functions
+ *
+ * Options: --size S (default 200MB; decimal units), --runs N (default 3), --quick, --out FILE (default
+ * bench/results.json; bench/out/results-quick.json with --quick),
+ * --modes json,text,summary,hex,json-pipe,tshark-fields,tshark-json,
+ * --no-tshark, --tshark-max-sec N (default 60: a tshark mode whose first run takes longer is not repeated),
+ * --seed N, --profile, --top N (profile rows, default 15),
+ * --stages (CPU time of the pipeline cut after each stage: read, pcap, net, tcp, mqtt, rules, dialects, json; uses
+ * dist/ internals).
+ *
+ * Every measurement is a whole process: wall, user + sys CPU and peak RSS from GNU time (`/usr/bin/time -f`), stdout
+ * to /dev/null (tshark's one-field dump goes to a file so its MQTT packets can be counted; it is a few MB). Runs are
+ * interleaved (run 1 of every mode, then run 2, ...) so slow drift from other load on the machine spreads evenly.
+ * An untimed warm-up pass of `--json` first counts MQTT packets and findings (and fills the page cache).
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { dirname, join, relative, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { defaultCapturePath, generate, GENERATOR_VERSION, OUT_DIR, parseSize, sizeLabel } from './generate.mjs';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const ROOT = resolve(HERE, '..');
+const BIN = join(ROOT, 'bin', 'mqtt-dissect.js');
+const TIME = '/usr/bin/time';
+
+const OUR_MODES = {
+  json: ['--json'],
+  text: [],
+  summary: ['--summary'],
+  hex: ['-x'],
+  // --json into a pipe (`| cat > /dev/null`), the way people use it (`| jq`): stdout is then asynchronous in Node,
+  // so this mode shows whether output respects back-pressure (memory) and what the pipe costs. CPU includes cat.
+  'json-pipe': ['--json'],
+};
+const PIPED = new Set(['json-pipe']);
+
+/** POSIX shell single-quoting. */
+const sq = (s) => `'${String(s).replace(/'/g, `'\\''`)}'`;
+const TSHARK_MODES = ['tshark-fields', 'tshark-json'];
+
+// ---------------------------------------------------------------------------------------------------------------------
+// Arguments
+
+function parseArgs(argv) {
+  const o = {
+    size: undefined, runs: undefined, quick: false, out: undefined, modes: undefined, tshark: true,
+    tsharkMaxSec: 60, seed: 1, profile: false, top: 15, stages: false, stageWorker: null,
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const name = a.includes('=') ? a.slice(0, a.indexOf('=')) : a;
+    const val = () => {
+      if (a.includes('=')) return a.slice(a.indexOf('=') + 1);
+      if (i + 1 >= argv.length) throw new Error(`${a} needs a value`);
+      return argv[++i];
+    };
+    switch (name) {
+      case '--size': o.size = val(); break;
+      case '--runs': o.runs = Number(val()); break;
+      case '--quick': o.quick = true; break;
+      case '--out': o.out = val(); break;
+      case '--modes': o.modes = val().split(',').map((s) => s.trim()).filter(Boolean); break;
+      case '--no-tshark': o.tshark = false; break;
+      case '--tshark-max-sec': o.tsharkMaxSec = Number(val()); break;
+      case '--seed': o.seed = Number(val()); break;
+      case '--profile': o.profile = true; break;
+      case '--top': o.top = Number(val()); break;
+      case '--stages': o.stages = true; break;
+      case '--stage-worker': o.stageWorker = [Number(val()), argv[++i]]; break;
+      case '-h': case '--help':
+        process.stdout.write(`${readFileSync(fileURLToPath(import.meta.url), 'utf8').split('*/')[0].replace(/^#!.*\n\/\*\*\n/, '').replace(/^ \* ?/gm, '')}\n`);
+        process.exit(0);
+        break;
+      default: throw new Error(`unknown argument ${a}`);
+    }
+  }
+  if (o.runs !== undefined && (!Number.isInteger(o.runs) || o.runs < 1)) throw new Error('--runs must be a positive integer');
+  const sizeBytes = parseSize(o.size ?? (o.quick ? '2MB' : '200MB'));
+  const runs = o.runs ?? (o.quick ? 1 : 3);
+  let modes = o.modes ?? [...Object.keys(OUR_MODES), ...TSHARK_MODES];
+  for (const m of modes) if (!(m in OUR_MODES) && !TSHARK_MODES.includes(m)) throw new Error(`unknown mode ${m}`);
+  if (o.quick && !o.modes) modes = modes.filter((m) => m !== 'tshark-json');
+  if (!o.tshark) modes = modes.filter((m) => !TSHARK_MODES.includes(m));
+  const out = resolve(o.out ?? (o.quick ? join(OUT_DIR, 'results-quick.json') : join(HERE, 'results.json')));
+  return { ...o, sizeBytes, runs, modes, out, modesGiven: o.modes !== undefined };
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
+// Helpers
+
+const log = (s) => process.stderr.write(`${s}\n`);
+
+function median(xs) {
+  const a = xs.filter((x) => typeof x === 'number' && Number.isFinite(x)).sort((x, y) => x - y);
+  if (a.length === 0) return null;
+  const m = a.length >> 1;
+  return a.length % 2 ? a[m] : (a[m - 1] + a[m]) / 2;
+}
+
+const round = (x, d = 3) => (x === null || x === undefined || !Number.isFinite(x) ? null : Number(x.toFixed(d)));
+
+function tsharkVersion() {
+  const r = spawnSync('tshark', ['--version'], { encoding: 'utf8' });
+  if (r.error || r.status !== 0) return null;
+  const m = /TShark \(Wireshark\) (\S+)/.exec(r.stdout);
+  return m ? m[1] : r.stdout.split('\n')[0];
+}
+
+function haveGnuTime() {
+  if (!existsSync(TIME)) return false;
+  const r = spawnSync(TIME, ['-f', '%e %U %S %M', 'true'], { encoding: 'utf8' });
+  return r.status === 0 && /^[\d.]+ [\d.]+ [\d.]+ \d+\s*$/m.test(r.stderr);
+}
+
+function machine(tshark) {
+  const c = cpus();
+  return {
+    cpus: c.length,
+    model: c[0]?.model ?? 'unknown',
+    memGB: round(totalmem() / 2 ** 30, 1),
+    node: process.version,
+    tshark,
+    platform: `${process.platform} ${process.arch}`,
+  };
+}
+
+/** The code measured: HEAD and whether src/ differs from it (read-only git queries). */
+function codeVersion() {
+  const git = (args) => spawnSync('git', args, { cwd: ROOT, encoding: 'utf8' });
+  const head = git(['rev-parse', '--short', 'HEAD']);
+  if (head.status !== 0) return null;
+  const dirty = git(['status', '--porcelain', '--', 'src']).stdout.trim().split('\n').filter(Boolean).length;
+  return { head: head.stdout.trim(), srcFilesChanged: dirty };
+}
+
+/** Hash of every file under dist/: the build actually measured (other people may rebuild while we run). */
+function distFingerprint() {
+  const h = createHash('sha256');
+  const walk = (dir) => {
+    let names;
+    try {
+      names = readdirSync(dir, { withFileTypes: true }).sort((x, y) => (x.name < y.name ? -1 : 1));
+    } catch {
+      return;
+    }
+    for (const e of names) {
+      const p = join(dir, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.name.endsWith('.js')) h.update(p).update(readFileSync(p));
+    }
+  };
+  walk(join(ROOT, 'dist'));
+  return h.digest('hex').slice(0, 16);
+}
+
+function ensureBuilt() {
+  if (existsSync(join(ROOT, 'dist', 'cli', 'main.js'))) return;
+  log('bench: dist/ is missing, building (tsc -p tsconfig.build.json)');
+  const r = spawnSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'inherit' });
+  if (r.status !== 0) throw new Error('build failed: run `npm run build` and retry');
+}
+
+/** The capture for this size and seed: reused when its meta matches, generated otherwise. */
+function ensureCapture(sizeBytes, seed) {
+  const path = defaultCapturePath(sizeBytes, seed);
+  const metaPath = `${path}.meta.json`;
+  if (existsSync(path) && existsSync(metaPath)) {
+    try {
+      const meta = JSON.parse(readFileSync(metaPath, 'utf8'));
+      if (meta.generatorVersion === GENERATOR_VERSION && meta.targetBytes === sizeBytes && meta.seed === seed && statSync(path).size === meta.bytes) {
+        log(`bench: reusing ${relative(ROOT, path)} (${(meta.bytes / 1e6).toFixed(1)} MB)`);
+        return { path, meta };
+      }
+    } catch {
+      // regenerate
+    }
+  }
+  log(`bench: generating ${relative(ROOT, path)} (${sizeLabel(sizeBytes)}, seed ${seed})`);
+  const g = generate({ sizeBytes, seed, out: path, log });
+  log(`bench: generated ${g.meta.bytes} bytes, ${g.meta.frames} frames, ${g.meta.packets} MQTT packets in ${g.meta.generatedInSec.toFixed(1)} s`);
+  return g;
+}
+
+function ourEnv() {
+  const env = { ...process.env, NO_COLOR: '1' };
+  delete env.FORCE_COLOR;
+  return env;
+}
+
+/**
+ * Runs argv[0] with argv.slice(1) under GNU time; stdout to `stdoutPath`. Resolves with wall, user, sys, peak RSS.
+ */
+function timed(argv, stdoutPath, gnuTime, env) {
+  return new Promise((resolvePromise, reject) => {
+    const timeFile = join(tmpdir(), `mqtt-dissect-bench-${process.pid}-${Date.now()}.time`);
+    const outFd = openSync(stdoutPath, 'w');
+    const cmd = gnuTime ? TIME : argv[0];
+    const args = gnuTime ? ['-f', '%e %U %S %M', '-o', timeFile, ...argv] : argv.slice(1);
+    const t0 = process.hrtime.bigint();
+    const child = spawn(cmd, args, { cwd: ROOT, stdio: ['ignore', outFd, 'pipe'], env });
+    let stderr = '';
+    child.stderr.on('data', (d) => { if (stderr.length < 4096) stderr += d.toString('utf8'); });
+    child.on('error', (e) => { closeSync(outFd); reject(e); });
+    child.on('close', (code) => {
+      closeSync(outFd);
+      const wallHr = Number(process.hrtime.bigint() - t0) / 1e9;
+      let r = { wall: wallHr, user: null, sys: null, rssKB: null };
+      if (gnuTime) {
+        try {
+          const lines = readFileSync(timeFile, 'utf8').trim().split('\n');
+          const m = /^([\d.]+) ([\d.]+) ([\d.]+) (\d+)$/.exec(lines[lines.length - 1].trim());
+          if (m) r = { wall: wallHr, user: Number(m[2]), sys: Number(m[3]), rssKB: Number(m[4]) };
+          rmSync(timeFile, { force: true });
+        } catch {
+          // leave nulls
+        }
+      }
+      if (code !== 0) {
+        const first = stderr.split('\n').filter((l) => l && !l.startsWith('Command exited') && !/Running as user "root"/.test(l) && !/could be dangerous/.test(l))[0] ?? '';
+        reject(new Error(`${argv.join(' ')} exited with ${code}${first ? `: ${first}` : ''}`));
+        return;
+      }
+      resolvePromise(r);
+    });
+  });
+}
+
+/** Untimed pass: `--json`, counting packets, events, findings by severity, and the packet mix. */
+function countJson(capture) {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [BIN, '--json', capture], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: ourEnv() });
+    const c = { packets: 0, events: 0, outputBytes: 0, bySeverity: {}, byType: {}, byEvent: {} };
+    let stderr = '';
+    child.stderr.on('data', (d) => { stderr += d.toString('utf8'); });
+    child.stdout.on('data', (d) => { c.outputBytes += d.length; });
+    const rl = createInterface({ input: child.stdout, crlfDelay: Infinity });
+    rl.on('line', (line) => {
+      if (!line) return;
+      const o = JSON.parse(line);
+      if (o.kind === 'packet') {
+        c.packets++;
+        c.byType[o.type] = (c.byType[o.type] ?? 0) + 1;
+      } else {
+        c.events++;
+        c.byEvent[o.event] = (c.byEvent[o.event] ?? 0) + 1;
+      }
+      for (const v of o.violations ?? []) c.bySeverity[v.severity] = (c.bySeverity[v.severity] ?? 0) + 1;
+    });
+    child.on('error', reject);
+    child.on('close', (code) => {
+      rl.close();
+      if (code !== 0) reject(new Error(`mqtt-dissect --json exited with ${code}: ${stderr.split('\n')[0]}`));
+      else resolvePromise(c);
+    });
+  });
+}
+
+/** tshark -T fields -e mqtt.msgtype prints one line per frame, comma-separated for several MQTT packets. */
+function countTsharkFields(path) {
+  let n = 0;
+  const text = readFileSync(path, 'utf8');
+  for (const line of text.split('\n')) if (line) n += line.split(',').length;
+  return n;
+}
+
+function tsharkArgs(mode, capture, ports) {
+  const decodeAs = ports.filter((p) => p !== 1883).flatMap((p) => ['-d', `tcp.port==${p},mqtt`]);
+  const base = ['tshark', '-n', '-r', capture, ...decodeAs, '-Y', 'mqtt'];
+  return mode === 'tshark-fields' ? [...base, '-T', 'fields', '-e', 'mqtt.msgtype'] : [...base, '-T', 'json'];
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
+// Benchmark
+
+async function bench(o) {
+  ensureBuilt();
+  const tv = o.modes.some((m) => TSHARK_MODES.includes(m)) ? tsharkVersion() : null;
+  let modes = o.modes;
+  const notes = [];
+  if (!tv && modes.some((m) => TSHARK_MODES.includes(m))) {
+    notes.push('tshark not found: tshark modes skipped');
+    modes = modes.filter((m) => !TSHARK_MODES.includes(m));
+  }
+  const gnuTime = haveGnuTime();
+  if (!gnuTime) notes.push(`GNU time (${TIME}) not found: CPU time and peak RSS not measured (apt-get install time)`);
+
+  const { path: capture, meta } = ensureCapture(o.sizeBytes, o.seed);
+  const captureBytes = statSync(capture).size;
+  const code = codeVersion();
+  const distBefore = distFingerprint();
+
+  log('bench: untimed --json pass (packet count, findings, warm cache)');
+  const count = await countJson(capture);
+  if (count.packets !== meta.packets) notes.push(`decoded ${count.packets} MQTT packets, the generator wrote ${meta.packets}`);
+  const errors = count.bySeverity.error ?? 0;
+  if (errors > 0) notes.push(`${errors} error-severity findings on a capture meant to be clean`);
+
+  const samples = Object.fromEntries(modes.map((m) => [m, []]));
+  const skip = new Set();
+  let tsharkPackets = null;
+  const fieldsOut = join(OUT_DIR, `tshark-fields-${process.pid}.txt`);
+  mkdirSync(OUT_DIR, { recursive: true });
+
+  for (let run = 1; run <= o.runs; run++) {
+    for (const mode of modes) {
+      if (skip.has(mode)) continue;
+      let argv, outPath = '/dev/null', env = ourEnv();
+      if (PIPED.has(mode)) argv = ['sh', '-c', `${[process.execPath, BIN, ...OUR_MODES[mode], capture].map(sq).join(' ')} | cat > /dev/null`];
+      else if (mode in OUR_MODES) argv = [process.execPath, BIN, ...OUR_MODES[mode], capture];
+      else {
+        argv = tsharkArgs(mode, capture, meta.ports ?? [1883]);
+        env = { ...process.env };
+        if (mode === 'tshark-fields') outPath = fieldsOut;
+      }
+      const r = await timed(argv, outPath, gnuTime, env);
+      samples[mode].push(r);
+      const cpu = r.user !== null ? r.user + r.sys : null;
+      log(`bench: run ${run}/${o.runs} ${mode.padEnd(13)} wall ${r.wall.toFixed(2)} s  cpu ${cpu === null ? '?' : cpu.toFixed(2)} s  rss ${r.rssKB === null ? '?' : (r.rssKB / 1024).toFixed(0)} MB`);
+      if (mode === 'tshark-fields' && tsharkPackets === null) tsharkPackets = countTsharkFields(fieldsOut);
+      if (TSHARK_MODES.includes(mode) && run === 1 && o.runs > 1 && r.wall > o.tsharkMaxSec) {
+        skip.add(mode);
+        notes.push(`${mode}: first run took ${r.wall.toFixed(0)} s (> ${o.tsharkMaxSec} s), so it was run once; its figures are that single run`);
+      }
+    }
+  }
+  rmSync(fieldsOut, { force: true });
+  const distAfter = distFingerprint();
+  if (distAfter !== distBefore) notes.push(`dist/ changed during the run (${distBefore} -> ${distAfter}): the runs mix two builds, measure again`);
+  const codeAfter = codeVersion();
+  if (code && codeAfter && code.head !== codeAfter.head) notes.push(`HEAD moved from ${code.head} to ${codeAfter.head} during the run`);
+  if (tsharkPackets !== null && tsharkPackets !== count.packets) notes.push(`tshark counted ${tsharkPackets} MQTT packets, we decoded ${count.packets}`);
+
+  // ---- aggregate -------------------------------------------------------------------------------------------------
+  const mb = captureBytes / 1e6;
+  const agg = {};
+  for (const mode of modes) {
+    const s = samples[mode];
+    const wall = median(s.map((x) => x.wall));
+    const cpuList = s.map((x) => (x.user !== null ? x.user + x.sys : null));
+    const rss = s.map((x) => x.rssKB).filter((x) => x !== null);
+    agg[mode] = {
+      runs: s.length,
+      wallMedian: round(wall),
+      cpu: round(median(cpuList)),
+      user: round(median(s.map((x) => x.user))),
+      sys: round(median(s.map((x) => x.sys))),
+      peakRssMB: rss.length ? round(Math.max(...rss) / 1024, 1) : null,
+      mbPerSec: round(mb / wall, 2),
+      packetsPerSec: Math.round(count.packets / wall),
+      walls: s.map((x) => round(x.wall)),
+      cpus: cpuList.map((x) => round(x)),
+    };
+  }
+  const tf = agg['tshark-fields'];
+  for (const mode of modes) {
+    const a = agg[mode];
+    a.ratioToTsharkFields = tf ? round(tf.wallMedian / a.wallMedian, 2) : null;
+    a.cpuRatioToTsharkFields = tf && tf.cpu && a.cpu ? round(tf.cpu / a.cpu, 2) : null;
+  }
+
+  const ours = modes.filter((m) => m in OUR_MODES);
+  const targets = {
+    jsonVsTsharkFields: { target: 20, actual: agg.json?.ratioToTsharkFields ?? null, cpuActual: agg.json?.cpuRatioToTsharkFields ?? null },
+    summaryVsTsharkFields: { target: 40, actual: agg.summary?.ratioToTsharkFields ?? null, cpuActual: agg.summary?.cpuRatioToTsharkFields ?? null },
+    peakRssBelowMB: { target: 256, actual: ours.length && ours.every((m) => agg[m].peakRssMB !== null) ? Math.max(...ours.map((m) => agg[m].peakRssMB)) : null },
+  };
+  for (const t of Object.values(targets)) {
+    t.met = t.actual === null ? null : t === targets.peakRssBelowMB ? t.actual < t.target : t.actual >= t.target;
+  }
+
+  return {
+    date: new Date().toISOString(),
+    machine: machine(tv),
+    code: code ? { ...code, dist: distBefore } : { dist: distBefore },
+    size: sizeLabel(o.sizeBytes),
+    captureBytes,
+    capture: relative(ROOT, capture),
+    frames: meta.frames,
+    mqttPackets: count.packets,
+    tsharkMqttPackets: tsharkPackets,
+    findings: count.bySeverity,
+    events: count.events,
+    jsonOutputBytes: count.outputBytes,
+    generator: {
+      version: meta.generatorVersion, seed: meta.seed, concurrentDevices: meta.concurrentDevices, connections: meta.connections,
+      byType: meta.byType, byVersion: meta.byVersion, largePayloads: meta.largePayloads, splitPackets: meta.splitPackets,
+      multiPacketSegments: meta.multiPacketSegments,
+    },
+    runsRequested: o.runs,
+    timing: gnuTime ? 'GNU time -f "%e %U %S %M" per process; wall from hrtime; medians; peak RSS is the max over runs' : 'wall from hrtime only',
+    modes: agg,
+    targets,
+    notes,
+  };
+}
+
+function printTable(r) {
+  const rows = [['mode', 'runs', 'wall s', 'cpu s', 'MB/s', 'pkts/s', 'RSS MB', 'x tshark', 'x tshark cpu']];
+  for (const [m, a] of Object.entries(r.modes)) {
+    rows.push([m, String(a.runs), String(a.wallMedian), String(a.cpu ?? '?'), String(a.mbPerSec), String(a.packetsPerSec), String(a.peakRssMB ?? '?'),
+      a.ratioToTsharkFields === null ? '-' : `${a.ratioToTsharkFields}`, a.cpuRatioToTsharkFields === null ? '-' : `${a.cpuRatioToTsharkFields}`]);
+  }
+  const w = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
+  const lines = rows.map((row) => row.map((c, i) => (i === 0 ? c.padEnd(w[i]) : c.padStart(w[i]))).join('  '));
+  process.stdout.write(`\n${r.size} capture: ${r.captureBytes} bytes, ${r.frames} frames, ${r.mqttPackets} MQTT packets (tshark: ${r.tsharkMqttPackets ?? '-'})\n`);
+  process.stdout.write(`${lines[0]}\n${lines.slice(1).join('\n')}\n`);
+  for (const [k, t] of Object.entries(r.targets)) {
+    process.stdout.write(`target ${k}: ${t.target}, measured ${t.actual ?? '-'}${t.cpuActual ? ` (cpu ${t.cpuActual})` : ''} -> ${t.met === null ? 'not measured' : t.met ? 'met' : 'NOT met'}\n`);
+  }
+  for (const n of r.notes) process.stdout.write(`note: ${n}\n`);
+}
+
+/** bench/results.json keeps the latest run at the top level and every size's latest run under `sizes`. */
+function writeResults(path, r) {
+  let sizes = {};
+  try {
+    const old = JSON.parse(readFileSync(path, 'utf8'));
+    if (old && typeof old.sizes === 'object' && old.sizes) sizes = old.sizes;
+  } catch {
+    // new file
+  }
+  const { machine: _m, ...rest } = r;
+  sizes[r.size] = rest;
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, `${JSON.stringify({ ...r, sizes }, null, 2)}\n`);
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
+// Profiles: node --cpu-prof, then self time aggregated by function + file
+
+/** Self and total time per function+url+line from a .cpuprofile (total counts each function once per sample). */
+export function summariseProfile(prof) {
+  const byId = new Map();
+  for (const n of prof.nodes) byId.set(n.id, n);
+  const parent = new Map();
+  for (const n of prof.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const key = (n) => {
+    const cf = n.callFrame;
+    const url = cf.url ? relative(ROOT, fileURLToPathSafe(cf.url)) : '';
+    return `${cf.functionName || '(anonymous)'}\t${url}\t${cf.url ? cf.lineNumber + 1 : ''}`;
+  };
+  const self = new Map();
+  const total = new Map();
+  let sum = 0;
+  const samples = prof.samples ?? [];
+  const deltas = prof.timeDeltas ?? [];
+  for (let i = 0; i < samples.length; i++) {
+    const dt = (deltas[i + 1] ?? deltas[i] ?? 0) / 1000; // ms; a sample's time is the gap to the next one
+    sum += dt;
+    let n = byId.get(samples[i]);
+    if (!n) continue;
+    const k = key(n);
+    self.set(k, (self.get(k) ?? 0) + dt);
+    const seen = new Set();
+    for (let id = n.id; id !== undefined; id = parent.get(id)) {
+      const kk = key(byId.get(id));
+      if (seen.has(kk)) continue;
+      seen.add(kk);
+      total.set(kk, (total.get(kk) ?? 0) + dt);
+    }
+    n = null;
+  }
+  const rows = [...self.entries()].map(([k, ms]) => {
+    const [fn, url, line] = k.split('\t');
+    return { function: fn, file: url, line: line ? Number(line) : null, selfMs: round(ms, 1), selfPct: round((100 * ms) / sum, 1), totalMs: round(total.get(k) ?? 0, 1), totalPct: round((100 * (total.get(k) ?? 0)) / sum, 1) };
+  }).sort((a, b) => b.selfMs - a.selfMs);
+  const byFile = new Map();
+  for (const r of rows) byFile.set(r.file || '(native)', (byFile.get(r.file || '(native)') ?? 0) + r.selfMs);
+  const files = [...byFile.entries()].map(([file, ms]) => ({ file, selfMs: round(ms, 1), selfPct: round((100 * ms) / sum, 1) })).sort((a, b) => b.selfMs - a.selfMs);
+  return { totalMs: round(sum, 1), functions: rows, files };
+}
+
+function fileURLToPathSafe(u) {
+  try {
+    return u.startsWith('file:') ? fileURLToPath(u) : u;
+  } catch {
+    return u;
+  }
+}
+
+async function profile(o) {
+  ensureBuilt();
+  const { path: capture } = ensureCapture(o.sizeBytes, o.seed);
+  const given = o.modes.filter((m) => m in OUR_MODES);
+  const which = o.modesGiven && given.length ? given.filter((m) => !PIPED.has(m)) : ['json', 'summary'];
+  const report = { date: new Date().toISOString(), size: sizeLabel(o.sizeBytes), capture: relative(ROOT, capture), node: process.version, code: { ...codeVersion(), dist: distFingerprint() }, modes: {} };
+  for (const mode of which) {
+    const dir = join(OUT_DIR, `prof-${sizeLabel(o.sizeBytes)}-${mode}`);
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
+    log(`bench: profiling ${mode} (node --cpu-prof)`);
+    await timed([process.execPath, '--cpu-prof', `--cpu-prof-dir=${dir}`, BIN, ...OUR_MODES[mode], capture], '/dev/null', false, ourEnv());
+    const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
+    if (!file) throw new Error(`no .cpuprofile in ${dir}`);
+    const s = summariseProfile(JSON.parse(readFileSync(join(dir, file), 'utf8')));
+    report.modes[mode] = { profile: relative(ROOT, join(dir, file)), totalMs: s.totalMs, top: s.functions.slice(0, o.top), files: s.files.slice(0, 12) };
+    process.stdout.write(`\n${mode}: ${s.totalMs.toFixed(0)} ms sampled; top ${o.top} self time\n`);
+    process.stdout.write(`${'self ms'.padStart(9)} ${'self%'.padStart(6)} ${'total%'.padStart(7)}  function  file:line\n`);
+    for (const r of s.functions.slice(0, o.top)) {
+      process.stdout.write(`${r.selfMs.toFixed(0).padStart(9)} ${r.selfPct.toFixed(1).padStart(6)} ${r.totalPct.toFixed(1).padStart(7)}  ${r.function}  ${r.file}${r.line ? `:${r.line}` : ''}\n`);
+    }
+    process.stdout.write('by file (self):\n');
+    for (const f of s.files.slice(0, 12)) process.stdout.write(`${f.selfMs.toFixed(0).padStart(9)} ${f.selfPct.toFixed(1).padStart(6)}  ${f.file}\n`);
+  }
+  if (distFingerprint() !== report.code.dist) report.note = 'dist/ changed while profiling: the profiles may come from two builds';
+  const out = join(OUT_DIR, `profile-${sizeLabel(o.sizeBytes)}.json`);
+  writeFileSync(out, `${JSON.stringify(report, null, 2)}\n`);
+  log(`bench: profile summary written to ${relative(ROOT, out)}`);
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
+// Stage breakdown: the same pipeline as src/cli/pipeline.ts, cut after each stage (in-process CPU time, no CLI startup)
+
+const STAGES = ['read file', 'pcap records', 'Ethernet/IP/TCP', 'TCP reassembly', 'MQTT framing + decoding', 'rules', 'dialects + payload views', 'NDJSON strings'];
+
+async function stageWorker(stage, file) {
+  const { createReadStream } = await import('node:fs');
+  const { pathToFileURL } = await import('node:url');
+  const dist = (p) => import(pathToFileURL(join(ROOT, 'dist', p)).href);
+  const { CaptureParser } = await dist('capture/reader.js');
+  const { NetDecoder } = await dist('net/decoder.js');
+  const { TcpReassembler } = await dist('tcp/reassembler.js');
+  const { ConnectionDecoder } = await dist('mqtt/connection-decoder.js');
+  const { RuleEngine } = await dist('rules/engine.js');
+  const { packetJson } = await dist('render/json.js');
+  // The dialect stage (rules -> dialects -> renderers) exists from 01b5fb0's era on; older builds skip it.
+  const DialectStage = existsSync(join(ROOT, 'dist', 'dialects', 'stage.js')) ? (await dist('dialects/stage.js')).DialectStage : null;
+  let n = 0;
+  let out = 0;
+  const last = { open() {}, close() {}, event() {}, packet(rec) { n++; if (stage >= 7) out += packetJson(rec, false).length; } };
+  const afterRules = stage >= 6 && DialectStage ? new DialectStage(last, { dialect: 'auto', tree: false }) : last;
+  const mqtt = new ConnectionDecoder(stage >= 5 ? new RuleEngine(afterRules) : last, { tree: false });
+  const bytesOnly = { open() {}, data(_c, _d, p) { n += p.length; }, gap() {}, close() {}, event() {} };
+  const tcp = new TcpReassembler(stage >= 4 ? mqtt : bytesOnly, { ports: new Set([1883, 6002]), auto: false });
+  const net = new NetDecoder(() => {});
+  const parser = new CaptureParser({
+    record(rec) {
+      if (stage === 1) { n++; return; }
+      mqtt.setCurrentFrame(rec.frame, rec.timeSec, rec.timeNsec);
+      const seg = net.decode(rec);
+      if (stage === 2) { if (seg) n++; return; }
+      if (seg) tcp.segment(seg);
+    },
+    event() {},
+  }, file);
+  const c0 = process.cpuUsage();
+  for await (const chunk of createReadStream(file, { highWaterMark: 256 * 1024 })) {
+    if (stage === 0) n += chunk.length;
+    else parser.push(chunk);
+  }
+  if (stage > 0) parser.end();
+  if (stage >= 3) { net.finish(0); tcp.finish(0); }
+  const c = process.cpuUsage(c0);
+  process.stdout.write(`${JSON.stringify({ stage, cpu: (c.user + c.system) / 1e6, n, out })}\n`);
+}
+
+async function stages(o) {
+  ensureBuilt();
+  const { path: capture } = ensureCapture(o.sizeBytes, o.seed);
+  const runs = Math.max(o.runs, 3);
+  const rows = [];
+  for (let stage = 0; stage < STAGES.length; stage++) {
+    const cpu = [];
+    let n = 0;
+    for (let r = 0; r < runs; r++) {
+      const res = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--stage-worker', String(stage), capture], { cwd: ROOT, encoding: 'utf8' });
+      if (res.status !== 0) throw new Error(`stage ${stage} failed (dist/ internals changed?): ${res.stderr.split('\n').slice(0, 3).join(' ')}`);
+      const j = JSON.parse(res.stdout.trim().split('\n').pop());
+      cpu.push(j.cpu);
+      n = j.n;
+    }
+    rows.push({ stage: STAGES[stage], cumulativeCpu: round(median(cpu)), count: n });
+  }
+  let prev = 0;
+  process.stdout.write(`\n${sizeLabel(o.sizeBytes)}: CPU seconds (median of ${runs}) with the pipeline cut after each stage\n`);
+  for (const r of rows) {
+    r.stageCpu = round(r.cumulativeCpu - prev);
+    prev = r.cumulativeCpu;
+    process.stdout.write(`${r.stage.padEnd(24)} ${r.cumulativeCpu.toFixed(2).padStart(7)} s  (${r.stageCpu < 0 ? '' : '+'}${r.stageCpu.toFixed(2)})\n`);
+  }
+  const out = join(OUT_DIR, `stages-${sizeLabel(o.sizeBytes)}.json`);
+  writeFileSync(out, `${JSON.stringify({ date: new Date().toISOString(), size: sizeLabel(o.sizeBytes), node: process.version, code: { ...codeVersion(), dist: distFingerprint() }, runs, stages: rows }, null, 2)}\n`);
+  log(`bench: stage breakdown written to ${relative(ROOT, out)}`);
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
+
+async function main() {
+  const o = parseArgs(process.argv.slice(2));
+  if (o.stageWorker) {
+    await stageWorker(...o.stageWorker);
+    return;
+  }
+  if (o.stages) {
+    await stages(o);
+    return;
+  }
+  if (o.profile) {
+    await profile(o);
+    return;
+  }
+  const r = await bench(o);
+  printTable(r);
+  writeResults(o.out, r);
+  log(`bench: results written to ${relative(ROOT, o.out) || o.out}`);
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  main().catch((e) => {
+    process.stderr.write(`bench: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exitCode = 1;
+  });
+}
