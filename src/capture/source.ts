@@ -7,6 +7,11 @@ export interface ReadCaptureOptions {
   highWaterMark?: number;
   /** What '-' reads instead of process.stdin; lets tests and embedders feed a pipe of their own. */
   stdin?: AsyncIterable<Uint8Array>;
+  /**
+   * Called after each chunk has gone through the sink; reading waits for a returned promise. The CLI waits here for
+   * a slow stdout reader, so output does not pile up in memory (back-pressure).
+   */
+  afterChunk?: () => Promise<void> | undefined;
 }
 
 const DEFAULT_CHUNK = 256 * 1024;
@@ -54,6 +59,8 @@ export async function readCapture(path: string | '-', sink: CaptureSink, opts: R
       parser.push(step.value);
       // Nothing after a corrupt pcap record or pcapng block can be trusted; stop reading instead of draining.
       if (parser.finished) break;
+      const wait = opts.afterChunk?.();
+      if (wait !== undefined) await wait;
     }
   } finally {
     // Closes the file (or detaches from the pipe) whether we finished, stopped early or failed. A failure while

@@ -62,7 +62,7 @@ async function runRead(a: CommonArgs & { capture: string; port: number[]; auto: 
   const ports = [...new Set([...DEFAULT_PORTS, ...a.port])];
   const pipeline = buildPipeline(new FanOut(sinks), { ports, auto: a.auto, dialect: a.dialect, tree: needsTree(ro), ...(a.full ? { payloadLimit: Number.MAX_SAFE_INTEGER } : {}) }, (rec) => renderer.frameTime(rec.timeSec, rec.timeNsec));
   try {
-    await readCapture(a.capture, pipeline);
+    await readCapture(a.capture, pipeline, { afterChunk: () => out.drained() });
   } catch (err) {
     if (err instanceof CaptureFormatError) {
       // What was decoded before the error is still shown.

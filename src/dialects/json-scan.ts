@@ -5,6 +5,8 @@
  * order and "__proto__" keys exactly as written instead of as a JavaScript object would hold them.
  */
 
+import { isUtf8 } from 'node:buffer';
+
 const DECODER = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 export interface JsonNode {
@@ -60,6 +62,172 @@ export function decodeUtf8(b: Uint8Array, start: number, end: number): string | 
   } catch {
     return null;
   }
+}
+
+/** Scratch stack of open containers for isJsonBytes (grown on demand; JSON.parse itself has no depth limit). */
+let containerStack = new Uint8Array(64);
+const IN_ARRAY = 0;
+const IN_OBJECT = 1;
+/** Set by skipString when a string holds a byte >= 0x80 (the document then needs a UTF-8 check). */
+let sawHighByte = false;
+
+/**
+ * Whether JSON.parse would accept the UTF-8 text in b[start, end): the same verdict as decoding with a fatal
+ * TextDecoder and calling JSON.parse, without building the string or the value. The grammar is RFC 8259 / ECMA-404,
+ * which is exactly what V8's JSON.parse implements (whitespace is only space, tab, LF and CR; a BOM is an error;
+ * nesting depth is unlimited, so the walk keeps its own stack instead of recursing).
+ */
+export function isJsonBytes(b: Uint8Array, start: number, end: number): boolean {
+  sawHighByte = false;
+  let depth = 0;
+  let i = skipBlanks(b, start, end);
+  for (;;) {
+    // A value starts at i.
+    if (i >= end) return false;
+    const c = b[i]!;
+    let open = -1;
+    if (c === 0x7b || c === 0x5b) {
+      const close = c === 0x7b ? 0x7d : 0x5d;
+      i = skipBlanks(b, i + 1, end);
+      if (i < end && b[i] === close) {
+        i++;
+      } else {
+        open = c === 0x7b ? IN_OBJECT : IN_ARRAY;
+      }
+    } else if (c === 0x22) {
+      i = skipString(b, i, end);
+    } else if (c === 0x2d || (c >= 0x30 && c <= 0x39)) {
+      i = skipNumber(b, i, end);
+    } else if (c === 0x74) {
+      i = skipWord(b, i, end, TRUE);
+    } else if (c === 0x66) {
+      i = skipWord(b, i, end, FALSE);
+    } else if (c === 0x6e) {
+      i = skipWord(b, i, end, NULL);
+    } else {
+      return false;
+    }
+    if (i < 0) return false;
+    if (open >= 0) {
+      if (depth === containerStack.length) {
+        const grown = new Uint8Array(depth * 2);
+        grown.set(containerStack);
+        containerStack = grown;
+      }
+      containerStack[depth++] = open;
+      if (open === IN_OBJECT) {
+        i = skipKey(b, i, end);
+        if (i < 0) return false;
+      }
+      continue;
+    }
+    // After a value: close containers until a comma asks for the next value, or the document ends.
+    for (;;) {
+      i = skipBlanks(b, i, end);
+      if (depth === 0) return i === end && (!sawHighByte || isUtf8(b.subarray(start, end)));
+      if (i >= end) return false;
+      const d = b[i]!;
+      const inObject = containerStack[depth - 1] === IN_OBJECT;
+      if (d === 0x2c) {
+        i = skipBlanks(b, i + 1, end);
+        if (inObject) {
+          i = skipKey(b, i, end);
+          if (i < 0) return false;
+        }
+        break;
+      }
+      if (d !== (inObject ? 0x7d : 0x5d)) return false;
+      depth--;
+      i++;
+    }
+  }
+}
+
+function skipBlanks(b: Uint8Array, i: number, end: number): number {
+  while (i < end) {
+    const c = b[i]!;
+    if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) break;
+    i++;
+  }
+  return i;
+}
+
+/** A member name, blanks, ':' and blanks; the index of the member value, or -1. */
+function skipKey(b: Uint8Array, i: number, end: number): number {
+  if (i >= end || b[i] !== 0x22) return -1;
+  i = skipString(b, i, end);
+  if (i < 0) return -1;
+  i = skipBlanks(b, i, end);
+  if (i >= end || b[i] !== 0x3a) return -1;
+  return skipBlanks(b, i + 1, end);
+}
+
+/** A string starting at the quote at i: the index after its closing quote, or -1. */
+function skipString(b: Uint8Array, i: number, end: number): number {
+  i++;
+  while (i < end) {
+    const c = b[i]!;
+    if (c === 0x22) return i + 1;
+    if (c === 0x5c) {
+      const e = b[i + 1];
+      if (e === 0x75) {
+        if (i + 6 > end || !isHex(b[i + 2]!) || !isHex(b[i + 3]!) || !isHex(b[i + 4]!) || !isHex(b[i + 5]!)) return -1;
+        i += 6;
+        continue;
+      }
+      // \" \\ \/ \b \f \n \r \t
+      if (e === 0x22 || e === 0x5c || e === 0x2f || e === 0x62 || e === 0x66 || e === 0x6e || e === 0x72 || e === 0x74) {
+        i += 2;
+        continue;
+      }
+      return -1;
+    }
+    if (c < 0x20) return -1;
+    if (c >= 0x80) sawHighByte = true;
+    i++;
+  }
+  return -1;
+}
+
+function isHex(c: number): boolean {
+  return (c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66) || (c >= 0x41 && c <= 0x46);
+}
+
+/** -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? at i: the index after it, or -1. */
+function skipNumber(b: Uint8Array, i: number, end: number): number {
+  if (b[i] === 0x2d) i++;
+  if (i >= end) return -1;
+  if (b[i] === 0x30) {
+    i++;
+  } else {
+    const start = i;
+    while (i < end && b[i]! >= 0x30 && b[i]! <= 0x39) i++;
+    if (i === start) return -1;
+  }
+  if (i < end && b[i] === 0x2e) {
+    const start = ++i;
+    while (i < end && b[i]! >= 0x30 && b[i]! <= 0x39) i++;
+    if (i === start) return -1;
+  }
+  if (i < end && (b[i] === 0x65 || b[i] === 0x45)) {
+    i++;
+    if (i < end && (b[i] === 0x2b || b[i] === 0x2d)) i++;
+    const start = i;
+    while (i < end && b[i]! >= 0x30 && b[i]! <= 0x39) i++;
+    if (i === start) return -1;
+  }
+  return i;
+}
+
+const TRUE = [0x74, 0x72, 0x75, 0x65];
+const FALSE = [0x66, 0x61, 0x6c, 0x73, 0x65];
+const NULL = [0x6e, 0x75, 0x6c, 0x6c];
+
+/** The literal `word` at i: the index after it, or -1. */
+function skipWord(b: Uint8Array, i: number, end: number, word: readonly number[]): number {
+  if (i + word.length > end) return -1;
+  for (let k = 0; k < word.length; k++) if (b[i + k] !== word[k]) return -1;
+  return i + word.length;
 }
 
 export function parseJsonBytes(b: Uint8Array, start: number, end: number): JsonParse {

@@ -5,6 +5,7 @@
  */
 import type { PacketRecord, Violation } from '../mqtt/connection-decoder.js';
 import type { FieldNode } from '../mqtt/types.js';
+import { toHex } from '../mqtt/utf8.js';
 
 /** Longest value text put in a tree node; the renderers cut further for one-line views. */
 export const MAX_VALUE_CHARS = 200;
@@ -20,8 +21,7 @@ export function hexBytes(b: Uint8Array, start: number, end: number, max = 32): s
 
 /** Unspaced lowercase hex, the form `{encoding:'hex', data}` values use. */
 export function hexData(b: Uint8Array, start: number, end: number): string {
-  if (end <= start) return '';
-  return Buffer.from(b.buffer, b.byteOffset + start, end - start).toString('hex');
+  return toHex(b, start, end);
 }
 
 export function hex1(v: number): string {

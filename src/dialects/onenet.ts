@@ -41,6 +41,8 @@ const SYS_TOPIC = /^\$sys\/([^/]+)\/([^/]+)\/(.+)$/;
 
 /** What a Topic Name means on OneNET, or null for an ordinary topic. */
 export function oneNetTopic(topic: string): OneNetTopic | null {
+  // Every OneNET topic starts with '$': ordinary topics are turned away before the prefix tests and the regex.
+  if (topic.charCodeAt(0) !== 0x24) return null;
   if (topic === '$dp') return { kind: 'dp' };
   if (topic.startsWith('$creq/') || topic.startsWith('$crsp/')) {
     // Some SDKs put a name level before the uuid; the uuid is always the last level.
@@ -72,7 +74,8 @@ export interface PublishOutcome {
   jsonShown: boolean;
 }
 
-const NOTHING: PublishOutcome = { container: null, jsonShown: false };
+/** The outcome for a PUBLISH the dialect has nothing to say about (shared: outcomes are only read). */
+export const NOTHING: PublishOutcome = Object.freeze({ container: null, jsonShown: false });
 
 export class OneNetConnection {
   active: boolean;

@@ -3,13 +3,14 @@
  * pretty-printed child node. MQTT 5.0 metadata comes first: Payload Format Indicator 1 promises UTF-8 text, a JSON
  * Content Type asks for a JSON attempt whatever the payload looks like.
  *
- * Cost: JSON.parse runs only on payloads that look like JSON (or are declared JSON), up to 64 KiB, and in modes
- * without a tree only up to 4 KiB; bigger ones are judged by their shape (first and last non-blank characters) and
- * UTF-8 well-formedness, which is one linear scan.
+ * Cost: payloads that look like JSON (or are declared JSON) are validated up to 64 KiB, and in modes without a tree
+ * only up to 4 KiB; bigger ones are judged by their shape (first and last non-blank characters) and UTF-8
+ * well-formedness, which is one linear scan. Validation is a byte-level scan (isJsonBytes); JSON.parse runs only
+ * when a tree will show the value.
  */
 import { isUtf8 } from 'node:buffer';
 import type { FieldNode } from '../mqtt/types.js';
-import { decodeUtf8 } from './json-scan.js';
+import { decodeUtf8, isJsonBytes } from './json-scan.js';
 
 export type PayloadView = 'json' | 'text' | 'binary';
 
@@ -31,30 +32,44 @@ export function isJsonContentType(ct: string): boolean {
   return base === 'application/json' || base === 'text/json' || (base.startsWith('application/') && base.endsWith('+json'));
 }
 
+// Shared results for the verdicts that carry no parsed value: the stage only reads them.
+const JSON_VIEW: ViewResult = Object.freeze({ view: 'json' });
+const TEXT_VIEW: ViewResult = Object.freeze({ view: 'text' });
+const BINARY_VIEW: ViewResult = Object.freeze({ view: 'binary' });
+
 export function classifyPayload(b: Uint8Array, start: number, end: number, props: Record<string, unknown> | undefined, tree: boolean): ViewResult {
   const n = end - start;
-  if (n <= 0) return { view: 'text' };
+  if (n <= 0) return TEXT_VIEW;
   const ct = props?.['contentType'];
   const declaredJson = typeof ct === 'string' && isJsonContentType(ct);
   const shaped = looksLikeJson(b, start, end);
   if (declaredJson || shaped) {
     if (n <= TREE_JSON_MAX_BYTES && (tree || n <= CHEAP_JSON_MAX_BYTES)) {
-      const text = decodeUtf8(b, start, end);
-      if (text !== null) {
-        try {
-          return { view: 'json', json: { value: JSON.parse(text) } };
-        } catch {
-          // Not JSON after all: it is judged as text or binary below.
-        }
-      }
+      // The verdict comes from a byte-level validator in every mode (it agrees with decoding plus JSON.parse, without
+      // building strings or values); only a tree, which shows the value, pays for JSON.parse.
+      if (isJsonBytes(b, start, end)) return tree ? parsed(b, start, end) : JSON_VIEW;
+      // Not JSON after all: it is judged as text or binary below.
     } else if (shaped && isUtf8(b.subarray(start, end))) {
-      return { view: 'json' };
+      return JSON_VIEW;
     }
   }
   // Controls first: binary payloads almost always have one within a few bytes, so this usually ends early.
   const pfiText = props?.['payloadFormatIndicator'] === 1;
-  if (!pfiText && hasControls(b, start, end)) return { view: 'binary' };
-  return { view: isUtf8(b.subarray(start, end)) ? 'text' : 'binary' };
+  if (!pfiText && hasControls(b, start, end)) return BINARY_VIEW;
+  return isUtf8(b.subarray(start, end)) ? TEXT_VIEW : BINARY_VIEW;
+}
+
+/** The value of bytes isJsonBytes accepted, for the tree's JSON node. */
+function parsed(b: Uint8Array, start: number, end: number): ViewResult {
+  const text = decodeUtf8(b, start, end);
+  if (text !== null) {
+    try {
+      return { view: 'json', json: { value: JSON.parse(text) } };
+    } catch {
+      // Cannot happen while isJsonBytes matches JSON.parse; the verdict stands, the tree just shows no JSON node.
+    }
+  }
+  return JSON_VIEW;
 }
 
 /** First non-blank byte '{' with last '}', or '[' with ']'. */

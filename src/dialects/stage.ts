@@ -9,7 +9,7 @@
 import type { PacketRecord, PacketSink, Violation } from '../mqtt/connection-decoder.js';
 import type { Connection, StreamEvent } from '../tcp/types.js';
 import { addChild, payloadNode, payloadRange } from './nodes.js';
-import { OneNetConnection, type PublishOutcome } from './onenet.js';
+import { NOTHING, OneNetConnection, type PublishOutcome } from './onenet.js';
 import { classifyPayload, jsonViewNode, TREE_JSON_MAX_BYTES } from './payload-view.js';
 
 export type DialectMode = 'auto' | 'onenet' | 'none';
@@ -94,7 +94,7 @@ export class DialectStage implements PacketSink {
     const f = d.fields;
     const resolved = f['resolvedTopic'];
     const topic = typeof resolved === 'string' && resolved.length > 0 ? resolved : f['topic'];
-    let out: PublishOutcome = { container: null, jsonShown: false };
+    let out: PublishOutcome = NOTHING;
     if (st && typeof topic === 'string') out = st.publish(rec, topic, range.start, range.end, tree);
     const props = f['properties'] as Record<string, unknown> | undefined;
     const view = classifyPayload(rec.bytes, range.start, range.end, props, tree);

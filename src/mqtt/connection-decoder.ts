@@ -140,12 +140,8 @@ export class ConnectionDecoder implements StreamSink {
       }
     }
     const level: ProtocolLevel = state.level ?? 4;
-    const decoded = decodePacket(pkt.bytes, {
-      level,
-      dir,
-      tree: this.opts.tree,
-      ...(this.opts.payloadLimit !== undefined ? { payloadLimit: this.opts.payloadLimit } : {}),
-    });
+    // A plain literal (no spread): this runs for every packet. An undefined payloadLimit means the default.
+    const decoded = decodePacket(pkt.bytes, { level, dir, tree: this.opts.tree, payloadLimit: this.opts.payloadLimit });
     if (isConnect) {
       // The CONNECT's own level governs the connection from here on (both directions).
       state.level = decoded.level;

@@ -71,7 +71,8 @@ class Decoder {
   /** Last node created (for callers that add an explanation). */
   last: FieldNode | null = null;
   readonly root: FieldNode | null;
-  private stack: FieldNode[] = [];
+  /** Open tree nodes; only a tree needs them (see the constructor). */
+  private stack: FieldNode[] | null = null;
   private cur: FieldNode[] | null = null;
 
   constructor(bytes: Uint8Array, ctx: DecodeContext) {
@@ -84,7 +85,7 @@ class Decoder {
     this.payloadLimit = lim === undefined ? DEFAULT_PAYLOAD_LIMIT : lim < 0 || !Number.isFinite(lim) ? -1 : Math.floor(lim);
     if (this.t) {
       this.root = { key: 'packet', label: 'packet', offset: 0, length: bytes.length, children: [] };
-      this.stack.push(this.root);
+      this.stack = [this.root];
       this.cur = this.root.children!;
     } else {
       this.root = null;
@@ -115,24 +116,25 @@ class Decoder {
     if (!this.t) return null;
     const n: FieldNode = { key, label, offset: this.pos, length: 0, children: [] };
     this.cur!.push(n);
-    this.stack.push(n);
+    this.stack!.push(n);
     this.cur = n.children!;
     return n;
   }
 
   close(): void {
     if (!this.t) return;
-    const n = this.stack.pop()!;
+    const stack = this.stack!;
+    const n = stack.pop()!;
     let hi = this.pos;
     for (const c of n.children!) if (c.offset + c.length > hi) hi = c.offset + c.length;
     n.length = Math.max(0, hi - n.offset);
-    this.cur = this.stack[this.stack.length - 1]!.children!;
+    this.cur = stack[stack.length - 1]!.children!;
   }
 
   /** Closes whatever is still open after an early stop. */
   closeAll(): void {
     if (!this.t) return;
-    while (this.stack.length > 1) this.close();
+    while (this.stack!.length > 1) this.close();
   }
 
   // ---- primitives ---------------------------------------------------------------------------

@@ -150,14 +150,33 @@ function decodeSeq(b: Uint8Array, i: number, end: number): { cp: number; len: nu
  */
 export function bytesToString(b: Uint8Array, start: number, end: number, ascii: boolean): string {
   if (end <= start) return '';
-  const buf = Buffer.from(b.buffer, b.byteOffset + start, end - start);
-  return ascii ? buf.toString('latin1') : buf.toString('utf8');
+  return ascii ? latin1Slice.call(b, start, end) : utf8Slice.call(b, start, end);
 }
 
 export function toHex(b: Uint8Array, start: number, end: number): string {
   if (end <= start) return '';
-  return Buffer.from(b.buffer, b.byteOffset + start, end - start).toString('hex');
+  return hexSlice.call(b, start, end);
 }
+
+type Slice = (this: Uint8Array, start: number, end: number) => string;
+
+/**
+ * Buffer's decoders, called on a plain Uint8Array: `buf.toString(encoding, start, end)` ends in these methods, which
+ * accept any Uint8Array as `this` (undocumented, but in every Node version since 0.x). Calling them directly saves
+ * creating a Buffer view per string, which is most of the cost for short strings such as topics. They throw on a
+ * range outside the array; callers pass ranges inside it. Should a Node version drop them, the documented way is used.
+ */
+const BUFFER_SLICES = Buffer.prototype as unknown as Partial<Record<'latin1Slice' | 'utf8Slice' | 'hexSlice', Slice>>;
+
+function viaBuffer(encoding: BufferEncoding): Slice {
+  return function (this: Uint8Array, start: number, end: number): string {
+    return Buffer.from(this.buffer, this.byteOffset + start, end - start).toString(encoding);
+  };
+}
+
+const latin1Slice: Slice = BUFFER_SLICES.latin1Slice ?? viaBuffer('latin1');
+const utf8Slice: Slice = BUFFER_SLICES.utf8Slice ?? viaBuffer('utf8');
+const hexSlice: Slice = BUFFER_SLICES.hexSlice ?? viaBuffer('hex');
 
 /** Payload-ish display value: UTF-8 text when it reads as text, otherwise hex. */
 export type BytesValue =

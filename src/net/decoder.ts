@@ -313,11 +313,14 @@ export class NetDecoder {
   }
 
   private v4Name(addr: number): string {
-    let name = this.v4Names.get(addr);
+    // Keyed by the signed 32-bit view of the address: it stays a small integer, while addresses from 128.0.0.0 up
+    // would otherwise be heap numbers, which a Map hashes and compares far more slowly.
+    const key = addr | 0;
+    let name = this.v4Names.get(key);
     if (name === undefined) {
       if (this.v4Names.size >= V4_CACHE_MAX) this.v4Names.clear();
       name = formatIpv4(addr);
-      this.v4Names.set(addr, name);
+      this.v4Names.set(key, name);
     }
     return name;
   }

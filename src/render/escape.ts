@@ -28,5 +28,7 @@ export function escapeText(s: string): string {
 
 /** A quoted, escaped string for display: "MQTT". Backslashes and quotes are escaped too so the quoting stays honest. */
 export function quote(s: string): string {
-  return `"${escapeText(s.replace(/\\/g, '\\\\').replace(/"/g, '\\"'))}"`;
+  // Most strings (topics, ids) hold neither character: two native searches are cheaper than two regex replaces.
+  const plain = s.indexOf('\\') < 0 && s.indexOf('"') < 0;
+  return `"${escapeText(plain ? s : s.replace(/\\/g, '\\\\').replace(/"/g, '\\"'))}"`;
 }

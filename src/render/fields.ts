@@ -79,69 +79,79 @@ function dialectSummary(onenet: unknown): string | null {
   return null;
 }
 
-/** The key fields of a packet for the one-line view. */
+/** `line` and `part` joined by a space; empty parts are left out (the one-line view never shows double spaces). */
+function add(line: string, part: string): string {
+  if (part.length === 0) return line;
+  return line.length === 0 ? part : `${line} ${part}`;
+}
+
+function codeList(codes: unknown[]): string {
+  return `codes=[${codes.map((c) => (typeof c === 'number' ? `0x${c.toString(16).padStart(2, '0')}` : String(c))).join(',')}]`;
+}
+
+/** The key fields of a packet for the one-line view. Runs for every packet: it appends to one string, no arrays. */
 export function keyFields(rec: PacketRecord, redact: boolean): string {
   const f = rec.decoded.fields;
-  const parts: string[] = [];
-  const id = typeof f.packetId === 'number' ? `id=${f.packetId}` : null;
+  let line = '';
+  const id = typeof f.packetId === 'number' ? `id=${f.packetId}` : '';
   switch (rec.decoded.typeName) {
     case 'CONNECT': {
-      parts.push(`clientId=${str(f.clientId ?? '')}`);
-      if (typeof f.keepAlive === 'number') parts.push(`keepAlive=${f.keepAlive}`);
+      line = add(line, `clientId=${str(f.clientId ?? '')}`);
+      if (typeof f.keepAlive === 'number') line = add(line, `keepAlive=${f.keepAlive}`);
       const clean = f.cleanStart ?? f.cleanSession;
-      if (typeof clean === 'boolean') parts.push(`${'cleanStart' in f ? 'cleanStart' : 'clean'}=${clean ? 1 : 0}`);
-      if (f.username !== undefined && f.username !== null) parts.push(`user=${str(f.username)}`);
-      if (f.password !== undefined && f.password !== null) parts.push(`password=${showEncoded(f.password, 24, redact)}`);
-      if (f.willFlag === true) parts.push(`will=${str(f.willTopic ?? '')} willQos=${String(f.willQos)}`);
+      if (typeof clean === 'boolean') line = add(line, `${'cleanStart' in f ? 'cleanStart' : 'clean'}=${clean ? 1 : 0}`);
+      if (f.username !== undefined && f.username !== null) line = add(line, `user=${str(f.username)}`);
+      if (f.password !== undefined && f.password !== null) line = add(line, `password=${showEncoded(f.password, 24, redact)}`);
+      if (f.willFlag === true) line = add(line, `will=${str(f.willTopic ?? '')} willQos=${String(f.willQos)}`);
       break;
     }
     case 'CONNACK': {
-      if (typeof f.sessionPresent === 'boolean') parts.push(`sessionPresent=${f.sessionPresent ? 1 : 0}`);
+      if (typeof f.sessionPresent === 'boolean') line = add(line, `sessionPresent=${f.sessionPresent ? 1 : 0}`);
       const r = reason(f);
-      if (r) parts.push(r);
+      if (r) line = add(line, r);
       break;
     }
     case 'PUBLISH': {
-      parts.push(`topic=${str(f.topic ?? '')}`);
+      line = add(line, `topic=${str(f.topic ?? '')}`);
       const props = f.properties as Record<string, unknown> | undefined;
-      if (props && typeof props.topicAlias === 'number') parts.push(`alias=${props.topicAlias}`);
-      if (typeof f.resolvedTopic === 'string') parts.push(`(→ ${quote(f.resolvedTopic)})`);
-      parts.push(`qos=${String(f.qos)}`);
-      if (id) parts.push(id);
-      if (f.retain === true) parts.push('retain');
-      if (f.dup === true) parts.push('dup');
-      if (typeof f.payloadLength === 'number') parts.push(`len=${f.payloadLength}`);
+      if (props && typeof props.topicAlias === 'number') line = add(line, `alias=${props.topicAlias}`);
+      if (typeof f.resolvedTopic === 'string') line = add(line, `(→ ${quote(f.resolvedTopic)})`);
+      line = add(line, `qos=${String(f.qos)}`);
+      line = add(line, id);
+      if (f.retain === true) line = add(line, 'retain');
+      if (f.dup === true) line = add(line, 'dup');
+      if (typeof f.payloadLength === 'number') line = add(line, `len=${f.payloadLength}`);
       const dialect = dialectSummary(f.onenet);
       // Data points replace the raw payload; a command keeps its payload (the command text) beside the link.
       const isDataPoints = dialect !== null && !dialect.startsWith('OneNET command');
-      if (!isDataPoints && f.payload !== undefined) parts.push(showEncoded(f.payload, 40));
-      if (dialect !== null) parts.push(dialect);
+      if (!isDataPoints && f.payload !== undefined) line = add(line, showEncoded(f.payload, 40));
+      if (dialect !== null) line = add(line, dialect);
       break;
     }
     case 'SUBSCRIBE': {
-      if (id) parts.push(id);
+      line = add(line, id);
       const subs = Array.isArray(f.subscriptions) ? f.subscriptions as Array<Record<string, unknown>> : [];
-      parts.push(subs.map((s) => `${str(s.topic ?? '')}:${String(s.qos)}`).join(' '));
+      line = add(line, subs.map((s) => `${str(s.topic ?? '')}:${String(s.qos)}`).join(' '));
       break;
     }
     case 'SUBACK': {
-      if (id) parts.push(id);
+      line = add(line, id);
       const codes = (f.reasonCodes ?? f.returnCodes) as unknown;
-      if (Array.isArray(codes)) parts.push(`codes=[${codes.map((c) => (typeof c === 'number' ? `0x${c.toString(16).padStart(2, '0')}` : String(c))).join(',')}]`);
+      if (Array.isArray(codes)) line = add(line, codeList(codes));
       break;
     }
     case 'UNSUBSCRIBE': {
-      if (id) parts.push(id);
+      line = add(line, id);
       const topics = Array.isArray(f.topics) ? f.topics as unknown[] : [];
-      parts.push(topics.map(str).join(' '));
+      line = add(line, topics.map(str).join(' '));
       break;
     }
     default: {
-      if (id) parts.push(id);
+      line = add(line, id);
       const r = reason(f);
-      if (r) parts.push(r);
-      if (Array.isArray(f.reasonCodes)) parts.push(`codes=[${(f.reasonCodes as unknown[]).map((c) => (typeof c === 'number' ? `0x${c.toString(16).padStart(2, '0')}` : String(c))).join(',')}]`);
+      if (r) line = add(line, r);
+      if (Array.isArray(f.reasonCodes)) line = add(line, codeList(f.reasonCodes as unknown[]));
     }
   }
-  return parts.filter((p) => p.length > 0).join(' ');
+  return line;
 }

@@ -3,9 +3,14 @@
 /** The date-and-time part of the last second formatted: captures hold many packets per second. */
 let cachedSec = Number.NaN;
 let cachedPrefix = '';
+/** The last time formatted: the packets of one frame share it. */
+let lastSec = Number.NaN;
+let lastNsec = Number.NaN;
+let lastText = '';
 
 /** ISO-8601 UTC with microseconds, or nanoseconds when the capture has sub-microsecond precision. */
 export function isoTime(sec: number, nsec: number): string {
+  if (sec === lastSec && nsec === lastNsec) return lastText;
   if (sec !== cachedSec) {
     const ms = sec * 1000;
     if (!Number.isFinite(ms) || Math.abs(ms) > 8.64e15) return `@${sec}.${String(nsec).padStart(9, '0')}`;
@@ -13,7 +18,10 @@ export function isoTime(sec: number, nsec: number): string {
     cachedSec = sec;
   }
   const frac = nsec % 1000 === 0 ? String(Math.floor(nsec / 1000)).padStart(6, '0') : String(nsec).padStart(9, '0');
-  return `${cachedPrefix}${frac}Z`;
+  lastSec = sec;
+  lastNsec = nsec;
+  lastText = `${cachedPrefix}${frac}Z`;
+  return lastText;
 }
 
 /** Seconds between two capture times, with microsecond precision, as text ("12.004000"). */
@@ -32,10 +40,14 @@ export function hexByte(b: number): string {
   return (b < 16 ? '0' : '') + b.toString(16);
 }
 
+/** "00".."ff": hex lines are built for every byte of every packet in -x. */
+const HEX_BYTE: readonly string[] = Array.from({ length: 256 }, (_, b) => hexByte(b));
+
 export function hexBytes(bytes: Uint8Array, start = 0, end = bytes.length, sep = ' '): string {
-  const parts: string[] = [];
-  for (let i = start; i < end; i++) parts.push(hexByte(bytes[i]!));
-  return parts.join(sep);
+  if (end <= start) return '';
+  let s = HEX_BYTE[bytes[start]!]!;
+  for (let i = start + 1; i < end; i++) s += sep + HEX_BYTE[bytes[i]!]!;
+  return s;
 }
 
 export function plural(n: number, word: string, many = `${word}s`): string {

@@ -31,19 +31,51 @@ function isBitField(node: FieldNode): boolean {
   const kids = node.children;
   // One child covering the whole node is a wrapper (a lone reason code), not bits.
   if (!kids || kids.length < 2) return false;
-  return kids.every((c) => c.offset === node.offset && c.length === node.length && !c.children?.length);
+  for (const c of kids) if (c.offset !== node.offset || c.length !== node.length || c.children?.length) return false;
+  return true;
 }
+
+/** `n` times two spaces; nesting depths are small, so each is built once. */
+const INDENTS: string[] = [];
+function indent2(n: number): string {
+  return (INDENTS[n] ??= '  '.repeat(n));
+}
+
+const HEX_SPACE = ' '.repeat(HEX_COLUMN);
+
+/**
+ * escapeText for node labels: most are the decoder's constant strings, seen on every packet, so their escaped form
+ * is remembered. Some labels carry capture text (data stream names), hence the bound: the memo is simply emptied.
+ */
+const labelMemo = new Map<string, string>();
+const LABEL_MEMO_MAX = 4096;
+function escapeLabel(label: string): string {
+  let e = labelMemo.get(label);
+  if (e === undefined) {
+    if (labelMemo.size >= LABEL_MEMO_MAX) labelMemo.clear();
+    e = escapeText(label);
+    labelMemo.set(label, e);
+  }
+  return e;
+}
+
+/** Each line of a possibly multi-line value escaped, joined with `sep`; single-line values skip the split. */
+function escapeLines(v: string, sep: string): string {
+  return v.indexOf('\n') < 0 ? escapeText(v) : v.split('\n').map(escapeText).join(sep);
+}
+
+const NO_LINES: readonly string[] = [];
 
 /** Longest value text shown on an annotation line without --full. */
 const MAX_VALUE_CHARS = 96;
 
 function describe(node: FieldNode, full = true): string {
-  const label = escapeText(node.label);
+  const label = escapeLabel(node.label);
   const raw = node.value ?? '';
   // A multi-line value (pretty JSON) keeps its lines: each is escaped, the renderer indents the continuation lines.
   const multiLine = raw.includes('\n');
   const shown = !full && !multiLine && raw.length > MAX_VALUE_CHARS ? `${raw.slice(0, MAX_VALUE_CHARS)}…` : raw;
-  const value = shown !== '' ? shown.split('\n').map(escapeText).join('\n') : '';
+  const value = shown !== '' ? escapeLines(shown, '\n') : '';
   const explain = node.explain ? escapeText(node.explain) : '';
   // Explanations often restate the value first ("45 (one byte: ...)"): say it once.
   if (value && explain.startsWith(raw)) return `${label} = ${explain}`;
@@ -64,7 +96,7 @@ export function annotatedHex(bytes: Uint8Array, tree: FieldNode, violations: Vio
   const indent = opts.indent ?? '  ';
   const out: string[] = [];
   let covered = 0;
-  const pendingMarks = [...violations].filter((v) => v.offset !== undefined).sort((a, b) => a.offset! - b.offset!);
+  const pendingMarks = violations.length === 0 ? [] : violations.filter((v) => v.offset !== undefined).sort((a, b) => a.offset! - b.offset!);
 
   const marksFor = (start: number, end: number): void => {
     while (pendingMarks.length > 0 && pendingMarks[0]!.offset! < end && pendingMarks[0]!.offset! >= start - 0) {
@@ -95,13 +127,15 @@ export function annotatedHex(bytes: Uint8Array, tree: FieldNode, violations: Vio
 
   const emitBytes = (start: number, end: number, body: string, secret: boolean, depth = 1): void => {
     // Nesting shows in the annotation column: a string's length and text sit under the string's name.
-    const [firstLine, ...rest] = body.split('\n');
-    const text = '  '.repeat(Math.max(0, depth - 1)) + firstLine!;
+    let firstLine = body;
+    let rest = NO_LINES;
+    if (body.indexOf('\n') >= 0) [firstLine, ...rest] = body.split('\n') as [string, ...string[]];
+    const text = indent2(Math.max(0, depth - 1)) + firstLine;
     const length = end - start;
     const lines = Math.ceil(length / BYTES_PER_LINE) || 1;
     const shown = opts.full ? lines : Math.min(lines, MAX_LINES_PER_FIELD);
     // Continuation lines of a multi-line value ride beside the following hex lines, then go on below them.
-    const pad = '  '.repeat(Math.max(0, depth - 1)) + '  ';
+    const pad = indent2(Math.max(0, depth - 1) + 1);
     let next = 0;
     for (let i = 0; i < shown; i++) {
       const a = start + i * BYTES_PER_LINE;
@@ -127,17 +161,17 @@ export function annotatedHex(bytes: Uint8Array, tree: FieldNode, violations: Vio
     }
     const kids = node.children;
     if (kids && kids.length > 0) {
-      if (depth > 0 && node.label) out.push(`${indent}${' '.repeat(HEX_COLUMN)} ${'  '.repeat(depth - 1)}${chalk.bold(escapeText(node.label))}${node.value && !isSecret ? ` ${chalk.dim(escapeText(node.value))}` : ''}`);
+      if (depth > 0 && node.label) out.push(`${indent}${HEX_SPACE} ${indent2(depth - 1)}${chalk.bold(escapeLabel(node.label))}${node.value && !isSecret ? ` ${chalk.dim(escapeText(node.value))}` : ''}`);
       for (const k of kids) walk(k, isSecret, depth + 1);
       return;
     }
     if (node.length === 0) {
-      const [first, ...rest] = (isSecret ? `${escapeText(node.label)} = ${REDACTED}` : describe(node, opts.full)).split('\n');
-      out.push(`${indent}${' '.repeat(HEX_COLUMN)} ${'  '.repeat(Math.max(0, depth - 1))}${first!}`);
+      const [first, ...rest] = (isSecret ? `${escapeLabel(node.label)} = ${REDACTED}` : describe(node, opts.full)).split('\n');
+      out.push(`${indent}${HEX_SPACE} ${indent2(Math.max(0, depth - 1))}${first!}`);
       continuation(rest, depth);
       return;
     }
-    emitBytes(node.offset, node.offset + node.length, isSecret ? `${escapeText(node.label)} = ${REDACTED}` : describe(node, opts.full), isSecret, depth);
+    emitBytes(node.offset, node.offset + node.length, isSecret ? `${escapeLabel(node.label)} = ${REDACTED}` : describe(node, opts.full), isSecret, depth);
   };
 
   walk(tree, false, 0);
@@ -157,10 +191,15 @@ export function fieldTree(tree: FieldNode, opts: HexOptions): string[] {
   const walk = (node: FieldNode, depth: number, secret: boolean): void => {
     const isSecret = secret || (opts.redact && SECRET_KEYS.has(node.key));
     const where = chalk.dim(`[${node.offset}..${node.offset + node.length - 1}]`.padEnd(12));
-    const value = isSecret ? REDACTED : node.value !== undefined ? node.value.split('\n').map(escapeText).join(`\n${indent}${' '.repeat(12)}${'  '.repeat(depth + 1)}`) : '';
+    const raw = node.value;
+    const value = isSecret ? REDACTED
+      : raw === undefined ? ''
+      : raw.indexOf('\n') < 0 ? escapeText(raw)
+      : raw.split('\n').map(escapeText).join(`\n${indent}${' '.repeat(12)}${indent2(depth + 1)}`);
     const explain = node.explain && !isSecret ? chalk.dim(` — ${escapeText(node.explain)}`) : '';
-    out.push(`${indent}${where}${'  '.repeat(depth)}${escapeText(node.label)}${value ? `: ${value}` : ''}${explain}`);
-    for (const k of node.children ?? []) walk(k, depth + 1, isSecret);
+    out.push(`${indent}${where}${indent2(depth)}${escapeLabel(node.label)}${value ? `: ${value}` : ''}${explain}`);
+    const kids = node.children;
+    if (kids) for (const k of kids) walk(k, depth + 1, isSecret);
   };
   walk(tree, 0, false);
   return out;

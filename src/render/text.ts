@@ -7,7 +7,7 @@ import { escapeText } from './escape.js';
 import { keyFields } from './fields.js';
 import { relativeSeconds } from './format.js';
 import { annotatedHex, fieldTree } from './hex.js';
-import { endpoints, eventJson, packetJson, type EventTime } from './json.js';
+import { eventJson, packetJson, type EventTime } from './json.js';
 
 export type Write = (line: string) => void;
 
@@ -53,7 +53,12 @@ export class Renderer implements PacketSink {
   /** Every capture record passes its time here first, so relative times count from the first frame. */
   frameTime(timeSec: number, timeNsec: number): void {
     if (this.base === null) this.base = { timeSec, timeNsec };
-    this.latest = { timeSec, timeNsec };
+    // Updated in place: this runs for every frame, and the object is only read while an event is rendered.
+    if (this.latest === null) this.latest = { timeSec, timeNsec };
+    else {
+      this.latest.timeSec = timeSec;
+      this.latest.timeNsec = timeNsec;
+    }
   }
 
   open(conn: Connection): void {
@@ -73,18 +78,16 @@ export class Renderer implements PacketSink {
       return;
     }
     const { chalk } = o;
-    const base = this.base ?? { timeSec: rec.timeSec, timeNsec: rec.timeNsec };
-    const { src, dst } = endpoints(rec.conn, rec.dir);
+    const base = this.base;
+    const conn = rec.conn;
+    const c2s = rec.dir === 'c2s';
     const d = rec.decoded;
     const version = VERSION_NAME[d.level] + (rec.levelInferred ? '?' : '');
-    const line = [
-      String(rec.frame).padStart(5),
-      relativeSeconds(rec.timeSec, rec.timeNsec, base.timeSec, base.timeNsec).padStart(11),
-      `${src} → ${dst}`,
-      chalk.bold(d.typeName.padEnd(11)),
-      chalk.dim(`v${version}`),
-      keyFields(rec, o.redact),
-    ].join(' ');
+    // Without a frame time yet (a sink fed directly), the packet itself is time zero.
+    const rel = base === null ? relativeSeconds(0, 0, 0, 0) : relativeSeconds(rec.timeSec, rec.timeNsec, base.timeSec, base.timeNsec);
+    // One concatenation per packet (no array, no endpoint object): this line is written for every packet.
+    const line = `${String(rec.frame).padStart(5)} ${rel.padStart(11)} ${c2s ? conn.client : conn.server} → ${c2s ? conn.server : conn.client} `
+      + `${chalk.bold(d.typeName.padEnd(11))} ${chalk.dim(`v${version}`)} ${keyFields(rec, o.redact)}`;
     this.write(line.trimEnd() + severityMark(chalk, rec.violations));
     if (o.verbose && d.tree) {
       for (const l of fieldTree(d.tree, { chalk, full: o.full, redact: o.redact, indent: '      ' })) this.write(l);
