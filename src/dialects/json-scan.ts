@@ -3,6 +3,9 @@
  * scanner walk the same text to find where each member and element starts, because the field tree needs byte offsets
  * and JSON.parse gives none. Values come from JSON.parse of each node's own text, which keeps duplicate keys, key
  * order and "__proto__" keys exactly as written instead of as a JavaScript object would hold them.
+ *
+ * isJsonBytes gives JSON.parse's verdict straight from the bytes, for callers that need only the verdict (the payload
+ * view of every PUBLISH): no string, no value, no garbage.
  */
 
 import { isUtf8 } from 'node:buffer';
