@@ -2,6 +2,7 @@
 import type { ChalkInstance } from 'chalk';
 import { decodePacket } from '../mqtt/decoder.js';
 import { MqttFramer, type FramedPacket, type FramerEvent } from '../mqtt/framer.js';
+import { PACKET_TYPES } from '../mqtt/tables.js';
 import { VERSION_NAME, type ProtocolLevel } from '../mqtt/types.js';
 import { escapeText } from '../render/escape.js';
 import { redactFields } from '../render/fields.js';
@@ -28,9 +29,11 @@ const PASTED: Connection = {
   sawSyn: true, firstFrame: 0, startSec: 0, startNsec: 0, tls: false,
 };
 
-/** Packets only a client sends, and only a server sends: pasted bytes carry no direction, so the type decides. */
-const CLIENT_ONLY = new Set([1, 8, 10, 12]);
-const SERVER_ONLY = new Set([2, 9, 11, 13]);
+/** Pasted bytes carry no direction: the packet type decides where only one side may send it. */
+function directionOf(type: number, level: ProtocolLevel): 'c2s' | 's2c' | null {
+  const d = PACKET_TYPES[type]?.direction[level];
+  return d === 'c2s' || d === 's2c' ? d : null;
+}
 
 export function explainBytes(bytes: Uint8Array, o: ExplainOptions): string[] {
   const lines: string[] = [];
@@ -49,7 +52,7 @@ export function explainBytes(bytes: Uint8Array, o: ExplainOptions): string[] {
   dialects.open(PASTED);
   packets.forEach((p, index) => {
     const type = p.bytes[0]! >> 4;
-    const dir = CLIENT_ONLY.has(type) ? 'c2s' : SERVER_ONLY.has(type) ? 's2c' : null;
+    const dir = directionOf(type, level);
     const decoded = decodePacket(p.bytes, { level, dir, tree: !o.json });
     if (type === 1) {
       level = decoded.level;

@@ -157,7 +157,7 @@ export class ConnectionDecoder implements StreamSink {
       timeNsec: this.currentFrame > pkt.frame ? this.currentNsec : pkt.timeNsec,
       bytes: pkt.bytes,
       decoded,
-      levelInferred: isConnect ? false : state.level === null || state.levelInferred,
+      levelInferred: !isConnect && (state.level === null || state.levelInferred),
       streamOffset: pkt.streamOffset,
       violations: [],
     });

@@ -6,6 +6,7 @@
  * length field claims them. After a gap the framer knows where the next packet starts if the gap fell inside a packet
  * whose header it had read; otherwise it resynchronises on the next plausible packet start.
  */
+import { PACKET_TYPES, PUBLISH } from './tables.js';
 
 /** A complete MQTT packet cut from the stream. `bytes` is valid after the callback returns (it is never reused). */
 export interface FramedPacket {
@@ -84,52 +85,63 @@ export function readFixedHeader(buf: Uint8Array, at: number, end: number): Heade
   return 'bad';
 }
 
-/** Fixed-header flags each packet type must carry (3.1.1/5.0); -1 = PUBLISH, whose flags carry DUP/QoS/RETAIN. */
-const REQUIRED_FLAGS = [-2, 0, 0, -1, 0, 0, 2, 0, 2, 0, 2, 0, 0, 0, 0, 0];
+/** What a packet of each type looks like in any version, for resynchronisation: derived from the packet-type table. */
+interface ResyncShape {
+  /** Required low nibble of byte 0 (3.1.1/5.0), or null for PUBLISH, whose bits carry DUP/QoS/RETAIN. */
+  flags: number | null;
+  /** Smallest Remaining Length in any version. */
+  minRemaining: number;
+  /** Remaining Length every version fixes to the same value, if they do. */
+  exactRemaining: number | undefined;
+}
+
+const RESYNC_SHAPES: readonly (ResyncShape | null)[] = PACKET_TYPES.map((t) => {
+  if (t.levels.length === 0) return null;
+  const newest = t.levels[t.levels.length - 1]!;
+  const fixed = t.levels.map((l) => t.fixedRemaining[l]);
+  return {
+    flags: t.flags[newest] ?? null,
+    minRemaining: Math.min(...t.levels.map((l) => t.minRemaining[l] ?? 0)),
+    exactRemaining: fixed.every((f) => f !== undefined && f === fixed[0]) ? fixed[0] : undefined,
+  };
+});
+
+/** A known packet type with the fixed-header flags it requires (PUBLISH: any but QoS 3). */
+function headerByteFits(b0: number): boolean {
+  const shape = RESYNC_SHAPES[b0 >> 4];
+  if (!shape) return false;
+  return shape.flags === null ? (b0 & 0x06) !== 0x06 : (b0 & 0x0f) === shape.flags;
+}
 
 /**
  * How plausible a packet start at `at` is, for resynchronisation only (in sync, anything with a valid header is framed
- * and the decoder reports what is wrong with it). Strict: exact reserved flags, minimal Remaining Length, fixed sizes.
+ * and the decoder reports what is wrong with it). Strict: exact reserved flags, minimal Remaining Length, sizes.
  */
 function plausibleStart(buf: Uint8Array, at: number, end: number): 'yes' | 'no' | 'more' {
   const b0 = buf[at]!;
   const type = b0 >> 4;
   const flags = b0 & 0x0f;
-  const required = REQUIRED_FLAGS[type]!;
-  if (required === -2) return 'no';
-  if (required === -1) {
-    if ((flags & 0x06) === 0x06) return 'no';
-  } else if (flags !== required && !(type === 15 && flags === 0)) {
-    return 'no';
-  }
+  if (!headerByteFits(b0)) return 'no';
+  const shape = RESYNC_SHAPES[type]!;
   const h = readFixedHeader(buf, at, end);
   if (h === null) return 'more';
   if (h === 'bad') return 'no';
   // A non-minimal length is legal in 3.1.1 but no real sender emits one: refusing it avoids many false starts.
   if (h.headerLength > 2 && buf[at + h.headerLength - 1] === 0) return 'no';
   const rl = h.remainingLength;
-  switch (type) {
-    case 12: case 13: if (rl !== 0) return 'no'; break;
-    case 4: case 5: case 6: case 7: case 11: if (rl < 2) return 'no'; break;
-    case 2: if (rl < 2) return 'no'; break;
-    case 1: if (rl < 10) return 'no'; break;
-    case 8: case 10: if (rl < 5) return 'no'; break;
-    case 9: if (rl < 3) return 'no'; break;
-    case 3: {
-      if (rl < 2) return 'no';
-      const qos = (flags >> 1) & 3;
-      const t = at + h.headerLength;
-      if (t + 2 > end) return 'more';
-      const topicLen = (buf[t]! << 8) | buf[t + 1]!;
-      if (topicLen + 2 + (qos > 0 ? 2 : 0) > rl) return 'no';
-      const topicEnd = Math.min(end, t + 2 + topicLen);
-      for (let i = t + 2; i < topicEnd; i++) {
-        const c = buf[i]!;
-        if (c < 0x20 || c === 0x7f) return 'no';
-      }
-      break;
+  if (rl < shape.minRemaining || (shape.exactRemaining !== undefined && rl !== shape.exactRemaining)) return 'no';
+  if (type === PUBLISH) {
+    // The topic must fit and be printable: random bytes rarely pass.
+    const qos = (flags >> 1) & 3;
+    const t = at + h.headerLength;
+    if (t + 2 > end) return 'more';
+    const topicLen = (buf[t]! << 8) | buf[t + 1]!;
+    if (topicLen + 2 + (qos > 0 ? 2 : 0) > rl) return 'no';
+    const topicEnd = Math.min(end, t + 2 + topicLen);
+    for (let i = t + 2; i < topicEnd; i++) {
+      const c = buf[i]!;
+      if (c < 0x20 || c === 0x7f) return 'no';
     }
-    default: break;
   }
   const packetEnd = at + h.headerLength + rl;
   if (packetEnd > end) return rl > RESYNC_WINDOW ? 'yes' : 'more';
@@ -284,7 +296,7 @@ export class MqttFramer {
   private frameDirect(data: Uint8Array, off: number, frame: number, timeSec: number, timeNsec: number): number {
     const len = data.length;
     while (off < len) {
-      if (this.streamOffset === 0 && !startsLikeMqtt(data[off]!)) {
+      if (this.streamOffset === 0 && !headerByteFits(data[off]!)) {
         this.lostSync(frame, `the stream starts with byte 0x${hex2(data[off]!)}, which no MQTT packet starts with`, 'not-mqtt');
         return off;
       }
@@ -382,15 +394,11 @@ export class MqttFramer {
       const rest = buf.subarray(i);
       // Re-feed from the candidate start: offsets rewind to where its bytes were.
       this.streamOffset = bufStart + i;
-      this.refeed(rest, frame, timeSec, timeNsec);
+      // Re-feed from the candidate start through the synced path (attributed to the current frame).
+      this.push(rest, frame, timeSec, timeNsec);
       return;
     }
     this.keepPending(new Uint8Array(0), [], bufStart + buf.length, buf.length, frame);
-  }
-
-  /** Feeds bytes found during resync back through the synced path (attributed to the current frame). */
-  private refeed(bytes: Uint8Array, frame: number, timeSec: number, timeNsec: number): void {
-    this.push(bytes, frame, timeSec, timeNsec);
   }
 
   private keepPending(rest: Uint8Array, frames: number[], restStart: number, skipped: number, frame: number): void {
@@ -433,19 +441,10 @@ export class MqttFramer {
   }
 }
 
-const TYPE_LABELS = ['RESERVED', 'CONNECT', 'CONNACK', 'PUBLISH', 'PUBACK', 'PUBREC', 'PUBREL', 'PUBCOMP', 'SUBSCRIBE', 'SUBACK', 'UNSUBSCRIBE', 'UNSUBACK', 'PINGREQ', 'PINGRESP', 'DISCONNECT', 'AUTH'];
-
 function typeLabel(type: number): string {
-  return `a ${TYPE_LABELS[type] ?? 'packet'}`;
+  return `a ${PACKET_TYPES[type]?.name ?? 'packet'}`;
 }
 
-/** Whether a stream may begin with this byte: a known packet type with the flags it requires. */
-function startsLikeMqtt(b0: number): boolean {
-  const required = REQUIRED_FLAGS[b0 >> 4]!;
-  if (required === -2) return false;
-  if (required === -1) return (b0 & 0x06) !== 0x06;
-  return (b0 & 0x0f) === required;
-}
 
 function hex2(b: number): string {
   return b.toString(16).padStart(2, '0');
