@@ -26,7 +26,8 @@ const PCAPNG = writePcapng([
 function collector(): CaptureSink & { records: CaptureRecord[]; events: CaptureEvent[] } {
   const records: CaptureRecord[] = [];
   const events: CaptureEvent[] = [];
-  return { records, events, record: (r) => records.push(r), event: (e) => events.push(e) };
+  // A record's bytes are valid only during the call (files are read through one reused buffer): keep a copy.
+  return { records, events, record: (r) => records.push({ ...r, data: r.data.slice() }), event: (e) => events.push(e) };
 }
 
 function plain(recs: readonly CaptureRecord[]): unknown[] {

@@ -119,9 +119,10 @@ function prefix(pieces: Uint8Array[], n: number): Uint8Array {
  * Push-based pcap / pcapng reader. Feed it chunks as they arrive, in any sizes; it calls `sink.record` for each
  * frame as soon as the frame's last byte is in, and holds back only the bytes of the one record in progress.
  *
- * Ownership: a pushed chunk must not be modified afterwards, because records that lie wholly inside one chunk are
- * handed out as views of it (no copy); records that span chunks get a fresh array of their own. A view keeps its
- * whole chunk (256 KiB from readCapture) alive, so a consumer that holds frames for long should copy what it keeps.
+ * Ownership: a chunk is read only while push() runs; the bytes of a record in progress are copied, so the caller may
+ * overwrite the chunk afterwards (readCapture reuses one read buffer, keeping memory flat). Records that lie wholly
+ * inside one chunk are handed out as views of it (no copy) and are valid only during the sink call: a consumer that
+ * keeps bytes beyond it must copy them.
  *
  * Problems inside the file become `sink.event` calls; input that is not a capture at all throws CaptureFormatError
  * from push() (as soon as the first bytes prove it) or end().
@@ -268,7 +269,7 @@ export class CaptureParser {
         const need = this.headerNeed() - this.pendingLen;
         const take = Math.min(need, buf.length - off);
         if (take > 0) {
-          this.pending.push(buf.subarray(off, off + take));
+          this.pending.push(buf.slice(off, off + take));
           this.pendingLen += take;
           off += take;
         }
@@ -283,11 +284,12 @@ export class CaptureParser {
       const want = this.unitLen - this.pendingLen;
       if (buf.length - off < want) {
         if (off < buf.length) {
-          this.pending.push(off === 0 ? buf : buf.subarray(off));
+          this.pending.push(buf.slice(off));
           this.pendingLen += buf.length - off;
         }
         return -1;
       }
+      // The last piece is only read by concat() below, before push() returns: a view is enough.
       this.pending.push(buf.subarray(off, off + want));
       off += want;
       const len = this.unitLen;
@@ -319,7 +321,7 @@ export class CaptureParser {
       p += len;
     }
     if (this.state !== S_DONE && p < end) {
-      this.pending.push(p === 0 ? buf : buf.subarray(p));
+      this.pending.push(buf.slice(p));
       this.pendingLen = end - p;
     }
   }

@@ -1,6 +1,7 @@
 /** The command line: the only module that touches process, stdin and stdout. */
 import yargs, { type Argv } from 'yargs';
 import { readCapture } from '../capture/source.js';
+import { MemoryGuard } from './memory.js';
 import { CaptureFormatError } from '../capture/types.js';
 import type { PacketRecord, PacketSink, Violation } from '../mqtt/connection-decoder.js';
 import { decideColor, makeChalk } from '../render/color.js';
@@ -62,7 +63,13 @@ async function runRead(a: CommonArgs & { capture: string; port: number[]; auto: 
   const ports = [...new Set([...DEFAULT_PORTS, ...a.port])];
   const pipeline = buildPipeline(new FanOut(sinks), { ports, auto: a.auto, dialect: a.dialect, tree: needsTree(ro), ...(a.full ? { payloadLimit: Number.MAX_SAFE_INTEGER } : {}) }, (rec) => renderer.frameTime(rec.timeSec, rec.timeNsec));
   try {
-    await readCapture(a.capture, pipeline, { afterChunk: () => out.drained() });
+    const memory = new MemoryGuard();
+    await readCapture(a.capture, pipeline, {
+      afterChunk: () => {
+        memory.afterChunk();
+        return out.drained();
+      },
+    });
   } catch (err) {
     if (err instanceof CaptureFormatError) {
       // What was decoded before the error is still shown.

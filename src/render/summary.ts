@@ -39,6 +39,16 @@ interface RuleSummary {
   count: number;
 }
 
+/** A connection row is worth showing once it carried MQTT (or is TLS, shown as such). */
+function shown(c: ConnSummary): boolean {
+  return c.packets > 0 || c.conn.tls;
+}
+
+/** Table order for picking rows: most findings, then most packets, then first opened. */
+function busiestFirst(a: ConnSummary, b: ConnSummary): number {
+  return b.findings - a.findings || b.packets - a.packets || a.conn.id - b.conn.id;
+}
+
 export class SummaryCollector implements PacketSink {
   private readonly conns = new Map<number, ConnSummary>();
   private readonly topics = new Map<string, TopicSummary>();
@@ -46,12 +56,28 @@ export class SummaryCollector implements PacketSink {
   private readonly rules = new Map<string, RuleSummary>();
   private readonly events = new Map<string, number>();
 
+  /**
+   * Closed connections that may still make the table: at most 2 x MAX_ROWS, cut back to the best MAX_ROWS when
+   * full, so a capture of millions of connections needs no more memory than one of a hundred.
+   */
+  private closed: ConnSummary[] = [];
+  /** Closed connections with something to show, and their packets, including those cut from `closed`. */
+  private closedShown = 0;
+  private closedPackets = 0;
+
   open(conn: Connection): void {
     this.conns.set(conn.id, { conn, clientId: null, version: null, lastSec: conn.startSec, lastNsec: conn.startNsec, packets: 0, bytes: 0, findings: 0 });
   }
 
-  close(): void {
-    // Connection rows stay for the final table; only per-connection decode state is released upstream.
+  close(conn: Connection): void {
+    const c = this.conns.get(conn.id);
+    if (c === undefined) return;
+    this.conns.delete(conn.id);
+    if (!shown(c)) return;
+    this.closedShown++;
+    this.closedPackets += c.packets;
+    this.closed.push(c);
+    if (this.closed.length >= 2 * MAX_ROWS) this.closed = this.closed.sort(busiestFirst).slice(0, MAX_ROWS);
   }
 
   packet(rec: PacketRecord): void {
@@ -110,10 +136,9 @@ export class SummaryCollector implements PacketSink {
     const conns = new Table({ head: ['conn', 'client', 'server', 'client id', 'version', 'start', 'duration s', 'packets', 'bytes', 'findings'], style });
     // A table of thousands of rows helps nobody, and cli-table3's layout grows faster than linearly with rows:
     // the busiest connections (findings first) are listed, the rest counted.
-    const shownConns = [...this.conns.values()].filter((c) => c.packets > 0 || c.conn.tls);
-    const busiest = shownConns.length > MAX_ROWS
-      ? shownConns.sort((a, b) => b.findings - a.findings || b.packets - a.packets).slice(0, MAX_ROWS).sort((a, b) => a.conn.id - b.conn.id)
-      : shownConns;
+    const live = [...this.conns.values()].filter(shown);
+    const shownCount = this.closedShown + live.length;
+    const busiest = [...this.closed, ...live].sort(busiestFirst).slice(0, MAX_ROWS).sort((a, b) => a.conn.id - b.conn.id);
     for (const c of busiest) {
       conns.push([
         c.conn.id, escapeText(c.conn.client), escapeText(c.conn.server),
@@ -122,8 +147,8 @@ export class SummaryCollector implements PacketSink {
         relativeSeconds(c.lastSec, c.lastNsec, c.conn.startSec, c.conn.startNsec), c.packets, c.bytes, c.findings,
       ]);
     }
-    const totalPackets = shownConns.reduce((n, c) => n + c.packets, 0);
-    out.push(chalk.bold('Connections') + (shownConns.length > MAX_ROWS ? ` (the ${MAX_ROWS} with most findings and packets, of ${shownConns.length}; ${totalPackets} packets in all; --json lists every one)` : ''), conns.toString());
+    const totalPackets = live.reduce((n, c) => n + c.packets, this.closedPackets);
+    out.push(chalk.bold('Connections') + (shownCount > MAX_ROWS ? ` (the ${MAX_ROWS} with most findings and packets, of ${shownCount}; ${totalPackets} packets in all; --json lists every one)` : ''), conns.toString());
 
     const topics = new Table({ head: ['topic', 'messages', 'payload bytes', 'QoS 0/1/2', 'retained'], style });
     const sortedTopics = [...this.topics.entries()].sort((a, b) => b[1].messages - a[1].messages || (a[0] < b[0] ? -1 : 1));

@@ -355,7 +355,7 @@ export interface Rendered {
  * Runs `bytes` through the same stages and renderers as runRead in src/cli/main.ts, pushed in `chunk`-byte pieces.
  * Any exception other than CaptureFormatError propagates (the CLI would print "internal error").
  */
-export function renderCapture(bytes: Uint8Array, mode: Mode, opts: { chunk?: number; color?: boolean; ports?: number[] } = {}): Rendered {
+export function renderCapture(bytes: Uint8Array, mode: Mode, opts: { chunk?: number; color?: boolean; ports?: number[]; reuseBuffer?: boolean } = {}): Rendered {
   const color = opts.color ?? false;
   const chalk = makeChalk(color);
   const summaryOnly = mode === 'summary';
@@ -373,7 +373,19 @@ export function renderCapture(bytes: Uint8Array, mode: Mode, opts: { chunk?: num
   const step = Math.max(1, opts.chunk ?? bytes.length);
   let formatError: string | null = null;
   try {
-    for (let at = 0; at < bytes.length && !parser.finished; at += step) parser.push(bytes.subarray(at, at + step));
+    // reuseBuffer: every chunk goes through one buffer, as readCapture reads files, and the buffer is poisoned as soon
+    // as push() returns, so any stage that kept a view of it instead of a copy shows up as different output.
+    const shared = opts.reuseBuffer === true ? new Uint8Array(step) : null;
+    for (let at = 0; at < bytes.length && !parser.finished; at += step) {
+      const piece = bytes.subarray(at, at + step);
+      if (shared === null) {
+        parser.push(piece);
+        continue;
+      }
+      shared.set(piece);
+      parser.push(shared.subarray(0, piece.length));
+      shared.fill(0xaa);
+    }
     parser.end();
   } catch (err) {
     if (!(err instanceof CaptureFormatError)) throw err;
