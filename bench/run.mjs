@@ -9,7 +9,7 @@
  *
  * Options: --size S (default 200MB; decimal units), --runs N (default 3), --quick, --out FILE (default
  * bench/results.json; bench/out/results-quick.json with --quick),
- * --modes json,text,summary,hex,json-pipe,tshark-fields,tshark-json,
+ * --modes json,text,summary,hex,json-pipe,json-2shards,summary-2shards,tshark-fields,tshark-json,
  * --no-tshark, --tshark-max-sec N (default 60: a tshark mode whose first run takes longer is not repeated),
  * --seed N, --profile, --top N (profile rows, default 15),
  * --stages (CPU time of the pipeline cut after each stage: read, pcap, net, tcp, mqtt, rules, dialects, json; uses
@@ -42,8 +42,14 @@ const OUR_MODES = {
   // --json into a pipe (`| cat > /dev/null`), the way people use it (`| jq`): stdout is then asynchronous in Node,
   // so this mode shows whether output respects back-pressure (memory) and what the pipe costs. CPU includes cat.
   'json-pipe': ['--json'],
+  // Two processes at once, each following half the connections (--shard 1/2 and 2/2), as worker threads sharded by
+  // connection would: each must still read and parse the whole capture. Their wall time bounds what --workers 2
+  // could gain on this machine before any cost of merging the outputs back into one ordered stream.
+  'json-2shards': ['--json'],
+  'summary-2shards': ['--summary'],
 };
 const PIPED = new Set(['json-pipe']);
+const SHARDED = new Set(['json-2shards', 'summary-2shards']);
 
 /** POSIX shell single-quoting. */
 const sq = (s) => `'${String(s).replace(/'/g, `'\\''`)}'`;
@@ -317,6 +323,10 @@ async function bench(o) {
       if (skip.has(mode)) continue;
       let argv, outPath = '/dev/null', env = ourEnv();
       if (PIPED.has(mode)) argv = ['sh', '-c', `${[process.execPath, BIN, ...OUR_MODES[mode], capture].map(sq).join(' ')} | cat > /dev/null`];
+      else if (SHARDED.has(mode)) {
+        const shard = (k) => `${[process.execPath, BIN, ...OUR_MODES[mode], '--shard', `${k}/2`, capture].map(sq).join(' ')} > /dev/null`;
+        argv = ['sh', '-c', `${shard(1)} & ${shard(2)}; wait`];
+      }
       else if (mode in OUR_MODES) argv = [process.execPath, BIN, ...OUR_MODES[mode], capture];
       else {
         argv = tsharkArgs(mode, capture, meta.ports ?? [1883]);

@@ -69,7 +69,7 @@ describe('bench/run.mjs --quick', () => {
     expect(results.size).toBe('2MB');
     expect(results.captureBytes).toBeGreaterThan(1_000_000);
     expect(results.mqttPackets).toBeGreaterThan(1000);
-    const expected = ['json', 'text', 'summary', 'hex', 'json-pipe', ...(hasTshark ? ['tshark-fields'] : [])];
+    const expected = ['json', 'text', 'summary', 'hex', 'json-pipe', 'json-2shards', 'summary-2shards', ...(hasTshark ? ['tshark-fields'] : [])];
     expect(Object.keys(results.modes).sort()).toEqual(expected.sort());
     for (const [name, m] of Object.entries(results.modes)) {
       expect(m.runs, name).toBe(1);

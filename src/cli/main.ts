@@ -1,7 +1,6 @@
 /** The command line: the only module that touches process, stdin and stdout. */
 import yargs, { type Argv } from 'yargs';
 import { readCapture } from '../capture/source.js';
-import { MemoryGuard } from './memory.js';
 import { CaptureFormatError } from '../capture/types.js';
 import type { PacketRecord, PacketSink, Violation } from '../mqtt/connection-decoder.js';
 import { decideColor, makeChalk } from '../render/color.js';
@@ -9,9 +8,11 @@ import { rulesJson, rulesText } from '../render/rules.js';
 import { SummaryCollector } from '../render/summary.js';
 import { ruleRows } from '../rules/catalogue.js';
 import { needsTree, Renderer, type RenderOptions } from '../render/text.js';
+import type { Shard } from '../tcp/reassembler.js';
 import type { Connection, StreamEvent } from '../tcp/types.js';
 import { explainBytes } from './explain.js';
 import { HexInputError, parseHexInput } from './hex-input.js';
+import { MemoryGuard } from './memory.js';
 import { Output } from './output.js';
 import type { DialectMode } from '../dialects/stage.js';
 import { buildPipeline, DEFAULT_PORTS, FanOut } from './pipeline.js';
@@ -52,7 +53,7 @@ function renderOptions(a: CommonArgs & { summary?: boolean; onlyViolations?: boo
   };
 }
 
-async function runRead(a: CommonArgs & { capture: string; port: number[]; auto: boolean; dialect: DialectMode; summary: boolean; onlyViolations: boolean; failOnViolation: boolean }, out: Output): Promise<number> {
+async function runRead(a: CommonArgs & { capture: string; port: number[]; auto: boolean; dialect: DialectMode; summary: boolean; onlyViolations: boolean; failOnViolation: boolean; shard: Shard | undefined }, out: Output): Promise<number> {
   const color = decideColor({ flag: a.color, isTTY: process.stdout.isTTY === true, env: process.env });
   const ro = renderOptions(a, color);
   const renderer = new Renderer((l) => out.line(l), ro);
@@ -61,7 +62,11 @@ async function runRead(a: CommonArgs & { capture: string; port: number[]; auto: 
   const sinks: PacketSink[] = [renderer, counter];
   if (summary) sinks.push(summary);
   const ports = [...new Set([...DEFAULT_PORTS, ...a.port])];
-  const pipeline = buildPipeline(new FanOut(sinks), { ports, auto: a.auto, dialect: a.dialect, tree: needsTree(ro), ...(a.full ? { payloadLimit: Number.MAX_SAFE_INTEGER } : {}) }, (rec) => renderer.frameTime(rec.timeSec, rec.timeNsec));
+  const pipeline = buildPipeline(
+    new FanOut(sinks),
+    { ports, auto: a.auto, dialect: a.dialect, tree: needsTree(ro), ...(a.full ? { payloadLimit: Number.MAX_SAFE_INTEGER } : {}), ...(a.shard ? { shard: a.shard } : {}) },
+    (rec) => renderer.frameTime(rec.timeSec, rec.timeNsec),
+  );
   try {
     const memory = new MemoryGuard();
     await readCapture(a.capture, pipeline, {
@@ -121,6 +126,18 @@ async function runExplain(a: CommonArgs & { hexBytes: string[]; protocolVersion:
   return EXIT.ok;
 }
 
+/** Most processes anyone would split one capture over; beyond it the per-process cost of reading the whole file dominates. */
+const MAX_SHARDS = 1024;
+
+/** "K/N" (1 <= K <= N) to a 0-based shard, or the usage error. */
+export function parseShard(text: string): Shard | string {
+  const m = /^(\d{1,4})\/(\d{1,4})$/.exec(text.trim());
+  const k = m ? Number(m[1]) : NaN;
+  const n = m ? Number(m[2]) : NaN;
+  if (!m || n < 1 || n > MAX_SHARDS || k < 1 || k > n) return `--shard ${text} is not K/N with 1 <= K <= N <= ${MAX_SHARDS} (e.g. --shard 2/4)`;
+  return { index: k - 1, count: n };
+}
+
 function oneLine(s: string): string {
   return s.replace(/[\r\n]+/g, ' ').trim();
 }
@@ -156,7 +173,8 @@ export async function main(rawArgv: string[]): Promise<number> {
         .option('dialect', { type: 'string', choices: ['auto', 'onenet', 'none'] as const, default: 'auto' as DialectMode, describe: 'platform dialect: auto (OneNET on port 6002 or by its topics), onenet, none' })
         .option('summary', { type: 'boolean', default: false, describe: 'tables at the end: connections, topics, packet types, findings' })
         .option('only-violations', { type: 'boolean', default: false, describe: 'print only packets with findings, and events' })
-        .option('fail-on-violation', { type: 'boolean', default: false, describe: 'exit 3 when any violation was found' }),
+        .option('fail-on-violation', { type: 'boolean', default: false, describe: 'exit 3 when any violation was found' })
+        .option('shard', { type: 'string', describe: 'K/N: only connections whose port sum modulo N is K-1, to split one capture over N processes (see README)' }),
       async (a) => {
         // Repeated --port gives an array; a greedy array option would swallow the capture name.
         if (typeof a.capture !== 'string' || a.capture === '') {
@@ -169,8 +187,17 @@ export async function main(rawArgv: string[]): Promise<number> {
           usageError = `--port ${String(bad)} is not a TCP port (1-65535)`;
           return;
         }
+        let shard: Shard | undefined;
+        if (a.shard !== undefined) {
+          const parsed = parseShard(String(a.shard));
+          if (typeof parsed === 'string') {
+            usageError = parsed;
+            return;
+          }
+          shard = parsed;
+        }
         const capture = a.capture === STDIN_ARG ? '-' : a.capture;
-        code = await runRead({ ...a, port: ports, capture, color: a.color, dialect: a.dialect as DialectMode }, out);
+        code = await runRead({ ...a, port: ports, capture, color: a.color, dialect: a.dialect as DialectMode, shard }, out);
       },
     )
     .command(

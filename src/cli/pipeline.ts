@@ -8,7 +8,7 @@ import { NetDecoder } from '../net/decoder.js';
 import type { NetEvent } from '../net/types.js';
 import { DialectStage, type DialectMode } from '../dialects/stage.js';
 import { RuleEngine } from '../rules/engine.js';
-import { TcpReassembler } from '../tcp/reassembler.js';
+import { TcpReassembler, type Shard } from '../tcp/reassembler.js';
 import type { Connection, StreamEvent } from '../tcp/types.js';
 
 export const DEFAULT_PORTS: readonly number[] = [1883, 6002];
@@ -19,6 +19,11 @@ export interface PipelineOptions {
   tree: boolean;
   payloadLimit?: number;
   dialect: DialectMode;
+  /**
+   * Only the connections of this shard (--shard). Findings that belong to no connection (capture and IP level) are
+   * reported by shard 0 alone, so the shards of one capture together say everything exactly once.
+   */
+  shard?: Shard;
 }
 
 /** Sends every record to several sinks (renderer, summary, counters). */
@@ -40,8 +45,11 @@ export interface Pipeline extends CaptureSink {
 export function buildPipeline(out: PacketSink, opts: PipelineOptions, onFrame?: (rec: CaptureRecord) => void): Pipeline {
   const rules = new RuleEngine(new DialectStage(out, { dialect: opts.dialect, tree: opts.tree }));
   const mqtt = new ConnectionDecoder(rules, { tree: opts.tree, ...(opts.payloadLimit !== undefined ? { payloadLimit: opts.payloadLimit } : {}) });
-  const tcp = new TcpReassembler(mqtt, { ports: new Set(opts.ports), auto: opts.auto });
-  const net = new NetDecoder((ev: NetEvent) => rules.event({ event: ev.event, frame: ev.frame, conn: null, dir: null, message: ev.message }));
+  const tcp = new TcpReassembler(mqtt, { ports: new Set(opts.ports), auto: opts.auto, ...(opts.shard ? { shard: opts.shard } : {}) });
+  const reportsUnconnected = (opts.shard?.index ?? 0) === 0;
+  const net = new NetDecoder((ev: NetEvent) => {
+    if (reportsUnconnected) rules.event({ event: ev.event, frame: ev.frame, conn: null, dir: null, message: ev.message });
+  });
   let frames = 0;
   return {
     get frames() { return frames; },
@@ -53,7 +61,7 @@ export function buildPipeline(out: PacketSink, opts: PipelineOptions, onFrame?: 
       if (seg) tcp.segment(seg);
     },
     event(ev: CaptureEvent): void {
-      rules.event({ event: ev.event, frame: ev.frame, conn: null, dir: null, message: ev.message });
+      if (reportsUnconnected) rules.event({ event: ev.event, frame: ev.frame, conn: null, dir: null, message: ev.message });
     },
     finish(): void {
       net.finish(frames);

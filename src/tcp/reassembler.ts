@@ -64,6 +64,23 @@ export interface TcpReassemblerOptions {
   auto: boolean;
   /** Cap on out-of-order bytes held per direction (default 4 MiB); beyond it segments are dropped. */
   maxBufferedBytesPerDirection?: number;
+  /** Follow only the connections of one shard (see shardOf); others are ignored as if on a foreign port. */
+  shard?: Shard;
+}
+
+/** Shard `index` (0-based) of `count`. */
+export interface Shard {
+  index: number;
+  count: number;
+}
+
+/**
+ * Which of `count` shards a segment's connection falls in: the sum of its two ports modulo `count`. Both directions
+ * agree, every segment of a connection lands in the same shard, and tcpdump can make the same split of a file:
+ * `tcpdump -r big.pcap -w part0.pcap '(tcp[0:2] + tcp[2:2]) % 4 = 0'`.
+ */
+export function shardOf(srcPort: number, dstPort: number, count: number): number {
+  return (srcPort + dstPort) % count;
 }
 
 /** Stream bytes that arrived ahead of a hole. Chunks of one direction are sorted and never overlap. */
@@ -149,6 +166,8 @@ export class TcpReassembler {
   private readonly ports: Set<number>;
   private readonly auto: boolean;
   private readonly maxBuffered: number;
+  private readonly shardIndex: number;
+  private readonly shardCount: number;
   /**
    * Live connections by port pair: a number key avoids building and hashing a 4-tuple string for every
    * segment; the few connections sharing a port pair are chained and told apart by address.
@@ -166,6 +185,10 @@ export class TcpReassembler {
     this.ports = opts.ports;
     this.auto = opts.auto;
     this.maxBuffered = opts.maxBufferedBytesPerDirection ?? DEFAULT_MAX_BUFFERED_BYTES;
+    this.shardIndex = opts.shard?.index ?? 0;
+    this.shardCount = opts.shard?.count ?? 1;
+    // Shards number their connections index, index + count, ...: ids stay unique when their outputs are merged.
+    this.nextId = this.shardIndex;
   }
 
   /** Live connection count and out-of-order bytes held, for memory accounting. */
@@ -178,6 +201,7 @@ export class TcpReassembler {
   segment(seg: TcpSegment): void {
     const sp = seg.srcPort;
     const dp = seg.dstPort;
+    if (this.shardCount > 1 && shardOf(sp, dp, this.shardCount) !== this.shardIndex) return;
     const portKey = sp < dp ? sp * 65536 + dp : dp * 65536 + sp;
     const flags = seg.flags;
     let st = this.live.get(portKey);
@@ -309,7 +333,7 @@ export class TcpReassembler {
     const client = st.ipv6 ? `[${st.clientIp}]:${st.clientPort}` : `${st.clientIp}:${st.clientPort}`;
     const server = st.ipv6 ? `[${st.serverIp}]:${st.serverPort}` : `${st.serverIp}:${st.serverPort}`;
     const conn: Connection = {
-      id: this.nextId++,
+      id: this.nextId,
       clientIp: st.clientIp,
       clientPort: st.clientPort,
       serverIp: st.serverIp,
@@ -322,6 +346,7 @@ export class TcpReassembler {
       startNsec: st.startNsec,
       tls: st.mode === TLS,
     };
+    this.nextId += this.shardCount;
     st.conn = conn;
     this.sink.open(conn);
     if (conn.tls) {
