@@ -19,6 +19,8 @@ export interface PipelineOptions {
   tree: boolean;
   payloadLimit?: number;
   dialect: DialectMode;
+  /** Some output shows packet fields (false for --summary alone): presentation-only work is skipped otherwise. */
+  fieldsShown?: boolean;
   /**
    * Only the connections of this shard (--shard). Findings that belong to no connection (capture and IP level) are
    * reported by shard 0 alone, so the shards of one capture together say everything exactly once.
@@ -43,7 +45,7 @@ export interface Pipeline extends CaptureSink {
 }
 
 export function buildPipeline(out: PacketSink, opts: PipelineOptions, onFrame?: (rec: CaptureRecord) => void): Pipeline {
-  const rules = new RuleEngine(new DialectStage(out, { dialect: opts.dialect, tree: opts.tree }));
+  const rules = new RuleEngine(new DialectStage(out, { dialect: opts.dialect, tree: opts.tree, views: opts.fieldsShown ?? true }));
   const mqtt = new ConnectionDecoder(rules, { tree: opts.tree, ...(opts.payloadLimit !== undefined ? { payloadLimit: opts.payloadLimit } : {}) });
   const tcp = new TcpReassembler(mqtt, { ports: new Set(opts.ports), auto: opts.auto, ...(opts.shard ? { shard: opts.shard } : {}) });
   const reportsUnconnected = (opts.shard?.index ?? 0) === 0;

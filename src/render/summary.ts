@@ -2,7 +2,7 @@
 import type { ChalkInstance } from 'chalk';
 import Table from 'cli-table3';
 import type { PacketRecord, PacketSink, Violation } from '../mqtt/connection-decoder.js';
-import { VERSION_NAME } from '../mqtt/types.js';
+import { VERSION_NAME, type ProtocolLevel } from '../mqtt/types.js';
 import type { Connection, StreamEvent } from '../tcp/types.js';
 import { escapeText } from './escape.js';
 import { isoTime, relativeSeconds } from './format.js';
@@ -17,7 +17,9 @@ const OTHER_TOPICS = '(other topics beyond the first 100000)';
 interface ConnSummary {
   conn: Connection;
   clientId: string | null;
-  version: string | null;
+  /** Protocol level of the last packet (0 before any), and whether it was inferred: the text is made at render. */
+  level: number;
+  levelInferred: boolean;
   lastSec: number;
   lastNsec: number;
   packets: number;
@@ -52,7 +54,10 @@ function busiestFirst(a: ConnSummary, b: ConnSummary): number {
 export class SummaryCollector implements PacketSink {
   private readonly conns = new Map<number, ConnSummary>();
   private readonly topics = new Map<string, TopicSummary>();
-  private readonly types = new Map<string, number>();
+  /** Packets per type (4-bit type code), with names and first-seen order for the table. */
+  private readonly typeCounts = new Array<number>(16).fill(0);
+  private readonly typeNames = new Array<string>(16).fill('');
+  private readonly typeOrder: number[] = [];
   private readonly rules = new Map<string, RuleSummary>();
   private readonly events = new Map<string, number>();
 
@@ -66,7 +71,7 @@ export class SummaryCollector implements PacketSink {
   private closedPackets = 0;
 
   open(conn: Connection): void {
-    this.conns.set(conn.id, { conn, clientId: null, version: null, lastSec: conn.startSec, lastNsec: conn.startNsec, packets: 0, bytes: 0, findings: 0 });
+    this.conns.set(conn.id, { conn, clientId: null, level: 0, levelInferred: false, lastSec: conn.startSec, lastNsec: conn.startNsec, packets: 0, bytes: 0, findings: 0 });
   }
 
   close(conn: Connection): void {
@@ -89,23 +94,28 @@ export class SummaryCollector implements PacketSink {
       c.findings += rec.violations.length;
       c.lastSec = rec.timeSec;
       c.lastNsec = rec.timeNsec;
-      c.version = VERSION_NAME[d.level] + (rec.levelInferred ? '?' : '');
+      c.level = d.level;
+      c.levelInferred = rec.levelInferred;
       if (d.type === 1 && typeof d.fields.clientId === 'string') c.clientId = d.fields.clientId;
     }
-    this.types.set(d.typeName, (this.types.get(d.typeName) ?? 0) + 1);
+    const t = d.type & 15;
+    if (this.typeCounts[t]++ === 0) {
+      this.typeNames[t] = d.typeName;
+      this.typeOrder.push(t);
+    }
     if (d.type === 3) {
       const f = d.fields;
       const topic = typeof f.resolvedTopic === 'string' ? f.resolvedTopic : typeof f.topic === 'string' ? f.topic : '';
-      let t = this.topics.get(topic) ?? (this.topics.size >= MAX_TOPICS ? this.topics.get(OTHER_TOPICS) : undefined);
-      if (!t) {
-        t = { messages: 0, bytes: 0, qos: [0, 0, 0], retained: 0 };
-        this.topics.set(this.topics.size >= MAX_TOPICS ? OTHER_TOPICS : topic, t);
+      let tp = this.topics.get(topic) ?? (this.topics.size >= MAX_TOPICS ? this.topics.get(OTHER_TOPICS) : undefined);
+      if (!tp) {
+        tp = { messages: 0, bytes: 0, qos: [0, 0, 0], retained: 0 };
+        this.topics.set(this.topics.size >= MAX_TOPICS ? OTHER_TOPICS : topic, tp);
       }
-      t.messages++;
-      t.bytes += typeof f.payloadLength === 'number' ? f.payloadLength : 0;
+      tp.messages++;
+      tp.bytes += typeof f.payloadLength === 'number' ? f.payloadLength : 0;
       const q = typeof f.qos === 'number' && f.qos >= 0 && f.qos <= 2 ? f.qos : null;
-      if (q !== null) t.qos[q]++;
-      if (f.retain === true) t.retained++;
+      if (q !== null) tp.qos[q]++;
+      if (f.retain === true) tp.retained++;
     }
     this.countViolations(rec.violations);
   }
@@ -143,7 +153,7 @@ export class SummaryCollector implements PacketSink {
       conns.push([
         c.conn.id, escapeText(c.conn.client), escapeText(c.conn.server),
         c.conn.tls ? '(TLS)' : c.clientId === null ? '-' : escapeText(c.clientId),
-        c.version ?? '-', isoTime(c.conn.startSec, c.conn.startNsec),
+        c.level === 0 ? '-' : (VERSION_NAME[c.level as ProtocolLevel] ?? String(c.level)) + (c.levelInferred ? '?' : ''), isoTime(c.conn.startSec, c.conn.startNsec),
         relativeSeconds(c.lastSec, c.lastNsec, c.conn.startSec, c.conn.startNsec), c.packets, c.bytes, c.findings,
       ]);
     }
@@ -156,7 +166,8 @@ export class SummaryCollector implements PacketSink {
     out.push(chalk.bold('Topics') + (sortedTopics.length > MAX_ROWS ? ` (top ${MAX_ROWS} of ${sortedTopics.length})` : ''), topics.toString());
 
     const types = new Table({ head: ['packet type', 'count'], style });
-    for (const [name, n] of [...this.types.entries()].sort((a, b) => b[1] - a[1])) types.push([name, n]);
+    // Most frequent first; ties stay in first-seen order (sort is stable).
+    for (const t of [...this.typeOrder].sort((a, b) => this.typeCounts[b]! - this.typeCounts[a]!)) types.push([this.typeNames[t]!, this.typeCounts[t]!]);
     out.push(chalk.bold('Packet types'), types.toString());
 
     const rules = new Table({ head: ['rule', 'spec', 'severity', 'count', 'what'], style, colWidths: [null, null, null, null, 60], wordWrap: true });
