@@ -12,7 +12,7 @@ import { ethernet, LINK, TcpSession } from './builders/frames.js';
 import * as m from './builders/mqtt-bytes.js';
 
 /** Twelve interleaved sessions on different client ports, then a cut last record (a finding of no connection). */
-function capture(): Uint8Array {
+function capture(cut = true): Uint8Array {
   const sessions = Array.from({ length: 12 }, (_, i) => new TcpSession(`198.51.100.${10 + i}:${41000 + i * 7}`, '198.51.100.1:1883', { mss: 60 }));
   const rounds: Uint8Array[][] = sessions.map((s, i) => [
     ...s.handshake(),
@@ -27,7 +27,16 @@ function capture(): Uint8Array {
   const frames: Uint8Array[] = [];
   for (let step = 0; rounds.some((r) => step < r.length); step++) for (const r of rounds) if (step < r.length) frames.push(r[step]!);
   const pcap = writePcap(frames.map((p, i) => ({ timeSec: 1_700_000_000 + i, timeNsec: 0, data: ethernet(p) })), { linkType: LINK.ETHERNET });
-  return pcap.subarray(0, pcap.length - 5);
+  return cut ? pcap.subarray(0, pcap.length - 5) : pcap;
+}
+
+function hasTcpdump(): boolean {
+  try {
+    execFileSync('tcpdump', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** What a line says, without the connection id (numbered per shard). */
@@ -87,6 +96,22 @@ describe('--shard', () => {
     expect(merged.map(essence).sort()).toEqual(whole.map(essence).sort());
     const frames = merged.map((o) => o.frame as number);
     expect(frames).toEqual([...frames].sort((a, b) => a - b));
+  });
+
+  it("the README's tcpdump filter splits a file the way --shard does", () => {
+    if (!hasTcpdump()) return;
+    // tcpdump stops with an error at a cut record: split the whole file.
+    const whole = tempFile('uncut.pcap', capture(false));
+    for (let k = 0; k < N; k++) {
+      const part = tempFile(`split${k}.pcap`, '');
+      execFileSync('tcpdump', ['-r', whole, '-w', part, `tcp and (tcp[0:2] + tcp[2:2]) % ${N} = ${k}`], { stdio: 'ignore' });
+      const packets = (file: string) => jsonLines(runCli(['--json', '--shard', `${k + 1}/${N}`, file]).stdout).filter((o) => o.kind === 'packet');
+      // Frame numbers count within the part file; everything else, connection ids included, is the same.
+      const strip = (o: Record<string, unknown>) => JSON.stringify({ ...o, frame: 0, frames: [] });
+      const fromPart = packets(part).map(strip);
+      expect(fromPart.length).toBeGreaterThan(0);
+      expect(fromPart).toEqual(packets(whole).map(strip));
+    }
   });
 
   it('is one shard of one: the same as without it', () => {
