@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { MqttFramer, type FramedPacket, type FramerEvent } from '../src/mqtt/framer.js';
+import { MqttFramer, type FramedPacket, type FramerEvent, type PendingBudget } from '../src/mqtt/framer.js';
 
 function collect(startUnsynced = false, maxPacketBytes?: number) {
   const packets: FramedPacket[] = [];
@@ -147,6 +147,47 @@ describe('MQTT framer', () => {
     framer.push(Uint8Array.from([...big.subarray(3000), ...small]), 2, 0, 0);
     expect(events[0]!.event).toBe('oversize');
     expect(packets.map((p) => toHex(p.bytes))).toEqual([toHex(small)]);
+  });
+
+  it('framers sharing a budget: the packet that would pass it is skipped, the others complete, the count returns to 0', () => {
+    const budget: PendingBudget = { held: 0, limit: 5000 };
+    const make = () => {
+      const packets: FramedPacket[] = [];
+      const events: FramerEvent[] = [];
+      const framer = new MqttFramer({ packet: (p) => packets.push({ ...p, bytes: p.bytes.slice() }), event: (e) => events.push(e) }, { startUnsynced: false, budget });
+      return { framer, packets, events };
+    };
+    const a = make();
+    const b = make();
+    const big = publish('big', 4000);
+    const small = publish('s', 1);
+    a.framer.push(big.subarray(0, 3000), 1, 0, 0);
+    b.framer.push(big.subarray(0, 1500), 2, 0, 0);
+    expect(budget.held).toBe(4500);
+    // b's next 1000 bytes would take the total to 5500: b's packet is skipped, a's goes on.
+    b.framer.push(big.subarray(1500, 2500), 3, 0, 0);
+    expect(b.events.map((e) => e.event)).toEqual(['oversize']);
+    expect(b.events[0]!.message).toMatch(/would take the packets in progress of all connections past 5000 bytes \(they hold 4500\); skipped$/);
+    expect(budget.held).toBe(3000);
+    a.framer.push(Uint8Array.from([...big.subarray(3000), ...small]), 4, 0, 0);
+    b.framer.push(Uint8Array.from([...big.subarray(2500), ...small]), 5, 0, 0);
+    expect(a.packets.map((p) => p.bytes.length)).toEqual([big.length, small.length]);
+    expect(b.packets.map((p) => p.bytes.length)).toEqual([small.length]);
+    expect(budget.held).toBe(0);
+  });
+
+  it('keeps the shared count exact through gaps, resyncs and ends', () => {
+    fc.assert(fc.property(
+      fc.array(fc.tuple(fc.nat(2), fc.oneof(fc.uint8Array({ maxLength: 300 }), fc.integer({ min: 1, max: 500 }))), { maxLength: 40 }),
+      (steps) => {
+        const budget: PendingBudget = { held: 0, limit: 1 << 20 };
+        const framers = [0, 1, 2].map((i) => new MqttFramer({ packet: () => {}, event: () => {} }, { startUnsynced: i === 2, budget }));
+        steps.forEach(([which, s], i) => (typeof s === 'number' ? framers[which]!.gap(s, i) : framers[which]!.push(s, i, 0, 0)));
+        expect(budget.held).toBeGreaterThanOrEqual(0);
+        for (const f of framers) f.end();
+        expect(budget.held).toBe(0);
+      },
+    ), { numRuns: 300 });
   });
 
   it('never throws on random chunks, gaps and ends', () => {

@@ -332,6 +332,41 @@ describe('bounded memory', () => {
     expect(tcp.stats()).toEqual({ connections: 0, bufferedBytes: 0 });
   });
 
+  test('the cap on all connections together: segments behind holes are dropped once the total is reached, and reported', () => {
+    const total = 3000;
+    const sink = new CollectingSink();
+    const net = new NetDecoder(() => {});
+    const tcp = new TcpReassembler(sink, { ports: new Set([1883]), auto: false, maxBufferedBytesTotal: total });
+    // Three connections, each missing its first data segment, interleaved: each could buffer 4 MiB on its own.
+    const sessions = [0, 1, 2].map((i) => new TcpSession(`10.1.${i}.1:4000${i}`, '10.1.0.2:1883', { mss: 1000 }));
+    const perConn = sessions.map((s, i) => {
+      const hs = s.handshake();
+      const data = s.c2s(pattern(4000, 20 + i));
+      return [hs[0]!, ...data.slice(1)];
+    });
+    const frames: Uint8Array[] = [];
+    for (let k = 0; k < perConn[0]!.length; k++) for (const f of perConn) frames.push(f[k]!);
+    let peak = 0;
+    for (const r of toRecords(frames, LINK.RAW)) {
+      const seg = net.decode(r);
+      if (seg) tcp.segment(seg);
+      expect(tcp.bufferedTotalBytes).toBe(tcp.stats().bufferedBytes);
+      peak = Math.max(peak, tcp.bufferedTotalBytes);
+    }
+    expect(peak).toBeLessThanOrEqual(total);
+    const ov = sink.eventsOf('buffer-overflow');
+    expect(ov.length).toBeGreaterThanOrEqual(1);
+    expect(ov[0]!.message).toMatch(/out-of-order buffer of all connections full \(3000 bytes together\) while c2s waits for seq/);
+    tcp.finish(frames.length);
+    expect(tcp.bufferedTotalBytes).toBe(0);
+    // Nothing vanished: every missing or dropped byte is a gap.
+    for (const [i] of sessions.entries()) {
+      const got = sink.stream(i, 'c2s').length;
+      const gaps = sink.gaps.filter((g) => g.conn === i && g.dir === 'c2s').reduce((n, g) => n + g.bytes, 0);
+      expect(got + gaps).toBe(4000);
+    }
+  });
+
   test('closed connections release their state', () => {
     const sink = new CollectingSink();
     const net = new NetDecoder(() => {});

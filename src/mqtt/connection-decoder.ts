@@ -3,7 +3,7 @@
  * Receives reassembled bytes from the TCP stage and hands decoded packets on, in capture order.
  */
 import type { Connection, Direction, StreamEvent, StreamSink } from '../tcp/types.js';
-import { MqttFramer, type FramedPacket, type FramerEvent, type FramerSink } from './framer.js';
+import { DEFAULT_PENDING_BUDGET_BYTES, MqttFramer, type FramedPacket, type FramerEvent, type FramerSink, type PendingBudget } from './framer.js';
 import { decodePacket, inferLevel } from './decoder.js';
 import type { DecodedPacket, ProtocolLevel } from './types.js';
 
@@ -54,6 +54,8 @@ export interface ConnectionDecoderOptions {
   /** Bytes of payload to keep as text/hex in fields (the rest is cut and marked). */
   payloadLimit?: number;
   maxPacketBytes?: number;
+  /** Bytes all framers together may hold in packets in progress (default DEFAULT_PENDING_BUDGET_BYTES). */
+  pendingBudgetBytes?: number;
 }
 
 interface ConnState {
@@ -67,6 +69,7 @@ export class ConnectionDecoder implements StreamSink {
   private readonly next: PacketSink;
   private readonly opts: ConnectionDecoderOptions;
   private readonly conns = new Map<number, ConnState>();
+  private readonly budget: PendingBudget;
   /** The capture record being processed: a packet completes in it even when its bytes came from earlier frames. */
   private currentFrame = 0;
   private currentSec = 0;
@@ -75,6 +78,12 @@ export class ConnectionDecoder implements StreamSink {
   constructor(next: PacketSink, opts: ConnectionDecoderOptions) {
     this.next = next;
     this.opts = opts;
+    this.budget = { held: 0, limit: opts.pendingBudgetBytes ?? DEFAULT_PENDING_BUDGET_BYTES };
+  }
+
+  /** Bytes held by all framers in packets in progress. */
+  get pendingBytes(): number {
+    return this.budget.held;
   }
 
   /** Called for every capture record before its segment reaches the TCP stage. */
@@ -125,7 +134,7 @@ export class ConnectionDecoder implements StreamSink {
       packet: (pkt: FramedPacket) => this.onPacket(conn, dir, pkt),
       event: (ev: FramerEvent) => this.next.event({ event: ev.event, frame: ev.frame, conn: conn.id, dir, message: ev.message, ...(ev.bytes !== undefined ? { bytes: ev.bytes } : {}) } as StreamEvent),
     };
-    return new MqttFramer(sink, { startUnsynced: !conn.sawSyn, ...(this.opts.maxPacketBytes !== undefined ? { maxPacketBytes: this.opts.maxPacketBytes } : {}) });
+    return new MqttFramer(sink, { startUnsynced: !conn.sawSyn, budget: this.budget, ...(this.opts.maxPacketBytes !== undefined ? { maxPacketBytes: this.opts.maxPacketBytes } : {}) });
   }
 
   private onPacket(conn: Connection, dir: Direction, pkt: FramedPacket): void {

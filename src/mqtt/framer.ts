@@ -43,7 +43,21 @@ export interface FramerOptions {
   maxPacketBytes?: number;
   /** How many unsynchronised bytes to search before giving up on the stream. */
   resyncLimitBytes?: number;
+  /** Bytes held by every framer of a capture together (see PendingBudget). */
+  budget?: PendingBudget;
 }
+
+/**
+ * What all framers of one capture may hold together in packets in progress. One framer is bounded by maxPacketBytes,
+ * but a capture with thousands of connections, each in the middle of a huge packet, would multiply that: past the
+ * limit, the packet whose bytes arrive next is reported as oversize and skipped, like one over the per-packet limit.
+ */
+export interface PendingBudget {
+  held: number;
+  readonly limit: number;
+}
+
+export const DEFAULT_PENDING_BUDGET_BYTES = 128 * 1024 * 1024;
 
 /** MQTT's own ceiling: 4 Remaining Length bytes of 7 bits. */
 export const MAX_REMAINING_LENGTH = 268_435_455;
@@ -156,6 +170,7 @@ export class MqttFramer {
   private readonly sink: FramerSink;
   private readonly maxPacket: number;
   private readonly resyncLimit: number;
+  private readonly budget: PendingBudget | null;
 
   /** Bytes of the packet in progress (Sync) or of the search window (Resync), as copies. */
   private pending: Uint8Array[] = [];
@@ -176,6 +191,7 @@ export class MqttFramer {
     this.mode = opts.startUnsynced ? Mode.Resync : Mode.Sync;
     this.maxPacket = opts.maxPacketBytes ?? DEFAULT_MAX_PACKET;
     this.resyncLimit = opts.resyncLimitBytes ?? DEFAULT_RESYNC_LIMIT;
+    this.budget = opts.budget ?? null;
   }
 
   /** True once the framer gave up on the stream. */
@@ -348,9 +364,10 @@ export class MqttFramer {
     }
     const need = this.expected - this.pendingLength;
     const take = Math.min(need, data.length - off);
-    if (this.pendingLength + take > this.maxPacket) {
+    const overBudget = this.budget !== null && this.budget.held + take > this.budget.limit;
+    if (this.pendingLength + take > this.maxPacket || overBudget) {
       // Only bytes that really arrived count against the limit, so a huge claim with few bytes ends as 'incomplete'.
-      this.oversize(this.expected, frame);
+      this.oversize(this.expected, frame, overBudget);
       this.skipRemaining = need - take;
       this.dropPending();
       this.streamOffset += take;
@@ -364,7 +381,7 @@ export class MqttFramer {
       const frames = this.pendingFrames;
       const start = this.pendingStart;
       this.pending = [];
-      this.pendingLength = 0;
+      this.setPendingLength(0);
       this.pendingFrames = [];
       this.expected = 0;
       this.sink.packet({ bytes, frames, frame, timeSec, timeNsec, streamOffset: start });
@@ -387,7 +404,7 @@ export class MqttFramer {
       }
       this.resyncSearched = 0;
       this.pending = [];
-      this.pendingLength = 0;
+      this.setPendingLength(0);
       this.pendingFrames = [];
       this.expected = 0;
       this.mode = Mode.Sync;
@@ -404,7 +421,7 @@ export class MqttFramer {
   private keepPending(rest: Uint8Array, frames: number[], restStart: number, skipped: number, frame: number): void {
     this.resyncSearched += skipped;
     this.pending = rest.length > 0 ? [rest] : [];
-    this.pendingLength = rest.length;
+    this.setPendingLength(rest.length);
     this.pendingFrames = rest.length > 0 ? frames : [];
     this.pendingStart = restStart;
     if (this.resyncSearched > this.resyncLimit) {
@@ -420,8 +437,18 @@ export class MqttFramer {
     this.dropPending();
   }
 
-  private oversize(total: number, frame: number): void {
-    this.sink.event({ event: 'oversize', frame, message: `packet of ${total} bytes at stream offset ${this.pendingLength > 0 ? this.pendingStart : this.streamOffset} is larger than the ${this.maxPacket}-byte buffer limit; skipped`, bytes: total });
+  private oversize(total: number, frame: number, overBudget = false): void {
+    const at = this.pendingLength > 0 ? this.pendingStart : this.streamOffset;
+    const why = overBudget
+      ? `would take the packets in progress of all connections past ${this.budget!.limit} bytes (they hold ${this.budget!.held})`
+      : `is larger than the ${this.maxPacket}-byte buffer limit`;
+    this.sink.event({ event: 'oversize', frame, message: `packet of ${total} bytes at stream offset ${at} ${why}; skipped`, bytes: total });
+  }
+
+  /** Sets the bytes held in `pending`, keeping the shared budget's count in step. */
+  private setPendingLength(n: number): void {
+    if (this.budget !== null) this.budget.held += n - this.pendingLength;
+    this.pendingLength = n;
   }
 
   private appendPending(chunk: Uint8Array, frame: number): void {
@@ -429,13 +456,13 @@ export class MqttFramer {
     if (this.pendingLength === 0) this.pendingStart = this.streamOffset;
     // Copy: the caller's bytes are only valid during the call.
     this.pending.push(chunk.slice());
-    this.pendingLength += chunk.length;
+    this.setPendingLength(this.pendingLength + chunk.length);
     if (this.pendingFrames[this.pendingFrames.length - 1] !== frame) this.pendingFrames.push(frame);
   }
 
   private dropPending(): void {
     this.pending = [];
-    this.pendingLength = 0;
+    this.setPendingLength(0);
     this.pendingFrames = [];
     this.expected = 0;
   }

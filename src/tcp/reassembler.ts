@@ -5,6 +5,12 @@ import type { Connection, Direction, StreamEvent, StreamSink } from './types.js'
 /** MQTT over TLS: such connections are reported and opened, never decoded. */
 export const MQTT_TLS_PORT = 8883;
 export const DEFAULT_MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
+/**
+ * Out-of-order bytes held by all connections together. The per-direction cap alone would let a capture of thousands
+ * of connections, each with a hole, hold gigabytes; past this, segments behind holes are dropped (and reported) the
+ * same way as past the per-direction cap.
+ */
+export const DEFAULT_MAX_BUFFERED_TOTAL_BYTES = 64 * 1024 * 1024;
 
 /*
  * When is a hole in a stream given up on and reported as a gap? Any of:
@@ -64,6 +70,8 @@ export interface TcpReassemblerOptions {
   auto: boolean;
   /** Cap on out-of-order bytes held per direction (default 4 MiB); beyond it segments are dropped. */
   maxBufferedBytesPerDirection?: number;
+  /** Cap on out-of-order bytes held by all connections together (default 64 MiB). */
+  maxBufferedBytesTotal?: number;
   /** Follow only the connections of one shard (see shardOf); others are ignored as if on a foreign port. */
   shard?: Shard;
 }
@@ -113,6 +121,11 @@ class DirState {
   lostRanges: Array<{ from: number; to: number; frame: number; reported: boolean }> = [];
   /** Set while segments are being dropped for lack of buffer, so the overflow is reported once per hole. */
   overflowing = false;
+  /**
+   * End of the furthest segment dropped for lack of buffer: those bytes were in the capture, so if nothing later
+   * covers them the stream's end still counts them as a gap instead of letting them vanish.
+   */
+  droppedEnd: number | null = null;
   finSeen = false;
   finSeq = 0;
   /** The FIN's sequence number has been consumed. */
@@ -166,6 +179,9 @@ export class TcpReassembler {
   private readonly ports: Set<number>;
   private readonly auto: boolean;
   private readonly maxBuffered: number;
+  private readonly maxBufferedTotal: number;
+  /** Out-of-order bytes held by all connections (the sum of every direction's oooBytes). */
+  private bufferedTotal = 0;
   private readonly shardIndex: number;
   private readonly shardCount: number;
   /**
@@ -185,10 +201,16 @@ export class TcpReassembler {
     this.ports = opts.ports;
     this.auto = opts.auto;
     this.maxBuffered = opts.maxBufferedBytesPerDirection ?? DEFAULT_MAX_BUFFERED_BYTES;
+    this.maxBufferedTotal = opts.maxBufferedBytesTotal ?? DEFAULT_MAX_BUFFERED_TOTAL_BYTES;
     this.shardIndex = opts.shard?.index ?? 0;
     this.shardCount = opts.shard?.count ?? 1;
     // Shards number their connections index, index + count, ...: ids stay unique when their outputs are merged.
     this.nextId = this.shardIndex;
+  }
+
+  /** Out-of-order bytes held by all connections, as counted for the total cap (stats() sums them afresh). */
+  get bufferedTotalBytes(): number {
+    return this.bufferedTotal;
   }
 
   /** Live connection count and out-of-order bytes held, for memory accounting. */
@@ -256,6 +278,7 @@ export class TcpReassembler {
     }
     this.live.clear();
     this.liveCount = 0;
+    this.bufferedTotal = 0;
     this.tombs.clear();
   }
 
@@ -437,19 +460,22 @@ export class TcpReassembler {
         this.ignore(st);
         return;
       }
-    } else if (off > 0 && d.oooBytes + p.length > this.maxBuffered) {
+    } else if (off > 0 && (d.oooBytes + p.length > this.maxBuffered || this.bufferedTotal + p.length > this.maxBufferedTotal)) {
       // A segment that starts at `next` is never dropped: it is the one that makes progress.
       if (!d.overflowing) {
         d.overflowing = true;
+        const which = d.oooBytes + p.length > this.maxBuffered ? `of ${dir} full (${this.maxBuffered} bytes)` : `of all connections full (${this.maxBufferedTotal} bytes together)`;
         this.emit({
           event: 'buffer-overflow',
           frame: seg.frame,
           conn: st.conn!.id,
           dir,
           bytes: p.length,
-          message: `out-of-order buffer of ${dir} full (${this.maxBuffered} bytes) waiting for seq ${rel(d, d.next)}; dropping segments from frame ${seg.frame} on until the hole is resolved`,
+          message: `out-of-order buffer ${which} while ${dir} waits for seq ${rel(d, d.next)}; dropping segments from frame ${seg.frame} on until the hole is resolved`,
         });
       }
+      const end = (seq + len) >>> 0;
+      if (d.droppedEnd === null || seqGt(end, d.droppedEnd)) d.droppedEnd = end;
       return;
     }
 
@@ -502,6 +528,7 @@ export class TcpReassembler {
     const data = a < b ? p.slice(a, b) : EMPTY;
     d.ooo.splice(at, 0, { seq: from, end: to, data, frame: seg.frame, timeSec: seg.timeSec, timeNsec: seg.timeNsec });
     d.oooBytes += data.length;
+    this.bufferedTotal += data.length;
   }
 
   /** Bytes that fall in a hole already declared a gap: the stream has moved on, but their arrival is said once. */
@@ -623,6 +650,7 @@ export class TcpReassembler {
       if (off > 0) break;
       n++;
       d.oooBytes -= c.data.length;
+      this.bufferedTotal -= c.data.length;
       const clen = seqDiff(c.end, c.seq);
       if (off === 0) {
         this.deliver(st, d, dir, c.data, clen, c.frame, c.timeSec, c.timeNsec);
@@ -722,6 +750,7 @@ export class TcpReassembler {
     } else if (d.ackSeen && seqDiff(d.peerAck, d.next) > 0) {
       target = d.peerAck;
     }
+    if (!d.finSeen && d.droppedEnd !== null && seqDiff(d.droppedEnd, target) > 0 && seqDiff(d.droppedEnd, d.next) <= MAX_AHEAD) target = d.droppedEnd;
     const missing = seqDiff(target, d.next);
     if (missing > 0) this.gap(st, d, dir, missing, frame, true);
   }
@@ -827,6 +856,7 @@ export class TcpReassembler {
   private release(st: ConnState): void {
     for (const d of [st.c2s, st.s2c]) {
       d.ooo = [];
+      this.bufferedTotal -= d.oooBytes;
       d.oooBytes = 0;
       d.hist = null;
       d.histLen = 0;
