@@ -81,8 +81,17 @@ export class OneNetConnection {
   active: boolean;
   private clientId: string | null = null;
   private username: string | null = null;
-  private readonly commands = new Map<string, Pending>();
-  private readonly posts = new Map<string, Pending>();
+  // Made on first use: most connections never send a command or a post, and an empty Map costs about 180 bytes.
+  private commandMap: Map<string, Pending> | null = null;
+  private postMap: Map<string, Pending> | null = null;
+
+  private get commands(): Map<string, Pending> {
+    return (this.commandMap ??= new Map());
+  }
+
+  private get posts(): Map<string, Pending> {
+    return (this.postMap ??= new Map());
+  }
 
   constructor(readonly conn: Connection, mode: 'auto' | 'onenet') {
     this.active = mode === 'onenet' || conn.serverPort === ONENET_PORT;

@@ -195,6 +195,12 @@ interface Subscription {
 }
 
 /** FIFO of (seq, id) packed as seq * 65536 + id, with lazy removal at the head. */
+/** The flight of `id` is still the one an order-queue entry recorded (same reuse of the id, same stage). */
+function inFlight(flights: Map<number, Flight>, kind: Kind, id: number, seq: number): boolean {
+  const f = flights.get(id);
+  return f !== undefined && f.seq === seq && f.kind === kind;
+}
+
 class OrderQueue {
   private a: number[] = [];
   private head = 0;
@@ -203,12 +209,12 @@ class OrderQueue {
     this.a.push(seq * 65536 + id);
   }
 
-  /** Id of the oldest entry still live per `live`, or -1. */
-  first(live: (id: number, seq: number) => boolean): number {
+  /** Id of the oldest entry still in flight as `kind` (the same use of the id), or -1. */
+  first(flights: Map<number, Flight>, kind: Kind): number {
     while (this.head < this.a.length) {
       const v = this.a[this.head]!;
       const id = v % 65536;
-      if (live(id, (v - id) / 65536)) return id;
+      if (inFlight(flights, kind, id, (v - id) / 65536)) return id;
       this.head++;
     }
     if (this.head > 0) {
@@ -219,9 +225,9 @@ class OrderQueue {
   }
 
   /** Drops stale entries when the queue grows past what 65,536 live ids can explain. */
-  compact(live: (id: number, seq: number) => boolean): void {
+  compact(flights: Map<number, Flight>, kind: Kind): void {
     if (this.a.length - this.head <= 2 * 65536) return;
-    this.a = this.a.slice(this.head).filter((v) => live(v % 65536, Math.floor(v / 65536)));
+    this.a = this.a.slice(this.head).filter((v) => inFlight(flights, kind, v % 65536, Math.floor(v / 65536)));
     this.head = 0;
   }
 }
@@ -253,16 +259,6 @@ class Side {
   readonly q2Order = new OrderQueue();
   readonly relOrder = new OrderQueue();
   reportedOrder = false;
-
-  live(kind: Kind): (id: number, seq: number) => boolean {
-    return (id, seq) => {
-      const f = this.flights.get(id);
-      return f !== undefined && f.seq === seq && f.kind === kind;
-    };
-  }
-  readonly liveQ1 = this.live(Kind.Q1);
-  readonly liveQ2 = this.live(Kind.Q2);
-  readonly liveQ2Rec = this.live(Kind.Q2Rec);
 }
 
 export class ConnSession {
@@ -689,10 +685,10 @@ export class ConnSession {
     if (dir === 's2c') {
       if (qos === 1) {
         me.q1Order.push(seq, id);
-        me.q1Order.compact(me.liveQ1);
+        me.q1Order.compact(me.flights, Kind.Q1);
       } else {
         me.q2Order.push(seq, id);
-        me.q2Order.compact(me.liveQ2);
+        me.q2Order.compact(me.flights, Kind.Q2);
       }
     }
   }
@@ -741,7 +737,7 @@ export class ConnSession {
       return;
     }
     if (f.kind === Kind.Q1) {
-      if (dir === 'c2s') this.checkOrder(peer.q1Order, peer.liveQ1, id, me, S.pubackOrder, 'PUBACK', lv, out);
+      if (dir === 'c2s') this.checkOrder(peer.q1Order, peer.flights, Kind.Q1, id, me, S.pubackOrder, 'PUBACK', lv, out);
       peer.flights.delete(id);
       peer.pubInFlight--;
       return;
@@ -762,7 +758,7 @@ export class ConnSession {
     }
     switch (f.kind) {
       case Kind.Q2: {
-        if (dir === 'c2s') this.checkOrder(peer.q2Order, peer.liveQ2, id, me, S.pubrecOrder, 'PUBREC', lv, out);
+        if (dir === 'c2s') this.checkOrder(peer.q2Order, peer.flights, Kind.Q2, id, me, S.pubrecOrder, 'PUBREC', lv, out);
         if (lv === 5 && num(d.fields['reasonCode'], 0) >= 0x80) {
           peer.flights.delete(id);
           peer.pubInFlight--;
@@ -772,7 +768,7 @@ export class ConnSession {
         f.seq = ++this.seq;
         if (dir === 's2c') {
           peer.relOrder.push(f.seq, id);
-          peer.relOrder.compact(peer.liveQ2Rec);
+          peer.relOrder.compact(peer.flights, Kind.Q2Rec);
         }
         return;
       }
@@ -795,7 +791,7 @@ export class ConnSession {
     }
     switch (f.kind) {
       case Kind.Q2Rec:
-        if (dir === 'c2s') this.checkOrder(me.relOrder, me.liveQ2Rec, id, me, S.pubrelSendOrder, 'PUBREL', lv, out);
+        if (dir === 'c2s') this.checkOrder(me.relOrder, me.flights, Kind.Q2Rec, id, me, S.pubrelSendOrder, 'PUBREL', lv, out);
         f.kind = Kind.Q2Rel;
         return;
       case Kind.Q2:
@@ -832,8 +828,8 @@ export class ConnSession {
     }
   }
 
-  private checkOrder(q: OrderQueue, live: (id: number, seq: number) => boolean, id: number, acker: Side, r: RulePair, what: string, lv: ProtocolLevel, out: Violation[]): void {
-    const first = q.first(live);
+  private checkOrder(q: OrderQueue, flights: Map<number, Flight>, kind: Kind, id: number, acker: Side, r: RulePair, what: string, lv: ProtocolLevel, out: Violation[]): void {
+    const first = q.first(flights, kind);
     if (first >= 0 && first !== id && !acker.reportedOrder) {
       acker.reportedOrder = true;
       out.push(violation(pick(r, lv), lv, `${what} ${id} sent before the ${what} for ${first}, which arrived earlier`));
