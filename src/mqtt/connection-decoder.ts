@@ -81,10 +81,6 @@ export class ConnectionDecoder implements StreamSink {
     this.budget = { held: 0, limit: opts.pendingBudgetBytes ?? DEFAULT_PENDING_BUDGET_BYTES };
   }
 
-  /** Bytes held by all framers in packets in progress. */
-  get pendingBytes(): number {
-    return this.budget.held;
-  }
 
   /** Called for every capture record before its segment reaches the TCP stage. */
   setCurrentFrame(frame: number, timeSec: number, timeNsec: number): void {
@@ -133,12 +129,8 @@ export class ConnectionDecoder implements StreamSink {
     return new MqttFramer(new FramerOutlet(this, this.next, conn, dir), { startUnsynced: !conn.sawSyn, budget: this.budget, ...(this.opts.maxPacketBytes !== undefined ? { maxPacketBytes: this.opts.maxPacketBytes } : {}) });
   }
 
-  /** @internal FramerOutlet's way back in: a framed packet of one connection and direction. */
+  /** A framed packet of one connection and direction, from its FramerOutlet: decoded and passed on. */
   framed(conn: Connection, dir: Direction, pkt: FramedPacket): void {
-    this.onPacket(conn, dir, pkt);
-  }
-
-  private onPacket(conn: Connection, dir: Direction, pkt: FramedPacket): void {
     const state = this.conns.get(conn.id);
     if (!state) return;
     const isConnect = dir === 'c2s' && (pkt.bytes[0]! >> 4) === 1;
