@@ -223,38 +223,30 @@ function mqttAck(lv, type, pid, form = 0, rc = 0) {
   return fixed(type, type === 6 ? 2 : 0, b);
 }
 
-function mqttSubscribe(lv, pid, subs, subId) {
-  const b = new W(128);
+/** SUBSCRIBE, SUBACK, UNSUBSCRIBE, UNSUBACK: packet id, properties (5.0), then a list written by `items`. */
+function withList(type, flags, lv, pid, cap, propList, items) {
+  const b = new W(cap);
   b.u16(pid);
-  if (lv === 5) props(b, subId ? [['subscriptionIdentifier', subId]] : []);
-  for (const s of subs) b.str(s.filter).u8(s.qos);
-  return fixed(8, 2, b);
+  if (lv === 5) props(b, propList);
+  items(b);
+  return fixed(type, flags, b);
+}
+
+function mqttSubscribe(lv, pid, subs, subId) {
+  return withList(8, 2, lv, pid, 128, subId ? [['subscriptionIdentifier', subId]] : [], (b) => { for (const s of subs) b.str(s.filter).u8(s.qos); });
 }
 
 function mqttSuback(lv, pid, codes) {
-  const b = new W(16);
-  b.u16(pid);
-  if (lv === 5) props(b, []);
-  for (const c of codes) b.u8(c);
-  return fixed(9, 0, b);
+  return withList(9, 0, lv, pid, 16, [], (b) => { for (const c of codes) b.u8(c); });
 }
 
 function mqttUnsubscribe(lv, pid, filters) {
-  const b = new W(64);
-  b.u16(pid);
-  if (lv === 5) props(b, []);
-  for (const f of filters) b.str(f);
-  return fixed(10, 2, b);
+  return withList(10, 2, lv, pid, 64, [], (b) => { for (const f of filters) b.str(f); });
 }
 
+/** 3.1.1 UNSUBACK has no payload; 5.0 has one reason code (Success) per filter. */
 function mqttUnsuback(lv, pid, n) {
-  const b = new W(16);
-  b.u16(pid);
-  if (lv === 5) {
-    props(b, []);
-    for (let i = 0; i < n; i++) b.u8(0);
-  }
-  return fixed(11, 0, b);
+  return withList(11, 0, lv, pid, 16, [], (b) => { if (lv === 5) for (let i = 0; i < n; i++) b.u8(0); });
 }
 
 const PINGREQ = Buffer.from([0xc0, 0x00]);

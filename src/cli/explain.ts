@@ -2,7 +2,7 @@
 import type { ChalkInstance } from 'chalk';
 import { decodePacket } from '../mqtt/decoder.js';
 import { MqttFramer, type FramedPacket, type FramerEvent } from '../mqtt/framer.js';
-import { PACKET_TYPES } from '../mqtt/tables.js';
+import { CONNECT, PACKET_TYPES } from '../mqtt/tables.js';
 import { VERSION_NAME, type ProtocolLevel } from '../mqtt/types.js';
 import { escapeText } from '../render/escape.js';
 import { redactFields } from '../render/fields.js';
@@ -54,7 +54,7 @@ export function explainBytes(bytes: Uint8Array, o: ExplainOptions): string[] {
     const type = p.bytes[0]! >> 4;
     const dir = directionOf(type, level);
     const decoded = decodePacket(p.bytes, { level, dir, tree: !o.json });
-    if (type === 1) {
+    if (type === CONNECT) {
       level = decoded.level;
       levelKnown = true;
     }

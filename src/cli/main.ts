@@ -62,11 +62,9 @@ async function runRead(a: CommonArgs & { capture: string; port: number[]; auto: 
   const sinks: PacketSink[] = [renderer, counter];
   if (summary) sinks.push(summary);
   const ports = [...new Set([...DEFAULT_PORTS, ...a.port])];
-  // Payload text is presentation: with --summary alone nothing shows it, so none is made (payloadLength stays exact).
-  const payloadLimit = ro.quiet ? 0 : a.full ? Number.MAX_SAFE_INTEGER : undefined;
   const pipeline = buildPipeline(
     new FanOut(sinks),
-    { ports, auto: a.auto, dialect: a.dialect, tree: needsTree(ro), fieldsShown: !ro.quiet, ...(payloadLimit !== undefined ? { payloadLimit } : {}), ...(a.shard ? { shard: a.shard } : {}) },
+    { ports, auto: a.auto, dialect: a.dialect, tree: needsTree(ro), fieldsShown: !ro.quiet, ...(a.full ? { payloadLimit: Number.MAX_SAFE_INTEGER } : {}), ...(a.shard ? { shard: a.shard } : {}) },
     (rec) => renderer.frameTime(rec.timeSec, rec.timeNsec),
   );
   try {

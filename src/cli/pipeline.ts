@@ -19,7 +19,10 @@ export interface PipelineOptions {
   tree: boolean;
   payloadLimit?: number;
   dialect: DialectMode;
-  /** Some output shows packet fields (false for --summary alone): presentation-only work is skipped otherwise. */
+  /**
+   * Some output shows packet fields (false for --summary alone). Otherwise presentation-only work is skipped: payload
+   * views and payload text (payloadLength stays exact).
+   */
   fieldsShown?: boolean;
   /**
    * Only the connections of this shard (--shard). Findings that belong to no connection (capture and IP level) are
@@ -46,7 +49,8 @@ export interface Pipeline extends CaptureSink {
 
 export function buildPipeline(out: PacketSink, opts: PipelineOptions, onFrame?: (rec: CaptureRecord) => void): Pipeline {
   const rules = new RuleEngine(new DialectStage(out, { dialect: opts.dialect, tree: opts.tree, views: opts.fieldsShown ?? true }));
-  const mqtt = new ConnectionDecoder(rules, { tree: opts.tree, ...(opts.payloadLimit !== undefined ? { payloadLimit: opts.payloadLimit } : {}) });
+  const payloadLimit = opts.fieldsShown === false ? 0 : opts.payloadLimit;
+  const mqtt = new ConnectionDecoder(rules, { tree: opts.tree, ...(payloadLimit !== undefined ? { payloadLimit } : {}) });
   const tcp = new TcpReassembler(mqtt, { ports: new Set(opts.ports), auto: opts.auto, ...(opts.shard ? { shard: opts.shard } : {}) });
   const reportsUnconnected = (opts.shard?.index ?? 0) === 0;
   const net = new NetDecoder((ev: NetEvent) => {

@@ -5,7 +5,6 @@
  */
 import type { PacketRecord, Violation } from '../mqtt/connection-decoder.js';
 import type { FieldNode } from '../mqtt/types.js';
-import { toHex } from '../mqtt/utf8.js';
 
 /** Longest value text put in a tree node; the renderers cut further for one-line views. */
 export const MAX_VALUE_CHARS = 200;
@@ -17,11 +16,6 @@ export function hexBytes(b: Uint8Array, start: number, end: number, max = 32): s
   for (let i = start; i < stop; i++) s += (i > start ? ' ' : '') + b[i]!.toString(16).padStart(2, '0');
   if (end > stop) s += ` … (${end - start} bytes)`;
   return s;
-}
-
-/** Unspaced lowercase hex, the form `{encoding:'hex', data}` values use. */
-export function hexData(b: Uint8Array, start: number, end: number): string {
-  return toHex(b, start, end);
 }
 
 export function hex1(v: number): string {

@@ -8,9 +8,10 @@
  */
 import type { Violation } from '../mqtt/connection-decoder.js';
 import type { FieldNode } from '../mqtt/types.js';
+import { toHex } from '../mqtt/utf8.js';
 import { decodeUtf8, parseJsonBytes, type JsonDoc, type JsonNode } from './json-scan.js';
 import {
-  clip, dialectWarning, hex1, hexBytes, hexData, partition, quote, readUint, showValue, uintExplain, type PartItem,
+  clip, dialectWarning, hex1, hexBytes, partition, quote, readUint, showValue, uintExplain, type PartItem,
 } from './nodes.js';
 
 export const DP_TYPE_NAMES: Readonly<Record<number, string>> = {
@@ -412,7 +413,7 @@ function binaryType(c: Ctx, at: number): void {
   c.info['binaryLength'] = bin.declared;
   const n = bin.end - bin.start;
   const shown = Math.min(n, BINARY_PREVIEW_BYTES);
-  const value: Record<string, unknown> = { encoding: 'hex', data: hexData(b, bin.start, bin.start + shown) };
+  const value: Record<string, unknown> = { encoding: 'hex', data: toHex(b, bin.start, bin.start + shown) };
   if (shown < bin.declared) value['truncated'] = true;
   const dp: Datapoint = { stream, value };
   if (when !== undefined) dp.at = when;

@@ -7,6 +7,7 @@
  * already passed on (an auto-detected connection on another port gets no CONNECT annotations).
  */
 import type { PacketRecord, PacketSink, Violation } from '../mqtt/connection-decoder.js';
+import { CONNECT, PUBLISH, SUBSCRIBE } from '../mqtt/tables.js';
 import type { Connection, StreamEvent } from '../tcp/types.js';
 import { addChild, payloadNode, payloadRange } from './nodes.js';
 import { NOTHING, OneNetConnection, type PublishOutcome } from './onenet.js';
@@ -25,10 +26,6 @@ export interface DialectStageOptions {
    */
   views?: boolean;
 }
-
-const CONNECT = 1;
-const PUBLISH = 3;
-const SUBSCRIBE = 8;
 
 export class DialectStage implements PacketSink {
   private readonly next: PacketSink;

@@ -5,6 +5,7 @@
 import type { Connection, Direction, StreamEvent, StreamSink } from '../tcp/types.js';
 import { DEFAULT_PENDING_BUDGET_BYTES, MqttFramer, type FramedPacket, type FramerEvent, type FramerSink, type PendingBudget } from './framer.js';
 import { decodePacket, inferLevel } from './decoder.js';
+import { CONNECT } from './tables.js';
 import type { DecodedPacket, ProtocolLevel } from './types.js';
 
 /** One decoded MQTT packet with where and when it was seen. Later stages add to `violations`. */
@@ -133,7 +134,7 @@ export class ConnectionDecoder implements StreamSink {
   framed(conn: Connection, dir: Direction, pkt: FramedPacket): void {
     const state = this.conns.get(conn.id);
     if (!state) return;
-    const isConnect = dir === 'c2s' && (pkt.bytes[0]! >> 4) === 1;
+    const isConnect = dir === 'c2s' && (pkt.bytes[0]! >> 4) === CONNECT;
     if (state.level === null && !isConnect) {
       const guess = inferLevel(pkt.bytes, dir);
       if (guess !== null) {

@@ -380,10 +380,7 @@ export class MqttFramer {
       const bytes = concat(this.pending, this.pendingLength);
       const frames = this.pendingFrames;
       const start = this.pendingStart;
-      this.pending = [];
-      this.setPendingLength(0);
-      this.pendingFrames = [];
-      this.expected = 0;
+      this.dropPending();
       this.sink.packet({ bytes, frames, frame, timeSec, timeNsec, streamOffset: start });
     }
     return off + take;
@@ -403,10 +400,7 @@ export class MqttFramer {
         this.sink.event({ event: 'resync', frame, message: `skipped ${i} bytes at stream offset ${bufStart} to the next plausible packet start`, bytes: i });
       }
       this.resyncSearched = 0;
-      this.pending = [];
-      this.setPendingLength(0);
-      this.pendingFrames = [];
-      this.expected = 0;
+      this.dropPending();
       this.mode = Mode.Sync;
       const rest = buf.subarray(i);
       // Re-feed from the candidate start: offsets rewind to where its bytes were.

@@ -2,6 +2,7 @@
 import type { ChalkInstance } from 'chalk';
 import Table from 'cli-table3';
 import type { PacketRecord, PacketSink, Violation } from '../mqtt/connection-decoder.js';
+import { CONNECT, PUBLISH } from '../mqtt/tables.js';
 import { VERSION_NAME, type ProtocolLevel } from '../mqtt/types.js';
 import type { Connection, StreamEvent } from '../tcp/types.js';
 import { escapeText } from './escape.js';
@@ -96,14 +97,14 @@ export class SummaryCollector implements PacketSink {
       c.lastNsec = rec.timeNsec;
       c.level = d.level;
       c.levelInferred = rec.levelInferred;
-      if (d.type === 1 && typeof d.fields.clientId === 'string') c.clientId = d.fields.clientId;
+      if (d.type === CONNECT && typeof d.fields.clientId === 'string') c.clientId = d.fields.clientId;
     }
     const t = d.type & 15;
     if (this.typeCounts[t]++ === 0) {
       this.typeNames[t] = d.typeName;
       this.typeOrder.push(t);
     }
-    if (d.type === 3) {
+    if (d.type === PUBLISH) {
       const f = d.fields;
       const topic = typeof f.resolvedTopic === 'string' ? f.resolvedTopic : typeof f.topic === 'string' ? f.topic : '';
       let tp = this.topics.get(topic) ?? (this.topics.size >= MAX_TOPICS ? this.topics.get(OTHER_TOPICS) : undefined);

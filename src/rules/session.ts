@@ -194,13 +194,13 @@ interface Subscription {
   wildcardFirst: boolean;
 }
 
-/** FIFO of (seq, id) packed as seq * 65536 + id, with lazy removal at the head. */
 /** The flight of `id` is still the one an order-queue entry recorded (same reuse of the id, same stage). */
 function inFlight(flights: Map<number, Flight>, kind: Kind, id: number, seq: number): boolean {
   const f = flights.get(id);
   return f !== undefined && f.seq === seq && f.kind === kind;
 }
 
+/** FIFO of (seq, id) packed as seq * 65536 + id, with lazy removal at the head. */
 class OrderQueue {
   private a: number[] = [];
   private head = 0;

@@ -367,7 +367,7 @@ export function renderCapture(bytes: Uint8Array, mode: Mode, opts: { chunk?: num
   const summary = summaryOnly ? new SummaryCollector() : null;
   const sinks: PacketSink[] = [renderer];
   if (summary) sinks.push(summary);
-  const pipeline = buildPipeline(new FanOut(sinks), { ...PIPELINE_DEFAULTS, ports: [...new Set([...DEFAULT_PORTS, ...(opts.ports ?? [])])], auto: false, tree: needsTree(ro), fieldsShown: !ro.quiet, ...(ro.quiet ? { payloadLimit: 0 } : {}) },
+  const pipeline = buildPipeline(new FanOut(sinks), { ...PIPELINE_DEFAULTS, ports: [...new Set([...DEFAULT_PORTS, ...(opts.ports ?? [])])], auto: false, tree: needsTree(ro), fieldsShown: !ro.quiet },
     (rec) => renderer.frameTime(rec.timeSec, rec.timeNsec));
   const parser = new CaptureParser(pipeline, 'fuzz.pcap');
   const step = Math.max(1, opts.chunk ?? bytes.length);
