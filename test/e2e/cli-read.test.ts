@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { writePcap, writePcapngSimple } from './builders/capture-writer.js';
-import { jsonLines, runCli, streamCli, tempFile } from './builders/cli.js';
-import { ethernet, LINK, TcpSession } from './builders/frames.js';
-import * as m from './builders/mqtt-bytes.js';
+import { writePcap, writePcapngSimple } from '../builders/capture-writer.js';
+import { jsonLines, runCli, streamCli, tempFile } from '../builders/cli.js';
+import { ethernet, LINK, TcpSession } from '../builders/frames.js';
+import * as m from '../builders/mqtt-bytes.js';
 
 const T0 = 1_700_000_000;
 const timed = (frames: Uint8Array[]) => frames.map((data, i) => ({ timeSec: T0 + i, timeNsec: 250_000, data: ethernet(data) }));

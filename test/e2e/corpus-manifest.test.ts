@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const capturesDir = fileURLToPath(new URL('../captures/', import.meta.url));
+const capturesDir = fileURLToPath(new URL('../../captures/', import.meta.url));
 const manifestPath = path.join(capturesDir, 'MANIFEST.md');
 
 /** MQTT control packet type names by number, as MANIFEST.md writes them. */

@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { jsonLines, ROOT, runCli } from './builders/cli.js';
+import { jsonLines, ROOT, runCli } from '../builders/cli.js';
 
 interface ModeResult {
   runs: number;

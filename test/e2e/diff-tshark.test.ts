@@ -14,12 +14,12 @@
  * Measured with TShark 4.0.17 (Debian). Another tshark version may decode the listed cases differently.
  */
 import { describe, expect, it } from 'vitest';
-import { writePcap, type FrameSpec } from './builders/capture-writer.js';
-import { tempFile } from './builders/cli.js';
-import { ethernet, fragmentIpv4, TcpSession } from './builders/frames.js';
-import * as m from './builders/mqtt-bytes.js';
-import { ownCaptures, publicAvailable, publicCaptures } from './builders/public.js';
-import { compareMalformed, comparePdus, oursDecode, tsharkAvailable, tsharkDecode, tsharkVersion, type Difference } from './builders/tshark.js';
+import { writePcap, type FrameSpec } from '../builders/capture-writer.js';
+import { tempFile } from '../builders/cli.js';
+import { ethernet, fragmentIpv4, TcpSession } from '../builders/frames.js';
+import * as m from '../builders/mqtt-bytes.js';
+import { ownCaptures, publicAvailable, publicCaptures } from '../builders/public.js';
+import { compareMalformed, comparePdus, oursDecode, tsharkAvailable, tsharkDecode, tsharkVersion, type Difference } from '../builders/tshark.js';
 
 // ---------------------------------------------------------------------------------------------------
 // Captures built here: the cases the corpora do not hold (and tshark's known blind spots).

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { jsonLines, runCli } from './builders/cli.js';
-import { SEED_CONNECT, SEED_CONNACK } from './builders/synthetic-captures.js';
+import { jsonLines, runCli } from '../builders/cli.js';
+import { SEED_CONNECT, SEED_CONNACK } from '../builders/synthetic-captures.js';
 
 const spaced = (b: Uint8Array) => Buffer.from(b).toString('hex').match(/../g)!.join(' ');
 

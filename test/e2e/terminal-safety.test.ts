@@ -7,11 +7,11 @@
  * ends a line; with --color, ESC only as an SGR colour sequence (ESC [ ... m).
  */
 import { describe, expect, it } from 'vitest';
-import { writePcap } from './builders/capture-writer.js';
-import { runCli, tempFile } from './builders/cli.js';
-import { ethernet, TcpSession } from './builders/frames.js';
-import * as m from './builders/mqtt-bytes.js';
-import { renderCapture } from './builders/public.js';
+import { writePcap } from '../builders/capture-writer.js';
+import { runCli, tempFile } from '../builders/cli.js';
+import { ethernet, TcpSession } from '../builders/frames.js';
+import * as m from '../builders/mqtt-bytes.js';
+import { renderCapture } from '../builders/public.js';
 
 const enc = new TextEncoder();
 

@@ -17,12 +17,12 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { mutatedCaptureArb, writePcap, writePcapngSimple, type FrameSpec } from './builders/capture-writer.js';
-import { BIN, ROOT } from './builders/cli.js';
-import { ethernet, TcpSession } from './builders/frames.js';
-import * as m from './builders/mqtt-bytes.js';
-import { MODE_ARGS, renderCapture, type Mode } from './builders/public.js';
-import { SYNTHETIC_CAPTURES } from './builders/synthetic-captures.js';
+import { mutatedCaptureArb, writePcap, writePcapngSimple, type FrameSpec } from '../builders/capture-writer.js';
+import { BIN, ROOT } from '../builders/cli.js';
+import { ethernet, TcpSession } from '../builders/frames.js';
+import * as m from '../builders/mqtt-bytes.js';
+import { MODE_ARGS, renderCapture, type Mode } from '../builders/public.js';
+import { SYNTHETIC_CAPTURES } from '../builders/synthetic-captures.js';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 0x5eed_2026);
 const RUNS = Number(process.env.FUZZ_RUNS ?? 400);

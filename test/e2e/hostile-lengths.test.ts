@@ -9,12 +9,12 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { writePcap, writePcapngSimple, type FrameSpec } from './builders/capture-writer.js';
-import { BIN, ROOT, tempFile } from './builders/cli.js';
-import { ethernet, tcpFrame, TcpSession } from './builders/frames.js';
-import * as m from './builders/mqtt-bytes.js';
-import { MqttFramer } from '../src/mqtt/framer.js';
-import { decodeFile } from './builders/public.js';
+import { writePcap, writePcapngSimple, type FrameSpec } from '../builders/capture-writer.js';
+import { BIN, ROOT, tempFile } from '../builders/cli.js';
+import { ethernet, tcpFrame, TcpSession } from '../builders/frames.js';
+import * as m from '../builders/mqtt-bytes.js';
+import { MqttFramer } from '../../src/mqtt/framer.js';
+import { decodeFile } from '../builders/public.js';
 
 const TIME = '/usr/bin/time';
 const HAVE_TIME = existsSync(TIME) && spawnSync(TIME, ['-f', '%M', 'true']).status === 0;

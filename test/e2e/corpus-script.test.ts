@@ -5,7 +5,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { ROOT } from './builders/cli.js';
+import { ROOT } from '../builders/cli.js';
 
 const has = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
 const ready = process.getuid?.() === 0 && ['ip', 'mosquitto', 'mosquitto_pub', 'tcpdump', 'dumpcap', 'tshark'].every(has);

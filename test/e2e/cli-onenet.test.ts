@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { jsonLines, runCli } from './builders/cli.js';
+import { jsonLines, runCli } from '../builders/cli.js';
 
 const SEED = 'captures/seed-walkthrough.pcap';
 const packets = (args: string[]) => jsonLines(runCli(['--json', ...args, SEED]).stdout).filter((o) => o.kind === 'packet');

@@ -11,8 +11,8 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { BIN, ROOT } from './builders/cli.js';
-import { ownCaptures, publicAvailable, publicCaptures, type CaptureEntry } from './builders/public.js';
+import { BIN, ROOT } from '../builders/cli.js';
+import { ownCaptures, publicAvailable, publicCaptures, type CaptureEntry } from '../builders/public.js';
 
 const run = promisify(execFile);
 

@@ -4,12 +4,12 @@
  */
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { parseShard } from '../src/cli/main.js';
-import { shardOf } from '../src/tcp/reassembler.js';
-import { writePcap } from './builders/capture-writer.js';
-import { jsonLines, runCli, tempFile } from './builders/cli.js';
-import { ethernet, LINK, TcpSession } from './builders/frames.js';
-import * as m from './builders/mqtt-bytes.js';
+import { parseShard } from '../../src/cli/main.js';
+import { shardOf } from '../../src/tcp/reassembler.js';
+import { writePcap } from '../builders/capture-writer.js';
+import { jsonLines, runCli, tempFile } from '../builders/cli.js';
+import { ethernet, LINK, TcpSession } from '../builders/frames.js';
+import * as m from '../builders/mqtt-bytes.js';
 
 /** Twelve interleaved sessions on different client ports, then a cut last record (a finding of no connection). */
 function capture(cut = true): Uint8Array {

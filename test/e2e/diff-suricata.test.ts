@@ -23,12 +23,12 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { PacketRecord } from '../src/mqtt/connection-decoder.js';
-import { writePcap } from './builders/capture-writer.js';
-import { tempFile } from './builders/cli.js';
-import { ethernet, TcpSession } from './builders/frames.js';
-import * as m from './builders/mqtt-bytes.js';
-import { decodeFile, publicAvailable, suricataTests, type Decoded, type SuricataTest, type Yaml } from './builders/public.js';
+import type { PacketRecord } from '../../src/mqtt/connection-decoder.js';
+import { writePcap } from '../builders/capture-writer.js';
+import { tempFile } from '../builders/cli.js';
+import { ethernet, TcpSession } from '../builders/frames.js';
+import * as m from '../builders/mqtt-bytes.js';
+import { decodeFile, publicAvailable, suricataTests, type Decoded, type SuricataTest, type Yaml } from '../builders/public.js';
 
 // ---------------------------------------------------------------------------------------------------
 // Field mapping: Suricata eve `mqtt.<type>.<key>` -> ours. <type> is the lower-case packet type name.
@@ -440,7 +440,7 @@ describe.skipIf(!publicAvailable())('suricata-verify expectations agree with our
 
 describe('the YAML-subset reader', () => {
   it('reads the structures suricata-verify uses', async () => {
-    const { parseYaml } = await import('./builders/public.js');
+    const { parseYaml } = await import('../builders/public.js');
     const y = parseYaml([
       'pcap: ../x/input.pcap',
       'args:',

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { writePcap, writePcapng, writePcapngSimple, type FrameSpec } from './builders/capture-writer.js';
-import { jsonLines, runCli, tempFile } from './builders/cli.js';
-import { ethernet, LINK, loop, nullLoop, raw, sll, sll2, TcpSession } from './builders/frames.js';
-import * as m from './builders/mqtt-bytes.js';
+import { writePcap, writePcapng, writePcapngSimple, type FrameSpec } from '../builders/capture-writer.js';
+import { jsonLines, runCli, tempFile } from '../builders/cli.js';
+import { ethernet, LINK, loop, nullLoop, raw, sll, sll2, TcpSession } from '../builders/frames.js';
+import * as m from '../builders/mqtt-bytes.js';
 
 /** One MQTT session as IP packets; every variant below wraps the same packets. */
 function ipPackets(): Uint8Array[] {
