@@ -15,6 +15,7 @@ import { Chalk } from 'chalk';
 import { annotatedHex } from '../src/render/hex.js';
 import { MAX_DATAPOINTS, MAX_DP_NODES } from '../src/dialects/onenet-dp.js';
 import { bytes, connect, hex, publish, subscribe, toHex, u16, u32 } from './builders/mqtt-bytes.js';
+import { endAt } from './builders/frames.js';
 
 // ---- harness: PacketRecords built from bytes, fed to the stage the way the pipeline would --------
 
@@ -221,7 +222,7 @@ describe('seed walkthrough: $dp type 3', () => {
       event() {},
     });
     net.finish(frames);
-    tcp.finish(frames);
+    tcp.finish(frames, 0, 0);
     expect(stage.openConnections).toBe(0);
     const plain = sink.packets.filter((p) => p.conn.serverPort === 1883);
     const one = sink.packets.filter((p) => p.conn.serverPort === 6002);
@@ -544,7 +545,7 @@ describe('commands', () => {
     const h = new H();
     h.s(publish({ topic: `$creq/${UUID}`, payload: 'x' }));
     expect(h.stage.openConnections).toBe(1);
-    h.stage.close(h.conn, 99);
+    h.stage.close(h.conn, endAt(99));
     expect(h.stage.openConnections).toBe(0);
     expect(h.sink.closed).toEqual([h.conn.id]);
   });

@@ -13,6 +13,7 @@ import {
   ack, connack, connect, disconnect, hex, pingreq, pingresp, publish, suback, subscribe,
 } from './builders/mqtt-bytes.js';
 import { Harness, alone, describeViolations, makeConn, type Ev } from './builders/rules-harness.js';
+import { endAt } from './builders/frames.js';
 
 const ids = (vs: readonly Violation[]): string[] => vs.map((v) => `${v.spec} ${v.id}`);
 
@@ -112,7 +113,7 @@ describe('incomplete-flow events', () => {
     feed(eng, conn, 'c2s', connect({}), 0);
     feed(eng, conn, 'c2s', pingreq(), 1);
     feed(eng, conn, 's2c', connack({}), 5);
-    eng.close(conn, 9);
+    eng.close(conn, endAt(9));
     expect(seen).toEqual(['incomplete-flow', 'close']);
   });
 });
@@ -148,7 +149,7 @@ describe('connection state', () => {
     const eng = new RuleEngine(sink);
     eng.open(conn);
     feed(eng, conn, 'c2s', connect({}), 0);
-    eng.close(conn, 2);
+    eng.close(conn, endAt(2));
     eng.open(conn);
     expect(feed(eng, conn, 'c2s', connect({}), 1)).toEqual([]);
   });

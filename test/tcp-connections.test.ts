@@ -262,3 +262,28 @@ test('a retransmitted SYN on a TLS connection does not open a second one', () =>
   expect(sink.conns).toHaveLength(1);
   expect(sink.eventsOf('tls')).toHaveLength(1);
 });
+
+describe('how a connection ends reaches the sink with its frame, time, cause and side', () => {
+  test('FIN from the server first, RST from the client, end of capture', () => {
+    const fin = new TcpSession('10.0.0.1:40001', '10.0.0.2:1883');
+    const rst = new TcpSession('10.0.0.1:40002', '10.0.0.2:1883');
+    const open = new TcpSession('10.0.0.1:40003', '10.0.0.2:1883');
+    const frames = [...fin.handshake(), ...fin.c2s(CONNECT), ...fin.close('server'), ...rst.handshake(), rst.rst('client'), ...open.handshake(), ...open.c2s(CONNECT)];
+    const { sink } = run(frames);
+    expect(sink.ends.map((e) => [e.cause, e.by, e.finC2s, e.finS2c])).toEqual([
+      ['fin', 's2c', true, true],
+      ['rst', 'c2s', false, false],
+      ['capture-end', null, false, false],
+    ]);
+    // The FIN close happens at the client's FIN (the second one), the RST close at the RST frame.
+    expect(sink.closes.map((c) => c.frame)).toEqual([6, 11, 15]);
+    for (const e of sink.ends) expect(e.timeSec).toBeGreaterThan(0);
+  });
+
+  test('a new SYN on the 4-tuple ends the old connection as a reuse', () => {
+    const a = new TcpSession('10.0.0.1:40000', '10.0.0.2:1883', { clientIsn: 1000 });
+    const b = new TcpSession('10.0.0.1:40000', '10.0.0.2:1883', { clientIsn: 900000 });
+    const { sink } = run([...a.handshake(), ...a.c2s(CONNECT), ...b.handshake(), ...b.c2s(CONNECT)]);
+    expect(sink.ends.map((e) => e.cause)).toEqual(['reuse', 'capture-end']);
+  });
+});

@@ -321,7 +321,7 @@ describe('bounded memory', () => {
       if (seg) tcp.segment(seg);
       peak = Math.max(peak, tcp.stats().bufferedBytes);
     }
-    tcp.finish(recs.length);
+    tcp.finish(recs.length, 0, 0);
     expect(peak).toBeLessThanOrEqual(cap);
     const ov = sink.eventsOf('buffer-overflow');
     expect(ov).toHaveLength(1);
@@ -357,7 +357,7 @@ describe('bounded memory', () => {
     const ov = sink.eventsOf('buffer-overflow');
     expect(ov.length).toBeGreaterThanOrEqual(1);
     expect(ov[0]!.message).toMatch(/out-of-order buffer of all connections full \(3000 bytes together\) while c2s waits for seq/);
-    tcp.finish(frames.length);
+    tcp.finish(frames.length, 0, 0);
     expect(tcp.bufferedTotalBytes).toBe(0);
     // Nothing vanished: every missing or dropped byte is a gap.
     for (const [i] of sessions.entries()) {

@@ -80,7 +80,7 @@ export function explainBytes(bytes: Uint8Array, o: ExplainOptions): string[] {
     else for (const v of violations) lines.push(`  ${violationText(chalk, v)}`);
     lines.push('');
   });
-  dialects.close(PASTED, 0);
+  dialects.close(PASTED, { frame: 0, timeSec: 0, timeNsec: 0, cause: 'capture-end', by: null, finC2s: false, finS2c: false });
   for (const e of events) {
     lines.push(o.json
       ? terminalSafeJson(JSON.stringify({ kind: 'event', event: e.event, ...(e.bytes !== undefined ? { bytes: e.bytes } : {}), message: e.message }))

@@ -9,7 +9,7 @@ import type { NetEvent } from '../net/types.js';
 import { DialectStage, type DialectMode } from '../dialects/stage.js';
 import { RuleEngine } from '../rules/engine.js';
 import { TcpReassembler, type Shard } from '../tcp/reassembler.js';
-import type { Connection, StreamEvent } from '../tcp/types.js';
+import type { Connection, ConnectionEnd, StreamEvent } from '../tcp/types.js';
 
 export const DEFAULT_PORTS: readonly number[] = [1883, 6002];
 
@@ -37,7 +37,7 @@ export class FanOut implements PacketSink {
   open(conn: Connection): void { for (const s of this.sinks) s.open(conn); }
   packet(rec: PacketRecord): void { for (const s of this.sinks) s.packet(rec); }
   event(ev: StreamEvent & { violations?: Violation[] }): void { for (const s of this.sinks) s.event(ev); }
-  close(conn: Connection, frame: number): void { for (const s of this.sinks) s.close(conn, frame); }
+  close(conn: Connection, end: ConnectionEnd): void { for (const s of this.sinks) s.close(conn, end); }
 }
 
 export interface Pipeline extends CaptureSink {
@@ -57,10 +57,14 @@ export function buildPipeline(out: PacketSink, opts: PipelineOptions, onFrame?: 
     if (reportsUnconnected) rules.event({ event: ev.event, frame: ev.frame, conn: null, dir: null, message: ev.message });
   });
   let frames = 0;
+  let lastSec = 0;
+  let lastNsec = 0;
   return {
     get frames() { return frames; },
     record(rec: CaptureRecord): void {
       frames = rec.frame;
+      lastSec = rec.timeSec;
+      lastNsec = rec.timeNsec;
       onFrame?.(rec);
       mqtt.setCurrentFrame(rec.frame, rec.timeSec, rec.timeNsec);
       const seg = net.decode(rec);
@@ -71,7 +75,7 @@ export function buildPipeline(out: PacketSink, opts: PipelineOptions, onFrame?: 
     },
     finish(): void {
       net.finish(frames);
-      tcp.finish(frames);
+      tcp.finish(frames, lastSec, lastNsec);
     },
   };
 }

@@ -8,7 +8,7 @@
  */
 import type { PacketRecord, PacketSink, Violation } from '../mqtt/connection-decoder.js';
 import { CONNECT, PUBLISH, SUBSCRIBE } from '../mqtt/tables.js';
-import type { Connection, StreamEvent } from '../tcp/types.js';
+import type { Connection, ConnectionEnd, StreamEvent } from '../tcp/types.js';
 import { addChild, payloadNode, payloadRange } from './nodes.js';
 import { NOTHING, OneNetConnection, type PublishOutcome } from './onenet.js';
 import { classifyPayload, jsonViewNode, TREE_JSON_MAX_BYTES } from './payload-view.js';
@@ -61,9 +61,9 @@ export class DialectStage implements PacketSink {
     this.next.event(ev);
   }
 
-  close(conn: Connection, frame: number): void {
+  close(conn: Connection, end: ConnectionEnd): void {
     this.conns.delete(conn.id);
-    this.next.close(conn, frame);
+    this.next.close(conn, end);
   }
 
   private state(conn: Connection): OneNetConnection | null {

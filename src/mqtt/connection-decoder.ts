@@ -2,7 +2,7 @@
  * Per connection: one framer per direction, the protocol level the connection speaks, and the decoder.
  * Receives reassembled bytes from the TCP stage and hands decoded packets on, in capture order.
  */
-import type { Connection, Direction, StreamEvent, StreamSink } from '../tcp/types.js';
+import type { Connection, ConnectionEnd, Direction, StreamEvent, StreamSink } from '../tcp/types.js';
 import { DEFAULT_PENDING_BUDGET_BYTES, MqttFramer, type FramedPacket, type FramerEvent, type FramerSink, type PendingBudget } from './framer.js';
 import { decodePacket, inferLevel } from './decoder.js';
 import { CONNECT } from './tables.js';
@@ -46,7 +46,7 @@ export interface PacketSink {
   open(conn: Connection): void;
   packet(rec: PacketRecord): void;
   event(ev: StreamEvent & { violations?: Violation[] }): void;
-  close(conn: Connection, frame: number): void;
+  close(conn: Connection, end: ConnectionEnd): void;
 }
 
 export interface ConnectionDecoderOptions {
@@ -112,14 +112,14 @@ export class ConnectionDecoder implements StreamSink {
     this.conns.get(conn.id)?.framers[dir].gap(bytes, frame);
   }
 
-  close(conn: Connection, frame: number): void {
+  close(conn: Connection, end: ConnectionEnd): void {
     const state = this.conns.get(conn.id);
     if (state) {
-      state.framers.c2s.end(frame);
-      state.framers.s2c.end(frame);
+      state.framers.c2s.end(end.frame);
+      state.framers.s2c.end(end.frame);
       this.conns.delete(conn.id);
     }
-    this.next.close(conn, frame);
+    this.next.close(conn, end);
   }
 
   event(ev: StreamEvent): void {

@@ -5,7 +5,7 @@
  */
 import type { PacketRecord, PacketSink, Violation } from '../mqtt/connection-decoder.js';
 import type { DecodedPacket } from '../mqtt/types.js';
-import type { Connection, StreamEvent } from '../tcp/types.js';
+import type { Connection, ConnectionEnd, StreamEvent } from '../tcp/types.js';
 import { checkPacket } from './packet-checks.js';
 import { ConnSession } from './session.js';
 
@@ -51,7 +51,8 @@ export class RuleEngine implements PacketSink {
     this.next.event(ev);
   }
 
-  close(conn: Connection, frame: number): void {
+  close(conn: Connection, end: ConnectionEnd): void {
+    const frame = end.frame;
     const s = this.sessions.get(conn.id);
     if (s) {
       this.sessions.delete(conn.id);
@@ -68,7 +69,7 @@ export class RuleEngine implements PacketSink {
         });
       }
     }
-    this.next.close(conn, frame);
+    this.next.close(conn, end);
   }
 }
 

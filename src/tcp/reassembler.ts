@@ -1,6 +1,6 @@
 import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, type TcpSegment } from '../net/types.js';
 import { seqDiff, seqGt, seqLt } from './seq.js';
-import type { Connection, Direction, StreamEvent, StreamSink } from './types.js';
+import type { Connection, ConnectionEnd, Direction, EndCause, StreamEvent, StreamSink } from './types.js';
 
 /** MQTT over TLS: such connections are reported and opened, never decoded. */
 export const MQTT_TLS_PORT = 8883;
@@ -148,6 +148,9 @@ class ConnState {
   s2c = new DirState();
   /** Next live connection with the same port pair (they share one slot of the lookup map). */
   nextSame: ConnState | null = null;
+  /** The side whose FIN or RST came first, and the side that sent a RST (null: none yet). */
+  endedBy: Direction | null = null;
+  rstBy: Direction | null = null;
   constructor(
     /** The 4-tuple as text, for tombstones. */
     readonly key: string,
@@ -233,13 +236,15 @@ export class TcpReassembler {
       if (st === undefined) return;
     } else if ((flags & (TCP_SYN | TCP_ACK)) === TCP_SYN && !isSynRetransmit(st, seg)) {
       // A fresh SYN on a known 4-tuple: the old connection is over, whatever it last said.
-      this.close(st, seg.frame, seg.timeSec);
+      this.close(st, seg.frame, seg.timeSec, seg.timeNsec, 'reuse');
       st = this.begin(seg, portKey);
       if (st === undefined) return;
     }
 
     const fromClient = sp === st.clientPort && seg.srcIp === st.clientIp;
     const d = fromClient ? st.c2s : st.s2c;
+    if ((flags & (TCP_FIN | TCP_RST)) !== 0 && st.endedBy === null) st.endedBy = fromClient ? 'c2s' : 's2c';
+    if ((flags & TCP_RST) !== 0) st.rstBy = fromClient ? 'c2s' : 's2c';
 
     if (st.mode === TLS || st.mode === IGNORED) {
       // No stream is followed, only what it takes to tell the end and a retransmitted SYN.
@@ -262,11 +267,11 @@ export class TcpReassembler {
     // A live connection closes once both FINs are reached in sequence, so data reordered behind a FIN
     // still arrives; holes before a FIN are settled by the ACK of that FIN, or at the end of the capture.
     const done = st.mode === LIVE ? st.c2s.finDone && st.s2c.finDone : st.c2s.finSeen && st.s2c.finSeen;
-    if (done || (flags & TCP_RST) !== 0) this.close(st, seg.frame, seg.timeSec);
+    if (done || (flags & TCP_RST) !== 0) this.close(st, seg.frame, seg.timeSec, seg.timeNsec, (flags & TCP_RST) !== 0 ? 'rst' : 'fin');
   }
 
   /** End of capture: every hole becomes a gap, then every connection is closed, in connection order. */
-  finish(lastFrame: number): void {
+  finish(lastFrame: number, timeSec: number, timeNsec: number): void {
     const states = this.allLive().filter((st) => st.conn !== null);
     states.sort((a, b) => a.conn!.id - b.conn!.id);
     for (const st of states) {
@@ -274,7 +279,7 @@ export class TcpReassembler {
         this.flush(st, st.c2s, 'c2s', lastFrame);
         this.flush(st, st.s2c, 's2c', lastFrame);
       }
-      this.sink.close(st.conn!, lastFrame);
+      this.sink.close(st.conn!, endOf(st, lastFrame, timeSec, timeNsec, 'capture-end'));
     }
     this.live.clear();
     this.liveCount = 0;
@@ -755,12 +760,12 @@ export class TcpReassembler {
     if (missing > 0) this.gap(st, d, dir, missing, frame, true);
   }
 
-  private close(st: ConnState, frame: number, timeSec: number): void {
+  private close(st: ConnState, frame: number, timeSec: number, timeNsec: number, cause: EndCause): void {
     if (st.mode === LIVE) {
       this.flush(st, st.c2s, 'c2s', frame);
       this.flush(st, st.s2c, 's2c', frame);
     }
-    if (st.conn !== null) this.sink.close(st.conn, frame);
+    if (st.conn !== null) this.sink.close(st.conn, endOf(st, frame, timeSec, timeNsec, cause));
     this.unlink(st);
     this.release(st);
     if (this.tombs.size >= MAX_TOMBSTONES) {
@@ -866,6 +871,18 @@ export class TcpReassembler {
   private emit(ev: StreamEvent): void {
     this.sink.event(ev);
   }
+}
+
+function endOf(st: ConnState, frame: number, timeSec: number, timeNsec: number, cause: EndCause): ConnectionEnd {
+  return {
+    frame,
+    timeSec,
+    timeNsec,
+    cause,
+    by: cause === 'rst' ? st.rstBy : cause === 'fin' ? st.endedBy : null,
+    finC2s: st.c2s.finSeen,
+    finS2c: st.s2c.finSeen,
+  };
 }
 
 function sameTuple(st: ConnState, seg: TcpSegment): boolean {

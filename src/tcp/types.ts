@@ -31,6 +31,33 @@ export interface StreamEvent {
   bytes?: number;
 }
 
+/** How a connection's TCP stream ended. */
+export type EndCause =
+  /** FIN both ways (each reached in sequence). */
+  | 'fin'
+  /** A RST from either side. */
+  | 'rst'
+  /** A new SYN on the same 4-tuple started another connection. */
+  | 'reuse'
+  /** The capture ended while the connection was open. */
+  | 'capture-end'
+  /** Dropped to stay within the connection budget (--max-connections). */
+  | 'evicted';
+
+/** Where, when and how a connection ended: every stage gets it with close(). */
+export interface ConnectionEnd {
+  /** The frame that ended it (the last frame of the capture for 'capture-end'). */
+  frame: number;
+  timeSec: number;
+  timeNsec: number;
+  cause: EndCause;
+  /** The side that sent the RST or the first FIN; null when neither did (reuse, capture end, eviction). */
+  by: Direction | null;
+  /** Whether each side sent a FIN. */
+  finC2s: boolean;
+  finS2c: boolean;
+}
+
 /** Receives the reassembled, ordered bytes of every connection. Called synchronously, in capture order. */
 export interface StreamSink {
   open(conn: Connection): void;
@@ -38,7 +65,7 @@ export interface StreamSink {
   data(conn: Connection, dir: Direction, data: Uint8Array, frame: number, timeSec: number, timeNsec: number): void;
   /** A hole of `bytes` missing bytes in this direction, before the next data() call. */
   gap(conn: Connection, dir: Direction, bytes: number, frame: number): void;
-  /** The connection ended (FIN/RST both ways, 4-tuple reuse, or end of capture). */
-  close(conn: Connection, frame: number): void;
+  /** The connection ended (FIN/RST both ways, 4-tuple reuse, or end of capture): how, when, by whom. */
+  close(conn: Connection, end: ConnectionEnd): void;
   event(ev: StreamEvent): void;
 }

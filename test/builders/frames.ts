@@ -7,7 +7,7 @@ import type { CaptureRecord } from '../../src/capture/types.js';
 import { NetDecoder } from '../../src/net/decoder.js';
 import type { NetEvent } from '../../src/net/types.js';
 import { TcpReassembler, type TcpReassemblerOptions } from '../../src/tcp/reassembler.js';
-import type { Connection, Direction, StreamEvent, StreamSink } from '../../src/tcp/types.js';
+import type { Connection, ConnectionEnd, Direction, EndCause, StreamEvent, StreamSink } from '../../src/tcp/types.js';
 
 export const FIN = 0x01;
 export const SYN = 0x02;
@@ -588,6 +588,8 @@ export class CollectingSink implements StreamSink {
   readonly chunks: DataCall[] = [];
   readonly gaps: GapCall[] = [];
   readonly closes: Array<{ conn: number; frame: number }> = [];
+  /** How each connection ended, in close order. */
+  readonly ends: ConnectionEnd[] = [];
   readonly events: StreamEvent[] = [];
   /** Call order, e.g. "open 0", "data 0 c2s 12", "gap 0 c2s 1448", "close 0". */
   readonly log: string[] = [];
@@ -607,8 +609,9 @@ export class CollectingSink implements StreamSink {
     this.log.push(`gap ${conn.id} ${dir} ${bytes}`);
   }
 
-  close(conn: Connection, frame: number): void {
-    this.closes.push({ conn: conn.id, frame });
+  close(conn: Connection, end: ConnectionEnd): void {
+    this.closes.push({ conn: conn.id, frame: end.frame });
+    this.ends.push(end);
     this.log.push(`close ${conn.id}`);
   }
 
@@ -669,12 +672,21 @@ export function runPipeline(
   const net = new NetDecoder((ev) => netEvents.push(ev));
   const reassembler = new TcpReassembler(sink, { ports: opts.ports ?? new Set([1883, 6002]), auto: opts.auto ?? false, ...opts });
   let last = 0;
+  let lastSec = 0;
+  let lastNsec = 0;
   for (const rec of records) {
     const seg = net.decode(rec);
     if (seg !== null) reassembler.segment(seg);
     last = rec.frame;
+    lastSec = rec.timeSec;
+    lastNsec = rec.timeNsec;
   }
   net.finish(last);
-  reassembler.finish(last);
+  reassembler.finish(last, lastSec, lastNsec);
   return { sink, netEvents, reassembler };
+}
+
+/** A connection end for tests that call close() on a stage directly. */
+export function endAt(frame: number, timeSec = 0, cause: EndCause = 'capture-end', by: Direction | null = null): ConnectionEnd {
+  return { frame, timeSec, timeNsec: 0, cause, by, finC2s: cause === 'fin', finS2c: cause === 'fin' };
 }

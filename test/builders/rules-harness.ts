@@ -7,6 +7,7 @@ import { decodePacket } from '../../src/mqtt/decoder.js';
 import type { ProtocolLevel } from '../../src/mqtt/types.js';
 import { RuleEngine, checkPacketAlone } from '../../src/rules/engine.js';
 import type { Connection, StreamEvent } from '../../src/tcp/types.js';
+import { endAt } from './frames.js';
 
 export type Ev = StreamEvent & { violations?: Violation[] };
 
@@ -71,7 +72,7 @@ export class Harness {
 
   close(): Ev[] {
     const before = this.sink.events.length;
-    this.engine.close(this.conn, this.frame + 1);
+    this.engine.close(this.conn, endAt(this.frame + 1, this.t));
     return this.sink.events.slice(before);
   }
 
