@@ -16,6 +16,7 @@ import { annotatedHex } from '../src/render/hex.js';
 import { MAX_DATAPOINTS, MAX_DP_NODES } from '../src/dialects/onenet-dp.js';
 import { bytes, connect, hex, publish, subscribe, toHex, u16, u32 } from './builders/mqtt-bytes.js';
 import { endAt } from './builders/frames.js';
+import { fieldsOf } from './builders/fields.js';
 
 // ---- harness: PacketRecords built from bytes, fed to the stage the way the pipeline would --------
 
@@ -72,7 +73,7 @@ class H {
   s(b: Uint8Array, at?: number): PacketRecord { return this.send('s2c', b, at); }
 }
 
-const onenet = (rec: PacketRecord): Record<string, unknown> => rec.decoded.fields['onenet'] as Record<string, unknown>;
+const onenet = (rec: PacketRecord): Record<string, unknown> => fieldsOf(rec.decoded)['onenet'] as Record<string, unknown>;
 const ids = (rec: PacketRecord): string[] => rec.violations.map((v) => v.id);
 const payloadOf = (rec: PacketRecord): FieldNode => rec.decoded.tree!.children!.find((c) => c.key === 'payload')!;
 const kid = (n: FieldNode, key: string): FieldNode => {
@@ -137,15 +138,15 @@ describe('seed walkthrough: $dp type 3', () => {
   test('fields.onenet: type 3, length 55, four data streams of value 1', () => {
     const h = new H();
     const rec = h.c(SEED_DP);
-    expect(rec.decoded.fields['topic']).toBe('$dp');
-    expect(rec.decoded.fields['packetId']).toBe(10);
+    expect(fieldsOf(rec.decoded)['topic']).toBe('$dp');
+    expect(fieldsOf(rec.decoded)['packetId']).toBe(10);
     expect(onenet(rec)).toEqual({
       kind: 'dp', dpType: 3, dpTypeName: 'simple JSON without time', timeFlag: false, length: 55,
       datapoints: [
         { stream: 'Red_Led', value: 1 }, { stream: 'Green_Led', value: 1 }, { stream: 'Yellow_Led', value: 1 }, { stream: 'Blue_Led', value: 1 },
       ],
     });
-    expect(rec.decoded.fields['payloadView']).toBe('binary');
+    expect(fieldsOf(rec.decoded)['payloadView']).toBe('binary');
     expect(rec.violations).toEqual([]);
   });
 
@@ -227,14 +228,14 @@ describe('seed walkthrough: $dp type 3', () => {
     const plain = sink.packets.filter((p) => p.conn.serverPort === 1883);
     const one = sink.packets.filter((p) => p.conn.serverPort === 6002);
     expect(plain.length).toBeGreaterThan(0);
-    for (const p of plain) expect(p.decoded.fields['onenet']).toBeUndefined();
+    for (const p of plain) expect(fieldsOf(p.decoded)['onenet']).toBeUndefined();
     const conn = one.find((p) => p.decoded.typeName === 'CONNECT')!;
     expect(onenet(conn)).toMatchObject({ deviceId: '31421353', productId: '141215', authInfo: { encoding: 'utf8', text: 'dpsO9ruH0aTZublG9g5SvBtFSEQ=' } });
-    const dpRec = one.find((p) => p.decoded.fields['topic'] === '$dp')!;
+    const dpRec = one.find((p) => fieldsOf(p.decoded)['topic'] === '$dp')!;
     expect(toHex(dpRec.bytes)).toBe(toHex(SEED_DP));
     expect((onenet(dpRec)['datapoints'] as unknown[]).length).toBe(4);
-    const req = one.find((p) => p.decoded.fields['topic'] === `$creq/${UUID}`)!;
-    const rsp = one.find((p) => p.decoded.fields['topic'] === `$crsp/${UUID}`)!;
+    const req = one.find((p) => fieldsOf(p.decoded)['topic'] === `$creq/${UUID}`)!;
+    const rsp = one.find((p) => fieldsOf(p.decoded)['topic'] === `$crsp/${UUID}`)!;
     expect(onenet(rsp)).toMatchObject({ command: 'response', requestSeen: true, requestFrame: req.frame, latencyMs: 4 });
     for (const p of one) expect(p.violations.filter((v) => v.id.startsWith('ONENET-'))).toEqual([]);
   });
@@ -536,7 +537,7 @@ describe('commands', () => {
 
   test('JSON command payloads get the generic JSON view under the command node', () => {
     const rec = new H().s(publish({ topic: `$creq/${UUID}`, payload: '{"led":0}' }));
-    expect(rec.decoded.fields['payloadView']).toBe('json');
+    expect(fieldsOf(rec.decoded)['payloadView']).toBe('json');
     const json = kid(kid(payloadOf(rec), 'command'), 'json');
     expect(json.value).toBe('{\n  "led": 0\n}');
   });
@@ -563,7 +564,7 @@ describe('OneNET Studio topics on port 1883', () => {
     const h = new H({ port: 1883 });
     const c = h.c(connect({ clientId: DEV, username: PID, password: 'tok', keepAlive: 300 }));
     // The dialect is recognised from the topics, after the CONNECT went by.
-    expect(c.decoded.fields['onenet']).toBeUndefined();
+    expect(fieldsOf(c.decoded)['onenet']).toBeUndefined();
     const post = h.c(publish({ topic: `${base}/dp/post/json`, qos: 1, packetId: 1, payload: POST }), 300);
     expect(onenet(post)).toEqual({
       kind: 'dp-post', productId: PID, deviceId: DEV, id: 123,
@@ -574,7 +575,7 @@ describe('OneNET Studio topics on port 1883', () => {
         { stream: 'status', value: { color: 'red' } },
       ],
     });
-    expect(post.decoded.fields['payloadView']).toBe('json');
+    expect(fieldsOf(post.decoded)['payloadView']).toBe('json');
     expect(ids(post)).toEqual([]);
     const json = kid(payloadOf(post), 'json');
     const nodes = kids(json, 'datapoint');
@@ -641,18 +642,18 @@ describe('dialect selection', () => {
       h.c(publish({ topic: '$SYS/broker/uptime', payload: '5' })),
     ];
     for (const r of recs) {
-      expect(r.decoded.fields['onenet']).toBeUndefined();
+      expect(fieldsOf(r.decoded)['onenet']).toBeUndefined();
       expect(r.violations.filter((v) => v.id.startsWith('ONENET'))).toEqual([]);
     }
-    expect(recs.slice(2).map((r) => r.decoded.fields['payloadView'])).toEqual(['json', 'binary', 'text']);
+    expect(recs.slice(2).map((r) => fieldsOf(r.decoded)['payloadView'])).toEqual(['json', 'binary', 'text']);
   });
 
   test("'none' turns OneNET off even on port 6002; 'onenet' forces it on any port", () => {
     const off = new H({ dialect: 'none' });
-    expect(off.c(connect({ clientId: 'c', keepAlive: 10 })).decoded.fields['onenet']).toBeUndefined();
+    expect(fieldsOf(off.c(connect({ clientId: 'c', keepAlive: 10 })).decoded)['onenet']).toBeUndefined();
     const d = off.c(dpPublish(dp(3, lp('{"a":1}'))));
-    expect(d.decoded.fields['onenet']).toBeUndefined();
-    expect(d.decoded.fields['payloadView']).toBe('binary');
+    expect(fieldsOf(d.decoded)['onenet']).toBeUndefined();
+    expect(fieldsOf(d.decoded)['payloadView']).toBe('binary');
     const on = new H({ dialect: 'onenet', port: 1883 });
     const c = on.c(connect({ clientId: '1', username: '2', password: '3', keepAlive: 300 }));
     expect(onenet(c)).toMatchObject({ deviceId: '1', productId: '2' });
@@ -704,7 +705,7 @@ describe('CONNECT on OneNET', () => {
     const anon = new H().c(connect({ clientId: '1', keepAlive: 300 }));
     expect(ids(anon)).toEqual(['ONENET-credentials']);
     expect(anon.violations[0]!.message).toContain('no user name (product ID) and no password');
-    expect(anon.decoded.fields['onenet']).toMatchObject({ deviceId: '1' });
+    expect(fieldsOf(anon.decoded)['onenet']).toMatchObject({ deviceId: '1' });
   });
 });
 
@@ -748,9 +749,9 @@ describe('properties', () => {
           expect(c.offset).toBeGreaterThanOrEqual(p.offset);
           expect(c.offset + c.length).toBeLessThanOrEqual(withTree.bytes.length);
         }
-        expect(withTree.decoded.fields['onenet']).toEqual(noTree.decoded.fields['onenet']);
+        expect(fieldsOf(withTree.decoded)['onenet']).toEqual(fieldsOf(noTree.decoded)['onenet']);
         expect(withTree.violations).toEqual(noTree.violations);
-        expect(JSON.parse(JSON.stringify(withTree.decoded.fields['onenet']))).toBeTypeOf('object');
+        expect(JSON.parse(JSON.stringify(fieldsOf(withTree.decoded)['onenet']))).toBeTypeOf('object');
       }),
       { numRuns: 1500 },
     );

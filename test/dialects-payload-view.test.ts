@@ -7,6 +7,7 @@ import { decodePacket } from '../src/mqtt/decoder.js';
 import type { FieldNode, ProtocolLevel } from '../src/mqtt/types.js';
 import type { Connection } from '../src/tcp/types.js';
 import { publish, type Prop } from './builders/mqtt-bytes.js';
+import { fieldsOf } from './builders/fields.js';
 
 const conn: Connection = {
   id: 0, clientIp: '10.0.0.2', clientPort: 40000, serverIp: '10.0.0.1', serverPort: 1883,
@@ -28,7 +29,7 @@ function run(payload: string | Uint8Array, o: { tree?: boolean; level?: Protocol
   return rec;
 }
 
-const view = (rec: PacketRecord): unknown => rec.decoded.fields['payloadView'];
+const view = (rec: PacketRecord): unknown => fieldsOf(rec.decoded)['payloadView'];
 const payloadNode = (rec: PacketRecord): FieldNode => rec.decoded.tree!.children!.find((c) => c.key === 'payload')!;
 const jsonChild = (rec: PacketRecord): FieldNode | undefined => payloadNode(rec).children?.find((c) => c.key === 'json');
 

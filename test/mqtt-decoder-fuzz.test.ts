@@ -1,10 +1,12 @@
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { decodePacket, inferLevel } from '../src/mqtt/decoder.js';
-import type { DecodedPacket, FieldNode, ProtocolLevel } from '../src/mqtt/types.js';
+import type { MqttPacket } from '../src/mqtt/packets.js';
+import type { FieldNode, ProtocolLevel } from '../src/mqtt/types.js';
 import {
   ack, auth, connack, connect, disconnect, hex, pingreq, publish, suback, subscribe, unsuback, unsubscribe,
 } from './builders/mqtt-bytes.js';
+import { fieldsOf } from './builders/fields.js';
 
 const VALID: [Uint8Array, ProtocolLevel][] = [
   [connect({ level: 3, will: { topic: 'w', payload: 'x', qos: 1 }, username: 'u', password: 'p' }), 3],
@@ -33,7 +35,7 @@ function fail(msg: string, b: Uint8Array): never {
 }
 
 /** Plain checks (not expect) because this runs tens of thousands of times. */
-function checkInvariants(b: Uint8Array, p: DecodedPacket): void {
+function checkInvariants(b: Uint8Array, p: MqttPacket): void {
   for (const pr of p.problems) {
     if (pr.code === 'internal-error') fail(`internal error: ${pr.message}`, b);
     if (pr.offset < 0 || pr.length < 0 || pr.offset + pr.length > b.length) fail(`problem out of bounds ${JSON.stringify(pr)}`, b);
@@ -48,7 +50,7 @@ function checkInvariants(b: Uint8Array, p: DecodedPacket): void {
   };
   if (p.tree) walk(p.tree, null);
   // Fields must be JSON-serialisable (the JSON mode prints them as they are).
-  JSON.stringify(p.fields);
+  JSON.stringify(fieldsOf(p));
 }
 
 function both(b: Uint8Array, level: ProtocolLevel, dir: 'c2s' | 's2c' | null): void {
@@ -57,7 +59,7 @@ function both(b: Uint8Array, level: ProtocolLevel, dir: 'c2s' | 's2c' | null): v
   checkInvariants(b, a);
   checkInvariants(b, t);
   if (a.tree !== null) fail('tree built without ctx.tree', b);
-  if (JSON.stringify(t.fields) !== JSON.stringify(a.fields)) fail('fields differ between tree and no-tree', b);
+  if (JSON.stringify(fieldsOf(t)) !== JSON.stringify(fieldsOf(a))) fail('fields differ between tree and no-tree', b);
   if (JSON.stringify(t.problems) !== JSON.stringify(a.problems)) fail('problems differ between tree and no-tree', b);
   const lv = inferLevel(b, dir);
   if (!(lv === null || lv === 3 || lv === 4 || lv === 5)) fail(`inferLevel returned ${String(lv)}`, b);

@@ -1,10 +1,12 @@
 import { describe, expect, test } from 'vitest';
 import { decodePacket } from '../src/mqtt/decoder.js';
 import { PROBLEM_CODES } from '../src/mqtt/tables.js';
-import type { DecodedPacket, ProtocolLevel } from '../src/mqtt/types.js';
+import type { MqttPacket } from '../src/mqtt/packets.js';
+import type { ProtocolLevel } from '../src/mqtt/types.js';
 import {
   ack, auth, bytes, connack, connect, disconnect, hex, pingreq, publish, str, suback, subscribe, u16, unsubscribe,
 } from './builders/mqtt-bytes.js';
+import { fieldsOf } from './builders/fields.js';
 
 type Dir = 'c2s' | 's2c' | null;
 
@@ -148,7 +150,7 @@ const CASES: Case[] = [
   { code: 'payload-not-utf8', what: 'Will PFI 1 with FF', bad: connect({ level: 5, will: { topic: 'w', payload: hex('ff'), properties: [['payloadFormatIndicator', 1]] } }), good: connect({ level: 5, will: { topic: 'w', payload: 'ok', properties: [['payloadFormatIndicator', 1]] } }), level: 5 },
 ];
 
-function codes(p: DecodedPacket): string[] {
+function codes(p: MqttPacket): string[] {
   return p.problems.map((x) => x.code);
 }
 
@@ -190,8 +192,8 @@ describe('every problem code', () => {
 describe('problem behaviour details', () => {
   test('structural defects stop decoding cleanly and keep what was decoded', () => {
     const p = decodePacket(hex('30 0a 00 01 61 05 ff'), { level: 5, dir: null, tree: true });
-    expect(p.fields['topic']).toBe('a');
-    expect(p.fields['properties']).toEqual({});
+    expect(fieldsOf(p)['topic']).toBe('a');
+    expect(fieldsOf(p)['properties']).toEqual({});
     expect(codes(p)).toContain('overrun');
   });
 
@@ -199,13 +201,13 @@ describe('problem behaviour details', () => {
     const p = decodePacket(hex('30 06 00 01 61 02 7f 00'), { level: 5, dir: null, tree: false });
     expect(p.problems).toHaveLength(1);
     expect(p.problems[0]!.message).toContain('0x7f');
-    expect(p.fields).not.toHaveProperty('payload');
+    expect(fieldsOf(p)).not.toHaveProperty('payload');
   });
 
   test('QoS 3 PUBLISH decodes the topic and stops', () => {
     const p = decodePacket(hex('36 05 00 01 61 00 01'), { level: 4, dir: null, tree: false });
-    expect(p.fields['topic']).toBe('a');
-    expect(p.fields).not.toHaveProperty('packetId');
+    expect(fieldsOf(p)['topic']).toBe('a');
+    expect(fieldsOf(p)).not.toHaveProperty('packetId');
     expect(codes(p)).toEqual(['qos3']);
   });
 

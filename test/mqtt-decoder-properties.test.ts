@@ -6,6 +6,7 @@ import {
   PID, ack, auth, bytes, connack, connect, disconnect, hex, publish, suback, subscribe, toHex, unsuback, unsubscribe,
   type Prop, type PropValue,
 } from './builders/mqtt-bytes.js';
+import { fieldsOf } from './builders/fields.js';
 
 type Ctx = 'CONNECT' | 'CONNACK' | 'PUBLISH' | 'WILL' | 'PUBACK' | 'PUBREC' | 'PUBREL' | 'PUBCOMP' | 'SUBSCRIBE' | 'SUBACK' | 'UNSUBSCRIBE' | 'UNSUBACK' | 'DISCONNECT' | 'AUTH';
 
@@ -83,7 +84,7 @@ describe('all 27 MQTT 5.0 properties', () => {
     const p = decodePacket(b, { level: 5, dir, tree: true });
     expect(p.problems, JSON.stringify(p.problems)).toEqual([]);
     const jsonKey = name === 'userProperty' ? 'userProperties' : name;
-    const props = p.fields[key] as Record<string, unknown>;
+    const props = fieldsOf(p)[key] as Record<string, unknown>;
     expect(props[jsonKey]).toEqual(json);
     const info = PROPERTY_BY_ID[PID[name]]!;
     expect(info.type).toBe(type);
@@ -121,12 +122,12 @@ describe('all 27 MQTT 5.0 properties', () => {
     });
     const p = decodePacket(b, { level: 5, dir: 's2c', tree: false });
     expect(p.problems).toEqual([]);
-    expect(p.fields['properties']).toEqual({ userProperties: [['a', '1'], ['a', '2']], subscriptionIdentifier: [1, 99] });
+    expect(fieldsOf(p)['properties']).toEqual({ userProperties: [['a', '1'], ['a', '2']], subscriptionIdentifier: [1, 99] });
   });
 
   test('Subscription Identifier in SUBSCRIBE is a number and may not repeat', () => {
     const p = decodePacket(subscribe({ level: 5, properties: [['subscriptionIdentifier', 5], ['subscriptionIdentifier', 6]], subscriptions: [{ topic: 'a' }] }), { level: 5, dir: 'c2s', tree: false });
-    expect(p.fields['properties']).toEqual({ subscriptionIdentifier: 5 });
+    expect(fieldsOf(p)['properties']).toEqual({ subscriptionIdentifier: 5 });
     expect(p.problems.map((x) => x.code)).toEqual(['prop-duplicate']);
   });
 
@@ -143,14 +144,14 @@ describe('all 27 MQTT 5.0 properties', () => {
 
   test('Authentication Data that reads as text is shown as text (for redaction)', () => {
     const p = decodePacket(connect({ level: 5, properties: [['authenticationMethod', 'PLAIN'], ['authenticationData', 'secret']] }), { level: 5, dir: 'c2s', tree: false });
-    expect((p.fields['properties'] as Record<string, unknown>)['authenticationData']).toEqual({ encoding: 'utf8', text: 'secret' });
+    expect((fieldsOf(p)['properties'] as Record<string, unknown>)['authenticationData']).toEqual({ encoding: 'utf8', text: 'secret' });
   });
 
   test('a property block may hold every CONNACK property at once', () => {
     const list = CASES.filter(([, c]) => c === 'CONNACK').map(([n, , w]) => [n, w] as Prop);
     const p = decodePacket(bytes(connack({ level: 5, properties: list })), { level: 5, dir: 's2c', tree: true });
     expect(p.problems).toEqual([]);
-    expect(Object.keys(p.fields['properties'] as object)).toHaveLength(list.length);
+    expect(Object.keys(fieldsOf(p)['properties'] as object)).toHaveLength(list.length);
   });
 });
 

@@ -5,7 +5,7 @@
  */
 import { describe, expect, test } from 'vitest';
 import type { Violation } from '../src/mqtt/connection-decoder.js';
-import type { DecodedPacket } from '../src/mqtt/types.js';
+import { PingPacket } from '../src/mqtt/packets.js';
 import { CATALOGUE, REFERENCED } from '../src/rules/catalogue.js';
 import { checkPacketAlone } from '../src/rules/engine.js';
 import {
@@ -227,10 +227,10 @@ add('ref|ALL:3.1.2.2:bridge-bit', 'level byte 0x84', () => alone(connect({ level
 add('ref|5.0:1.5.5:vbi-max-4-bytes', '5-byte Property Length', () => alone(hex('30 09 00 01 61 ff ff ff ff 01 00'), 5));
 add('ref|5.0:2.4:reason-table-conflict', 'DISCONNECT 0x8C', () => alone(disconnect({ level: 5, reasonCode: 0x8c }), 5));
 add('ref|ALL:decoder:problem', 'a decoder problem code with no mapping', () => {
-  const d: DecodedPacket = {
-    type: 12, typeName: 'PINGREQ', flags: 0, level: 4, length: 2, remainingLength: 0, headerLength: 2, fields: {}, tree: null,
-    problems: [{ code: 'something-new', offset: 0, length: 1, message: 'new defect', severity: 'error' }],
-  };
+  const d = new PingPacket(hex('c0 00'), 12, 'PINGREQ', 0, 4);
+  d.length = 2;
+  d.headerLength = 2;
+  d.problems = [{ code: 'something-new', offset: 0, length: 1, message: 'new defect', severity: 'error', field: undefined, propertyId: undefined }];
   return checkPacketAlone(hex('c0 00'), d, 'c2s');
 });
 

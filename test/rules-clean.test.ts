@@ -8,6 +8,7 @@ import {
   type Level, type Prop,
 } from './builders/mqtt-bytes.js';
 import { Harness, describeViolations } from './builders/rules-harness.js';
+import { fieldsOf } from './builders/fields.js';
 
 function cleanSession(level: Level, h: Harness): void {
   const v5 = level === 5;
@@ -93,7 +94,7 @@ describe('clean sessions give no findings', () => {
     const all = h.all();
     expect(all, describeViolations(all)).toEqual([]);
     expect(events).toEqual([]);
-    expect(aliased.decoded.fields['resolvedTopic']).toBe('jobs/7');
+    expect(fieldsOf(aliased.decoded)['resolvedTopic']).toBe('jobs/7');
   });
 
   test('a refused connection that is closed at once', () => {

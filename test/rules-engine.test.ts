@@ -14,6 +14,7 @@ import {
 } from './builders/mqtt-bytes.js';
 import { Harness, alone, describeViolations, makeConn, type Ev } from './builders/rules-harness.js';
 import { endAt } from './builders/frames.js';
+import { fieldsOf } from './builders/fields.js';
 
 const ids = (vs: readonly Violation[]): string[] => vs.map((v) => `${v.spec} ${v.id}`);
 
@@ -126,8 +127,8 @@ describe('topic aliases', () => {
     h.c(publish({ level: 5, topic: 'up', properties: [['topicAlias', 1]] }));
     const again = h.c(publish({ level: 5, topic: '', properties: [['topicAlias', 1]] }));
     const other = h.s(publish({ level: 5, topic: '', properties: [['topicAlias', 1]] }));
-    expect(again.decoded.fields['resolvedTopic']).toBe('up');
-    expect(other.decoded.fields['resolvedTopic']).toBeUndefined();
+    expect(fieldsOf(again.decoded)['resolvedTopic']).toBe('up');
+    expect(fieldsOf(other.decoded)['resolvedTopic']).toBeUndefined();
     expect(ids(other.violations)).toContain('5.0 5.0:3.3.2.1:empty-topic-no-alias');
     expect(again.violations).toEqual([]);
   });
@@ -138,7 +139,7 @@ describe('topic aliases', () => {
     h.s(connack({ level: 5, properties: [['topicAliasMaximum', 2]] }));
     h.c(publish({ level: 5, topic: 'one', properties: [['topicAlias', 2]] }));
     h.c(publish({ level: 5, topic: 'two', properties: [['topicAlias', 2]] }));
-    expect(h.c(publish({ level: 5, topic: '', properties: [['topicAlias', 2]] })).decoded.fields['resolvedTopic']).toBe('two');
+    expect(fieldsOf(h.c(publish({ level: 5, topic: '', properties: [['topicAlias', 2]] })).decoded)['resolvedTopic']).toBe('two');
   });
 });
 

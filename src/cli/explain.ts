@@ -5,9 +5,10 @@ import { MqttFramer, type FramedPacket, type FramerEvent } from '../mqtt/framer.
 import { CONNECT, PACKET_TYPES } from '../mqtt/tables.js';
 import { VERSION_NAME, type ProtocolLevel } from '../mqtt/types.js';
 import { escapeText } from '../render/escape.js';
-import { redactFields } from '../render/fields.js';
+import { payloadLimit } from '../render/fields.js';
 import { annotatedHex } from '../render/hex.js';
 import { terminalSafeJson, violationJson } from '../render/json.js';
+import { fieldsText } from '../render/ndjson.js';
 import { violationText } from '../render/text.js';
 import { DialectStage, type DialectMode } from '../dialects/stage.js';
 import type { PacketRecord } from '../mqtt/connection-decoder.js';
@@ -67,10 +68,11 @@ export function explainBytes(bytes: Uint8Array, o: ExplainOptions): string[] {
     const { violations } = (enriched ?? rec) as PacketRecord;
     const d = decoded;
     if (o.json) {
-      lines.push(terminalSafeJson(JSON.stringify({
-        kind: 'packet', index, offset: p.streamOffset, version: VERSION_NAME[d.level], versionInferred: !levelKnown,
-        type: d.typeName, length: d.length, fields: o.redact ? redactFields(d.fields) : d.fields, violations: violations.map(violationJson),
-      })));
+      const head = JSON.stringify({
+        kind: 'packet', index, offset: p.streamOffset, version: VERSION_NAME[d.level], versionInferred: !levelKnown, type: d.typeName, length: d.length,
+      });
+      const fields = fieldsText(d, { redact: o.redact, payloadLimit: payloadLimit(o.full) });
+      lines.push(terminalSafeJson(`${head.slice(0, -1)},"fields":${fields},"violations":${JSON.stringify(violations.map(violationJson))}}`));
       return;
     }
     const { chalk } = o;

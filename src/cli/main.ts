@@ -56,7 +56,7 @@ function renderOptions(a: CommonArgs & { summary?: boolean; onlyViolations?: boo
 async function runRead(a: CommonArgs & { capture: string; port: number[]; auto: boolean; dialect: DialectMode; summary: boolean; onlyViolations: boolean; failOnViolation: boolean; shard: Shard | undefined }, out: Output): Promise<number> {
   const color = decideColor({ flag: a.color, isTTY: process.stdout.isTTY === true, env: process.env });
   const ro = renderOptions(a, color);
-  const renderer = new Renderer((l) => out.line(l), ro);
+  const renderer = new Renderer((l) => out.line(l), ro, out);
   const summary = a.summary ? new SummaryCollector() : null;
   const counter = new ViolationCounter();
   const sinks: PacketSink[] = [renderer, counter];

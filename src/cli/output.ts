@@ -1,21 +1,17 @@
 /**
- * Buffered line output. Lines are encoded straight into a 64 KiB buffer (one write per buffer) for speed, and flushed
- * on the next turn of the event loop, so a live pipe shows each packet as soon as the chunk that completed it has
- * been processed. Encoding each line into the buffer instead of joining the lines into a string for the stream to
- * encode took `-x` on a 50 MB capture (262 MB of output) from 6.3 to 5.3 s of CPU; `--json` is unchanged.
+ * Buffered output. Everything goes into 64 KiB buffers (src/render/bytes-out.ts): text lines are encoded into them,
+ * NDJSON records are written into them byte by byte, and each full buffer is one write. Buffers are flushed on the next
+ * turn of the event loop, so a live pipe shows each packet as soon as the chunk that completed it has been processed.
  *
  * Back-pressure: writes to a pipe are asynchronous, so output faster than its reader would pile up in memory
  * (hundreds of MB for a big capture into `| jq`). drained() tells the reading loop to wait until the pipe took it.
  */
-const FLUSH_BYTES = 64 * 1024;
+import { ByteOut } from '../render/bytes-out.js';
+import type { DirectOut } from '../render/text.js';
 
-/** UTF-8 needs at most 3 bytes per UTF-16 code unit. */
-const MAX_BYTES_PER_UNIT = 3;
-
-export class Output {
-  /** A fresh buffer after every write: an asynchronous stream (a pipe) may still hold the previous one. */
-  private buf: Buffer = Buffer.allocUnsafe(FLUSH_BYTES);
-  private used = 0;
+export class Output implements DirectOut {
+  /** Where lines and records are written; a fresh buffer after every hand-over (a pipe may still hold the old one). */
+  readonly bytes: ByteOut;
   private scheduled = false;
   private closed = false;
   /** The stream's buffer is over its limit since our last write: wait for 'drain' before producing more. */
@@ -23,6 +19,7 @@ export class Output {
   private waiting: Promise<void> | undefined;
 
   constructor(private readonly stream: NodeJS.WritableStream & { readonly writableNeedDrain?: boolean }) {
+    this.bytes = new ByteOut((chunk) => this.hand(chunk));
     // A reader that goes away (`| head`) is not an error worth a stack trace.
     stream.on('error', (err: NodeJS.ErrnoException) => {
       if (err.code === 'EPIPE') {
@@ -62,30 +59,27 @@ export class Output {
 
   line(s: string): void {
     if (this.closed) return;
-    if ((s.length + 1) * MAX_BYTES_PER_UNIT > FLUSH_BYTES - this.used) {
+    this.bytes.utf8(s);
+    this.bytes.byte(0x0a);
+    this.wrote();
+  }
+
+  /** Something was written into `bytes`: make sure it goes out on the next turn of the event loop. */
+  wrote(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
       this.flush();
-      if ((s.length + 1) * MAX_BYTES_PER_UNIT > FLUSH_BYTES) {
-        // A line longer than the buffer (a --full payload) goes out on its own.
-        if (!this.stream.write(s + '\n')) this.full = true;
-        return;
-      }
-    }
-    this.used += this.buf.write(s, this.used);
-    this.buf[this.used++] = 0x0a;
-    if (!this.scheduled) {
-      this.scheduled = true;
-      setImmediate(() => {
-        this.scheduled = false;
-        this.flush();
-      });
-    }
+    });
   }
 
   flush(): void {
-    if (this.used === 0 || this.closed) return;
-    const chunk = this.buf.subarray(0, this.used);
-    this.buf = Buffer.allocUnsafe(FLUSH_BYTES);
-    this.used = 0;
+    this.bytes.flush();
+  }
+
+  private hand(chunk: Buffer): void {
+    if (this.closed) return;
     if (!this.stream.write(chunk)) this.full = true;
   }
 }

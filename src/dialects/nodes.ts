@@ -4,6 +4,7 @@
  * child nodes that the annotated hex view can print without gaps or repeats.
  */
 import type { PacketRecord, Violation } from '../mqtt/connection-decoder.js';
+import type { PublishPacket } from '../mqtt/packets.js';
 import type { FieldNode } from '../mqtt/types.js';
 
 /** Longest value text put in a tree node; the renderers cut further for one-line views. */
@@ -70,15 +71,9 @@ export function uintExplain(b: Uint8Array, at: number, n: number): string {
 }
 
 /** Where the payload of a decoded PUBLISH lies in `rec.bytes`, or null when decoding stopped before it. */
-export function payloadRange(rec: PacketRecord): { start: number; end: number } | null {
-  const d = rec.decoded;
-  const total = d.fields['payloadLength'];
-  if (typeof total !== 'number') return null;
-  const declaredEnd = d.headerLength + d.remainingLength;
-  const start = declaredEnd - total;
-  const end = Math.min(rec.bytes.length, declaredEnd);
-  if (start < 0 || start > end) return null;
-  return { start, end };
+export function payloadRange(p: PublishPacket): { start: number; end: number } | null {
+  if (p.payloadLength === undefined || p.payloadOffset > p.payloadEnd) return null;
+  return { start: p.payloadOffset, end: p.payloadEnd };
 }
 
 /** The PUBLISH payload node, a direct child of the root, when the tree was built. */

@@ -5,7 +5,9 @@
  * never MQTT violations. See docs/onenet.md.
  */
 import type { PacketRecord } from '../mqtt/connection-decoder.js';
+import type { ConnectPacket, PublishPacket, SubscribePacket } from '../mqtt/packets.js';
 import type { FieldNode } from '../mqtt/types.js';
+import { displayBytes } from '../mqtt/utf8.js';
 import type { Connection } from '../tcp/types.js';
 import { parseJsonBytes, type JsonDoc, type JsonNode } from './json-scan.js';
 import { decodeDp, MAX_DATAPOINTS, MAX_DP_NODES, type Datapoint } from './onenet-dp.js';
@@ -20,6 +22,8 @@ export const MAX_PENDING = 1024;
 /** Keep alive range the platform accepts, in seconds. */
 export const KEEPALIVE_MIN = 120;
 export const KEEPALIVE_MAX = 65535;
+/** Keys of fields.onenet that hold secrets: --redact masks them (the password's authentication info). */
+export const ONENET_SECRET_KEYS: readonly string[] = ['authInfo'];
 /** Largest Studio JSON payload decoded into data points. */
 export const STUDIO_JSON_MAX_BYTES = 1024 * 1024;
 
@@ -99,33 +103,32 @@ export class OneNetConnection {
 
   // ---- CONNECT -------------------------------------------------------------------------------
 
-  connect(rec: PacketRecord, tree: boolean): void {
-    const f = rec.decoded.fields;
-    this.clientId = typeof f['clientId'] === 'string' ? f['clientId'] : null;
-    this.username = typeof f['username'] === 'string' ? f['username'] : null;
+  connect(rec: PacketRecord, p: ConnectPacket, tree: boolean): void {
+    this.clientId = p.clientId ?? null;
+    this.username = p.username ?? null;
     if (!this.active) return;
     const info: Record<string, unknown> = {};
     if (this.clientId !== null) info['deviceId'] = this.clientId;
     if (this.username !== null) info['productId'] = this.username;
-    const pw = f['password'];
-    if (pw !== undefined && pw !== null && typeof pw === 'object') info['authInfo'] = { ...(pw as Record<string, unknown>) };
+    // The credential as the password shows it: text or hex, never cut.
+    if (p.password !== undefined) info['authInfo'] = displayBytes(rec.bytes, p.password.start, p.password.end, -1);
     info['platformNotes'] = [...CONNECT_NOTES];
-    f['onenet'] = info;
+    p.onenet = info;
 
     const at = connectOffsets(rec);
-    const level = f['protocolLevel'];
-    if (typeof level === 'number' && level !== 4) {
+    const level = p.protocolLevel;
+    if (level !== undefined && level !== 4) {
       const name = level === 3 ? 'MQTT 3.1' : level === 5 ? 'MQTT 5.0' : `level ${level}`;
       rec.violations.push(dialectWarning('ONENET-protocol-version', `OneNET accepts MQTT 3.1.1 (protocol level 4) only; this CONNECT uses ${name}`, at?.level, 1));
     }
     const missing: string[] = [];
-    if (f['usernameFlag'] === false) missing.push('user name (product ID)');
-    if (f['passwordFlag'] === false) missing.push('password (authentication info)');
+    if (p.usernameFlag === false) missing.push('user name (product ID)');
+    if (p.passwordFlag === false) missing.push('password (authentication info)');
     if (missing.length > 0) {
       rec.violations.push(dialectWarning('ONENET-credentials', `OneNET requires a user name and a password; this CONNECT has no ${missing.join(' and no ')}`, at?.flags, 1));
     }
-    const ka = f['keepAlive'];
-    if (typeof ka === 'number' && (ka < KEEPALIVE_MIN || ka > KEEPALIVE_MAX)) {
+    const ka = p.keepAlive;
+    if (ka !== undefined && (ka < KEEPALIVE_MIN || ka > KEEPALIVE_MAX)) {
       const shown = ka === 0 ? '0 (off)' : `${ka} s`;
       rec.violations.push(dialectWarning('ONENET-keepalive-range', `keep alive ${shown} is outside the ${KEEPALIVE_MIN} to ${KEEPALIVE_MAX} s OneNET accepts`, at?.keepAlive, 2));
     }
@@ -148,12 +151,12 @@ export class OneNetConnection {
   // ---- SUBSCRIBE (detection only) ---------------------------------------------------------------
 
   /** True when a filter switched the dialect on. */
-  subscribe(rec: PacketRecord): boolean {
+  subscribe(p: SubscribePacket): boolean {
     if (this.active) return false;
-    const subs = rec.decoded.fields['subscriptions'];
-    if (!Array.isArray(subs)) return false;
-    for (const s of subs as Array<Record<string, unknown>>) {
-      if (typeof s['topic'] === 'string' && oneNetFilter(s['topic'])) {
+    const subs = p.subscriptions;
+    if (subs === undefined) return false;
+    for (const s of subs) {
+      if (oneNetFilter(s.topic)) {
         this.active = true;
         return true;
       }
@@ -163,16 +166,15 @@ export class OneNetConnection {
 
   // ---- PUBLISH -------------------------------------------------------------------------------
 
-  publish(rec: PacketRecord, topic: string, start: number, end: number, tree: boolean): PublishOutcome {
+  publish(rec: PacketRecord, f: PublishPacket, topic: string, start: number, end: number, tree: boolean): PublishOutcome {
     const t = oneNetTopic(topic);
     if (!t) return NOTHING;
     this.active = true;
-    const f = rec.decoded.fields;
     const pn = tree ? payloadNode(rec, start) : null;
     switch (t.kind) {
       case 'dp': {
         const r = decodeDp(rec.bytes, start, end, tree);
-        f['onenet'] = r.info;
+        f.onenet = r.info;
         rec.violations.push(...r.warnings);
         if (pn) {
           pn.label = 'payload (OneNET $dp data points)';
@@ -182,50 +184,49 @@ export class OneNetConnection {
       }
       case 'creq':
         if (rec.dir === 'c2s') this.direction(rec, topic, 'the platform sends command requests; a device answers on $crsp/<uuid>');
-        f['onenet'] = this.request(rec, `creq:${t.uuid}`, { kind: 'command', command: 'request', uuid: t.uuid });
+        f.onenet = this.request(rec, `creq:${t.uuid}`, { kind: 'command', command: 'request', uuid: t.uuid });
         return this.container(pn, start, end, 'command', 'OneNET command request', `command ${t.uuid}; the device answers on $crsp/${t.uuid}`);
       case 'crsp':
-        return this.response(rec, pn, start, end, `creq:${t.uuid}`, { kind: 'command', command: 'response', uuid: t.uuid }, 'command');
+        return this.response(rec, f, pn, start, end, `creq:${t.uuid}`, { kind: 'command', command: 'response', uuid: t.uuid }, 'command');
       case 'sys':
-        return this.studio(rec, t, pn, start, end);
+        return this.studio(rec, f, t, pn, start, end);
     }
   }
 
-  private studio(rec: PacketRecord, t: { productId: string; deviceId: string; path: string[] }, pn: FieldNode | null, start: number, end: number): PublishOutcome {
-    const f = rec.decoded.fields;
+  private studio(rec: PacketRecord, f: PublishPacket, t: { productId: string; deviceId: string; path: string[] }, pn: FieldNode | null, start: number, end: number): PublishOutcome {
     const base = { productId: t.productId, deviceId: t.deviceId };
     const p = t.path;
     if (rec.dir === 'c2s') this.identity(rec, t.productId, t.deviceId);
     const tail = p[p.length - 1];
     const isResult = tail === 'accepted' || tail === 'rejected';
     if (p.length === 3 && p[0] === 'dp' && p[1] === 'post' && p[2] === 'json') {
-      return this.dpPost(rec, base, pn, start, end);
+      return this.dpPost(rec, f, base, pn, start, end);
     }
     if (p.length === 4 && p[0] === 'dp' && p[1] === 'post' && p[2] === 'json' && isResult) {
       if (rec.dir === 'c2s') this.direction(rec, `$sys/…/dp/post/json/${tail}`, 'the platform sends upload results');
-      return this.dpPostResult(rec, base, tail, pn, start, end);
+      return this.dpPostResult(rec, f, base, tail, pn, start, end);
     }
     if (p.length === 3 && p[0] === 'cmd' && p[1] === 'request' && p[2]!.length > 0) {
       if (rec.dir === 'c2s') this.direction(rec, '$sys/…/cmd/request/…', 'the platform sends command requests');
-      f['onenet'] = this.request(rec, `cmd:${t.productId}/${t.deviceId}/${p[2]}`, { kind: 'command', command: 'request', uuid: p[2], ...base });
+      f.onenet = this.request(rec, `cmd:${t.productId}/${t.deviceId}/${p[2]}`, { kind: 'command', command: 'request', uuid: p[2], ...base });
       return this.container(pn, start, end, 'command', 'OneNET command request', `command ${p[2]}; the device answers on $sys/${t.productId}/${t.deviceId}/cmd/response/${p[2]}`);
     }
     if (p.length === 3 && p[0] === 'cmd' && p[1] === 'response' && p[2]!.length > 0) {
-      return this.response(rec, pn, start, end, `cmd:${t.productId}/${t.deviceId}/${p[2]}`, { kind: 'command', command: 'response', uuid: p[2], ...base }, 'command');
+      return this.response(rec, f, pn, start, end, `cmd:${t.productId}/${t.deviceId}/${p[2]}`, { kind: 'command', command: 'response', uuid: p[2], ...base }, 'command');
     }
     if (p.length === 4 && p[0] === 'cmd' && p[1] === 'response' && isResult) {
       if (rec.dir === 'c2s') this.direction(rec, `$sys/…/cmd/response/…/${tail}`, 'the platform sends command response results');
-      f['onenet'] = { kind: 'command-result', result: tail, uuid: p[2], ...base };
+      f.onenet = { kind: 'command-result', result: tail, uuid: p[2], ...base };
       return this.container(pn, start, end, 'commandResult', `OneNET command response ${tail}`, `the platform ${tail} the response to command ${p[2]}`);
     }
-    f['onenet'] = { kind: 'sys', ...base, path: p.join('/') };
+    f.onenet = { kind: 'sys', ...base, path: p.join('/') };
     return NOTHING;
   }
 
   /** "$sys/{pid}/{dev}/dp/post/json": {"id":..,"dp":{"stream":[{"v":..,"t":..}]}}. */
-  private dpPost(rec: PacketRecord, base: Record<string, string>, pn: FieldNode | null, start: number, end: number): PublishOutcome {
+  private dpPost(rec: PacketRecord, f: PublishPacket, base: Record<string, string>, pn: FieldNode | null, start: number, end: number): PublishOutcome {
     const info: Record<string, unknown> = { kind: 'dp-post', ...base };
-    rec.decoded.fields['onenet'] = info;
+    f.onenet = info;
     const points: Datapoint[] = [];
     let omitted = 0;
     try {
@@ -312,9 +313,9 @@ export class OneNetConnection {
     return { container: jn, jsonShown: true };
   }
 
-  private dpPostResult(rec: PacketRecord, base: Record<string, string>, result: string, pn: FieldNode | null, start: number, end: number): PublishOutcome {
+  private dpPostResult(rec: PacketRecord, f: PublishPacket, base: Record<string, string>, result: string, pn: FieldNode | null, start: number, end: number): PublishOutcome {
     const info: Record<string, unknown> = { kind: 'dp-post-result', ...base, result };
-    rec.decoded.fields['onenet'] = info;
+    f.onenet = info;
     const doc = end - start <= STUDIO_JSON_MAX_BYTES ? jsonObject(rec.bytes, start, end) : null;
     let explain = `the platform ${result} a data point upload`;
     if (doc && doc.root.kind === 'object') {
@@ -340,8 +341,8 @@ export class OneNetConnection {
     return info;
   }
 
-  private response(rec: PacketRecord, pn: FieldNode | null, start: number, end: number, key: string, info: Record<string, unknown>, nodeKey: string): PublishOutcome {
-    rec.decoded.fields['onenet'] = info;
+  private response(rec: PacketRecord, f: PublishPacket, pn: FieldNode | null, start: number, end: number, key: string, info: Record<string, unknown>, nodeKey: string): PublishOutcome {
+    f.onenet = info;
     const linked = this.link(rec, this.commands, key, info);
     if (!linked) {
       rec.violations.push(dialectWarning('ONENET-cmd-unmatched', `reply to command ${String(info['uuid'])}, whose request was not seen on this connection`, undefined, undefined, 'note'));

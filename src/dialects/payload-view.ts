@@ -9,10 +9,11 @@
  * when a tree will show the value.
  */
 import { isUtf8 } from 'node:buffer';
+import type { PayloadView, Properties } from '../mqtt/packets.js';
 import type { FieldNode } from '../mqtt/types.js';
 import { decodeUtf8, isJsonBytes } from './json-scan.js';
 
-export type PayloadView = 'json' | 'text' | 'binary';
+export type { PayloadView };
 
 /** Largest payload whose JSON is parsed and pretty-printed into the tree. */
 export const TREE_JSON_MAX_BYTES = 64 * 1024;
@@ -37,11 +38,11 @@ const JSON_VIEW: ViewResult = Object.freeze({ view: 'json' });
 const TEXT_VIEW: ViewResult = Object.freeze({ view: 'text' });
 const BINARY_VIEW: ViewResult = Object.freeze({ view: 'binary' });
 
-export function classifyPayload(b: Uint8Array, start: number, end: number, props: Record<string, unknown> | undefined, tree: boolean): ViewResult {
+export function classifyPayload(b: Uint8Array, start: number, end: number, props: Properties | undefined, tree: boolean): ViewResult {
   const n = end - start;
   if (n <= 0) return TEXT_VIEW;
-  const ct = props?.['contentType'];
-  const declaredJson = typeof ct === 'string' && isJsonContentType(ct);
+  const ct = props?.contentType;
+  const declaredJson = ct !== undefined && isJsonContentType(ct);
   const shaped = looksLikeJson(b, start, end);
   if (declaredJson || shaped) {
     if (n <= TREE_JSON_MAX_BYTES && (tree || n <= CHEAP_JSON_MAX_BYTES)) {
@@ -54,7 +55,7 @@ export function classifyPayload(b: Uint8Array, start: number, end: number, props
     }
   }
   // Controls first: binary payloads almost always have one within a few bytes, so this usually ends early.
-  const pfiText = props?.['payloadFormatIndicator'] === 1;
+  const pfiText = props?.payloadFormatIndicator === 1;
   if (!pfiText && hasControls(b, start, end)) return BINARY_VIEW;
   return isUtf8(b.subarray(start, end)) ? TEXT_VIEW : BINARY_VIEW;
 }

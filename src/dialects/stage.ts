@@ -83,25 +83,23 @@ export class DialectStage implements PacketSink {
     const tree = this.opts.tree && d.tree !== null;
     const st = this.state(rec.conn);
     if (d.type === CONNECT) {
-      if (st && rec.dir === 'c2s') st.connect(rec, tree);
+      if (st && rec.dir === 'c2s') st.connect(rec, d, tree);
       return;
     }
     if (d.type === SUBSCRIBE) {
-      st?.subscribe(rec);
+      st?.subscribe(d);
       return;
     }
     if (d.type !== PUBLISH) return;
-    const range = payloadRange(rec);
+    const range = payloadRange(d);
     if (!range) return;
-    const f = d.fields;
-    const resolved = f['resolvedTopic'];
-    const topic = typeof resolved === 'string' && resolved.length > 0 ? resolved : f['topic'];
+    const resolved = d.resolvedTopic;
+    const topic = resolved !== undefined && resolved.length > 0 ? resolved : d.topic;
     let out: PublishOutcome = NOTHING;
-    if (st && typeof topic === 'string') out = st.publish(rec, topic, range.start, range.end, tree);
+    if (st && topic !== undefined) out = st.publish(rec, d, topic, range.start, range.end, tree);
     if (this.opts.views === false) return;
-    const props = f['properties'] as Record<string, unknown> | undefined;
-    const view = classifyPayload(rec.bytes, range.start, range.end, props, tree);
-    f['payloadView'] = view.view;
+    const view = classifyPayload(rec.bytes, range.start, range.end, d.properties, tree);
+    d.payloadView = view.view;
     const n = range.end - range.start;
     if (tree && view.json && !out.jsonShown && n <= TREE_JSON_MAX_BYTES) {
       const parent = out.container ?? payloadNode(rec, range.start);

@@ -4,9 +4,10 @@
  */
 import type { Connection, ConnectionEnd, Direction, StreamEvent, StreamSink } from '../tcp/types.js';
 import { DEFAULT_PENDING_BUDGET_BYTES, MqttFramer, type FramedPacket, type FramerEvent, type FramerSink, type PendingBudget } from './framer.js';
-import { decodePacket, inferLevel } from './decoder.js';
+import { inferLevel, PacketDecoder } from './decoder.js';
+import type { MqttPacket } from './packets.js';
 import { CONNECT } from './tables.js';
-import type { DecodedPacket, ProtocolLevel } from './types.js';
+import type { ProtocolLevel } from './types.js';
 
 /** One decoded MQTT packet with where and when it was seen. Later stages add to `violations`. */
 export interface PacketRecord {
@@ -17,9 +18,12 @@ export interface PacketRecord {
   frames: number[];
   timeSec: number;
   timeNsec: number;
-  /** Exactly the packet's bytes; offsets in `decoded.tree` and problems are relative to bytes[0]. */
+  /**
+   * Exactly the packet's bytes; offsets in `decoded`, its tree and its problems are relative to bytes[0]. Valid only
+   * while the record is passed down the pipeline (it may be a view of the capture's read buffer).
+   */
   bytes: Uint8Array;
-  decoded: DecodedPacket;
+  decoded: MqttPacket;
   /** True when the level was not read from a CONNECT in this capture. */
   levelInferred: boolean;
   streamOffset: number;
@@ -52,7 +56,7 @@ export interface PacketSink {
 export interface ConnectionDecoderOptions {
   /** Build field trees (-V, -x). */
   tree: boolean;
-  /** Bytes of payload to keep as text/hex in fields (the rest is cut and marked). */
+  /** Bytes of payload shown in tree nodes (the rest is cut and marked). */
   payloadLimit?: number;
   maxPacketBytes?: number;
   /** Bytes all framers together may hold in packets in progress (default DEFAULT_PENDING_BUDGET_BYTES). */
@@ -71,6 +75,7 @@ export class ConnectionDecoder implements StreamSink {
   private readonly opts: ConnectionDecoderOptions;
   private readonly conns = new Map<number, ConnState>();
   private readonly budget: PendingBudget;
+  private readonly decoder = new PacketDecoder();
   /** The capture record being processed: a packet completes in it even when its bytes came from earlier frames. */
   private currentFrame = 0;
   private currentSec = 0;
@@ -144,7 +149,7 @@ export class ConnectionDecoder implements StreamSink {
     }
     const level: ProtocolLevel = state.level ?? 4;
     // A plain literal (no spread): this runs for every packet. An undefined payloadLimit means the default.
-    const decoded = decodePacket(pkt.bytes, { level, dir, tree: this.opts.tree, payloadLimit: this.opts.payloadLimit });
+    const decoded = this.decoder.decode(pkt.bytes, { level, dir, tree: this.opts.tree, payloadLimit: this.opts.payloadLimit });
     if (isConnect) {
       // The CONNECT's own level governs the connection from here on (both directions).
       state.level = decoded.level;

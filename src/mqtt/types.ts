@@ -21,7 +21,7 @@ export interface FieldNode {
   children?: FieldNode[];
 }
 
-/** A defect the decoder found in the bytes; rules/ maps `code` to a catalogue entry and spec id. */
+/** A defect the decoder found in the bytes; rules/ maps it to a catalogue entry and spec id by code and field. */
 export interface DecodeProblem {
   /** Stable machine code, e.g. "reserved-flags", "rl-too-long", "overrun", "trailing-bytes", "bad-utf8". */
   code: string;
@@ -31,10 +31,16 @@ export interface DecodeProblem {
   message: string;
   /**
    * 'error' = the packet violates the spec (Malformed / Protocol Error / numbered MUST);
-   * 'warning' = SHOULD-level or version-tolerated defects. The decoder always sets it
-   * (see PROBLEM_CODES in tables.ts for the default per code).
+   * 'warning' = SHOULD-level or version-tolerated defects (see PROBLEM_CODES in tables.ts for the default per code).
    */
-  severity?: 'error' | 'warning';
+  severity: 'error' | 'warning';
+  /**
+   * The packet field the problem is in: its key in the registry (fields.ts), e.g. "clientId", "willTopic", "topic",
+   * "subscriptions", "properties", "willProperties"; undefined for the fixed header and bytes after the last field.
+   */
+  field: string | undefined;
+  /** Inside a property block: the id of the property being read (0 for the Property Length itself). */
+  propertyId: number | undefined;
 }
 
 export interface DecodeContext {
@@ -45,29 +51,8 @@ export interface DecodeContext {
   /** Build the field tree (only modes that show it need it: -V, -x, explain). */
   tree: boolean;
   /**
-   * Most bytes of a PUBLISH payload / Will Payload rendered into `fields` (default 1024).
-   * A negative value or Infinity means no limit. `payloadLength` is always the true length.
+   * Most bytes of a PUBLISH payload / Will Payload shown as a tree node's value (default 1024). A negative value or
+   * Infinity means no limit. The packet itself keeps the byte range; the NDJSON writer has its own limit.
    */
   payloadLimit?: number;
-}
-
-export interface DecodedPacket {
-  /** Packet type 0..15 from the high nibble of byte 0. */
-  type: number;
-  /** "CONNECT", "PUBLISH", ..., "AUTH"; "RESERVED" for 0 (and 15 before 5.0). */
-  typeName: string;
-  /** Low nibble of byte 0. */
-  flags: number;
-  /** Level the packet was decoded with. */
-  level: ProtocolLevel;
-  /** Whole packet length in bytes (fixed header + remaining length). */
-  length: number;
-  remainingLength: number;
-  /** Bytes of the fixed header (1 + length of the Remaining Length field). */
-  headerLength: number;
-  /** camelCase JSON-ready fields (see docs/json.md); binary values as {encoding:'hex', data:'..'} or similar. */
-  fields: Record<string, unknown>;
-  /** Field tree when DecodeContext.tree was set, else null. */
-  tree: FieldNode | null;
-  problems: DecodeProblem[];
 }

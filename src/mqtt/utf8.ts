@@ -184,6 +184,22 @@ export type BytesValue =
   | { encoding: 'hex'; data: string; truncated?: true };
 
 /**
+ * Where a text cut at `cut` (start <= cut <= end) really ends: backed off over at most 3 UTF-8 continuation bytes
+ * so a character is not split. Unchanged when nothing is cut.
+ */
+export function characterCut(b: Uint8Array, start: number, cut: number, end: number): number {
+  let textCut = cut;
+  if (cut < end) {
+    let k = 0;
+    while (k < 3 && textCut > start && (b[textCut]! & 0xc0) === 0x80) {
+      textCut--;
+      k++;
+    }
+  }
+  return textCut;
+}
+
+/**
  * Shows bytes[start,end) as text when it is well-formed UTF-8 without control characters
  * (TAB, LF and CR allowed: pretty-printed JSON is common), else as hex. Only the first `limit`
  * bytes are looked at, so a multi-megabyte payload costs O(limit); the cut backs off to a
@@ -195,15 +211,7 @@ export function displayBytes(b: Uint8Array, start: number, end: number, limit: n
   const avail = end - start;
   const cut = limit >= 0 && avail > limit ? start + limit : end;
   const truncated = cut - start < total;
-  let textCut = cut;
-  if (cut < end) {
-    // Back off over at most 3 continuation bytes so a character is not split.
-    let k = 0;
-    while (k < 3 && textCut > start && (b[textCut]! & 0xc0) === 0x80) {
-      textCut--;
-      k++;
-    }
-  }
+  const textCut = characterCut(b, start, cut, end);
   if (readsAsText(b, start, textCut)) {
     const text = bytesToString(b, start, textCut, false);
     return truncated ? { encoding: 'utf8', text, truncated: true } : { encoding: 'utf8', text };
@@ -212,7 +220,8 @@ export function displayBytes(b: Uint8Array, start: number, end: number, limit: n
   return truncated ? { encoding: 'hex', data, truncated: true } : { encoding: 'hex', data };
 }
 
-function readsAsText(b: Uint8Array, start: number, end: number): boolean {
+/** Whether bytes[start,end) show as text: well-formed UTF-8 without controls (TAB, LF and CR allowed). */
+export function readsAsText(b: Uint8Array, start: number, end: number): boolean {
   for (let i = start; i < end; i++) {
     const c = b[i]!;
     if (c >= 0x20 && c < 0x7f) continue;

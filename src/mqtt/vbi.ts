@@ -1,4 +1,7 @@
-/** Variable Byte Integer (Remaining Length, Property Length, property ids, Subscription Identifier). */
+/**
+ * Variable Byte Integer (Remaining Length, Property Length, property ids, Subscription Identifier): the one reader
+ * every part of the MQTT stage uses.
+ */
 
 export interface VbiResult {
   /** Decoded value; meaningful only when `complete && !overlong`. */
@@ -16,20 +19,39 @@ export interface VbiResult {
   nonMinimal: boolean;
 }
 
-export function decodeVbi(bytes: Uint8Array, offset: number, end: number = bytes.length): VbiResult {
+/**
+ * The result of the latest readVbi() call. One shared object, so that reading a length on the hot path allocates
+ * nothing: copy what you need before the next call.
+ */
+const last: VbiResult = { value: 0, length: 0, complete: false, overlong: false, nonMinimal: false };
+
+/** Reads a Variable Byte Integer at `offset` (bytes up to `end`); the result is valid until the next call. */
+export function readVbi(bytes: Uint8Array, offset: number, end: number = bytes.length): Readonly<VbiResult> {
   let value = 0;
   let mult = 1;
   for (let i = 0; i < 4; i++) {
     const p = offset + i;
-    if (p >= end) return { value, length: i, complete: false, overlong: false, nonMinimal: false };
+    if (p >= end) return set(value, i, false, false, false);
     const c = bytes[p]!;
     value += (c & 0x7f) * mult;
-    if ((c & 0x80) === 0) {
-      return { value, length: i + 1, complete: true, overlong: false, nonMinimal: i > 0 && c === 0 };
-    }
+    if ((c & 0x80) === 0) return set(value, i + 1, true, false, i > 0 && c === 0);
     mult *= 128;
   }
-  return { value, length: 4, complete: true, overlong: true, nonMinimal: false };
+  return set(value, 4, true, true, false);
+}
+
+function set(value: number, length: number, complete: boolean, overlong: boolean, nonMinimal: boolean): VbiResult {
+  last.value = value;
+  last.length = length;
+  last.complete = complete;
+  last.overlong = overlong;
+  last.nonMinimal = nonMinimal;
+  return last;
+}
+
+/** readVbi as a fresh object, for callers that keep the result (not on the hot path). */
+export function decodeVbi(bytes: Uint8Array, offset: number, end: number = bytes.length): VbiResult {
+  return { ...readVbi(bytes, offset, end) };
 }
 
 /** Bytes the minimal encoding of `value` takes (1..4). */

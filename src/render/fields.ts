@@ -1,27 +1,20 @@
 /**
- * Views of a decoded packet's `fields` shared by the human and machine renderers: the key fields of the one-line
- * view, redaction, and payload previews.
+ * Views of a decoded packet shared by the human renderers: the key fields of the one-line view, secrets, and payload
+ * previews.
  */
+import { ONENET_SECRET_KEYS } from '../dialects/onenet.js';
 import type { PacketRecord } from '../mqtt/connection-decoder.js';
+import { SECRET_KEYS as FIELD_SECRET_KEYS } from '../mqtt/fields.js';
+import type { ByteRange, DialectJson, MqttPacket } from '../mqtt/packets.js';
+import { ReservedPacket } from '../mqtt/packets.js';
+import { AUTH, CONNACK, CONNECT, DISCONNECT, PUBACK, PUBCOMP, PUBLISH, PUBREC, PUBREL, SUBACK, SUBSCRIBE, UNSUBACK, UNSUBSCRIBE } from '../mqtt/tables.js';
+import { displayBytes, type BytesValue } from '../mqtt/utf8.js';
 import { escapeText, quote } from './escape.js';
 
-/** Field keys whose values are secrets; `--redact` masks them in every mode. */
-export const SECRET_KEYS: ReadonlySet<string> = new Set(['password', 'authenticationData', 'authInfo']);
+/** Field keys whose values are secrets; `--redact` masks them in every mode (the registry's, and the dialects'). */
+export const SECRET_KEYS: ReadonlySet<string> = new Set([...FIELD_SECRET_KEYS, ...ONENET_SECRET_KEYS]);
 
 export const REDACTED = '***';
-
-/** A deep copy of `fields` with every secret replaced (JSON mode). */
-export function redactFields(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(redactFields);
-  if (value !== null && typeof value === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
-      out[k] = SECRET_KEYS.has(k) && v !== null && v !== undefined ? { encoding: 'redacted' } : redactFields(v);
-    }
-    return out;
-  }
-  return value;
-}
 
 /** Binary-or-text values as the decoder stores them. */
 interface EncodedValue {
@@ -50,30 +43,25 @@ function cut(s: string, max: number): string {
   return s.length > max ? `${s.slice(0, max)}…` : s;
 }
 
-function str(v: unknown): string {
-  return typeof v === 'string' ? quote(v) : showEncoded(v);
-}
-
 /** The reason/return code of a packet with its name, when it has one. */
-function reason(f: Record<string, unknown>): string | null {
-  const code = f.reasonCode ?? f.returnCode;
-  if (typeof code !== 'number') return null;
-  const name = f.reasonCodeName ?? f.returnCodeName;
-  return `rc=0x${code.toString(16).padStart(2, '0')}${typeof name === 'string' ? ` (${escapeText(name)})` : ''}`;
+function reason(code: number | undefined, name: string | undefined): string | null {
+  if (code === undefined) return null;
+  return `rc=0x${code.toString(16).padStart(2, '0')}${name !== undefined ? ` (${escapeText(name)})` : ''}`;
 }
 
 /** What a platform dialect found in a PUBLISH, in a few words (OneNET data points, command links). */
-function dialectSummary(onenet: unknown): string | null {
-  if (onenet === null || typeof onenet !== 'object') return null;
-  const o = onenet as Record<string, unknown>;
-  const points = Array.isArray(o.datapoints) ? (o.datapoints as Array<Record<string, unknown>>) : [];
-  const shownPoints = points.slice(0, 6).map((p) => `${escapeText(String(p.stream))}=${escapeText(typeof p.value === 'string' ? p.value : JSON.stringify(p.value) ?? '')}`).join(' ')
+function dialectSummary(o: DialectJson | undefined): string | null {
+  if (o === undefined) return null;
+  const points = Array.isArray(o['datapoints']) ? (o['datapoints'] as Array<Record<string, unknown>>) : [];
+  const shownPoints = points.slice(0, 6).map((p) => `${escapeText(String(p['stream']))}=${escapeText(typeof p['value'] === 'string' ? p['value'] : JSON.stringify(p['value']) ?? '')}`).join(' ')
     + (points.length > 6 ? ` +${points.length - 6}` : '');
-  if (o.kind === 'dp') return `OneNET $dp type ${String(o.dpType)}: ${shownPoints || '(no data points)'}`;
-  if (o.kind === 'dp-post') return `OneNET dp-post id=${escapeText(String(o.id))}: ${shownPoints || '(no data points)'}`;
-  if (o.kind === 'command' && o.command === 'response') {
-    return typeof o.requestFrame === 'number'
-      ? `OneNET command reply to frame ${o.requestFrame}${typeof o.latencyMs === 'number' ? ` (+${o.latencyMs.toFixed(1)} ms)` : ''}`
+  if (o['kind'] === 'dp') return `OneNET $dp type ${String(o['dpType'])}: ${shownPoints || '(no data points)'}`;
+  if (o['kind'] === 'dp-post') return `OneNET dp-post id=${escapeText(String(o['id']))}: ${shownPoints || '(no data points)'}`;
+  if (o['kind'] === 'command' && o['command'] === 'response') {
+    const frame = o['requestFrame'];
+    const ms = o['latencyMs'];
+    return typeof frame === 'number'
+      ? `OneNET command reply to frame ${frame}${typeof ms === 'number' ? ` (+${ms.toFixed(1)} ms)` : ''}`
       : 'OneNET command reply (request not captured)';
   }
   return null;
@@ -85,73 +73,95 @@ function add(line: string, part: string): string {
   return line.length === 0 ? part : `${line} ${part}`;
 }
 
-function codeList(codes: unknown[]): string {
-  return `codes=[${codes.map((c) => (typeof c === 'number' ? `0x${c.toString(16).padStart(2, '0')}` : String(c))).join(',')}]`;
+function codeList(codes: readonly number[]): string {
+  return `codes=[${codes.map((c) => `0x${c.toString(16).padStart(2, '0')}`).join(',')}]`;
+}
+
+/** Most payload bytes a text view looks at: the same cut the NDJSON output makes. */
+export function payloadLimit(full: boolean): number {
+  return full ? -1 : 1024;
+}
+
+/** A byte range of a packet as text or hex (the NDJSON bytes value), cut after `limit` bytes. */
+export function bytesValue(p: MqttPacket, r: ByteRange, limit: number, trueEnd = r.end): BytesValue {
+  return displayBytes(p.bytes, r.start, r.end, limit, trueEnd);
 }
 
 /** The key fields of a packet for the one-line view. Runs for every packet: it appends to one string, no arrays. */
-export function keyFields(rec: PacketRecord, redact: boolean): string {
-  const f = rec.decoded.fields;
+export function keyFields(rec: PacketRecord, redact: boolean, full = false): string {
+  const p = rec.decoded;
   let line = '';
-  const id = typeof f.packetId === 'number' ? `id=${f.packetId}` : '';
-  switch (rec.decoded.typeName) {
-    case 'CONNECT': {
-      line = add(line, `clientId=${str(f.clientId ?? '')}`);
-      if (typeof f.keepAlive === 'number') line = add(line, `keepAlive=${f.keepAlive}`);
-      const clean = f.cleanStart ?? f.cleanSession;
-      if (typeof clean === 'boolean') line = add(line, `${'cleanStart' in f ? 'cleanStart' : 'clean'}=${clean ? 1 : 0}`);
-      if (f.username !== undefined && f.username !== null) line = add(line, `user=${str(f.username)}`);
-      if (f.password !== undefined && f.password !== null) line = add(line, `password=${showEncoded(f.password, 24, redact)}`);
-      if (f.willFlag === true) line = add(line, `will=${str(f.willTopic ?? '')} willQos=${String(f.willQos)}`);
+  switch (p.type) {
+    case CONNECT: {
+      line = add(line, `clientId=${quote(p.clientId ?? '')}`);
+      if (p.keepAlive !== undefined) line = add(line, `keepAlive=${p.keepAlive}`);
+      const clean = p.cleanStart ?? p.cleanSession;
+      if (clean !== undefined) line = add(line, `${p.cleanStart !== undefined ? 'cleanStart' : 'clean'}=${clean ? 1 : 0}`);
+      if (p.username !== undefined) line = add(line, `user=${quote(p.username)}`);
+      if (p.password !== undefined) line = add(line, `password=${showEncoded(bytesValue(p, p.password, -1), 24, redact)}`);
+      if (p.willFlag === true) line = add(line, `will=${quote(p.willTopic ?? '')} willQos=${String(p.willQos)}`);
       break;
     }
-    case 'CONNACK': {
-      if (typeof f.sessionPresent === 'boolean') line = add(line, `sessionPresent=${f.sessionPresent ? 1 : 0}`);
-      const r = reason(f);
+    case CONNACK: {
+      if (p.sessionPresent !== undefined) line = add(line, `sessionPresent=${p.sessionPresent ? 1 : 0}`);
+      const r = p.reasonCode !== undefined ? reason(p.reasonCode, p.reasonCodeName) : reason(p.returnCode, p.returnCodeName);
       if (r) line = add(line, r);
       break;
     }
-    case 'PUBLISH': {
-      line = add(line, `topic=${str(f.topic ?? '')}`);
-      const props = f.properties as Record<string, unknown> | undefined;
-      if (props && typeof props.topicAlias === 'number') line = add(line, `alias=${props.topicAlias}`);
-      if (typeof f.resolvedTopic === 'string') line = add(line, `(→ ${quote(f.resolvedTopic)})`);
-      line = add(line, `qos=${String(f.qos)}`);
-      line = add(line, id);
-      if (f.retain === true) line = add(line, 'retain');
-      if (f.dup === true) line = add(line, 'dup');
-      if (typeof f.payloadLength === 'number') line = add(line, `len=${f.payloadLength}`);
-      const dialect = dialectSummary(f.onenet);
+    case PUBLISH: {
+      line = add(line, `topic=${quote(p.topic ?? '')}`);
+      const alias = p.properties?.topicAlias;
+      if (alias !== undefined) line = add(line, `alias=${alias}`);
+      if (p.resolvedTopic !== undefined) line = add(line, `(→ ${quote(p.resolvedTopic)})`);
+      line = add(line, `qos=${p.headerFields ? p.qos : 'undefined'}`);
+      if (p.packetId !== undefined) line = add(line, `id=${p.packetId}`);
+      if (p.headerFields && p.retain) line = add(line, 'retain');
+      if (p.headerFields && p.dup) line = add(line, 'dup');
+      if (p.payloadLength !== undefined) line = add(line, `len=${p.payloadLength}`);
+      const dialect = dialectSummary(p.onenet);
       // Data points replace the raw payload; a command keeps its payload (the command text) beside the link.
       const isDataPoints = dialect !== null && !dialect.startsWith('OneNET command');
-      if (!isDataPoints && f.payload !== undefined) line = add(line, showEncoded(f.payload, 40));
+      if (!isDataPoints && p.payloadLength !== undefined) {
+        line = add(line, showEncoded(bytesValue(p, { start: p.payloadOffset, end: p.payloadEnd }, payloadLimit(full), p.payloadOffset + p.payloadLength), 40));
+      }
       if (dialect !== null) line = add(line, dialect);
       break;
     }
-    case 'SUBSCRIBE': {
-      line = add(line, id);
-      const subs = Array.isArray(f.subscriptions) ? f.subscriptions as Array<Record<string, unknown>> : [];
-      line = add(line, subs.map((s) => `${str(s.topic ?? '')}:${String(s.qos)}`).join(' '));
+    case SUBSCRIBE: {
+      if (p.packetId !== undefined) line = add(line, `id=${p.packetId}`);
+      line = add(line, (p.subscriptions ?? []).map((s) => `${quote(s.topic)}:${s.qos}`).join(' '));
       break;
     }
-    case 'SUBACK': {
-      line = add(line, id);
-      const codes = (f.reasonCodes ?? f.returnCodes) as unknown;
-      if (Array.isArray(codes)) line = add(line, codeList(codes));
+    case SUBACK: {
+      if (p.packetId !== undefined) line = add(line, `id=${p.packetId}`);
+      const codes = p.reasonCodes ?? p.returnCodes;
+      if (codes !== undefined) line = add(line, codeList(codes));
       break;
     }
-    case 'UNSUBSCRIBE': {
-      line = add(line, id);
-      const topics = Array.isArray(f.topics) ? f.topics as unknown[] : [];
-      line = add(line, topics.map(str).join(' '));
+    case UNSUBSCRIBE: {
+      if (p.packetId !== undefined) line = add(line, `id=${p.packetId}`);
+      line = add(line, (p.topics ?? []).map((t) => quote(t)).join(' '));
       break;
     }
-    default: {
-      line = add(line, id);
-      const r = reason(f);
+    case UNSUBACK: {
+      if (p.packetId !== undefined) line = add(line, `id=${p.packetId}`);
+      if (p.reasonCodes !== undefined) line = add(line, codeList(p.reasonCodes));
+      break;
+    }
+    case PUBACK: case PUBREC: case PUBREL: case PUBCOMP: {
+      if (p.packetId !== undefined) line = add(line, `id=${p.packetId}`);
+      const r = reason(p.reasonCode, p.reasonCodeName);
       if (r) line = add(line, r);
-      if (Array.isArray(f.reasonCodes)) line = add(line, codeList(f.reasonCodes as unknown[]));
+      break;
     }
+    case DISCONNECT: case AUTH: {
+      if (p instanceof ReservedPacket) break; // type 15 before 5.0
+      const r = reason(p.reasonCode, p.reasonCodeName);
+      if (r) line = add(line, r);
+      break;
+    }
+    default:
+      break;
   }
   return line;
 }

@@ -1,8 +1,6 @@
-/** NDJSON records: the stable machine contract documented in docs/json.md. */
-import type { PacketRecord, Violation } from '../mqtt/connection-decoder.js';
-import { VERSION_NAME } from '../mqtt/types.js';
+/** NDJSON event records (rare: built as objects) and the terminal-safety pass for JSON text; packet records are written by ndjson.ts. */
+import type { Violation } from '../mqtt/connection-decoder.js';
 import type { Connection, Direction, StreamEvent } from '../tcp/types.js';
-import { redactFields } from './fields.js';
 import { isoTime } from './format.js';
 
 /**
@@ -23,62 +21,6 @@ export function terminalSafeJson(text: string): string {
 
 export function endpoints(conn: Connection, dir: Direction): { src: string; dst: string } {
   return dir === 'c2s' ? { src: conn.client, dst: conn.server } : { src: conn.server, dst: conn.client };
-}
-
-/**
- * `"conn":…,"src":…,"dst":…,"dir":…` of a connection, per direction: the same for every packet of the connection, so
- * it is built once, when the connection's first packet is written.
- */
-const connectionJson = new WeakMap<Connection, { c2s: string; s2c: string }>();
-
-function connJson(conn: Connection, dir: Direction): string {
-  let e = connectionJson.get(conn);
-  if (e === undefined) {
-    // Addresses are text we formatted ourselves (digits, hex, dots, colons, brackets): nothing terminal-unsafe.
-    const client = JSON.stringify(conn.client);
-    const server = JSON.stringify(conn.server);
-    const id = num(conn.id);
-    // join() gives flat strings; concatenation would keep a tree of pieces alive per connection, walked again by
-    // every line that embeds it.
-    e = {
-      c2s: ['"conn":', id, ',"src":', client, ',"dst":', server, ',"dir":"c2s"'].join(''),
-      s2c: ['"conn":', id, ',"src":', server, ',"dst":', client, ',"dir":"s2c"'].join(''),
-    };
-    connectionJson.set(conn, e);
-  }
-  return dir === 'c2s' ? e.c2s : e.s2c;
-}
-
-/** A JSON number the way JSON.stringify writes it (non-finite numbers become null). */
-function num(n: number): string {
-  return Number.isFinite(n) ? String(n) : 'null';
-}
-
-/**
- * One packet as an NDJSON line. The envelope is concatenated by hand in the key order docs/json.md shows, which is
- * exactly what JSON.stringify of the equivalent object gives; only `fields` and `violations` go through
- * JSON.stringify and the terminal-safety scan, because only they hold text from the capture.
- */
-export function packetJson(rec: PacketRecord, redact: boolean): string {
-  const d = rec.decoded;
-  const frames = rec.frames;
-  const version = VERSION_NAME[d.level];
-  const frame = num(rec.frame);
-  const fields = terminalSafeJson(JSON.stringify(redact ? redactFields(d.fields) : d.fields));
-  const violations = rec.violations.length === 0 ? '[]' : terminalSafeJson(JSON.stringify(rec.violations.map(violationJson)));
-  return '{"kind":"packet","frame":' + frame
-    // Most packets travel in the frame that completes them.
-    + ',"frames":' + (frames.length === 1 ? (frames[0] === rec.frame ? '[' + frame + ']' : '[' + num(frames[0]!) + ']') : JSON.stringify(frames))
-    // isoTime gives digits, '-', ':', '.', 'T', 'Z' and '@': nothing JSON would escape.
-    + ',"time":"' + isoTime(rec.timeSec, rec.timeNsec) + '",'
-    + connJson(rec.conn, rec.dir)
-    + ',"version":' + (version === undefined ? 'null' : '"' + version + '"')
-    + ',"versionInferred":' + (rec.levelInferred ? 'true' : 'false')
-    + ',"type":' + JSON.stringify(d.typeName)
-    + ',"length":' + num(d.length)
-    + ',"fields":' + fields
-    + ',"violations":' + violations
-    + '}';
 }
 
 export function violationJson(v: Violation): Record<string, unknown> {

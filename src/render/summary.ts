@@ -97,26 +97,25 @@ export class SummaryCollector implements PacketSink {
       c.lastNsec = rec.timeNsec;
       c.level = d.level;
       c.levelInferred = rec.levelInferred;
-      if (d.type === CONNECT && typeof d.fields.clientId === 'string') c.clientId = d.fields.clientId;
+      if (d.type === CONNECT && d.clientId !== undefined) c.clientId = d.clientId;
     }
-    const t = d.type & 15;
+    // Counted by the type nibble as sent, so reserved types 0 and 15 keep rows of their own.
+    const t = d.wireType;
     if (this.typeCounts[t]++ === 0) {
       this.typeNames[t] = d.typeName;
       this.typeOrder.push(t);
     }
     if (d.type === PUBLISH) {
-      const f = d.fields;
-      const topic = typeof f.resolvedTopic === 'string' ? f.resolvedTopic : typeof f.topic === 'string' ? f.topic : '';
+      const topic = d.resolvedTopic ?? d.topic ?? '';
       let tp = this.topics.get(topic) ?? (this.topics.size >= MAX_TOPICS ? this.topics.get(OTHER_TOPICS) : undefined);
       if (!tp) {
         tp = { messages: 0, bytes: 0, qos: [0, 0, 0], retained: 0 };
         this.topics.set(this.topics.size >= MAX_TOPICS ? OTHER_TOPICS : topic, tp);
       }
       tp.messages++;
-      tp.bytes += typeof f.payloadLength === 'number' ? f.payloadLength : 0;
-      const q = typeof f.qos === 'number' && f.qos >= 0 && f.qos <= 2 ? f.qos : null;
-      if (q !== null) tp.qos[q]++;
-      if (f.retain === true) tp.retained++;
+      tp.bytes += d.payloadLength ?? 0;
+      if (d.headerFields && d.qos <= 2) tp.qos[d.qos]++;
+      if (d.headerFields && d.retain) tp.retained++;
     }
     this.countViolations(rec.violations);
   }

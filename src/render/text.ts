@@ -4,12 +4,21 @@ import type { PacketRecord, PacketSink, Violation } from '../mqtt/connection-dec
 import { VERSION_NAME } from '../mqtt/types.js';
 import type { Connection, StreamEvent } from '../tcp/types.js';
 import { escapeText } from './escape.js';
-import { keyFields } from './fields.js';
+import { keyFields, payloadLimit } from './fields.js';
 import { relativeSeconds } from './format.js';
 import { annotatedHex, fieldTree } from './hex.js';
-import { eventJson, packetJson, type EventTime } from './json.js';
+import type { ByteOut } from './bytes-out.js';
+import { eventJson, type EventTime } from './json.js';
+import { packetJsonText, writePacketRecord, type JsonOptions } from './ndjson.js';
 
 export type Write = (line: string) => void;
+
+/** Output that takes bytes directly (the CLI's stdout buffer): NDJSON records are written into it without strings. */
+export interface DirectOut {
+  readonly bytes: ByteOut;
+  /** Called after each record written into `bytes`, so the owner can schedule a flush. */
+  wrote(): void;
+}
 
 export interface RenderOptions {
   chalk: ChalkInstance;
@@ -45,9 +54,14 @@ export class Renderer implements PacketSink {
   /** Time of the latest frame seen, for events (which carry only a frame number). */
   private latest: EventTime | null = null;
 
-  constructor(write: Write, opts: RenderOptions) {
+  private readonly direct: DirectOut | null;
+  private readonly json: JsonOptions;
+
+  constructor(write: Write, opts: RenderOptions, direct: DirectOut | null = null) {
     this.write = write;
     this.o = opts;
+    this.direct = direct;
+    this.json = { redact: opts.redact, payloadLimit: payloadLimit(opts.full) };
   }
 
   /** Every capture record passes its time here first, so relative times count from the first frame. */
@@ -74,7 +88,12 @@ export class Renderer implements PacketSink {
     if (o.quiet) return;
     if (o.onlyViolations && rec.violations.length === 0) return;
     if (o.json) {
-      this.write(packetJson(rec, o.redact));
+      if (this.direct !== null) {
+        writePacketRecord(this.direct.bytes, rec, this.json);
+        this.direct.wrote();
+      } else {
+        this.write(packetJsonText(rec, this.json));
+      }
       return;
     }
     const { chalk } = o;
@@ -87,7 +106,7 @@ export class Renderer implements PacketSink {
     const rel = base === null ? relativeSeconds(0, 0, 0, 0) : relativeSeconds(rec.timeSec, rec.timeNsec, base.timeSec, base.timeNsec);
     // One concatenation per packet (no array, no endpoint object): this line is written for every packet.
     const line = `${String(rec.frame).padStart(5)} ${rel.padStart(11)} ${c2s ? conn.client : conn.server} → ${c2s ? conn.server : conn.client} `
-      + `${chalk.bold(d.typeName.padEnd(11))} ${chalk.dim(`v${version}`)} ${keyFields(rec, o.redact)}`;
+      + `${chalk.bold(d.typeName.padEnd(11))} ${chalk.dim(`v${version}`)} ${keyFields(rec, o.redact, o.full)}`;
     this.write(line.trimEnd() + severityMark(chalk, rec.violations));
     if (o.verbose && d.tree) {
       for (const l of fieldTree(d.tree, { chalk, full: o.full, redact: o.redact, indent: '      ' })) this.write(l);

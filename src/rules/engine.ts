@@ -4,7 +4,7 @@
  * rule catalogue in catalogue.ts.
  */
 import type { PacketRecord, PacketSink, Violation } from '../mqtt/connection-decoder.js';
-import type { DecodedPacket } from '../mqtt/types.js';
+import type { MqttPacket } from '../mqtt/packets.js';
 import type { Connection, ConnectionEnd, StreamEvent } from '../tcp/types.js';
 import { checkPacket } from './packet-checks.js';
 import { ConnSession } from './session.js';
@@ -74,7 +74,7 @@ export class RuleEngine implements PacketSink {
 }
 
 /** Packet-level findings for one packet with no connection around it (explain). */
-export function checkPacketAlone(bytes: Uint8Array, decoded: DecodedPacket, dir: 'c2s' | 's2c' | null): Violation[] {
+export function checkPacketAlone(bytes: Uint8Array, decoded: MqttPacket, dir: 'c2s' | 's2c' | null): Violation[] {
   const out: Violation[] = [];
   checkPacket(bytes, decoded, dir, out);
   return out;

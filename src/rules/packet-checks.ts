@@ -2,14 +2,16 @@
  * Single-packet checks: every decoder problem becomes a violation citing the most precise catalogue entry for the
  * packet's protocol version, plus the few one-packet rules the decoder leaves to us.
  *
- * The clean path (no problems) costs a length check and a couple of field reads; the layout walks below run only
- * when a problem has to be attributed to a field.
+ * The clean path (no problems) costs a length check and a couple of field reads. A problem names the field it is in
+ * (and, inside a property block, the property), so attributing it to a statement is a lookup, never a walk over the
+ * bytes or a match on its message.
  */
 import type { Violation } from '../mqtt/connection-decoder.js';
 import {
   AUTH, CONNACK, CONNECT, DISCONNECT, PUBACK, PUBCOMP, PUBLISH, PUBREC, PUBREL, SUBACK, SUBSCRIBE, UNSUBACK, UNSUBSCRIBE,
 } from '../mqtt/tables.js';
-import type { DecodedPacket, DecodeProblem, ProtocolLevel } from '../mqtt/types.js';
+import type { MqttPacket } from '../mqtt/packets.js';
+import type { DecodeProblem, ProtocolLevel } from '../mqtt/types.js';
 import { pair, pick, rule, violation, type RuleEntry, type RulePair } from './catalogue.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -137,81 +139,6 @@ export function isPlainClientId(s: string): boolean {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Locating a problem's field (rare path)
-// ---------------------------------------------------------------------------------------------
-
-type ConnectField = 'header' | 'clientId' | 'willProps' | 'willTopic' | 'willPayload' | 'username' | 'password' | 'after';
-
-function u16(b: Uint8Array, p: number): number {
-  return p + 1 < b.length ? (b[p]! << 8) | b[p + 1]! : 0x10000;
-}
-
-/** Value and byte length of a VBI at p (tolerant: a cut-off one just ends the walk far away). */
-function vbiAt(b: Uint8Array, p: number): [number, number] {
-  let v = 0;
-  let m = 1;
-  for (let i = 0; i < 4; i++) {
-    if (p + i >= b.length) return [0x10000000, i + 1];
-    const c = b[p + i]!;
-    v += (c & 0x7f) * m;
-    if ((c & 0x80) === 0) return [v, i + 1];
-    m *= 128;
-  }
-  return [v, 4];
-}
-
-/** Which CONNECT field contains `offset`, by walking the layout the flags describe. */
-export function connectFieldAt(b: Uint8Array, d: DecodedPacket, offset: number): ConnectField {
-  let p = d.headerLength;
-  p += 2 + u16(b, p); // protocol name
-  const flagsAt = p + 1;
-  const fl = flagsAt < b.length ? b[flagsAt]! : 0;
-  p = flagsAt + 1 + 2; // flags, keep alive
-  if (d.level === 5) {
-    const [len, n] = vbiAt(b, p);
-    p += n + len;
-  }
-  if (offset < p) return 'header';
-  p += 2 + u16(b, p);
-  if (offset < p) return 'clientId';
-  if ((fl & 0x04) !== 0) {
-    if (d.level === 5) {
-      const [len, n] = vbiAt(b, p);
-      p += n + len;
-      if (offset < p) return 'willProps';
-    }
-    p += 2 + u16(b, p);
-    if (offset < p) return 'willTopic';
-    p += 2 + u16(b, p);
-    if (offset < p) return 'willPayload';
-  }
-  if ((fl & 0x80) !== 0) {
-    p += 2 + u16(b, p);
-    if (offset < p) return 'username';
-  }
-  if ((fl & 0x40) !== 0) {
-    p += 2 + u16(b, p);
-    if (offset < p) return 'password';
-  }
-  return 'after';
-}
-
-/** End of a PUBLISH Topic Name (offsets before it are in the topic). */
-function publishTopicEnd(b: Uint8Array, d: DecodedPacket): number {
-  return d.headerLength + 2 + u16(b, d.headerLength);
-}
-
-/** Start of the SUBSCRIBE / UNSUBSCRIBE payload (the filters). */
-function filtersStart(b: Uint8Array, d: DecodedPacket): number {
-  let p = d.headerLength + 2;
-  if (d.level === 5) {
-    const [len, n] = vbiAt(b, p);
-    p += n + len;
-  }
-  return p;
-}
-
-// ---------------------------------------------------------------------------------------------
 // Problem -> violation
 // ---------------------------------------------------------------------------------------------
 
@@ -230,44 +157,34 @@ function isPair(x: RulePair | RuleEntry): x is RulePair {
   return Array.isArray(x);
 }
 
-function utf8Rule(b: Uint8Array, d: DecodedPacket, p: DecodeProblem): RulePair | RuleEntry {
-  switch (d.type) {
-    case CONNECT: {
-      const f = connectFieldAt(b, d, p.offset);
-      if (f === 'clientId') return R.utf8ClientId;
-      if (f === 'willTopic') return R.utf8WillTopic;
-      if (f === 'username') return R.utf8User;
-      break;
-    }
-    case PUBLISH:
-      if (p.offset < publishTopicEnd(b, d)) return R.utf8Topic;
-      break;
-    case SUBSCRIBE:
-      if (p.offset >= filtersStart(b, d)) return R.utf8SubFilter;
-      break;
-    case UNSUBSCRIBE:
-      if (p.offset >= filtersStart(b, d)) return R.utf8UnsubFilter;
-      break;
+/** Property ids whose strings have statements of their own. */
+const RESPONSE_TOPIC = 0x08;
+const CONTENT_TYPE = 0x03;
+const USER_PROPERTY = 0x26;
+
+function utf8Rule(d: MqttPacket, p: DecodeProblem): RulePair | RuleEntry {
+  switch (p.field) {
+    case 'clientId': return R.utf8ClientId;
+    case 'willTopic': return R.utf8WillTopic;
+    case 'username': return R.utf8User;
+    case 'topic': return R.utf8Topic;
+    case 'subscriptions': return R.utf8SubFilter;
+    case 'topics': return R.utf8UnsubFilter;
   }
   if (d.level === 5) {
-    // Properties: the decoder labels the message with the property's name.
-    if (p.message.startsWith('Response Topic')) return R.utf8ResponseTopic;
-    if (p.message.startsWith('Content Type')) return R.utf8ContentType;
-    if (p.message.startsWith('User Property')) return R.utf8Pair;
+    if (p.propertyId === RESPONSE_TOPIC) return R.utf8ResponseTopic;
+    if (p.propertyId === CONTENT_TYPE) return R.utf8ContentType;
+    if (p.propertyId === USER_PROPERTY) return R.utf8Pair;
   }
   return R.utf8;
 }
 
-function isTopicOrFilter(b: Uint8Array, d: DecodedPacket, offset: number): boolean {
-  switch (d.type) {
-    case CONNECT: return connectFieldAt(b, d, offset) === 'willTopic';
-    case PUBLISH: return offset < publishTopicEnd(b, d);
-    case SUBSCRIBE: case UNSUBSCRIBE: return offset >= filtersStart(b, d);
-    default: return false;
-  }
+/** A Topic Name or Topic Filter (not a Response Topic: a property has its own statement). */
+function isTopicOrFilter(p: DecodeProblem): boolean {
+  return p.propertyId === undefined && (p.field === 'willTopic' || p.field === 'topic' || p.field === 'subscriptions' || p.field === 'topics');
 }
 
-function packetIdZeroRule(d: DecodedPacket, dir: 'c2s' | 's2c' | null): RuleEntry {
+function packetIdZeroRule(d: MqttPacket, dir: 'c2s' | 's2c' | null): RuleEntry {
   const lv = d.level;
   switch (d.type) {
     case PUBACK: case PUBREC: case PUBREL: return pick(R.pubAckId, lv);
@@ -280,9 +197,8 @@ function packetIdZeroRule(d: DecodedPacket, dir: 'c2s' | 's2c' | null): RuleEntr
   }
 }
 
-function propValueRule(b: Uint8Array, offset: number): RuleEntry {
-  // Every defined property id fits in one byte, so the id sits right before the value.
-  switch (offset > 0 ? b[offset - 1] : -1) {
+function propValueRule(p: DecodeProblem): RuleEntry {
+  switch (p.propertyId) {
     case 0x21: return R.recvMaxZero;
     case 0x27: return R.maxPktZero;
     case 0x23: return R.aliasZero;
@@ -294,31 +210,20 @@ function propValueRule(b: Uint8Array, offset: number): RuleEntry {
   }
 }
 
-function connectOverrunRule(b: Uint8Array, d: DecodedPacket, p: DecodeProblem): RulePair | RuleEntry {
-  const f = connectFieldAt(b, d, p.offset);
+function connectOverrunRule(d: MqttPacket, p: DecodeProblem): RulePair | RuleEntry {
   // 3.1 lets the Remaining Length win over the User Name / Password flags.
   const v31 = d.level === 3;
-  switch (f) {
+  switch (p.field) {
     case 'clientId': return R.clientIdMissing;
-    case 'willProps': case 'willTopic': case 'willPayload': return R.willMissing;
+    case 'willProperties': case 'willTopic': case 'willPayload': return R.willMissing;
     case 'username': return v31 ? R.trailing : R.userMissing;
     case 'password': return v31 ? R.trailing : R.passMissing;
-    case 'after': {
-      // The walk ran past the end: the first flagged field that is absent is the one to blame.
-      const fl = d.fields;
-      if (fl['clientId'] === undefined) return R.clientIdMissing;
-      if (fl['willFlag'] === true && (fl['willTopic'] === undefined || fl['willPayload'] === undefined)) return R.willMissing;
-      if (v31) return R.trailing;
-      if (fl['usernameFlag'] === true && fl['username'] === undefined) return R.userMissing;
-      if (fl['passwordFlag'] === true && fl['password'] === undefined) return R.passMissing;
-      return R.trailing;
-    }
     default: return R.trailing;
   }
 }
 
 /** The catalogue entry for one decoder problem (null: handled by the caller with several violations). */
-function problemRule(b: Uint8Array, d: DecodedPacket, p: DecodeProblem, dir: 'c2s' | 's2c' | null): RulePair | RuleEntry | null {
+function problemRule(b: Uint8Array, d: MqttPacket, p: DecodeProblem, dir: 'c2s' | 's2c' | null): RulePair | RuleEntry | null {
   const lv: ProtocolLevel = d.level;
   switch (p.code) {
     case 'reserved-type': return R.reservedTypes;
@@ -331,13 +236,14 @@ function problemRule(b: Uint8Array, d: DecodedPacket, p: DecodeProblem, dir: 'c2
     case 'prop-nonminimal': return R.vbiMinimal;
     case 'overrun':
       if (d.type === CONNECT && p.offset >= d.headerLength) {
-        const r = connectOverrunRule(b, d, p);
+        const r = connectOverrunRule(d, p);
         if (r !== R.trailing) return r;
       }
-      if (lv === 5 && p.length === 0 && p.message.startsWith('property length')) return R.propLengthMissing;
+      // A Property Length that is not there at all (id 0 stands for the length itself).
+      if (lv === 5 && p.length === 0 && p.propertyId === 0) return R.propLengthMissing;
       return R.trailing;
     case 'trailing-bytes':
-      if (d.type === CONNECT && d.fields['passwordFlag'] === false && lv !== 3) return R.noPasswordField;
+      if (d.type === CONNECT && d.passwordFlag === false && lv !== 3) return R.noPasswordField;
       return R.trailing;
     case 'bad-size': return lv === 5 ? R.trailing : R.fixedRl;
     case 'wrong-direction': return R.direction;
@@ -350,13 +256,13 @@ function problemRule(b: Uint8Array, d: DecodedPacket, p: DecodeProblem, dir: 'c2
     case 'password-without-username': return R.passwordNoUser;
     case 'v31-missing-field': return R.v31Missing;
     case 'clientid-empty': return lv === 3 ? R.clientId31 : R.clientIdEmpty311;
-    case 'bad-utf8': return utf8Rule(b, d, p);
-    case 'utf8-null': return isTopicOrFilter(b, d, p.offset) ? R.nulTopic : R.nul;
+    case 'bad-utf8': return utf8Rule(d, p);
+    case 'utf8-null': return isTopicOrFilter(p) ? R.nulTopic : R.nul;
     case 'utf8-control': case 'utf8-noncharacter': return R.disallowedCp;
     case 'packet-id-zero': return packetIdZeroRule(d, dir);
     case 'topic-wildcard':
-      if (d.type === CONNECT) return connectFieldAt(b, d, p.offset) === 'willTopic' ? R.willTopicWildcard : R.responseTopicWildcard;
-      if (d.type === PUBLISH && p.offset < publishTopicEnd(b, d)) return R.topicWildcard;
+      if (p.propertyId === undefined && p.field === 'willTopic') return R.willTopicWildcard;
+      if (p.propertyId === undefined && p.field === 'topic') return R.topicWildcard;
       return R.responseTopicWildcard;
     case 'topic-empty': return lv === 5 && d.type === PUBLISH ? R.emptyTopicNoAlias : R.topicEmpty;
     case 'filter-invalid': return b[p.offset] === 0x23 ? R.hashPlacement : R.plusPlacement;
@@ -373,14 +279,14 @@ function problemRule(b: Uint8Array, d: DecodedPacket, p: DecodeProblem, dir: 'c2
     case 'session-present-on-failure': return R.spOnFailure;
     case 'prop-unknown': return R.propNotAllowed;
     case 'prop-not-allowed': {
-      const id = b[p.offset];
+      const id = p.propertyId;
       if (d.type === DISCONNECT && id === 0x11) return R.serverSessionExpiry;
       if (d.type === PUBLISH && id === 0x0b) return R.clientSubId;
-      if (d.type === CONNECT && connectFieldAt(b, d, p.offset) === 'willProps') return R.willProps;
+      if (d.type === CONNECT && p.field === 'willProperties') return R.willProps;
       return R.propNotAllowed;
     }
     case 'prop-duplicate': return R.propDuplicate;
-    case 'prop-value': return propValueRule(b, p.offset);
+    case 'prop-value': return propValueRule(p);
     case 'auth-data-without-method': return R.authDataNoMethod;
     case 'auth-without-method': return R.authNoMethod;
     case 'bad-reason-code': return REASON_RULE[d.type] ?? R.decoderProblem;
@@ -390,13 +296,14 @@ function problemRule(b: Uint8Array, d: DecodedPacket, p: DecodeProblem, dir: 'c2
   }
 }
 
-function willFlagViolations(d: DecodedPacket, p: DecodeProblem, out: Violation[]): void {
+function willFlagViolations(d: MqttPacket, p: DecodeProblem, out: Violation[]): void {
+  if (d.type !== CONNECT) return;
   const lv = d.level;
-  const q = d.fields['willQos'];
-  if (typeof q === 'number' && q !== 0) {
+  const q = d.willQos;
+  if (q !== undefined && q !== 0) {
     out.push(violation(pick(R.willQosNoWill, lv), lv, `Will flag is 0 but Will QoS is ${q}`, p.offset, p.length, p.severity));
   }
-  if (d.fields['willRetain'] === true) {
+  if (d.willRetain === true) {
     out.push(violation(pick(R.willRetainNoWill, lv), lv, 'Will flag is 0 but Will Retain is 1', p.offset, p.length, p.severity));
   }
 }
@@ -405,7 +312,7 @@ function willFlagViolations(d: DecodedPacket, p: DecodeProblem, out: Violation[]
  * Appends the violations one packet shows on its own (no connection state) to `out`.
  * `dir` is the sender when known.
  */
-export function checkPacket(b: Uint8Array, d: DecodedPacket, dir: 'c2s' | 's2c' | null, out: Violation[]): void {
+export function checkPacket(b: Uint8Array, d: MqttPacket, dir: 'c2s' | 's2c' | null, out: Violation[]): void {
   const lv = d.level;
   const problems = d.problems;
   for (let i = 0; i < problems.length; i++) {
@@ -420,11 +327,11 @@ export function checkPacket(b: Uint8Array, d: DecodedPacket, dir: 'c2s' | 's2c' 
     out.push(violation(e, lv, p.message, p.offset, p.length, p.severity));
   }
   if (d.type === CONNECT && lv === 3) {
-    const cid = d.fields['clientId'];
-    if (typeof cid === 'string' && cid.length > 23) {
+    const cid = d.clientId;
+    if (cid !== undefined && cid.length > 23) {
       out.push(violation(R.clientId31, lv, `ClientId has ${cid.length} characters; MQTT 3.1 allows 1 to 23`));
     }
-  } else if (d.type === PUBLISH && dir === 's2c' && lv !== 5 && d.fields['retain'] === true && d.fields['payloadLength'] === 0) {
+  } else if (d.type === PUBLISH && dir === 's2c' && lv !== 5 && d.headerFields && d.retain && d.payloadLength === 0) {
     // Before 5.0 a server sets RETAIN only on messages from its retained store, which never holds an empty one.
     out.push(violation(R.retainedEmpty311, lv, 'server sent a retained PUBLISH with an empty payload: zero-byte retained messages are never stored', 0, 1));
   }

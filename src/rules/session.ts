@@ -17,7 +17,12 @@ import {
   AUTH, CONNACK, CONNECT, DISCONNECT, PINGREQ, PINGRESP, PUBACK, PUBCOMP, PUBLISH, PUBREC, PUBREL, SUBACK, SUBSCRIBE,
   UNSUBACK, UNSUBSCRIBE, directionAllowed, packetTypeExists,
 } from '../mqtt/tables.js';
-import type { DecodedPacket, ProtocolLevel } from '../mqtt/types.js';
+import { AuthPacket, Properties as PropertiesClass, ReservedPacket } from '../mqtt/packets.js';
+import type {
+  AckPacket, ConnackPacket, ConnectPacket, DisconnectPacket, MqttPacket, Properties, PublishPacket, SubackPacket,
+  SubscribePacket, SubscriptionRequest, UnsubackPacket, UnsubscribePacket,
+} from '../mqtt/packets.js';
+import type { ProtocolLevel } from '../mqtt/types.js';
 import type { Connection, Direction } from '../tcp/types.js';
 import { pair, pick, rule, violation, type RuleEntry, type RulePair } from './catalogue.js';
 import { isPlainClientId } from './packet-checks.js';
@@ -172,13 +177,7 @@ interface Flight {
   /** SUBSCRIBE: requested maximum QoS per filter; UNSUBSCRIBE: the filter count. */
   requested: number[] | null;
   filters: number;
-  subscriptions: SubRequest[] | null;
-}
-
-interface SubRequest {
-  topic: string;
-  qos: number;
-  retainAsPublished?: boolean;
+  subscriptions: readonly SubscriptionRequest[] | null;
 }
 
 interface Subscription {
@@ -389,24 +388,24 @@ export class ConnSession {
     if (lv === 5) {
       if (me.maxPacketSize > 0 && d.length > me.maxPacketSize) this.oversize(d, dir, me.maxPacketSize, out);
       if (dir === 's2c' && this.requestProblemInfo === 0 && type !== PUBLISH && type !== CONNACK && type !== DISCONNECT) {
-        const props = d.fields['properties'] as Record<string, unknown> | undefined;
-        if (props && (props['reasonString'] !== undefined || props['userProperties'] !== undefined)) {
-          out.push(violation(S.problemInfo, lv, `${d.typeName} carries ${props['reasonString'] !== undefined ? 'a Reason String' : 'User Properties'} although the client set Request Problem Information to 0`));
+        const props = propertiesOf(d);
+        if (props && (props.reasonString !== undefined || props.userProperties !== undefined)) {
+          out.push(violation(S.problemInfo, lv, `${d.typeName} carries ${props.reasonString !== undefined ? 'a Reason String' : 'User Properties'} although the client set Request Problem Information to 0`));
         }
       }
     }
 
-    switch (type) {
-      case CONNECT: this.onConnect(rec, lv, out); break;
+    switch (d.type) {
+      case CONNECT: this.onConnect(rec, d, lv, out); break;
       case CONNACK: this.onConnack(d, lv, out); break;
-      case PUBLISH: this.onPublish(rec, me, dir, lv, t, out); break;
+      case PUBLISH: this.onPublish(rec, d, me, dir, lv, t, out); break;
       case PUBACK: this.onPuback(d, me, peer, dir, lv, out); break;
       case PUBREC: this.onPubrec(d, me, peer, dir, lv, out); break;
       case PUBREL: this.onPubrel(d, me, dir, lv, out); break;
       case PUBCOMP: this.onPubcomp(d, peer, lv, out); break;
-      case SUBSCRIBE: this.onSubscribe(rec, lv, t, out); break;
+      case SUBSCRIBE: this.onSubscribe(rec, d, lv, t, out); break;
       case SUBACK: this.onSuback(d, lv, out); break;
-      case UNSUBSCRIBE: this.onUnsubscribe(rec, lv, t, out); break;
+      case UNSUBSCRIBE: this.onUnsubscribe(rec, d, lv, t, out); break;
       case UNSUBACK: this.onUnsuback(d, lv, out); break;
       case PINGREQ:
         if (this.pendingPings === 0) this.pingSince = t;
@@ -417,13 +416,13 @@ export class ConnSession {
         else if (this.connectSeen && !this.c2s.lost) out.push(violation(S.unsolicitedPingresp, lv, 'PINGRESP without an outstanding PINGREQ'));
         break;
       case DISCONNECT: this.onDisconnect(d, me, dir, lv, t, out); break;
-      case AUTH: this.onAuth(d, dir, lv, out); break;
+      case AUTH: if (d instanceof AuthPacket) this.onAuth(d, dir, lv, out); break; // type 15 before 5.0 is a ReservedPacket
     }
   }
 
   // ---- connection establishment --------------------------------------------------------------
 
-  private checkServerOrder(type: number, lv: ProtocolLevel, d: DecodedPacket, out: Violation[]): void {
+  private checkServerOrder(type: number, lv: ProtocolLevel, d: MqttPacket, out: Violation[]): void {
     if (this.connackCount === 0) {
       if (this.connectSeen && type !== CONNACK && !(lv === 5 && type === AUTH) && !this.reportedBeforeConnack) {
         this.reportedBeforeConnack = true;
@@ -443,21 +442,19 @@ export class ConnSession {
     }
   }
 
-  private onConnect(rec: PacketRecord, lv: ProtocolLevel, out: Violation[]): void {
-    const d = rec.decoded;
+  private onConnect(rec: PacketRecord, d: ConnectPacket, lv: ProtocolLevel, out: Violation[]): void {
     if (this.connectSeen) {
       out.push(violation(pick(S.secondConnect, lv), lv, 'second CONNECT on the same connection'));
       return;
     }
     this.connectSeen = true;
-    const f = d.fields;
     this.level = lv;
-    this.clean = (f['cleanStart'] ?? f['cleanSession']) === true;
-    this.clientId = typeof f['clientId'] === 'string' ? f['clientId'] : undefined;
-    this.willFlag = f['willFlag'] === true;
-    this.willQos = typeof f['willQos'] === 'number' ? f['willQos'] : 0;
-    this.willRetain = f['willRetain'] === true;
-    this.keepAlive = typeof f['keepAlive'] === 'number' ? f['keepAlive'] : 0;
+    this.clean = (d.cleanStart ?? d.cleanSession) === true;
+    this.clientId = d.clientId;
+    this.willFlag = d.willFlag === true;
+    this.willQos = d.willQos ?? 0;
+    this.willRetain = d.willRetain === true;
+    this.keepAlive = d.keepAlive ?? 0;
     this.lastClientTime = rec.timeSec + rec.timeNsec / 1e9;
     for (const p of d.problems) {
       if (p.code === 'bad-protocol-name') this.connectBadName = true;
@@ -466,19 +463,18 @@ export class ConnSession {
     }
     this.known = this.conn.sawSyn && this.clean;
     if (lv === 5) {
-      const props = (f['properties'] ?? {}) as Record<string, unknown>;
-      const auth = props['authenticationMethod'];
-      this.authMethod = typeof auth === 'string' ? auth : undefined;
-      this.connectSessionExpiry = num(props['sessionExpiryInterval'], 0);
-      this.requestProblemInfo = num(props['requestProblemInformation'], 1);
-      this.requestResponseInfo = num(props['requestResponseInformation'], 0);
-      this.s2c.maxPacketSize = num(props['maximumPacketSize'], 0);
-      this.s2c.receiveMaximum = num(props['receiveMaximum'], 65535) || 65535;
-      this.s2c.topicAliasMax = num(props['topicAliasMaximum'], 0);
+      const props = d.properties;
+      this.authMethod = props?.authenticationMethod;
+      this.connectSessionExpiry = props?.sessionExpiryInterval ?? 0;
+      this.requestProblemInfo = props?.requestProblemInformation ?? 1;
+      this.requestResponseInfo = props?.requestResponseInformation ?? 0;
+      this.s2c.maxPacketSize = props?.maximumPacketSize ?? 0;
+      this.s2c.receiveMaximum = props?.receiveMaximum || 65535;
+      this.s2c.topicAliasMax = props?.topicAliasMaximum ?? 0;
     }
   }
 
-  private onConnack(d: DecodedPacket, lv: ProtocolLevel, out: Violation[]): void {
+  private onConnack(d: ConnackPacket, lv: ProtocolLevel, out: Violation[]): void {
     if (this.connackCount > 0) {
       out.push(lv === 5
         ? violation(S.secondConnack50, lv, 'second CONNACK on the same connection')
@@ -486,12 +482,11 @@ export class ConnSession {
       return;
     }
     this.connackCount = 1;
-    const f = d.fields;
-    const rc = num(lv === 5 ? f['reasonCode'] : f['returnCode'], 0);
-    const sp = f['sessionPresent'];
+    const rc = (lv === 5 ? d.reasonCode : d.returnCode) ?? 0;
+    const sp = d.sessionPresent;
     this.accepted = rc === 0;
     this.refused = !this.accepted;
-    const props = (f['properties'] ?? {}) as Record<string, unknown>;
+    const props = d.properties ?? NO_PROPERTIES;
     if (this.connectSeen) {
       if (lv !== 5) {
         if (this.connectBadName && this.accepted) {
@@ -515,7 +510,7 @@ export class ConnSession {
         out.push(violation(pick(S.plainClientIdRejected, lv), lv, `the server rejected ClientId "${this.clientId}", which every server must accept (1-23 of 0-9, a-z, A-Z)`, 3, 1));
       }
       if (lv === 5) {
-        const method = props['authenticationMethod'];
+        const method = props.authenticationMethod;
         if (this.authMethod === undefined && method !== undefined) {
           out.push(violation(S.authServerWithoutMethod, lv, 'CONNACK carries an Authentication Method although the CONNECT had none'));
         } else if (this.authMethod !== undefined && this.accepted && method !== this.authMethod) {
@@ -524,17 +519,17 @@ export class ConnSession {
             : `CONNACK Authentication Method "${String(method)}" differs from the CONNECT's "${this.authMethod}"`));
         }
         if (this.accepted) {
-          if (this.clientId === '' && props['assignedClientIdentifier'] === undefined) {
+          if (this.clientId === '' && props.assignedClientIdentifier === undefined) {
             out.push(violation(S.assignedClientId, lv, 'zero-length ClientId accepted without an Assigned Client Identifier'));
           }
-          const mq = props['maximumQos'];
-          if (this.willFlag && typeof mq === 'number' && this.willQos > mq) {
+          const mq = props.maximumQos;
+          if (this.willFlag && mq !== undefined && this.willQos > mq) {
             out.push(violation(S.willQosAboveMax, lv, `the server accepted a Will with QoS ${this.willQos} while its Maximum QoS is ${mq}`));
           }
-          if (this.willFlag && this.willRetain && props['retainAvailable'] === 0) {
+          if (this.willFlag && this.willRetain && props.retainAvailable === 0) {
             out.push(violation(S.willRetainUnavailable, lv, 'the server accepted a retained Will while declaring Retain Available 0'));
           }
-          if (this.requestResponseInfo !== 1 && props['responseInformation'] !== undefined) {
+          if (this.requestResponseInfo !== 1 && props.responseInformation !== undefined) {
             out.push(violation(S.responseInfo, lv, 'CONNACK carries Response Information the client did not request'));
           }
         }
@@ -543,17 +538,17 @@ export class ConnSession {
     if (sp === true) this.known = false;
     else if (sp === false && this.connectSeen && this.conn.sawSyn && !this.c2s.lost && !this.s2c.lost) this.known = true;
     if (lv === 5) {
-      this.c2s.maxPacketSize = num(props['maximumPacketSize'], 0);
-      this.c2s.receiveMaximum = num(props['receiveMaximum'], 65535) || 65535;
-      this.c2s.topicAliasMax = num(props['topicAliasMaximum'], 0);
-      this.maxQosDeclared = props['maximumQos'] !== undefined;
-      this.maxQos = num(props['maximumQos'], 2);
-      this.retainAvailable = props['retainAvailable'] !== 0;
-      this.wildcardAvailable = props['wildcardSubscriptionAvailable'] !== 0;
-      this.subIdAvailable = props['subscriptionIdentifierAvailable'] !== 0;
-      this.sharedAvailable = props['sharedSubscriptionAvailable'] !== 0;
-      const ska = props['serverKeepAlive'];
-      if (typeof ska === 'number') {
+      this.c2s.maxPacketSize = props.maximumPacketSize ?? 0;
+      this.c2s.receiveMaximum = props.receiveMaximum || 65535;
+      this.c2s.topicAliasMax = props.topicAliasMaximum ?? 0;
+      this.maxQosDeclared = props.maximumQos !== undefined;
+      this.maxQos = props.maximumQos ?? 2;
+      this.retainAvailable = props.retainAvailable !== 0;
+      this.wildcardAvailable = props.wildcardSubscriptionAvailable !== 0;
+      this.subIdAvailable = props.subscriptionIdentifierAvailable !== 0;
+      this.sharedAvailable = props.sharedSubscriptionAvailable !== 0;
+      const ska = props.serverKeepAlive;
+      if (ska !== undefined) {
         this.keepAlive = ska;
         this.kaFromServer = true;
       }
@@ -583,7 +578,7 @@ export class ConnSession {
 
   // ---- malformed packets and the receiver's duty to close ---------------------------------------
 
-  private noteMalformed(d: DecodedPacket, receiver: Side): void {
+  private noteMalformed(d: MqttPacket, receiver: Side): void {
     if (receiver.peerMalformed) return;
     for (const p of d.problems) {
       if (p.severity === 'warning') continue;
@@ -608,13 +603,13 @@ export class ConnSession {
 
   // ---- 5.0 limits ---------------------------------------------------------------------------------
 
-  private oversize(d: DecodedPacket, dir: Direction, max: number, out: Violation[]): void {
-    const props = d.fields['properties'] as Record<string, unknown> | undefined;
+  private oversize(d: MqttPacket, dir: Direction, max: number, out: Violation[]): void {
+    const props = propertiesOf(d);
     const specific = SIZE_RULES[d.type];
     const msg = `${d.typeName} of ${d.length} bytes exceeds the peer's Maximum Packet Size of ${max}`;
-    if (specific && props && props['reasonString'] !== undefined) {
+    if (specific && props && props.reasonString !== undefined) {
       out.push(violation(specific[0], 5, `${msg}; the Reason String should have been left out`));
-    } else if (specific && props && props['userProperties'] !== undefined) {
+    } else if (specific && props && props.userProperties !== undefined) {
       out.push(violation(specific[1], 5, `${msg}; the User Properties should have been left out`));
     } else {
       out.push(violation(dir === 'c2s' ? S.maxPacketToServer : S.maxPacketToClient, 5, msg));
@@ -623,30 +618,28 @@ export class ConnSession {
 
   // ---- PUBLISH and its acknowledgements ----------------------------------------------------------
 
-  private onPublish(rec: PacketRecord, me: Side, dir: Direction, lv: ProtocolLevel, t: number, out: Violation[]): void {
-    const d = rec.decoded;
-    const f = d.fields;
-    const qos = num(f['qos'], 0);
-    let topic = typeof f['topic'] === 'string' ? f['topic'] : '';
-    const props = f['properties'] as Record<string, unknown> | undefined;
+  private onPublish(rec: PacketRecord, d: PublishPacket, me: Side, dir: Direction, lv: ProtocolLevel, t: number, out: Violation[]): void {
+    const qos = d.headerFields ? d.qos : 0;
+    let topic = d.topic ?? '';
+    const props = d.properties;
     if (lv === 5) {
-      const alias = props?.['topicAlias'];
-      if (typeof alias === 'number') topic = this.resolveAlias(d, me, dir, alias, topic, lv, out);
+      const alias = props?.topicAlias;
+      if (alias !== undefined) topic = this.resolveAlias(d, me, dir, alias, topic, lv, out);
       if (dir === 'c2s' && this.accepted) {
         if (qos > this.maxQos && qos !== 3) {
           out.push(violation(S.maxQos, lv, `PUBLISH with QoS ${qos} above the server's Maximum QoS ${this.maxQos}`, 0, 1));
         }
-        if (f['retain'] === true && !this.retainAvailable) {
+        if (d.headerFields && d.retain && !this.retainAvailable) {
           out.push(violation(S.retainUnavailable, lv, 'PUBLISH with RETAIN 1 although the server declared Retain Available 0', 0, 1));
         }
       }
     }
     if (dir === 's2c' && this.known && this.subs !== null && topic !== '') this.checkDelivery(d, topic, qos, props, lv, out);
 
-    const id = f['packetId'];
-    if ((qos !== 1 && qos !== 2) || typeof id !== 'number') return;
-    const payloadLength = num(f['payloadLength'], 0);
-    const dup = f['dup'] === true;
+    const id = d.packetId;
+    if ((qos !== 1 && qos !== 2) || id === undefined) return;
+    const payloadLength = d.payloadLength ?? 0;
+    const dup = d.dup;
     const old = me.flights.get(id);
     if (old) {
       const same = (old.kind === Kind.Q1 || old.kind === Kind.Q2 || old.kind === Kind.Q2Rec || old.kind === Kind.Q2Rel)
@@ -693,7 +686,7 @@ export class ConnSession {
     }
   }
 
-  private resolveAlias(d: DecodedPacket, me: Side, dir: Direction, alias: number, topic: string, lv: ProtocolLevel, out: Violation[]): string {
+  private resolveAlias(d: PublishPacket, me: Side, dir: Direction, alias: number, topic: string, lv: ProtocolLevel, out: Violation[]): string {
     const max = me.topicAliasMax;
     if (max >= 0 && alias > 0) {
       if (max === 0) {
@@ -720,7 +713,7 @@ export class ConnSession {
     }
     const mapped = me.aliases?.get(alias);
     if (mapped !== undefined) {
-      d.fields['resolvedTopic'] = mapped;
+      d.resolvedTopic = mapped;
       return mapped;
     }
     if (this.connectSeen && this.conn.sawSyn && !me.aliasFull && !me.lost) {
@@ -729,8 +722,8 @@ export class ConnSession {
     return '';
   }
 
-  private onPuback(d: DecodedPacket, me: Side, peer: Side, dir: Direction, lv: ProtocolLevel, out: Violation[]): void {
-    const id = num(d.fields['packetId'], -1);
+  private onPuback(d: AckPacket, me: Side, peer: Side, dir: Direction, lv: ProtocolLevel, out: Violation[]): void {
+    const id = d.packetId ?? -1;
     const f = peer.flights.get(id);
     if (!f) {
       if (this.known) out.push(violation(pick(S.ackId, lv), lv, `PUBACK for packet identifier ${id}, which has no QoS 1 PUBLISH in flight`, d.headerLength, 2));
@@ -749,8 +742,8 @@ export class ConnSession {
     out.push(violation(pick(S.ackType, lv), lv, `PUBACK answers the QoS 2 PUBLISH of frame ${f.frame} (QoS 2 needs PUBREC)`));
   }
 
-  private onPubrec(d: DecodedPacket, me: Side, peer: Side, dir: Direction, lv: ProtocolLevel, out: Violation[]): void {
-    const id = num(d.fields['packetId'], -1);
+  private onPubrec(d: AckPacket, me: Side, peer: Side, dir: Direction, lv: ProtocolLevel, out: Violation[]): void {
+    const id = d.packetId ?? -1;
     const f = peer.flights.get(id);
     if (!f) {
       if (this.known) out.push(violation(pick(S.ackId, lv), lv, `PUBREC for packet identifier ${id}, which has no QoS 2 PUBLISH in flight`, d.headerLength, 2));
@@ -759,7 +752,7 @@ export class ConnSession {
     switch (f.kind) {
       case Kind.Q2: {
         if (dir === 'c2s') this.checkOrder(peer.q2Order, peer.flights, Kind.Q2, id, me, S.pubrecOrder, 'PUBREC', lv, out);
-        if (lv === 5 && num(d.fields['reasonCode'], 0) >= 0x80) {
+        if (lv === 5 && (d.reasonCode ?? 0) >= 0x80) {
           peer.flights.delete(id);
           peer.pubInFlight--;
           return;
@@ -782,8 +775,8 @@ export class ConnSession {
     }
   }
 
-  private onPubrel(d: DecodedPacket, me: Side, dir: Direction, lv: ProtocolLevel, out: Violation[]): void {
-    const id = num(d.fields['packetId'], -1);
+  private onPubrel(d: AckPacket, me: Side, dir: Direction, lv: ProtocolLevel, out: Violation[]): void {
+    const id = d.packetId ?? -1;
     const f = me.flights.get(id);
     if (!f) {
       if (this.known) out.push(violation(pick(S.ackId, lv), lv, `PUBREL for packet identifier ${id}, which has no QoS 2 PUBLISH in flight`, d.headerLength, 2));
@@ -806,8 +799,8 @@ export class ConnSession {
     }
   }
 
-  private onPubcomp(d: DecodedPacket, peer: Side, lv: ProtocolLevel, out: Violation[]): void {
-    const id = num(d.fields['packetId'], -1);
+  private onPubcomp(d: AckPacket, peer: Side, lv: ProtocolLevel, out: Violation[]): void {
+    const id = d.packetId ?? -1;
     const f = peer.flights.get(id);
     if (!f) {
       if (this.known) out.push(violation(pick(S.pubcompId, lv), lv, `PUBCOMP for packet identifier ${id}, which has no PUBREL outstanding`, d.headerLength, 2));
@@ -838,10 +831,9 @@ export class ConnSession {
 
   // ---- SUBSCRIBE / UNSUBSCRIBE -----------------------------------------------------------------
 
-  private newRequest(rec: PacketRecord, kind: Kind, t: number, lv: ProtocolLevel, out: Violation[]): Flight | null {
-    const d = rec.decoded;
-    const id = d.fields['packetId'];
-    if (typeof id !== 'number') return null;
+  private newRequest(rec: PacketRecord, d: SubscribePacket | UnsubscribePacket, kind: Kind, t: number, lv: ProtocolLevel, out: Violation[]): Flight | null {
+    const id = d.packetId;
+    if (id === undefined) return null;
     const old = this.c2s.flights.get(id);
     if (old) {
       out.push(violation(pick(S.reuseClient, lv), lv, `packet identifier ${id} is still in use by the ${kindName(old.kind)} of frame ${old.frame}`, d.headerLength, 2));
@@ -852,19 +844,17 @@ export class ConnSession {
     return f;
   }
 
-  private onSubscribe(rec: PacketRecord, lv: ProtocolLevel, t: number, out: Violation[]): void {
-    const d = rec.decoded;
-    const subs = Array.isArray(d.fields['subscriptions']) ? (d.fields['subscriptions'] as SubRequest[]) : [];
-    const props = d.fields['properties'] as Record<string, unknown> | undefined;
-    const subId = props?.['subscriptionIdentifier'];
+  private onSubscribe(rec: PacketRecord, d: SubscribePacket, lv: ProtocolLevel, t: number, out: Violation[]): void {
+    const subs = d.subscriptions ?? [];
+    const subId = d.properties?.subscriptionIdentifier;
     if (lv === 5 && this.accepted) this.checkSubFeatures(subs, subId, out);
-    const f = this.newRequest(rec, Kind.Sub, t, lv, out);
+    const f = this.newRequest(rec, d, Kind.Sub, t, lv, out);
     if (!f) return;
     f.subscriptions = subs;
     f.filters = subs.length;
     if (this.subs === null) return;
     for (const s of subs) {
-      if (typeof s.topic !== 'string' || s.topic === '') continue;
+      if (s.topic === '') continue;
       const filter = stripShare(s.topic);
       const prev = this.subs.get(filter);
       if (prev) {
@@ -891,12 +881,11 @@ export class ConnSession {
     }
   }
 
-  private checkSubFeatures(subs: SubRequest[], subId: unknown, out: Violation[]): void {
+  private checkSubFeatures(subs: readonly SubscriptionRequest[], subId: number | number[] | undefined, out: Violation[]): void {
     if (subId !== undefined && !this.subIdAvailable) {
       out.push(violation(S.subFeatures, 5, 'SUBSCRIBE with a Subscription Identifier although the server declared them unavailable'));
     }
     for (const s of subs) {
-      if (typeof s.topic !== 'string') continue;
       if (!this.sharedAvailable && s.topic.startsWith('$share/')) {
         out.push(violation(S.subFeatures, 5, `shared subscription "${s.topic}" although the server declared Shared Subscription Available 0`));
         return;
@@ -908,8 +897,8 @@ export class ConnSession {
     }
   }
 
-  private onSuback(d: DecodedPacket, lv: ProtocolLevel, out: Violation[]): void {
-    const id = num(d.fields['packetId'], -1);
+  private onSuback(d: SubackPacket, lv: ProtocolLevel, out: Violation[]): void {
+    const id = d.packetId ?? -1;
     const f = this.c2s.flights.get(id);
     if (!f || f.kind !== Kind.Sub) {
       if (f || this.known) {
@@ -920,10 +909,10 @@ export class ConnSession {
       return;
     }
     this.c2s.flights.delete(id);
-    const codes = (d.fields['returnCodes'] ?? d.fields['reasonCodes']) as number[] | undefined;
+    const codes = d.returnCodes ?? d.reasonCodes;
     const subs = f.subscriptions ?? [];
     // Empty lists on either side are the decoder's findings already.
-    if (!Array.isArray(codes) || codes.length === 0 || subs.length === 0) return;
+    if (codes === undefined || codes.length === 0 || subs.length === 0) return;
     if (codes.length !== subs.length) {
       out.push(violation(pick(S.subackCount, lv), lv, `SUBACK has ${codes.length} code${codes.length === 1 ? '' : 's'} for the ${subs.length} filter${subs.length === 1 ? '' : 's'} of the SUBSCRIBE in frame ${f.frame}`));
       return;
@@ -936,7 +925,7 @@ export class ConnSession {
         reported = true;
         out.push(violation(pick(S.grantedAboveRequested, lv), lv, `SUBACK grants QoS ${c} for "${s.topic}", which requested QoS ${s.qos}: codes out of order or over-granted`, d.length - codes.length + i, 1));
       }
-      if (this.subs === null || typeof s.topic !== 'string') continue;
+      if (this.subs === null) continue;
       const sub = this.subs.get(stripShare(s.topic));
       if (!sub || !sub.pending) continue;
       sub.pending = false;
@@ -948,21 +937,20 @@ export class ConnSession {
     }
   }
 
-  private onUnsubscribe(rec: PacketRecord, lv: ProtocolLevel, t: number, out: Violation[]): void {
-    const d = rec.decoded;
-    const topics = Array.isArray(d.fields['topics']) ? (d.fields['topics'] as string[]) : [];
-    const f = this.newRequest(rec, Kind.Unsub, t, lv, out);
+  private onUnsubscribe(rec: PacketRecord, d: UnsubscribePacket, lv: ProtocolLevel, t: number, out: Violation[]): void {
+    const topics = d.topics ?? [];
+    const f = this.newRequest(rec, d, Kind.Unsub, t, lv, out);
     if (f) f.filters = topics.length;
     if (this.subs === null) return;
     for (const tp of topics) {
       // Kept, marked removed: messages already on their way may still arrive for it.
-      const sub = typeof tp === 'string' ? this.subs.get(stripShare(tp)) : undefined;
+      const sub = this.subs.get(stripShare(tp));
       if (sub) sub.removed = true;
     }
   }
 
-  private onUnsuback(d: DecodedPacket, lv: ProtocolLevel, out: Violation[]): void {
-    const id = num(d.fields['packetId'], -1);
+  private onUnsuback(d: UnsubackPacket, lv: ProtocolLevel, out: Violation[]): void {
+    const id = d.packetId ?? -1;
     const f = this.c2s.flights.get(id);
     if (!f || f.kind !== Kind.Unsub) {
       if (f || this.known) {
@@ -973,8 +961,8 @@ export class ConnSession {
       return;
     }
     this.c2s.flights.delete(id);
-    const codes = d.fields['reasonCodes'];
-    if (lv === 5 && Array.isArray(codes) && codes.length > 0 && f.filters > 0 && codes.length !== f.filters) {
+    const codes = d.reasonCodes;
+    if (lv === 5 && codes !== undefined && codes.length > 0 && f.filters > 0 && codes.length !== f.filters) {
       out.push(violation(S.unsubackCount, lv, `UNSUBACK has ${codes.length} reason code${codes.length === 1 ? '' : 's'} for the ${f.filters} filter${f.filters === 1 ? '' : 's'} of the UNSUBSCRIBE in frame ${f.frame}`));
     }
   }
@@ -988,7 +976,7 @@ export class ConnSession {
   }
 
   /** A server PUBLISH against the client's subscriptions on this (clean) session. */
-  private checkDelivery(d: DecodedPacket, topic: string, qos: number, props: Record<string, unknown> | undefined, lv: ProtocolLevel, out: Violation[]): void {
+  private checkDelivery(d: PublishPacket, topic: string, qos: number, props: Properties | undefined, lv: ProtocolLevel, out: Violation[]): void {
     this.mMatched = false;
     this.mDollarWild = false;
     this.mMaxQos = -1;
@@ -1026,10 +1014,10 @@ export class ConnSession {
       out.push(violation(pick(S.qosAboveGranted, lv), lv, `PUBLISH with QoS ${qos} above the QoS ${maxQos} granted to the matching subscription${maxQos >= 0 ? '' : 's'}`, 0, 1));
     }
     if (lv === 5) {
-      if (wantsSubId && props?.['subscriptionIdentifier'] === undefined) {
+      if (wantsSubId && props?.subscriptionIdentifier === undefined) {
         out.push(violation(S.missingSubIds, lv, `PUBLISH on "${topic}" lacks the Subscription Identifier of the matching subscription`));
       }
-      if (d.fields['retain'] === true && d.fields['payloadLength'] === 0 && !anyRap) {
+      if (d.headerFields && d.retain && d.payloadLength === 0 && !anyRap) {
         out.push(violation(S.retainedEmpty50, lv, 'retained PUBLISH with an empty payload on a subscription without Retain As Published: zero-byte retained messages are never stored', 0, 1));
       }
     }
@@ -1037,18 +1025,18 @@ export class ConnSession {
 
   // ---- DISCONNECT / AUTH --------------------------------------------------------------------------
 
-  private onDisconnect(d: DecodedPacket, me: Side, dir: Direction, lv: ProtocolLevel, t: number, out: Violation[]): void {
+  private onDisconnect(d: DisconnectPacket, me: Side, dir: Direction, lv: ProtocolLevel, t: number, out: Violation[]): void {
     if (!me.sentDisconnect) {
       me.sentDisconnect = true;
       me.disconnectTime = t;
     }
     if (lv !== 5) return;
-    const rc = num(d.fields['reasonCode'], 0);
+    const rc = d.reasonCode ?? 0;
     if (rc >= 0x80) this.abortive = true;
-    const props = d.fields['properties'] as Record<string, unknown> | undefined;
+    const props = d.properties;
     if (dir === 'c2s') {
-      const sei = props?.['sessionExpiryInterval'];
-      if (typeof sei === 'number' && sei > 0 && this.connectSeen && this.connectSessionExpiry === 0) {
+      const sei = props?.sessionExpiryInterval;
+      if (sei !== undefined && sei > 0 && this.connectSeen && this.connectSessionExpiry === 0) {
         out.push(violation(S.seiAfterZero, lv, `DISCONNECT sets Session Expiry Interval ${sei} after the CONNECT had 0`));
       }
     } else if (rc === 0x9b && this.connackCount > 0 && !this.maxQosDeclared) {
@@ -1056,18 +1044,17 @@ export class ConnSession {
     }
   }
 
-  private onAuth(d: DecodedPacket, dir: Direction, lv: ProtocolLevel, out: Violation[]): void {
+  private onAuth(d: AuthPacket, dir: Direction, lv: ProtocolLevel, out: Violation[]): void {
     if (!this.connectSeen) return;
-    const props = d.fields['properties'] as Record<string, unknown> | undefined;
-    const method = props?.['authenticationMethod'];
-    const rc = num(d.fields['reasonCode'], 0);
+    const method = d.properties?.authenticationMethod;
+    const rc = d.reasonCode ?? 0;
     if (this.authMethod === undefined) {
       out.push(dir === 'c2s'
         ? violation(S.authClientWithoutMethod, lv, 'the client sent AUTH although its CONNECT had no Authentication Method')
         : violation(S.authServerWithoutMethod, lv, 'the server sent AUTH although the CONNECT had no Authentication Method'));
       return;
     }
-    if (typeof method === 'string' && method !== this.authMethod) {
+    if (method !== undefined && method !== this.authMethod) {
       out.push(violation(dir === 'c2s' && rc === 0x19 ? S.reauthMethod : S.authMethodSame, lv,
         `AUTH Authentication Method "${method}" differs from the CONNECT's "${this.authMethod}"`));
     }
@@ -1138,9 +1125,19 @@ export class ConnSession {
 // Helpers
 // ---------------------------------------------------------------------------------------------
 
-function num(v: unknown, dflt: number): number {
-  return typeof v === 'number' ? v : dflt;
+/** The property block of any packet type that has one. */
+function propertiesOf(d: MqttPacket): Properties | undefined {
+  switch (d.type) {
+    case CONNECT: case CONNACK: case PUBLISH: case PUBACK: case PUBREC: case PUBREL: case PUBCOMP: case SUBSCRIBE:
+    case SUBACK: case UNSUBSCRIBE: case UNSUBACK: case DISCONNECT: case AUTH:
+      return d instanceof ReservedPacket ? undefined : d.properties; // type 15 before 5.0 is a ReservedPacket
+    default:
+      return undefined;
+  }
 }
+
+/** What an absent property block reads as. */
+const NO_PROPERTIES: Readonly<Properties> = new PropertiesClass();
 
 function fmt(v: number): string {
   return Number.isInteger(v) ? String(v) : v.toFixed(1);

@@ -317,7 +317,7 @@ export async function decodeFile(path: string, extraPorts: number[] = [], opts: 
     open() {},
     close() {},
     // The record's bytes may be a view of a buffer that is reused: keep a copy.
-    packet(rec) { packets.push({ ...rec, bytes: rec.bytes.slice() }); },
+    packet(rec) { packets.push({ ...rec, bytes: rec.decoded.detach() }); },
     event(ev) { events.push(ev); },
   };
   const pipeline = buildPipeline(sink, {

@@ -29,6 +29,7 @@ import { tempFile } from '../builders/cli.js';
 import { ethernet, TcpSession } from '../builders/frames.js';
 import * as m from '../builders/mqtt-bytes.js';
 import { decodeFile, publicAvailable, suricataTests, type Decoded, type SuricataTest, type Yaml } from '../builders/public.js';
+import { fieldsOf } from '../builders/fields.js';
 
 // ---------------------------------------------------------------------------------------------------
 // Field mapping: Suricata eve `mqtt.<type>.<key>` -> ours. <type> is the lower-case packet type name.
@@ -91,7 +92,7 @@ function propValue(props: unknown, key: string): unknown {
 /** Our value for `mqtt.<type>.<path>` in one packet. */
 function ourValue(rec: PacketRecord, path: string[], test: SuricataTest): unknown {
   const d = rec.decoded;
-  const f = d.fields as Obj;
+  const f = fieldsOf(d) as Obj;
   const [head, ...rest] = path;
   switch (head) {
     case 'qos': return (d.flags >> 1) & 3;
@@ -161,7 +162,7 @@ function truncatedLengthOk(expected: Yaml, rec: PacketRecord): boolean {
   if (typeof expected !== 'string') return true;
   const t = TRUNC.exec(expected);
   if (!t) return true;
-  return (rec.decoded.fields as Obj).payloadLength === Buffer.byteLength(t[1]!, 'utf8') + Number(t[2]);
+  return (fieldsOf(rec.decoded) as Obj).payloadLength === Buffer.byteLength(t[1]!, 'utf8') + Number(t[2]);
 }
 
 // ---------------------------------------------------------------------------------------------------
