@@ -543,12 +543,23 @@ async function stageWorker(stage, file) {
   const { TcpReassembler } = await dist('tcp/reassembler.js');
   const { ConnectionDecoder } = await dist('mqtt/connection-decoder.js');
   const { RuleEngine } = await dist('rules/engine.js');
-  const { packetJson } = await dist('render/json.js');
+  // The NDJSON stage: from the registry writer straight into a byte buffer (a1719ca on), else the older string builder.
+  let toJson;
+  if (existsSync(join(ROOT, 'dist', 'render', 'ndjson.js'))) {
+    const { writePacketRecord } = await dist('render/ndjson.js');
+    const { ByteOut } = await dist('render/bytes-out.js');
+    const w = new ByteOut((chunk) => { out += chunk.length; });
+    const o = { redact: false, payloadLimit: 1024 };
+    toJson = (rec) => { writePacketRecord(w, rec, o); w.room(64 * 1024); };
+  } else {
+    const { packetJson } = await dist('render/json.js');
+    toJson = (rec) => { out += packetJson(rec, false).length; };
+  }
   // The dialect stage (rules -> dialects -> renderers) exists from 01b5fb0's era on; older builds skip it.
   const DialectStage = existsSync(join(ROOT, 'dist', 'dialects', 'stage.js')) ? (await dist('dialects/stage.js')).DialectStage : null;
   let n = 0;
   let out = 0;
-  const last = { open() {}, close() {}, event() {}, packet(rec) { n++; if (stage >= 7) out += packetJson(rec, false).length; } };
+  const last = { open() {}, close() {}, event() {}, packet(rec) { n++; if (stage >= 7) toJson(rec); } };
   const afterRules = stage >= 6 && DialectStage ? new DialectStage(last, { dialect: 'auto', tree: false }) : last;
   const mqtt = new ConnectionDecoder(stage >= 5 ? new RuleEngine(afterRules) : last, { tree: false });
   const bytesOnly = { open() {}, data(_c, _d, p) { n += p.length; }, gap() {}, close() {}, event() {} };

@@ -61,7 +61,7 @@ function both(b: Uint8Array, level: ProtocolLevel, dir: 'c2s' | 's2c' | null): v
   if (a.tree !== null) fail('tree built without ctx.tree', b);
   if (JSON.stringify(fieldsOf(t)) !== JSON.stringify(fieldsOf(a))) fail('fields differ between tree and no-tree', b);
   if (JSON.stringify(t.problems) !== JSON.stringify(a.problems)) fail('problems differ between tree and no-tree', b);
-  const lv = inferLevel(b, dir);
+  const lv = inferLevel(b);
   if (!(lv === null || lv === 3 || lv === 4 || lv === 5)) fail(`inferLevel returned ${String(lv)}`, b);
 }
 

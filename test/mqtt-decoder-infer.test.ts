@@ -35,46 +35,46 @@ describe('decodeRemainingLength', () => {
 
 describe('inferLevel', () => {
   test('CONNECT tells its own level (bridge bit ignored)', () => {
-    expect(inferLevel(connect({ level: 3 }), 'c2s')).toBe(3);
-    expect(inferLevel(connect({ level: 4 }), 'c2s')).toBe(4);
-    expect(inferLevel(connect({ level: 5 }), 'c2s')).toBe(5);
-    expect(inferLevel(connect({ levelByte: 0x84 }), 'c2s')).toBe(4);
-    expect(inferLevel(connect({ levelByte: 9 }), 'c2s')).toBeNull();
+    expect(inferLevel(connect({ level: 3 }))).toBe(3);
+    expect(inferLevel(connect({ level: 4 }))).toBe(4);
+    expect(inferLevel(connect({ level: 5 }))).toBe(5);
+    expect(inferLevel(connect({ levelByte: 0x84 }))).toBe(4);
+    expect(inferLevel(connect({ levelByte: 9 }))).toBeNull();
   });
 
   test('v5 shapes', () => {
-    expect(inferLevel(connack({ level: 5 }), 's2c')).toBe(5);
-    expect(inferLevel(ack('PUBACK', { level: 5, reasonCode: 0x10 }), 's2c')).toBe(5);
-    expect(inferLevel(ack('PUBREC', { level: 5, reasonCode: 0, properties: [['reasonString', 'x']] }), 's2c')).toBe(5);
-    expect(inferLevel(publish({ level: 5, topic: 'a/b', payload: 'x', properties: [['contentType', 'text']] }), 's2c')).toBe(5);
-    expect(inferLevel(publish({ level: 5, topic: 'a/b', qos: 1, payload: 'hello' }), 's2c')).toBe(5);
-    expect(inferLevel(subscribe({ level: 5, subscriptions: [{ topic: 'a', noLocal: true }] }), 'c2s')).toBe(5);
-    expect(inferLevel(subscribe({ level: 5, subscriptions: [{ topic: 'a/b', qos: 1 }] }), 'c2s')).toBe(5);
-    expect(inferLevel(suback({ level: 5, codes: [0x87] }), 's2c')).toBe(5);
-    expect(inferLevel(unsubscribe({ level: 5, topics: ['a/b'] }), 'c2s')).toBe(5);
-    expect(inferLevel(unsuback({ level: 5, codes: [0x11] }), 's2c')).toBe(5);
-    expect(inferLevel(disconnect({ level: 5, reasonCode: 0x8e }), 's2c')).toBe(5);
-    expect(inferLevel(auth({ reasonCode: 0x18, properties: [['authenticationMethod', 'm']] }), 'c2s')).toBe(5);
+    expect(inferLevel(connack({ level: 5 }))).toBe(5);
+    expect(inferLevel(ack('PUBACK', { level: 5, reasonCode: 0x10 }))).toBe(5);
+    expect(inferLevel(ack('PUBREC', { level: 5, reasonCode: 0, properties: [['reasonString', 'x']] }))).toBe(5);
+    expect(inferLevel(publish({ level: 5, topic: 'a/b', payload: 'x', properties: [['contentType', 'text']] }))).toBe(5);
+    expect(inferLevel(publish({ level: 5, topic: 'a/b', qos: 1, payload: 'hello' }))).toBe(5);
+    expect(inferLevel(subscribe({ level: 5, subscriptions: [{ topic: 'a', noLocal: true }] }))).toBe(5);
+    expect(inferLevel(subscribe({ level: 5, subscriptions: [{ topic: 'a/b', qos: 1 }] }))).toBe(5);
+    expect(inferLevel(suback({ level: 5, codes: [0x87] }))).toBe(5);
+    expect(inferLevel(unsubscribe({ level: 5, topics: ['a/b'] }))).toBe(5);
+    expect(inferLevel(unsuback({ level: 5, codes: [0x11] }))).toBe(5);
+    expect(inferLevel(disconnect({ level: 5, reasonCode: 0x8e }))).toBe(5);
+    expect(inferLevel(auth({ reasonCode: 0x18, properties: [['authenticationMethod', 'm']] }))).toBe(5);
   });
 
   test('3.x shapes answer 4 ("not 5.0")', () => {
-    expect(inferLevel(hex('20 02 00 00'), 's2c')).toBe(4);
-    expect(inferLevel(publish({ level: 4, topic: 'a/b', payload: '{"x":1}' }), 'c2s')).toBe(4);
-    expect(inferLevel(publish({ level: 4, topic: 'a/b' }), 'c2s')).toBe(4);
-    expect(inferLevel(publish({ level: 4, topic: '$dp', qos: 1, packetId: 10, payload: hex('03 00 37 7b') }), 'c2s')).toBe(4);
-    expect(inferLevel(subscribe({ level: 4, subscriptions: [{ topic: 'a/b', qos: 1 }] }), 'c2s')).toBe(4);
-    expect(inferLevel(suback({ level: 4, codes: [0x80] }), 's2c')).toBe(4);
-    expect(inferLevel(unsubscribe({ level: 4, topics: ['a/b'] }), 'c2s')).toBe(4);
-    expect(inferLevel(unsuback({ level: 4 }), 's2c')).toBe(4);
+    expect(inferLevel(hex('20 02 00 00'))).toBe(4);
+    expect(inferLevel(publish({ level: 4, topic: 'a/b', payload: '{"x":1}' }))).toBe(4);
+    expect(inferLevel(publish({ level: 4, topic: 'a/b' }))).toBe(4);
+    expect(inferLevel(publish({ level: 4, topic: '$dp', qos: 1, packetId: 10, payload: hex('03 00 37 7b') }))).toBe(4);
+    expect(inferLevel(subscribe({ level: 4, subscriptions: [{ topic: 'a/b', qos: 1 }] }))).toBe(4);
+    expect(inferLevel(suback({ level: 4, codes: [0x80] }))).toBe(4);
+    expect(inferLevel(unsubscribe({ level: 4, topics: ['a/b'] }))).toBe(4);
+    expect(inferLevel(unsuback({ level: 4 }))).toBe(4);
   });
 
   test('undecidable shapes give null', () => {
-    expect(inferLevel(ack('PUBACK', { level: 4 }), 's2c')).toBeNull();
-    expect(inferLevel(pingreq(), 'c2s')).toBeNull();
-    expect(inferLevel(hex('e0 00'), 'c2s')).toBeNull();
-    expect(inferLevel(hex('90 04 00 01 00 01'), 's2c')).toBeNull();
-    expect(inferLevel(hex('30'), 'c2s')).toBeNull();
-    expect(inferLevel(hex('30 09 00 01'), 'c2s')).toBeNull();
+    expect(inferLevel(ack('PUBACK', { level: 4 }))).toBeNull();
+    expect(inferLevel(pingreq())).toBeNull();
+    expect(inferLevel(hex('e0 00'))).toBeNull();
+    expect(inferLevel(hex('90 04 00 01 00 01'))).toBeNull();
+    expect(inferLevel(hex('30'))).toBeNull();
+    expect(inferLevel(hex('30 09 00 01'))).toBeNull();
   });
 });
 

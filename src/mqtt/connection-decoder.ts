@@ -141,7 +141,7 @@ export class ConnectionDecoder implements StreamSink {
     if (!state) return;
     const isConnect = dir === 'c2s' && (pkt.bytes[0]! >> 4) === CONNECT;
     if (state.level === null && !isConnect) {
-      const guess = inferLevel(pkt.bytes, dir);
+      const guess = inferLevel(pkt.bytes);
       if (guess !== null) {
         state.level = guess;
         state.levelInferred = true;

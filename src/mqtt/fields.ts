@@ -205,15 +205,16 @@ export const PACKET_FIELDS: readonly (readonly PacketFieldRow[])[] = (() => {
     row(F.onenet, 'OneNET', 'added by the dialect stage: `$dp` data points, command links (docs/onenet.md)'),
     row(F.payloadView, 'all', 'added by the dialect stage: `"json"`, `"text"` or `"binary"` (how the payload reads)'),
   ];
-  for (const [type, tshark, notFound] of [
-    [PUBACK, 'mqtt.puback.reason_code', '`"No matching subscribers"`'],
-    [PUBREC, 'mqtt.pubrec.reason_code', '`"No matching subscribers"`'],
-    [PUBREL, 'mqtt.pubrel.reason_code', '`"Packet Identifier not found"`'],
-    [PUBCOMP, 'mqtt.pubcomp.reason_code', '`"Packet Identifier not found"`'],
+  for (const [type, tshark] of [
+    [PUBACK, 'mqtt.puback.reason_code'],
+    [PUBREC, 'mqtt.pubrec.reason_code'],
+    [PUBREL, 'mqtt.pubrel.reason_code'],
+    [PUBCOMP, 'mqtt.pubcomp.reason_code'],
   ] as const) {
     t[type] = [
       row(F.packetId, 'all', 'Packet Identifier'),
-      ...reasonRows(tshark, 'reason code; `0` when left out (Remaining Length 2)', `name from that packet type's table, e.g. ${notFound}`),
+      ...reasonRows(tshark, 'reason code; `0` when left out (Remaining Length 2)',
+        'name from that packet type\'s table, e.g. `"No matching subscribers"` (PUBACK, PUBREC), `"Packet Identifier not found"` (PUBREL, PUBCOMP)'),
       row(F.properties, '5.0', 'properties; `{}` when the short form leaves them out (Remaining Length 2 or 3)'),
     ];
   }

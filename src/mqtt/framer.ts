@@ -7,8 +7,13 @@
  * whose header it had read; otherwise it resynchronises on the next plausible packet start.
  */
 import { PACKET_TYPES, PUBLISH } from './tables.js';
+import { readVbi } from './vbi.js';
 
-/** A complete MQTT packet cut from the stream. `bytes` is valid after the callback returns (it is never reused). */
+/**
+ * A complete MQTT packet cut from the stream. `bytes` is valid only during the callback: when the packet lies whole
+ * in one delivery it is a view of the caller's bytes (which may be the capture's read buffer, reused afterwards);
+ * whoever keeps it copies it (PacketBase.detach()).
+ */
 export interface FramedPacket {
   bytes: Uint8Array;
   /** Every frame that carried bytes of this packet, in order, without repeats. */
@@ -59,8 +64,6 @@ export interface PendingBudget {
 
 export const DEFAULT_PENDING_BUDGET_BYTES = 128 * 1024 * 1024;
 
-/** MQTT's own ceiling: 4 Remaining Length bytes of 7 bits. */
-export const MAX_REMAINING_LENGTH = 268_435_455;
 const DEFAULT_MAX_PACKET = 64 * 1024 * 1024;
 const DEFAULT_RESYNC_LIMIT = 1024 * 1024;
 /** Bytes a resync candidate may need to see before it is trusted without confirmation. */
@@ -81,22 +84,20 @@ interface HeaderInfo {
   remainingLength: number;
 }
 
+/** The result of the latest readFixedHeader() call: one shared object, so framing a packet allocates nothing here. */
+const header: HeaderInfo = { headerLength: 0, remainingLength: 0 };
+
 /**
  * Reads a fixed header at `at`. Returns null when more bytes are needed, 'bad' when the Remaining Length runs past 4
- * bytes (no MQTT packet can start here).
+ * bytes (no MQTT packet can start here). The returned object is valid until the next call.
  */
-export function readFixedHeader(buf: Uint8Array, at: number, end: number): HeaderInfo | null | 'bad' {
-  let value = 0;
-  let multiplier = 1;
-  for (let i = 0; i < 4; i++) {
-    const p = at + 1 + i;
-    if (p >= end) return null;
-    const b = buf[p]!;
-    value += (b & 0x7f) * multiplier;
-    if ((b & 0x80) === 0) return { headerLength: 2 + i, remainingLength: value };
-    multiplier *= 128;
-  }
-  return 'bad';
+export function readFixedHeader(buf: Uint8Array, at: number, end: number): Readonly<HeaderInfo> | null | 'bad' {
+  const v = readVbi(buf, at + 1, end);
+  if (!v.complete) return null;
+  if (v.overlong) return 'bad';
+  header.headerLength = 1 + v.length;
+  header.remainingLength = v.value;
+  return header;
 }
 
 /** What a packet of each type looks like in any version, for resynchronisation: derived from the packet-type table. */

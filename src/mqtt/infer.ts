@@ -11,8 +11,7 @@ import {
 } from './tables.js';
 import { decodeVbi } from './vbi.js';
 
-export function inferLevel(bytes: Uint8Array, dir: 'c2s' | 's2c' | null): ProtocolLevel | null {
-  void dir; // Shapes are direction-independent today; kept for callers and future heuristics.
+export function inferLevel(bytes: Uint8Array): ProtocolLevel | null {
   const b = bytes;
   if (b.length < 2) return null;
   const type = b[0]! >> 4;

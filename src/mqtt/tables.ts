@@ -344,13 +344,6 @@ export function reasonCode(packetType: number, code: number): ReasonEntry | unde
   return REASON_BY_PACKET[packetType & 15]![code & 0xff];
 }
 
-/** Generic name of a v5 reason code regardless of packet type (first listed meaning), or undefined. */
-export const REASON_NAME_ANY: ReadonlyMap<number, string> = (() => {
-  const m = new Map<number, string>();
-  for (const rc of REASON_CODES) if (!m.has(rc.value)) m.set(rc.value, rc.name);
-  return m;
-})();
-
 // ---------------------------------------------------------------------------------------------
 // MQTT 3.x return codes
 // ---------------------------------------------------------------------------------------------

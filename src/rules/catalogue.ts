@@ -338,10 +338,6 @@ export function rule(spec: RuleSpec, id: string): RuleEntry {
   return e;
 }
 
-export function findRule(spec: RuleSpec, id: string): RuleEntry | undefined {
-  return BY_KEY.get(`${spec}|${id}`);
-}
-
 /** A 3.1.1 statement and its 5.0 counterpart; index by `level === 5 ? 1 : 0`. */
 export type RulePair = readonly [RuleEntry, RuleEntry];
 
