@@ -5,7 +5,7 @@
 import { ONENET_SECRET_KEYS } from '../dialects/onenet.js';
 import type { PacketRecord } from '../mqtt/connection-decoder.js';
 import { SECRET_KEYS as FIELD_SECRET_KEYS } from '../mqtt/fields.js';
-import type { ByteRange, DialectJson, MqttPacket } from '../mqtt/packets.js';
+import type { ByteRange, DialectJson, MqttPacket, SubscriptionRequest } from '../mqtt/packets.js';
 import { ReservedPacket } from '../mqtt/packets.js';
 import { AUTH, CONNACK, CONNECT, DISCONNECT, PUBACK, PUBCOMP, PUBLISH, PUBREC, PUBREL, SUBACK, SUBSCRIBE, UNSUBACK, UNSUBSCRIBE } from '../mqtt/tables.js';
 import { displayBytes, type BytesValue } from '../mqtt/utf8.js';
@@ -73,8 +73,31 @@ function add(line: string, part: string): string {
   return line.length === 0 ? part : `${line} ${part}`;
 }
 
-function codeList(codes: readonly number[]): string {
-  return `codes=[${codes.map((c) => `0x${c.toString(16).padStart(2, '0')}`).join(',')}]`;
+/** `codes=[0x01 Granted QoS 1, 0x87 Not authorized]`: each SUBACK/UNSUBACK code with its name. */
+function codeList(codes: readonly number[], names: readonly string[] | undefined): string {
+  let s = 'codes=[';
+  for (let i = 0; i < codes.length; i++) {
+    if (i > 0) s += ', ';
+    s += `0x${codes[i]!.toString(16).padStart(2, '0')}`;
+    const name = names?.[i];
+    if (name !== undefined) s += ` ${escapeText(name)}`;
+  }
+  return `${s}]`;
+}
+
+/** The 5.0 Reason String of a packet, when it carries one: what the peer said about its reason code. */
+function reasonString(line: string, props: { reasonString?: string | undefined } | undefined): string {
+  const r = props?.reasonString;
+  return r === undefined ? line : add(line, `reason=${quote(cut(r, 80))}`);
+}
+
+/** One subscription: `"a/b":1`, with the 5.0 options that differ from their defaults (`nl`, `rap`, `rh=N`). */
+function subscriptionText(s: SubscriptionRequest): string {
+  let t = `${quote(s.topic)}:${s.qos}`;
+  if (s.noLocal) t += ',nl';
+  if (s.retainAsPublished) t += ',rap';
+  if (s.retainHandling) t += `,rh=${s.retainHandling}`;
+  return t;
 }
 
 /** Most payload bytes a text view looks at: the same cut the NDJSON output makes. */
@@ -99,13 +122,18 @@ export function keyFields(rec: PacketRecord, redact: boolean, full = false): str
       if (clean !== undefined) line = add(line, `${p.cleanStart !== undefined ? 'cleanStart' : 'clean'}=${clean ? 1 : 0}`);
       if (p.username !== undefined) line = add(line, `user=${quote(p.username)}`);
       if (p.password !== undefined) line = add(line, `password=${showEncoded(bytesValue(p, p.password, -1), 24, redact)}`);
-      if (p.willFlag === true) line = add(line, `will=${quote(p.willTopic ?? '')} willQos=${String(p.willQos)}`);
+      if (p.willFlag === true) {
+        line = add(line, `will=${quote(p.willTopic ?? '')} willQos=${String(p.willQos)}`);
+        if (p.willRetain === true) line = add(line, 'willRetain=1');
+        if (p.willPayload !== undefined) line = add(line, `willLen=${p.willPayload.end - p.willPayload.start}`);
+      }
       break;
     }
     case CONNACK: {
       if (p.sessionPresent !== undefined) line = add(line, `sessionPresent=${p.sessionPresent ? 1 : 0}`);
       const r = p.reasonCode !== undefined ? reason(p.reasonCode, p.reasonCodeName) : reason(p.returnCode, p.returnCodeName);
       if (r) line = add(line, r);
+      line = reasonString(line, p.properties);
       break;
     }
     case PUBLISH: {
@@ -129,13 +157,14 @@ export function keyFields(rec: PacketRecord, redact: boolean, full = false): str
     }
     case SUBSCRIBE: {
       if (p.packetId !== undefined) line = add(line, `id=${p.packetId}`);
-      line = add(line, (p.subscriptions ?? []).map((s) => `${quote(s.topic)}:${s.qos}`).join(' '));
+      line = add(line, (p.subscriptions ?? []).map(subscriptionText).join(' '));
       break;
     }
     case SUBACK: {
       if (p.packetId !== undefined) line = add(line, `id=${p.packetId}`);
-      const codes = p.reasonCodes ?? p.returnCodes;
-      if (codes !== undefined) line = add(line, codeList(codes));
+      if (p.reasonCodes !== undefined) line = add(line, codeList(p.reasonCodes, p.reasonCodeNames));
+      else if (p.returnCodes !== undefined) line = add(line, codeList(p.returnCodes, p.returnCodeNames));
+      line = reasonString(line, p.properties);
       break;
     }
     case UNSUBSCRIBE: {
@@ -145,19 +174,22 @@ export function keyFields(rec: PacketRecord, redact: boolean, full = false): str
     }
     case UNSUBACK: {
       if (p.packetId !== undefined) line = add(line, `id=${p.packetId}`);
-      if (p.reasonCodes !== undefined) line = add(line, codeList(p.reasonCodes));
+      if (p.reasonCodes !== undefined) line = add(line, codeList(p.reasonCodes, p.reasonCodeNames));
+      line = reasonString(line, p.properties);
       break;
     }
     case PUBACK: case PUBREC: case PUBREL: case PUBCOMP: {
       if (p.packetId !== undefined) line = add(line, `id=${p.packetId}`);
       const r = reason(p.reasonCode, p.reasonCodeName);
       if (r) line = add(line, r);
+      line = reasonString(line, p.properties);
       break;
     }
     case DISCONNECT: case AUTH: {
       if (p instanceof ReservedPacket) break; // type 15 before 5.0
       const r = reason(p.reasonCode, p.reasonCodeName);
       if (r) line = add(line, r);
+      line = reasonString(line, p.properties);
       break;
     }
     default:

@@ -3,7 +3,8 @@ import type { ChalkInstance } from 'chalk';
 import type { PacketRecord, PacketSink, Violation } from '../mqtt/connection-decoder.js';
 import { VERSION_NAME } from '../mqtt/types.js';
 import type { Connection, StreamEvent } from '../tcp/types.js';
-import { escapeText } from './escape.js';
+import { escapeText, quote } from './escape.js';
+import { CONNECT } from '../mqtt/tables.js';
 import { keyFields, payloadLimit } from './fields.js';
 import { relativeSeconds } from './format.js';
 import { annotatedHex, fieldTree } from './hex.js';
@@ -37,19 +38,33 @@ export function needsTree(o: Pick<RenderOptions, 'verbose' | 'hex' | 'json' | 'q
   return !o.json && !o.quiet && (o.verbose || o.hex);
 }
 
+/** Characters of a finding's message shown beside its id in the one-line view. */
+const SHORT_MESSAGE = 48;
+
+/** `[MQTT-3.3.1-2 PUBLISH has DUP 1 with QoS 0]` for up to three findings (their ids once each), `+N` for the rest. */
 function severityMark(chalk: ChalkInstance, vs: Violation[]): string {
   if (vs.length === 0) return '';
-  const errors = vs.filter((v) => v.severity === 'error');
-  const paint = errors.length > 0 ? chalk.red : vs.some((v) => v.severity === 'warning') ? chalk.yellow : chalk.cyan;
-  const ids = [...new Set(vs.map((v) => v.id))];
-  const shown = ids.slice(0, 3).join(' ') + (ids.length > 3 ? ` +${ids.length - 3}` : '');
-  return ' ' + paint(`[${shown}]`);
+  const paint = vs.some((v) => v.severity === 'error') ? chalk.red : vs.some((v) => v.severity === 'warning') ? chalk.yellow : chalk.cyan;
+  const seen = new Set<string>();
+  const parts: string[] = [];
+  for (const v of vs) {
+    if (seen.has(v.id)) continue;
+    seen.add(v.id);
+    if (parts.length < 3) {
+      const m = v.message.length > SHORT_MESSAGE ? `${v.message.slice(0, SHORT_MESSAGE)}…` : v.message;
+      parts.push(`${v.id} ${escapeText(m)}`);
+    }
+  }
+  const more = seen.size > 3 ? ` +${seen.size - 3}` : '';
+  return ' ' + paint(`[${parts.join('] [')}]${more}`);
 }
 
 export class Renderer implements PacketSink {
   private readonly write: Write;
   private readonly o: RenderOptions;
   private readonly conns = new Map<number, Connection>();
+  /** Client ids of open connections, from their CONNECT (released on close). */
+  private readonly clientIds = new Map<number, string>();
   private base: EventTime | null = null;
   /** Time of the latest frame seen, for events (which carry only a frame number). */
   private latest: EventTime | null = null;
@@ -81,6 +96,7 @@ export class Renderer implements PacketSink {
 
   close(conn: Connection): void {
     this.conns.delete(conn.id);
+    this.clientIds.delete(conn.id);
   }
 
   packet(rec: PacketRecord): void {
@@ -105,8 +121,15 @@ export class Renderer implements PacketSink {
     // Without a frame time yet (a sink fed directly), the packet itself is time zero.
     const rel = base === null ? relativeSeconds(0, 0, 0, 0) : relativeSeconds(rec.timeSec, rec.timeNsec, base.timeSec, base.timeNsec);
     // One concatenation per packet (no array, no endpoint object): this line is written for every packet.
+    // The connection number (NDJSON `conn`) and, once its CONNECT was seen, the client id: which device this is.
+    let who = `#${conn.id}`;
+    if (d.type === CONNECT && c2s && d.clientId !== undefined) this.clientIds.set(conn.id, d.clientId);
+    else {
+      const id = this.clientIds.get(conn.id);
+      if (id !== undefined) who += ` ${quote(id.length > 32 ? `${id.slice(0, 32)}…` : id)}`;
+    }
     const line = `${String(rec.frame).padStart(5)} ${rel.padStart(11)} ${c2s ? conn.client : conn.server} → ${c2s ? conn.server : conn.client} `
-      + `${chalk.bold(d.typeName.padEnd(11))} ${chalk.dim(`v${version}`)} ${keyFields(rec, o.redact, o.full)}`;
+      + `${chalk.bold(d.typeName.padEnd(11))} ${chalk.dim(`v${version}`)} ${chalk.dim(who)} ${keyFields(rec, o.redact, o.full)}`;
     this.write(line.trimEnd() + severityMark(chalk, rec.violations));
     if (o.verbose && d.tree) {
       for (const l of fieldTree(d.tree, { chalk, full: o.full, redact: o.redact, indent: '      ' })) this.write(l);

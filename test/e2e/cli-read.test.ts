@@ -40,7 +40,7 @@ describe('mqtt-dissect read', () => {
     expect(r.status).toBe(0);
     expect(r.stdout).toContain('clientId="40F0600050804050" keepAlive=3000 clean=1 user="admin"');
     expect(r.stdout).toContain('clientId="31421353" keepAlive=256 clean=0 user="141215"');
-    expect(r.stdout).toMatch(/PUBLISH +v3\.1\.1 topic="\$dp" qos=1 id=10 len=58/);
+    expect(r.stdout).toMatch(/PUBLISH +v3\.1\.1 #\d+ "31421353" topic="\$dp" qos=1 id=10 len=58/);
     expect(r.stdout).toContain('topic="$creq/e8b6c9b6-225b-57dc-abaa-246ba58761d8" qos=0 len=8 "redled:0"');
   });
 

@@ -71,7 +71,7 @@ describe.skipIf(!ready)('live pipe from tcpdump', () => {
     expect(cli.exitCode).toBeNull();
     expect(seen, `output so far:\n${out}`).toBe(true);
     expect(out).toContain('clientId="live-client"');
-    expect(out).toMatch(/PUBLISH +v3\.1\.1 topic="live\/topic" qos=1 id=\d+ len=10 "hello live"/);
+    expect(out).toMatch(/PUBLISH +v3\.1\.1 #\d+ "live-client" topic="live\/topic" qos=1 id=\d+ len=10 "hello live"/);
 
     process.kill(tcpdump.pid!, 'SIGINT');
     const cliExit = await new Promise<number | null>((resolve) => {
