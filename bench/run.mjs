@@ -79,6 +79,9 @@ const baselineOf = (m) => (m.includes('@') ? { base: m.slice(0, m.indexOf('@')),
 // ---------------------------------------------------------------------------------------------------------------------
 // Arguments
 
+/** Per-process bound: generous (hex on 800 MB takes 70 s here, tshark's JSON dump 80 s on 200 MB). */
+const defaultTimeoutSec = (bytes) => Math.round(120 + 1.5 * (bytes / 1e6));
+
 function parseArgs(argv) {
   const o = {
     size: undefined, runs: undefined, quick: false, out: undefined, modes: undefined, tshark: true,
@@ -131,9 +134,9 @@ function parseArgs(argv) {
     modes = modes.flatMap((m) => (m in OUR_MODES ? [m, `${m}@${o.baseline}`] : [m]));
   }
   if (o.timeoutSec !== undefined && !(o.timeoutSec > 0)) throw new Error('--timeout-sec must be positive');
-  const timeoutSec = o.timeoutSec ?? Math.round(120 + 1.5 * (sizeBytes / 1e6));
+  const timeoutSec = o.timeoutSec ?? defaultTimeoutSec(sizeBytes);
   const out = resolve(o.out ?? (o.quick ? join(OUT_DIR, 'results-quick.json') : join(HERE, 'results.json')));
-  return { ...o, sizeBytes, runs, modes, out, timeoutSec, modesGiven: o.modes !== undefined };
+  return { ...o, sizeBytes, runs, runsGiven: o.runs !== undefined, modes, out, timeoutSec, timeoutGiven: o.timeoutSec !== undefined, modesGiven: o.modes !== undefined };
 }
 
 // ---------------------------------------------------------------------------------------------------------------------
@@ -630,16 +633,78 @@ function printTable(r) {
 /** bench/results.json keeps the latest run at the top level and every size's latest run under `sizes`. */
 function writeResults(path, r) {
   let sizes = {};
+  let rssBySize = null;
   try {
     const old = JSON.parse(readFileSync(path, 'utf8'));
     if (old && typeof old.sizes === 'object' && old.sizes) sizes = old.sizes;
+    if (old && typeof old.rssBySize === 'object' && old.rssBySize) rssBySize = old.rssBySize;
   } catch {
     // new file
   }
   const { machine: _m, ...rest } = r;
   sizes[r.size] = rest;
   mkdirSync(dirname(path), { recursive: true });
-  writeFileSync(path, `${JSON.stringify({ ...r, sizes }, null, 2)}\n`);
+  writeFileSync(path, `${JSON.stringify({ ...r, sizes, ...(rssBySize ? { rssBySize } : {}) }, null, 2)}\n`);
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
+// Memory against capture size (--sizes): is peak RSS flat from 50 to 800 MB?
+
+async function sizesRun(o) {
+  ensureBuilt();
+  const gnuTime = haveGnuTime();
+  if (!gnuTime) throw new Error(`--sizes measures peak RSS with GNU time (${TIME}): apt-get install time`);
+  const given = o.modes.filter((m) => m in OUR_MODES && !PIPED.has(m) && !SHARDED.has(m));
+  const which = o.modesGiven && given.length ? given : IDENTITY_MODES;
+  const runs = o.runsGiven ? o.runs : 1;
+  const sizes = [...o.sizes].sort((a, b) => a - b);
+  const captures = sizes.map((b) => ensureCapture(b, o.seed).path);
+  const rows = Object.fromEntries(which.map((m) => [m, {}]));
+  for (let i = 0; i < sizes.length; i++) {
+    const label = sizeLabel(sizes[i]);
+    const timeoutSec = o.timeoutGiven ? o.timeoutSec : defaultTimeoutSec(sizes[i]);
+    const samples = Object.fromEntries(which.map((m) => [m, []]));
+    for (let run = 1; run <= runs; run++) {
+      for (const mode of which) {
+        const r = await timed([process.execPath, BIN, ...OUR_MODES[mode], captures[i]], '/dev/null', true, ourEnv(), timeoutSec);
+        samples[mode].push(r);
+        log(`bench: ${label} run ${run}/${runs} ${mode.padEnd(8)} wall ${r.wall.toFixed(2)} s  cpu ${(r.user + r.sys).toFixed(2)} s  rss ${(r.rssKB / 1024).toFixed(0)} MB`);
+      }
+    }
+    for (const mode of which) {
+      const s = samples[mode];
+      rows[mode][label] = {
+        peakRssMB: round(Math.max(...s.map((x) => x.rssKB)) / 1024, 1),
+        cpu: round(median(s.map((x) => x.user + x.sys))),
+        wallMedian: round(median(s.map((x) => x.wall))),
+      };
+    }
+  }
+  const labels = sizes.map(sizeLabel);
+  for (const mode of which) {
+    const rss = labels.map((l) => rows[mode][l].peakRssMB);
+    rows[mode].growthMB = round(rss[rss.length - 1] - rss[0], 1);
+  }
+  const result = { date: new Date().toISOString(), node: process.version, code: { ...codeVersion(), dist: distFingerprint() }, runs, sizes: labels, modes: rows };
+  const w = Math.max(4, ...which.map((m) => m.length));
+  process.stdout.write(`\npeak RSS MB (CPU s) by capture size, ${runs} run${runs === 1 ? '' : 's'} each\n`);
+  process.stdout.write(`${'mode'.padEnd(w)}  ${labels.map((l) => l.padStart(16)).join('')}  ${'last - first'.padStart(13)}\n`);
+  for (const mode of which) {
+    const cells = labels.map((l) => `${rows[mode][l].peakRssMB} (${rows[mode][l].cpu})`.padStart(16)).join('');
+    process.stdout.write(`${mode.padEnd(w)}  ${cells}  ${`${rows[mode].growthMB >= 0 ? '+' : ''}${rows[mode].growthMB} MB`.padStart(13)}\n`);
+  }
+  const out = join(OUT_DIR, 'rss-by-size.json');
+  writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
+  log(`bench: written to ${relative(ROOT, out)}`);
+  // Also into results.json (kept across later runs of the main bench).
+  let old = {};
+  try {
+    old = JSON.parse(readFileSync(o.out, 'utf8'));
+  } catch {
+    // new file
+  }
+  mkdirSync(dirname(o.out), { recursive: true });
+  writeFileSync(o.out, `${JSON.stringify({ ...old, rssBySize: result }, null, 2)}\n`);
 }
 
 // ---------------------------------------------------------------------------------------------------------------------
@@ -791,7 +856,7 @@ async function stages(o) {
     const cpu = [];
     let n = 0;
     for (let r = 0; r < runs; r++) {
-      const res = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--stage-worker', String(stage), capture], { cwd: ROOT, encoding: 'utf8' });
+      const res = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--stage-worker', String(stage), capture], { cwd: ROOT, encoding: 'utf8', timeout: o.timeoutSec * 1000 });
       if (res.status !== 0) throw new Error(`stage ${stage} failed (dist/ internals changed?): ${res.stderr.split('\n').slice(0, 3).join(' ')}`);
       const j = JSON.parse(res.stdout.trim().split('\n').pop());
       cpu.push(j.cpu);
@@ -825,6 +890,10 @@ async function main() {
   }
   if (o.profile) {
     await profile(o);
+    return;
+  }
+  if (o.sizes) {
+    await sizesRun(o);
     return;
   }
   const r = await bench(o);
