@@ -1,10 +1,13 @@
 #!/usr/bin/env node
 /**
- * Benchmark harness (issue #6): times the CLI on a generated capture, next to tshark on the same file.
+ * Benchmark harness (issues #6, #11): times the CLI on a generated capture, next to tshark, Suricata and the
+ * JavaScript floor (bench/floor.mjs) on the same file, and with --baseline next to the CLI built from another commit.
  *
  *   npm run bench                              # 200 MB capture, 3 runs per mode
  *   npm run bench -- --size 50MB --runs 5
  *   npm run bench -- --quick                   # 2 MB, 1 run, no tshark JSON (tests, CI)
+ *   npm run bench -- --baseline 8139839        # plus json@8139839, ...: before/after from one run, output md5s
+ *   npm run bench -- --sizes 50MB,200MB,800MB  # peak RSS against capture size
  *   npm run bench -- --profile --size 50MB     # CPU profiles of --json and --summary, top self-time functions
  *
  * Options: --size S (default 200MB; decimal units), --runs N (default 3), --quick, --out FILE (default

@@ -10,7 +10,7 @@
  * to match and the time is capture reading, flow tracking, TCP reassembly, MQTT parsing and eve.json writing.
  */
 import { spawnSync } from 'node:child_process';
-import { createReadStream, mkdirSync, writeFileSync } from 'node:fs';
+import { createReadStream, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 
@@ -24,8 +24,11 @@ export function suricataVersion() {
   return m ? m[1] : r.stdout.trim().split('\n')[0] || null;
 }
 
-/** The configuration: MQTT on the capture's ports, eve.json with mqtt events only, no stats, no other loggers. */
-export function suricataYaml(ports, logDir) {
+/**
+ * The configuration: MQTT on the capture's ports, eve.json with mqtt events only, no stats, no other loggers. The log
+ * directory is given on the command line (-l), so the file is the same for every run on the same ports.
+ */
+export function suricataYaml(ports) {
   return `%YAML 1.1
 ---
 # Written by bench/run.mjs (bench/suricata.mjs): Suricata's MQTT parser and eve.json, nothing else.
@@ -33,7 +36,6 @@ vars:
   address-groups:
     HOME_NET: "any"
     EXTERNAL_NET: "any"
-default-log-dir: ${JSON.stringify(logDir)}
 stats:
   enabled: no
 outputs:
@@ -62,11 +64,16 @@ stream:
 `;
 }
 
-/** Writes `dir`/suricata-mqtt.yaml (eve.json into `logDir`) and returns { yaml, logDir }. */
+/**
+ * Writes `dir`/suricata-mqtt.yaml (through a temporary file, so a concurrent bench never reads half of it), creates
+ * `logDir` and returns { yaml, logDir }.
+ */
 export function writeSuricataConfig(dir, ports, logDir) {
   mkdirSync(logDir, { recursive: true });
   const yaml = join(dir, 'suricata-mqtt.yaml');
-  writeFileSync(yaml, suricataYaml(ports, logDir));
+  const tmp = `${yaml}.${process.pid}.tmp`;
+  writeFileSync(tmp, suricataYaml(ports));
+  renameSync(tmp, yaml);
   return { yaml, logDir };
 }
 
