@@ -248,16 +248,18 @@ function ourEnv() {
 const running = new Set();
 /** Functions to run if the bench is interrupted (removing the baseline worktree). */
 const cleanups = [];
-for (const sig of ['SIGINT', 'SIGTERM']) {
-  process.on(sig, () => {
-    for (const pid of running) {
-      try { process.kill(-pid, 'SIGKILL'); } catch { /* gone */ }
-    }
-    for (const f of cleanups) {
-      try { f(); } catch { /* best effort */ }
-    }
-    process.exit(130);
-  });
+function killChildrenOnSignal() {
+  for (const sig of ['SIGINT', 'SIGTERM']) {
+    process.on(sig, () => {
+      for (const pid of running) {
+        try { process.kill(-pid, 'SIGKILL'); } catch { /* gone */ }
+      }
+      for (const f of cleanups) {
+        try { f(); } catch { /* best effort */ }
+      }
+      process.exit(130);
+    });
+  }
 }
 
 /**
@@ -883,6 +885,7 @@ async function stages(o) {
 
 async function main() {
   const o = parseArgs(process.argv.slice(2));
+  killChildrenOnSignal();
   if (o.stageWorker) {
     await stageWorker(...o.stageWorker);
     return;
