@@ -49,11 +49,12 @@ export function buildBaseline(root, ref, log) {
 
 /**
  * md5 and length of the stdout of `node bin args` (untimed). Rejects on a non-zero exit or after `timeoutSec`
- * (the child is killed by its pid).
+ * (the child is killed by its pid). The child leads its own process group; its pid is in `track` while it runs.
  */
-export function stdoutDigest(bin, args, { cwd, env, timeoutSec }) {
+export function stdoutDigest(bin, args, { cwd, env, timeoutSec, track = new Set() }) {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [bin, ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    if (child.pid !== undefined) track.add(child.pid);
     const h = createHash('md5');
     let bytes = 0;
     let stderr = '';
@@ -61,9 +62,10 @@ export function stdoutDigest(bin, args, { cwd, env, timeoutSec }) {
     const timer = setTimeout(() => { timedOut = true; child.kill('SIGKILL'); }, timeoutSec * 1000);
     child.stdout.on('data', (d) => { h.update(d); bytes += d.length; });
     child.stderr.on('data', (d) => { if (stderr.length < 4096) stderr += d.toString('utf8'); });
-    child.on('error', (e) => { clearTimeout(timer); reject(e); });
+    child.on('error', (e) => { clearTimeout(timer); track.delete(child.pid); reject(e); });
     child.on('close', (code) => {
       clearTimeout(timer);
+      track.delete(child.pid);
       if (timedOut) reject(new Error(`${args.join(' ')}: killed after ${timeoutSec} s`));
       else if (code !== 0) reject(new Error(`${args.join(' ')} exited with ${code}: ${stderr.split('\n')[0]}`));
       else resolvePromise({ md5: h.digest('hex'), bytes });

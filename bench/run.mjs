@@ -446,7 +446,7 @@ async function benchWith(o, baseline) {
     identity = {};
     for (const m of IDENTITY_MODES) {
       log(`bench: untimed ${m} and ${m}@${baseline.ref} passes (md5 of stdout)`);
-      const opts = { cwd: ROOT, env: ourEnv(), timeoutSec: o.timeoutSec };
+      const opts = { cwd: ROOT, env: ourEnv(), timeoutSec: o.timeoutSec, track: running };
       const now = await stdoutDigest(BIN, [...OUR_MODES[m], capture], opts);
       const before = await stdoutDigest(baseline.bin, [...OUR_MODES[m], capture], opts);
       identity[m] = { same: now.md5 === before.md5, md5: now.md5, bytes: now.bytes, baselineMd5: before.md5, baselineBytes: before.bytes };
