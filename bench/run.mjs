@@ -464,6 +464,7 @@ async function benchWith(o, baseline) {
     suricata: modes.some((m) => SURICATA_MODES.includes(m)) ? writeSuricataConfig(OUT_DIR, meta.ports ?? [1883], join(OUT_DIR, `suricata-log-${process.pid}`)) : null,
   };
   const samples = Object.fromEntries(modes.map((m) => [m, []]));
+  const pad = Math.max(13, ...modes.map((m) => m.length));
   const skip = new Set();
   let tsharkPackets = null;
   /** What the floor passes and Suricata saw (first run): a pass that skipped packets would be fast for no merit. */
@@ -478,7 +479,7 @@ async function benchWith(o, baseline) {
       const r = await timed(argv, outPath, gnuTime, env, o.timeoutSec);
       samples[mode].push(r);
       const cpu = r.user !== null ? r.user + r.sys : null;
-      log(`bench: run ${run}/${o.runs} ${mode.padEnd(13)} wall ${r.wall.toFixed(2)} s  cpu ${cpu === null ? '?' : cpu.toFixed(2)} s  rss ${r.rssKB === null ? '?' : (r.rssKB / 1024).toFixed(0)} MB`);
+      log(`bench: run ${run}/${o.runs} ${mode.padEnd(pad)} wall ${r.wall.toFixed(2)} s  cpu ${cpu === null ? '?' : cpu.toFixed(2)} s  rss ${r.rssKB === null ? '?' : (r.rssKB / 1024).toFixed(0)} MB`);
       if (mode === 'tshark-fields' && tsharkPackets === null) tsharkPackets = countTsharkFields(ctx.fieldsOut);
       if (mode in FLOOR_MODES && !(mode in counted)) {
         const f = JSON.parse(readFileSync(ctx.floorOut[mode], 'utf8').trim());
