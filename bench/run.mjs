@@ -1,19 +1,27 @@
 #!/usr/bin/env node
 /**
- * Benchmark harness (issue #6): times the CLI on a generated capture, next to tshark on the same file.
+ * Benchmark harness (issues #6, #11): times the CLI on a generated capture, next to tshark, Suricata and the
+ * JavaScript floor (bench/floor.mjs) on the same file, and with --baseline next to the CLI built from another commit.
  *
  *   npm run bench                              # 200 MB capture, 3 runs per mode
  *   npm run bench -- --size 50MB --runs 5
  *   npm run bench -- --quick                   # 2 MB, 1 run, no tshark JSON (tests, CI)
+ *   npm run bench -- --baseline 8139839        # plus json@8139839, ...: before/after from one run, output md5s
+ *   npm run bench -- --sizes 50MB,200MB,800MB  # peak RSS against capture size
  *   npm run bench -- --profile --size 50MB     # CPU profiles of --json and --summary, top self-time functions
  *
  * Options: --size S (default 200MB; decimal units), --runs N (default 3), --quick, --out FILE (default
  * bench/results.json; bench/out/results-quick.json with --quick),
- * --modes json,text,summary,hex,json-pipe,json-2shards,summary-2shards,tshark-fields,tshark-json,
- * --no-tshark, --tshark-max-sec N (default 60: a tshark mode whose first run takes longer is not repeated),
+ * --modes json,text,summary,hex,json-pipe,json-2shards,summary-2shards,floor-count,floor-tally,suricata,
+ *   tshark-fields,tshark-json,
+ * --no-tshark, --no-suricata, --tshark-max-sec N (default 60: a tshark mode whose first run takes longer is not
+ * repeated), --baseline REF (also time every one of our modes built from git REF, as MODE@REF, and compare the md5
+ * of each mode's stdout with REF's), --timeout-sec N (per process; default 120 s + 1.5 s per MB),
  * --seed N, --profile, --top N (profile rows, default 15),
  * --stages (CPU time of the pipeline cut after each stage: read, pcap, net, tcp, mqtt, rules, dialects, json; uses
- * dist/ internals).
+ * dist/ internals),
+ * --sizes 50MB,200MB,800MB (peak RSS and CPU of json, text, summary, hex at each size, one run each unless --runs:
+ * is memory flat in the capture size?).
  *
  * Every measurement is a whole process: wall, user + sys CPU and peak RSS from GNU time (`/usr/bin/time -f`), stdout
  * to /dev/null (tshark's one-field dump goes to a file so its MQTT packets can be counted; it is a few MB). Runs are
@@ -27,7 +35,9 @@ import { cpus, tmpdir, totalmem } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { buildBaseline, stdoutDigest } from './baseline.mjs';
 import { defaultCapturePath, generate, GENERATOR_VERSION, OUT_DIR, parseSize, sizeLabel } from './generate.mjs';
+import { countEveMessages, suricataArgs, suricataVersion, writeSuricataConfig } from './suricata.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, '..');
@@ -50,18 +60,36 @@ const OUR_MODES = {
 };
 const PIPED = new Set(['json-pipe']);
 const SHARDED = new Set(['json-2shards', 'summary-2shards']);
+/** Modes whose stdout is compared with the baseline's (--baseline): the outputs a user sees. */
+const IDENTITY_MODES = ['json', 'text', 'summary', 'hex'];
+
+/**
+ * The JavaScript floor (bench/floor.mjs, issue #11): the least any JavaScript analyzer must do (count: capture, TCP,
+ * MQTT framing, counts by type; tally: plus what --summary counts). Ours are measured as multiples of these.
+ */
+const FLOOR = join(HERE, 'floor.mjs');
+const FLOOR_MODES = { 'floor-count': 'count', 'floor-tally': 'tally' };
 
 /** POSIX shell single-quoting. */
 const sq = (s) => `'${String(s).replace(/'/g, `'\\''`)}'`;
 const TSHARK_MODES = ['tshark-fields', 'tshark-json'];
+/** Suricata 7 single-threaded with its MQTT parser and eve.json (bench/suricata.mjs). */
+const SURICATA_MODES = ['suricata'];
+const isKnownMode = (m) => m in OUR_MODES || m in FLOOR_MODES || TSHARK_MODES.includes(m) || SURICATA_MODES.includes(m);
+/** `json@8139839` -> { base: 'json', ref: '8139839' }: one of our modes run with the --baseline build. */
+const baselineOf = (m) => (m.includes('@') ? { base: m.slice(0, m.indexOf('@')), ref: m.slice(m.indexOf('@') + 1) } : null);
 
 // ---------------------------------------------------------------------------------------------------------------------
 // Arguments
+
+/** Per-process bound: generous (hex on 800 MB takes 70 s here, tshark's JSON dump 80 s on 200 MB). */
+const defaultTimeoutSec = (bytes) => Math.round(120 + 1.5 * (bytes / 1e6));
 
 function parseArgs(argv) {
   const o = {
     size: undefined, runs: undefined, quick: false, out: undefined, modes: undefined, tshark: true,
     tsharkMaxSec: 60, seed: 1, profile: false, top: 15, stages: false, stageWorker: null,
+    suricata: true, baseline: null, timeoutSec: undefined, sizes: null,
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -78,6 +106,10 @@ function parseArgs(argv) {
       case '--out': o.out = val(); break;
       case '--modes': o.modes = val().split(',').map((s) => s.trim()).filter(Boolean); break;
       case '--no-tshark': o.tshark = false; break;
+      case '--no-suricata': o.suricata = false; break;
+      case '--baseline': o.baseline = val(); break;
+      case '--timeout-sec': o.timeoutSec = Number(val()); break;
+      case '--sizes': o.sizes = val().split(',').map((x) => x.trim()).filter(Boolean).map(parseSize); break;
       case '--tshark-max-sec': o.tsharkMaxSec = Number(val()); break;
       case '--seed': o.seed = Number(val()); break;
       case '--profile': o.profile = true; break;
@@ -94,12 +126,20 @@ function parseArgs(argv) {
   if (o.runs !== undefined && (!Number.isInteger(o.runs) || o.runs < 1)) throw new Error('--runs must be a positive integer');
   const sizeBytes = parseSize(o.size ?? (o.quick ? '2MB' : '200MB'));
   const runs = o.runs ?? (o.quick ? 1 : 3);
-  let modes = o.modes ?? [...Object.keys(OUR_MODES), ...TSHARK_MODES];
-  for (const m of modes) if (!(m in OUR_MODES) && !TSHARK_MODES.includes(m)) throw new Error(`unknown mode ${m}`);
+  let modes = o.modes ?? [...Object.keys(OUR_MODES), ...Object.keys(FLOOR_MODES), ...SURICATA_MODES, ...TSHARK_MODES];
+  for (const m of modes) if (!isKnownMode(m)) throw new Error(`unknown mode ${m}`);
   if (o.quick && !o.modes) modes = modes.filter((m) => m !== 'tshark-json');
   if (!o.tshark) modes = modes.filter((m) => !TSHARK_MODES.includes(m));
+  if (!o.suricata) modes = modes.filter((m) => !SURICATA_MODES.includes(m));
+  if (o.baseline !== null) {
+    if (!/^[\w./^~-]+$/.test(o.baseline)) throw new Error(`--baseline ${o.baseline}: not a git revision`);
+    // Each of our modes is followed by its twin from the baseline build, so both see the same machine state.
+    modes = modes.flatMap((m) => (m in OUR_MODES ? [m, `${m}@${o.baseline}`] : [m]));
+  }
+  if (o.timeoutSec !== undefined && !(o.timeoutSec > 0)) throw new Error('--timeout-sec must be positive');
+  const timeoutSec = o.timeoutSec ?? defaultTimeoutSec(sizeBytes);
   const out = resolve(o.out ?? (o.quick ? join(OUT_DIR, 'results-quick.json') : join(HERE, 'results.json')));
-  return { ...o, sizeBytes, runs, modes, out, modesGiven: o.modes !== undefined };
+  return { ...o, sizeBytes, runs, runsGiven: o.runs !== undefined, modes, out, timeoutSec, timeoutGiven: o.timeoutSec !== undefined, modesGiven: o.modes !== undefined };
 }
 
 // ---------------------------------------------------------------------------------------------------------------------
@@ -204,22 +244,53 @@ function ourEnv() {
   return env;
 }
 
+/** Process groups of the timed children still running: killed (by pid) if the bench is interrupted. */
+const running = new Set();
+/** Functions to run if the bench is interrupted (removing the baseline worktree). */
+const cleanups = [];
+function killChildrenOnSignal() {
+  for (const sig of ['SIGINT', 'SIGTERM']) {
+    process.on(sig, () => {
+      for (const pid of running) {
+        try { process.kill(-pid, 'SIGKILL'); } catch { /* gone */ }
+      }
+      for (const f of cleanups) {
+        try { f(); } catch { /* best effort */ }
+      }
+      process.exit(130);
+    });
+  }
+}
+
 /**
  * Runs argv[0] with argv.slice(1) under GNU time; stdout to `stdoutPath`. Resolves with wall, user, sys, peak RSS.
+ * The child leads its own process group, killed whole after `timeoutSec` (GNU time and sh -c have children).
  */
-function timed(argv, stdoutPath, gnuTime, env) {
+function timed(argv, stdoutPath, gnuTime, env, timeoutSec = 3600) {
   return new Promise((resolvePromise, reject) => {
     const timeFile = join(tmpdir(), `mqtt-dissect-bench-${process.pid}-${Date.now()}.time`);
     const outFd = openSync(stdoutPath, 'w');
     const cmd = gnuTime ? TIME : argv[0];
     const args = gnuTime ? ['-f', '%e %U %S %M', '-o', timeFile, ...argv] : argv.slice(1);
     const t0 = process.hrtime.bigint();
-    const child = spawn(cmd, args, { cwd: ROOT, stdio: ['ignore', outFd, 'pipe'], env });
+    const child = spawn(cmd, args, { cwd: ROOT, stdio: ['ignore', outFd, 'pipe'], env, detached: true });
+    if (child.pid !== undefined) running.add(child.pid);
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      try { process.kill(-child.pid, 'SIGKILL'); } catch { /* gone */ }
+    }, timeoutSec * 1000);
     let stderr = '';
     child.stderr.on('data', (d) => { if (stderr.length < 4096) stderr += d.toString('utf8'); });
-    child.on('error', (e) => { closeSync(outFd); reject(e); });
+    child.on('error', (e) => { clearTimeout(timer); running.delete(child.pid); closeSync(outFd); reject(e); });
     child.on('close', (code) => {
+      clearTimeout(timer);
+      running.delete(child.pid);
       closeSync(outFd);
+      if (timedOut) {
+        reject(new Error(`${argv.join(' ')}: killed after ${timeoutSec} s (--timeout-sec)`));
+        return;
+      }
       const wallHr = Number(process.hrtime.bigint() - t0) / 1e9;
       let r = { wall: wallHr, user: null, sys: null, rssKB: null };
       if (gnuTime) {
@@ -243,9 +314,10 @@ function timed(argv, stdoutPath, gnuTime, env) {
 }
 
 /** Untimed pass: `--json`, counting packets, events, findings by severity, and the packet mix. */
-function countJson(capture) {
+function countJson(capture, timeoutSec) {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(process.execPath, [BIN, '--json', capture], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: ourEnv() });
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutSec * 1000);
     const c = { packets: 0, events: 0, outputBytes: 0, bySeverity: {}, byType: {}, byEvent: {} };
     let stderr = '';
     child.stderr.on('data', (d) => { stderr += d.toString('utf8'); });
@@ -263,8 +335,9 @@ function countJson(capture) {
       }
       for (const v of o.violations ?? []) c.bySeverity[v.severity] = (c.bySeverity[v.severity] ?? 0) + 1;
     });
-    child.on('error', reject);
+    child.on('error', (e) => { clearTimeout(timer); reject(e); });
     child.on('close', (code) => {
+      clearTimeout(timer);
       rl.close();
       if (code !== 0) reject(new Error(`mqtt-dissect --json exited with ${code}: ${stderr.split('\n')[0]}`));
       else resolvePromise(c);
@@ -280,6 +353,16 @@ function countTsharkFields(path) {
   return n;
 }
 
+const PACKET_TYPES = ['', 'CONNECT', 'CONNACK', 'PUBLISH', 'PUBACK', 'PUBREC', 'PUBREL', 'PUBCOMP', 'SUBSCRIBE', 'SUBACK',
+  'UNSUBSCRIBE', 'UNSUBACK', 'PINGREQ', 'PINGRESP', 'DISCONNECT', 'AUTH'];
+
+/** floor.mjs's counts indexed by packet type number -> { CONNECT: n, ... } (types never seen left out). */
+function floorByType(counts) {
+  const o = {};
+  counts.forEach((n, t) => { if (n > 0) o[PACKET_TYPES[t] || `type ${t}`] = n; });
+  return o;
+}
+
 function tsharkArgs(mode, capture, ports) {
   const decodeAs = ports.filter((p) => p !== 1883).flatMap((p) => ['-d', `tcp.port==${p},mqtt`]);
   const base = ['tshark', '-n', '-r', capture, ...decodeAs, '-Y', 'mqtt'];
@@ -289,14 +372,59 @@ function tsharkArgs(mode, capture, ports) {
 // ---------------------------------------------------------------------------------------------------------------------
 // Benchmark
 
+/**
+ * The command of one timed mode: argv, where its stdout goes (default /dev/null) and its environment. `ctx` holds the
+ * capture, its ports, the baseline build, the Suricata configuration and the floor passes' output files.
+ */
+function commandFor(mode, ctx) {
+  const b = baselineOf(mode);
+  const base = b ? b.base : mode;
+  if (base in OUR_MODES) {
+    const bin = b ? ctx.baseline.bin : BIN;
+    const ours = (extra = []) => [process.execPath, bin, ...OUR_MODES[base], ...extra, ctx.capture];
+    if (PIPED.has(base)) return { argv: ['sh', '-c', `${ours().map(sq).join(' ')} | cat > /dev/null`], env: ourEnv() };
+    if (SHARDED.has(base)) {
+      const shard = (k) => `${ours(['--shard', `${k}/2`]).map(sq).join(' ')} > /dev/null`;
+      return { argv: ['sh', '-c', `${shard(1)} & ${shard(2)}; wait`], env: ourEnv() };
+    }
+    return { argv: ours(), env: ourEnv() };
+  }
+  if (mode in FLOOR_MODES) return { argv: [process.execPath, FLOOR, FLOOR_MODES[mode], ctx.capture], outPath: ctx.floorOut[mode], env: ourEnv() };
+  if (SURICATA_MODES.includes(mode)) return { argv: suricataArgs(ctx.capture, ctx.suricata.yaml, ctx.suricata.logDir), env: { ...process.env } };
+  return { argv: tsharkArgs(mode, ctx.capture, ctx.ports), outPath: mode === 'tshark-fields' ? ctx.fieldsOut : '/dev/null', env: { ...process.env } };
+}
+
 async function bench(o) {
   ensureBuilt();
+  let baseline = null;
+  if (o.baseline !== null) {
+    baseline = buildBaseline(ROOT, o.baseline, log);
+    cleanups.push(baseline.remove);
+  }
+  try {
+    return await benchWith(o, baseline);
+  } finally {
+    if (baseline) {
+      baseline.remove();
+      cleanups.splice(cleanups.indexOf(baseline.remove), 1);
+    }
+  }
+}
+
+async function benchWith(o, baseline) {
   const tv = o.modes.some((m) => TSHARK_MODES.includes(m)) ? tsharkVersion() : null;
+  const sv = o.modes.some((m) => SURICATA_MODES.includes(m)) ? suricataVersion() : null;
   let modes = o.modes;
   const notes = [];
   if (!tv && modes.some((m) => TSHARK_MODES.includes(m))) {
     notes.push('tshark not found: tshark modes skipped');
     modes = modes.filter((m) => !TSHARK_MODES.includes(m));
+  }
+  if (!sv && modes.some((m) => SURICATA_MODES.includes(m))) {
+    const n = 'suricata not found: suricata mode skipped (Suricata 7 is in Debian bookworm-backports: apt-get install -t bookworm-backports suricata)';
+    log(`bench: ${n}`);
+    notes.push(n);
+    modes = modes.filter((m) => !SURICATA_MODES.includes(m));
   }
   const gnuTime = haveGnuTime();
   if (!gnuTime) notes.push(`GNU time (${TIME}) not found: CPU time and peak RSS not measured (apt-get install time)`);
@@ -307,44 +435,71 @@ async function bench(o) {
   const distBefore = distFingerprint();
 
   log('bench: untimed --json pass (packet count, findings, warm cache)');
-  const count = await countJson(capture);
+  const count = await countJson(capture, o.timeoutSec);
   if (count.packets !== meta.packets) notes.push(`decoded ${count.packets} MQTT packets, the generator wrote ${meta.packets}`);
   const errors = count.bySeverity.error ?? 0;
   if (errors > 0) notes.push(`${errors} error-severity findings on a capture meant to be clean`);
 
+  // Output identity (--baseline): md5 of stdout of every user-facing mode, the working tree against REF (untimed).
+  let identity = null;
+  if (baseline) {
+    identity = {};
+    for (const m of IDENTITY_MODES) {
+      log(`bench: untimed ${m} and ${m}@${baseline.ref} passes (md5 of stdout)`);
+      const opts = { cwd: ROOT, env: ourEnv(), timeoutSec: o.timeoutSec, track: running };
+      const now = await stdoutDigest(BIN, [...OUR_MODES[m], capture], opts);
+      const before = await stdoutDigest(baseline.bin, [...OUR_MODES[m], capture], opts);
+      identity[m] = { same: now.md5 === before.md5, md5: now.md5, bytes: now.bytes, baselineMd5: before.md5, baselineBytes: before.bytes };
+      if (now.md5 !== before.md5) notes.push(`${m}: stdout differs from ${baseline.ref}'s (${now.bytes} vs ${before.bytes} bytes)`);
+    }
+  }
+
+  mkdirSync(OUT_DIR, { recursive: true });
+  const ctx = {
+    capture,
+    ports: meta.ports ?? [1883],
+    baseline,
+    fieldsOut: join(OUT_DIR, `tshark-fields-${process.pid}.txt`),
+    floorOut: Object.fromEntries(Object.keys(FLOOR_MODES).map((m) => [m, join(OUT_DIR, `${m}-${process.pid}.json`)])),
+    suricata: modes.some((m) => SURICATA_MODES.includes(m)) ? writeSuricataConfig(OUT_DIR, meta.ports ?? [1883], join(OUT_DIR, `suricata-log-${process.pid}`)) : null,
+  };
   const samples = Object.fromEntries(modes.map((m) => [m, []]));
+  const pad = Math.max(13, ...modes.map((m) => m.length));
   const skip = new Set();
   let tsharkPackets = null;
-  const fieldsOut = join(OUT_DIR, `tshark-fields-${process.pid}.txt`);
-  mkdirSync(OUT_DIR, { recursive: true });
+  /** What the floor passes and Suricata saw (first run): a pass that skipped packets would be fast for no merit. */
+  const counted = {};
 
   for (let run = 1; run <= o.runs; run++) {
     for (const mode of modes) {
       if (skip.has(mode)) continue;
-      let argv, outPath = '/dev/null', env = ourEnv();
-      if (PIPED.has(mode)) argv = ['sh', '-c', `${[process.execPath, BIN, ...OUR_MODES[mode], capture].map(sq).join(' ')} | cat > /dev/null`];
-      else if (SHARDED.has(mode)) {
-        const shard = (k) => `${[process.execPath, BIN, ...OUR_MODES[mode], '--shard', `${k}/2`, capture].map(sq).join(' ')} > /dev/null`;
-        argv = ['sh', '-c', `${shard(1)} & ${shard(2)}; wait`];
-      }
-      else if (mode in OUR_MODES) argv = [process.execPath, BIN, ...OUR_MODES[mode], capture];
-      else {
-        argv = tsharkArgs(mode, capture, meta.ports ?? [1883]);
-        env = { ...process.env };
-        if (mode === 'tshark-fields') outPath = fieldsOut;
-      }
-      const r = await timed(argv, outPath, gnuTime, env);
+      const { argv, outPath = '/dev/null', env } = commandFor(mode, ctx);
+      const eve = ctx.suricata && SURICATA_MODES.includes(mode) ? join(ctx.suricata.logDir, 'eve.json') : null;
+      if (eve) rmSync(eve, { force: true }); // Suricata appends to an existing eve.json
+      const r = await timed(argv, outPath, gnuTime, env, o.timeoutSec);
       samples[mode].push(r);
       const cpu = r.user !== null ? r.user + r.sys : null;
-      log(`bench: run ${run}/${o.runs} ${mode.padEnd(13)} wall ${r.wall.toFixed(2)} s  cpu ${cpu === null ? '?' : cpu.toFixed(2)} s  rss ${r.rssKB === null ? '?' : (r.rssKB / 1024).toFixed(0)} MB`);
-      if (mode === 'tshark-fields' && tsharkPackets === null) tsharkPackets = countTsharkFields(fieldsOut);
+      log(`bench: run ${run}/${o.runs} ${mode.padEnd(pad)} wall ${r.wall.toFixed(2)} s  cpu ${cpu === null ? '?' : cpu.toFixed(2)} s  rss ${r.rssKB === null ? '?' : (r.rssKB / 1024).toFixed(0)} MB`);
+      if (mode === 'tshark-fields' && tsharkPackets === null) tsharkPackets = countTsharkFields(ctx.fieldsOut);
+      if (mode in FLOOR_MODES && !(mode in counted)) {
+        const f = JSON.parse(readFileSync(ctx.floorOut[mode], 'utf8').trim());
+        counted[mode] = { packets: f.packets, frames: f.frames, byType: floorByType(f.byType), ...(f.connections !== undefined ? { connections: f.connections, topics: f.topics } : {}) };
+        if (f.packets !== count.packets) notes.push(`${mode} counted ${f.packets} MQTT packets, we decoded ${count.packets}`);
+      }
+      if (eve && !(mode in counted)) {
+        const c = await countEveMessages(eve);
+        counted[mode] = { packets: c.messages, events: c.events, eveBytes: statSync(eve).size, byType: c.byType };
+        if (c.messages !== count.packets) notes.push(`suricata logged ${c.messages} MQTT messages, we decoded ${count.packets}`);
+      }
       if (TSHARK_MODES.includes(mode) && run === 1 && o.runs > 1 && r.wall > o.tsharkMaxSec) {
         skip.add(mode);
         notes.push(`${mode}: first run took ${r.wall.toFixed(0)} s (> ${o.tsharkMaxSec} s), so it was run once; its figures are that single run`);
       }
     }
   }
-  rmSync(fieldsOut, { force: true });
+  rmSync(ctx.fieldsOut, { force: true });
+  for (const f of Object.values(ctx.floorOut)) rmSync(f, { force: true });
+  if (ctx.suricata) rmSync(ctx.suricata.logDir, { recursive: true, force: true });
   const distAfter = distFingerprint();
   if (distAfter !== distBefore) notes.push(`dist/ changed during the run (${distBefore} -> ${distAfter}): the runs mix two builds, measure again`);
   const codeAfter = codeVersion();
@@ -370,6 +525,7 @@ async function bench(o) {
       packetsPerSec: Math.round(count.packets / wall),
       walls: s.map((x) => round(x.wall)),
       cpus: cpuList.map((x) => round(x)),
+      ...(mode in counted ? { counted: counted[mode] } : {}),
     };
   }
   const tf = agg['tshark-fields'];
@@ -379,19 +535,29 @@ async function bench(o) {
     a.cpuRatioToTsharkFields = tf && tf.cpu && a.cpu ? round(tf.cpu / a.cpu, 2) : null;
   }
 
+  const ratios = modeRatios(agg, baseline?.ref);
   const ours = modes.filter((m) => m in OUR_MODES);
+  const cpuOf = (k) => ratios[k]?.cpu ?? null;
+  const at = baseline ? `@${baseline.ref}` : null;
+  // Issue #6 (against tshark) and issue #11 (against the floor, Suricata and the --baseline build). `cmp` is how
+  // `actual` must compare with `target` for the target to be met.
   const targets = {
-    jsonVsTsharkFields: { target: 20, actual: agg.json?.ratioToTsharkFields ?? null, cpuActual: agg.json?.cpuRatioToTsharkFields ?? null },
-    summaryVsTsharkFields: { target: 40, actual: agg.summary?.ratioToTsharkFields ?? null, cpuActual: agg.summary?.cpuRatioToTsharkFields ?? null },
-    peakRssBelowMB: { target: 256, actual: ours.length && ours.every((m) => agg[m].peakRssMB !== null) ? Math.max(...ours.map((m) => agg[m].peakRssMB)) : null },
+    jsonVsTsharkFields: { target: 20, cmp: '>=', actual: agg.json?.ratioToTsharkFields ?? null, cpuActual: agg.json?.cpuRatioToTsharkFields ?? null },
+    summaryVsTsharkFields: { target: 40, cmp: '>=', actual: agg.summary?.ratioToTsharkFields ?? null, cpuActual: agg.summary?.cpuRatioToTsharkFields ?? null },
+    peakRssBelowMB: { target: 256, cmp: '<', actual: ours.length && ours.every((m) => agg[m].peakRssMB !== null) ? Math.max(...ours.map((m) => agg[m].peakRssMB)) : null },
+    summaryVsFloorTallyCpu: { target: 3, cmp: '<=', actual: cpuOf('summary / floor-tally') },
+    summaryVsSuricataCpu: { target: 0.5, cmp: '<=', actual: cpuOf('summary / suricata') },
+    jsonVsSuricataCpu: { target: 1, cmp: '<', actual: cpuOf('json / suricata') },
+    jsonCpuGainOnBaseline: { target: 2.5, cmp: '>=', actual: at ? cpuOf(`json${at} / json`) : null },
+    textCpuGainOnBaseline: { target: 2.5, cmp: '>=', actual: at ? cpuOf(`text${at} / text`) : null },
+    hexCpuGainOnBaseline: { target: 3, cmp: '>=', actual: at ? cpuOf(`hex${at} / hex`) : null },
+    modesWithOutputDifferentFromBaseline: { target: 0, cmp: '<=', actual: identity ? Object.values(identity).filter((x) => !x.same).length : null },
   };
-  for (const t of Object.values(targets)) {
-    t.met = t.actual === null ? null : t === targets.peakRssBelowMB ? t.actual < t.target : t.actual >= t.target;
-  }
+  for (const t of Object.values(targets)) t.met = t.actual === null ? null : compare(t.actual, t.cmp, t.target);
 
   return {
     date: new Date().toISOString(),
-    machine: machine(tv),
+    machine: { ...machine(tv), suricata: sv },
     code: code ? { ...code, dist: distBefore } : { dist: distBefore },
     size: sizeLabel(o.sizeBytes),
     captureBytes,
@@ -410,9 +576,39 @@ async function bench(o) {
     runsRequested: o.runs,
     timing: gnuTime ? 'GNU time -f "%e %U %S %M" per process; wall from hrtime; medians; peak RSS is the max over runs' : 'wall from hrtime only',
     modes: agg,
+    ratios,
+    ...(baseline ? { baseline: { ref: baseline.ref, commit: baseline.commit } } : {}),
+    ...(identity ? { identity } : {}),
     targets,
     notes,
   };
+}
+
+function compare(a, cmp, b) {
+  switch (cmp) {
+    case '>=': return a >= b;
+    case '<=': return a <= b;
+    case '<': return a < b;
+    default: return a > b;
+  }
+}
+
+/**
+ * `a / b`: mode a's median wall and CPU divided by mode b's, for the pairs issue #11's targets compare (ours against
+ * the floor passes and Suricata; with --baseline, `MODE@REF / MODE`: how many times less the working tree takes).
+ */
+function modeRatios(agg, ref) {
+  const pairs = [['summary', 'floor-tally'], ['json', 'floor-count'], ['text', 'floor-count'], ['summary', 'suricata'], ['json', 'suricata']];
+  if (ref !== undefined) for (const m of Object.keys(agg)) if (`${m}@${ref}` in agg) pairs.push([`${m}@${ref}`, m]);
+  const out = {};
+  for (const [a, b] of pairs) {
+    if (!agg[a] || !agg[b]) continue;
+    out[`${a} / ${b}`] = {
+      wall: round(agg[a].wallMedian / agg[b].wallMedian, 2),
+      cpu: agg[a].cpu && agg[b].cpu ? round(agg[a].cpu / agg[b].cpu, 2) : null,
+    };
+  }
+  return out;
 }
 
 function printTable(r) {
@@ -425,8 +621,17 @@ function printTable(r) {
   const lines = rows.map((row) => row.map((c, i) => (i === 0 ? c.padEnd(w[i]) : c.padStart(w[i]))).join('  '));
   process.stdout.write(`\n${r.size} capture: ${r.captureBytes} bytes, ${r.frames} frames, ${r.mqttPackets} MQTT packets (tshark: ${r.tsharkMqttPackets ?? '-'})\n`);
   process.stdout.write(`${lines[0]}\n${lines.slice(1).join('\n')}\n`);
+  const ratioRows = Object.entries(r.ratios ?? {});
+  if (ratioRows.length) {
+    const w = Math.max(...ratioRows.map(([k]) => k.length));
+    process.stdout.write(`${'ratio'.padEnd(w)}  ${'wall'.padStart(6)}  ${'cpu'.padStart(6)}\n`);
+    for (const [k, x] of ratioRows) process.stdout.write(`${k.padEnd(w)}  ${String(x.wall).padStart(6)}  ${String(x.cpu ?? '?').padStart(6)}\n`);
+  }
+  for (const [m, x] of Object.entries(r.identity ?? {})) {
+    process.stdout.write(`output ${m.padEnd(7)} vs ${r.baseline.ref}: ${x.same ? 'SAME' : 'DIFFERENT'} (md5 ${x.md5}${x.same ? '' : ` vs ${x.baselineMd5}`}, ${x.bytes} bytes${x.same ? '' : ` vs ${x.baselineBytes}`})\n`);
+  }
   for (const [k, t] of Object.entries(r.targets)) {
-    process.stdout.write(`target ${k}: ${t.target}, measured ${t.actual ?? '-'}${t.cpuActual ? ` (cpu ${t.cpuActual})` : ''} -> ${t.met === null ? 'not measured' : t.met ? 'met' : 'NOT met'}\n`);
+    process.stdout.write(`target ${k}: ${t.cmp ?? ''} ${t.target}, measured ${t.actual ?? '-'}${t.cpuActual ? ` (cpu ${t.cpuActual})` : ''} -> ${t.met === null ? 'not measured' : t.met ? 'met' : 'NOT met'}\n`);
   }
   for (const n of r.notes) process.stdout.write(`note: ${n}\n`);
 }
@@ -434,16 +639,78 @@ function printTable(r) {
 /** bench/results.json keeps the latest run at the top level and every size's latest run under `sizes`. */
 function writeResults(path, r) {
   let sizes = {};
+  let rssBySize = null;
   try {
     const old = JSON.parse(readFileSync(path, 'utf8'));
     if (old && typeof old.sizes === 'object' && old.sizes) sizes = old.sizes;
+    if (old && typeof old.rssBySize === 'object' && old.rssBySize) rssBySize = old.rssBySize;
   } catch {
     // new file
   }
   const { machine: _m, ...rest } = r;
   sizes[r.size] = rest;
   mkdirSync(dirname(path), { recursive: true });
-  writeFileSync(path, `${JSON.stringify({ ...r, sizes }, null, 2)}\n`);
+  writeFileSync(path, `${JSON.stringify({ ...r, sizes, ...(rssBySize ? { rssBySize } : {}) }, null, 2)}\n`);
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
+// Memory against capture size (--sizes): is peak RSS flat from 50 to 800 MB?
+
+async function sizesRun(o) {
+  ensureBuilt();
+  const gnuTime = haveGnuTime();
+  if (!gnuTime) throw new Error(`--sizes measures peak RSS with GNU time (${TIME}): apt-get install time`);
+  const given = o.modes.filter((m) => m in OUR_MODES && !PIPED.has(m) && !SHARDED.has(m));
+  const which = o.modesGiven && given.length ? given : IDENTITY_MODES;
+  const runs = o.runsGiven ? o.runs : 1;
+  const sizes = [...o.sizes].sort((a, b) => a - b);
+  const captures = sizes.map((b) => ensureCapture(b, o.seed).path);
+  const rows = Object.fromEntries(which.map((m) => [m, {}]));
+  for (let i = 0; i < sizes.length; i++) {
+    const label = sizeLabel(sizes[i]);
+    const timeoutSec = o.timeoutGiven ? o.timeoutSec : defaultTimeoutSec(sizes[i]);
+    const samples = Object.fromEntries(which.map((m) => [m, []]));
+    for (let run = 1; run <= runs; run++) {
+      for (const mode of which) {
+        const r = await timed([process.execPath, BIN, ...OUR_MODES[mode], captures[i]], '/dev/null', true, ourEnv(), timeoutSec);
+        samples[mode].push(r);
+        log(`bench: ${label} run ${run}/${runs} ${mode.padEnd(8)} wall ${r.wall.toFixed(2)} s  cpu ${(r.user + r.sys).toFixed(2)} s  rss ${(r.rssKB / 1024).toFixed(0)} MB`);
+      }
+    }
+    for (const mode of which) {
+      const s = samples[mode];
+      rows[mode][label] = {
+        peakRssMB: round(Math.max(...s.map((x) => x.rssKB)) / 1024, 1),
+        cpu: round(median(s.map((x) => x.user + x.sys))),
+        wallMedian: round(median(s.map((x) => x.wall))),
+      };
+    }
+  }
+  const labels = sizes.map(sizeLabel);
+  for (const mode of which) {
+    const rss = labels.map((l) => rows[mode][l].peakRssMB);
+    rows[mode].growthMB = round(rss[rss.length - 1] - rss[0], 1);
+  }
+  const result = { date: new Date().toISOString(), node: process.version, code: { ...codeVersion(), dist: distFingerprint() }, runs, sizes: labels, modes: rows };
+  const w = Math.max(4, ...which.map((m) => m.length));
+  process.stdout.write(`\npeak RSS MB (CPU s) by capture size, ${runs} run${runs === 1 ? '' : 's'} each\n`);
+  process.stdout.write(`${'mode'.padEnd(w)}  ${labels.map((l) => l.padStart(16)).join('')}  ${'last - first'.padStart(13)}\n`);
+  for (const mode of which) {
+    const cells = labels.map((l) => `${rows[mode][l].peakRssMB} (${rows[mode][l].cpu})`.padStart(16)).join('');
+    process.stdout.write(`${mode.padEnd(w)}  ${cells}  ${`${rows[mode].growthMB >= 0 ? '+' : ''}${rows[mode].growthMB} MB`.padStart(13)}\n`);
+  }
+  const out = join(OUT_DIR, 'rss-by-size.json');
+  writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
+  log(`bench: written to ${relative(ROOT, out)}`);
+  // Also into results.json (kept across later runs of the main bench).
+  let old = {};
+  try {
+    old = JSON.parse(readFileSync(o.out, 'utf8'));
+  } catch {
+    // new file
+  }
+  mkdirSync(dirname(o.out), { recursive: true });
+  writeFileSync(o.out, `${JSON.stringify({ ...old, rssBySize: result }, null, 2)}\n`);
 }
 
 // ---------------------------------------------------------------------------------------------------------------------
@@ -510,7 +777,7 @@ async function profile(o) {
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir, { recursive: true });
     log(`bench: profiling ${mode} (node --cpu-prof)`);
-    await timed([process.execPath, '--cpu-prof', `--cpu-prof-dir=${dir}`, BIN, ...OUR_MODES[mode], capture], '/dev/null', false, ourEnv());
+    await timed([process.execPath, '--cpu-prof', `--cpu-prof-dir=${dir}`, BIN, ...OUR_MODES[mode], capture], '/dev/null', false, ourEnv(), o.timeoutSec);
     const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
     if (!file) throw new Error(`no .cpuprofile in ${dir}`);
     const s = summariseProfile(JSON.parse(readFileSync(join(dir, file), 'utf8')));
@@ -595,7 +862,7 @@ async function stages(o) {
     const cpu = [];
     let n = 0;
     for (let r = 0; r < runs; r++) {
-      const res = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--stage-worker', String(stage), capture], { cwd: ROOT, encoding: 'utf8' });
+      const res = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--stage-worker', String(stage), capture], { cwd: ROOT, encoding: 'utf8', timeout: o.timeoutSec * 1000 });
       if (res.status !== 0) throw new Error(`stage ${stage} failed (dist/ internals changed?): ${res.stderr.split('\n').slice(0, 3).join(' ')}`);
       const j = JSON.parse(res.stdout.trim().split('\n').pop());
       cpu.push(j.cpu);
@@ -619,6 +886,7 @@ async function stages(o) {
 
 async function main() {
   const o = parseArgs(process.argv.slice(2));
+  killChildrenOnSignal();
   if (o.stageWorker) {
     await stageWorker(...o.stageWorker);
     return;
@@ -629,6 +897,10 @@ async function main() {
   }
   if (o.profile) {
     await profile(o);
+    return;
+  }
+  if (o.sizes) {
+    await sizesRun(o);
     return;
   }
   const r = await bench(o);

@@ -1,7 +1,9 @@
 /**
  * The benchmark harness (bench/run.mjs, bench/generate.mjs) works end to end: `--quick` writes a results file of the
- * documented shape, and the generated capture is valid traffic with the intended mix. This proves the harness, not
- * the speed (timings on a 2 MB capture mean little).
+ * documented shape, and the generated capture is valid traffic with the intended mix. The floor passes
+ * (bench/floor.mjs) and Suricata must see every packet the CLI decodes (a reference that skipped packets would be fast
+ * for no merit); `--baseline` must build a git revision and compare every mode's output with it. This proves the
+ * harness, not the speed (timings on a 2 MB capture mean little): nothing here asserts a duration.
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -13,6 +15,7 @@ import { jsonLines, ROOT, runCli } from '../builders/cli.js';
 
 interface ModeResult {
   runs: number;
+  counted?: { packets: number; byType: Record<string, number>; connections?: number; topics?: number; events?: number };
   wallMedian: number;
   cpu: number | null;
   peakRssMB: number | null;
@@ -22,7 +25,7 @@ interface ModeResult {
 }
 
 interface Results {
-  machine: { cpus: number; model: string; node: string; tshark: string | null };
+  machine: { cpus: number; model: string; node: string; tshark: string | null; suricata: string | null };
   size: string;
   captureBytes: number;
   capture: string;
@@ -30,7 +33,10 @@ interface Results {
   tsharkMqttPackets: number | null;
   findings: Record<string, number>;
   modes: Record<string, ModeResult>;
-  targets: Record<string, { target: number; actual: number | null; met: boolean | null }>;
+  ratios: Record<string, { wall: number; cpu: number | null }>;
+  baseline?: { ref: string; commit: string };
+  identity?: Record<string, { same: boolean; md5: string; bytes: number; baselineMd5: string; baselineBytes: number }>;
+  targets: Record<string, { target: number; cmp: string; actual: number | null; met: boolean | null }>;
   notes: string[];
 }
 
@@ -40,27 +46,38 @@ interface Meta {
   byType: Record<string, number>;
   byVersion: Record<string, number>;
   byQos: Record<string, number>;
+  connections: number;
   largePayloads: number;
   splitPackets: number;
   multiPacketSegments: number;
 }
 
 const hasTshark = spawnSync('tshark', ['--version']).status === 0;
+const hasSuricata = spawnSync('suricata', ['-V'], { timeout: 10_000 }).status === 0;
+/** Notes that only say a reference tool is not installed (its modes are then skipped). */
+const missingTool = (n: string): boolean => /^(tshark|suricata) not found: /.test(n);
+
+function bench(args: string[]): { results: Results; stderr: string } {
+  const out = join(mkdtempSync(join(tmpdir(), 'mqtt-dissect-bench-')), 'results.json');
+  const r = spawnSync(process.execPath, ['bench/run.mjs', '--quick', '--size', '2MB', '--out', out, ...args], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    timeout: 240_000,
+  });
+  expect(r.status, `bench/run.mjs ${args.join(' ')} failed:\n${r.stderr}`).toBe(0);
+  return { results: JSON.parse(readFileSync(out, 'utf8')) as Results, stderr: r.stderr };
+}
+
+const TARGETS = ['hexCpuGainOnBaseline', 'jsonCpuGainOnBaseline', 'jsonVsSuricataCpu', 'jsonVsTsharkFields',
+  'modesWithOutputDifferentFromBaseline', 'peakRssBelowMB', 'summaryVsFloorTallyCpu', 'summaryVsSuricataCpu',
+  'summaryVsTsharkFields', 'textCpuGainOnBaseline'];
 
 let results: Results;
 let stderr = '';
 
 beforeAll(() => {
-  const out = join(mkdtempSync(join(tmpdir(), 'mqtt-dissect-bench-')), 'results.json');
-  const r = spawnSync(process.execPath, ['bench/run.mjs', '--quick', '--size', '2MB', '--out', out], {
-    cwd: ROOT,
-    encoding: 'utf8',
-    timeout: 120_000,
-  });
-  stderr = r.stderr;
-  expect(r.status, `bench/run.mjs failed:\n${r.stderr}`).toBe(0);
-  results = JSON.parse(readFileSync(out, 'utf8')) as Results;
-}, 150_000);
+  ({ results, stderr } = bench([]));
+}, 250_000);
 
 describe('bench/run.mjs --quick', () => {
   it('writes results with the documented shape and positive numbers', () => {
@@ -69,7 +86,8 @@ describe('bench/run.mjs --quick', () => {
     expect(results.size).toBe('2MB');
     expect(results.captureBytes).toBeGreaterThan(1_000_000);
     expect(results.mqttPackets).toBeGreaterThan(1000);
-    const expected = ['json', 'text', 'summary', 'hex', 'json-pipe', 'json-2shards', 'summary-2shards', ...(hasTshark ? ['tshark-fields'] : [])];
+    const expected = ['json', 'text', 'summary', 'hex', 'json-pipe', 'json-2shards', 'summary-2shards', 'floor-count', 'floor-tally',
+      ...(hasSuricata ? ['suricata'] : []), ...(hasTshark ? ['tshark-fields'] : [])];
     expect(Object.keys(results.modes).sort()).toEqual(expected.sort());
     for (const [name, m] of Object.entries(results.modes)) {
       expect(m.runs, name).toBe(1);
@@ -82,14 +100,58 @@ describe('bench/run.mjs --quick', () => {
     }
     // --quick never runs tshark's JSON dump (minutes on large captures).
     expect(results.modes['tshark-json']).toBeUndefined();
-    expect(Object.keys(results.targets).sort()).toEqual(['jsonVsTsharkFields', 'peakRssBelowMB', 'summaryVsTsharkFields']);
+    expect(Object.keys(results.targets).sort()).toEqual(TARGETS);
+    for (const [name, t] of Object.entries(results.targets)) {
+      expect(['>=', '<=', '<'], name).toContain(t.cmp);
+      expect(t.met === null, name).toBe(t.actual === null);
+    }
+    // Without --baseline there is nothing to compare with.
+    expect(results.identity).toBeUndefined();
+    expect(results.targets.jsonCpuGainOnBaseline.actual).toBeNull();
+  });
+
+  it('prints the ratios the targets compare, from the same run', () => {
+    const expected = ['summary / floor-tally', 'json / floor-count', 'text / floor-count', ...(hasSuricata ? ['summary / suricata', 'json / suricata'] : [])];
+    expect(Object.keys(results.ratios).sort()).toEqual(expected.sort());
+    for (const [name, x] of Object.entries(results.ratios)) {
+      expect(x.wall, name).toBeGreaterThan(0);
+      if (x.cpu !== null) expect(x.cpu, name).toBeGreaterThan(0);
+    }
+    const [a, b] = ['summary', 'floor-tally'].map((m) => results.modes[m]!);
+    expect(results.ratios['summary / floor-tally']!.wall).toBeCloseTo(a!.wallMedian / b!.wallMedian, 1);
+  });
+
+  it('the floor passes see every packet the CLI decodes, with the same mix', () => {
+    const meta = JSON.parse(readFileSync(join(ROOT, `${results.capture}.meta.json`), 'utf8')) as Meta;
+    for (const mode of ['floor-count', 'floor-tally']) {
+      const c = results.modes[mode]?.counted;
+      expect(c, mode).toBeDefined();
+      expect(c!.packets, mode).toBe(results.mqttPackets);
+      expect(c!.byType, mode).toEqual(meta.byType);
+    }
+    expect(results.modes['floor-tally']!.counted!.connections).toBe(meta.connections);
+    expect(results.modes['floor-tally']!.counted!.topics).toBeGreaterThan(0);
+  });
+
+  it.skipIf(!hasSuricata)('suricata logs every MQTT packet the CLI decodes (eve.json, one key per packet)', () => {
+    expect(results.machine.suricata).toMatch(/^7\./);
+    const c = results.modes.suricata?.counted;
+    expect(c).toBeDefined();
+    expect(c!.packets).toBe(results.mqttPackets);
+    const meta = JSON.parse(readFileSync(join(ROOT, `${results.capture}.meta.json`), 'utf8')) as Meta;
+    expect(c!.byType).toEqual(meta.byType);
+  });
+
+  it.skipIf(hasSuricata)('without suricata the suricata mode is skipped with a note', () => {
+    expect(results.modes.suricata).toBeUndefined();
+    expect(results.notes.some((n) => n.startsWith('suricata not found'))).toBe(true);
   });
 
   it('our decoder, tshark and the generator agree on the number of MQTT packets', () => {
     const meta = JSON.parse(readFileSync(join(ROOT, `${results.capture}.meta.json`), 'utf8')) as Meta;
     expect(results.mqttPackets).toBe(meta.packets);
     if (hasTshark) expect(results.tsharkMqttPackets).toBe(meta.packets);
-    expect(results.notes, stderr).toEqual([]);
+    expect(results.notes.filter((n) => !missingTool(n)), stderr).toEqual([]);
   });
 
   it('the generated capture decodes with no error findings and the intended packet mix', () => {
@@ -131,6 +193,34 @@ describe('bench/run.mjs --quick', () => {
     expect(meta.largePayloads).toBeGreaterThan(0);
     expect(packets.some((p) => Number(p.length) > 10_000)).toBe(true);
   }, 60_000);
+});
+
+describe('bench/run.mjs --baseline', () => {
+  it('builds the revision, times its modes next to ours and compares every mode\'s output', () => {
+    const { results: r, stderr: err } = bench(['--modes', 'json,summary,floor-count', '--baseline', 'HEAD']);
+    expect(Object.keys(r.modes)).toEqual(['json', 'json@HEAD', 'summary', 'summary@HEAD', 'floor-count']);
+    const head = spawnSync('git', ['rev-parse', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).stdout.trim();
+    expect(r.baseline).toEqual({ ref: 'HEAD', commit: head });
+    expect(Object.keys(r.ratios).sort()).toEqual(['json / floor-count', 'json@HEAD / json', 'summary@HEAD / summary']);
+    expect(Object.keys(r.identity ?? {}).sort()).toEqual(['hex', 'json', 'summary', 'text']);
+    for (const [mode, x] of Object.entries(r.identity ?? {})) {
+      expect(x.md5, mode).toMatch(/^[0-9a-f]{32}$/);
+      expect(x.same, mode).toBe(x.md5 === x.baselineMd5);
+      expect(x.bytes, mode).toBeGreaterThan(0);
+    }
+    // With src/ as committed, HEAD's build must print exactly what dist/ prints.
+    const srcClean = spawnSync('git', ['status', '--porcelain', '--', 'src', 'bin'], { cwd: ROOT, encoding: 'utf8' }).stdout.trim() === '';
+    if (srcClean) {
+      for (const [mode, x] of Object.entries(r.identity ?? {})) expect(x.same, `${mode}\n${err}`).toBe(true);
+      expect(r.targets.modesWithOutputDifferentFromBaseline).toMatchObject({ actual: 0, met: true });
+    }
+    // The temporary worktree is gone.
+    const dir = /bench: building HEAD \(\w+\) in (\S+)/.exec(err)?.[1];
+    expect(dir, err).toBeDefined();
+    expect(existsSync(dir!)).toBe(false);
+    const list = spawnSync('git', ['worktree', 'list', '--porcelain'], { cwd: ROOT, encoding: 'utf8' }).stdout;
+    expect(list).not.toContain(dir!);
+  }, 250_000);
 });
 
 describe('bench/generate.mjs', () => {
