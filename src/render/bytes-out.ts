@@ -12,8 +12,6 @@
 export type Drain = (chunk: Buffer) => void;
 
 const DEFAULT_SIZE = 64 * 1024;
-/** Strings up to this length are written by a byte loop while they stay ASCII (see utf8()). */
-const SHORT_TEXT = 256;
 /** Writers ask for room in steps no larger than this, so a huge value is written in pieces. */
 const STEP = 4096;
 
@@ -91,22 +89,6 @@ export class ByteOut {
 
   /** Any string as UTF-8, unescaped (text lines). */
   utf8(s: string): void {
-    const n = s.length;
-    if (n <= SHORT_TEXT && n <= this.buf.length - this.pos) {
-      // Short lines (most of -x, -V and the text view) are ASCII: a byte loop beats the native call's overhead. The
-      // first non-ASCII code unit hands the rest of the string over to the encoder.
-      const buf = this.buf;
-      let pos = this.pos;
-      let i = 0;
-      for (; i < n; i++) {
-        const c = s.charCodeAt(i);
-        if (c >= 0x80) break;
-        buf[pos++] = c;
-      }
-      this.pos = pos;
-      if (i === n) return;
-      s = s.slice(i);
-    }
     // UTF-8 needs at most 3 bytes per UTF-16 code unit.
     const max = s.length * 3;
     if (max > this.buf.length - this.pos) {
