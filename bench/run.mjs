@@ -817,7 +817,7 @@ async function stageWorker(stage, file) {
     const { ByteOut } = await dist('render/bytes-out.js');
     const w = new ByteOut((chunk) => { out += chunk.length; });
     const o = { redact: false, payloadLimit: 1024 };
-    toJson = (rec) => { writePacketRecord(w, rec, o); w.room(64 * 1024); };
+    toJson = (rec) => { writePacketRecord(w, rec, o); };
   } else {
     const { packetJson } = await dist('render/json.js');
     toJson = (rec) => { out += packetJson(rec, false).length; };
