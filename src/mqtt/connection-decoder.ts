@@ -189,6 +189,6 @@ class FramerOutlet implements FramerSink {
   }
 
   event(ev: FramerEvent): void {
-    this.next.event({ event: ev.event, frame: ev.frame, conn: this.conn.id, dir: this.dir, message: ev.message, ...(ev.bytes !== undefined ? { bytes: ev.bytes } : {}) } as StreamEvent);
+    this.next.event({ event: ev.event, frame: ev.frame, conn: this.conn.id, dir: this.dir, message: ev.message, ...(ev.bytes !== undefined ? { bytes: ev.bytes } : {}), ...(ev.malformed !== undefined ? { malformed: ev.malformed } : {}) } as StreamEvent);
   }
 }

@@ -34,6 +34,8 @@ export interface FramerEvent {
   message: string;
   /** Bytes skipped or left over, when the event is about bytes. */
   bytes?: number;
+  /** Set when the sender broke the framing itself (not the capture): the decoder problem code. */
+  malformed?: 'rl-too-long';
 }
 
 export interface FramerSink {
@@ -324,7 +326,7 @@ export class MqttFramer {
         return len;
       }
       if (h === 'bad') {
-        this.lostSync(frame, `Remaining Length at stream offset ${this.streamOffset} runs past 4 bytes`);
+        this.lostSync(frame, `Remaining Length at stream offset ${this.streamOffset} runs past 4 bytes`, 'resync', 'rl-too-long');
         return off;
       }
       const total = h.headerLength + h.remainingLength;
@@ -358,7 +360,7 @@ export class MqttFramer {
         return off + take;
       }
       if (h === 'bad') {
-        this.lostSync(frame, `Remaining Length at stream offset ${this.pendingStart} runs past 4 bytes`);
+        this.lostSync(frame, `Remaining Length at stream offset ${this.pendingStart} runs past 4 bytes`, 'resync', 'rl-too-long');
         return off;
       }
       this.expected = h.headerLength + h.remainingLength;
@@ -426,8 +428,9 @@ export class MqttFramer {
     }
   }
 
-  private lostSync(frame: number, why: string, kind: FramerEventKind = 'resync'): void {
-    this.sink.event({ event: kind, frame, message: `lost packet boundaries: ${why}; searching for the next packet start` });
+  private lostSync(frame: number, why: string, kind: FramerEventKind = 'resync', malformed?: 'rl-too-long'): void {
+    const message = `lost packet boundaries: ${why}; searching for the next packet start`;
+    this.sink.event(malformed ? { event: kind, frame, message, malformed } : { event: kind, frame, message });
     this.mode = Mode.Resync;
     this.dropPending();
   }

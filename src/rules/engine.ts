@@ -47,6 +47,10 @@ export class RuleEngine implements PacketSink {
   }
 
   event(ev: StreamEvent & { violations?: Violation[] }): void {
+    if (ev.malformed !== undefined && this.session && ev.conn !== null && ev.dir !== null) {
+      const v = this.sessions.get(ev.conn)?.malformedFraming(ev.dir, ev.message);
+      if (v) ev.violations = [...(ev.violations ?? []), v];
+    }
     if (this.session && ev.conn !== null && ev.dir !== null && LOSSY_EVENTS.has(ev.event)) this.sessions.get(ev.conn)?.bytesLost(ev.dir);
     this.next.event(ev);
   }

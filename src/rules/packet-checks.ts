@@ -38,6 +38,7 @@ const R = {
   propLengthMissing: rule('5.0', 'MQTT-2.2.2-1'),
   nameLevel: rule('ref', '3.1.1:3.1.2.2:level'),
   name50: rule('5.0', 'MQTT-3.1.2-1'),
+  name311: rule('3.1.1', 'MQTT-3.1.2-1'),
   bridge: rule('ref', 'ALL:3.1.2.2:bridge-bit'),
   connectReserved: pair('MQTT-3.1.2-3', 'MQTT-3.1.2-3'),
   willQosNoWill: pair('MQTT-3.1.2-13', 'MQTT-3.1.2-11'),
@@ -247,7 +248,7 @@ function problemRule(b: Uint8Array, d: MqttPacket, p: DecodeProblem, dir: 'c2s' 
       return R.trailing;
     case 'bad-size': return lv === 5 ? R.trailing : R.fixedRl;
     case 'wrong-direction': return R.direction;
-    case 'bad-protocol-name': return lv === 5 ? R.name50 : R.nameLevel;
+    case 'bad-protocol-name': return lv === 5 ? R.name50 : R.name311;
     case 'bad-protocol-level': case 'name-level-mismatch': return R.nameLevel;
     case 'bridge-flag': return R.bridge;
     case 'connect-reserved-bit': return R.connectReserved;

@@ -106,6 +106,7 @@ const S = {
   continuedAfterBadFlags: rule('3.1.1', 'MQTT-2.2.2-2'),
   continuedAfterError311: rule('3.1.1', 'MQTT-4.8.0-1'),
   continuedAfterError50: rule('5.0', 'MQTT-4.13.1-1'),
+  rlMax4: rule('ref', 'ALL:2.2.3:rl-max-4-bytes'),
   // incomplete flows
   noAckFromServer: pair('MQTT-3.3.4-1', 'MQTT-3.3.4-1'),
   noAckFromClient: pair('MQTT-4.5.0-2', 'MQTT-4.5.0-2'),
@@ -333,6 +334,17 @@ export class ConnSession {
   bytesLost(dir: 'c2s' | 's2c'): void {
     (dir === 'c2s' ? this.c2s : this.s2c).lost = true;
     this.known = false;
+  }
+
+  /**
+   * The framer lost packet boundaries because the sender broke them (a Remaining Length past 4 bytes). Only on a
+   * stream seen whole from its SYN with no bytes lost before: otherwise the "packet start" may be a wrong guess.
+   */
+  malformedFraming(dir: Direction, message: string): Violation | null {
+    const side = dir === 'c2s' ? this.c2s : this.s2c;
+    if (!this.conn.sawSyn || side.lost) return null;
+    (dir === 'c2s' ? this.s2c : this.c2s).peerMalformed = true;
+    return violation(S.rlMax4, this.level, `${dir === 'c2s' ? 'client' : 'server'} sent a malformed packet: ${message}`);
   }
 
   /** Checks one packet and appends its session findings to rec.violations (may set decoded.fields.resolvedTopic). */

@@ -29,6 +29,8 @@ export interface StreamEvent {
   message: string;
   /** Missing byte count for gap/truncated events. */
   bytes?: number;
+  /** A resync caused by the sender's own malformed framing (a Remaining Length past 4 bytes), not by the capture. */
+  malformed?: 'rl-too-long';
 }
 
 /** How a connection's TCP stream ended. */
