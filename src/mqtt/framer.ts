@@ -6,6 +6,7 @@
  * length field claims them. After a gap the framer knows where the next packet starts if the gap fell inside a packet
  * whose header it had read; otherwise it resynchronises on the next plausible packet start.
  */
+import { httpStart } from './http-sniff.js';
 import { PACKET_TYPES, PUBLISH } from './tables.js';
 import { readVbi } from './vbi.js';
 
@@ -26,7 +27,7 @@ export interface FramedPacket {
   streamOffset: number;
 }
 
-export type FramerEventKind = 'not-mqtt' | 'resync' | 'incomplete' | 'damaged' | 'oversize';
+export type FramerEventKind = 'not-mqtt' | 'resync' | 'incomplete' | 'damaged' | 'oversize' | 'http';
 
 export interface FramerEvent {
   event: FramerEventKind;
@@ -315,6 +316,7 @@ export class MqttFramer {
   private frameDirect(data: Uint8Array, off: number, frame: number, timeSec: number, timeNsec: number): number {
     const len = data.length;
     while (off < len) {
+      if (this.streamOffset === 0 && this.http(data, off, frame)) return len;
       if (this.streamOffset === 0 && !headerByteFits(data[off]!)) {
         this.lostSync(frame, `the stream starts with byte 0x${hex2(data[off]!)}, which no MQTT packet starts with`, 'not-mqtt');
         return off;
@@ -426,6 +428,16 @@ export class MqttFramer {
       this.mode = Mode.Dead;
       this.dropPending();
     }
+  }
+
+  /** A stream that starts with HTTP is reported once and not framed at all (returns true then). */
+  private http(data: Uint8Array, off: number, frame: number): boolean {
+    const what = httpStart(data, off);
+    if (what === null) return false;
+    this.sink.event({ event: 'http', frame, message: `the stream starts with ${what}; not decoding this direction as MQTT` });
+    this.mode = Mode.Dead;
+    this.streamOffset += data.length - off;
+    return true;
   }
 
   private lostSync(frame: number, why: string, kind: FramerEventKind = 'resync', malformed?: 'rl-too-long'): void {

@@ -10,7 +10,7 @@ import { checkPacket } from './packet-checks.js';
 import { ConnSession } from './session.js';
 
 /** Transport events after which some of a direction's bytes are unknown. */
-const LOSSY_EVENTS: ReadonlySet<string> = new Set(['gap', 'truncated', 'damaged', 'resync', 'oversize', 'buffer-overflow', 'not-mqtt']);
+const LOSSY_EVENTS: ReadonlySet<string> = new Set(['gap', 'truncated', 'damaged', 'resync', 'oversize', 'buffer-overflow', 'not-mqtt', 'http']);
 
 export interface RuleEngineOptions {
   /** Per-connection checks (sequence, packet ids, keep alive, negotiated limits). Default true. */

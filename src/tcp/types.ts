@@ -22,7 +22,7 @@ export interface Connection {
 
 /** Transport findings: every defect reported, never hidden. */
 export interface StreamEvent {
-  event: 'gap' | 'late-data' | 'truncated' | 'overlap-conflict' | 'capture-note' | 'resync' | 'damaged' | 'oversize' | 'buffer-overflow' | 'not-mqtt' | 'tls' | 'incomplete' | 'ip-fragment' | 'file-truncated' | 'corrupt-block' | 'unsupported-link' | 'malformed-frame' | 'incomplete-flow';
+  event: 'gap' | 'late-data' | 'truncated' | 'overlap-conflict' | 'capture-note' | 'resync' | 'damaged' | 'oversize' | 'buffer-overflow' | 'not-mqtt' | 'tls' | 'incomplete' | 'ip-fragment' | 'file-truncated' | 'corrupt-block' | 'unsupported-link' | 'malformed-frame' | 'incomplete-flow' | 'http';
   frame: number;
   conn: number | null;
   dir: Direction | null;
