@@ -184,6 +184,7 @@ export class OneNetConnection {
       }
       case 'creq':
         if (rec.dir === 'c2s') this.direction(rec, topic, 'the platform sends command requests; a device answers on $crsp/<uuid>');
+        else implicitSubscription(rec);
         f.onenet = this.request(rec, `creq:${t.uuid}`, { kind: 'command', command: 'request', uuid: t.uuid });
         return this.container(pn, start, end, 'command', 'OneNET command request', `command ${t.uuid}; the device answers on $crsp/${t.uuid}`);
       case 'crsp':
@@ -424,6 +425,15 @@ function unixTime(t: number): string {
 }
 
 /** Packet offsets of the CONNECT protocol level, connect flags and keep alive, when the bytes reach that far. */
+/**
+ * OneNET delivers $creq commands to every device without a SUBSCRIBE (docs/onenet.md): the platform's implicit
+ * subscription is normal here, so the rules stage's "no subscription matches" finding is taken back.
+ */
+function implicitSubscription(rec: PacketRecord): void {
+  const vs = rec.violations;
+  for (let i = vs.length - 1; i >= 0; i--) if (vs[i]!.id === 'MQTT-3.3.2-3') vs.splice(i, 1);
+}
+
 function connectOffsets(rec: PacketRecord): { level: number; flags: number; keepAlive: number } | null {
   const b = rec.bytes;
   const h = rec.decoded.headerLength;

@@ -1014,11 +1014,11 @@ export class ConnSession {
         out.push(violation(pick(S.dollarTopic, lv), lv, `topic "${topic}" starts with '$' but only filters starting with a wildcard match it`));
       } else if (this.accepted) {
         // Platforms deliver commands on '$' topics, or to clients that never subscribed (implicit subscriptions, as
-        // OneNET's $creq): the statement speaks of a subscribing client, so without any subscription it is a warning.
+        // OneNET's $creq, which the OneNET dialect takes back). The message says so; the severity is the catalogue's.
         const implicit = dollar || (this.subs!.size === 0 && wild.length === 0);
         out.push(violation(pick(S.noMatchingSubscription, lv), lv, implicit
           ? `the server sent topic "${topic}" to a client with no subscription matching it (an implicit, platform-side subscription?)`
-          : `the server sent topic "${topic}", which matches none of the client's subscriptions on this session`, undefined, undefined, implicit ? 'warning' : undefined));
+          : `the server sent topic "${topic}", which matches none of the client's subscriptions on this session`));
       }
       return;
     }
