@@ -121,12 +121,14 @@ describe('MQTT framer', () => {
     expect(packets.map((p) => toHex(p.bytes))).toEqual([toHex(p2), 'c000']);
   });
 
-  it('says not-mqtt for a stream that starts like HTTP', () => {
+  it('says http (and frames nothing) for a stream that starts with an HTTP request', () => {
     const { framer, packets, events } = collect();
     framer.push(Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n'), 1, 0, 0);
+    framer.push(Uint8Array.of(0x82, 0x02, 0xc0, 0x00), 2, 0, 0);
     framer.end();
     expect(packets).toHaveLength(0);
-    expect(events[0]!.event).toBe('not-mqtt');
+    expect(events.map((e) => e.event)).toEqual(['http']);
+    expect(framer.dead).toBe(true);
   });
 
   it('gives up after searching the limit without a packet start', () => {

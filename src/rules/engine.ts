@@ -6,6 +6,7 @@
 import type { PacketRecord, PacketSink, Violation } from '../mqtt/connection-decoder.js';
 import type { MqttPacket } from '../mqtt/packets.js';
 import type { Connection, ConnectionEnd, StreamEvent } from '../tcp/types.js';
+import type { ClosedConnection } from './close.js';
 import { checkPacket } from './packet-checks.js';
 import { ConnSession } from './session.js';
 
@@ -58,9 +59,12 @@ export class RuleEngine implements PacketSink {
   close(conn: Connection, end: ConnectionEnd): void {
     const frame = end.frame;
     const s = this.sessions.get(conn.id);
+    let closed: ClosedConnection = end;
     if (s) {
       this.sessions.delete(conn.id);
-      for (const g of s.incompleteFlows()) {
+      const violations = s.closeFindings(end);
+      closed = { ...end, session: s.endFacts(end), ...(violations.length > 0 ? { violations } : {}) };
+      for (const g of s.incompleteFlows(end)) {
         const who = g.dir === 'c2s' ? 'client' : 'server';
         const listed = g.violations.length < g.total ? ` (first ${g.violations.length} listed)` : '';
         this.next.event({
@@ -73,7 +77,7 @@ export class RuleEngine implements PacketSink {
         });
       }
     }
-    this.next.close(conn, end);
+    this.next.close(conn, closed);
   }
 }
 

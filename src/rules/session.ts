@@ -23,7 +23,8 @@ import type {
   SubscribePacket, SubscriptionRequest, UnsubackPacket, UnsubscribePacket,
 } from '../mqtt/packets.js';
 import type { ProtocolLevel } from '../mqtt/types.js';
-import type { Connection, Direction } from '../tcp/types.js';
+import type { Connection, ConnectionEnd, Direction } from '../tcp/types.js';
+import { endSeconds, endsOpen, type DisconnectSeen, type SessionEnd } from './close.js';
 import { pair, pick, rule, violation, type RuleEntry, type RulePair } from './catalogue.js';
 import { isPlainClientId } from './packet-checks.js';
 
@@ -242,6 +243,8 @@ class Side {
   pubInFlight = 0;
   sentDisconnect = false;
   disconnectTime = 0;
+  /** The first DISCONNECT this side sent (for the close record). */
+  disconnect: DisconnectSeen | null = null;
   reportedAfterDisconnect = false;
   /** Limits this side must respect, set by the peer (5.0). 0 / -1 = none known. */
   maxPacketSize = 0;
@@ -273,6 +276,8 @@ export class ConnSession {
   private connackCount = 0;
   private accepted = false;
   private refused = false;
+  private connackCode: number | null = null;
+  private connackName: string | null = null;
   private reportedBeforeConnack = false;
   private reportedAfterRefusal = false;
   private abortive = false;
@@ -427,7 +432,10 @@ export class ConnSession {
         if (this.pendingPings > 0) this.pendingPings--;
         else if (this.connectSeen && !this.c2s.lost) out.push(violation(S.unsolicitedPingresp, lv, 'PINGRESP without an outstanding PINGREQ'));
         break;
-      case DISCONNECT: this.onDisconnect(d, me, dir, lv, t, out); break;
+      case DISCONNECT:
+        if (me.disconnect === null) me.disconnect = disconnectSeen(rec.frame, d);
+        this.onDisconnect(d, me, dir, lv, t, out);
+        break;
       case AUTH: if (d instanceof AuthPacket) this.onAuth(d, dir, lv, out); break; // type 15 before 5.0 is a ReservedPacket
     }
   }
@@ -496,6 +504,8 @@ export class ConnSession {
     this.connackCount = 1;
     const rc = (lv === 5 ? d.reasonCode : d.returnCode) ?? 0;
     const sp = d.sessionPresent;
+    this.connackCode = rc;
+    this.connackName = (lv === 5 ? d.reasonCodeName : d.returnCodeName) ?? null;
     this.accepted = rc === 0;
     this.refused = !this.accepted;
     const props = d.properties ?? NO_PROPERTIES;
@@ -1080,15 +1090,72 @@ export class ConnSession {
   // ---- end of connection -----------------------------------------------------------------------
 
   /**
-   * Findings about exchanges still open when the connection ended, grouped by the side that owed the next packet.
-   * Requests younger than INCOMPLETE_GRACE_SEC relative to the connection's last packet are left out: the answer
-   * may simply be past the end of the capture.
+   * Keep Alive measured to the close: the client's silence from its last packet to the TCP close (or the end of the
+   * capture). A client silent past Keep Alive plus tolerance broke its rule; a server that let the silence run past
+   * 1.5 x Keep Alive plus tolerance before the close kept the connection open too long (unless a later packet
+   * already showed it). Not after the client's DISCONNECT, nor when client bytes were lost.
    */
-  incompleteFlows(): { dir: Direction; violations: Violation[]; total: number }[] {
+  closeFindings(end: ConnectionEnd): Violation[] {
+    const ka = this.keepAlive;
+    if (ka <= 0 || this.lastClientTime < 0 || this.c2s.sentDisconnect || this.c2s.lost) return [];
+    const lv = this.level;
+    const out: Violation[] = [];
+    const gap = endSeconds(end) - this.lastClientTime;
+    const tol = keepAliveTolerance(ka);
+    const how = end.cause === 'capture-end' ? 'the end of the capture' : end.cause === 'evicted' ? 'the connection was dropped from memory' : 'the connection closed';
+    if (gap > ka + tol) {
+      const r = lv === 5 && this.kaFromServer ? S.kaClientServerValue : pick(S.kaClient, lv);
+      out.push(violation(r, lv, `the client was silent for ${fmt(gap)} s until ${how}, longer than the Keep Alive of ${ka} s${this.kaFromServer ? ' (Server Keep Alive)' : ''}`));
+    }
+    if (gap > 1.5 * ka + tol && !this.reportedKaServer && end.cause !== 'evicted') {
+      out.push(violation(pick(S.kaServer, lv), lv,
+        `no packet from the client for ${fmt(gap)} s (1.5 x Keep Alive ${ka} s = ${fmt(1.5 * ka)} s) before ${how}: the server kept the connection open past the deadline`));
+    }
+    return out;
+  }
+
+  /** What the close record says about the session. */
+  endFacts(end: ConnectionEnd): SessionEnd {
+    const c = this.c2s.disconnect;
+    const sv = this.s2c.disconnect;
+    // The DISCONNECT that came first ended the session; the TCP close follows it.
+    const first = c !== null && (sv === null || c.frame <= sv.frame) ? { ...c, dir: 'c2s' as const } : sv !== null ? { ...sv, dir: 's2c' as const } : null;
+    const silence = this.lastClientTime >= 0 ? Math.max(0, endSeconds(end) - this.lastClientTime) : null;
+    const ka = this.connectSeen || this.kaFromServer ? this.keepAlive : null;
+    let willDue: boolean | null = null;
+    if (this.connectSeen) {
+      const normal = c !== null && (c.reasonCode === undefined || c.reasonCode !== 0x04);
+      willDue = this.willFlag && this.accepted && !normal;
+    }
+    return {
+      level: this.clientSeen || this.connackCount > 0 ? this.level : 0,
+      by: first !== null ? first.dir : end.by,
+      disconnect: first,
+      connackCode: this.connackCode,
+      connackName: this.connackName,
+      refused: this.refused,
+      serverDisconnect: sv !== null,
+      keepAlive: ka,
+      keepAliveFromServer: this.kaFromServer,
+      silenceSec: silence,
+      keepAliveExpired: ka !== null && ka > 0 && silence !== null && silence > 1.5 * ka,
+      willDue,
+    };
+  }
+
+  /**
+   * Findings about exchanges still open when the connection ended, grouped by the side that owed the next packet.
+   * On a connection still open at the end of the capture, requests younger than INCOMPLETE_GRACE_SEC at that end are
+   * left out: the answer may simply be past the end of the capture.
+   */
+  incompleteFlows(end?: ConnectionEnd): { dir: Direction; violations: Violation[]; total: number }[] {
     // Always warnings: the connection may have ended for reasons the capture does not show.
     if (this.refused || this.abortive) return [];
     const lv = this.level;
-    const cutoff = this.lastTime - INCOMPLETE_GRACE_SEC;
+    // A connection that really closed (FIN, RST, reuse) can get no answer any more: every open exchange counts. One
+    // still open at the end of the capture may get it just after: the grace period counts back from that end.
+    const cutoff = end === undefined ? this.lastTime - INCOMPLETE_GRACE_SEC
+      : endsOpen(end) ? Math.max(this.lastTime, endSeconds(end)) - INCOMPLETE_GRACE_SEC : Infinity;
     const owed: Record<Direction, Violation[]> = { c2s: [], s2c: [] };
     const totals: Record<Direction, number> = { c2s: 0, s2c: 0 };
     const add = (who: Direction, v: () => Violation): void => {
@@ -1157,6 +1224,15 @@ function fmt(v: number): string {
 
 function hex(v: number): string {
   return '0x' + v.toString(16).padStart(2, '0');
+}
+
+function disconnectSeen(frame: number, d: DisconnectPacket): DisconnectSeen {
+  const seen: DisconnectSeen = { frame };
+  if (d.reasonCode !== undefined) seen.reasonCode = d.reasonCode;
+  if (d.reasonCodeName !== undefined) seen.reasonCodeName = d.reasonCodeName;
+  const rs = d.properties?.reasonString;
+  if (rs !== undefined) seen.reasonString = rs;
+  return seen;
 }
 
 function kindName(k: Kind): string {

@@ -4,6 +4,7 @@
  */
 import { buildPipeline, DEFAULT_PORTS, type PipelineOptions } from '../../src/cli/pipeline.js';
 import type { PacketRecord, PacketSink, Violation } from '../../src/mqtt/connection-decoder.js';
+import { closeViolations } from '../../src/rules/close.js';
 import type { Connection, ConnectionEnd, StreamEvent } from '../../src/tcp/types.js';
 import { LINK, toRecords, type RecordOptions } from './frames.js';
 
@@ -17,7 +18,7 @@ export interface FramesRun {
   packets: PacketRecord[];
   events: (StreamEvent & { violations?: Violation[] })[];
   closes: { conn: Connection; end: ConnectionEnd }[];
-  /** Every violation, of packets and events. */
+  /** Every violation, of packets, events and closes. */
   violations: Violation[];
 }
 
@@ -44,5 +45,5 @@ export function runFrames(frames: Uint8Array[], o: Partial<PipelineOptions> & { 
   const packets = seen.flatMap((s) => (s.kind === 'packet' ? [s.rec] : []));
   const events = seen.flatMap((s) => (s.kind === 'event' ? [s.ev] : []));
   const closes = seen.flatMap((s) => (s.kind === 'close' ? [{ conn: s.conn, end: s.end }] : []));
-  return { seen, packets, events, closes, violations: [...packets.flatMap((r) => r.violations), ...events.flatMap((e) => e.violations ?? [])] };
+  return { seen, packets, events, closes, violations: [...packets.flatMap((r) => r.violations), ...events.flatMap((e) => e.violations ?? []), ...closes.flatMap((c) => closeViolations(c.end))] };
 }
