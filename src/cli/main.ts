@@ -9,7 +9,8 @@ import { SummaryCollector } from '../render/summary.js';
 import { ruleRows } from '../rules/catalogue.js';
 import { needsTree, Renderer, type RenderOptions } from '../render/text.js';
 import type { Shard } from '../tcp/reassembler.js';
-import type { Connection, StreamEvent } from '../tcp/types.js';
+import { closeViolations } from '../rules/close.js';
+import type { Connection, ConnectionEnd, StreamEvent } from '../tcp/types.js';
 import { explainBytes } from './explain.js';
 import { HexInputError, parseHexInput } from './hex-input.js';
 import { MemoryGuard } from './memory.js';
@@ -25,7 +26,7 @@ export const EXIT = { ok: 0, unreadable: 1, usage: 2, violations: 3 } as const;
 class ViolationCounter implements PacketSink {
   count = 0;
   open(): void {}
-  close(): void {}
+  close(_conn: Connection, end: ConnectionEnd): void { this.count += closeViolations(end).length; }
   packet(rec: PacketRecord): void { this.count += rec.violations.length; }
   event(ev: StreamEvent & { violations?: Violation[] }): void { this.count += ev.violations?.length ?? 0; }
 }

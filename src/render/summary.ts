@@ -4,7 +4,9 @@ import Table from 'cli-table3';
 import type { PacketRecord, PacketSink, Violation } from '../mqtt/connection-decoder.js';
 import { CONNECT, PUBLISH } from '../mqtt/tables.js';
 import { VERSION_NAME, type ProtocolLevel } from '../mqtt/types.js';
-import type { Connection, StreamEvent } from '../tcp/types.js';
+import { closeViolations } from '../rules/close.js';
+import type { Connection, ConnectionEnd, StreamEvent } from '../tcp/types.js';
+import { connackText, endText } from './close.js';
 import { escapeText } from './escape.js';
 import { isoTime, relativeSeconds } from './format.js';
 
@@ -26,6 +28,8 @@ interface ConnSummary {
   packets: number;
   bytes: number;
   findings: number;
+  /** How it ended (set at close; the duration then runs to the TCP close). */
+  end?: ConnectionEnd;
 }
 
 interface TopicSummary {
@@ -75,10 +79,20 @@ export class SummaryCollector implements PacketSink {
     this.conns.set(conn.id, { conn, clientId: null, level: 0, levelInferred: false, lastSec: conn.startSec, lastNsec: conn.startNsec, packets: 0, bytes: 0, findings: 0 });
   }
 
-  close(conn: Connection): void {
+  close(conn: Connection, end?: ConnectionEnd): void {
     const c = this.conns.get(conn.id);
     if (c === undefined) return;
     this.conns.delete(conn.id);
+    if (end !== undefined) {
+      c.end = end;
+      c.lastSec = end.timeSec;
+      c.lastNsec = end.timeNsec;
+      const vs = closeViolations(end);
+      if (vs.length > 0) {
+        c.findings += vs.length;
+        this.countViolations(vs);
+      }
+    }
     if (!shown(c)) return;
     this.closedShown++;
     this.closedPackets += c.packets;
@@ -129,7 +143,7 @@ export class SummaryCollector implements PacketSink {
     }
   }
 
-  private countViolations(vs: Violation[]): void {
+  private countViolations(vs: readonly Violation[]): void {
     for (const v of vs) {
       const key = `${v.id}\u0000${v.spec}`;
       const r = this.rules.get(key);
@@ -143,7 +157,7 @@ export class SummaryCollector implements PacketSink {
     const style = color ? { head: ['cyan'], border: ['grey'] } : { head: [], border: [] };
     const out: string[] = [];
 
-    const conns = new Table({ head: ['conn', 'client', 'server', 'client id', 'version', 'start', 'duration s', 'packets', 'bytes', 'findings'], style });
+    const conns = new Table({ head: ['conn', 'client', 'server', 'client id', 'version', 'start', 'duration s', 'CONNACK', 'end', 'packets', 'bytes', 'findings'], style });
     // A table of thousands of rows helps nobody, and cli-table3's layout grows faster than linearly with rows:
     // the busiest connections (findings first) are listed, the rest counted.
     const live = [...this.conns.values()].filter(shown);
@@ -154,7 +168,7 @@ export class SummaryCollector implements PacketSink {
         c.conn.id, escapeText(c.conn.client), escapeText(c.conn.server),
         c.conn.tls ? '(TLS)' : c.clientId === null ? '-' : escapeText(c.clientId),
         c.level === 0 ? '-' : (VERSION_NAME[c.level as ProtocolLevel] ?? String(c.level)) + (c.levelInferred ? '?' : ''), isoTime(c.conn.startSec, c.conn.startNsec),
-        relativeSeconds(c.lastSec, c.lastNsec, c.conn.startSec, c.conn.startNsec), c.packets, c.bytes, c.findings,
+        relativeSeconds(c.lastSec, c.lastNsec, c.conn.startSec, c.conn.startNsec), connackText(c.end), c.end ? endText(c.end) : 'open', c.packets, c.bytes, c.findings,
       ]);
     }
     const totalPackets = live.reduce((n, c) => n + c.packets, this.closedPackets);

@@ -2,7 +2,9 @@
 import type { ChalkInstance } from 'chalk';
 import type { PacketRecord, PacketSink, Violation } from '../mqtt/connection-decoder.js';
 import { VERSION_NAME } from '../mqtt/types.js';
-import type { Connection, StreamEvent } from '../tcp/types.js';
+import { closeViolations } from '../rules/close.js';
+import type { Connection, ConnectionEnd, StreamEvent } from '../tcp/types.js';
+import { closeJson, closeLine } from './close.js';
 import { escapeText, quote } from './escape.js';
 import { CONNECT } from '../mqtt/tables.js';
 import { keyFields, payloadLimit } from './fields.js';
@@ -94,9 +96,19 @@ export class Renderer implements PacketSink {
     this.conns.set(conn.id, conn);
   }
 
-  close(conn: Connection): void {
+  close(conn: Connection, end?: ConnectionEnd): void {
     this.conns.delete(conn.id);
     this.clientIds.delete(conn.id);
+    const o = this.o;
+    if (end === undefined || o.quiet) return;
+    const vs = closeViolations(end);
+    if (o.onlyViolations && vs.length === 0) return;
+    if (o.json) {
+      this.write(closeJson(conn, end));
+      return;
+    }
+    this.write(closeLine(o.chalk, conn, end));
+    for (const v of vs) this.write(`      ${violationText(o.chalk, v)}`);
   }
 
   packet(rec: PacketRecord): void {

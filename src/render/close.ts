@@ -1,0 +1,165 @@
+/**
+ * The close record of a connection (NDJSON `kind:"close"`, and a line in the text view): who ended it and how, when,
+ * the client's silence before it against the Keep Alive in force, what preceded it and whether the Will was due.
+ * Keys are declared once in CLOSE_KEYS (docs/json.md lists them; test/render-close.test.ts keeps the two equal).
+ */
+import type { ChalkInstance } from 'chalk';
+import { closeViolations, endSeconds, sessionEnd, type SessionEnd } from '../rules/close.js';
+import type { Connection, ConnectionEnd, Direction } from '../tcp/types.js';
+import { escapeText } from './escape.js';
+import { isoTime, relativeSeconds } from './format.js';
+import { terminalSafeJson, violationJson } from './json.js';
+
+/** Every key of a close record, in output order, with what it means (the docs table). */
+export const CLOSE_KEYS: readonly (readonly [key: string, type: string, meaning: string])[] = [
+  ['kind', '`"close"`', ''],
+  ['frame', 'number', 'the frame that ended the connection (the last frame of the capture when it was still open)'],
+  ['time', 'string', 'ISO-8601 UTC time of that frame'],
+  ['conn', 'number', 'connection number, as in packet records'],
+  ['client', 'string', '`ip:port` of the client'],
+  ['server', 'string', '`ip:port` of the server'],
+  ['by', '`"client"` \\| `"server"` \\| null', 'who ended it: the sender of the first DISCONNECT, else of the RST or first FIN; null when neither did (capture end, eviction, reuse)'],
+  ['how', 'string', '`"disconnect"` (an MQTT DISCONNECT, then the TCP close), `"fin"`, `"rst"`, `"capture-end"` (still open when the capture ended), `"evicted"` (dropped to stay within the connection budget), `"reuse"` (a new SYN on the same 4-tuple)'],
+  ['tcp', 'string', 'how the TCP stream ended: `"fin"`, `"rst"`, `"capture-end"`, `"evicted"`, `"reuse"`'],
+  ['disconnectFrame', 'number', 'only with `how:"disconnect"`: the frame of that DISCONNECT'],
+  ['reasonCode', 'number', 'only with a 5.0 DISCONNECT: its reason code'],
+  ['reasonCodeName', 'string', 'only with a 5.0 DISCONNECT: the reason code\'s name'],
+  ['reasonString', 'string', 'only when that DISCONNECT carries a Reason String'],
+  ['durationSec', 'number', 'seconds from the connection\'s first frame to the close (microseconds)'],
+  ['silenceSec', 'number \\| null', 'seconds from the client\'s last MQTT packet to the close; null when none was seen'],
+  ['keepAlive', 'number \\| null', 'the Keep Alive in force, seconds (0: off); null without a CONNECT'],
+  ['keepAliveFrom', '`"connect"` \\| `"connack"` \\| null', 'where it came from (5.0 Server Keep Alive: `"connack"`)'],
+  ['keepAliveExpired', 'boolean', 'the client\'s silence before the close passed 1.5 × Keep Alive'],
+  ['connackCode', 'number \\| null', 'the CONNACK return code (3.x) or reason code (5.0); null without a CONNACK'],
+  ['connackName', 'string \\| null', 'its name'],
+  ['refused', 'boolean', 'the CONNACK refused the connection'],
+  ['serverDisconnect', 'boolean', 'the server sent a DISCONNECT (5.0)'],
+  ['willDue', 'boolean \\| null', 'the client\'s Will was due: its accepted CONNECT had a Will and the connection ended without the client\'s normal DISCONNECT (a 5.0 DISCONNECT 0x04 asks for it); null without a CONNECT'],
+  ['violations', 'object[]', 'findings only the close shows (a keep-alive silence that ran to the close)'],
+];
+
+const ROLE: Record<Direction, 'client' | 'server'> = { c2s: 'client', s2c: 'server' };
+
+const NO_FACTS: SessionEnd = {
+  level: 0, by: null, disconnect: null, connackCode: null, connackName: null, refused: false, serverDisconnect: false,
+  keepAlive: null, keepAliveFromServer: false, silenceSec: null, keepAliveExpired: false, willDue: null,
+};
+
+function micro(x: number): number {
+  return Math.round(x * 1e6) / 1e6;
+}
+
+/** The close as a plain object with the keys of CLOSE_KEYS, in that order. */
+export function closeObject(conn: Connection, end: ConnectionEnd): Record<string, unknown> {
+  const f = sessionEnd(end) ?? { ...NO_FACTS, by: end.by };
+  const d = f.disconnect;
+  const o: Record<string, unknown> = {
+    kind: 'close',
+    frame: end.frame,
+    time: isoTime(end.timeSec, end.timeNsec),
+    conn: Number.isFinite(conn.id) ? conn.id : null,
+    client: conn.client,
+    server: conn.server,
+    by: f.by === null ? null : ROLE[f.by],
+    how: d !== null ? 'disconnect' : end.cause,
+    tcp: end.cause,
+  };
+  if (d !== null) {
+    o.disconnectFrame = d.frame;
+    if (d.reasonCode !== undefined) o.reasonCode = d.reasonCode;
+    if (d.reasonCodeName !== undefined) o.reasonCodeName = d.reasonCodeName;
+    if (d.reasonString !== undefined) o.reasonString = d.reasonString;
+  }
+  o.durationSec = micro(Math.max(0, endSeconds(end) - (conn.startSec + conn.startNsec / 1e9)));
+  o.silenceSec = f.silenceSec === null ? null : micro(f.silenceSec);
+  o.keepAlive = f.keepAlive;
+  o.keepAliveFrom = f.keepAlive === null ? null : f.keepAliveFromServer ? 'connack' : 'connect';
+  o.keepAliveExpired = f.keepAliveExpired;
+  o.connackCode = f.connackCode;
+  o.connackName = f.connackName;
+  o.refused = f.refused;
+  o.serverDisconnect = f.serverDisconnect;
+  o.willDue = f.willDue;
+  o.violations = closeViolations(end).map(violationJson);
+  return o;
+}
+
+export function closeJson(conn: Connection, end: ConnectionEnd): string {
+  return terminalSafeJson(JSON.stringify(closeObject(conn, end)));
+}
+
+function hex(v: number): string {
+  return '0x' + v.toString(16).padStart(2, '0');
+}
+
+/** "DISCONNECT by client", "RST by server", "open at end": the summary table's end column. */
+export function endText(end: ConnectionEnd): string {
+  const f = sessionEnd(end);
+  const by = f?.by ?? end.by;
+  const who = by === null ? '' : ` by ${ROLE[by]}`;
+  if (f?.disconnect) return `DISCONNECT${f.disconnect.reasonCode !== undefined && f.disconnect.reasonCode !== 0 ? ` ${hex(f.disconnect.reasonCode)}` : ''}${who}`;
+  switch (end.cause) {
+    case 'fin': return `FIN${who}`;
+    case 'rst': return `RST${who}`;
+    case 'capture-end': return 'open at end';
+    case 'evicted': return 'evicted';
+    case 'reuse': return 'port reused';
+  }
+}
+
+/** "accepted", "refused 0x05", "-": the summary table's CONNACK column. */
+export function connackText(end: ConnectionEnd | undefined): string {
+  const f = end === undefined ? undefined : sessionEnd(end);
+  if (!f || f.connackCode === null) return '-';
+  return f.refused ? `refused ${hex(f.connackCode)}` : 'accepted';
+}
+
+function secs(x: number): string {
+  return x < 10 ? x.toFixed(3).replace(/\.?0+$/, '') || '0' : x.toFixed(1);
+}
+
+/** The close as one human line (without the frame column). */
+export function closeText(conn: Connection, end: ConnectionEnd): string {
+  const f = sessionEnd(end);
+  const parts: string[] = [];
+  const by = f?.by ?? end.by;
+  const who = by === null ? '' : `the ${ROLE[by]} `;
+  const d = f?.disconnect;
+  if (d) {
+    const rc = d.reasonCode !== undefined ? ` ${hex(d.reasonCode)}${d.reasonCodeName ? ` ${d.reasonCodeName}` : ''}` : '';
+    const rs = d.reasonString !== undefined ? ` "${d.reasonString}"` : '';
+    parts.push(`${who}sent DISCONNECT${rc}${rs} in frame ${d.frame}, then ${tcpText(end)}`);
+  } else if (end.cause === 'capture-end') {
+    parts.push('still open at the end of the capture');
+  } else if (end.cause === 'evicted') {
+    parts.push('dropped to stay within the connection budget');
+  } else if (end.cause === 'reuse') {
+    parts.push('ended by a new SYN on the same ports');
+  } else {
+    parts.push(`${who}closed it with ${end.cause === 'rst' ? 'RST' : 'FIN'}`);
+  }
+  parts.push(`after ${relativeSeconds(end.timeSec, end.timeNsec, conn.startSec, conn.startNsec)} s`);
+  if (f && f.silenceSec !== null) {
+    const ka = f.keepAlive;
+    const kaText = ka === null ? '' : ka === 0 ? ', Keep Alive off' : `, Keep Alive ${ka} s${f.keepAliveFromServer ? ' (Server Keep Alive)' : ''}${f.keepAliveExpired ? ', expired' : ''}`;
+    parts.push(`client silent ${secs(f.silenceSec)} s before${kaText}`);
+  }
+  if (f?.refused) parts.push(`after a refusing CONNACK${f.connackCode !== null ? ` ${hex(f.connackCode)}` : ''}${f.connackName ? ` ${f.connackName}` : ''}`);
+  if (f?.serverDisconnect && !(d && f.by === 's2c')) parts.push('after a server DISCONNECT');
+  if (f?.willDue) parts.push('Will due');
+  return escapeText(parts.join('; '));
+}
+
+function tcpText(end: ConnectionEnd): string {
+  switch (end.cause) {
+    case 'fin': return 'FIN';
+    case 'rst': return 'RST';
+    case 'capture-end': return 'still open at the end of the capture';
+    case 'evicted': return 'dropped from memory';
+    case 'reuse': return 'a new SYN on the same ports';
+  }
+}
+
+export function closeLine(chalk: ChalkInstance, conn: Connection, end: ConnectionEnd): string {
+  return `${String(end.frame).padStart(5)} ${chalk.cyan('- close')} ${chalk.dim(`conn ${conn.id}`)}: ${closeText(conn, end)}`;
+}
