@@ -77,7 +77,7 @@ export function explainBytes(bytes: Uint8Array, o: ExplainOptions): string[] {
     }
     const { chalk } = o;
     const version = `MQTT ${VERSION_NAME[d.level]}${levelKnown ? '' : ', assumed: no CONNECT given (--protocol-version sets it)'}`;
-    lines.push(chalk.bold(`${d.typeName} (${d.length} bytes at offset ${p.streamOffset}, ${version})`));
+    lines.push(chalk.bold(`${d.typeName} (${d.length} byte${d.length === 1 ? '' : 's'} at offset ${p.streamOffset}, ${version})`));
     if (d.tree) lines.push(...annotatedHex(p.bytes, d.tree, violations, { chalk, full: o.full, redact: o.redact }));
     else for (const v of violations) lines.push(`  ${violationText(chalk, v)}`);
     lines.push('');

@@ -15,7 +15,7 @@ export function hexBytes(b: Uint8Array, start: number, end: number, max = 32): s
   const stop = Math.min(end, start + max);
   let s = '';
   for (let i = start; i < stop; i++) s += (i > start ? ' ' : '') + b[i]!.toString(16).padStart(2, '0');
-  if (end > stop) s += ` … (${end - start} bytes)`;
+  if (end > stop) s += ` … (${end - start} byte${end - start === 1 ? '' : 's'})`;
   return s;
 }
 

@@ -306,7 +306,7 @@ export class OneNetConnection {
     if (!pn) return { container: null, jsonShown: true };
     const jn: FieldNode = {
       key: 'json', label: 'JSON data points', offset: start, length: end - start, value: clip(doc.text),
-      explain: `${end - start} bytes of JSON`,
+      explain: `${end - start} byte${end - start === 1 ? '' : 's'} of JSON`,
     };
     const kids = partition(items, start, end, MAX_DP_NODES, 'data points');
     if (kids.length > 0) jn.children = kids;

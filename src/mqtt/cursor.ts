@@ -234,7 +234,7 @@ export class Cursor {
       if (this.t) {
         const n = this.node(key, `${label} (cut off)`, start, this.end - start);
         n.children = [
-          { key: 'length', label: 'length', offset: start, length: 2, value: String(len), explain: `${hex2(len)} = ${len} bytes declared, ${left} present` },
+          { key: 'length', label: 'length', offset: start, length: 2, value: String(len), explain: `${hex2(len)} = ${len} byte${len === 1 ? '' : 's'} declared, ${left} present` },
         ];
         if (left > 0) n.children.push({ key: dataKey, label: dataKey, offset: vStart, length: left, value: hexValue(this.b, vStart, this.end) });
       }

@@ -164,11 +164,11 @@ function decodeWith(d: Cursor, bytes: Uint8Array, ctx: DecodeContext): MqttPacke
     if (rlNonMinimal) d.problem('rl-nonminimal', 1, rlLength, `Remaining Length ${rlValue} is not encoded in the fewest bytes`);
     d.declaredEnd = declaredEnd;
     if (declaredEnd > n) {
-      d.problem('overrun', 1, rlLength, `Remaining Length declares ${rlValue} bytes but only ${n - rlEnd} follow`);
+      d.problem('overrun', 1, rlLength, `Remaining Length declares ${rlValue} byte${rlValue === 1 ? '' : 's'} but only ${n - rlEnd} follow${n - rlEnd === 1 ? 's' : ''}`);
       d.end = n;
     } else {
       d.end = declaredEnd;
-      if (declaredEnd < n) d.problem('trailing-bytes', declaredEnd, n - declaredEnd, `${n - declaredEnd} bytes after the end declared by the Remaining Length`);
+      if (declaredEnd < n) d.problem('trailing-bytes', declaredEnd, n - declaredEnd, `${n - declaredEnd} byte${n - declaredEnd === 1 ? '' : 's'} after the end declared by the Remaining Length`);
     }
     d.pos = rlEnd;
     if (d.t) d.root!.length = d.end;

@@ -31,7 +31,7 @@ export function hexValue(b: Uint8Array, start: number, end: number): string {
   const max = Math.min(end, start + 32);
   let s = '';
   for (let i = start; i < max; i++) s += (i > start ? ' ' : '') + b[i]!.toString(16).padStart(2, '0');
-  if (end > max) s += ` … (${end - start} bytes)`;
+  if (end > max) s += ` … (${end - start} byte${end - start === 1 ? '' : 's'})`;
   return s;
 }
 

@@ -267,7 +267,7 @@ export class MqttFramer {
           this.sink.event({
             event: 'damaged',
             frame,
-            message: `${typeLabel(type)} of ${this.expected} bytes at stream offset ${this.pendingStart} lost ${Math.min(bytes, missingInPacket)} bytes in a gap; not decoded`,
+            message: `${typeLabel(type)} of ${this.expected} bytes at stream offset ${this.pendingStart} lost ${Math.min(bytes, missingInPacket)} byte${Math.min(bytes, missingInPacket) === 1 ? '' : 's'} in a gap; not decoded`,
             bytes: Math.min(bytes, missingInPacket),
           });
           this.dropPending();
@@ -297,16 +297,16 @@ export class MqttFramer {
         const detail = this.expected > 0
           ? `${typeLabel(type)} declares ${this.expected} bytes, ${this.pendingLength} present`
           : `a fixed header was cut short (${this.pendingLength} byte${this.pendingLength === 1 ? '' : 's'})`;
-        this.sink.event({ event: 'incomplete', frame: at, message: `${this.pendingLength} bytes at the end of the stream do not complete a packet: ${detail}`, bytes: this.pendingLength });
+        this.sink.event({ event: 'incomplete', frame: at, message: `${this.pendingLength} byte${this.pendingLength === 1 ? '' : 's'} at the end of the stream ${this.pendingLength === 1 ? 'does' : 'do'} not complete a packet: ${detail}`, bytes: this.pendingLength });
       } else if (this.mode === Mode.Resync) {
         const skipped = this.pendingLength + this.resyncSearched;
-        this.sink.event({ event: 'resync', frame: at, message: `${skipped} bytes at the end of the stream skipped: no packet start found`, bytes: skipped });
+        this.sink.event({ event: 'resync', frame: at, message: `${skipped} byte${skipped === 1 ? '' : 's'} at the end of the stream skipped: no packet start found`, bytes: skipped });
       }
     } else if (this.mode === Mode.Resync && this.resyncSearched > 0) {
       // Searched bytes are not kept, but they must not vanish without a word.
-      this.sink.event({ event: 'resync', frame: at, message: `${this.resyncSearched} bytes at the end of the stream skipped: no packet start found`, bytes: this.resyncSearched });
+      this.sink.event({ event: 'resync', frame: at, message: `${this.resyncSearched} byte${this.resyncSearched === 1 ? '' : 's'} at the end of the stream skipped: no packet start found`, bytes: this.resyncSearched });
     } else if (this.mode === Mode.Skip && this.skipRemaining > 0) {
-      this.sink.event({ event: 'incomplete', frame: at, message: `stream ended ${this.skipRemaining} bytes before the end of a skipped packet`, bytes: this.skipRemaining });
+      this.sink.event({ event: 'incomplete', frame: at, message: `stream ended ${this.skipRemaining} byte${this.skipRemaining === 1 ? '' : 's'} before the end of a skipped packet`, bytes: this.skipRemaining });
     }
     this.dropPending();
     this.resyncSearched = 0;
@@ -402,7 +402,7 @@ export class MqttFramer {
         return;
       }
       if (i > 0) {
-        this.sink.event({ event: 'resync', frame, message: `skipped ${i} bytes at stream offset ${bufStart} to the next plausible packet start`, bytes: i });
+        this.sink.event({ event: 'resync', frame, message: `skipped ${i} byte${i === 1 ? '' : 's'} at stream offset ${bufStart} to the next plausible packet start`, bytes: i });
       }
       this.resyncSearched = 0;
       this.dropPending();

@@ -183,6 +183,11 @@ export function annotatedHex(bytes: Uint8Array, tree: FieldNode, violations: Vio
   return out;
 }
 
+/** "[3..6]" for bytes 3 to 6; a field of no bytes sits at an offset: "[22, empty]" (never the inverted "[22..21]"). */
+export function byteRange(offset: number, length: number): string {
+  return length > 0 ? `[${offset}..${offset + length - 1}]` : `[${offset}, empty]`;
+}
+
 /** The field tree with offsets (-V). */
 export function fieldTree(tree: FieldNode, opts: HexOptions): string[] {
   const { chalk } = opts;
@@ -190,7 +195,7 @@ export function fieldTree(tree: FieldNode, opts: HexOptions): string[] {
   const indent = opts.indent ?? '  ';
   const walk = (node: FieldNode, depth: number, secret: boolean): void => {
     const isSecret = secret || (opts.redact && SECRET_KEYS.has(node.key));
-    const where = chalk.dim(`[${node.offset}..${node.offset + node.length - 1}]`.padEnd(12));
+    const where = chalk.dim(byteRange(node.offset, node.length).padEnd(12));
     const raw = node.value;
     const value = isSecret ? REDACTED
       : raw === undefined ? ''

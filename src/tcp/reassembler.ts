@@ -549,7 +549,7 @@ export class TcpReassembler {
         conn: st.conn!.id,
         dir,
         bytes,
-        message: `${bytes} bytes of the gap reported before frame ${r.frame} (seq ${rel(d, r.from)}..${rel(d, r.to)}) arrived late in frame ${frame}; not decoded, the stream had moved on`,
+        message: `${bytes} byte${bytes === 1 ? '' : 's'} of the gap reported before frame ${r.frame} (seq ${rel(d, r.from)}..${rel(d, r.to)}) arrived late in frame ${frame}; not decoded, the stream had moved on`,
       });
     }
   }
@@ -600,7 +600,7 @@ export class TcpReassembler {
         conn: conn.id,
         dir,
         bytes: missing,
-        message: `${missing} bytes of ${dir} in frame ${frame} not captured (snaplen) (seq ${from}..${from + missing})`,
+        message: `${missing} byte${missing === 1 ? '' : 's'} of ${dir} in frame ${frame} not captured (snaplen) (seq ${from}..${from + missing})`,
       });
       this.sink.gap(conn, dir, missing, frame);
       d.histLen = 0;
@@ -713,7 +713,7 @@ export class TcpReassembler {
       conn: conn.id,
       dir,
       bytes,
-      message: `${bytes} bytes missing ${where} (seq ${from}..${from + bytes})`,
+      message: `${bytes} byte${bytes === 1 ? '' : 's'} missing ${where} (seq ${from}..${from + bytes})`,
     });
     this.sink.gap(conn, dir, bytes, frame);
     if (!atEnd) {
