@@ -163,3 +163,15 @@ describe('HTTP on an MQTT port', () => {
     expect(r.packets).toHaveLength(2);
   });
 });
+
+describe('keep alive at the end of the capture', () => {
+  test('a connection still open when the capture ends gets no keep-alive finding (its record says expired)', () => {
+    const s = new TcpSession('10.0.0.2:50000', '10.0.0.1:1883');
+    const o = new TcpSession('10.0.0.3:50001', '10.0.0.1:1883');
+    const frames = [...s.handshake(), ...s.c2s(connect({ keepAlive: 2 })), ...s.s2c(connack({})), ...o.handshake()];
+    const times = frames.map((_, i) => (i < frames.length - 3 ? i * 0.01 : 20));
+    const r = runFrames(frames, { times });
+    expect(r.violations).toEqual([]);
+    expect(r.closes.map((c) => c.end.cause)).toEqual(['capture-end', 'capture-end']);
+  });
+});

@@ -26,7 +26,10 @@ describe('mqtt-dissect read', () => {
   it('prints one line per MQTT packet with its key fields', () => {
     const r = runCli([tempFile('s.pcap', session())]);
     expect(r.status).toBe(0);
-    const lines = r.stdout.trim().split('\n');
+    const all = r.stdout.trim().split('\n');
+    // The connection's close line comes last.
+    expect(all[all.length - 1]).toMatch(/^ +\d+ - close conn 0: the client sent DISCONNECT in frame \d+, then FIN/);
+    const lines = all.slice(0, -1);
     expect(lines.map((l) => /(CONNECT|CONNACK|SUBSCRIBE|SUBACK|PUBLISH|PUBACK|DISCONNECT)\b/.exec(l)?.[1])).toEqual(
       ['CONNECT', 'CONNACK', 'SUBSCRIBE', 'SUBACK', 'PUBLISH', 'PUBACK', 'DISCONNECT'],
     );
@@ -86,7 +89,7 @@ describe('mqtt-dissect read', () => {
     const s = new TcpSession('192.0.2.10:40000', '192.0.2.1:1883');
     const file = tempFile('s.pcapng', writePcapngSimple(timed([...s.handshake(), ...s.c2s(m.connect({ clientId: 'ng' })), ...s.s2c(m.connack())]), { linkType: LINK.ETHERNET }));
     const out = jsonLines(runCli(['--json', file]).stdout);
-    expect(out.map((o) => o.type)).toEqual(['CONNECT', 'CONNACK']);
+    expect(out.map((o) => o.type ?? o.kind)).toEqual(['CONNECT', 'CONNACK', 'close']);
   });
 
   it('--port adds a port; other ports are ignored', () => {
