@@ -175,7 +175,7 @@ export async function main(rawArgv: string[]): Promise<number> {
         .option('summary', { type: 'boolean', default: false, describe: 'tables at the end: connections, topics, packet types, findings' })
         .option('only-violations', { type: 'boolean', default: false, describe: 'print only packets with findings, and events' })
         .option('fail-on-violation', { type: 'boolean', default: false, describe: 'exit 3 when any violation was found' })
-        .option('shard', { type: 'string', describe: 'K/N: only connections whose port sum modulo N is K-1, to split one capture over N processes (see README)' }),
+        .option('shard', { type: 'string', describe: 'K/N: only the connections whose 4-tuple hash modulo N is K-1, to split one capture over N processes (see README)' }),
       async (a) => {
         // Repeated --port gives an array; a greedy array option would swallow the capture name.
         if (typeof a.capture !== 'string' || a.capture === '') {

@@ -1,3 +1,4 @@
+import { shardOfTuple } from './shard.js';
 import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, type TcpSegment } from '../net/types.js';
 import { seqDiff, seqGt, seqLt } from './seq.js';
 import type { Connection, ConnectionEnd, Direction, EndCause, StreamEvent, StreamSink } from './types.js';
@@ -72,7 +73,7 @@ export interface TcpReassemblerOptions {
   maxBufferedBytesPerDirection?: number;
   /** Cap on out-of-order bytes held by all connections together (default 64 MiB). */
   maxBufferedBytesTotal?: number;
-  /** Follow only the connections of one shard (see shardOf); others are ignored as if on a foreign port. */
+  /** Follow only the connections of one shard (see shardOfTuple); others are ignored as if on a foreign port. */
   shard?: Shard;
 }
 
@@ -82,14 +83,8 @@ export interface Shard {
   count: number;
 }
 
-/**
- * Which of `count` shards a segment's connection falls in: the sum of its two ports modulo `count`. Both directions
- * agree, every segment of a connection lands in the same shard, and tcpdump can make the same split of a file:
- * `tcpdump -r big.pcap -w part0.pcap '(tcp[0:2] + tcp[2:2]) % 4 = 0'`.
- */
-export function shardOf(srcPort: number, dstPort: number, count: number): number {
-  return (srcPort + dstPort) % count;
-}
+/** Which of `count` shards a connection falls in: a hash of its 4-tuple (src/tcp/shard.ts). */
+export { shardOfTuple } from './shard.js';
 
 /** Stream bytes that arrived ahead of a hole. Chunks of one direction are sorted and never overlap. */
 interface Chunk {
@@ -226,7 +221,7 @@ export class TcpReassembler {
   segment(seg: TcpSegment): void {
     const sp = seg.srcPort;
     const dp = seg.dstPort;
-    if (this.shardCount > 1 && shardOf(sp, dp, this.shardCount) !== this.shardIndex) return;
+    if (this.shardCount > 1 && shardOfTuple(seg.srcIp, seg.dstIp, sp, dp, this.shardCount) !== this.shardIndex) return;
     const portKey = sp < dp ? sp * 65536 + dp : dp * 65536 + sp;
     const flags = seg.flags;
     let st = this.live.get(portKey);
