@@ -14,6 +14,7 @@ import type { Connection, ConnectionEnd, StreamEvent } from '../tcp/types.js';
 import { explainBytes } from './explain.js';
 import { HexInputError, parseHexInput } from './hex-input.js';
 import { MemoryGuard } from './memory.js';
+import { noMqttMessage } from './no-mqtt.js';
 import { Output } from './output.js';
 import type { DialectMode } from '../dialects/stage.js';
 import { buildPipeline, DEFAULT_PORTS, FanOut } from './pipeline.js';
@@ -25,9 +26,10 @@ export const EXIT = { ok: 0, unreadable: 1, usage: 2, violations: 3 } as const;
 /** Counts findings for --fail-on-violation. */
 class ViolationCounter implements PacketSink {
   count = 0;
+  packets = 0;
   open(): void {}
   close(_conn: Connection, end: ConnectionEnd): void { this.count += closeViolations(end).length; }
-  packet(rec: PacketRecord): void { this.count += rec.violations.length; }
+  packet(rec: PacketRecord): void { this.count += rec.violations.length; this.packets++; }
   event(ev: StreamEvent & { violations?: Violation[] }): void { this.count += ev.violations?.length ?? 0; }
 }
 
@@ -92,6 +94,7 @@ async function runRead(a: CommonArgs & { capture: string; port: number[]; auto: 
     out.line(summary.render(ro.chalk, color));
   }
   out.flush();
+  if (counter.packets === 0) process.stderr.write(`${noMqttMessage(a.capture, pipeline.ports, ports)}\n`);
   return a.failOnViolation && counter.count > 0 ? EXIT.violations : EXIT.ok;
 }
 

@@ -8,6 +8,7 @@ import { NetDecoder } from '../net/decoder.js';
 import type { NetEvent } from '../net/types.js';
 import { DialectStage, type DialectMode } from '../dialects/stage.js';
 import { RuleEngine } from '../rules/engine.js';
+import { PortCensus } from './no-mqtt.js';
 import { TcpReassembler, type Shard } from '../tcp/reassembler.js';
 import type { Connection, ConnectionEnd, StreamEvent } from '../tcp/types.js';
 
@@ -45,6 +46,8 @@ export interface Pipeline extends CaptureSink {
   finish(): void;
   /** Frames read so far. */
   readonly frames: number;
+  /** TCP segments seen per port, for the "no MQTT" hint. */
+  readonly ports: PortCensus;
 }
 
 export function buildPipeline(out: PacketSink, opts: PipelineOptions, onFrame?: (rec: CaptureRecord) => void): Pipeline {
@@ -57,10 +60,12 @@ export function buildPipeline(out: PacketSink, opts: PipelineOptions, onFrame?: 
     if (reportsUnconnected) rules.event({ event: ev.event, frame: ev.frame, conn: null, dir: null, message: ev.message });
   });
   let frames = 0;
+  const ports = new PortCensus();
   let lastSec = 0;
   let lastNsec = 0;
   return {
     get frames() { return frames; },
+    ports,
     record(rec: CaptureRecord): void {
       frames = rec.frame;
       lastSec = rec.timeSec;
@@ -68,7 +73,10 @@ export function buildPipeline(out: PacketSink, opts: PipelineOptions, onFrame?: 
       onFrame?.(rec);
       mqtt.setCurrentFrame(rec.frame, rec.timeSec, rec.timeNsec);
       const seg = net.decode(rec);
-      if (seg) tcp.segment(seg);
+      if (seg) {
+        ports.add(seg);
+        tcp.segment(seg);
+      }
     },
     event(ev: CaptureEvent): void {
       if (reportsUnconnected) rules.event({ event: ev.event, frame: ev.frame, conn: null, dir: null, message: ev.message });

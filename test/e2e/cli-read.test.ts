@@ -99,6 +99,22 @@ describe('mqtt-dissect read', () => {
     expect(runCli(['--port', '9999', file]).stdout).toContain('clientId="p"');
     expect(runCli(['--auto', file]).stdout).toContain('clientId="p"');
   });
+
+  it('a capture without MQTT says so on stderr, with the TCP ports that carried traffic and the hint; exit 0', () => {
+    const s = new TcpSession('192.0.2.10:40000', '192.0.2.1:9999');
+    const t = new TcpSession('192.0.2.11:40001', '192.0.2.1:8080');
+    const file = tempFile('none.pcap', writePcap(timed([...s.handshake(), ...s.c2s(m.connect({ clientId: 'p' })), ...t.handshake()])));
+    const r = runCli([file]);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toBe('');
+    const lines = r.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/no MQTT on TCP ports 1883, 6002 in .*none\.pcap; TCP traffic on ports 9999 \(4 segments\), 8080 \(3 segments\)/);
+    expect(lines[0]).toContain('--port N');
+    expect(lines[0]).toContain('--auto');
+    // With MQTT found, nothing on stderr.
+    expect(runCli(['--port', '9999', file]).stderr).toBe('');
+  });
 });
 
 describe('unreadable input: one line, non-zero exit, no stack trace', () => {
