@@ -175,3 +175,14 @@ describe('keep alive at the end of the capture', () => {
     expect(r.closes.map((c) => c.end.cause)).toEqual(['capture-end', 'capture-end']);
   });
 });
+
+describe('open exchanges at a close after a malformed packet', () => {
+  test('the receiver of a malformed packet owes no answers: it must close', () => {
+    const s = new TcpSession('10.0.0.2:50000', '10.0.0.1:1883');
+    const frames = [...s.handshake(), ...s.c2s(connect({})), ...s.s2c(connack({}))];
+    // SUBSCRIBE with packet identifier 0 (malformed), then the server closes.
+    frames.push(...s.c2s(subscribe({ packetId: 0, subscriptions: [{ topic: 'a' }] })), ...s.close('server'));
+    const r = runFrames(frames);
+    expect(r.events.filter((e) => e.event === 'incomplete-flow')).toEqual([]);
+  });
+});

@@ -1163,6 +1163,8 @@ export class ConnSession {
     const owed: Record<Direction, Violation[]> = { c2s: [], s2c: [] };
     const totals: Record<Direction, number> = { c2s: 0, s2c: 0 };
     const add = (who: Direction, v: () => Violation): void => {
+      // A side that received a malformed packet must close the connection, not answer what is still open.
+      if ((who === 'c2s' ? this.c2s : this.s2c).peerMalformed) return;
       totals[who]++;
       if (owed[who].length < MAX_FLOW_VIOLATIONS) owed[who].push(v());
     };
