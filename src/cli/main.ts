@@ -10,10 +10,12 @@ import { ruleRows } from '../rules/catalogue.js';
 import { needsTree, Renderer, type RenderOptions } from '../render/text.js';
 import type { Shard } from '../tcp/reassembler.js';
 import type { Connection, StreamEvent } from '../tcp/types.js';
-import { explainBytes } from './explain.js';
+import { explainBytes, type ExplainStats } from './explain.js';
+import { pastedMqttBytes } from './pasted-frame.js';
+import { VERSION_NAME } from '../mqtt/types.js';
 import { addOptions, checkArgv, commandOf, completions, EXPLAIN_OPTIONS, READ_OPTIONS, RULES_OPTIONS } from './options.js';
 import { escapeText } from '../render/escape.js';
-import { HexInputError, parseHexInput } from './hex-input.js';
+import { HexInputError } from './hex-input.js';
 import { MemoryGuard } from './memory.js';
 import { Output } from './output.js';
 import type { DialectMode } from '../dialects/stage.js';
@@ -191,10 +193,11 @@ interface ExplainArgs extends CommonArgs {
 
 async function runExplain(a: ExplainArgs, out: Output): Promise<number> {
   const color = decideColor({ flag: a.color, isTTY: process.stdout.isTTY === true, env: process.env });
+  const notes: string[] = [];
   let bytes: Uint8Array;
   try {
     const text = a.hexBytes.length > 0 && !(a.hexBytes.length === 1 && a.hexBytes[0] === '-') ? a.hexBytes.join(' ') : await readStdinText();
-    bytes = parseHexInput(text);
+    bytes = pastedMqttBytes(text, a.base64, notes);
   } catch (err) {
     if (err instanceof HexInputError) {
       process.stderr.write(`mqtt-dissect explain: ${oneLine(err.message)}\n`);
@@ -203,9 +206,16 @@ async function runExplain(a: ExplainArgs, out: Output): Promise<number> {
     throw err;
   }
   const level = a.protocolVersion === undefined ? undefined : a.protocolVersion as 3 | 4 | 5;
-  for (const l of explainBytes(bytes, { level, json: a.json, chalk: makeChalk(color), full: a.full, redact: a.redact, dialect: a.dialect })) out.line(l);
+  const stats: ExplainStats = { errors: 0, warnings: 0, events: 0 };
+  const lines = explainBytes(bytes, { level, json: a.json, chalk: makeChalk(color), full: a.full, redact: a.redact, dialect: a.dialect, stats });
+  if (stats.detectedLevel !== undefined) notes.push(`no CONNECT gives the version: decoded as MQTT ${VERSION_NAME[stats.detectedLevel]}, the only one under which the bytes decode without problems`);
+  for (const n of notes) process.stderr.write(`mqtt-dissect explain: ${oneLine(n)}\n`);
+  for (const l of lines) out.line(l);
   out.flush();
-  return EXIT.ok;
+  // Malformed bytes (errors, or bytes that are no whole packet) fail only when asked to.
+  if (a.failOn === undefined) return EXIT.ok;
+  const failing = stats.errors + stats.events + (a.failOn === 'warning' ? stats.warnings : 0);
+  return failing > 0 ? EXIT.violations : EXIT.ok;
 }
 
 /** Most processes anyone would split one capture over; beyond it the per-process cost of reading the whole file dominates. */
