@@ -65,15 +65,23 @@ export async function readCapture(path: string | '-', sink: CaptureSink, opts: R
   const parser = new CaptureParser(sink, name, opts.firstFrame ?? 0);
   const raw: AsyncIterable<Uint8Array> = path === '-' ? (opts.stdin ?? process.stdin) : readFileChunks(path, opts.highWaterMark ?? DEFAULT_CHUNK);
   let iterator = raw[Symbol.asyncIterator]();
-  const stop = opts.stop?.then((): Step => 'stop');
+  // Promise.race against the long-lived stop promise would leave one reaction (holding the chunk read) on it per
+  // read: memory grew with the input. One waiter at a time is woken instead.
   let stopped = false;
-  const next = async (): Promise<Step> => {
-    if (stop === undefined) return iterator.next();
-    const pending = iterator.next();
-    // The read left pending when stop wins ends (or fails) once the input is closed: nobody waits for it.
-    pending.catch(() => {});
-    return Promise.race([pending, stop]);
+  let wake: ((s: Step) => void) | null = null;
+  opts.stop?.then(() => {
+    stopped = true;
+    wake?.('stop');
+  });
+  const untilStop = <T>(p: Promise<T>): Promise<T | 'stop'> => {
+    if (opts.stop === undefined) return p;
+    if (stopped) return Promise.resolve('stop');
+    return new Promise<T | 'stop'>((resolve, reject) => {
+      wake = resolve as (s: Step) => void;
+      p.then(resolve, (err: unknown) => { if (!stopped) reject(err); });
+    });
   };
+  const next = (): Promise<Step> => untilStop(iterator.next());
   let sniffed = false;
   let head: Uint8Array | null = null;
   let gz: { name: string; out: number } | null = null;
@@ -89,10 +97,7 @@ export async function readCapture(path: string | '-', sink: CaptureSink, opts: R
         }
         throw gz ? new CaptureFormatError(`${name}: not readable as gzip (${err instanceof Error ? err.message : String(err)})`) : ioError(name, err);
       }
-      if (step === 'stop') {
-        stopped = true;
-        break;
-      }
+      if (step === 'stop') break;
       if (step.done) {
         if (head) parser.push(head);
         break;
@@ -118,7 +123,10 @@ export async function readCapture(path: string | '-', sink: CaptureSink, opts: R
       // Nothing after a corrupt pcap record or pcapng block can be trusted; stop reading instead of draining.
       if (parser.finished) break;
       const wait = opts.afterChunk?.();
-      if (wait !== undefined) await (stop ? Promise.race([wait, stop]) : wait);
+      if (wait !== undefined && (await untilStop(wait)) === 'stop') {
+        stopped = true;
+        break;
+      }
     }
   } finally {
     // Closes the file (or detaches from the pipe) whether we finished, stopped early or failed. A failure while
@@ -170,7 +178,7 @@ function gunzip(first: Uint8Array, rest: AsyncIterator<Uint8Array>): AsyncIterab
       await rest.return?.();
     }
   }
-  const z = createGunzip();
+  const z = createGunzip({ chunkSize: DEFAULT_CHUNK });
   pipeline(Readable.from(compressed(), { objectMode: false, highWaterMark: DEFAULT_CHUNK }), z, () => {});
   return z;
 }

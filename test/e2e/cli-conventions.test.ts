@@ -1,9 +1,12 @@
 /** Conventions of tshark and tcpdump users (issue 12): usage errors, completion, -r, several files, .gz, --fail-on. */
-import { readFileSync } from 'node:fs';
-import { gzipSync } from 'node:zlib';
+import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { gzipSync, constants as zc, deflateRawSync, crc32 } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { CaptureParser } from '../../src/capture/reader.js';
-import { jsonLines, runCli, tempFile } from '../builders/cli.js';
+import { writePcap } from '../builders/capture-writer.js';
+import { BIN, jsonLines, ROOT, runCli, tempFile } from '../builders/cli.js';
+import { ethernet, tcpFrame } from '../builders/frames.js';
 
 const SEED = 'captures/seed-walkthrough.pcap';
 const QOS = 'captures/real-v311-qos.pcap';
@@ -114,6 +117,43 @@ describe('reading like tshark', () => {
     expect(lines.filter((l) => l.kind === 'packet').length).toBeGreaterThan(0);
     expect(lines.find((l) => l.event === 'file-truncated')?.message).toMatch(/gzip data cut short/);
   });
+});
+
+describe('gzip is decompressed as a stream', () => {
+  it.skipIf(spawnSync('/usr/bin/time', ['true']).status !== 0)('a 256 MiB capture behind 0.3 MB of gzip is read in bounded memory', () => {
+    // One record repeated: a header, then 160,000 copies of the same 1,600-byte frame (port 80: not decoded).
+    const frame = ethernet(tcpFrame({ src: '192.0.2.1', dst: '192.0.2.2', sport: 40000, dport: 80, seq: 1, payload: new Uint8Array(1500).fill(0x41) }));
+    const one = writePcap([{ timeSec: 1_700_000_000, timeNsec: 0, data: frame }]);
+    const header = one.subarray(0, 24);
+    const record = one.subarray(24);
+    const copies = Math.ceil((256 * 1024 * 1024) / record.length);
+    // A gzip member written by hand so the test never holds the 256 MiB either: deflate of a block that repeats.
+    const block = Buffer.concat(Array.from({ length: 1024 }, () => record));
+    const whole = { crc: crc32(header), size: header.length };
+    const parts: Buffer[] = [Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 255])];
+    const raw: Buffer[] = [deflateRawSync(header, { finishFlush: zc.Z_SYNC_FLUSH })];
+    let blockCrc = whole.crc;
+    for (let i = 0; i < Math.ceil(copies / 1024); i++) {
+      raw.push(deflateRawSync(block, { finishFlush: zc.Z_SYNC_FLUSH, level: 1 }));
+      blockCrc = crc32(block, blockCrc);
+      whole.size += block.length;
+    }
+    raw.push(Buffer.from([0x03, 0x00])); // an empty final block
+    parts.push(...raw);
+    const trailer = Buffer.alloc(8);
+    trailer.writeUInt32LE(blockCrc >>> 0, 0);
+    trailer.writeUInt32LE(whole.size % 2 ** 32, 4);
+    parts.push(trailer);
+    const gz = Buffer.concat(parts);
+    expect(gz.length).toBeLessThan(4 * 1024 * 1024);
+    const file = tempFile('big.pcap.gz', gz);
+    writeFileSync(file, gz);
+    const r = spawnSync('/usr/bin/time', ['-f', 'maxrss_kb=%M', process.execPath, BIN, '--summary', file], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
+    expect(r.status, r.stderr).toBe(0);
+    const rssMb = Number(/maxrss_kb=(\d+)/.exec(r.stderr)![1]) / 1024;
+    // Decompressed whole, the capture alone would take 256 MiB.
+    expect(rssMb).toBeLessThan(200);
+  }, 180_000);
 });
 
 describe('--fail-on threshold', () => {
