@@ -43,3 +43,44 @@ describe('NDJSON is terminal-safe too', () => {
     expect(JSON.parse(text)).toEqual(value);
   });
 });
+
+describe('one list of unsafe characters for every output', () => {
+  it('holds every Cc, Cf, Zl and Zp code point of the running Unicode', async () => {
+    const { isTerminalUnsafe } = await import('../src/render/unsafe.js');
+    const category = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u;
+    const missing: string[] = [];
+    for (let cp = 0; cp <= 0x10ffff; cp++) {
+      if (cp >= 0xd800 && cp <= 0xdfff) continue;
+      if (category.test(String.fromCodePoint(cp)) && !isTerminalUnsafe(cp)) missing.push(cp.toString(16));
+    }
+    expect(missing).toEqual([]);
+  });
+
+  it('text escapes exactly what NDJSON escapes, in every writer', async () => {
+    const { TERMINAL_UNSAFE_RANGES } = await import('../src/render/unsafe.js');
+    const { terminalSafeJson } = await import('../src/render/json.js');
+    const { ByteOut } = await import('../src/render/bytes-out.js');
+    const probes = new Set<number>([0x2028, 0x2029, 0x00ad, 0x200b, 0x200d, 0xfeff, 0xe0041, 0x41, 0xe9, 0x4e2d, 0x1f600]);
+    for (const [lo, hi] of TERMINAL_UNSAFE_RANGES) for (const cp of [lo - 1, lo, hi, hi + 1]) if (cp >= 0x20 && !(cp >= 0xd800 && cp <= 0xdfff)) probes.add(cp);
+    for (const cp of probes) {
+      const ch = `a${String.fromCodePoint(cp)}b`;
+      const textEscapes = escapeText(ch) !== ch;
+      const write = (f: (o: InstanceType<typeof ByteOut>) => void): string => {
+        const chunks: Buffer[] = [];
+        const out = new ByteOut((c) => chunks.push(c));
+        f(out);
+        out.flush();
+        return Buffer.concat(chunks).toString('utf8');
+      };
+      const utf8 = Buffer.from(ch, 'utf8');
+      const fromString = write((o) => o.jsonString(ch));
+      const fromUtf8 = write((o) => o.jsonUtf8(utf8, 0, utf8.length));
+      const stringify = terminalSafeJson(JSON.stringify(ch));
+      const label = `U+${cp.toString(16)}`;
+      expect(JSON.parse(fromString), label).toBe(ch);
+      expect(fromUtf8, label).toBe(fromString);
+      expect(stringify, label).toBe(fromString);
+      expect(fromString.includes('\\u'), label).toBe(textEscapes);
+    }
+  });
+});

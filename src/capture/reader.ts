@@ -161,9 +161,16 @@ export class CaptureParser {
   private tSec = 0;
   private tNsec = 0;
 
-  constructor(sink: CaptureSink, name: string) {
+  /** `firstFrame`: frames already read from earlier files of the same run; numbering continues after them. */
+  constructor(sink: CaptureSink, name: string, firstFrame = 0) {
     this.sink = sink;
     this.name = name;
+    this.frame = firstFrame;
+  }
+
+  /** Number of the last frame handed out (or taken by a block Wireshark counts as a frame). */
+  get lastFrame(): number {
+    return this.frame;
   }
 
   /** Bytes held back for the record in progress (bounded by that record's real size, never by a length field). */

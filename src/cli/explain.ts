@@ -22,6 +22,26 @@ export interface ExplainOptions {
   full: boolean;
   redact: boolean;
   dialect?: DialectMode;
+  /** Filled with what was found: findings by severity and framing events (bytes that are no whole packet). */
+  stats?: ExplainStats;
+}
+
+export interface ExplainStats {
+  errors: number;
+  warnings: number;
+  /** Framing events: bytes left over, a packet cut short. */
+  events: number;
+  /** The level taken without a CONNECT or --protocol-version because only it decodes cleanly. */
+  detectedLevel?: ProtocolLevel;
+}
+
+/** How a packet decodes at a level: the packet, its findings, and whether it decoded without any. */
+function decodeAt(bytes: Uint8Array, level: ProtocolLevel, tree: boolean) {
+  const type = bytes[0]! >> 4;
+  const dir = directionOf(type, level);
+  const decoded = decodePacket(bytes, { level, dir, tree });
+  const violations = checkPacketAlone(bytes, decoded, dir);
+  return { dir, decoded, violations, clean: decoded.problems.length === 0 && violations.length === 0 };
 }
 
 /** Pasted bytes have no addresses: a stand-in connection lets the dialect stage see them as one conversation. */
@@ -45,6 +65,8 @@ export function explainBytes(bytes: Uint8Array, o: ExplainOptions): string[] {
   framer.end(0);
   let level: ProtocolLevel = o.level ?? 4;
   let levelKnown = o.level !== undefined;
+  /** Set when the level was chosen because only it decodes the bytes cleanly (no CONNECT, no --protocol-version). */
+  let detected = false;
   let enriched: PacketRecord | null = null;
   const dialects = new DialectStage(
     { open: () => {}, close: () => {}, event: () => {}, packet: (rec) => { enriched = rec; } },
@@ -53,19 +75,30 @@ export function explainBytes(bytes: Uint8Array, o: ExplainOptions): string[] {
   dialects.open(PASTED);
   packets.forEach((p, index) => {
     const type = p.bytes[0]! >> 4;
-    const dir = directionOf(type, level);
-    const decoded = decodePacket(p.bytes, { level, dir, tree: !o.json });
+    let at = decodeAt(p.bytes, level, !o.json);
     if (type === CONNECT) {
-      level = decoded.level;
+      level = at.decoded.level;
       levelKnown = true;
+      detected = false;
+    } else if (!levelKnown && !detected && !at.clean) {
+      // No CONNECT says the level: the other one is taken when only it decodes the packet without problems.
+      const other = decodeAt(p.bytes, level === 5 ? 4 : 5, !o.json);
+      if (other.clean) {
+        at = other;
+        level = other.decoded.level;
+        detected = true;
+        if (o.stats) o.stats.detectedLevel = level;
+      }
     }
+    const { dir, decoded } = at;
     const rec: PacketRecord = {
       conn: PASTED, dir: dir ?? 'c2s', frame: index, frames: [index], timeSec: 0, timeNsec: 0, bytes: p.bytes, decoded,
-      levelInferred: !levelKnown, streamOffset: p.streamOffset, violations: checkPacketAlone(p.bytes, decoded, dir),
+      levelInferred: !levelKnown, streamOffset: p.streamOffset, violations: at.violations,
     };
     enriched = null;
     dialects.packet(rec);
     const { violations } = (enriched ?? rec) as PacketRecord;
+    if (o.stats) for (const v of violations) if (v.severity === 'error') o.stats.errors++; else if (v.severity === 'warning') o.stats.warnings++;
     const d = decoded;
     if (o.json) {
       const head = JSON.stringify({
@@ -76,13 +109,15 @@ export function explainBytes(bytes: Uint8Array, o: ExplainOptions): string[] {
       return;
     }
     const { chalk } = o;
-    const version = `MQTT ${VERSION_NAME[d.level]}${levelKnown ? '' : ', assumed: no CONNECT given (--protocol-version sets it)'}`;
+    const other = VERSION_NAME[d.level === 5 ? 4 : 5];
+    const version = `MQTT ${VERSION_NAME[d.level]}${levelKnown ? '' : detected ? `, detected: no CONNECT given, and as ${other} the bytes have problems` : ', assumed: no CONNECT given (--protocol-version sets it)'}`;
     lines.push(chalk.bold(`${d.typeName} (${d.length} byte${d.length === 1 ? '' : 's'} at offset ${p.streamOffset}, ${version})`));
     if (d.tree) lines.push(...annotatedHex(p.bytes, d.tree, violations, { chalk, full: o.full, redact: o.redact }));
     else for (const v of violations) lines.push(`  ${violationText(chalk, v)}`);
     lines.push('');
   });
   dialects.close(PASTED, { frame: 0, timeSec: 0, timeNsec: 0, cause: 'capture-end', by: null, finC2s: false, finS2c: false });
+  if (o.stats) o.stats.events += events.length;
   for (const e of events) {
     lines.push(o.json
       ? terminalSafeJson(JSON.stringify({ kind: 'event', event: e.event, ...(e.bytes !== undefined ? { bytes: e.bytes } : {}), message: e.message }))

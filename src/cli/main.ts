@@ -1,8 +1,8 @@
 /** The command line: the only module that touches process, stdin and stdout. */
-import yargs, { type Argv } from 'yargs';
+import yargs from 'yargs';
 import { readCapture } from '../capture/source.js';
 import { CaptureFormatError } from '../capture/types.js';
-import type { PacketRecord, PacketSink, Violation } from '../mqtt/connection-decoder.js';
+import type { PacketRecord, PacketSink, Severity, Violation } from '../mqtt/connection-decoder.js';
 import { decideColor, makeChalk } from '../render/color.js';
 import { rulesJson, rulesText } from '../render/rules.js';
 import { SummaryCollector } from '../render/summary.js';
@@ -11,8 +11,12 @@ import { needsTree, Renderer, type RenderOptions } from '../render/text.js';
 import type { Shard } from '../tcp/reassembler.js';
 import { closeViolations } from '../rules/close.js';
 import type { Connection, ConnectionEnd, StreamEvent } from '../tcp/types.js';
-import { explainBytes } from './explain.js';
-import { HexInputError, parseHexInput } from './hex-input.js';
+import { explainBytes, type ExplainStats } from './explain.js';
+import { pastedMqttBytes } from './pasted-frame.js';
+import { VERSION_NAME } from '../mqtt/types.js';
+import { addOptions, checkArgv, commandOf, completions, EXPLAIN_OPTIONS, READ_OPTIONS, RULES_OPTIONS } from './options.js';
+import { escapeText } from '../render/escape.js';
+import { HexInputError } from './hex-input.js';
 import { MemoryGuard } from './memory.js';
 import { noMqttMessage } from './no-mqtt.js';
 import { Output } from './output.js';
@@ -23,14 +27,59 @@ class UsageError extends Error {}
 
 export const EXIT = { ok: 0, unreadable: 1, usage: 2, violations: 3 } as const;
 
-/** Counts findings for --fail-on-violation. */
+/** Severities from the worst down: `--fail-on warning` fails on errors and warnings. */
+const SEVERITY_RANK: Record<Severity, number> = { error: 0, warning: 1, note: 2 };
+export type FailOn = 'error' | 'warning';
+
+/** Counts findings at or above the --fail-on threshold. */
 class ViolationCounter implements PacketSink {
   count = 0;
+  /** MQTT packets seen: none means the capture holds no MQTT on the ports looked at (a hint goes to stderr). */
   packets = 0;
+  constructor(private readonly worst: number) {}
   open(): void {}
-  close(_conn: Connection, end: ConnectionEnd): void { this.count += closeViolations(end).length; }
-  packet(rec: PacketRecord): void { this.count += rec.violations.length; this.packets++; }
-  event(ev: StreamEvent & { violations?: Violation[] }): void { this.count += ev.violations?.length ?? 0; }
+  close(_conn: Connection, end: ConnectionEnd): void { this.add(closeViolations(end)); }
+  packet(rec: PacketRecord): void { this.packets++; if (rec.violations.length > 0) this.add(rec.violations); }
+  event(ev: StreamEvent & { violations?: Violation[] }): void { if (ev.violations) this.add(ev.violations); }
+  private add(vs: readonly Violation[]): void {
+    for (const v of vs) if (SEVERITY_RANK[v.severity] <= this.worst) this.count++;
+  }
+}
+
+/** The --fail-on threshold from the command line: undefined means findings never change the exit status. */
+function failThreshold(a: Record<string, unknown>): FailOn | undefined {
+  const { failOn, failOnViolation } = a;
+  if (failOn === 'error' || failOn === 'warning') return failOn;
+  return failOnViolation === true ? 'error' : undefined;
+}
+
+/** Exit statuses after SIGINT and SIGTERM, as a shell reports a process killed by them (128 + signal number). */
+const SIGNAL_EXIT: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
+
+/**
+ * SIGINT/SIGTERM while reading: the first one stops reading and lets the run end as at the end of the input
+ * (pending events, incomplete flows, the summary), then exits 130 / 143; a second one exits at once.
+ */
+class Interrupt {
+  signal: string | null = null;
+  readonly stopped: Promise<void>;
+  private resolve!: () => void;
+  private readonly handler = (sig: NodeJS.Signals): void => {
+    if (this.signal !== null) process.exit(SIGNAL_EXIT[sig] ?? 130);
+    this.signal = sig;
+    this.resolve();
+  };
+
+  constructor() {
+    this.stopped = new Promise<void>((r) => { this.resolve = r; });
+    process.on('SIGINT', this.handler);
+    process.on('SIGTERM', this.handler);
+  }
+
+  dispose(): void {
+    process.off('SIGINT', this.handler);
+    process.off('SIGTERM', this.handler);
+  }
 }
 
 interface CommonArgs {
@@ -56,12 +105,23 @@ function renderOptions(a: CommonArgs & { summary?: boolean; onlyViolations?: boo
   };
 }
 
-async function runRead(a: CommonArgs & { capture: string; port: number[]; auto: boolean; dialect: DialectMode; summary: boolean; onlyViolations: boolean; failOnViolation: boolean; shard: Shard | undefined }, out: Output): Promise<number> {
+interface ReadArgs extends CommonArgs {
+  captures: string[];
+  port: number[];
+  auto: boolean;
+  dialect: DialectMode;
+  summary: boolean;
+  onlyViolations: boolean;
+  failOn: FailOn | undefined;
+  shard: Shard | undefined;
+}
+
+async function runRead(a: ReadArgs, out: Output): Promise<number> {
   const color = decideColor({ flag: a.color, isTTY: process.stdout.isTTY === true, env: process.env });
   const ro = renderOptions(a, color);
   const renderer = new Renderer((l) => out.line(l), ro, out);
   const summary = a.summary ? new SummaryCollector() : null;
-  const counter = new ViolationCounter();
+  const counter = new ViolationCounter(SEVERITY_RANK[a.failOn ?? 'error']);
   const sinks: PacketSink[] = [renderer, counter];
   if (summary) sinks.push(summary);
   const ports = [...new Set([...DEFAULT_PORTS, ...a.port])];
@@ -70,14 +130,23 @@ async function runRead(a: CommonArgs & { capture: string; port: number[]; auto: 
     { ports, auto: a.auto, dialect: a.dialect, tree: needsTree(ro), fieldsShown: !ro.quiet, ...(a.full ? { payloadLimit: Number.MAX_SAFE_INTEGER } : {}), ...(a.shard ? { shard: a.shard } : {}) },
     (rec) => renderer.frameTime(rec.timeSec, rec.timeNsec),
   );
+  const interrupt = new Interrupt();
   try {
     const memory = new MemoryGuard();
-    await readCapture(a.capture, pipeline, {
-      afterChunk: () => {
-        memory.afterChunk();
-        return out.drained();
-      },
-    });
+    // Several files are one run, read one after the other in the order given (as `mergecap -a` joins them): frame
+    // numbers continue from file to file and connections carry on across them.
+    let frames = 0;
+    for (const capture of a.captures) {
+      frames = await readCapture(capture, pipeline, {
+        firstFrame: frames,
+        stop: interrupt.stopped,
+        afterChunk: () => {
+          memory.afterChunk();
+          return out.drained();
+        },
+      });
+      if (interrupt.signal !== null) break;
+    }
   } catch (err) {
     if (err instanceof CaptureFormatError) {
       // What was decoded before the error is still shown.
@@ -87,6 +156,8 @@ async function runRead(a: CommonArgs & { capture: string; port: number[]; auto: 
       return EXIT.unreadable;
     }
     throw err;
+  } finally {
+    interrupt.dispose();
   }
   pipeline.finish();
   if (summary) {
@@ -94,9 +165,13 @@ async function runRead(a: CommonArgs & { capture: string; port: number[]; auto: 
     out.line(summary.render(ro.chalk, color));
   }
   out.flush();
-  if (counter.packets === 0) process.stderr.write(`${noMqttMessage(a.capture, pipeline.ports, ports)}\n`);
-  return a.failOnViolation && counter.count > 0 ? EXIT.violations : EXIT.ok;
+  if (counter.packets === 0 && interrupt.signal === null) process.stderr.write(`${noMqttMessage(a.captures.join(', '), pipeline.ports, ports)}\n`);
+  if (interrupt.signal !== null) return SIGNAL_EXIT[interrupt.signal] ?? 130;
+  return a.failOn !== undefined && counter.count > 0 ? EXIT.violations : EXIT.ok;
 }
+
+/** Pasted bytes, not captures: a few MB of hex text is already far more than anyone explains by hand. */
+const MAX_STDIN_TEXT = 16 * 1024 * 1024;
 
 async function readStdinText(): Promise<string> {
   const chunks: Buffer[] = [];
@@ -104,19 +179,30 @@ async function readStdinText(): Promise<string> {
   for await (const c of process.stdin) {
     const b = c as Buffer;
     total += b.length;
-    // Pasted bytes, not captures: a few MB of hex text is already far more than anyone explains by hand.
-    if (total > 16 * 1024 * 1024) throw new HexInputError('stdin holds more than 16 MiB of text');
+    if (total > MAX_STDIN_TEXT) {
+      process.stdin.destroy();
+      throw new HexInputError('stdin holds more than 16 MiB of text: explain is for pasted packets (read captures without "explain")');
+    }
     chunks.push(b);
   }
   return Buffer.concat(chunks).toString('utf8');
 }
 
-async function runExplain(a: CommonArgs & { hexBytes: string[]; protocolVersion: number | undefined; dialect: DialectMode }, out: Output): Promise<number> {
+interface ExplainArgs extends CommonArgs {
+  hexBytes: string[];
+  protocolVersion: number | undefined;
+  dialect: DialectMode;
+  base64: boolean;
+  failOn: FailOn | undefined;
+}
+
+async function runExplain(a: ExplainArgs, out: Output): Promise<number> {
   const color = decideColor({ flag: a.color, isTTY: process.stdout.isTTY === true, env: process.env });
-  const text = a.hexBytes.length > 0 && !(a.hexBytes.length === 1 && a.hexBytes[0] === '-') ? a.hexBytes.join(' ') : await readStdinText();
+  const notes: string[] = [];
   let bytes: Uint8Array;
   try {
-    bytes = parseHexInput(text);
+    const text = a.hexBytes.length > 0 && !(a.hexBytes.length === 1 && a.hexBytes[0] === '-') ? a.hexBytes.join(' ') : await readStdinText();
+    bytes = pastedMqttBytes(text, a.base64, notes);
   } catch (err) {
     if (err instanceof HexInputError) {
       process.stderr.write(`mqtt-dissect explain: ${oneLine(err.message)}\n`);
@@ -125,9 +211,16 @@ async function runExplain(a: CommonArgs & { hexBytes: string[]; protocolVersion:
     throw err;
   }
   const level = a.protocolVersion === undefined ? undefined : a.protocolVersion as 3 | 4 | 5;
-  for (const l of explainBytes(bytes, { level, json: a.json, chalk: makeChalk(color), full: a.full, redact: a.redact, dialect: a.dialect })) out.line(l);
+  const stats: ExplainStats = { errors: 0, warnings: 0, events: 0 };
+  const lines = explainBytes(bytes, { level, json: a.json, chalk: makeChalk(color), full: a.full, redact: a.redact, dialect: a.dialect, stats });
+  if (stats.detectedLevel !== undefined) notes.push(`no CONNECT gives the version: decoded as MQTT ${VERSION_NAME[stats.detectedLevel]}, the only one under which the bytes decode without problems`);
+  for (const n of notes) process.stderr.write(`mqtt-dissect explain: ${oneLine(n)}\n`);
+  for (const l of lines) out.line(l);
   out.flush();
-  return EXIT.ok;
+  // Malformed bytes (errors, or bytes that are no whole packet) fail only when asked to.
+  if (a.failOn === undefined) return EXIT.ok;
+  const failing = stats.errors + stats.events + (a.failOn === 'warning' ? stats.warnings : 0);
+  return failing > 0 ? EXIT.violations : EXIT.ok;
 }
 
 /** Most processes anyone would split one capture over; beyond it the per-process cost of reading the whole file dominates. */
@@ -142,104 +235,106 @@ export function parseShard(text: string): Shard | string {
   return { index: k - 1, count: n };
 }
 
+/** One line for stderr, terminal-safe: messages may quote what the user typed or a file name. */
 function oneLine(s: string): string {
-  return s.replace(/[\r\n]+/g, ' ').trim();
+  return escapeText(s.replace(/[\r\n]+/g, ' ').trim());
 }
 
-function common<T>(y: Argv<T>) {
-  return y
-    .option('json', { type: 'boolean', default: false, describe: 'NDJSON: one object per packet and per event' })
-    .option('verbose', { alias: 'V', type: 'boolean', default: false, describe: 'show the field tree with byte offsets' })
-    .option('hex', { alias: 'x', type: 'boolean', default: false, describe: 'annotated hex under each packet' })
-    .option('full', { type: 'boolean', default: false, describe: 'show long payloads and fields whole' })
-    .option('redact', { type: 'boolean', default: false, describe: 'mask passwords and authentication data' })
-    .option('color', { type: 'boolean', describe: 'force colour on (--color) or off (--no-color); default: on for terminals, off with NO_COLOR' });
-}
-
-/** yargs turns a lone "-" positional into "": carry it through under a name no file can have. */
-const STDIN_ARG = '\u0000stdin';
+const ARGS_PASSED_THROUGH = new Set(['--help', '-h', '--version']);
 
 export async function main(rawArgv: string[]): Promise<number> {
-  const argv = rawArgv.map((a) => (a === '-' ? STDIN_ARG : a));
   const out = new Output(process.stdout);
+  // Shell completion asks with the words typed so far (the first is the program name).
+  if (rawArgv[0] === '--get-yargs-completions') {
+    for (const w of completions(rawArgv.slice(2))) out.line(w);
+    out.flush();
+    return EXIT.ok;
+  }
+  const command = commandOf(rawArgv);
+  const checked = checkArgv(rawArgv);
+  const wantsHelp = rawArgv.some((w) => ARGS_PASSED_THROUGH.has(w));
+  const usage = (msg: string): number => {
+    process.stderr.write(`mqtt-dissect: ${oneLine(msg)} (see --help)\n`);
+    return EXIT.usage;
+  };
+  if (checked.error !== null && !wantsHelp) return usage(checked.error);
+  if (!wantsHelp && (command === 'rules' || command === 'completion') && checked.positionals.length > 0) {
+    return usage(`${command} takes no operand (got "${checked.positionals[0]!}")`);
+  }
+  if (!wantsHelp && command === 'read' && checked.positionals.length === 0) {
+    return usage('give a capture file, "-" for stdin, or a command (explain, rules)');
+  }
+  // Operands never go through yargs: it parses them in quadratic time (docs/decisions.md) and turns "-" into "".
+  const explicit = rawArgv.includes(command) && command !== 'read' ? [command] : rawArgv.includes('read') ? ['read'] : [];
+  const argv = [...explicit, ...checked.options];
   let code: number = EXIT.ok;
   let usageError: string | null = null;
   const parser = yargs(argv)
     .scriptName('mqtt-dissect')
-    .usage('$0 [read] <capture|->  dissect MQTT in a pcap/pcapng capture or a live pipe\n$0 explain <hex...>     explain pasted MQTT bytes')
+    .usage('$0 [read] <capture...|->  dissect MQTT in pcap/pcapng captures (.gz too) or a live pipe\n$0 explain <hex...>       explain pasted MQTT bytes')
     .command(
-      ['read <capture>', '$0 <capture>'],
-      'dissect MQTT in a pcap or pcapng file; "-" reads a live pipe from stdin',
-      (y) => common(y)
-        .positional('capture', { type: 'string', demandOption: true, describe: 'capture file, or - for stdin' })
-        .option('port', { alias: 'p', type: 'number', describe: 'also decode this TCP port as MQTT (repeatable); 1883 and 6002 always' })
-        .option('auto', { type: 'boolean', default: false, describe: 'find MQTT on any port by a CONNECT at a stream start' })
-        .option('dialect', { type: 'string', choices: ['auto', 'onenet', 'none'] as const, default: 'auto' as DialectMode, describe: 'platform dialect: auto (OneNET on port 6002 or by its topics), onenet, none' })
-        .option('summary', { type: 'boolean', default: false, describe: 'tables at the end: connections, topics, packet types, findings' })
-        .option('only-violations', { type: 'boolean', default: false, describe: 'print only packets with findings, and events' })
-        .option('fail-on-violation', { type: 'boolean', default: false, describe: 'exit 3 when any violation was found' })
-        .option('shard', { type: 'string', describe: 'K/N: only the connections whose 4-tuple hash modulo N is K-1, to split one capture over N processes (see README)' }),
+      ['read [capture..]', '$0 [capture..]'],
+      'dissect MQTT in pcap or pcapng files (gzip-compressed too), read one after the other in the order given; "-" reads a live pipe from stdin',
+      (y) => addOptions(y, READ_OPTIONS)
+        .positional('capture', { type: 'string', describe: 'capture files (or -r FILE), or - for stdin' }),
       async (a) => {
-        // Repeated --port gives an array; a greedy array option would swallow the capture name.
-        if (typeof a.capture !== 'string' || a.capture === '') {
-          usageError = 'give a capture file, "-" for stdin, or a command (explain)';
-          return;
-        }
-        const ports = ([] as unknown[]).concat(a.port ?? []).map(Number);
-        const bad = ports.find((p) => !Number.isInteger(p) || p < 1 || p > 65535);
-        if (bad !== undefined) {
-          usageError = `--port ${String(bad)} is not a TCP port (1-65535)`;
-          return;
-        }
+        const ports = ([] as unknown[]).concat(a['port'] ?? []).map(Number);
         let shard: Shard | undefined;
-        if (a.shard !== undefined) {
-          const parsed = parseShard(String(a.shard));
+        if (a['shard'] !== undefined) {
+          const parsed = parseShard(String(a['shard']));
           if (typeof parsed === 'string') {
             usageError = parsed;
             return;
           }
           shard = parsed;
         }
-        const capture = a.capture === STDIN_ARG ? '-' : a.capture;
-        code = await runRead({ ...a, port: ports, capture, color: a.color, dialect: a.dialect as DialectMode, shard }, out);
+        code = await runRead({
+          captures: checked.positionals,
+          json: a['json'] === true, verbose: a['verbose'] === true, hex: a['hex'] === true, full: a['full'] === true, redact: a['redact'] === true,
+          color: a['color'] as boolean | undefined,
+          port: ports, auto: a['auto'] === true, dialect: a['dialect'] as DialectMode, summary: a['summary'] === true,
+          onlyViolations: a['onlyViolations'] === true, failOn: failThreshold(a), shard,
+        }, out);
       },
     )
     .command(
-      'explain [hexBytes..]',
+      'explain [hex..]',
       'explain MQTT packet bytes pasted from anywhere (or from stdin), byte by byte',
-      (y) => common(y)
-        .positional('hexBytes', { type: 'string', array: true, default: [] as string[], describe: 'bytes as hex: "10 2d 00 04", 102d0004, 0x10,0x2d, or a hex dump' })
-        .option('dialect', { type: 'string', choices: ['auto', 'onenet', 'none'] as const, default: 'auto' as DialectMode, describe: 'platform dialect: auto (by topics), onenet, none' })
-        .option('protocol-version', { type: 'number', choices: [3, 4, 5], describe: 'protocol level for packets before (or without) a CONNECT: 3 = 3.1, 4 = 3.1.1, 5 = 5.0' }),
+      (y) => addOptions(y, EXPLAIN_OPTIONS)
+        .positional('hex', { type: 'string', describe: 'bytes as hex: "10 2d 00 04", 102d0004, 0x10,0x2d, \\x10\\x2d, a C array, a hex dump (xxd, hexdump -C, tshark -x), or base64' }),
       async (a) => {
-        code = await runExplain({ ...a, hexBytes: (a.hexBytes ?? []).map(String).map((h) => (h === STDIN_ARG ? '-' : h)), protocolVersion: a.protocolVersion, color: a.color, dialect: a.dialect as DialectMode }, out);
+        code = await runExplain({
+          hexBytes: checked.positionals,
+          json: a['json'] === true, verbose: false, hex: false, full: a['full'] === true, redact: a['redact'] === true,
+          color: a['color'] as boolean | undefined,
+          protocolVersion: a['protocolVersion'] === undefined ? undefined : Number(a['protocolVersion']),
+          dialect: a['dialect'] as DialectMode, base64: a['base64'] === true, failOn: failThreshold(a),
+        }, out);
       },
     )
     .command(
       'rules',
       'list the conformance rules: id, spec, severity, paraphrase, checked or why not',
-      (y) => y
-        .option('json', { type: 'boolean', default: false, describe: 'NDJSON, one object per rule' })
-        .option('spec', { type: 'string', choices: ['3.1', '3.1.1', '5.0'], describe: 'only rules of this version' })
-        .option('checked', { type: 'boolean', describe: 'only rules that are checked (--no-checked: only those that are not)' })
-        .option('color', { type: 'boolean', describe: 'force colour on or off' }),
+      (y) => addOptions(y, RULES_OPTIONS),
       (a) => {
-        const color = decideColor({ flag: a.color, isTTY: process.stdout.isTTY === true, env: process.env });
-        const rows = ruleRows().filter((r) => (a.spec === undefined || r.versions.split(',').includes(a.spec)) && (a.checked === undefined || r.implemented === a.checked));
-        for (const l of a.json ? rulesJson(rows) : rulesText(rows, makeChalk(color))) out.line(l);
+        const color = decideColor({ flag: a['color'] as boolean | undefined, isTTY: process.stdout.isTTY === true, env: process.env });
+        const spec = a['spec'] as string | undefined;
+        const onlyChecked = a['checked'] as boolean | undefined;
+        const rows = ruleRows().filter((r) => (spec === undefined || r.versions.split(',').includes(spec)) && (onlyChecked === undefined || r.implemented === onlyChecked));
+        for (const l of a['json'] === true ? rulesJson(rows) : rulesText(rows, makeChalk(color))) out.line(l);
       },
     )
     .example('$0 captures/seed-walkthrough.pcap', 'one line per MQTT packet')
     .example('$0 -x capture.pcapng', 'annotated hex for every packet')
     .example('$0 --json capture.pcap > packets.ndjson', 'machine-readable output')
-    .example('$0 --summary --port 8884 capture.pcap', 'summary tables, with MQTT also on port 8884')
-    .example('tcpdump -U -w - port 1883 | $0 -', 'live: packets appear as they arrive')
+    .example('$0 --summary --port 8884 -r capture.pcap.gz', 'summary tables, with MQTT also on port 8884')
+    .example('$0 --summary day1.pcap day2.pcap', 'several files, read in the order given')
+    .example('tcpdump -i any -U --immediate-mode -w - port 1883 | $0 -', 'live: packets appear as they arrive; Ctrl-C prints what is pending')
     .example('$0 explain 10 2d 00 04 4d 51 54 54 04 c2 0b b8 ...', 'explain pasted bytes')
     .example('$0 rules --spec 5.0', 'the conformance rules checked for MQTT 5.0')
-    .epilog('Exit status: 0 input read (with or without findings); 1 unreadable input; 2 usage error; 3 findings with --fail-on-violation.')
+    .epilog('Exit status: 0 input read (with or without findings); 1 unreadable input; 2 usage error; 3 findings at the --fail-on threshold (--fail-on-violation: errors); 130 / 143 after SIGINT / SIGTERM (output flushed first).')
     .completion('completion', 'print a bash/zsh completion script')
     .strict()
-    .demandCommand(1, 'give a capture file, "-" for stdin, or a command (explain)')
     .help()
     .alias('help', 'h')
     .version()
@@ -259,10 +354,7 @@ export async function main(rawArgv: string[]): Promise<number> {
     }
     else throw err;
   }
-  if (usageError !== null) {
-    process.stderr.write(`mqtt-dissect: ${oneLine(usageError)} (see --help)\n`);
-    return EXIT.usage;
-  }
+  if (usageError !== null) return usage(usageError);
   out.flush();
   return code;
 }

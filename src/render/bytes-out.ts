@@ -4,9 +4,11 @@
  * JavaScript string that then has to be encoded again.
  *
  * JSON strings are escaped exactly as `JSON.stringify` does, and additionally every character that is valid JSON but
- * unsafe on a terminal (DEL, C1 controls, bidi marks and overrides, line and paragraph separators) is written as a
+ * unsafe on a terminal (the characters of unsafe.ts beyond C0: DEL, C1, format characters, line and paragraph separators) is written as a
  * \u escape: the parsed value is identical, and `mqtt-dissect --json | less` cannot be hijacked.
  */
+
+import { isTerminalUnsafe, UNSAFE_BMP } from './unsafe.js';
 
 /** Where filled buffers go (the CLI's stdout writer). The writer never reuses a buffer it handed over. */
 export type Drain = (chunk: Buffer) => void;
@@ -18,9 +20,9 @@ const STEP = 4096;
 const HEX = '0123456789abcdef';
 const HEX_CODES = Uint8Array.from(HEX, (c) => c.charCodeAt(0));
 
-/** Characters JSON allows raw that a terminal must not see raw (plus DEL and C1, handled by range). */
+/** Characters JSON allows raw that a terminal must not see raw: the one list of unsafe.ts (BMP part). */
 function terminalUnsafe(c: number): boolean {
-  return c === 0x061c || c === 0x200e || c === 0x200f || c === 0x2028 || c === 0x2029 || (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069);
+  return UNSAFE_BMP[c] === 1;
 }
 
 export class ByteOut {
@@ -163,6 +165,12 @@ export class ByteOut {
           const d = i + 1 < n ? s.charCodeAt(i + 1) : 0;
           if (c <= 0xdbff && d >= 0xdc00 && d <= 0xdfff) {
             const cp = 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00);
+            if (isTerminalUnsafe(cp)) {
+              p = uEscape(b, p, c);
+              p = uEscape(b, p, d);
+              i += 2;
+              continue;
+            }
             b[p++] = 0xf0 | (cp >> 18);
             b[p++] = 0x80 | ((cp >> 12) & 0x3f);
             b[p++] = 0x80 | ((cp >> 6) & 0x3f);
@@ -222,9 +230,16 @@ export class ByteOut {
           cp = ((c & 0x0f) << 12) | ((src[i + 1]! & 0x3f) << 6) | (src[i + 2]! & 0x3f);
         } else {
           len = 4;
-          cp = 0x10000;
+          cp = ((c & 0x07) << 18) | ((src[i + 1]! & 0x3f) << 12) | ((src[i + 2]! & 0x3f) << 6) | (src[i + 3]! & 0x3f);
         }
-        if (cp <= 0x9f || terminalUnsafe(cp)) {
+        if (len === 4) {
+          if (isTerminalUnsafe(cp)) {
+            p = uEscape(b, p, 0xd800 + ((cp - 0x10000) >> 10));
+            p = uEscape(b, p, 0xdc00 + ((cp - 0x10000) & 0x3ff));
+          } else {
+            for (let k = 0; k < 4; k++) b[p++] = src[i + k]!;
+          }
+        } else if (cp <= 0x9f || terminalUnsafe(cp)) {
           p = uEscape(b, p, cp);
         } else {
           for (let k = 0; k < len; k++) b[p++] = src[i + k]!;

@@ -1,9 +1,11 @@
 /**
  * Terminal safety: capture bytes are untrusted, so every string from a capture passes through here before a human
- * output mode prints it. C0 controls, DEL, C1 controls (U+0080..U+009F, e.g. the 0x9b CSI) and the bidi overrides that
- * can disguise text are shown as escapes, never written raw.
+ * output mode prints it. The characters of unsafe.ts (controls, format characters such as bidi overrides, zero-width
+ * and soft hyphen, line and paragraph separators) are shown as escapes, never written raw.
  */
-const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ufffe\uffff]/g;
+import { unsafeCharSource } from './unsafe.js';
+
+const UNSAFE = new RegExp(unsafeCharSource(), 'g');
 
 const NAMED: Record<string, string> = {
   '\n': '\\n',
@@ -21,7 +23,7 @@ export function escapeText(s: string): string {
   return s.replace(UNSAFE, (c) => {
     const named = NAMED[c];
     if (named) return named;
-    const code = c.charCodeAt(0);
+    const code = c.codePointAt(0)!;
     return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u{${code.toString(16)}}`;
   });
 }

@@ -2,12 +2,14 @@
 import type { Violation } from '../mqtt/connection-decoder.js';
 import type { Connection, Direction, StreamEvent } from '../tcp/types.js';
 import { isoTime } from './format.js';
+import { unsafeCharSource } from './unsafe.js';
 
 /**
- * JSON.stringify escapes C0 controls but leaves DEL, C1 controls and bidi overrides raw: valid JSON, yet unsafe on a
- * terminal. Writing them as \u escapes keeps the parsed value identical.
+ * JSON.stringify escapes C0 controls but leaves DEL, C1 controls and the other characters of unsafe.ts raw: valid
+ * JSON, yet unsafe on a terminal. Writing them as \u escapes (a pair for a character beyond the BMP) keeps the parsed
+ * value identical, and the bytes equal to what bytes-out.ts writes for packet records.
  */
-const JSON_UNSAFE = /[\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+const JSON_UNSAFE = new RegExp(unsafeCharSource((lo) => lo === 0), 'g');
 
 export function terminalSafeJson(text: string): string {
   // Every unsafe character is U+007F or above. Buffer.byteLength (native, vectorised) equals the length exactly when
@@ -16,7 +18,11 @@ export function terminalSafeJson(text: string): string {
   if (Buffer.byteLength(text, 'utf8') === text.length && text.indexOf('\u007f') < 0) return text;
   JSON_UNSAFE.lastIndex = 0;
   if (!JSON_UNSAFE.test(text)) return text;
-  return text.replace(JSON_UNSAFE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return text.replace(JSON_UNSAFE, (c) => {
+    let e = '';
+    for (let i = 0; i < c.length; i++) e += `\\u${c.charCodeAt(i).toString(16).padStart(4, '0')}`;
+    return e;
+  });
 }
 
 export function endpoints(conn: Connection, dir: Direction): { src: string; dst: string } {

@@ -12,11 +12,15 @@ import { runCli, tempFile } from '../builders/cli.js';
 import { ethernet, TcpSession } from '../builders/frames.js';
 import * as m from '../builders/mqtt-bytes.js';
 import { renderCapture } from '../builders/public.js';
+import { unsafeCharSource } from '../../src/render/unsafe.js';
 
 const enc = new TextEncoder();
 
-/** Valid UTF-8 full of controls: CSI clear-screen, BEL, BS, CR, LF, DEL, NUL, U+009B (C1 CSI), OSC title, RLO. */
-const EVIL = 'A\u001b[2J\u0007B\bC\rD\nE\u007fF\u0000G\u009b31mH\u001b]0;pwned\u0007I\u202eJ';
+/**
+ * Valid UTF-8 full of controls: CSI clear-screen, BEL, BS, CR, LF, DEL, NUL, U+009B (C1 CSI), OSC title, RLO; and
+ * invisible format characters: line and paragraph separators, soft hyphen, zero-width space and joiner, BOM, a tag.
+ */
+const EVIL = 'A\u001b[2J\u0007B\bC\rD\nE\u007fF\u0000G\u009b31mH\u001b]0;pwned\u0007I\u202eJ\u2028K\u2029L\u00adM\u200bN\u200dO\ufeffP\u{e0041}Q';
 /** Invalid UTF-8: a raw 0x9b byte starting a C1 CSI sequence, plus raw ESC and BEL. */
 const RAW = Uint8Array.from([0x61, 0x9b, 0x33, 0x31, 0x6d, 0x62, 0x1b, 0x5b, 0x33, 0x31, 0x6d, 0x07, 0x63]);
 const evil = (tag: string): string => `${tag}:${EVIL}`;
@@ -89,8 +93,10 @@ function unsafe(out: Uint8Array | string, color: boolean): string[] {
   }
   if (color) text = text.replace(/\u001b\[[0-9;]*m/g, '');
   const problems: string[] = [];
-  const re = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+  // Every character of the one list in src/render/unsafe.ts (checked against Unicode in test/render-escape.test.ts).
+  const re = new RegExp(unsafeCharSource(), 'g');
   for (const mm of text.matchAll(re)) {
+    if (mm[0] === '\n') continue;
     const at = mm.index;
     problems.push(`U+${mm[0].charCodeAt(0).toString(16).padStart(4, '0')} at ${at}: ${JSON.stringify(text.slice(Math.max(0, at - 30), at + 10))}`);
     if (problems.length > 5) break;
@@ -115,6 +121,7 @@ describe('terminal safety: hostile strings never reach the terminal raw', () => 
     expect(unsafe('a\u009bb', false)).not.toEqual([]);
     expect(unsafe('a\u202eb', false)).not.toEqual([]);
     expect(unsafe('a\rb', false)).not.toEqual([]);
+    for (const c of ['\u2028', '\u2029', '\u00ad', '\u200b', '\ufeff', '\u{e0041}']) expect(unsafe(`a${c}b`, false)).not.toEqual([]);
     expect(unsafe(Uint8Array.of(0x61, 0x9b, 0x62), false)).not.toEqual([]);
     expect(unsafe('\u001b[31mred\u001b[0m', true)).toEqual([]);
   });
@@ -129,9 +136,8 @@ describe('terminal safety: hostile strings never reach the terminal raw', () => 
     const connect = packets.find((p) => p.type === 'CONNECT')!;
     expect(connect.fields.clientId).toBe(evil('cid'));
     expect(connect.fields.username).toBe(evil('user'));
-    // NDJSON is for programs, not a human mode: JSON.stringify escapes every C0 control, but DEL, C1 and bidi
-    // characters stay as characters (valid JSON). Only the C0 part is checked here.
-    expect(unsafe(r.stdout.replace(/[\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g, ''), false)).toEqual([]);
+    // NDJSON writes every one of them as a \u escape (the parsed value above is unchanged).
+    expect(unsafe(r.stdout, false)).toEqual([]);
   });
 
   for (const [name, args] of MODES) {
