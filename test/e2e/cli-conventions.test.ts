@@ -158,14 +158,15 @@ describe('gzip is decompressed as a stream', () => {
 
 describe('--fail-on threshold', () => {
   it('warnings alone do not fail by default; --fail-on warning fails on them', () => {
-    // The seed capture's only finding is a warning; the malformed one has errors.
-    const seed = jsonLines(runCli(['--json', SEED]).stdout).flatMap((o) => (o.violations as Array<{ severity: string }> | undefined) ?? []);
-    expect(seed.length).toBeGreaterThan(0);
-    expect(seed.every((v) => v.severity === 'warning')).toBe(true);
-    expect(runCli(['--fail-on-violation', SEED]).status).toBe(0);
-    expect(runCli(['--fail-on', 'error', SEED]).status).toBe(0);
-    expect(runCli(['--fail-on', 'warning', SEED]).status).toBe(3);
-    expect(runCli([SEED]).status).toBe(0);
+    // The OneNET capture's findings are all warnings; the malformed one has errors.
+    const WARNED = 'captures/real-onenet-6002.pcap';
+    const warned = jsonLines(runCli(['--json', WARNED]).stdout).flatMap((o) => (o.violations as Array<{ severity: string }> | undefined) ?? []);
+    expect(warned.length).toBeGreaterThan(0);
+    expect(warned.every((v) => v.severity === 'warning')).toBe(true);
+    expect(runCli(['--fail-on-violation', WARNED]).status).toBe(0);
+    expect(runCli(['--fail-on', 'error', WARNED]).status).toBe(0);
+    expect(runCli(['--fail-on', 'warning', WARNED]).status).toBe(3);
+    expect(runCli([WARNED]).status).toBe(0);
     expect(runCli(['--fail-on', 'error', 'captures/synthetic-malformed.pcapng']).status).toBe(3);
     expect(runCli(['--fail-on-violation', 'captures/synthetic-malformed.pcapng']).status).toBe(3);
   });
