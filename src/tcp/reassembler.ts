@@ -31,13 +31,13 @@ export const ACKED_WINDOW_FACTOR = 4;
  * evicted to make room: one that carried no data yet (a half-open handshake) before one that did, the longest idle
  * first. Evictions are reported in one 'evicted' event per burst; --max-connections raises the budget.
  */
-export const DEFAULT_MAX_CONNECTIONS = 65_536;
+export const DEFAULT_MAX_CONNECTIONS = 32_768;
 /**
  * Bytes the tracked connections may hold together, as this stage counts them: CONNECTION_COST_BYTES per connection
  * (its state in every stage, estimated) plus its retransmission history and out-of-order bytes. At least
  * maxConnections x CONNECTION_BUDGET_SHARE, so raising --max-connections raises this too.
  */
-export const DEFAULT_MAX_CONNECTION_BYTES = 256 * 1024 * 1024;
+export const DEFAULT_MAX_CONNECTION_BYTES = 128 * 1024 * 1024;
 export const CONNECTION_COST_BYTES = 1024;
 export const CONNECTION_BUDGET_SHARE = 4096;
 /** Evictions less than this many capture seconds apart are one burst, reported by one event. */
@@ -251,6 +251,10 @@ export class TcpReassembler {
   /** Connections evicted so far. */
   evictions = 0;
   private readonly tombs = new Map<string, Tombstone>();
+  /** Keys of tombstones in the order they were set (a key set twice is here twice; it leaves at its first turn). */
+  private readonly tombRing: string[] = [];
+  private tombHead = 0;
+  private tombCount = 0;
   private nextId = 0;
   private readonly probeBuf = new Uint8Array(PROBE_BYTES);
 
@@ -361,6 +365,8 @@ export class TcpReassembler {
     this.histBytes = 0;
     this.quietOldest = this.quietNewest = this.busyOldest = this.busyNewest = null;
     this.tombs.clear();
+    this.tombRing.length = 0;
+    this.tombHead = this.tombCount = 0;
   }
 
   private allLive(): ConnState[] {
@@ -946,12 +952,16 @@ export class TcpReassembler {
     if (st.conn !== null) this.sink.close(st.conn, endOf(st, frame, timeSec, timeNsec, cause));
     this.unlink(st);
     this.release(st);
-    if (this.tombs.size >= MAX_TOMBSTONES) {
-      for (const k of this.tombs.keys()) {
-        this.tombs.delete(k);
-        break;
-      }
+    // The oldest tombstone goes first. A ring of keys instead of deleting a Map's first key: V8 leaves deleted
+    // entries in place until it rehashes, so finding the first live one walks them all (quadratic in a SYN flood).
+    if (this.tombCount === MAX_TOMBSTONES) {
+      const old = this.tombRing[this.tombHead]!;
+      this.tombHead = (this.tombHead + 1) % MAX_TOMBSTONES;
+      this.tombCount--;
+      this.tombs.delete(old);
     }
+    this.tombRing[(this.tombHead + this.tombCount) % MAX_TOMBSTONES] = st.key;
+    this.tombCount++;
     this.tombs.set(st.key, { clientIsn: st.c2s.synSeen ? st.c2s.isn : -1, sec: timeSec });
   }
 
