@@ -885,6 +885,8 @@ async function stages(o) {
 // ---------------------------------------------------------------------------------------------------------------------
 
 async function main() {
+  // --floods: hostile captures streamed to the CLI (bench/floods.mjs, its own options).
+  if (process.argv.includes('--floods')) return (await import('./floods.mjs')).main(process.argv.slice(2));
   const o = parseArgs(process.argv.slice(2));
   killChildrenOnSignal();
   if (o.stageWorker) {

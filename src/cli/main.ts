@@ -114,6 +114,8 @@ interface ReadArgs extends CommonArgs {
   onlyViolations: boolean;
   failOn: FailOn | undefined;
   shard: Shard | undefined;
+  /** --max-connections: connections tracked at once (the reassembler's default when absent). */
+  maxConnections: number | undefined;
 }
 
 async function runRead(a: ReadArgs, out: Output): Promise<number> {
@@ -127,7 +129,7 @@ async function runRead(a: ReadArgs, out: Output): Promise<number> {
   const ports = [...new Set([...DEFAULT_PORTS, ...a.port])];
   const pipeline = buildPipeline(
     new FanOut(sinks),
-    { ports, auto: a.auto, dialect: a.dialect, tree: needsTree(ro), fieldsShown: !ro.quiet, ...(a.full ? { payloadLimit: Number.MAX_SAFE_INTEGER } : {}), ...(a.shard ? { shard: a.shard } : {}) },
+    { ports, auto: a.auto, dialect: a.dialect, tree: needsTree(ro), fieldsShown: !ro.quiet, ...(a.full ? { payloadLimit: Number.MAX_SAFE_INTEGER } : {}), ...(a.shard ? { shard: a.shard } : {}), ...(a.maxConnections !== undefined ? { maxConnections: a.maxConnections } : {}) },
     (rec) => renderer.frameTime(rec.timeSec, rec.timeNsec),
   );
   const interrupt = new Interrupt();
@@ -294,6 +296,7 @@ export async function main(rawArgv: string[]): Promise<number> {
           color: a['color'] as boolean | undefined,
           port: ports, auto: a['auto'] === true, dialect: a['dialect'] as DialectMode, summary: a['summary'] === true,
           onlyViolations: a['onlyViolations'] === true, failOn: failThreshold(a), shard,
+          maxConnections: a['maxConnections'] !== undefined ? Number(a['maxConnections']) : undefined,
         }, out);
       },
     )

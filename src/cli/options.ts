@@ -9,6 +9,7 @@
  * time (10,000 words 4.8 s, 20,000 words 23 s), which is why `explain` hands its bytes to yargs not at all.
  */
 import type { Argv } from 'yargs';
+import { DEFAULT_MAX_CONNECTIONS } from '../tcp/reassembler.js';
 
 export interface OptionSpec {
   type: 'boolean' | 'string';
@@ -30,6 +31,10 @@ export type OptionTable = Readonly<Record<string, OptionSpec>>;
 
 export const DIALECTS = ['auto', 'onenet', 'none'] as const;
 export const FAIL_ON = ['error', 'warning'] as const;
+
+function positiveCheck(v: string): string | null {
+  return /^\d{1,9}$/.test(v) && Number(v) >= 1 ? null : `--max-connections needs a positive whole number (got "${v}")`;
+}
 
 function portCheck(v: string): string | null {
   return /^\d{1,5}$/.test(v) && Number(v) >= 1 && Number(v) <= 65535 ? null : `--port needs a number 1-65535 (got "${v}")`;
@@ -59,6 +64,7 @@ export const READ_OPTIONS: OptionTable = {
   ...FAIL,
   'fail-on-violation': { type: 'boolean', default: false, describe: 'the same as --fail-on error' },
   shard: { type: 'string', describe: 'K/N: only the connections whose 4-tuple hash modulo N is K-1, to split one capture over N processes (see README)' },
+  'max-connections': { type: 'string', describe: `connections tracked at once (default ${DEFAULT_MAX_CONNECTIONS}); past it the least valuable are evicted and reported`, check: positiveCheck },
 };
 
 const EXPLAIN_SHOWS_ALL = 'explain always prints the annotated hex with the field tree; -V and -x are for reading captures';

@@ -30,6 +30,8 @@ export interface PipelineOptions {
    * reported by shard 0 alone, so the shards of one capture together say everything exactly once.
    */
   shard?: Shard;
+  /** Connections tracked at once (--max-connections); the reassembler's default otherwise. */
+  maxConnections?: number;
 }
 
 /** Sends every record to several sinks (renderer, summary, counters). */
@@ -54,7 +56,7 @@ export function buildPipeline(out: PacketSink, opts: PipelineOptions, onFrame?: 
   const rules = new RuleEngine(new DialectStage(out, { dialect: opts.dialect, tree: opts.tree, views: opts.fieldsShown ?? true }));
   const payloadLimit = opts.fieldsShown === false ? 0 : opts.payloadLimit;
   const mqtt = new ConnectionDecoder(rules, { tree: opts.tree, ...(payloadLimit !== undefined ? { payloadLimit } : {}) });
-  const tcp = new TcpReassembler(mqtt, { ports: new Set(opts.ports), auto: opts.auto, ...(opts.shard ? { shard: opts.shard } : {}) });
+  const tcp = new TcpReassembler(mqtt, { ports: new Set(opts.ports), auto: opts.auto, heldBytes: mqtt.budget, ...(opts.shard ? { shard: opts.shard } : {}), ...(opts.maxConnections !== undefined ? { maxConnections: opts.maxConnections } : {}) });
   const reportsUnconnected = (opts.shard?.index ?? 0) === 0;
   const net = new NetDecoder((ev: NetEvent) => {
     if (reportsUnconnected) rules.event({ event: ev.event, frame: ev.frame, conn: null, dir: null, message: ev.message });

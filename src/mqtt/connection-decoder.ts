@@ -74,7 +74,8 @@ export class ConnectionDecoder implements StreamSink {
   private readonly next: PacketSink;
   private readonly opts: ConnectionDecoderOptions;
   private readonly conns = new Map<number, ConnState>();
-  private readonly budget: PendingBudget;
+  /** Bytes held for packets in progress, by the framers and (given to the TCP stage) its out-of-order buffers. */
+  readonly budget: PendingBudget;
   private readonly decoder = new PacketDecoder();
   /** The capture record being processed: a packet completes in it even when its bytes came from earlier frames. */
   private currentFrame = 0;

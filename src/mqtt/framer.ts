@@ -7,6 +7,7 @@
  * whose header it had read; otherwise it resynchronises on the next plausible packet start.
  */
 import { httpStart } from './http-sniff.js';
+import type { HeldBytes } from '../tcp/types.js';
 import { PACKET_TYPES, PUBLISH } from './tables.js';
 import { readVbi } from './vbi.js';
 
@@ -59,11 +60,10 @@ export interface FramerOptions {
  * What all framers of one capture may hold together in packets in progress. One framer is bounded by maxPacketBytes,
  * but a capture with thousands of connections, each in the middle of a huge packet, would multiply that: past the
  * limit, the packet whose bytes arrive next is reported as oversize and skipped, like one over the per-packet limit.
+ * Every byte a framer keeps is counted, from a packet's first segment on; the TCP stage counts its out-of-order bytes
+ * in the same budget (HeldBytes).
  */
-export interface PendingBudget {
-  held: number;
-  readonly limit: number;
-}
+export type PendingBudget = HeldBytes;
 
 export const DEFAULT_PENDING_BUDGET_BYTES = 128 * 1024 * 1024;
 
@@ -333,6 +333,14 @@ export class MqttFramer {
       }
       const total = h.headerLength + h.remainingLength;
       if (off + total > len) {
+        if (this.budget !== null && this.budget.held + (len - off) > this.budget.limit) {
+          // The first bytes of a packet count like the rest: refused past the budget, the packet is skipped.
+          this.oversize(total, frame, true);
+          this.skipRemaining = off + total - len;
+          this.streamOffset += len - off;
+          this.mode = Mode.Skip;
+          return len;
+        }
         this.expected = total;
         this.appendPending(data.subarray(off), frame);
         this.streamOffset += len - off;

@@ -1,4 +1,5 @@
 /** --summary: tables printed at the end (connections, topics, packet types, findings by rule). */
+import { createHash } from 'node:crypto';
 import type { ChalkInstance } from 'chalk';
 import Table from 'cli-table3';
 import type { PacketRecord, PacketSink, Violation } from '../mqtt/connection-decoder.js';
@@ -16,6 +17,20 @@ const MAX_ROWS = 100;
 /** Distinct topics counted; beyond it, messages to new topics are counted under one row. */
 const MAX_TOPICS = 100_000;
 const OTHER_TOPICS = '(other topics beyond the first 100000)';
+/** Characters of topic names kept for the table; past it, messages to new topics are counted under one row too. */
+export const MAX_TOPIC_CHARS = 16 * 1024 * 1024;
+const OTHER_TOPICS_BYTES = `(other topics beyond the first ${MAX_TOPIC_CHARS} characters of topic names)`;
+/**
+ * V8 hashes only the length of a string longer than this, so long names that share a length would all land in one
+ * bucket of a Map and every lookup would compare against each of them: such names are keyed by a digest instead.
+ */
+const LONGEST_HASHED = 16383;
+
+/** The Map key of a topic: itself, or for a long one its length and SHA-256 (no topic contains these NULs). */
+export function topicKey(topic: string): string {
+  if (topic.length <= LONGEST_HASHED) return topic;
+  return `\u0000${topic.length}\u0000${createHash('sha256').update(topic).digest('hex')}`;
+}
 
 interface ConnSummary {
   conn: Connection;
@@ -33,6 +48,8 @@ interface ConnSummary {
 }
 
 interface TopicSummary {
+  /** The topic as shown (the Map key may be a digest of it). */
+  name: string;
   messages: number;
   bytes: number;
   qos: [number, number, number];
@@ -59,6 +76,14 @@ function busiestFirst(a: ConnSummary, b: ConnSummary): number {
 export class SummaryCollector implements PacketSink {
   private readonly conns = new Map<number, ConnSummary>();
   private readonly topics = new Map<string, TopicSummary>();
+  /** Characters of the topic names in `topics`; the row new topics go to once a cap is reached. */
+  private topicChars = 0;
+  private otherTopics: string | null = null;
+
+  /** Characters of topic names kept for the topics table (bounded by MAX_TOPIC_CHARS). */
+  get topicNameChars(): number {
+    return this.topicChars;
+  }
   /** Packets per type (4-bit type code), with names and first-seen order for the table. */
   private readonly typeCounts = new Array<number>(16).fill(0);
   private readonly typeNames = new Array<string>(16).fill('');
@@ -121,10 +146,19 @@ export class SummaryCollector implements PacketSink {
     }
     if (d.type === PUBLISH) {
       const topic = d.resolvedTopic ?? d.topic ?? '';
-      let tp = this.topics.get(topic) ?? (this.topics.size >= MAX_TOPICS ? this.topics.get(OTHER_TOPICS) : undefined);
+      const key = topicKey(topic);
+      let tp = this.topics.get(key);
       if (!tp) {
-        tp = { messages: 0, bytes: 0, qos: [0, 0, 0], retained: 0 };
-        this.topics.set(this.topics.size >= MAX_TOPICS ? OTHER_TOPICS : topic, tp);
+        if (this.otherTopics === null && (this.topics.size >= MAX_TOPICS || this.topicChars + topic.length > MAX_TOPIC_CHARS)) {
+          this.otherTopics = this.topics.size >= MAX_TOPICS ? OTHER_TOPICS : OTHER_TOPICS_BYTES;
+        }
+        const other = this.otherTopics;
+        tp = other !== null ? this.topics.get(other) : undefined;
+        if (!tp) {
+          tp = { name: other ?? topic, messages: 0, bytes: 0, qos: [0, 0, 0], retained: 0 };
+          this.topics.set(other ?? key, tp);
+          this.topicChars += other !== null ? 0 : topic.length;
+        }
       }
       tp.messages++;
       tp.bytes += d.payloadLength ?? 0;
@@ -175,9 +209,10 @@ export class SummaryCollector implements PacketSink {
     out.push(chalk.bold('Connections') + (shownCount > MAX_ROWS ? ` (the ${MAX_ROWS} with most findings and packets, of ${shownCount}; ${totalPackets} packets in all; --json lists every one)` : ''), conns.toString());
 
     const topics = new Table({ head: ['topic', 'messages', 'payload bytes', 'QoS 0/1/2', 'retained'], style });
-    const sortedTopics = [...this.topics.entries()].sort((a, b) => b[1].messages - a[1].messages || (a[0] < b[0] ? -1 : 1));
-    for (const [topic, t] of sortedTopics.slice(0, MAX_ROWS)) topics.push([escapeText(topic), t.messages, t.bytes, t.qos.join('/'), t.retained]);
-    out.push(chalk.bold('Topics') + (sortedTopics.length > MAX_ROWS ? ` (top ${MAX_ROWS} of ${sortedTopics.length})` : ''), topics.toString());
+    const sortedTopics = [...this.topics.values()].sort((a, b) => b.messages - a.messages || (a.name < b.name ? -1 : 1));
+    for (const t of sortedTopics.slice(0, MAX_ROWS)) topics.push([escapeText(t.name), t.messages, t.bytes, t.qos.join('/'), t.retained]);
+    const capped = this.otherTopics !== null ? `; messages to topics past the cap are counted as "${this.otherTopics}"` : '';
+    out.push(chalk.bold('Topics') + (sortedTopics.length > MAX_ROWS ? ` (top ${MAX_ROWS} of ${sortedTopics.length}${capped})` : capped !== '' ? ` (${capped.slice(2)})` : ''), topics.toString());
 
     const types = new Table({ head: ['packet type', 'count'], style });
     // Most frequent first; ties stay in first-seen order (sort is stable).

@@ -43,6 +43,13 @@ export class RuleEngine implements PacketSink {
         this.sessions.set(rec.conn.id, s);
       }
       s.packet(rec);
+      if (s.limitReached !== null) {
+        this.next.packet(rec);
+        const l = s.limitReached;
+        s.limitReached = null;
+        this.next.event({ event: 'limit', frame: rec.frame, conn: rec.conn.id, dir: l.dir, message: l.message });
+        return;
+      }
     }
     this.next.packet(rec);
   }

@@ -145,6 +145,11 @@ export const INCOMPLETE_GRACE_SEC = 1;
 const MAX_SUBSCRIPTIONS = 4096;
 /** Wildcard filters are matched one by one against each server PUBLISH, so they get a tighter cap. */
 const MAX_WILDCARD_SUBSCRIPTIONS = 256;
+/**
+ * Characters of the filters kept per connection: real filters are short, and a capture of long ones must cost
+ * neither memory nor matching time beyond this (a PUBLISH is matched against at most this many characters).
+ */
+export const MAX_SUBSCRIPTION_CHARS = 256 * 1024;
 const MAX_ALIAS_BYTES = 1 << 20;
 const MAX_PINGS = 1 << 16;
 /** Most violations listed in one incomplete-flow event; the message counts the rest. */
@@ -320,6 +325,13 @@ export class ConnSession {
   /** The client's subscriptions by filter ($share/ prefix removed); null once over the cap. */
   private subs: Map<string, Subscription> | null = new Map();
   private wildSubs: Subscription[] = [];
+  /** Characters of the filters in `subs`. */
+  private subsChars = 0;
+  /**
+   * Set when one of this connection's caps is reached (the checks that need the capped state switch off): the rules
+   * stage reports it in a 'limit' event and clears it.
+   */
+  limitReached: { dir: Direction; message: string } | null = null;
   // Scratch results of matching one PUBLISH (fields, so matching allocates nothing).
   private mMatched = false;
   private mDollarWild = false;
@@ -329,6 +341,11 @@ export class ConnSession {
 
   constructor(conn: Connection) {
     this.conn = conn;
+  }
+
+  /** Characters of subscription filters this connection keeps (bounded by MAX_SUBSCRIPTION_CHARS). */
+  get subscriptionChars(): number {
+    return this.subsChars;
   }
 
   /**
@@ -730,6 +747,7 @@ export class ConnSession {
         // Beyond the cap, stop resolving rather than keep megabytes of topics per connection.
         me.aliasFull = true;
         me.aliases = null;
+        this.limitReached = { dir, message: `topic aliases set by the ${dir === 'c2s' ? 'client' : 'server'} reached the cap of ${MAX_ALIAS_BYTES} characters of topics; aliases are no longer resolved in ${dir} on this connection` };
       }
       return topic;
     }
@@ -888,11 +906,17 @@ export class ConnSession {
         continue;
       }
       const wild = filter.includes('+') || filter.includes('#');
-      if (this.subs.size >= MAX_SUBSCRIPTIONS || (wild && this.wildSubs.length >= MAX_WILDCARD_SUBSCRIPTIONS)) {
+      if (this.subs.size >= MAX_SUBSCRIPTIONS || (wild && this.wildSubs.length >= MAX_WILDCARD_SUBSCRIPTIONS) || this.subsChars + filter.length > MAX_SUBSCRIPTION_CHARS) {
+        const why = this.subs.size >= MAX_SUBSCRIPTIONS ? `${MAX_SUBSCRIPTIONS} subscriptions`
+          : wild && this.wildSubs.length >= MAX_WILDCARD_SUBSCRIPTIONS ? `${MAX_WILDCARD_SUBSCRIPTIONS} wildcard subscriptions`
+            : `${MAX_SUBSCRIPTION_CHARS} characters of filters`;
+        this.limitReached = { dir: 'c2s', message: `the client's subscriptions reached the cap of ${why} (frame ${rec.frame}); deliveries are no longer checked against them on this connection` };
         this.subs = null;
         this.wildSubs = [];
+        this.subsChars = 0;
         return;
       }
+      this.subsChars += filter.length;
       const levels = filter.split('/');
       const sub: Subscription = {
         levels, requested: s.qos, granted: -1, pending: true, removed: false, rap: s.retainAsPublished === true,
@@ -954,6 +978,7 @@ export class ConnSession {
       if (c < 0x80) sub.granted = c;
       else if (sub.granted < 0) {
         this.subs.delete(stripShare(s.topic));
+        this.subsChars -= stripShare(s.topic).length;
         if (sub.wild) this.wildSubs.splice(this.wildSubs.indexOf(sub), 1);
       }
     }

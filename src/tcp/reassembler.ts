@@ -1,7 +1,7 @@
 import { shardOfTuple } from './shard.js';
 import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, type TcpSegment } from '../net/types.js';
 import { seqDiff, seqGt, seqLt } from './seq.js';
-import type { Connection, ConnectionEnd, Direction, EndCause, StreamEvent, StreamSink } from './types.js';
+import type { Connection, ConnectionEnd, Direction, EndCause, HeldBytes, StreamEvent, StreamSink } from './types.js';
 
 /** MQTT over TLS: such connections are reported and opened, never decoded. */
 export const MQTT_TLS_PORT = 8883;
@@ -25,6 +25,23 @@ export const DEFAULT_MAX_BUFFERED_TOTAL_BYTES = 64 * 1024 * 1024;
 export const GAP_WINDOW_BYTES = 256 * 1024;
 export const GAP_WINDOW_SEGMENTS = 64;
 export const ACKED_WINDOW_FACTOR = 4;
+
+/**
+ * Connections tracked at once. Past it (or past DEFAULT_MAX_CONNECTION_BYTES) the connection a user loses least by is
+ * evicted to make room: one that carried no data yet (a half-open handshake) before one that did, the longest idle
+ * first. Evictions are reported in one 'evicted' event per burst; --max-connections raises the budget.
+ */
+export const DEFAULT_MAX_CONNECTIONS = 32_768;
+/**
+ * Bytes the tracked connections may hold together, as this stage counts them: CONNECTION_COST_BYTES per connection
+ * (its state in every stage, estimated) plus its retransmission history and out-of-order bytes. At least
+ * maxConnections x CONNECTION_BUDGET_SHARE, so raising --max-connections raises this too.
+ */
+export const DEFAULT_MAX_CONNECTION_BYTES = 128 * 1024 * 1024;
+export const CONNECTION_COST_BYTES = 1024;
+export const CONNECTION_BUDGET_SHARE = 4096;
+/** Evictions less than this many capture seconds apart are one burst, reported by one event. */
+export const EVICTION_BURST_SEC = 1;
 
 /** Auto-detection holds a stream back until its first bytes decide; this bounds what it may hold. */
 export const PENDING_MAX_BYTES = 64 * 1024;
@@ -75,6 +92,15 @@ export interface TcpReassemblerOptions {
   maxBufferedBytesTotal?: number;
   /** Follow only the connections of one shard (see shardOfTuple); others are ignored as if on a foreign port. */
   shard?: Shard;
+  /** Connections tracked at once (default DEFAULT_MAX_CONNECTIONS); the least valuable is evicted past it. */
+  maxConnections?: number;
+  /** Bytes tracked connections may hold as this stage counts them (see DEFAULT_MAX_CONNECTION_BYTES). */
+  maxConnectionBytes?: number;
+  /**
+   * The capture's shared count of bytes held for packets in progress (the MQTT stage's budget): out-of-order bytes
+   * are counted in it too, and refused like past maxBufferedBytesTotal when it is full.
+   */
+  heldBytes?: HeldBytes;
 }
 
 /** Shard `index` (0-based) of `count`. */
@@ -141,8 +167,12 @@ class ConnState {
   conn: Connection | null = null;
   c2s = new DirState();
   s2c = new DirState();
-  /** Next live connection with the same port pair (they share one slot of the lookup map). */
-  nextSame: ConnState | null = null;
+  /** In a PortGroup (its port pair is shared with other live connections) rather than alone in the live map. */
+  grouped = false;
+  /** Eviction order: neighbours in the quiet list (no payload yet) or the busy list, least recently active first. */
+  older: ConnState | null = null;
+  newer: ConnState | null = null;
+  busy = false;
   /** The side whose FIN or RST came first, and the side that sent a RST (null: none yet). */
   endedBy: Direction | null = null;
   rstBy: Direction | null = null;
@@ -163,6 +193,23 @@ class ConnState {
   ) {}
 }
 
+/**
+ * Live connections sharing one port pair, by the address on the lower port, then the address on the higher one
+ * (for equal ports: the smaller address first): every 4-tuple has one place, found with two lookups.
+ */
+type PortGroup = Map<string, Map<string, ConnState>>;
+
+/** An eviction burst in progress, reported as one event when it ends. */
+interface EvictionBurst {
+  firstFrame: number;
+  lastFrame: number;
+  lastSec: number;
+  quiet: number;
+  busy: number;
+  /** Out-of-order bytes the evicted connections held (flushed as gaps). */
+  bytes: number;
+}
+
 interface Tombstone {
   /** ISN of the closed connection's client, -1 when unknown: its retransmitted SYN must not start a new one. */
   clientIsn: number;
@@ -180,15 +227,34 @@ export class TcpReassembler {
   private readonly maxBufferedTotal: number;
   /** Out-of-order bytes held by all connections (the sum of every direction's oooBytes). */
   private bufferedTotal = 0;
+  /** The shared budget out-of-order bytes are also counted in (unbounded when none was given). */
+  private readonly held: HeldBytes;
   private readonly shardIndex: number;
   private readonly shardCount: number;
   /**
-   * Live connections by port pair: a number key avoids building and hashing a 4-tuple string for every
-   * segment; the few connections sharing a port pair are chained and told apart by address.
+   * Live connections alone on their port pair, by port pair: a number key avoids building and hashing a 4-tuple
+   * string for every segment. Port pairs shared by several live connections move to `groups`, where the (interned)
+   * address strings find the connection in O(1) without building a key.
    */
   private readonly live = new Map<number, ConnState>();
+  private readonly groups = new Map<number, PortGroup>();
   private liveCount = 0;
+  private readonly maxConnections: number;
+  private readonly maxConnectionBytes: number;
+  /** Retransmission history bytes allocated by live connections (for the connection byte budget). */
+  private histBytes = 0;
+  private quietOldest: ConnState | null = null;
+  private quietNewest: ConnState | null = null;
+  private busyOldest: ConnState | null = null;
+  private busyNewest: ConnState | null = null;
+  private burst: EvictionBurst | null = null;
+  /** Connections evicted so far. */
+  evictions = 0;
   private readonly tombs = new Map<string, Tombstone>();
+  /** Keys of tombstones in the order they were set (a key set twice is here twice; it leaves at its first turn). */
+  private readonly tombRing: string[] = [];
+  private tombHead = 0;
+  private tombCount = 0;
   private nextId = 0;
   private readonly probeBuf = new Uint8Array(PROBE_BYTES);
 
@@ -202,6 +268,9 @@ export class TcpReassembler {
     this.maxBufferedTotal = opts.maxBufferedBytesTotal ?? DEFAULT_MAX_BUFFERED_TOTAL_BYTES;
     this.shardIndex = opts.shard?.index ?? 0;
     this.shardCount = opts.shard?.count ?? 1;
+    this.held = opts.heldBytes ?? { held: 0, limit: Infinity };
+    this.maxConnections = Math.max(1, opts.maxConnections ?? DEFAULT_MAX_CONNECTIONS);
+    this.maxConnectionBytes = opts.maxConnectionBytes ?? Math.max(DEFAULT_MAX_CONNECTION_BYTES, this.maxConnections * CONNECTION_BUDGET_SHARE);
     // Shards number their connections index, index + count, ...: ids stay unique when their outputs are merged.
     this.nextId = this.shardIndex;
   }
@@ -218,6 +287,16 @@ export class TcpReassembler {
     return { connections: this.liveCount, bufferedBytes };
   }
 
+  /** The connection budget: its limits, what it counts now, and the evictions so far. */
+  connectionBudget(): { connections: number; maxConnections: number; bytes: number; maxBytes: number; evictions: number } {
+    return { connections: this.liveCount, maxConnections: this.maxConnections, bytes: this.connectionBytes(), maxBytes: this.maxConnectionBytes, evictions: this.evictions };
+  }
+
+  /** What the tracked connections hold as the connection byte budget counts it. */
+  private connectionBytes(): number {
+    return this.liveCount * CONNECTION_COST_BYTES + this.histBytes + this.bufferedTotal;
+  }
+
   segment(seg: TcpSegment): void {
     const sp = seg.srcPort;
     const dp = seg.dstPort;
@@ -225,7 +304,7 @@ export class TcpReassembler {
     const portKey = sp < dp ? sp * 65536 + dp : dp * 65536 + sp;
     const flags = seg.flags;
     let st = this.live.get(portKey);
-    while (st !== undefined && !sameTuple(st, seg)) st = st.nextSame ?? undefined;
+    if (st !== undefined ? !sameTuple(st, seg) : this.groups.size > 0) st = this.lookupGrouped(seg, portKey);
     if (st === undefined) {
       st = this.begin(seg, portKey);
       if (st === undefined) return;
@@ -235,6 +314,7 @@ export class TcpReassembler {
       st = this.begin(seg, portKey);
       if (st === undefined) return;
     }
+    if (seg.payloadLength > 0 ? !st.busy || st !== this.busyNewest : st !== (st.busy ? this.busyNewest : this.quietNewest)) this.touch(st, seg.payloadLength > 0);
 
     const fromClient = sp === st.clientPort && seg.srcIp === st.clientIp;
     const d = fromClient ? st.c2s : st.s2c;
@@ -267,6 +347,7 @@ export class TcpReassembler {
 
   /** End of capture: every hole becomes a gap, then every connection is closed, in connection order. */
   finish(lastFrame: number, timeSec: number, timeNsec: number): void {
+    if (this.burst !== null) this.reportBurst(lastFrame);
     const states = this.allLive().filter((st) => st.conn !== null);
     states.sort((a, b) => a.conn!.id - b.conn!.id);
     for (const st of states) {
@@ -277,17 +358,117 @@ export class TcpReassembler {
       this.sink.close(st.conn!, endOf(st, lastFrame, timeSec, timeNsec, 'capture-end'));
     }
     this.live.clear();
+    this.groups.clear();
     this.liveCount = 0;
+    this.held.held -= this.bufferedTotal;
     this.bufferedTotal = 0;
+    this.histBytes = 0;
+    this.quietOldest = this.quietNewest = this.busyOldest = this.busyNewest = null;
     this.tombs.clear();
+    this.tombRing.length = 0;
+    this.tombHead = this.tombCount = 0;
   }
 
   private allLive(): ConnState[] {
     const out: ConnState[] = [];
-    for (const st of this.live.values()) {
-      for (let c: ConnState | null = st; c !== null; c = c.nextSame) out.push(c);
+    for (const st of this.live.values()) out.push(st);
+    for (const g of this.groups.values()) {
+      for (const inner of g.values()) for (const st of inner.values()) out.push(st);
     }
     return out;
+  }
+
+  /** A port pair shared by live connections: the segment's connection by its addresses, if live. */
+  private lookupGrouped(seg: TcpSegment, portKey: number): ConnState | undefined {
+    const g = this.groups.get(portKey);
+    if (g === undefined) return undefined;
+    const srcLow = seg.srcPort < seg.dstPort || (seg.srcPort === seg.dstPort && seg.srcIp <= seg.dstIp);
+    return g.get(srcLow ? seg.srcIp : seg.dstIp)?.get(srcLow ? seg.dstIp : seg.srcIp);
+  }
+
+  /** Adds a live connection to the lookup: alone on its port pair, or in the pair's group. */
+  private link(st: ConnState): void {
+    const portKey = st.portKey;
+    let g = this.groups.get(portKey);
+    if (g === undefined) {
+      const alone = this.live.get(portKey);
+      if (alone === undefined) {
+        this.live.set(portKey, st);
+        return;
+      }
+      // A second connection on this port pair: both move to a group.
+      this.live.delete(portKey);
+      g = new Map();
+      this.groups.set(portKey, g);
+      groupAdd(g, alone);
+    }
+    groupAdd(g, st);
+  }
+
+  /** Moves a connection to the newest end of its eviction list (the busy one once it carried payload). */
+  private touch(st: ConnState, data: boolean): void {
+    this.lruRemove(st);
+    if (data) st.busy = true;
+    this.lruAppend(st);
+  }
+
+  private lruAppend(st: ConnState): void {
+    const newest = st.busy ? this.busyNewest : this.quietNewest;
+    st.older = newest;
+    st.newer = null;
+    if (newest !== null) newest.newer = st;
+    else if (st.busy) this.busyOldest = st;
+    else this.quietOldest = st;
+    if (st.busy) this.busyNewest = st;
+    else this.quietNewest = st;
+  }
+
+  private lruRemove(st: ConnState): void {
+    if (st.older !== null) st.older.newer = st.newer;
+    else if (st.busy) this.busyOldest = st.newer;
+    else this.quietOldest = st.newer;
+    if (st.newer !== null) st.newer.older = st.older;
+    else if (st.busy) this.busyNewest = st.older;
+    else this.quietNewest = st.older;
+    st.older = st.newer = null;
+  }
+
+  /**
+   * Makes room for one more connection: evicts connections that carried no data yet, then those idle longest, until
+   * the count and the bytes are within budget. The burst is reported once it ends (see reportBurst).
+   */
+  private makeRoom(frame: number, timeSec: number, timeNsec: number): void {
+    const b = this.burst;
+    if (b !== null && timeSec - b.lastSec > EVICTION_BURST_SEC) this.reportBurst(frame);
+    while (this.liveCount > 0 && (this.liveCount >= this.maxConnections || this.connectionBytes() + CONNECTION_COST_BYTES > this.maxConnectionBytes)) {
+      const victim = this.quietOldest ?? this.busyOldest!;
+      let burst = this.burst;
+      if (burst === null) burst = this.burst = { firstFrame: frame, lastFrame: frame, lastSec: timeSec, quiet: 0, busy: 0, bytes: 0 };
+      burst.lastFrame = frame;
+      burst.lastSec = timeSec;
+      if (victim.busy) burst.busy++;
+      else burst.quiet++;
+      burst.bytes += victim.c2s.oooBytes + victim.s2c.oooBytes;
+      this.evictions++;
+      this.close(victim, frame, timeSec, timeNsec, 'evicted');
+    }
+  }
+
+  /** One event for a burst of evictions, with its counts. */
+  private reportBurst(frame: number): void {
+    const b = this.burst!;
+    this.burst = null;
+    const n = b.quiet + b.busy;
+    const span = b.firstFrame === b.lastFrame ? `in frame ${b.firstFrame}` : `from frame ${b.firstFrame} to frame ${b.lastFrame}`;
+    const held = b.bytes > 0 ? `; ${b.bytes} out-of-order bytes they held became gaps` : '';
+    this.emit({
+      event: 'evicted',
+      frame,
+      conn: null,
+      dir: null,
+      count: n,
+      message: `connection budget full (${this.maxConnections} connections, ${this.maxConnectionBytes} bytes): ${n} connection${n === 1 ? '' : 's'} evicted ${span} (${b.quiet} without data yet, ${b.busy} idle longest)${held}; --max-connections N raises the budget`,
+    });
   }
 
   /** First segment of a 4-tuple (or the first after a close): decides whether and how it is followed. */
@@ -341,8 +522,11 @@ export class TcpReassembler {
       c.base = c.isn;
       c.next = seg.ack >>> 0;
     }
-    st.nextSame = this.live.get(portKey) ?? null;
-    this.live.set(portKey, st);
+    if (this.burst !== null || this.liveCount >= this.maxConnections || this.connectionBytes() + CONNECTION_COST_BYTES > this.maxConnectionBytes) {
+      this.makeRoom(seg.frame, seg.timeSec, seg.timeNsec);
+    }
+    this.link(st);
+    this.lruAppend(st);
     this.liveCount++;
     if (mode !== PENDING) this.open(st);
     return st;
@@ -460,11 +644,13 @@ export class TcpReassembler {
         this.ignore(st);
         return;
       }
-    } else if (off > 0 && (d.oooBytes + p.length > this.maxBuffered || this.bufferedTotal + p.length > this.maxBufferedTotal)) {
+    } else if (off > 0 && (d.oooBytes + p.length > this.maxBuffered || this.bufferedTotal + p.length > this.maxBufferedTotal || this.held.held + p.length > this.held.limit)) {
       // A segment that starts at `next` is never dropped: it is the one that makes progress.
       if (!d.overflowing) {
         d.overflowing = true;
-        const which = d.oooBytes + p.length > this.maxBuffered ? `of ${dir} full (${this.maxBuffered} bytes)` : `of all connections full (${this.maxBufferedTotal} bytes together)`;
+        const which = d.oooBytes + p.length > this.maxBuffered ? `of ${dir} full (${this.maxBuffered} bytes)`
+          : this.bufferedTotal + p.length > this.maxBufferedTotal ? `of all connections full (${this.maxBufferedTotal} bytes together)`
+            : `full: the packets in progress of all connections would pass ${this.held.limit} bytes (they hold ${this.held.held})`;
         this.emit({
           event: 'buffer-overflow',
           frame: seg.frame,
@@ -529,6 +715,7 @@ export class TcpReassembler {
     d.ooo.splice(at, 0, { seq: from, end: to, data, frame: seg.frame, timeSec: seg.timeSec, timeNsec: seg.timeNsec });
     d.oooBytes += data.length;
     this.bufferedTotal += data.length;
+    this.held.held += data.length;
   }
 
   /** Bytes that fall in a hole already declared a gap: the stream has moved on, but their arrival is said once. */
@@ -614,6 +801,7 @@ export class TcpReassembler {
       let size = h === null ? 256 : h.length;
       while (size < d.histLen + n && size < HISTORY_MAX_BYTES) size *= 2;
       const grown = new Uint8Array(size);
+      this.histBytes += size - (h === null ? 0 : h.length);
       if (h !== null && d.histLen > 0) {
         // Linearise the old ring so the newest byte sits just before histPos = histLen.
         const mask = h.length - 1;
@@ -651,6 +839,7 @@ export class TcpReassembler {
       n++;
       d.oooBytes -= c.data.length;
       this.bufferedTotal -= c.data.length;
+      this.held.held -= c.data.length;
       const clen = seqDiff(c.end, c.seq);
       if (off === 0) {
         this.deliver(st, d, dir, c.data, clen, c.frame, c.timeSec, c.timeNsec);
@@ -763,29 +952,36 @@ export class TcpReassembler {
     if (st.conn !== null) this.sink.close(st.conn, endOf(st, frame, timeSec, timeNsec, cause));
     this.unlink(st);
     this.release(st);
-    if (this.tombs.size >= MAX_TOMBSTONES) {
-      for (const k of this.tombs.keys()) {
-        this.tombs.delete(k);
-        break;
-      }
+    // The oldest tombstone goes first. A ring of keys instead of deleting a Map's first key: V8 leaves deleted
+    // entries in place until it rehashes, so finding the first live one walks them all (quadratic in a SYN flood).
+    if (this.tombCount === MAX_TOMBSTONES) {
+      const old = this.tombRing[this.tombHead]!;
+      this.tombHead = (this.tombHead + 1) % MAX_TOMBSTONES;
+      this.tombCount--;
+      this.tombs.delete(old);
     }
+    this.tombRing[(this.tombHead + this.tombCount) % MAX_TOMBSTONES] = st.key;
+    this.tombCount++;
     this.tombs.set(st.key, { clientIsn: st.c2s.synSeen ? st.c2s.isn : -1, sec: timeSec });
   }
 
   private unlink(st: ConnState): void {
-    const head = this.live.get(st.portKey);
-    if (head === st) {
-      if (st.nextSame === null) this.live.delete(st.portKey);
-      else this.live.set(st.portKey, st.nextSame);
+    if (!st.grouped) {
+      if (this.live.get(st.portKey) === st) this.live.delete(st.portKey);
     } else {
-      for (let c: ConnState | null = head ?? null; c !== null; c = c.nextSame) {
-        if (c.nextSame === st) {
-          c.nextSame = st.nextSame;
-          break;
+      const g = this.groups.get(st.portKey);
+      if (g !== undefined) {
+        const [low, high] = groupKeys(st);
+        const inner = g.get(low);
+        if (inner !== undefined && inner.get(high) === st) {
+          inner.delete(high);
+          if (inner.size === 0) g.delete(low);
+          if (g.size === 0) this.groups.delete(st.portKey);
         }
       }
+      st.grouped = false;
     }
-    st.nextSame = null;
+    this.lruRemove(st);
     this.liveCount--;
   }
 
@@ -857,7 +1053,9 @@ export class TcpReassembler {
     for (const d of [st.c2s, st.s2c]) {
       d.ooo = [];
       this.bufferedTotal -= d.oooBytes;
+      this.held.held -= d.oooBytes;
       d.oooBytes = 0;
+      if (d.hist !== null) this.histBytes -= d.hist.length;
       d.hist = null;
       d.histLen = 0;
     }
@@ -878,6 +1076,23 @@ function endOf(st: ConnState, frame: number, timeSec: number, timeNsec: number, 
     finC2s: st.c2s.finSeen,
     finS2c: st.s2c.finSeen,
   };
+}
+
+/** A connection's place in a PortGroup: the address on the lower port (the smaller address if equal), then the other. */
+function groupKeys(st: ConnState): [string, string] {
+  const clientLow = st.clientPort < st.serverPort || (st.clientPort === st.serverPort && st.clientIp <= st.serverIp);
+  return clientLow ? [st.clientIp, st.serverIp] : [st.serverIp, st.clientIp];
+}
+
+function groupAdd(g: PortGroup, st: ConnState): void {
+  const [low, high] = groupKeys(st);
+  let inner = g.get(low);
+  if (inner === undefined) {
+    inner = new Map();
+    g.set(low, inner);
+  }
+  inner.set(high, st);
+  st.grouped = true;
 }
 
 function sameTuple(st: ConnState, seg: TcpSegment): boolean {

@@ -22,7 +22,7 @@ export interface Connection {
 
 /** Transport findings: every defect reported, never hidden. */
 export interface StreamEvent {
-  event: 'gap' | 'late-data' | 'truncated' | 'overlap-conflict' | 'capture-note' | 'resync' | 'damaged' | 'oversize' | 'buffer-overflow' | 'not-mqtt' | 'tls' | 'incomplete' | 'ip-fragment' | 'file-truncated' | 'corrupt-block' | 'unsupported-link' | 'malformed-frame' | 'incomplete-flow' | 'http';
+  event: 'gap' | 'late-data' | 'truncated' | 'overlap-conflict' | 'capture-note' | 'resync' | 'damaged' | 'oversize' | 'buffer-overflow' | 'not-mqtt' | 'tls' | 'incomplete' | 'ip-fragment' | 'file-truncated' | 'corrupt-block' | 'unsupported-link' | 'malformed-frame' | 'incomplete-flow' | 'http' | 'evicted' | 'limit';
   frame: number;
   conn: number | null;
   dir: Direction | null;
@@ -31,6 +31,18 @@ export interface StreamEvent {
   bytes?: number;
   /** A resync caused by the sender's own malformed framing (a Remaining Length past 4 bytes), not by the capture. */
   malformed?: 'rl-too-long';
+  /** How many things the event is about (connections evicted, entries left untracked past a cap). */
+  count?: number;
+}
+
+/**
+ * Bytes held for packets in progress by every stage of one capture together (out-of-order TCP data here, MQTT
+ * packets not yet complete in the framers): one count, one limit. Whoever would take `held` past `limit` refuses
+ * the bytes and reports it (buffer-overflow, oversize).
+ */
+export interface HeldBytes {
+  held: number;
+  readonly limit: number;
 }
 
 /** How a connection's TCP stream ended. */
