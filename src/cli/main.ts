@@ -162,7 +162,10 @@ async function runRead(a: ReadArgs, out: Output): Promise<number> {
     interrupt.dispose();
   }
   pipeline.finish();
-  if (summary) {
+  if (summary && a.json) {
+    // Pure NDJSON: the tables become kind:"summary" records after the packet, event and close records.
+    for (const line of summary.renderJson()) out.line(line);
+  } else if (summary) {
     if (!ro.quiet) out.line('');
     out.line(summary.render(ro.chalk, color));
   }

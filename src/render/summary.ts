@@ -10,6 +10,7 @@ import type { Connection, ConnectionEnd, StreamEvent } from '../tcp/types.js';
 import { connackText, endText } from './close.js';
 import { escapeText } from './escape.js';
 import { isoTime, relativeSeconds } from './format.js';
+import { terminalSafeJson } from './json.js';
 
 /** Rows per table: the summary is for reading. */
 const MAX_ROWS = 100;
@@ -30,6 +31,15 @@ const LONGEST_HASHED = 16383;
 export function topicKey(topic: string): string {
   if (topic.length <= LONGEST_HASHED) return topic;
   return `\u0000${topic.length}\u0000${createHash('sha256').update(topic).digest('hex')}`;
+}
+
+interface SummaryTables {
+  busiest: ConnSummary[];
+  shownCount: number;
+  totalPackets: number;
+  topics: TopicSummary[];
+  types: { type: string; count: number }[];
+  rules: ({ id: string } & RuleSummary)[];
 }
 
 interface ConnSummary {
@@ -186,17 +196,52 @@ export class SummaryCollector implements PacketSink {
     }
   }
 
-  render(chalk: ChalkInstance, color: boolean): string {
-    // cli-table3 paints headers and borders even into pipes unless its style is emptied.
-    const style = color ? { head: ['cyan'], border: ['grey'] } : { head: [], border: [] };
-    const out: string[] = [];
-
-    const conns = new Table({ head: ['conn', 'client', 'server', 'client id', 'version', 'start', 'duration s', 'CONNACK', 'end', 'packets', 'bytes', 'findings'], style });
+  /** What both views show, picked once: the busiest connections, topics by messages, types and rules by count. */
+  private tables(): SummaryTables {
     // A table of thousands of rows helps nobody, and cli-table3's layout grows faster than linearly with rows:
     // the busiest connections (findings first) are listed, the rest counted.
     const live = [...this.conns.values()].filter(shown);
     const shownCount = this.closedShown + live.length;
     const busiest = [...this.closed, ...live].sort(busiestFirst).slice(0, MAX_ROWS).sort((a, b) => a.conn.id - b.conn.id);
+    const totalPackets = live.reduce((n, c) => n + c.packets, this.closedPackets);
+    const sortedTopics = [...this.topics.values()].sort((a, b) => b.messages - a.messages || (a.name < b.name ? -1 : 1));
+    // Most frequent first; ties stay in first-seen order (sort is stable).
+    const types = [...this.typeOrder].sort((a, b) => this.typeCounts[b]! - this.typeCounts[a]!).map((t) => ({ type: this.typeNames[t]!, count: this.typeCounts[t]! }));
+    const rules = [...this.rules.entries()].sort((a, b) => b[1].count - a[1].count).map(([key, r]) => ({ id: key.split('\u0000')[0]!, ...r }));
+    return { busiest, shownCount, totalPackets, topics: sortedTopics, types, rules };
+  }
+
+  /**
+   * The summary as NDJSON records (`--summary --json`): one `kind:"summary"` record per table, the same rows the text
+   * tables show (connections and topics cut at the same count, with the totals), so the output stays pure NDJSON.
+   */
+  renderJson(): string[] {
+    const t = this.tables();
+    const rec = (table: string, extra: Record<string, unknown>, rows: unknown[]): string =>
+      terminalSafeJson(JSON.stringify({ kind: 'summary', table, ...extra, rows }));
+    return [
+      rec('connections', { shown: t.busiest.length, total: t.shownCount, packets: t.totalPackets }, t.busiest.map((c) => ({
+        conn: c.conn.id, client: c.conn.client, server: c.conn.server, tls: c.conn.tls, clientId: c.clientId,
+        version: c.level === 0 ? null : (VERSION_NAME[c.level as ProtocolLevel] ?? String(c.level)), versionInferred: c.levelInferred,
+        start: isoTime(c.conn.startSec, c.conn.startNsec), durationSec: Number(relativeSeconds(c.lastSec, c.lastNsec, c.conn.startSec, c.conn.startNsec)),
+        connack: connackText(c.end), end: c.end ? endText(c.end) : 'open', packets: c.packets, bytes: c.bytes, findings: c.findings,
+      }))),
+      rec('topics', { shown: Math.min(MAX_ROWS, t.topics.length), total: t.topics.length, ...(this.otherTopics !== null ? { cappedAs: this.otherTopics } : {}) },
+        t.topics.slice(0, MAX_ROWS).map((x) => ({ topic: x.name, messages: x.messages, payloadBytes: x.bytes, qos: x.qos, retained: x.retained }))),
+      rec('types', {}, t.types),
+      rec('findings', {}, t.rules.map((r) => ({ id: r.id, spec: r.spec, severity: r.severity, count: r.count, message: r.message }))),
+      rec('events', {}, [...this.events].map(([event, count]) => ({ event, count }))),
+    ];
+  }
+
+  render(chalk: ChalkInstance, color: boolean): string {
+    // cli-table3 paints headers and borders even into pipes unless its style is emptied.
+    const style = color ? { head: ['cyan'], border: ['grey'] } : { head: [], border: [] };
+    const out: string[] = [];
+
+    const t = this.tables();
+    const { busiest, shownCount, totalPackets } = t;
+    const conns = new Table({ head: ['conn', 'client', 'server', 'client id', 'version', 'start', 'duration s', 'CONNACK', 'end', 'packets', 'bytes', 'findings'], style });
     for (const c of busiest) {
       conns.push([
         c.conn.id, escapeText(c.conn.client), escapeText(c.conn.server),
@@ -205,22 +250,20 @@ export class SummaryCollector implements PacketSink {
         relativeSeconds(c.lastSec, c.lastNsec, c.conn.startSec, c.conn.startNsec), connackText(c.end), c.end ? endText(c.end) : 'open', c.packets, c.bytes, c.findings,
       ]);
     }
-    const totalPackets = live.reduce((n, c) => n + c.packets, this.closedPackets);
     out.push(chalk.bold('Connections') + (shownCount > MAX_ROWS ? ` (the ${MAX_ROWS} with most findings and packets, of ${shownCount}; ${totalPackets} packets in all; --json lists every one)` : ''), conns.toString());
 
     const topics = new Table({ head: ['topic', 'messages', 'payload bytes', 'QoS 0/1/2', 'retained'], style });
-    const sortedTopics = [...this.topics.values()].sort((a, b) => b.messages - a.messages || (a.name < b.name ? -1 : 1));
+    const sortedTopics = t.topics;
     for (const t of sortedTopics.slice(0, MAX_ROWS)) topics.push([escapeText(t.name), t.messages, t.bytes, t.qos.join('/'), t.retained]);
     const capped = this.otherTopics !== null ? `; messages to topics past the cap are counted as "${this.otherTopics}"` : '';
     out.push(chalk.bold('Topics') + (sortedTopics.length > MAX_ROWS ? ` (top ${MAX_ROWS} of ${sortedTopics.length}${capped})` : capped !== '' ? ` (${capped.slice(2)})` : ''), topics.toString());
 
     const types = new Table({ head: ['packet type', 'count'], style });
-    // Most frequent first; ties stay in first-seen order (sort is stable).
-    for (const t of [...this.typeOrder].sort((a, b) => this.typeCounts[b]! - this.typeCounts[a]!)) types.push([this.typeNames[t]!, this.typeCounts[t]!]);
+    for (const x of t.types) types.push([x.type, x.count]);
     out.push(chalk.bold('Packet types'), types.toString());
 
     const rules = new Table({ head: ['rule', 'spec', 'severity', 'count', 'what'], style, colWidths: [null, null, null, null, 60], wordWrap: true });
-    for (const [key, r] of [...this.rules.entries()].sort((a, b) => b[1].count - a[1].count)) rules.push([key.split('\u0000')[0]!, r.spec, r.severity, r.count, escapeText(r.message)]);
+    for (const r of t.rules) rules.push([r.id, r.spec, r.severity, r.count, escapeText(r.message)]);
     out.push(chalk.bold('Findings by rule'), this.rules.size === 0 ? '(none)' : rules.toString());
 
     if (this.events.size > 0) {

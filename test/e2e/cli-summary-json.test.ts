@@ -1,0 +1,35 @@
+/** `--summary --json` is pure NDJSON (issue 12): the tables come as kind:"summary" records, so jq works on the whole output. */
+import { describe, expect, it } from 'vitest';
+import { runCli } from '../builders/cli.js';
+
+describe('--summary --json', () => {
+  it('every line is JSON; the tables are summary records that agree with the packet records', () => {
+    const r = runCli(['--summary', '--json', 'captures/real-v311-qos.pcap']);
+    expect(r.status).toBe(0);
+    const lines = r.stdout.trimEnd().split('\n');
+    const records = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(r.stdout).not.toMatch(/[┌│└─]/);
+    const summary = records.filter((o) => o.kind === 'summary');
+    expect(summary.map((o) => o.table)).toEqual(['connections', 'topics', 'types', 'findings', 'events']);
+    // They come last, after every packet, event and close record.
+    expect(records.slice(-summary.length).every((o) => o.kind === 'summary')).toBe(true);
+    const packets = records.filter((o) => o.kind === 'packet');
+    const conns = summary[0] as { packets: number; total: number; rows: Array<{ conn: number; packets: number }> };
+    expect(conns.packets).toBe(packets.length);
+    expect(conns.rows.reduce((n, c) => n + c.packets, 0)).toBe(packets.length);
+    expect(conns.total).toBe(new Set(packets.map((p) => p.conn)).size);
+    const types = summary[2] as { rows: Array<{ type: string; count: number }> };
+    const byType = new Map<string, number>();
+    for (const p of packets) byType.set(p.type as string, (byType.get(p.type as string) ?? 0) + 1);
+    expect(Object.fromEntries(types.rows.map((t) => [t.type, t.count]))).toEqual(Object.fromEntries(byType));
+    const topics = summary[1] as { rows: Array<{ topic: string; messages: number }> };
+    const publishes = packets.filter((p) => p.type === 'PUBLISH').length;
+    expect(topics.rows.reduce((n, t) => n + t.messages, 0)).toBe(publishes);
+  });
+
+  it('text mode keeps the tables', () => {
+    const r = runCli(['--summary', 'captures/real-v311-qos.pcap']);
+    expect(r.stdout).toContain('Connections');
+    expect(r.stdout).toMatch(/[┌│└─]/);
+  });
+});
