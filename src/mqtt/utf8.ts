@@ -199,6 +199,30 @@ export function characterCut(b: Uint8Array, start: number, cut: number, end: num
   return textCut;
 }
 
+/** How a text-or-binary value is shown: where it is cut (as hex, and as text at a character boundary), whether. */
+export interface BytesCut {
+  cut: number;
+  textCut: number;
+  truncated: boolean;
+  /** The shown bytes read as text. */
+  text: boolean;
+}
+
+/** The latest cutBytes() result: one shared object, so the NDJSON writer decides without allocating. */
+const lastCut: BytesCut = { cut: 0, textCut: 0, truncated: false, text: false };
+
+/** The one decision behind displayBytes() and the NDJSON writer's bytes values; valid until the next call. */
+export function cutBytes(b: Uint8Array, start: number, end: number, limit: number, trueEnd = end): Readonly<BytesCut> {
+  const avail = end - start;
+  const cut = limit >= 0 && avail > limit ? start + limit : end;
+  const textCut = characterCut(b, start, cut, end);
+  lastCut.cut = cut;
+  lastCut.textCut = textCut;
+  lastCut.truncated = cut - start < trueEnd - start;
+  lastCut.text = readsAsText(b, start, textCut);
+  return lastCut;
+}
+
 /**
  * Shows bytes[start,end) as text when it is well-formed UTF-8 without control characters
  * (TAB, LF and CR allowed: pretty-printed JSON is common), else as hex. Only the first `limit`
@@ -207,12 +231,8 @@ export function characterCut(b: Uint8Array, start: number, cut: number, end: num
  * packet itself was cut short.
  */
 export function displayBytes(b: Uint8Array, start: number, end: number, limit: number, trueEnd = end): BytesValue {
-  const total = trueEnd - start;
-  const avail = end - start;
-  const cut = limit >= 0 && avail > limit ? start + limit : end;
-  const truncated = cut - start < total;
-  const textCut = characterCut(b, start, cut, end);
-  if (readsAsText(b, start, textCut)) {
+  const { cut, textCut, truncated, text: isText } = cutBytes(b, start, end, limit, trueEnd);
+  if (isText) {
     const text = bytesToString(b, start, textCut, false);
     return truncated ? { encoding: 'utf8', text, truncated: true } : { encoding: 'utf8', text };
   }

@@ -13,7 +13,7 @@ import {
   AUTH, CONNACK, CONNECT, DISCONNECT, PROPERTY_BY_ID, PUBACK, PUBCOMP, PUBLISH, PUBREC, PUBREL, SUBACK, SUBSCRIBE, UNSUBACK,
   UNSUBSCRIBE,
 } from '../mqtt/tables.js';
-import { characterCut, readsAsText } from '../mqtt/utf8.js';
+import { cutBytes } from '../mqtt/utf8.js';
 import type { Connection, Direction } from '../tcp/types.js';
 import { ByteOut, fragment } from './bytes-out.js';
 import { isoTime } from './format.js';
@@ -340,12 +340,8 @@ function strings(w: ByteOut, a: readonly string[]): void {
  * decision as displayBytes() in src/mqtt/utf8.ts, which the tree uses.
  */
 function writeBytesValue(w: ByteOut, b: Uint8Array, start: number, end: number, trueEnd: number, limit: number): void {
-  const total = trueEnd - start;
-  const avail = end - start;
-  const cut = limit >= 0 && avail > limit ? start + limit : end;
-  const truncated = cut - start < total;
-  const textCut = characterCut(b, start, cut, end);
-  if (readsAsText(b, start, textCut)) {
+  const { cut, textCut, truncated, text } = cutBytes(b, start, end, limit, trueEnd);
+  if (text) {
     w.raw(UTF8_TEXT);
     w.jsonUtf8(b, start, textCut);
   } else {
