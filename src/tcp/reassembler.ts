@@ -1,3 +1,4 @@
+import { HistoryPool, MAX_RING_BYTES, MIN_RING_BYTES } from './history-pool.js';
 import { shardOfTuple } from './shard.js';
 import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, type TcpSegment } from '../net/types.js';
 import { seqDiff, seqGt, seqLt } from './seq.js';
@@ -49,7 +50,7 @@ export const PENDING_MAX_BYTES = 64 * 1024;
 const LATE_GAPS_KEPT = 16;
 
 /** Delivered bytes kept per direction to check retransmissions against (grows on demand up to this). */
-export const HISTORY_MAX_BYTES = 2048;
+export const HISTORY_MAX_BYTES = MAX_RING_BYTES;
 /** After a close, stray segments of the old connection (final ACKs, in-flight data after a RST) are ignored this long. */
 export const TOMBSTONE_SEC = 60;
 export const MAX_TOMBSTONES = 65536;
@@ -243,6 +244,7 @@ export class TcpReassembler {
   private readonly maxConnectionBytes: number;
   /** Retransmission history bytes allocated by live connections (for the connection byte budget). */
   private histBytes = 0;
+  private readonly rings = new HistoryPool();
   private quietOldest: ConnState | null = null;
   private quietNewest: ConnState | null = null;
   private busyOldest: ConnState | null = null;
@@ -798,14 +800,14 @@ export class TcpReassembler {
     const n = p.length;
     let h = d.hist;
     if (h === null || (h.length < HISTORY_MAX_BYTES && d.histLen + n > h.length)) {
-      let size = h === null ? 256 : h.length;
+      let size = h === null ? MIN_RING_BYTES : h.length;
       while (size < d.histLen + n && size < HISTORY_MAX_BYTES) size *= 2;
-      const grown = new Uint8Array(size);
+      const grown = this.rings.take(size);
       this.histBytes += size - (h === null ? 0 : h.length);
-      if (h !== null && d.histLen > 0) {
-        // Linearise the old ring so the newest byte sits just before histPos = histLen.
-        const mask = h.length - 1;
-        for (let k = 0; k < d.histLen; k++) grown[k] = h[(d.histPos - d.histLen + k) & mask]!;
+      // Below HISTORY_MAX_BYTES a ring never wraps (it grows first), so its bytes are h[0 .. histLen) in order.
+      if (h !== null) {
+        if (d.histLen > 0) grown.set(d.histLen === h.length ? h : h.subarray(0, d.histLen));
+        this.rings.give(h);
       }
       d.histPos = d.histLen;
       d.hist = h = grown;
@@ -1050,15 +1052,21 @@ export class TcpReassembler {
   }
 
   private release(st: ConnState): void {
-    for (const d of [st.c2s, st.s2c]) {
-      d.ooo = [];
-      this.bufferedTotal -= d.oooBytes;
-      this.held.held -= d.oooBytes;
-      d.oooBytes = 0;
-      if (d.hist !== null) this.histBytes -= d.hist.length;
-      d.hist = null;
-      d.histLen = 0;
+    this.releaseDir(st.c2s);
+    this.releaseDir(st.s2c);
+  }
+
+  private releaseDir(d: DirState): void {
+    d.ooo = [];
+    this.bufferedTotal -= d.oooBytes;
+    this.held.held -= d.oooBytes;
+    d.oooBytes = 0;
+    if (d.hist !== null) {
+      this.histBytes -= d.hist.length;
+      this.rings.give(d.hist);
     }
+    d.hist = null;
+    d.histLen = 0;
   }
 
   private emit(ev: StreamEvent): void {
