@@ -1,4 +1,4 @@
-import { HistoryPool, MAX_RING_BYTES, MIN_RING_BYTES } from './history-pool.js';
+import { HistoryLog } from './history-log.js';
 import { shardOfTuple } from './shard.js';
 import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, type TcpSegment } from '../net/types.js';
 import { seqDiff, seqGt, seqLt } from './seq.js';
@@ -35,7 +35,8 @@ export const ACKED_WINDOW_FACTOR = 4;
 export const DEFAULT_MAX_CONNECTIONS = 32_768;
 /**
  * Bytes the tracked connections may hold together, as this stage counts them: CONNECTION_COST_BYTES per connection
- * (its state in every stage, estimated) plus its retransmission history and out-of-order bytes. At least
+ * (its state in every stage, estimated) plus its out-of-order bytes (the retransmission history is one fixed-size log for
+ * all connections, src/tcp/history-log.ts, so it is not counted per connection). At least
  * maxConnections x CONNECTION_BUDGET_SHARE, so raising --max-connections raises this too.
  */
 export const DEFAULT_MAX_CONNECTION_BYTES = 128 * 1024 * 1024;
@@ -49,8 +50,6 @@ export const PENDING_MAX_BYTES = 64 * 1024;
 /** Declared gaps remembered per direction to recognise their bytes arriving late. */
 const LATE_GAPS_KEPT = 16;
 
-/** Delivered bytes kept per direction to check retransmissions against (grows on demand up to this). */
-export const HISTORY_MAX_BYTES = MAX_RING_BYTES;
 /** After a close, stray segments of the old connection (final ACKs, in-flight data after a RST) are ignored this long. */
 export const TOMBSTONE_SEC = 60;
 export const MAX_TOMBSTONES = 65536;
@@ -157,11 +156,8 @@ class DirState {
   peerAck = 0;
   /** The other side acknowledged at least one data byte: its ACK stream is in the capture. */
   acksData = false;
-  /** Ring of the last delivered bytes (power-of-two size); the newest is just before sequence number histEnd. */
-  hist: Uint8Array | null = null;
-  histLen = 0;
-  histPos = 0;
-  histEnd = 0;
+  /** Where this direction's newest record in the shared history log starts (-1: none). */
+  histLast = -1;
 }
 
 class ConnState {
@@ -242,9 +238,8 @@ export class TcpReassembler {
   private liveCount = 0;
   private readonly maxConnections: number;
   private readonly maxConnectionBytes: number;
-  /** Retransmission history bytes allocated by live connections (for the connection byte budget). */
-  private histBytes = 0;
-  private readonly rings = new HistoryPool();
+  /** Delivered bytes of all connections, to compare retransmissions with (fixed size, not per connection). */
+  private readonly history = new HistoryLog();
   private quietOldest: ConnState | null = null;
   private quietNewest: ConnState | null = null;
   private busyOldest: ConnState | null = null;
@@ -296,7 +291,7 @@ export class TcpReassembler {
 
   /** What the tracked connections hold as the connection byte budget counts it. */
   private connectionBytes(): number {
-    return this.liveCount * CONNECTION_COST_BYTES + this.histBytes + this.bufferedTotal;
+    return this.liveCount * CONNECTION_COST_BYTES + this.bufferedTotal;
   }
 
   segment(seg: TcpSegment): void {
@@ -364,7 +359,6 @@ export class TcpReassembler {
     this.liveCount = 0;
     this.held.held -= this.bufferedTotal;
     this.bufferedTotal = 0;
-    this.histBytes = 0;
     this.quietOldest = this.quietNewest = this.busyOldest = this.busyNewest = null;
     this.tombs.clear();
     this.tombRing.length = 0;
@@ -738,22 +732,11 @@ export class TcpReassembler {
     }
   }
 
-  /** Compares retransmitted bytes (before `next`) with what was delivered, as far as the history reaches. */
+  /** Compares retransmitted bytes (before `next`) with what was delivered, as far as the history log reaches. */
   private checkHistory(st: ConnState, d: DirState, dir: Direction, seq: number, p: Uint8Array, n: number, frame: number): void {
-    const h = d.hist;
-    if (h === null || d.histLen === 0) return;
-    const mask = h.length - 1;
-    // Distance back from the end of the history to the segment's first byte; byte k is `back - k` back.
-    const back = seqDiff(d.histEnd, seq);
-    let end = n < p.length ? n : p.length;
-    if (end > back) end = back;
-    let differ = 0;
-    let compared = 0;
-    for (let k = back > d.histLen ? back - d.histLen : 0; k < end; k++) {
-      compared++;
-      if (p[k] !== h[(d.histPos - (back - k)) & mask]) differ++;
-    }
-    if (differ > 0) this.conflict(st, d, dir, differ, compared, seq, frame);
+    if (d.histLast < 0) return;
+    const r = this.history.compare(d.histLast, seq, p, n);
+    if (r.differ > 0) this.conflict(st, d, dir, r.differ, r.compared, seq, frame);
   }
 
   private conflict(st: ConnState, d: DirState, dir: Direction, differ: number, overlap: number, seq: number, frame: number): void {
@@ -772,8 +755,7 @@ export class TcpReassembler {
     const conn = st.conn!;
     if (p.length > 0) {
       this.sink.data(conn, dir, p, frame, sec, nsec);
-      this.remember(d, p);
-      d.histEnd = (d.next + p.length) >>> 0;
+      d.histLast = this.history.append(d.histLast, d.next, p);
     }
     if (len > p.length) {
       const missing = len - p.length;
@@ -787,47 +769,12 @@ export class TcpReassembler {
         message: `${missing} byte${missing === 1 ? '' : 's'} of ${dir} in frame ${frame} not captured (snaplen) (seq ${from}..${from + missing})`,
       });
       this.sink.gap(conn, dir, missing, frame);
-      d.histLen = 0;
     }
     d.next = (d.next + len) >>> 0;
     if (d.finSeen && !d.finDone && d.next === d.finSeq) {
       d.finDone = true;
       d.next = (d.next + 1) >>> 0;
     }
-  }
-
-  private remember(d: DirState, p: Uint8Array): void {
-    const n = p.length;
-    let h = d.hist;
-    if (h === null || (h.length < HISTORY_MAX_BYTES && d.histLen + n > h.length)) {
-      let size = h === null ? MIN_RING_BYTES : h.length;
-      while (size < d.histLen + n && size < HISTORY_MAX_BYTES) size *= 2;
-      const grown = this.rings.take(size);
-      this.histBytes += size - (h === null ? 0 : h.length);
-      // Below HISTORY_MAX_BYTES a ring never wraps (it grows first), so its bytes are h[0 .. histLen) in order.
-      if (h !== null) {
-        if (d.histLen > 0) grown.set(d.histLen === h.length ? h : h.subarray(0, d.histLen));
-        this.rings.give(h);
-      }
-      d.histPos = d.histLen;
-      d.hist = h = grown;
-    }
-    const size = h.length;
-    if (n >= size) {
-      h.set(p.subarray(n - size));
-      d.histPos = 0;
-      d.histLen = size;
-      return;
-    }
-    const first = size - d.histPos;
-    if (n <= first) {
-      h.set(p, d.histPos);
-    } else {
-      h.set(p.subarray(0, first), d.histPos);
-      h.set(p.subarray(first), 0);
-    }
-    d.histPos = (d.histPos + n) & (size - 1);
-    d.histLen = d.histLen + n < size ? d.histLen + n : size;
   }
 
   /** Delivers buffered chunks that have become contiguous. */
@@ -907,7 +854,6 @@ export class TcpReassembler {
       if (d.lostRanges.length > LATE_GAPS_KEPT) d.lostRanges.shift();
     }
     d.next = (d.next + bytes) >>> 0;
-    d.histLen = 0;
     d.overflowing = false;
     if (d.finSeen && !d.finDone && d.next === d.finSeq) {
       d.finDone = true;
@@ -1061,12 +1007,7 @@ export class TcpReassembler {
     this.bufferedTotal -= d.oooBytes;
     this.held.held -= d.oooBytes;
     d.oooBytes = 0;
-    if (d.hist !== null) {
-      this.histBytes -= d.hist.length;
-      this.rings.give(d.hist);
-    }
-    d.hist = null;
-    d.histLen = 0;
+    d.histLast = -1;
   }
 
   private emit(ev: StreamEvent): void {
