@@ -67,7 +67,8 @@ interface ConnState {
   conn: Connection;
   level: ProtocolLevel | null;
   levelInferred: boolean;
-  framers: Record<Direction, MqttFramer>;
+  c2s: MqttFramer | null;
+  s2c: MqttFramer | null;
 }
 
 export class ConnectionDecoder implements StreamSink {
@@ -97,32 +98,28 @@ export class ConnectionDecoder implements StreamSink {
   }
 
   open(conn: Connection): void {
-    const state: ConnState = {
-      conn,
-      level: null,
-      levelInferred: false,
-      framers: {
-        c2s: this.makeFramer(conn, 'c2s'),
-        s2c: this.makeFramer(conn, 's2c'),
-      },
-    };
+    const state: ConnState = { conn, level: null, levelInferred: false, c2s: null, s2c: null };
+    state.c2s = this.makeFramer(state, 'c2s');
+    state.s2c = this.makeFramer(state, 's2c');
     if (!conn.tls) this.conns.set(conn.id, state);
     this.next.open(conn);
   }
 
   data(conn: Connection, dir: Direction, data: Uint8Array, frame: number, timeSec: number, timeNsec: number): void {
-    this.conns.get(conn.id)?.framers[dir].push(data, frame, timeSec, timeNsec);
+    const state = this.conns.get(conn.id);
+    if (state !== undefined) (dir === 'c2s' ? state.c2s : state.s2c)!.push(data, frame, timeSec, timeNsec);
   }
 
   gap(conn: Connection, dir: Direction, bytes: number, frame: number): void {
-    this.conns.get(conn.id)?.framers[dir].gap(bytes, frame);
+    const state = this.conns.get(conn.id);
+    if (state !== undefined) (dir === 'c2s' ? state.c2s : state.s2c)!.gap(bytes, frame);
   }
 
   close(conn: Connection, end: ConnectionEnd): void {
     const state = this.conns.get(conn.id);
     if (state) {
-      state.framers.c2s.end(end.frame);
-      state.framers.s2c.end(end.frame);
+      state.c2s!.end(end.frame);
+      state.s2c!.end(end.frame);
       this.conns.delete(conn.id);
     }
     this.next.close(conn, end);
@@ -132,14 +129,17 @@ export class ConnectionDecoder implements StreamSink {
     this.next.event(ev);
   }
 
-  private makeFramer(conn: Connection, dir: Direction): MqttFramer {
-    return new MqttFramer(new FramerOutlet(this, this.next, conn, dir), { startUnsynced: !conn.sawSyn, budget: this.budget, ...(this.opts.maxPacketBytes !== undefined ? { maxPacketBytes: this.opts.maxPacketBytes } : {}) });
+  private makeFramer(state: ConnState, dir: Direction): MqttFramer {
+    const conn = state.conn;
+    return new MqttFramer(new FramerOutlet(this, this.next, state, dir), { startUnsynced: !conn.sawSyn, budget: this.budget, ...(this.opts.maxPacketBytes !== undefined ? { maxPacketBytes: this.opts.maxPacketBytes } : {}) });
   }
 
-  /** A framed packet of one connection and direction, from its FramerOutlet: decoded and passed on. */
-  framed(conn: Connection, dir: Direction, pkt: FramedPacket): void {
-    const state = this.conns.get(conn.id);
-    if (!state) return;
+  /**
+   * A framed packet of one connection and direction, from its FramerOutlet (which holds the connection's state, so
+   * no lookup by id per packet): decoded and passed on.
+   */
+  framed(state: ConnState, dir: Direction, pkt: FramedPacket): void {
+    const conn = state.conn;
     const isConnect = dir === 'c2s' && (pkt.bytes[0]! >> 4) === CONNECT;
     if (state.level === null && !isConnect) {
       const guess = inferLevel(pkt.bytes);
@@ -181,15 +181,15 @@ class FramerOutlet implements FramerSink {
   constructor(
     private readonly decoder: ConnectionDecoder,
     private readonly next: PacketSink,
-    private readonly conn: Connection,
+    private readonly state: ConnState,
     private readonly dir: Direction,
   ) {}
 
   packet(pkt: FramedPacket): void {
-    this.decoder.framed(this.conn, this.dir, pkt);
+    this.decoder.framed(this.state, this.dir, pkt);
   }
 
   event(ev: FramerEvent): void {
-    this.next.event({ event: ev.event, frame: ev.frame, conn: this.conn.id, dir: this.dir, message: ev.message, ...(ev.bytes !== undefined ? { bytes: ev.bytes } : {}), ...(ev.malformed !== undefined ? { malformed: ev.malformed } : {}) } as StreamEvent);
+    this.next.event({ event: ev.event, frame: ev.frame, conn: this.state.conn.id, dir: this.dir, message: ev.message, ...(ev.bytes !== undefined ? { bytes: ev.bytes } : {}), ...(ev.malformed !== undefined ? { malformed: ev.malformed } : {}) } as StreamEvent);
   }
 }
