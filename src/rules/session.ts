@@ -270,26 +270,56 @@ class Side {
 }
 
 export class ConnSession {
+  // Fields every packet reads come first: V8 lays an object out in the order its fields are set, so they share
+  // the object's first cache lines (3,000 connections at once make every other line a miss).
   readonly conn: Connection;
   readonly c2s = new Side();
   readonly s2c = new Side();
-  private seq = 0;
   private lastTime = 0;
-
-  private clientSeen = false;
+  private level: ProtocolLevel = 4;
   private connectSeen = false;
-  private connackCount = 0;
-  private accepted = false;
-  private refused = false;
-  private connackCode: number | null = null;
-  private connackName: string | null = null;
-  private reportedBeforeConnack = false;
-  private reportedAfterRefusal = false;
-  private abortive = false;
+  private clientSeen = false;
+  private keepAlive = 0;
+  private lastClientTime = -1;
+  private reportedKaServer = false;
+  private kaFromServer = false;
   /** Complete knowledge of the in-flight state (see the file comment). */
   private known = false;
+  private accepted = false;
+  private connackCount = 0;
+  private refused = false;
+  private reportedBeforeConnack = false;
+  private reportedAfterRefusal = false;
+  private spOnClean = false;
+  private reportedSpOnClean = false;
+  private authMethod: string | undefined;
+  private reportedAuthBeforeConnack = false;
+  private requestProblemInfo = 1;
+  private maxQos = 2;
+  private retainAvailable = true;
+  /** The client's subscriptions by filter ($share/ prefix removed); null once over the cap. */
+  private subs: Map<string, Subscription> | null = new Map();
+  private wildSubs: Subscription[] = [];
+  // Scratch results of matching one PUBLISH (fields, so matching allocates nothing).
+  private mMatched = false;
+  private mDollarWild = false;
+  private mMaxQos = -1;
+  private mRap = false;
+  private mSubId = false;
+  private seq = 0;
+  /**
+   * Set when one of this connection's caps is reached (the checks that need the capped state switch off): the rules
+   * stage reports it in a 'limit' event and clears it.
+   */
+  limitReached: { dir: Direction; message: string } | null = null;
+  private pendingPings = 0;
+  /** When the oldest unanswered PINGREQ was sent. */
+  private pingSince = 0;
 
-  private level: ProtocolLevel = 4;
+  private connackCode: number | null = null;
+  private connackName: string | null = null;
+  private abortive = false;
+
   private clean = false;
   /** undefined when the CONNECT could not be decoded that far. */
   private clientId: string | undefined;
@@ -299,45 +329,16 @@ export class ConnSession {
   private willFlag = false;
   private willQos = 0;
   private willRetain = false;
-  private authMethod: string | undefined;
   private connectSessionExpiry = 0;
-  private requestProblemInfo = 1;
   private requestResponseInfo = 0;
-  private spOnClean = false;
-  private reportedSpOnClean = false;
-  private reportedAuthBeforeConnack = false;
 
-  private maxQos = 2;
-  private retainAvailable = true;
   private wildcardAvailable = true;
   private subIdAvailable = true;
   private sharedAvailable = true;
   private maxQosDeclared = false;
 
-  private keepAlive = 0;
-  private kaFromServer = false;
-  private lastClientTime = -1;
-  private reportedKaServer = false;
-
-  private pendingPings = 0;
-  /** When the oldest unanswered PINGREQ was sent. */
-  private pingSince = 0;
-  /** The client's subscriptions by filter ($share/ prefix removed); null once over the cap. */
-  private subs: Map<string, Subscription> | null = new Map();
-  private wildSubs: Subscription[] = [];
   /** Characters of the filters in `subs`. */
   private subsChars = 0;
-  /**
-   * Set when one of this connection's caps is reached (the checks that need the capped state switch off): the rules
-   * stage reports it in a 'limit' event and clears it.
-   */
-  limitReached: { dir: Direction; message: string } | null = null;
-  // Scratch results of matching one PUBLISH (fields, so matching allocates nothing).
-  private mMatched = false;
-  private mDollarWild = false;
-  private mMaxQos = -1;
-  private mRap = false;
-  private mSubId = false;
 
   constructor(conn: Connection) {
     this.conn = conn;
