@@ -127,6 +127,20 @@ export class ByteOut {
     this.ascii(Number.isFinite(n) ? String(n) : 'null');
   }
 
+  /** A non-negative integer below 2^31 as exactly `width` digits (at most 10), zero-padded on the left. */
+  padded(n: number, width: number): void {
+    this.room(width);
+    const b = this.buf;
+    let p = this.pos + width;
+    this.pos = p;
+    let t = n;
+    for (let k = 0; k < width; k++) {
+      const q = (t / 10) | 0;
+      b[--p] = 0x30 + (t - q * 10);
+      t = q;
+    }
+  }
+
   /** A JSON string (quotes included) for any JavaScript string. */
   jsonString(s: string): void {
     this.room(2);

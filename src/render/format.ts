@@ -8,13 +8,20 @@ let lastSec = Number.NaN;
 let lastNsec = Number.NaN;
 let lastText = '';
 
+/** The date and time of a second up to the fraction (`2023-11-14T22:13:20.`), or null outside what Date can show. */
+export function isoTimePrefix(sec: number): string | null {
+  const ms = sec * 1000;
+  if (!Number.isFinite(ms) || Math.abs(ms) > 8.64e15) return null;
+  return `${new Date(ms).toISOString().slice(0, 19)}.`;
+}
+
 /** ISO-8601 UTC with microseconds, or nanoseconds when the capture has sub-microsecond precision. */
 export function isoTime(sec: number, nsec: number): string {
   if (sec === lastSec && nsec === lastNsec) return lastText;
   if (sec !== cachedSec) {
-    const ms = sec * 1000;
-    if (!Number.isFinite(ms) || Math.abs(ms) > 8.64e15) return `@${sec}.${String(nsec).padStart(9, '0')}`;
-    cachedPrefix = `${new Date(ms).toISOString().slice(0, 19)}.`;
+    const prefix = isoTimePrefix(sec);
+    if (prefix === null) return `@${sec}.${String(nsec).padStart(9, '0')}`;
+    cachedPrefix = prefix;
     cachedSec = sec;
   }
   const frac = nsec % 1000 === 0 ? String(Math.floor(nsec / 1000)).padStart(6, '0') : String(nsec).padStart(9, '0');

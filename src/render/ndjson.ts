@@ -16,7 +16,7 @@ import {
 import { cutBytes } from '../mqtt/utf8.js';
 import type { Connection, Direction } from '../tcp/types.js';
 import { ByteOut, fragment } from './bytes-out.js';
-import { isoTime } from './format.js';
+import { isoTime, isoTimePrefix } from './format.js';
 
 export interface JsonOptions {
   redact: boolean;
@@ -54,27 +54,57 @@ const TRUNCATED = fragment(',"truncated":true}');
 const PACKET_HEAD = fragment('{"kind":"packet","frame":');
 const FRAMES = fragment(',"frames":[');
 const TIME = fragment('],"time":"');
-const VERSION = fragment(',"version":');
-const INFERRED_TRUE = fragment(',"versionInferred":true,"type":');
-const INFERRED_FALSE = fragment(',"versionInferred":false,"type":');
-const LENGTH = fragment(',"length":');
 const FIELDS = fragment(',"fields":');
 const VIOLATIONS = fragment(',"violations":');
 const NO_VIOLATIONS = fragment(',"violations":[]}');
-const VERSION_TEXT: Record<number, Uint8Array> = { 3: fragment('"3.1"'), 4: fragment('"3.1.1"'), 5: fragment('"5.0"') };
-const TYPE_NAME = new Map<string, Uint8Array>();
-function typeName(name: string): Uint8Array {
-  let f = TYPE_NAME.get(name);
+const VERSION_TEXT: Record<number, string> = { 3: '"3.1"', 4: '"3.1.1"', 5: '"5.0"' };
+
+/**
+ * `,"version":…,"versionInferred":…,"type":…,"length":` in one fragment, made once per level, inferred or not and
+ * type name (the name is a function of the type nibble and the level): one copy per record instead of seven.
+ */
+const MIDDLE = new Map<string, Uint8Array>();
+function middle(level: number, inferred: boolean, typeName: string): Uint8Array {
+  const k = `${level}${inferred ? 'i' : 'r'}${typeName}`;
+  let f = MIDDLE.get(k);
   if (f === undefined) {
-    f = fragment(JSON.stringify(name));
-    TYPE_NAME.set(name, f);
+    f = fragment(`,"version":${VERSION_TEXT[level] ?? 'null'},"versionInferred":${inferred},"type":${JSON.stringify(typeName)},"length":`);
+    MIDDLE.set(k, f);
   }
   return f;
 }
+/** The same, for the common case, without building the key: by level (3-5), inferred and type nibble. */
+const MIDDLE_FAST: (Uint8Array | undefined)[] = new Array(3 * 2 * 16).fill(undefined);
+
+/** The date-and-time prefix of the last second written (`2023-11-14T22:13:20.`), as bytes. */
+let prefixSec = Number.NaN;
+let prefixBytes: Uint8Array = new Uint8Array(0);
+
+/** `"time":"…"` text as isoTime() gives it, written without making the string. */
+export function writeIsoTime(w: ByteOut, sec: number, nsec: number): void {
+  if (sec !== prefixSec) {
+    const prefix = isoTimePrefix(sec);
+    if (prefix === null || !Number.isInteger(nsec) || nsec < 0 || nsec >= 1e9) {
+      w.ascii(isoTime(sec, nsec));
+      return;
+    }
+    prefixBytes = fragment(prefix);
+    prefixSec = sec;
+  }
+  if (!Number.isInteger(nsec) || nsec < 0 || nsec >= 1e9) {
+    w.ascii(isoTime(sec, nsec));
+    return;
+  }
+  w.raw(prefixBytes);
+  if (nsec % 1000 === 0) w.padded(nsec / 1000, 6);
+  else w.padded(nsec, 9);
+  w.byte(0x5a);
+}
 
 /**
- * `"conn":…,"src":…,"dst":…,"dir":…` of a connection per direction, made when the connection's first packet is
- * written (addresses are text we formatted: digits, hex, dots, colons, brackets — nothing to escape).
+ * `",` (the end of the time) and `"conn":…,"src":…,"dst":…,"dir":…` of a connection per direction, made when the
+ * connection's first packet is written (addresses are text we formatted: digits, hex, dots, colons, brackets —
+ * nothing to escape).
  */
 const CONN_JSON = new WeakMap<Connection, { c2s: Uint8Array; s2c: Uint8Array }>();
 function connJson(conn: Connection, dir: Direction): Uint8Array {
@@ -84,8 +114,8 @@ function connJson(conn: Connection, dir: Direction): Uint8Array {
     const server = JSON.stringify(conn.server);
     const id = Number.isFinite(conn.id) ? String(conn.id) : 'null';
     e = {
-      c2s: fragment(`"conn":${id},"src":${client},"dst":${server},"dir":"c2s"`),
-      s2c: fragment(`"conn":${id},"src":${server},"dst":${client},"dir":"s2c"`),
+      c2s: fragment(`","conn":${id},"src":${client},"dst":${server},"dir":"c2s"`),
+      s2c: fragment(`","conn":${id},"src":${server},"dst":${client},"dir":"s2c"`),
     };
     CONN_JSON.set(conn, e);
   }
@@ -106,18 +136,19 @@ export function writePacketRecord(w: ByteOut, rec: PacketRecord, o: JsonOptions)
     w.num(frames[i]!);
   }
   w.raw(TIME);
-  // isoTime gives digits, '-', ':', '.', 'T', 'Z' and '@': nothing JSON would escape.
-  w.ascii(isoTime(rec.timeSec, rec.timeNsec));
-  w.byte(0x22);
-  w.byte(COMMA);
+  // The time is digits, '-', ':', '.', 'T', 'Z' and '@': nothing JSON would escape.
+  writeIsoTime(w, rec.timeSec, rec.timeNsec);
   w.raw(connJson(rec.conn, rec.dir));
-  w.raw(VERSION);
-  const v = VERSION_TEXT[p.level];
-  if (v === undefined) w.ascii('null');
-  else w.raw(v);
-  w.raw(rec.levelInferred ? INFERRED_TRUE : INFERRED_FALSE);
-  w.raw(typeName(p.typeName));
-  w.raw(LENGTH);
+  const lv = p.level;
+  const inferred = rec.levelInferred;
+  if (lv >= 3 && lv <= 5) {
+    const slot = ((lv - 3) * 2 + (inferred ? 1 : 0)) * 16 + p.wireType;
+    let f = MIDDLE_FAST[slot];
+    if (f === undefined) MIDDLE_FAST[slot] = f = middle(lv, inferred, p.typeName);
+    w.raw(f);
+  } else {
+    w.raw(middle(lv, inferred, p.typeName));
+  }
   w.num(p.length);
   w.raw(FIELDS);
   writeFields(w, p, o);
