@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { looksLikeConnect } from '../src/tcp/reassembler.js';
+import { looksLikeConnect } from '../src/mqtt/connect-probe.js';
 import { LINK, TcpSession, runPipeline, toRecords } from './builders/frames.js';
 
 const enc = new TextEncoder();

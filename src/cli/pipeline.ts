@@ -3,6 +3,7 @@
  * rules -> renderers. Everything is synchronous per record, so output appears as soon as a record's bytes arrive.
  */
 import type { CaptureEvent, CaptureRecord, CaptureSink } from '../capture/types.js';
+import { CONNECT_PROBER } from '../mqtt/connect-probe.js';
 import { ConnectionDecoder, type PacketRecord, type PacketSink, type Violation } from '../mqtt/connection-decoder.js';
 import { NetDecoder } from '../net/decoder.js';
 import type { NetEvent } from '../net/types.js';
@@ -56,7 +57,7 @@ export function buildPipeline(out: PacketSink, opts: PipelineOptions, onFrame?: 
   const rules = new RuleEngine(new DialectStage(out, { dialect: opts.dialect, tree: opts.tree, views: opts.fieldsShown ?? true }));
   const payloadLimit = opts.fieldsShown === false ? 0 : opts.payloadLimit;
   const mqtt = new ConnectionDecoder(rules, { tree: opts.tree, ...(payloadLimit !== undefined ? { payloadLimit } : {}) });
-  const tcp = new TcpReassembler(mqtt, { ports: new Set(opts.ports), auto: opts.auto, heldBytes: mqtt.budget, ...(opts.shard ? { shard: opts.shard } : {}), ...(opts.maxConnections !== undefined ? { maxConnections: opts.maxConnections } : {}) });
+  const tcp = new TcpReassembler(mqtt, { ports: new Set(opts.ports), auto: opts.auto, connectProber: CONNECT_PROBER, heldBytes: mqtt.budget, ...(opts.shard ? { shard: opts.shard } : {}), ...(opts.maxConnections !== undefined ? { maxConnections: opts.maxConnections } : {}) });
   const reportsUnconnected = (opts.shard?.index ?? 0) === 0;
   const net = new NetDecoder((ev: NetEvent) => {
     if (reportsUnconnected) rules.event({ event: ev.event, frame: ev.frame, conn: null, dir: null, message: ev.message });

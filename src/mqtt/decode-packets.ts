@@ -12,7 +12,7 @@ import {
 } from './packets.js';
 import {
   AUTH, CONNACK, CONNECT, DISCONNECT, PUBLISH, SUBACK, SUBACK_RETURN_CODES, SUBSCRIBE, UNSUBACK, UNSUBSCRIBE, WILL_CONTEXT,
-  connackReturnCodeName, reasonCode,
+  PROTOCOL_NAME_31, PROTOCOL_NAME_311, connackReturnCodeName, reasonCode,
 } from './tables.js';
 import { isSharedFilter } from './topics.js';
 import { isWellFormedUtf8 } from './utf8.js';
@@ -26,8 +26,8 @@ export function decodeConnect(d: Cursor, p: ConnectPacket): void {
   d.field = F.protocolName.key;
   const name = d.str(F.protocolName.key, F.protocolName.label);
   p.protocolName = name;
-  if (name !== 'MQTT' && name !== 'MQIsdp') {
-    d.problem('bad-protocol-name', nameAt, d.pos - nameAt, `protocol name "${clip(name)}" is neither "MQTT" nor "MQIsdp"`);
+  if (name !== PROTOCOL_NAME_311 && name !== PROTOCOL_NAME_31) {
+    d.problem('bad-protocol-name', nameAt, d.pos - nameAt, `protocol name "${clip(name)}" is neither "${PROTOCOL_NAME_311}" nor "${PROTOCOL_NAME_31}"`);
   }
   const lvAt = d.pos;
   d.field = F.protocolLevel.key;
@@ -52,7 +52,7 @@ export function decodeConnect(d: Cursor, p: ConnectPacket): void {
     d.problem('bad-protocol-level', lvAt, 1, `protocol level ${raw} is not 3, 4 or 5; the rest of the packet has no known layout`);
     throw STOP;
   }
-  if ((name === 'MQTT' && lv === 3) || (name === 'MQIsdp' && lv !== 3)) {
+  if ((name === PROTOCOL_NAME_311 && lv === 3) || (name === PROTOCOL_NAME_31 && lv !== 3)) {
     d.problem('name-level-mismatch', nameAt, lvAt + 1 - nameAt, `protocol name "${name}" does not go with level ${lv}`);
   }
   const level = d.level; // set from the CONNECT's own bytes by the entry point

@@ -12,6 +12,9 @@ export const LEVELS: readonly ProtocolLevel[] = [3, 4, 5];
 // ---------------------------------------------------------------------------------------------
 
 export const CONNECT = 1;
+/** CONNECT protocol names: 3.1.1 and 5.0, and 3.1's. */
+export const PROTOCOL_NAME_311 = 'MQTT';
+export const PROTOCOL_NAME_31 = 'MQIsdp';
 export const CONNACK = 2;
 export const PUBLISH = 3;
 export const PUBACK = 4;

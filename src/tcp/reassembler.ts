@@ -2,7 +2,7 @@ import { HistoryLog } from './history-log.js';
 import { shardOfTuple } from './shard.js';
 import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, type TcpSegment } from '../net/types.js';
 import { seqDiff, seqGt, seqLt } from './seq.js';
-import type { Connection, ConnectionEnd, Direction, EndCause, HeldBytes, StreamEvent, StreamSink } from './types.js';
+import type { ConnectProbe, ConnectProber, Connection, ConnectionEnd, Direction, EndCause, HeldBytes, StreamEvent, StreamSink } from './types.js';
 
 /** MQTT over TLS: such connections are reported and opened, never decoded. */
 export const MQTT_TLS_PORT = 8883;
@@ -60,8 +60,6 @@ export const MAX_TOMBSTONES = 65536;
  */
 const MAX_AHEAD = 1 << 30;
 
-/** Bytes needed to decide whether a stream starts with a CONNECT: 1 + 4 (Remaining Length) + 8 ("\0\6MQIsdp"). */
-const PROBE_BYTES = 13;
 
 // Connection modes.
 const LIVE = 0;
@@ -69,23 +67,20 @@ const TLS = 1;
 const PENDING = 2;
 const IGNORED = 3;
 
-/** Verdict on the first bytes of a stream: an MQTT CONNECT, not one, or too few bytes to tell yet. */
-export type ConnectProbe = 'yes' | 'no' | 'more';
 const NEED: ConnectProbe = 'more';
 const YES: ConnectProbe = 'yes';
 const NO: ConnectProbe = 'no';
 
 const EMPTY = new Uint8Array(0);
 
-/** Protocol names a CONNECT starts its variable header with (length-prefixed): "MQTT" and 3.1's "MQIsdp". */
-const MQTT = [0, 4, 0x4d, 0x51, 0x54, 0x54];
-const MQISDP = [0, 6, 0x4d, 0x51, 0x49, 0x73, 0x64, 0x70];
 
 export interface TcpReassemblerOptions {
   /** Ports whose connections are always delivered (the CLI passes 1883, 6002 and any --port). */
   ports: Set<number>;
-  /** Also deliver connections on other ports whose client starts with an MQTT CONNECT. */
+  /** Also deliver connections on other ports whose client starts with an MQTT CONNECT (needs connectProber). */
   auto: boolean;
+  /** The MQTT stage's test of a stream's first bytes, for `auto` (src/mqtt/connect-probe.ts). */
+  connectProber?: ConnectProber;
   /** Cap on out-of-order bytes held per direction (default 4 MiB); beyond it segments are dropped. */
   maxBufferedBytesPerDirection?: number;
   /** Cap on out-of-order bytes held by all connections together (default 64 MiB). */
@@ -253,7 +248,8 @@ export class TcpReassembler {
   private tombHead = 0;
   private tombCount = 0;
   private nextId = 0;
-  private readonly probeBuf = new Uint8Array(PROBE_BYTES);
+  private readonly prober: ConnectProber | null;
+  private readonly probeBuf: Uint8Array;
 
   constructor(
     private readonly sink: StreamSink,
@@ -261,6 +257,10 @@ export class TcpReassembler {
   ) {
     this.ports = opts.ports;
     this.auto = opts.auto;
+    this.prober = opts.connectProber ?? null;
+    // A programming error, not input: --auto cannot work without the test.
+    if (this.auto && this.prober === null) throw new Error('TcpReassembler: auto needs a connectProber');
+    this.probeBuf = new Uint8Array(this.prober?.bytes ?? 0);
     this.maxBuffered = opts.maxBufferedBytesPerDirection ?? DEFAULT_MAX_BUFFERED_BYTES;
     this.maxBufferedTotal = opts.maxBufferedBytesTotal ?? DEFAULT_MAX_BUFFERED_TOTAL_BYTES;
     this.shardIndex = opts.shard?.index ?? 0;
@@ -964,22 +964,23 @@ export class TcpReassembler {
   private probeDir(d: DirState): ConnectProbe {
     if (!d.init || d.ooo.length === 0) return NEED;
     const buf = this.probeBuf;
+    const want = buf.length;
     let n = 0;
     let expect = d.next;
     let blocked = false;
     for (const c of d.ooo) {
       if (c.seq !== expect) break;
-      const take = Math.min(c.data.length, PROBE_BYTES - n);
+      const take = Math.min(c.data.length, want - n);
       buf.set(c.data.subarray(0, take), n);
       n += take;
-      if (n === PROBE_BYTES) break;
+      if (n === want) break;
       if (c.data.length < seqDiff(c.end, c.seq)) {
         blocked = true;
         break;
       }
       expect = c.end;
     }
-    const r = looksLikeConnect(buf, n);
+    const r = this.prober!.test(buf, n);
     return r === NEED && blocked ? NO : r;
   }
 
@@ -1060,30 +1061,3 @@ function rel(d: DirState, seq: number): number {
   return (seq - d.base) >>> 0;
 }
 
-/**
- * Do the first `n` bytes of a stream look like an MQTT CONNECT: 0x10, a valid Remaining Length, then the
- * protocol name "MQTT" or "MQIsdp"?
- */
-export function looksLikeConnect(b: Uint8Array, n: number = b.length): ConnectProbe {
-  if (n < 1) return NEED;
-  if (b[0] !== 0x10) return NO;
-  let i = 1;
-  let value = 0;
-  let mult = 1;
-  for (;;) {
-    if (i >= n) return NEED;
-    const x = b[i++]!;
-    value += (x & 0x7f) * mult;
-    if ((x & 0x80) === 0) break;
-    if (i > 4) return NO;
-    mult *= 128;
-  }
-  // Protocol name, level, flags and keep-alive need 10 bytes at least.
-  if (value < 10) return NO;
-  const name = i + 1 < n && b[i + 1] === 6 ? MQISDP : MQTT;
-  for (let k = 0; k < name.length; k++) {
-    if (i + k >= n) return NEED;
-    if (b[i + k] !== name[k]) return NO;
-  }
-  return name === MQISDP && value < 12 ? NO : YES;
-}

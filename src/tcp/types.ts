@@ -83,3 +83,15 @@ export interface StreamSink {
   close(conn: Connection, end: ConnectionEnd): void;
   event(ev: StreamEvent): void;
 }
+
+/** Verdict on the first bytes of a stream: an MQTT CONNECT, not one, or too few bytes to tell yet. */
+export type ConnectProbe = 'yes' | 'no' | 'more';
+
+/**
+ * How --auto recognises MQTT on other ports: the MQTT stage's test of a stream's first bytes (src/mqtt/connect-probe.ts),
+ * handed to the TCP stage by the pipeline, and how many first bytes always decide it.
+ */
+export interface ConnectProber {
+  bytes: number;
+  test(b: Uint8Array, n: number): ConnectProbe;
+}

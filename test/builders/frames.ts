@@ -3,6 +3,7 @@
  * link type, IPv4/IPv6 fragmentation, a TCP session scripter, and a StreamSink that records everything.
  * Frames are plain byte arrays so tests can reorder, duplicate, drop or cut them at will.
  */
+import { CONNECT_PROBER } from '../../src/mqtt/connect-probe.js';
 import type { CaptureRecord } from '../../src/capture/types.js';
 import { NetDecoder } from '../../src/net/decoder.js';
 import type { NetEvent } from '../../src/net/types.js';
@@ -670,7 +671,7 @@ export function runPipeline(
   const sink = new CollectingSink();
   const netEvents: NetEvent[] = [];
   const net = new NetDecoder((ev) => netEvents.push(ev));
-  const reassembler = new TcpReassembler(sink, { ports: opts.ports ?? new Set([1883, 6002]), auto: opts.auto ?? false, ...opts });
+  const reassembler = new TcpReassembler(sink, { ports: opts.ports ?? new Set([1883, 6002]), auto: opts.auto ?? false, connectProber: CONNECT_PROBER, ...opts });
   let last = 0;
   let lastSec = 0;
   let lastNsec = 0;
