@@ -7,7 +7,7 @@ import { DEFAULT_PENDING_BUDGET_BYTES, MqttFramer, type FramedPacket, type Frame
 import { inferLevel, PacketDecoder } from './decoder.js';
 import type { MqttPacket } from './packets.js';
 import { CONNECT } from './tables.js';
-import type { ProtocolLevel } from './types.js';
+import type { DecodeContext, ProtocolLevel } from './types.js';
 
 /** One decoded MQTT packet with where and when it was seen. Later stages add to `violations`. */
 export interface PacketRecord {
@@ -78,6 +78,8 @@ export class ConnectionDecoder implements StreamSink {
   /** Bytes held for packets in progress, by the framers and (given to the TCP stage) its out-of-order buffers. */
   readonly budget: PendingBudget;
   private readonly decoder = new PacketDecoder();
+  /** The decode context, refilled for every packet (the decoder copies what it needs and keeps no reference). */
+  private readonly ctx: DecodeContext;
   /** The capture record being processed: a packet completes in it even when its bytes came from earlier frames. */
   private currentFrame = 0;
   private currentSec = 0;
@@ -87,6 +89,8 @@ export class ConnectionDecoder implements StreamSink {
     this.next = next;
     this.opts = opts;
     this.budget = { held: 0, limit: opts.pendingBudgetBytes ?? DEFAULT_PENDING_BUDGET_BYTES };
+    // An undefined payloadLimit means the decoder's default.
+    this.ctx = { level: 4, dir: null, tree: opts.tree, payloadLimit: opts.payloadLimit };
   }
 
 
@@ -149,8 +153,10 @@ export class ConnectionDecoder implements StreamSink {
       }
     }
     const level: ProtocolLevel = state.level ?? 4;
-    // A plain literal (no spread): this runs for every packet. An undefined payloadLimit means the default.
-    const decoded = this.decoder.decode(pkt.bytes, { level, dir, tree: this.opts.tree, payloadLimit: this.opts.payloadLimit });
+    const ctx = this.ctx;
+    ctx.level = level;
+    ctx.dir = dir;
+    const decoded = this.decoder.decode(pkt.bytes, ctx);
     if (isConnect) {
       // The CONNECT's own level governs the connection from here on (both directions).
       state.level = decoded.level;
