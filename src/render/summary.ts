@@ -1,7 +1,8 @@
 /** --summary: tables printed at the end (connections, topics, packet types, findings by rule). */
 import { createHash } from 'node:crypto';
 import type { ChalkInstance } from 'chalk';
-import Table from 'cli-table3';
+import { createRequire } from 'node:module';
+import type TableClass from 'cli-table3';
 import type { PacketRecord, PacketSink, Violation } from '../mqtt/connection-decoder.js';
 import { CONNECT, PUBLISH } from '../mqtt/tables.js';
 import { VERSION_NAME, type ProtocolLevel } from '../mqtt/types.js';
@@ -11,6 +12,17 @@ import { connackText, endText } from './close.js';
 import { escapeText } from './escape.js';
 import { isoTime, relativeSeconds } from './format.js';
 import { terminalSafeJson } from './json.js';
+
+
+/**
+ * cli-table3 is loaded when a table is first drawn, not at start-up: with its dependencies it costs about 0.03 s of CPU
+ * to load, which every run paid, though only text summaries draw tables.
+ */
+let tableClass: typeof TableClass | null = null;
+function Table(): typeof TableClass {
+  // createRequire: cli-table3 is CommonJS, and a synchronous require keeps render() synchronous.
+  return (tableClass ??= createRequire(import.meta.url)('cli-table3') as typeof TableClass);
+}
 
 /** Rows per table: the summary is for reading. */
 const MAX_ROWS = 100;
@@ -241,7 +253,7 @@ export class SummaryCollector implements PacketSink {
 
     const t = this.tables();
     const { busiest, shownCount, totalPackets } = t;
-    const conns = new Table({ head: ['conn', 'client', 'server', 'client id', 'version', 'start', 'duration s', 'CONNACK', 'end', 'packets', 'bytes', 'findings'], style });
+    const conns = new (Table())({ head: ['conn', 'client', 'server', 'client id', 'version', 'start', 'duration s', 'CONNACK', 'end', 'packets', 'bytes', 'findings'], style });
     for (const c of busiest) {
       conns.push([
         c.conn.id, escapeText(c.conn.client), escapeText(c.conn.server),
@@ -252,22 +264,22 @@ export class SummaryCollector implements PacketSink {
     }
     out.push(chalk.bold('Connections') + (shownCount > MAX_ROWS ? ` (the ${MAX_ROWS} with most findings and packets, of ${shownCount}; ${totalPackets} packets in all; --json lists every one)` : ''), conns.toString());
 
-    const topics = new Table({ head: ['topic', 'messages', 'payload bytes', 'QoS 0/1/2', 'retained'], style });
+    const topics = new (Table())({ head: ['topic', 'messages', 'payload bytes', 'QoS 0/1/2', 'retained'], style });
     const sortedTopics = t.topics;
     for (const t of sortedTopics.slice(0, MAX_ROWS)) topics.push([escapeText(t.name), t.messages, t.bytes, t.qos.join('/'), t.retained]);
     const capped = this.otherTopics !== null ? `; messages to topics past the cap are counted as "${this.otherTopics}"` : '';
     out.push(chalk.bold('Topics') + (sortedTopics.length > MAX_ROWS ? ` (top ${MAX_ROWS} of ${sortedTopics.length}${capped})` : capped !== '' ? ` (${capped.slice(2)})` : ''), topics.toString());
 
-    const types = new Table({ head: ['packet type', 'count'], style });
+    const types = new (Table())({ head: ['packet type', 'count'], style });
     for (const x of t.types) types.push([x.type, x.count]);
     out.push(chalk.bold('Packet types'), types.toString());
 
-    const rules = new Table({ head: ['rule', 'spec', 'severity', 'count', 'what'], style, colWidths: [null, null, null, null, 60], wordWrap: true });
+    const rules = new (Table())({ head: ['rule', 'spec', 'severity', 'count', 'what'], style, colWidths: [null, null, null, null, 60], wordWrap: true });
     for (const r of t.rules) rules.push([r.id, r.spec, r.severity, r.count, escapeText(r.message)]);
     out.push(chalk.bold('Findings by rule'), this.rules.size === 0 ? '(none)' : rules.toString());
 
     if (this.events.size > 0) {
-      const events = new Table({ head: ['event', 'count'], style });
+      const events = new (Table())({ head: ['event', 'count'], style });
       for (const [name, n] of this.events) events.push([name, n]);
       out.push(chalk.bold('Capture and transport events'), events.toString());
     }
