@@ -74,7 +74,10 @@ interface TopicSummary {
   name: string;
   messages: number;
   bytes: number;
-  qos: [number, number, number];
+  /** Messages per QoS: fields rather than an array, so a tally touches one object (thousands of topics are live). */
+  qos0: number;
+  qos1: number;
+  qos2: number;
   retained: number;
 }
 
@@ -177,14 +180,18 @@ export class SummaryCollector implements PacketSink {
         const other = this.otherTopics;
         tp = other !== null ? this.topics.get(other) : undefined;
         if (!tp) {
-          tp = { name: other ?? topic, messages: 0, bytes: 0, qos: [0, 0, 0], retained: 0 };
+          tp = { name: other ?? topic, messages: 0, bytes: 0, qos0: 0, qos1: 0, qos2: 0, retained: 0 };
           this.topics.set(other ?? key, tp);
           this.topicChars += other !== null ? 0 : topic.length;
         }
       }
       tp.messages++;
       tp.bytes += d.payloadLength ?? 0;
-      if (d.headerFields && d.qos <= 2) tp.qos[d.qos]++;
+      if (d.headerFields) {
+        if (d.qos === 0) tp.qos0++;
+        else if (d.qos === 1) tp.qos1++;
+        else if (d.qos === 2) tp.qos2++;
+      }
       if (d.headerFields && d.retain) tp.retained++;
     }
     this.countViolations(rec.violations);
@@ -239,7 +246,7 @@ export class SummaryCollector implements PacketSink {
         connack: connackText(c.end), end: c.end ? endText(c.end) : 'open', packets: c.packets, bytes: c.bytes, findings: c.findings,
       }))),
       rec('topics', { shown: Math.min(MAX_ROWS, t.topics.length), total: t.topics.length, ...(this.otherTopics !== null ? { cappedAs: this.otherTopics } : {}) },
-        t.topics.slice(0, MAX_ROWS).map((x) => ({ topic: x.name, messages: x.messages, payloadBytes: x.bytes, qos: x.qos, retained: x.retained }))),
+        t.topics.slice(0, MAX_ROWS).map((x) => ({ topic: x.name, messages: x.messages, payloadBytes: x.bytes, qos: [x.qos0, x.qos1, x.qos2], retained: x.retained }))),
       rec('types', {}, t.types),
       rec('findings', {}, t.rules.map((r) => ({ id: r.id, spec: r.spec, severity: r.severity, count: r.count, message: r.message }))),
       rec('events', {}, [...this.events].map(([event, count]) => ({ event, count }))),
@@ -266,7 +273,7 @@ export class SummaryCollector implements PacketSink {
 
     const topics = new (Table())({ head: ['topic', 'messages', 'payload bytes', 'QoS 0/1/2', 'retained'], style });
     const sortedTopics = t.topics;
-    for (const t of sortedTopics.slice(0, MAX_ROWS)) topics.push([escapeText(t.name), t.messages, t.bytes, t.qos.join('/'), t.retained]);
+    for (const t of sortedTopics.slice(0, MAX_ROWS)) topics.push([escapeText(t.name), t.messages, t.bytes, `${t.qos0}/${t.qos1}/${t.qos2}`, t.retained]);
     const capped = this.otherTopics !== null ? `; messages to topics past the cap are counted as "${this.otherTopics}"` : '';
     out.push(chalk.bold('Topics') + (sortedTopics.length > MAX_ROWS ? ` (top ${MAX_ROWS} of ${sortedTopics.length}${capped})` : capped !== '' ? ` (${capped.slice(2)})` : ''), topics.toString());
 
