@@ -211,14 +211,29 @@ class Members {
 }
 
 const membersOf = new WeakMap<ByteOut, Members>();
+/** The last writer's Members: a run has one writer, and a WeakMap lookup per record showed in profiles. */
+let lastWriter: ByteOut | null = null;
+let lastMembers: Members | null = null;
 function members(w: ByteOut): Members {
+  if (w === lastWriter) return lastMembers!;
   let m = membersOf.get(w);
   if (m === undefined) {
     m = new Members(w);
     membersOf.set(w, m);
   }
+  lastWriter = w;
+  lastMembers = m;
   return m;
 }
+
+/**
+ * A PUBLISH's first three members, `"qos":…,"dup":…,"retain":…`, as one fragment per combination of the three
+ * (indexed qos * 4 + dup * 2 + retain; QoS 3 included, as the header can say it).
+ */
+const PUBLISH_FLAGS: readonly Uint8Array[] = Array.from({ length: 16 }, (_, i) => {
+  const k = (f: FieldDef): string => `${JSON.stringify(f.key)}:`;
+  return fragment(`${k(FIELD.qos)}${i >> 2},${k(FIELD.dup)}${(i & 2) !== 0},${k(FIELD.retain)}${(i & 1) !== 0}`);
+});
 
 function bool(w: ByteOut, v: boolean): void {
   w.raw(v ? TRUE : FALSE);
@@ -262,9 +277,8 @@ export function writeFields(w: ByteOut, p: MqttPacket, o: JsonOptions): void {
     }
     case PUBLISH: {
       if (p.headerFields) {
-        m.key(K.qos); w.num(p.qos);
-        m.key(K.dup); bool(w, p.dup);
-        m.key(K.retain); bool(w, p.retain);
+        // The first members of the object: the fragment starts without a comma.
+        m.key(PUBLISH_FLAGS[(p.qos & 3) * 4 + (p.dup ? 2 : 0) + (p.retain ? 1 : 0)]!);
       }
       if (p.topic !== undefined) { m.key(K.topic); w.jsonString(p.topic); }
       if (p.packetId !== undefined) { m.key(K.packetId); w.num(p.packetId); }
