@@ -29,6 +29,23 @@ describe('MemoryGuard', () => {
     expect(collections).toBe(1);
   });
 
+  it('leaves HEADROOM after every collection, also when what survives is just under the budget', () => {
+    // A live state of 95 MB under a 96 MB budget, 2 MB of garbage per check (8 chunks): keeping the budget where it
+    // was would collect on every check. Each collection must instead be followed by 64 MB of allocation.
+    const live = 95 * MB;
+    let usage = live;
+    let collections = 0;
+    const guard = new MemoryGuard(96 * MB, () => usage, () => { collections++; usage = live; });
+    const checks = 320;
+    for (let i = 0; i < checks; i++) {
+      usage += 2 * MB;
+      for (let k = 0; k < 8; k++) guard.afterChunk();
+    }
+    // 640 MB of garbage over 64 MB of headroom: 10 collections, plus the first one at the original budget.
+    expect(collections).toBeLessThanOrEqual(11);
+    expect(collections).toBeGreaterThanOrEqual(9);
+  });
+
   it('does nothing when the runtime offers no collection', () => {
     const guard = new MemoryGuard(1, () => 1e12, null);
     for (let i = 0; i < 64; i++) guard.afterChunk();

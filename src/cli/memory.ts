@@ -62,7 +62,11 @@ export class MemoryGuard {
     if (this.inUse() <= this.budget) return;
     this.gc();
     this.collections++;
+    // Leave at least HEADROOM above what survived, whatever the budget was: with the live state just under the
+    // budget (32,768 tracked connections hold about 160 MB), a budget kept where it was would be crossed again after
+    // a few MB of garbage, and full collections of the whole live heap would follow one another (issue 18: the
+    // ooo-holes flood spent most of its time in them, and more the longer it ran at the connection budget).
     const after = this.inUse();
-    if (after > this.budget) this.budget = after + HEADROOM;
+    if (after + HEADROOM > this.budget) this.budget = after + HEADROOM;
   }
 }
