@@ -65,14 +65,15 @@ describe('IPv4 fragments', () => {
     expect(sink.stream(0, 'c2s')).toEqual(payload);
   });
 
-  test('an incomplete datagram times out after 30 s of capture time', () => {
+  test('an incomplete datagram times out after 30 s of capture time, reported once no other drop follows for 1 s', () => {
     const frags = fragmentIpv4(tcpFrame(v4), 1000);
     const other = tcpFrame({ ...v4, payload: 'x' });
-    const recs = toRecords([frags[0]!, other, other], LINK.RAW, { stepNsec: 20e9 });
+    const recs = toRecords([frags[0]!, other, other, other], LINK.RAW, { stepNsec: 20e9 });
     const { segs, events } = decodeAll(recs);
     expect(segs[0]).toBeNull();
-    expect(events.map((e) => [e.event, e.frame])).toEqual([['ip-fragment', 3]]);
-    expect(events[0]!.message).toMatch(/frame 1/);
+    // Dropped at frame 3 (40 s); frame 4 (60 s) ends the burst of one, which reads as a lone drop always did.
+    expect(events.map((e) => [e.event, e.frame, e.count])).toEqual([['ip-fragment', 4, 1]]);
+    expect(events[0]!.message).toMatch(/^IPv4 .* incomplete \(1 fragment\(s\) from frame 1\); dropped after 30 s$/);
   });
 
   test('an incomplete datagram at the end of the capture is reported by finish()', () => {
@@ -86,13 +87,16 @@ describe('IPv4 fragments', () => {
     expect(events[0]!.message).toMatch(/2 fragment/);
   });
 
-  test('memory is bounded: too many pending datagrams evict the oldest', () => {
+  test('memory is bounded: too many pending datagrams evict the oldest, one event for the burst', () => {
     const events: NetEvent[] = [];
     const dec = new NetDecoder((e) => events.push(e), { fragments: { maxDatagrams: 4 } });
     const firsts = Array.from({ length: 6 }, (_, i) => fragmentIpv4(tcpFrame({ ...v4, ipId: 100 + i }), 1000)[0]!);
     decodeAll(toRecords(firsts, LINK.RAW), dec);
-    expect(events.map((e) => e.event)).toEqual(['ip-fragment', 'ip-fragment']);
-    expect(events[0]!.message).toMatch(/id 0x0064/);
+    // The burst is still going (the frames are 1 ms apart): nothing said yet.
+    expect(events).toEqual([]);
+    dec.finish(6);
+    expect(events.map((e) => [e.event, e.frame, e.count])).toEqual([['ip-fragment', 6, 6]]);
+    expect(events[0]!.message).toMatch(/^6 incomplete IP datagrams dropped from frame 5 to frame 6 \(2 as more than 4 datagrams were awaiting fragments, 4 at the end of the capture\); the first: IPv4 .*id 0x0064.* dropped: more than 4 datagrams/);
   });
 
   test('memory is bounded: the byte cap drops the oldest datagrams', () => {
@@ -100,7 +104,37 @@ describe('IPv4 fragments', () => {
     const dec = new NetDecoder((e) => events.push(e), { fragments: { maxBytes: 2500 } });
     const firsts = Array.from({ length: 3 }, (_, i) => fragmentIpv4(tcpFrame({ ...v4, ipId: 100 + i }), 1000)[0]!);
     decodeAll(toRecords(firsts, LINK.RAW), dec);
-    expect(events.map((e) => e.event)).toEqual(['ip-fragment']);
+    dec.finish(3);
+    expect(events.map((e) => [e.event, e.count])).toEqual([['ip-fragment', 3]]);
+    expect(events[0]!.message).toMatch(/\(1 as the fragment buffer \(2500 bytes\) was full, 2 at the end of the capture\)/);
+  });
+
+  test('a flood of first fragments is one event with the count, not one per datagram (issue 18)', () => {
+    const events: NetEvent[] = [];
+    const dec = new NetDecoder((e) => events.push(e));
+    const n = 5000;
+    const recs = toRecords(Array.from({ length: n }, (_, i) => fragmentIpv4(tcpFrame({ ...v4, ipId: i }), 1000)[0]!), LINK.RAW, { stepNsec: 10_000 });
+    decodeAll(recs, dec);
+    dec.finish(n);
+    expect(events.map((e) => [e.event, e.frame, e.count])).toEqual([['ip-fragment', n, n]]);
+    expect(events[0]!.message).toMatch(new RegExp(`^${n} incomplete IP datagrams dropped from frame 257 to frame ${n} \\(${n - 256} as more than 256 datagrams were awaiting fragments, 256 at the end of the capture\\); the first: .*from frame 1\\)`));
+  });
+
+  test('drops more than 1 s apart are separate bursts, each reported when it ends', () => {
+    const events: NetEvent[] = [];
+    const dec = new NetDecoder((e) => events.push(e), { fragments: { maxDatagrams: 2 } });
+    const first = (id: number): Uint8Array => fragmentIpv4(tcpFrame({ ...v4, ipId: id }), 1000)[0]!;
+    const whole = tcpFrame({ ...v4, payload: 'x' });
+    // Frames 1-4 at 0-3 ms: two evictions (frames 3 and 4). Frame 5 at 2 s ends that burst; frames 6-7 evict again.
+    const recs = [
+      ...toRecords([first(1), first(2), first(3), first(4)], LINK.RAW),
+      ...toRecords([whole, first(5), first(6)], LINK.RAW, { startSec: 1_700_000_002, firstFrame: 5 }),
+    ];
+    decodeAll(recs, dec);
+    expect(events.map((e) => [e.frame, e.count])).toEqual([[5, 2]]);
+    expect(events[0]!.message).toMatch(/^2 incomplete IP datagrams dropped from frame 3 to frame 4 /);
+    dec.finish(7);
+    expect(events.map((e) => [e.frame, e.count])).toEqual([[5, 2], [7, 4]]);
   });
 
   test('non-TCP fragments are not buffered', () => {

@@ -60,7 +60,7 @@ export function buildPipeline(out: PacketSink, opts: PipelineOptions, onFrame?: 
   const tcp = new TcpReassembler(mqtt, { ports: new Set(opts.ports), auto: opts.auto, connectProber: CONNECT_PROBER, heldBytes: mqtt.budget, ...(opts.shard ? { shard: opts.shard } : {}), ...(opts.maxConnections !== undefined ? { maxConnections: opts.maxConnections } : {}) });
   const reportsUnconnected = (opts.shard?.index ?? 0) === 0;
   const net = new NetDecoder((ev: NetEvent) => {
-    if (reportsUnconnected) rules.event({ event: ev.event, frame: ev.frame, conn: null, dir: null, message: ev.message });
+    if (reportsUnconnected) rules.event({ event: ev.event, frame: ev.frame, conn: null, dir: null, message: ev.message, ...(ev.count !== undefined ? { count: ev.count } : {}) });
   });
   let frames = 0;
   const ports = new PortCensus();

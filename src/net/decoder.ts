@@ -44,15 +44,15 @@ export class NetDecoder {
     private readonly onEvent: (ev: NetEvent) => void,
     opts: NetDecoderOptions = {},
   ) {
-    this.fragments = new FragmentTable({ ...DEFAULT_FRAGMENT_LIMITS, ...opts.fragments }, (frame, message) =>
-      this.onEvent({ event: 'ip-fragment', frame, message }),
+    this.fragments = new FragmentTable({ ...DEFAULT_FRAGMENT_LIMITS, ...opts.fragments }, (frame, message, count) =>
+      this.onEvent(count === undefined ? { event: 'ip-fragment', frame, message } : { event: 'ip-fragment', frame, message, count }),
     );
   }
 
   /** The TCP segment in `rec`, or null for anything else (non-IP, non-TCP, an incomplete fragment, a defect). */
   decode(rec: CaptureRecord): TcpSegment | null {
     this.rec = rec;
-    if (this.fragments.size > 0) this.fragments.expire(rec.timeSec, rec.frame);
+    if (this.fragments.busy) this.fragments.expire(rec.timeSec, rec.frame);
     const d = rec.data;
     switch (rec.linkType) {
       case LINKTYPE_ETHERNET:

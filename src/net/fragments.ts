@@ -14,6 +14,26 @@ export const DEFAULT_FRAGMENT_LIMITS: FragmentLimits = {
   maxBytes: 4 * 1024 * 1024,
 };
 
+/**
+ * Incomplete datagrams dropped less than this many capture seconds apart form one burst, reported in one event (as the
+ * TCP stage reports connection evictions): a flood of first fragments whose rest never comes drops one datagram per
+ * frame once the table is full, and one event each would be as large as the flood.
+ */
+export const FRAGMENT_BURST_SEC = 1;
+
+/** Why an incomplete datagram was dropped, for the counts of a burst. */
+type DropCause = 'table' | 'bytes' | 'timeout' | 'end';
+
+interface DropBurst {
+  /** The message of the burst's first drop, as it would read alone. */
+  first: string;
+  firstFrame: number;
+  lastFrame: number;
+  lastSec: number;
+  count: number;
+  causes: Record<DropCause, number>;
+}
+
 /** IP payloads cannot exceed this (16-bit length fields in both IPv4 and IPv6 without jumbograms). */
 const MAX_DATAGRAM = 65535;
 
@@ -51,14 +71,21 @@ export interface Reassembled {
 export class FragmentTable {
   private readonly pending = new Map<string, Pending>();
   private bytes = 0;
+  private burst: DropBurst | null = null;
 
   constructor(
     private readonly limits: FragmentLimits,
-    private readonly report: (frame: number, message: string) => void,
+    /** `count` is set on a burst's event: how many incomplete datagrams it stands for. */
+    private readonly report: (frame: number, message: string, count?: number) => void,
   ) {}
 
   get size(): number {
     return this.pending.size;
+  }
+
+  /** Something may happen on the next frame: datagrams are waiting, or a burst of drops is still unreported. */
+  get busy(): boolean {
+    return this.pending.size > 0 || this.burst !== null;
   }
 
   /**
@@ -86,7 +113,7 @@ export class FragmentTable {
     }
     if (p === undefined) {
       if (this.pending.size >= this.limits.maxDatagrams) {
-        this.evictOldest(frame, `more than ${this.limits.maxDatagrams} datagrams were awaiting fragments`);
+        this.evictOldest(frame, timeSec, 'table');
       }
       p = new Pending(label, frame, timeSec, nextHeader);
       this.pending.set(key, p);
@@ -111,7 +138,7 @@ export class FragmentTable {
       return null;
     }
     while (this.bytes + data.length > this.limits.maxBytes && this.pending.size > 0) {
-      this.evictOldest(frame, `the fragment buffer (${this.limits.maxBytes} bytes) was full`);
+      this.evictOldest(frame, timeSec, 'bytes');
     }
     if (!this.pending.has(key)) {
       // The eviction loop took this datagram too: start it afresh so the new fragment is not lost.
@@ -149,30 +176,82 @@ export class FragmentTable {
     return { data: out, captured: Math.min(captured, p.totalLen), nextHeader: p.nextHeader };
   }
 
-  /** Drops datagrams whose first fragment is older than the timeout. Cheap when nothing is pending. */
+  /**
+   * Drops datagrams whose first fragment is older than the timeout, and reports a burst of drops that has ended. Cheap
+   * when nothing is pending (callers may skip it while `busy` is false).
+   */
   expire(nowSec: number, frame: number): void {
+    if (this.burst !== null && nowSec - this.burst.lastSec > FRAGMENT_BURST_SEC) this.reportBurst(frame);
     for (const [key, p] of this.pending) {
       // Insertion order is first-fragment order, so the first unexpired entry ends the scan.
       if (nowSec - p.firstSec <= this.limits.timeoutSec) break;
       this.drop(key, p);
-      this.report(frame, `${p.label} incomplete (${p.parts.length} fragment(s) from frame ${p.firstFrame}); dropped after ${this.limits.timeoutSec} s`);
+      this.dropped(frame, nowSec, 'timeout', p);
     }
   }
 
-  /** End of capture: every datagram still waiting is reported and released. */
+  /** End of capture: every datagram still waiting is released, and reported with the burst in progress. */
   flush(lastFrame: number): void {
     for (const [key, p] of this.pending) {
       this.drop(key, p);
-      this.report(lastFrame, `${p.label} incomplete (${p.parts.length} fragment(s) from frame ${p.firstFrame}) at the end of the capture`);
+      this.dropped(lastFrame, this.burst?.lastSec ?? p.firstSec, 'end', p);
+    }
+    if (this.burst !== null) this.reportBurst(lastFrame);
+  }
+
+  private evictOldest(frame: number, timeSec: number, cause: DropCause): void {
+    for (const [key, p] of this.pending) {
+      this.drop(key, p);
+      this.dropped(frame, timeSec, cause, p);
+      return;
     }
   }
 
-  private evictOldest(frame: number, why: string): void {
-    for (const [key, p] of this.pending) {
-      this.drop(key, p);
-      this.report(frame, `${p.label} incomplete (${p.parts.length} fragment(s) from frame ${p.firstFrame}) dropped: ${why}`);
+  /** What the drop of `p` says on its own. */
+  private dropMessage(cause: DropCause, p: Pending): string {
+    const what = `${p.label} incomplete (${p.parts.length} fragment(s) from frame ${p.firstFrame})`;
+    switch (cause) {
+      case 'table': return `${what} dropped: more than ${this.limits.maxDatagrams} datagrams were awaiting fragments`;
+      case 'bytes': return `${what} dropped: the fragment buffer (${this.limits.maxBytes} bytes) was full`;
+      case 'timeout': return `${what}; dropped after ${this.limits.timeoutSec} s`;
+      case 'end': return `${what} at the end of the capture`;
+    }
+  }
+
+  /**
+   * An incomplete datagram was dropped: it joins the burst in progress, or starts one. Only the first of a burst has
+   * its message made (the rest are counted), so a flood costs no string per drop.
+   */
+  private dropped(frame: number, timeSec: number, cause: DropCause, p: Pending): void {
+    let b = this.burst;
+    if (b !== null && timeSec - b.lastSec > FRAGMENT_BURST_SEC) {
+      this.reportBurst(frame);
+      b = null;
+    }
+    if (b === null) {
+      b = this.burst = { first: this.dropMessage(cause, p), firstFrame: frame, lastFrame: frame, lastSec: timeSec, count: 0, causes: { table: 0, bytes: 0, timeout: 0, end: 0 } };
+    }
+    b.count++;
+    b.causes[cause]++;
+    b.lastFrame = frame;
+    if (timeSec > b.lastSec) b.lastSec = timeSec;
+  }
+
+  /** One event per burst: a lone drop reads as it always did; more say how many, where, why, and the first's detail. */
+  private reportBurst(frame: number): void {
+    const b = this.burst!;
+    this.burst = null;
+    if (b.count === 1) {
+      this.report(frame, b.first, 1);
       return;
     }
+    const span = b.firstFrame === b.lastFrame ? `in frame ${b.firstFrame}` : `from frame ${b.firstFrame} to frame ${b.lastFrame}`;
+    const why: string[] = [];
+    if (b.causes.table > 0) why.push(`${b.causes.table} as more than ${this.limits.maxDatagrams} datagrams were awaiting fragments`);
+    if (b.causes.bytes > 0) why.push(`${b.causes.bytes} as the fragment buffer (${this.limits.maxBytes} bytes) was full`);
+    if (b.causes.timeout > 0) why.push(`${b.causes.timeout} after ${this.limits.timeoutSec} s`);
+    if (b.causes.end > 0) why.push(`${b.causes.end} at the end of the capture`);
+    this.report(frame, `${b.count} incomplete IP datagrams dropped ${span} (${why.join(', ')}); the first: ${b.first}`, b.count);
   }
 
   private drop(key: string, p: Pending): void {

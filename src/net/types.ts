@@ -29,4 +29,6 @@ export interface NetEvent {
   event: 'unsupported-link' | 'malformed-frame' | 'ip-fragment' | 'truncated';
   frame: number;
   message: string;
+  /** How many incomplete datagrams an ip-fragment event stands for (one event per burst of drops). */
+  count?: number;
 }
