@@ -258,6 +258,24 @@ export const FLOODS = {
       }
     },
   },
+  'inflight-topics': {
+    what: 'one connection sending QoS 1 PUBLISH packets to distinct 60 KB topics that are never acknowledged',
+    size: 8_192, args: ['--summary'], expect: [],
+    async gen(w, n) {
+      let seq = await handshake(w, 0, 50002);
+      const c = client(0);
+      const send = async (p) => { await w.tcp(c, 50002, SERVER, MQTT_PORT, seq, 5001, ACK | PSH, p); seq += p.length; };
+      await send(connect('floods'));
+      await w.tcp(SERVER, MQTT_PORT, c, 50002, 5001, seq, ACK | PSH, Buffer.from([0x20, 2, 0, 0]));
+      for (let i = 0; i < n; i++) {
+        const t = Buffer.from(longName('q/', i, 60_000), 'latin1');
+        const id = (i % 65535) + 1;
+        // QoS 1 (flags 0x32): the packet identifier follows the topic; nobody answers with PUBACK.
+        const body = Buffer.concat([Buffer.from([t.length >> 8, t.length & 255]), t, Buffer.from([id >> 8, id & 255]), Buffer.from('{"v":1}')]);
+        await send(Buffer.concat([Buffer.from([0x32, ...vbi(body.length)]), body]));
+      }
+    },
+  },
   filters: {
     what: 'two connections each subscribing 60 KB filters (one per SUBSCRIBE), then the server publishing on them',
     size: 4_096, args: ['--json'], expect: ['limit'],

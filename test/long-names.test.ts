@@ -8,7 +8,8 @@ import type { PacketRecord } from '../src/mqtt/connection-decoder.js';
 import { decodePacket } from '../src/mqtt/decoder.js';
 import { makeChalk } from '../src/render/color.js';
 import { MAX_TOPIC_CHARS, SummaryCollector, topicKey } from '../src/render/summary.js';
-import { ConnSession, MAX_SUBSCRIPTION_CHARS } from '../src/rules/session.js';
+import { topicDigest } from '../src/mqtt/topics.js';
+import { ConnSession, FLIGHT_TOPIC_CHARS, MAX_SUBSCRIPTION_CHARS } from '../src/rules/session.js';
 import { Harness, makeConn } from './builders/rules-harness.js';
 import { connack, connect, publish, suback, subscribe } from './builders/mqtt-bytes.js';
 
@@ -79,5 +80,43 @@ describe('subscriptions with long filters', () => {
     }
     expect(most).toBeGreaterThan(0);
     expect(most).toBeLessThanOrEqual(MAX_SUBSCRIPTION_CHARS);
+  });
+});
+
+describe('unacknowledged QoS 1/2 flows with long topics', () => {
+  test('each flight keeps a bounded stand-in of its topic, however long the topic', () => {
+    const s = new ConnSession(makeConn());
+    s.packet(record(connect({ clientId: 'c' }), 'c2s', 1));
+    s.packet(record(connack(), 's2c', 2));
+    const n = 1_000;
+    for (let i = 0; i < n; i++) s.packet(record(publish({ topic: longName('t/', i, 20_000), qos: 1, packetId: i + 1, payload: 'x' }), 'c2s', i + 3));
+    // 1,000 flights of 20,000-character topics held whole would be 20 M characters.
+    expect(s.flightTopicChars).toBeGreaterThan(n * (FLIGHT_TOPIC_CHARS + 1));
+    expect(s.flightTopicChars).toBeLessThanOrEqual(n * 80);
+  });
+
+  test('short topics are kept whole; a long one by its length and digest, shorter than itself and distinct', () => {
+    const a = longName('t/', 1, 60_000);
+    expect(topicDigest('a/b', FLIGHT_TOPIC_CHARS)).toBe('a/b');
+    expect(topicDigest('x'.repeat(FLIGHT_TOPIC_CHARS), FLIGHT_TOPIC_CHARS)).toHaveLength(FLIGHT_TOPIC_CHARS);
+    const d = topicDigest('x'.repeat(FLIGHT_TOPIC_CHARS + 1), FLIGHT_TOPIC_CHARS);
+    // Longer than any topic kept whole, so no short topic can be mistaken for it.
+    expect(d.length).toBeGreaterThan(FLIGHT_TOPIC_CHARS);
+    expect(topicDigest(a, FLIGHT_TOPIC_CHARS).length).toBeLessThanOrEqual(80);
+    expect(topicDigest(a, FLIGHT_TOPIC_CHARS)).toBe(topicDigest(`${a}`, FLIGHT_TOPIC_CHARS));
+    expect(topicDigest(a, FLIGHT_TOPIC_CHARS)).not.toBe(topicDigest(longName('t/', 2, 60_000), FLIGHT_TOPIC_CHARS));
+  });
+
+  test('a redelivery on the same long topic and a reuse of the id on another are still told apart', () => {
+    const h = new Harness();
+    h.c(connect({ clientId: 'c' }));
+    h.s(connack());
+    const a = longName('t/', 1, 60_000);
+    const b = longName('t/', 2, 60_000);
+    h.c(publish({ topic: a, qos: 1, packetId: 7, payload: 'p' }));
+    const again = h.c(publish({ topic: a, qos: 1, packetId: 7, payload: 'p' }));
+    expect(again.violations.map((v) => v.message)).toEqual(['PUBLISH 7 re-delivered with DUP 0 (first sent in frame 3)']);
+    const reuse = h.c(publish({ topic: b, qos: 1, packetId: 7, payload: 'p' }));
+    expect(reuse.violations.map((v) => v.message)).toEqual(['packet identifier 7 is still in use by the QoS 1 PUBLISH of frame 3']);
   });
 });

@@ -2,10 +2,21 @@
  * Topic Name / Topic Filter syntax (MQTT 3.1.1 §4.7, 5.0 §4.7 and §4.8.2), checked on raw bytes.
  * '+', '#' and '/' are ASCII and can never occur inside a multi-byte UTF-8 sequence, so byte scans are exact.
  */
+import { createHash } from 'node:crypto';
 
 const SLASH = 0x2f;
 const PLUS = 0x2b;
 const HASH = 0x23;
+
+/**
+ * A stand-in for a topic where only equality matters (a Map key, a "same topic?" check): the topic itself when it has
+ * at most `longest` characters, otherwise its length and SHA-256 between NULs (no valid topic holds a NUL). What is
+ * kept is then bounded whatever the topic's length, and so is the cost of comparing two.
+ */
+export function topicDigest(topic: string, longest: number): string {
+  if (topic.length <= longest) return topic;
+  return `\u0000${topic.length}\u0000${createHash('sha256').update(topic).digest('hex')}`;
+}
 
 /** Offset of the first '+' or '#' in bytes[start,end), or -1. */
 export function findWildcard(b: Uint8Array, start: number, end: number): number {

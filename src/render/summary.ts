@@ -1,5 +1,5 @@
 /** --summary: tables printed at the end (connections, topics, packet types, findings by rule). */
-import { createHash } from 'node:crypto';
+import { topicDigest } from '../mqtt/topics.js';
 import type { ChalkInstance } from 'chalk';
 import { createRequire } from 'node:module';
 import type TableClass from 'cli-table3';
@@ -41,8 +41,7 @@ const LONGEST_HASHED = 16383;
 
 /** The Map key of a topic: itself, or for a long one its length and SHA-256 (no topic contains these NULs). */
 export function topicKey(topic: string): string {
-  if (topic.length <= LONGEST_HASHED) return topic;
-  return `\u0000${topic.length}\u0000${createHash('sha256').update(topic).digest('hex')}`;
+  return topicDigest(topic, LONGEST_HASHED);
 }
 
 interface SummaryTables {

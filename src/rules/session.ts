@@ -22,6 +22,7 @@ import type {
   AckPacket, ConnackPacket, ConnectPacket, DisconnectPacket, MqttPacket, Properties, PublishPacket, SubackPacket,
   SubscribePacket, SubscriptionRequest, UnsubackPacket, UnsubscribePacket,
 } from '../mqtt/packets.js';
+import { topicDigest } from '../mqtt/topics.js';
 import type { ProtocolLevel } from '../mqtt/types.js';
 import type { Connection, ConnectionEnd, Direction } from '../tcp/types.js';
 import { endSeconds, endsOpen, type DisconnectSeen, type SessionEnd } from './close.js';
@@ -151,6 +152,13 @@ const MAX_WILDCARD_SUBSCRIPTIONS = 256;
  */
 export const MAX_SUBSCRIPTION_CHARS = 256 * 1024;
 const MAX_ALIAS_BYTES = 1 << 20;
+/**
+ * Characters of a topic an unacknowledged QoS 1/2 PUBLISH keeps whole; a longer one is kept as its length and digest
+ * (about 70 characters). A flight only needs its topic to tell a redelivery from a reuse of the id, and up to 65,536
+ * flights per side of 60 KB topics would otherwise hold 4 GB (issue 18). Below the digest's length, so no topic kept
+ * whole can equal a digest.
+ */
+export const FLIGHT_TOPIC_CHARS = 64;
 const MAX_PINGS = 1 << 16;
 /** Most violations listed in one incomplete-flow event; the message counts the rest. */
 const MAX_FLOW_VIOLATIONS = 50;
@@ -179,6 +187,7 @@ interface Flight {
   /** Distinguishes reuses of one id (order queues keep stale entries until they reach the head). */
   seq: number;
   qos: number;
+  /** The topic, or its digest when longer than FLIGHT_TOPIC_CHARS (only compared, never shown). */
   topic: string;
   payloadLength: number;
   /** SUBSCRIBE: requested maximum QoS per filter; UNSUBSCRIBE: the filter count. */
@@ -347,6 +356,14 @@ export class ConnSession {
   /** Characters of subscription filters this connection keeps (bounded by MAX_SUBSCRIPTION_CHARS). */
   get subscriptionChars(): number {
     return this.subsChars;
+  }
+
+  /** Characters of topics the unacknowledged flights of both sides keep (at most about 70 each); walks them all. */
+  get flightTopicChars(): number {
+    let n = 0;
+    for (const f of this.c2s.flights.values()) n += f.topic.length;
+    for (const f of this.s2c.flights.values()) n += f.topic.length;
+    return n;
   }
 
   /**
@@ -681,9 +698,10 @@ export class ConnSession {
     const payloadLength = d.payloadLength ?? 0;
     const dup = d.dup;
     const old = me.flights.get(id);
+    const kept = topicDigest(topic, FLIGHT_TOPIC_CHARS);
     if (old) {
       const same = (old.kind === Kind.Q1 || old.kind === Kind.Q2 || old.kind === Kind.Q2Rec || old.kind === Kind.Q2Rel)
-        && old.qos === qos && old.topic === topic && old.payloadLength === payloadLength;
+        && old.qos === qos && old.topic === kept && old.payloadLength === payloadLength;
       if (!same) {
         const b = rec.bytes;
         const idAt = d.headerLength + 2 + ((b[d.headerLength]! << 8) | b[d.headerLength + 1]!);
@@ -711,7 +729,7 @@ export class ConnSession {
     }
     const seq = ++this.seq;
     me.flights.set(id, {
-      kind: qos === 1 ? Kind.Q1 : Kind.Q2, frame: rec.frame, time: t, seq, qos, topic, payloadLength,
+      kind: qos === 1 ? Kind.Q1 : Kind.Q2, frame: rec.frame, time: t, seq, qos, topic: kept, payloadLength,
       requested: null, filters: 0, subscriptions: null,
     });
     me.pubInFlight++;
