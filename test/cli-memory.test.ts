@@ -29,9 +29,9 @@ describe('MemoryGuard', () => {
     expect(collections).toBe(1);
   });
 
-  it('leaves HEADROOM after every collection, also when what survives is just under the budget', () => {
+  it('waits for new allocation of half the surviving size (at most 64 MB) after a collection, also when what survives is just under the budget', () => {
     // A live state of 95 MB under a 96 MB budget, 2 MB of garbage per check (8 chunks): keeping the budget where it
-    // was would collect on every check. Each collection must instead be followed by 64 MB of allocation.
+    // was would collect on every check. Each collection must instead be followed by 47.5 MB of allocation.
     const live = 95 * MB;
     let usage = live;
     let collections = 0;
@@ -41,9 +41,21 @@ describe('MemoryGuard', () => {
       usage += 2 * MB;
       for (let k = 0; k < 8; k++) guard.afterChunk();
     }
-    // 640 MB of garbage over 64 MB of headroom: 10 collections, plus the first one at the original budget.
-    expect(collections).toBeLessThanOrEqual(11);
-    expect(collections).toBeGreaterThanOrEqual(9);
+    // 640 MB of garbage, a collection per 48 MB of it (24 checks): 13, plus the first one at the original budget.
+    expect(collections).toBeLessThanOrEqual(14);
+    expect(collections).toBeGreaterThanOrEqual(12);
+  });
+
+  it('leaves the budget alone when what survives is small', () => {
+    let usage = 40 * MB;
+    let collections = 0;
+    const guard = new MemoryGuard(96 * MB, () => usage, () => { collections++; usage = 40 * MB; });
+    // 8 MB of garbage per check: from 40 MB the 96 MB budget is passed on every 8th check (104 MB), as before.
+    for (let i = 0; i < 70; i++) {
+      usage += 8 * MB;
+      for (let k = 0; k < 8; k++) guard.afterChunk();
+    }
+    expect(collections).toBe(8);
   });
 
   it('does nothing when the runtime offers no collection', () => {

@@ -62,11 +62,16 @@ export class MemoryGuard {
     if (this.inUse() <= this.budget) return;
     this.gc();
     this.collections++;
-    // Leave at least HEADROOM above what survived, whatever the budget was: with the live state just under the
-    // budget (32,768 tracked connections hold about 160 MB), a budget kept where it was would be crossed again after
-    // a few MB of garbage, and full collections of the whole live heap would follow one another (issue 18: the
-    // ooo-holes flood spent most of its time in them, and more the longer it ran at the connection budget).
     const after = this.inUse();
-    if (after + HEADROOM > this.budget) this.budget = after + HEADROOM;
+    if (after > this.budget) this.budget = after + HEADROOM;
+    // A full collection costs in proportion to what survives it, so the next one waits for new allocation of half
+    // that much (at most HEADROOM). With the live state just under the budget (32,768 tracked connections hold about
+    // 160 MB) a budget left where it was would be crossed again after a few MB, and collections of the whole live
+    // heap would follow one another (issue 18: the ooo-holes flood spent about 45% of its CPU in them, more the
+    // longer it ran). Small live states (ordinary captures, under 64 MB) leave the budget as it was.
+    else {
+      const next = after + (after / 2 < HEADROOM ? after / 2 : HEADROOM);
+      if (next > this.budget) this.budget = next;
+    }
   }
 }
