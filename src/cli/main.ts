@@ -1,50 +1,24 @@
 /** The command line: the only module that touches process, stdin and stdout. */
 import yargs from 'yargs';
-import { readCapture } from '../capture/source.js';
 import { CaptureFormatError } from '../capture/types.js';
-import type { PacketRecord, PacketSink, Severity, Violation } from '../mqtt/connection-decoder.js';
 import { decideColor, makeChalk } from '../render/color.js';
 import { rulesJson, rulesText } from '../render/rules.js';
-import { SummaryCollector } from '../render/summary.js';
 import { ruleRows } from '../rules/catalogue.js';
-import { needsTree, Renderer, type RenderOptions } from '../render/text.js';
 import type { Shard } from '../tcp/reassembler.js';
-import { closeViolations } from '../rules/close.js';
-import type { Connection, ConnectionEnd, StreamEvent } from '../tcp/types.js';
+import type { Connection } from '../tcp/types.js';
 import { explainBytes, type ExplainStats } from './explain.js';
 import { pastedMqttBytes } from './pasted-frame.js';
 import { VERSION_NAME } from '../mqtt/types.js';
 import { addOptions, checkArgv, commandOf, completions, EXPLAIN_OPTIONS, READ_OPTIONS, RULES_OPTIONS } from './options.js';
-import { escapeText } from '../render/escape.js';
 import { HexInputError } from './hex-input.js';
 import { MemoryGuard } from './memory.js';
-import { noMqttMessage } from './no-mqtt.js';
 import { Output } from './output.js';
 import type { DialectMode } from '../dialects/stage.js';
-import { buildPipeline, DEFAULT_PORTS, FanOut } from './pipeline.js';
+import { EXIT, oneLine, readCaptures, type CommonArgs, type FailOn, type ReadArgs } from './read.js';
+
+export { EXIT };
 
 class UsageError extends Error {}
-
-export const EXIT = { ok: 0, unreadable: 1, usage: 2, violations: 3 } as const;
-
-/** Severities from the worst down: `--fail-on warning` fails on errors and warnings. */
-const SEVERITY_RANK: Record<Severity, number> = { error: 0, warning: 1, note: 2 };
-export type FailOn = 'error' | 'warning';
-
-/** Counts findings at or above the --fail-on threshold. */
-class ViolationCounter implements PacketSink {
-  count = 0;
-  /** MQTT packets seen: none means the capture holds no MQTT on the ports looked at (a hint goes to stderr). */
-  packets = 0;
-  constructor(private readonly worst: number) {}
-  open(): void {}
-  close(_conn: Connection, end: ConnectionEnd): void { this.add(closeViolations(end)); }
-  packet(rec: PacketRecord): void { this.packets++; if (rec.violations.length > 0) this.add(rec.violations); }
-  event(ev: StreamEvent & { violations?: Violation[] }): void { if (ev.violations) this.add(ev.violations); }
-  private add(vs: readonly Violation[]): void {
-    for (const v of vs) if (SEVERITY_RANK[v.severity] <= this.worst) this.count++;
-  }
-}
 
 /** The --fail-on threshold from the command line: undefined means findings never change the exit status. */
 function failThreshold(a: Record<string, unknown>): FailOn | undefined {
@@ -82,97 +56,32 @@ class Interrupt {
   }
 }
 
-interface CommonArgs {
-  json: boolean;
-  verbose: boolean;
-  hex: boolean;
-  full: boolean;
-  redact: boolean;
-  color: boolean | undefined;
-}
-
-function renderOptions(a: CommonArgs & { summary?: boolean; onlyViolations?: boolean }, color: boolean): RenderOptions {
-  const summaryOnly = a.summary === true && !a.json && !a.verbose && !a.hex;
-  return {
-    chalk: makeChalk(color),
-    verbose: a.verbose,
-    hex: a.hex,
-    full: a.full,
-    redact: a.redact,
-    onlyViolations: a.onlyViolations === true,
-    json: a.json,
-    quiet: summaryOnly,
-  };
-}
-
-interface ReadArgs extends CommonArgs {
-  captures: string[];
-  port: number[];
-  auto: boolean;
-  dialect: DialectMode;
-  summary: boolean;
-  onlyViolations: boolean;
-  failOn: FailOn | undefined;
-  shard: Shard | undefined;
-  /** --max-connections: connections tracked at once (the reassembler's default when absent). */
-  maxConnections: number | undefined;
-}
-
+/** `mqtt-dissect [read] ...`: the captures through the pipeline (src/cli/read.ts), on stdout and stderr. */
 async function runRead(a: ReadArgs, out: Output): Promise<number> {
   const color = decideColor({ flag: a.color, isTTY: process.stdout.isTTY === true, env: process.env });
-  const ro = renderOptions(a, color);
-  const renderer = new Renderer((l) => out.line(l), ro, out);
-  const summary = a.summary ? new SummaryCollector() : null;
-  const counter = new ViolationCounter(SEVERITY_RANK[a.failOn ?? 'error']);
-  const sinks: PacketSink[] = [renderer, counter];
-  if (summary) sinks.push(summary);
-  const ports = [...new Set([...DEFAULT_PORTS, ...a.port])];
-  const pipeline = buildPipeline(
-    new FanOut(sinks),
-    { ports, auto: a.auto, dialect: a.dialect, tree: needsTree(ro), fieldsShown: !ro.quiet, ...(a.full ? { payloadLimit: Number.MAX_SAFE_INTEGER } : {}), ...(a.shard ? { shard: a.shard } : {}), ...(a.maxConnections !== undefined ? { maxConnections: a.maxConnections } : {}) },
-    (rec) => renderer.frameTime(rec.timeSec, rec.timeNsec),
-  );
   const interrupt = new Interrupt();
+  const memory = new MemoryGuard();
+  let code: number;
   try {
-    const memory = new MemoryGuard();
-    // Several files are one run, read one after the other in the order given (as `mergecap -a` joins them): frame
-    // numbers continue from file to file and connections carry on across them.
-    let frames = 0;
-    for (const capture of a.captures) {
-      frames = await readCapture(capture, pipeline, {
-        firstFrame: frames,
-        stop: interrupt.stopped,
-        afterChunk: () => {
-          memory.afterChunk();
-          return out.drained();
-        },
-      });
-      if (interrupt.signal !== null) break;
-    }
-  } catch (err) {
-    if (err instanceof CaptureFormatError) {
-      // What was decoded before the error is still shown.
-      pipeline.finish();
-      out.flush();
-      process.stderr.write(`mqtt-dissect: ${oneLine(err.message)}\n`);
-      return EXIT.unreadable;
-    }
-    throw err;
+    code = await readCaptures(a, {
+      out,
+      err: (l) => { process.stderr.write(`${l}\n`); },
+      color,
+      stop: interrupt.stopped,
+      interrupted: () => interrupt.signal !== null,
+      afterChunk: () => {
+        memory.afterChunk();
+        return out.drained();
+      },
+      // From here on a Ctrl-C is not caught: what remains is printing what was read.
+      readingDone: () => interrupt.dispose(),
+    });
   } finally {
     interrupt.dispose();
   }
-  pipeline.finish();
-  if (summary && a.json) {
-    // Pure NDJSON: the tables become kind:"summary" records after the packet, event and close records.
-    for (const line of summary.renderJson()) out.line(line);
-  } else if (summary) {
-    if (!ro.quiet) out.line('');
-    out.line(summary.render(ro.chalk, color));
-  }
-  out.flush();
-  if (counter.packets === 0 && interrupt.signal === null) process.stderr.write(`${noMqttMessage(a.captures.join(', '), pipeline.ports, ports)}\n`);
+  if (code === EXIT.unreadable) return code;
   if (interrupt.signal !== null) return SIGNAL_EXIT[interrupt.signal] ?? 130;
-  return a.failOn !== undefined && counter.count > 0 ? EXIT.violations : EXIT.ok;
+  return code;
 }
 
 /** Pasted bytes, not captures: a few MB of hex text is already far more than anyone explains by hand. */
@@ -238,11 +147,6 @@ export function parseShard(text: string): Shard | string {
   const n = m ? Number(m[2]) : NaN;
   if (!m || n < 1 || n > MAX_SHARDS || k < 1 || k > n) return `--shard ${text} is not K/N with 1 <= K <= N <= ${MAX_SHARDS} (e.g. --shard 2/4)`;
   return { index: k - 1, count: n };
-}
-
-/** One line for stderr, terminal-safe: messages may quote what the user typed or a file name. */
-function oneLine(s: string): string {
-  return escapeText(s.replace(/[\r\n]+/g, ' ').trim());
 }
 
 const ARGS_PASSED_THROUGH = new Set(['--help', '-h', '--version']);

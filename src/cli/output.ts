@@ -83,3 +83,44 @@ export class Output implements DirectOut {
     if (!this.stream.write(chunk)) this.full = true;
   }
 }
+
+/**
+ * Output into memory, for running the CLI's read path in process (readInProcess): the same ByteOut as stdout, its
+ * chunks kept up to `limit` bytes (past it they are only counted, so a run that floods its output cannot exhaust the
+ * caller's memory).
+ */
+export class MemoryOut implements DirectOut {
+  readonly bytes: ByteOut;
+  /** Bytes written, including those past the limit. */
+  total = 0;
+  private kept = 0;
+  private readonly chunks: Buffer[] = [];
+
+  constructor(private readonly limit = 64 * 1024 * 1024) {
+    this.bytes = new ByteOut((chunk) => this.keep(chunk));
+  }
+
+  line(s: string): void {
+    this.bytes.utf8(s);
+    this.bytes.byte(0x0a);
+  }
+
+  wrote(): void {}
+
+  flush(): void {
+    this.bytes.flush();
+  }
+
+  /** What was kept, as text. */
+  text(): string {
+    return Buffer.concat(this.chunks).toString('utf8');
+  }
+
+  private keep(chunk: Buffer): void {
+    this.total += chunk.length;
+    if (this.kept >= this.limit) return;
+    const part = this.kept + chunk.length > this.limit ? chunk.subarray(0, this.limit - this.kept) : chunk;
+    this.chunks.push(part);
+    this.kept += part.length;
+  }
+}
