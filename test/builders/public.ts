@@ -352,7 +352,8 @@ export interface Rendered {
 }
 
 /**
- * Runs `bytes` through the same stages and renderers as runRead in src/cli/main.ts, pushed in `chunk`-byte pieces.
+ * Runs `bytes` through the same stages and renderers as readCaptures in src/cli/read.ts (synchronously, for tests
+ * that need it so; readInProcess there runs the CLI's read path itself), pushed in `chunk`-byte pieces.
  * Any exception other than CaptureFormatError propagates (the CLI would print "internal error").
  */
 export function renderCapture(bytes: Uint8Array, mode: Mode, opts: { chunk?: number; color?: boolean; ports?: number[]; reuseBuffer?: boolean } = {}): Rendered {
