@@ -47,6 +47,22 @@ describe('HistoryLog', () => {
     expect(log.compare(other, (LOG_BYTES - MAX_RECORD_BYTES) >>> 0, new Uint8Array(10), 10).compared).toBe(10);
   });
 
+  test('the log grows as it fills: a short stream allocates little, and records written before a growth still compare', () => {
+    const log = new HistoryLog();
+    const first = log.append(-1, 0, bytes(1000, (i) => i * 3));
+    expect(log.allocated).toBeGreaterThan(0);
+    expect(log.allocated).toBeLessThanOrEqual(LOG_BYTES / 64);
+    // 3 MB more, in records of 1,000 bytes: several doublings.
+    let other = -1;
+    for (let k = 0; k < 3000; k++) other = log.append(other, 10_000 + 1000 * k, bytes(1000, (i) => i + k));
+    expect(log.allocated).toBeGreaterThanOrEqual(3_000_000);
+    expect(log.allocated).toBeLessThanOrEqual(LOG_BYTES);
+    const changed = bytes(1000, (i) => i * 3);
+    changed[999] ^= 1;
+    expect({ ...log.compare(first, 0, changed, 1000) }).toEqual({ compared: 1000, differ: 1 });
+    expect({ ...log.compare(other, 10_000 + 1000 * 2999, bytes(1000, (i) => i + 2999), 1000) }).toEqual({ compared: 1000, differ: 0 });
+  });
+
   test('a segment larger than a record keeps its tail', () => {
     const log = new HistoryLog();
     const big = bytes(MAX_RECORD_BYTES + 1000, (i) => i);
