@@ -3,10 +3,10 @@
  * Receives reassembled bytes from the TCP stage and hands decoded packets on, in capture order.
  */
 import type { Connection, ConnectionEnd, Direction, StreamEvent, StreamSink } from '../tcp/types.js';
-import { DEFAULT_PENDING_BUDGET_BYTES, MqttFramer, type FramedPacket, type FramerEvent, type FramerSink, type PendingBudget } from './framer.js';
+import { DEFAULT_PENDING_BUDGET_BYTES, MqttFramer, type FramedPacket, type FramerEvent, type FramerSink, type PendingBudget, type StreamKnowledge } from './framer.js';
 import { inferLevel, PacketDecoder } from './decoder.js';
-import type { MqttPacket } from './packets.js';
-import { CONNECT } from './tables.js';
+import type { ConnectPacket, MqttPacket } from './packets.js';
+import { CONNACK, CONNECT } from './tables.js';
 import type { DecodeContext, ProtocolLevel } from './types.js';
 
 /** One decoded MQTT packet with where and when it was seen. Later stages add to `violations`. */
@@ -63,10 +63,13 @@ export interface ConnectionDecoderOptions {
   pendingBudgetBytes?: number;
 }
 
-interface ConnState {
+/** Also what the framers read while resynchronising (StreamKnowledge). */
+interface ConnState extends StreamKnowledge {
   conn: Connection;
   level: ProtocolLevel | null;
   levelInferred: boolean;
+  /** Maximum Packet Size each direction's receiver announced (5.0 CONNECT for s2c, CONNACK for c2s). */
+  maxPacketSize: Record<Direction, number>;
   c2s: MqttFramer | null;
   s2c: MqttFramer | null;
 }
@@ -102,7 +105,7 @@ export class ConnectionDecoder implements StreamSink {
   }
 
   open(conn: Connection): void {
-    const state: ConnState = { conn, level: null, levelInferred: false, c2s: null, s2c: null };
+    const state: ConnState = { conn, level: null, levelInferred: false, maxPacketSize: { c2s: 0, s2c: 0 }, c2s: null, s2c: null };
     state.c2s = this.makeFramer(state, 'c2s');
     state.s2c = this.makeFramer(state, 's2c');
     if (!conn.tls) this.conns.set(conn.id, state);
@@ -135,7 +138,7 @@ export class ConnectionDecoder implements StreamSink {
 
   private makeFramer(state: ConnState, dir: Direction): MqttFramer {
     const conn = state.conn;
-    return new MqttFramer(new FramerOutlet(this, this.next, state, dir), { startUnsynced: !conn.sawSyn, budget: this.budget, ...(this.opts.maxPacketBytes !== undefined ? { maxPacketBytes: this.opts.maxPacketBytes } : {}) });
+    return new MqttFramer(new FramerOutlet(this, this.next, state, dir), { startUnsynced: !conn.sawSyn, budget: this.budget, dir, knows: state, ...(this.opts.maxPacketBytes !== undefined ? { maxPacketBytes: this.opts.maxPacketBytes } : {}) });
   }
 
   /**
@@ -161,6 +164,10 @@ export class ConnectionDecoder implements StreamSink {
       // The CONNECT's own level governs the connection from here on (both directions).
       state.level = decoded.level;
       state.levelInferred = false;
+      state.maxPacketSize.s2c = (decoded as ConnectPacket).properties?.maximumPacketSize ?? 0;
+    } else if (dir === 's2c' && decoded.type === CONNACK) {
+      // Kept for resynchronisation: a candidate larger than the receiver accepts is no packet.
+      state.maxPacketSize.c2s = decoded.properties?.maximumPacketSize ?? 0;
     }
     this.next.packet({
       conn,
@@ -196,6 +203,6 @@ class FramerOutlet implements FramerSink {
   }
 
   event(ev: FramerEvent): void {
-    this.next.event({ event: ev.event, frame: ev.frame, conn: this.state.conn.id, dir: this.dir, message: ev.message, ...(ev.bytes !== undefined ? { bytes: ev.bytes } : {}), ...(ev.malformed !== undefined ? { malformed: ev.malformed } : {}) } as StreamEvent);
+    this.next.event({ event: ev.event, frame: ev.frame, conn: this.state.conn.id, dir: this.dir, message: ev.message, ...(ev.bytes !== undefined ? { bytes: ev.bytes } : {}), ...(ev.skipped !== undefined ? { skipped: ev.skipped } : {}), ...(ev.malformed !== undefined ? { malformed: ev.malformed } : {}) } as StreamEvent);
   }
 }

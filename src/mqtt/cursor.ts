@@ -66,6 +66,9 @@ export class Cursor {
   private stack: FieldNode[] = [];
   private cur: FieldNode[] | null = null;
 
+  /** Stop decoding at the first problem (set once, by PacketDecoder's option). */
+  stopAtFirstProblem = false;
+
   /** Starts on a new packet. */
   reset(bytes: Uint8Array, ctx: DecodeContext): void {
     this.b = bytes;
@@ -109,6 +112,8 @@ export class Cursor {
   /** A problem with an explicit severity (for the few version- or form-dependent cases). */
   problemAs(code: ProblemCode, severity: 'error' | 'warning', offset: number, length: number, message: string): void {
     (this.problems ??= []).push({ code, offset, length, message, severity, field: this.field, propertyId: this.propertyId });
+    // A caller that only asks "any problem?" (resynchronisation) need not pay for the rest of a long packet.
+    if (this.stopAtFirstProblem && this.b.length > 0) throw STOP;
   }
 
   // ---- tree -------------------------------------------------------------------------------

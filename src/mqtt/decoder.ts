@@ -43,6 +43,11 @@ export function decodeRemainingLength(bytes: Uint8Array, offset: number): VbiRes
 export class PacketDecoder {
   private readonly c = new Cursor();
 
+  /** `stopAtFirstProblem`: for callers that only need to know whether a packet has any problem (resynchronisation). */
+  constructor(opts: { stopAtFirstProblem?: boolean } = {}) {
+    this.c.stopAtFirstProblem = opts.stopAtFirstProblem === true;
+  }
+
   decode(bytes: Uint8Array, ctx: DecodeContext): MqttPacket {
     return decodeWith(this.c, bytes, ctx);
   }

@@ -4,11 +4,14 @@
  * The stream arrives in arbitrary chunks (TCP segments): a packet may span many chunks and one chunk may hold many
  * packets, and the Remaining Length itself may be split. Bytes are kept only as they arrive, never allocated because a
  * length field claims them. After a gap the framer knows where the next packet starts if the gap fell inside a packet
- * whose header it had read; otherwise it resynchronises on the next plausible packet start.
+ * whose header it had read; otherwise it resynchronises (see resync()): it decodes nothing until a chain of packets
+ * that fits everything the connection knows ends exactly where the next one starts, and reports every byte it skips.
  */
 import { httpStart } from './http-sniff.js';
-import type { HeldBytes } from '../tcp/types.js';
-import { PACKET_TYPES, PUBLISH } from './tables.js';
+import type { Direction, HeldBytes } from '../tcp/types.js';
+import { PacketDecoder } from './decoder.js';
+import { CONNECT, PACKET_TYPES, PUBLISH, directionAllowed } from './tables.js';
+import type { ProtocolLevel } from './types.js';
 import { readVbi } from './vbi.js';
 
 /**
@@ -36,6 +39,8 @@ export interface FramerEvent {
   message: string;
   /** Bytes skipped or left over, when the event is about bytes. */
   bytes?: number;
+  /** Bytes that arrived and are in no packet (see StreamEvent.skipped). */
+  skipped?: number;
   /** Set when the sender broke the framing itself (not the capture): the decoder problem code. */
   malformed?: 'rl-too-long';
 }
@@ -54,6 +59,23 @@ export interface FramerOptions {
   resyncLimitBytes?: number;
   /** Bytes held by every framer of a capture together (see PendingBudget). */
   budget?: PendingBudget;
+  /** Who sends this stream: resynchronisation never accepts a packet this side may not send. */
+  dir?: Direction;
+  /** What the connection knows, read only while resynchronising (the connection decoder keeps it up to date). */
+  knows?: StreamKnowledge;
+}
+
+/**
+ * What a connection has learnt that tells a real packet start from payload bytes that look like one. Read only while
+ * a framer resynchronises, so keeping it costs the in-sync path nothing.
+ */
+export interface StreamKnowledge {
+  /** The connection's protocol level once known (from its CONNECT, or inferred), else null. */
+  readonly level: ProtocolLevel | null;
+  /** True while the level was inferred rather than read from a CONNECT: false with a level means a CONNECT was seen. */
+  readonly levelInferred: boolean;
+  /** Maximum Packet Size the receiver of each direction announced (5.0), 0 when none is known. */
+  readonly maxPacketSize: Readonly<Record<Direction, number>>;
 }
 
 /**
@@ -69,8 +91,24 @@ export const DEFAULT_PENDING_BUDGET_BYTES = 128 * 1024 * 1024;
 
 const DEFAULT_MAX_PACKET = 64 * 1024 * 1024;
 const DEFAULT_RESYNC_LIMIT = 1024 * 1024;
-/** Bytes a resync candidate may need to see before it is trusted without confirmation. */
+/**
+ * How far past the earliest undecided candidate the search looks (so the waiting work is bounded), and how many bytes
+ * a chain must cover before one packet plus a plausible next header confirms it (a long packet cannot be followed by
+ * three more inside a small window).
+ */
 const RESYNC_WINDOW = 64 * 1024;
+/** Packets a chain needs, each ending exactly where the next plausible one starts, to synchronise on it. */
+const CHAIN_LINKS = 3;
+/**
+ * Largest candidate held while resynchronising: its bytes are kept until its end shows whether a packet follows. A
+ * larger real packet right after a gap is skipped (and reported) instead of letting any 4-byte lookalike hold megabytes.
+ */
+const RESYNC_HOLD_LIMIT = 1024 * 1024;
+/** Undecided candidates kept at once; the search pauses at this many until some are decided. */
+const MAX_WAITING = 1024;
+/** Decoding budget of a search (Search.decodeBudget): what it starts with, and what each arriving byte adds. */
+const DECODE_BUDGET_START = 4 * 1024 * 1024;
+const DECODE_BUDGET_PER_BYTE = 16;
 
 const enum Mode {
   Sync,
@@ -103,71 +141,204 @@ export function readFixedHeader(buf: Uint8Array, at: number, end: number): Reado
   return header;
 }
 
-/** What a packet of each type looks like in any version, for resynchronisation: derived from the packet-type table. */
-interface ResyncShape {
-  /** Required low nibble of byte 0 (3.1.1/5.0), or null for PUBLISH, whose bits carry DUP/QoS/RETAIN. */
-  flags: number | null;
-  /** Smallest Remaining Length in any version. */
-  minRemaining: number;
-  /** Remaining Length every version fixes to the same value, if they do. */
-  exactRemaining: number | undefined;
-}
-
-const RESYNC_SHAPES: readonly (ResyncShape | null)[] = PACKET_TYPES.map((t) => {
-  if (t.levels.length === 0) return null;
-  const newest = t.levels[t.levels.length - 1]!;
-  const fixed = t.levels.map((l) => t.fixedRemaining[l]);
-  return {
-    flags: t.flags[newest] ?? null,
-    minRemaining: Math.min(...t.levels.map((l) => t.minRemaining[l] ?? 0)),
-    exactRemaining: fixed.every((f) => f !== undefined && f === fixed[0]) ? fixed[0] : undefined,
-  };
-});
+/**
+ * The byte-0 flags each type requires in the newest version that has it (null for PUBLISH, whose bits carry
+ * DUP/QoS/RETAIN): how a stream's first byte is judged MQTT or not.
+ */
+const FIRST_BYTE_FLAGS: readonly (number | null | undefined)[] = PACKET_TYPES.map((t) =>
+  t.levels.length === 0 ? undefined : t.flags[t.levels[t.levels.length - 1]!] ?? null);
 
 /** A known packet type with the fixed-header flags it requires (PUBLISH: any but QoS 3). */
 function headerByteFits(b0: number): boolean {
-  const shape = RESYNC_SHAPES[b0 >> 4];
-  if (!shape) return false;
-  return shape.flags === null ? (b0 & 0x06) !== 0x06 : (b0 & 0x0f) === shape.flags;
+  const flags = FIRST_BYTE_FLAGS[b0 >> 4];
+  if (flags === undefined) return false;
+  return flags === null ? (b0 & 0x06) !== 0x06 : (b0 & 0x0f) === flags;
 }
 
 /**
- * How plausible a packet start at `at` is, for resynchronisation only (in sync, anything with a valid header is framed
- * and the decoder reports what is wrong with it). Strict: exact reserved flags, minimal Remaining Length, sizes.
+ * Per level, for each value of a packet's first byte: bit 1 if the client may send a packet starting with it, bit 2 if
+ * the server may (a type of that level, the flags it requires, DUP only with QoS 1 or 2). Derived from the tables, so
+ * most positions of a payload are refused by one lookup.
  */
-function plausibleStart(buf: Uint8Array, at: number, end: number): 'yes' | 'no' | 'more' {
+const FIRST_BYTES: readonly Uint8Array[] = [0, 1, 2, 3, 4, 5].map((lv) => {
+  const out = new Uint8Array(256);
+  if (lv < 3) return out;
+  const level = lv as ProtocolLevel;
+  for (let b0 = 0; b0 < 256; b0++) {
+    const type = b0 >> 4;
+    const flags = b0 & 0x0f;
+    const info = PACKET_TYPES[type]!;
+    if (!info.levels.includes(level)) continue;
+    if (type === PUBLISH) {
+      const qos = (flags >> 1) & 3;
+      if (qos === 3 || ((flags & 8) !== 0 && qos === 0)) continue;
+    } else if (flags !== info.flags[level]) {
+      continue;
+    }
+    out[b0] = (directionAllowed(type, level, 'c2s') ? 1 : 0) | (directionAllowed(type, level, 's2c') ? 2 : 0);
+  }
+  return out;
+});
+
+/** What one resynchronisation search knows: the sender, what the connection learnt, and the size limits. */
+interface SearchContext {
+  dir: Direction | null;
+  /** The FIRST_BYTES bit of `dir` (3: either side). */
+  dirMask: number;
+  knows: StreamKnowledge | null;
+  /** Largest candidate that can be held (the framer's packet limit, the hold limit, a negotiated maximum). */
+  maxTotal: number;
+  decoder: PacketDecoder;
+  search: Search;
+}
+
+const enum Verdict {
+  No,
+  /** Plausible as far as the bytes go; its end lies beyond them. */
+  More,
+  Yes,
+}
+
+/** End of the candidate judged by the latest candidateAt() call that returned Verdict.Yes. */
+let candidateEnd = 0;
+
+/** "MQTT" and "MQIsdp" with their length prefixes: a CONNECT's first bytes after its fixed header. */
+const CONNECT_NAMES: readonly Uint8Array[] = [
+  Uint8Array.of(0, 4, 0x4d, 0x51, 0x54, 0x54),
+  Uint8Array.of(0, 6, 0x4d, 0x51, 0x49, 0x73, 0x64, 0x70),
+];
+
+/**
+ * Whether a packet of `level` sent by `ctx.dir` can start at `at`, for resynchronisation only (in sync, anything with
+ * a valid header is framed and the decoder reports what is wrong with it). A candidate whose bytes are all present is
+ * decoded and must have no problem at all, so what a real sender can send is defined once, by the decoder and the
+ * tables; the cheap checks first only spare the decoder the many positions that fail at their first bytes.
+ */
+function candidateAt(buf: Uint8Array, at: number, end: number, level: ProtocolLevel, ctx: SearchContext): Verdict {
   const b0 = buf[at]!;
+  if ((FIRST_BYTES[level]![b0]! & ctx.dirMask) === 0) return Verdict.No;
   const type = b0 >> 4;
   const flags = b0 & 0x0f;
-  if (!headerByteFits(b0)) return 'no';
-  const shape = RESYNC_SHAPES[type]!;
+  const info = PACKET_TYPES[type]!;
+  // One connection carries one CONNECT: after it, a CONNECT lookalike is payload.
+  if (type === CONNECT && ctx.knows !== null && ctx.knows.level !== null && !ctx.knows.levelInferred) return Verdict.No;
   const h = readFixedHeader(buf, at, end);
-  if (h === null) return 'more';
-  if (h === 'bad') return 'no';
+  if (h === null) return Verdict.More;
+  if (h === 'bad') return Verdict.No;
   // A non-minimal length is legal in 3.1.1 but no real sender emits one: refusing it avoids many false starts.
-  if (h.headerLength > 2 && buf[at + h.headerLength - 1] === 0) return 'no';
+  if (h.headerLength > 2 && buf[at + h.headerLength - 1] === 0) return Verdict.No;
   const rl = h.remainingLength;
-  if (rl < shape.minRemaining || (shape.exactRemaining !== undefined && rl !== shape.exactRemaining)) return 'no';
-  if (type === PUBLISH) {
-    // The topic must fit and be printable: random bytes rarely pass.
-    const qos = (flags >> 1) & 3;
-    const t = at + h.headerLength;
-    if (t + 2 > end) return 'more';
-    const topicLen = (buf[t]! << 8) | buf[t + 1]!;
-    if (topicLen + 2 + (qos > 0 ? 2 : 0) > rl) return 'no';
-    const topicEnd = Math.min(end, t + 2 + topicLen);
-    for (let i = t + 2; i < topicEnd; i++) {
+  const fixed = info.fixedRemaining[level];
+  if (rl < (info.minRemaining[level] ?? 0) || (fixed !== undefined && rl !== fixed)) return Verdict.No;
+  const total = h.headerLength + rl;
+  if (total > ctx.maxTotal) return Verdict.No;
+  const body = at + h.headerLength;
+  const packetEnd = at + total;
+  // What is cheap to refuse first, on the bytes present: most positions of a payload fail here, not in the decoder.
+  if (type === CONNECT) {
+    const name = CONNECT_NAMES[level === 3 ? 1 : 0]!;
+    for (let i = 0; i < name.length && body + i < end; i++) if (buf[body + i] !== name[i]) return Verdict.No;
+  } else if (type === PUBLISH) {
+    if (body + 2 > end) return Verdict.More;
+    const topicLen = (buf[body]! << 8) | buf[body + 1]!;
+    if (topicLen + 2 + (((flags >> 1) & 3) > 0 ? 2 : 0) > rl || (topicLen === 0 && level !== 5)) return Verdict.No;
+    const topicEnd = Math.min(end, body + 2 + topicLen);
+    for (let i = body + 2; i < topicEnd; i++) {
       const c = buf[i]!;
-      if (c < 0x20 || c === 0x7f) return 'no';
+      // Control characters and wildcards never appear in a real sender's topic name.
+      if (c < 0x20 || c === 0x7f || c === 0x23 || c === 0x2b) return Verdict.No;
     }
   }
-  const packetEnd = at + h.headerLength + rl;
-  if (packetEnd > end) return rl > RESYNC_WINDOW ? 'yes' : 'more';
-  if (packetEnd === end) return 'yes';
-  // Confirm with the next header: a random byte pair rarely chains into a second valid packet.
-  const next = plausibleStart(buf, packetEnd, end);
-  return next === 'no' ? 'no' : next === 'more' ? 'more' : 'yes';
+  if (packetEnd > end) return Verdict.More;
+  if (ctx.search.decodeBudget < total) return Verdict.No;
+  ctx.search.decodeBudget -= total;
+  const p = ctx.decoder.decode(buf.subarray(at, packetEnd), { level, dir: ctx.dir, tree: false, payloadLimit: 0 });
+  if (p.problems.length > 0) return Verdict.No;
+  candidateEnd = packetEnd;
+  return Verdict.Yes;
 }
+
+const enum Chain {
+  No,
+  /** Undecided until more bytes arrive. */
+  Wait,
+  Confirmed,
+}
+
+/**
+ * Whether a chain of candidates starting at `at` synchronises the stream: CHAIN_LINKS packets each ending where the
+ * next starts, two that end exactly where the bytes so far end (or one, from where a segment started: `segmentStart`),
+ * or one long packet (a chain past RESYNC_WINDOW) followed by a whole plausible header. At the end of the known bytes (`final`: the stream ends or a gap follows), a
+ * chain that ends exactly there is confirmed, and so is one of two or more packets followed by a plausible start that
+ * the end cuts short; anything else is refused.
+ */
+function chainAt(buf: Uint8Array, at: number, end: number, final: boolean, segmentStart: boolean, ctx: SearchContext): Chain {
+  const known = ctx.knows?.level ?? null;
+  if (known !== null) return chainAtLevel(buf, at, end, final, segmentStart, known, ctx);
+  if (((FIRST_BYTES[3]![buf[at]!]! | FIRST_BYTES[4]![buf[at]!]! | FIRST_BYTES[5]![buf[at]!]!) & ctx.dirMask) === 0) return Chain.No;
+  // Level unknown: a chain must fit one version throughout; 3.1 differs from 3.1.1 only in its CONNECT.
+  let best = Chain.No;
+  for (const level of UNKNOWN_LEVELS) {
+    const c = chainAtLevel(buf, at, end, final, segmentStart, level, ctx);
+    if (c === Chain.Confirmed) return c;
+    if (c === Chain.Wait) best = c;
+  }
+  return best;
+}
+
+const UNKNOWN_LEVELS: readonly ProtocolLevel[] = [4, 5, 3];
+
+function chainAtLevel(buf: Uint8Array, at: number, end: number, final: boolean, segmentStart: boolean, level: ProtocolLevel, ctx: SearchContext): Chain {
+  let p = at;
+  let links = 0;
+  for (;;) {
+    // Senders write whole packets, so segments tend to start and end on packet boundaries: two packets that end
+    // exactly where the bytes so far end, or one that also starts where a segment did, are confirmed at once (waiting
+    // for more would report them late, after the other side's answers). Others wait for what follows, unless nothing
+    // will.
+    if (p === end) return links >= 2 || (links > 0 && (final || segmentStart)) ? Chain.Confirmed : final ? Chain.No : Chain.Wait;
+    const v = candidateAt(buf, p, end, level, ctx);
+    if (v === Verdict.No) return Chain.No;
+    if (v === Verdict.More) {
+      // A long packet cannot have CHAIN_LINKS - 1 more behind it in the window: its end must show a whole header.
+      if (links > 0 && p - at >= RESYNC_WINDOW && typeof readFixedHeader(buf, p, end) === 'object') return Chain.Confirmed;
+      if (final) return links >= 2 ? Chain.Confirmed : Chain.No;
+      return Chain.Wait;
+    }
+    links++;
+    p = candidateEnd;
+    if (links >= CHAIN_LINKS) return Chain.Confirmed;
+  }
+}
+
+/**
+ * The state of one resynchronisation, created when a stream loses (or starts without) its packet boundaries and
+ * dropped when it finds them again: a framer in sync carries none of it. The searched bytes live in buf[head, len).
+ */
+class Search {
+  buf = new Uint8Array(0);
+  head = 0;
+  len = 0;
+  /** Buffer index from which positions have not been judged yet (those before are no packet start, or waiting). */
+  scanned = 0;
+  /** Buffer indexes of candidates that more bytes will decide, in order. */
+  waiting: number[] = [];
+  /** Buffer indexes where the pushes (TCP segments) still in the buffer began, in order. */
+  starts: number[] = [];
+  /** Bytes given up since the last event that reported skipped bytes, and the stream offset of the first of them. */
+  skippedRun = 0;
+  skippedFrom = 0;
+  /** Bytes given up since the search began (the limit after which the stream is declared not MQTT). */
+  searched = 0;
+  /**
+   * Bytes the decoder may still read for candidates: it grows with the bytes that arrive, so a stream built to make
+   * every position a long candidate costs linear time; past it, candidates that would need decoding are refused.
+   */
+  decodeBudget = DECODE_BUDGET_START;
+}
+
+/** One decoder for every framer's candidates: decoding is synchronous, and it keeps only scratch state. */
+const candidateDecoder = new PacketDecoder({ stopAtFirstProblem: true });
 
 export class MqttFramer {
   private mode: Mode;
@@ -175,27 +346,37 @@ export class MqttFramer {
   private readonly maxPacket: number;
   private readonly resyncLimit: number;
   private readonly budget: PendingBudget | null;
+  private readonly dir: Direction | null;
+  private readonly knows: StreamKnowledge | null;
 
-  /** Bytes of the packet in progress (Sync) or of the search window (Resync), as copies. */
+  /** Bytes of the packet in progress (Sync), as copies. */
   private pending: Uint8Array[] = [];
   private pendingLength = 0;
   private pendingFrames: number[] = [];
   /** Total size of the packet in progress once its header is known, else 0. */
   private expected = 0;
-  /** Stream offset of the first pending byte. */
+  /** Stream offset of the first pending byte (in Resync: of search.buf[search.head]). */
   private pendingStart = 0;
   /** Stream offset of the next byte to arrive. */
   private streamOffset = 0;
   private skipRemaining = 0;
-  private resyncSearched = 0;
+  /** The search while resynchronising, else null. */
+  private search: Search | null = null;
+  /** A packet damaged by a gap whose remaining bytes are being skipped: reported once they are, with their count. */
+  private damaged: FramerEvent | null = null;
   private lastFrame = 0;
+  private lastSec = 0;
+  private lastNsec = 0;
 
   constructor(sink: FramerSink, opts: FramerOptions) {
     this.sink = sink;
-    this.mode = opts.startUnsynced ? Mode.Resync : Mode.Sync;
+    this.mode = Mode.Sync;
     this.maxPacket = opts.maxPacketBytes ?? DEFAULT_MAX_PACKET;
     this.resyncLimit = opts.resyncLimitBytes ?? DEFAULT_RESYNC_LIMIT;
     this.budget = opts.budget ?? null;
+    this.dir = opts.dir ?? null;
+    this.knows = opts.knows ?? null;
+    if (opts.startUnsynced) this.enterResync();
   }
 
   /** True once the framer gave up on the stream. */
@@ -205,6 +386,8 @@ export class MqttFramer {
 
   push(data: Uint8Array, frame: number, timeSec: number, timeNsec: number): void {
     this.lastFrame = frame;
+    this.lastSec = timeSec;
+    this.lastNsec = timeNsec;
     let off = 0;
     const len = data.length;
     while (off < len) {
@@ -217,14 +400,18 @@ export class MqttFramer {
           this.skipRemaining -= n;
           off += n;
           this.streamOffset += n;
-          if (this.skipRemaining === 0) this.mode = Mode.Sync;
+          if (this.damaged !== null) this.damaged.skipped! += n;
+          if (this.skipRemaining === 0) {
+            this.reportDamaged();
+            this.mode = Mode.Sync;
+          }
           break;
         }
         case Mode.Resync:
-          this.appendPending(data.subarray(off), frame);
+          this.appendSearch(data.subarray(off));
           this.streamOffset += len - off;
           off = len;
-          this.resync(frame, timeSec, timeNsec);
+          this.resync(frame, timeSec, timeNsec, false);
           break;
         case Mode.Sync:
           off = this.pendingLength === 0
@@ -239,49 +426,59 @@ export class MqttFramer {
   gap(bytes: number, frame: number): void {
     this.lastFrame = frame;
     if (bytes <= 0) return;
+    // Bytes before a gap cannot chain into bytes after it: decide the search on what it holds first.
+    if (this.mode === Mode.Resync) this.finishSearch(frame, 'before a gap');
     this.streamOffset += bytes;
     switch (this.mode) {
       case Mode.Dead:
         return;
       case Mode.Skip:
+        this.reportDamaged();
         if (bytes < this.skipRemaining) {
           this.skipRemaining -= bytes;
         } else {
           // The gap ran past the packet we were skipping: where the next one starts is unknown.
           this.skipRemaining = 0;
-          this.mode = Mode.Resync;
+          this.enterResync();
         }
         return;
       case Mode.Resync:
-        // Bytes before a gap cannot chain into bytes after it.
-        this.dropPending();
+        this.search!.skippedFrom = this.streamOffset;
+        this.pendingStart = this.streamOffset;
         return;
       case Mode.Sync: {
         if (this.pendingLength === 0) {
-          this.mode = Mode.Resync;
+          this.enterResync();
           return;
         }
         if (this.expected > 0) {
           const missingInPacket = this.expected - this.pendingLength;
+          const lost = Math.min(bytes, missingInPacket);
           const type = this.pending[0]![0]! >> 4;
-          this.sink.event({
+          const ev: FramerEvent = {
             event: 'damaged',
             frame,
-            message: `${typeLabel(type)} of ${this.expected} bytes at stream offset ${this.pendingStart} lost ${Math.min(bytes, missingInPacket)} byte${Math.min(bytes, missingInPacket) === 1 ? '' : 's'} in a gap; not decoded`,
-            bytes: Math.min(bytes, missingInPacket),
-          });
+            message: `${typeLabel(type)} of ${this.expected} bytes at stream offset ${this.pendingStart} lost ${lost} byte${lost === 1 ? '' : 's'} in a gap; not decoded`,
+            bytes: lost,
+            skipped: this.pendingLength,
+          };
           this.dropPending();
           if (bytes < missingInPacket) {
             this.skipRemaining = missingInPacket - bytes;
             this.mode = Mode.Skip;
-          } else if (bytes > missingInPacket) {
-            this.mode = Mode.Resync;
+            this.damaged = ev;
+          } else {
+            this.sink.event(ev);
+            if (bytes > missingInPacket) this.enterResync();
           }
           return;
         }
         // Gap inside a fixed header: the packet's size is unknown.
+        const cut = this.pendingLength;
+        const from = this.pendingStart;
         this.dropPending();
-        this.mode = Mode.Resync;
+        this.sink.event({ event: 'resync', frame, message: `${cut} byte${cut === 1 ? '' : 's'} of a fixed header at stream offset ${from} cut by a gap; skipped`, bytes: cut, skipped: cut });
+        this.enterResync();
         return;
       }
     }
@@ -290,26 +487,21 @@ export class MqttFramer {
   /** End of stream: report bytes that never completed a packet. */
   end(frame?: number): void {
     const at = frame ?? this.lastFrame;
-    if (this.pendingLength > 0) {
-      if (this.mode === Mode.Sync) {
-        const first = this.pending[0]!;
-        const type = first[0]! >> 4;
-        const detail = this.expected > 0
-          ? `${typeLabel(type)} declares ${this.expected} bytes, ${this.pendingLength} present`
-          : `a fixed header was cut short (${this.pendingLength} byte${this.pendingLength === 1 ? '' : 's'})`;
-        this.sink.event({ event: 'incomplete', frame: at, message: `${this.pendingLength} byte${this.pendingLength === 1 ? '' : 's'} at the end of the stream ${this.pendingLength === 1 ? 'does' : 'do'} not complete a packet: ${detail}`, bytes: this.pendingLength });
-      } else if (this.mode === Mode.Resync) {
-        const skipped = this.pendingLength + this.resyncSearched;
-        this.sink.event({ event: 'resync', frame: at, message: `${skipped} byte${skipped === 1 ? '' : 's'} at the end of the stream skipped: no packet start found`, bytes: skipped });
+    if (this.mode === Mode.Resync) this.finishSearch(at, 'at the end of the stream');
+    if (this.mode === Mode.Sync && this.pendingLength > 0) {
+      const first = this.pending[0]!;
+      const type = first[0]! >> 4;
+      const detail = this.expected > 0
+        ? `${typeLabel(type)} declares ${this.expected} bytes, ${this.pendingLength} present`
+        : `a fixed header was cut short (${this.pendingLength} byte${this.pendingLength === 1 ? '' : 's'})`;
+      this.sink.event({ event: 'incomplete', frame: at, message: `${this.pendingLength} byte${this.pendingLength === 1 ? '' : 's'} at the end of the stream ${this.pendingLength === 1 ? 'does' : 'do'} not complete a packet: ${detail}`, bytes: this.pendingLength, skipped: this.pendingLength });
+    } else if (this.mode === Mode.Skip) {
+      this.reportDamaged();
+      if (this.skipRemaining > 0) {
+        this.sink.event({ event: 'incomplete', frame: at, message: `stream ended ${this.skipRemaining} byte${this.skipRemaining === 1 ? '' : 's'} before the end of a skipped packet`, bytes: this.skipRemaining });
       }
-    } else if (this.mode === Mode.Resync && this.resyncSearched > 0) {
-      // Searched bytes are not kept, but they must not vanish without a word.
-      this.sink.event({ event: 'resync', frame: at, message: `${this.resyncSearched} byte${this.resyncSearched === 1 ? '' : 's'} at the end of the stream skipped: no packet start found`, bytes: this.resyncSearched });
-    } else if (this.mode === Mode.Skip && this.skipRemaining > 0) {
-      this.sink.event({ event: 'incomplete', frame: at, message: `stream ended ${this.skipRemaining} byte${this.skipRemaining === 1 ? '' : 's'} before the end of a skipped packet`, bytes: this.skipRemaining });
     }
     this.dropPending();
-    this.resyncSearched = 0;
   }
 
   /** Frames packets straight out of `data` while nothing is pending: the common, copy-free path. */
@@ -399,43 +591,141 @@ export class MqttFramer {
     return off + take;
   }
 
-  private resync(frame: number, timeSec: number, timeNsec: number): void {
-    const buf = concat(this.pending, this.pendingLength);
-    const bufStart = this.pendingStart;
-    for (let i = 0; i < buf.length; i++) {
-      const verdict = plausibleStart(buf, i, buf.length);
-      if (verdict === 'no') continue;
-      if (verdict === 'more' && buf.length - i < RESYNC_WINDOW) {
-        this.keepPending(buf.subarray(i), this.pendingFrames, bufStart + i, i, frame);
-        return;
-      }
-      if (i > 0) {
-        this.sink.event({ event: 'resync', frame, message: `skipped ${i} byte${i === 1 ? '' : 's'} at stream offset ${bufStart} to the next plausible packet start`, bytes: i });
-      }
-      this.resyncSearched = 0;
-      this.dropPending();
-      this.mode = Mode.Sync;
-      const rest = buf.subarray(i);
-      // Re-feed from the candidate start: offsets rewind to where its bytes were.
-      this.streamOffset = bufStart + i;
-      // Re-feed from the candidate start through the synced path (attributed to the current frame).
-      this.push(rest, frame, timeSec, timeNsec);
-      return;
-    }
-    this.keepPending(new Uint8Array(0), [], bufStart + buf.length, buf.length, frame);
+  /** Lost packet boundaries (a gap, a broken length, a capture that starts mid-stream): search for them again. */
+  private enterResync(): void {
+    this.mode = Mode.Resync;
+    const s = new Search();
+    s.skippedFrom = this.streamOffset;
+    this.search = s;
+    this.pendingStart = this.streamOffset;
   }
 
-  private keepPending(rest: Uint8Array, frames: number[], restStart: number, skipped: number, frame: number): void {
-    this.resyncSearched += skipped;
-    this.pending = rest.length > 0 ? [rest] : [];
-    this.setPendingLength(rest.length);
-    this.pendingFrames = rest.length > 0 ? frames : [];
-    this.pendingStart = restStart;
-    if (this.resyncSearched > this.resyncLimit) {
-      this.sink.event({ event: 'not-mqtt', frame, message: `no MQTT packet start found in ${this.resyncSearched} bytes; not decoding the rest of this direction`, bytes: this.resyncSearched });
-      this.mode = Mode.Dead;
-      this.dropPending();
+  /** Adds arriving bytes to the search buffer (a copy: the caller's bytes are only valid during the call). */
+  private appendSearch(chunk: Uint8Array): void {
+    const s = this.search!;
+    if (s.len + chunk.length > s.buf.length) {
+      // Move the live bytes to the front of a buffer with room: amortised, each byte is copied a bounded number of times.
+      const live = s.len - s.head;
+      const size = Math.max(2 * (live + chunk.length), 4096);
+      const next = new Uint8Array(size);
+      next.set(s.buf.subarray(s.head, s.len), 0);
+      s.waiting = s.waiting.map((i) => i - s.head);
+      s.starts = s.starts.filter((i) => i >= s.head).map((i) => i - s.head);
+      s.scanned -= s.head;
+      s.buf = next;
+      s.len = live;
+      s.head = 0;
     }
+    s.buf.set(chunk, s.len);
+    s.starts.push(s.len);
+    s.len += chunk.length;
+    s.decodeBudget += DECODE_BUDGET_PER_BYTE * chunk.length;
+    this.setPendingLength(s.len - s.head);
+  }
+
+  /**
+   * Looks for a chain of candidates (chainAt) in the search buffer: the earliest confirmed one synchronises the stream
+   * and the bytes before it are reported as skipped. Nothing is decoded before that, so bytes of a payload that look
+   * like packets can become packets only by passing everything a chain must. Positions that can no longer start a
+   * packet are let go; undecided candidates are re-judged as bytes arrive, one window past the earliest at most.
+   * `final`: no more bytes will follow these (a gap or the end of the stream).
+   */
+  private resync(frame: number, timeSec: number, timeNsec: number, final: boolean): void {
+    const s = this.search!;
+    const maxSize = this.knows !== null && this.dir !== null ? this.knows.maxPacketSize[this.dir] : 0;
+    const ctx: SearchContext = {
+      dir: this.dir,
+      dirMask: this.dir === 'c2s' ? 1 : this.dir === 's2c' ? 2 : 3,
+      knows: this.knows,
+      maxTotal: Math.min(this.maxPacket, RESYNC_HOLD_LIMIT, maxSize > 0 ? maxSize : Infinity),
+      decoder: candidateDecoder,
+      search: s,
+    };
+    const buf = s.buf;
+    const end = s.len;
+    const still: number[] = [];
+    const starts = s.starts;
+    for (const i of s.waiting) {
+      const c = chainAt(buf, i, end, final, starts.includes(i), ctx);
+      if (c === Chain.Confirmed) return this.synchronise(i, frame, timeSec, timeNsec);
+      if (c === Chain.Wait) still.push(i);
+    }
+    s.waiting = still;
+    let i = s.scanned;
+    const limit = final ? end : Math.min(end, (still[0] ?? i) + RESYNC_WINDOW);
+    let k = 0;
+    for (; i < limit && s.waiting.length < MAX_WAITING; i++) {
+      while (k < starts.length && starts[k]! < i) k++;
+      const c = chainAt(buf, i, end, final, starts[k] === i, ctx);
+      if (c === Chain.Confirmed) return this.synchronise(i, frame, timeSec, timeNsec);
+      if (c === Chain.Wait) s.waiting.push(i);
+    }
+    s.scanned = i;
+    const firstLive = s.waiting[0] ?? s.scanned;
+    if (firstLive > s.head) this.giveUp(firstLive - s.head);
+    if (s.searched > this.resyncLimit) {
+      const unreported = s.skippedRun + (s.len - s.head);
+      this.sink.event({ event: 'not-mqtt', frame, message: `no MQTT packet start found in ${s.searched} bytes; not decoding the rest of this direction`, bytes: s.searched, skipped: unreported });
+      this.leaveSearch();
+      this.mode = Mode.Dead;
+    }
+  }
+
+  /** The first `n` live bytes of the search buffer start no packet: let them go, counted for the next report. */
+  private giveUp(n: number): void {
+    const s = this.search!;
+    if (s.skippedRun === 0) s.skippedFrom = this.pendingStart;
+    s.skippedRun += n;
+    s.searched += n;
+    s.head += n;
+    this.pendingStart += n;
+    this.setPendingLength(s.len - s.head);
+  }
+
+  /** Ends the search on what it holds (a gap follows, or the stream ends): what finds no packet is reported skipped. */
+  private finishSearch(frame: number, where: string): void {
+    this.resync(frame, this.lastSec, this.lastNsec, true);
+    const s = this.search;
+    if (this.mode !== Mode.Resync || s === null) return;
+    this.giveUp(s.len - s.head);
+    if (s.skippedRun > 0) {
+      const n = s.skippedRun;
+      this.sink.event({ event: 'resync', frame, message: `${n} byte${n === 1 ? '' : 's'} at stream offset ${s.skippedFrom} skipped ${where}: no packet start found`, bytes: n, skipped: n });
+    }
+    s.skippedRun = 0;
+    s.buf = new Uint8Array(0);
+    s.head = 0;
+    s.len = 0;
+    s.scanned = 0;
+    s.waiting = [];
+    s.starts = [];
+  }
+
+  /** A chain was confirmed at buffer index `at`: report what was skipped and frame the rest in sync. */
+  private synchronise(at: number, frame: number, timeSec: number, timeNsec: number): void {
+    const s = this.search!;
+    if (at > s.head) this.giveUp(at - s.head);
+    if (s.skippedRun > 0) {
+      const n = s.skippedRun;
+      this.sink.event({ event: 'resync', frame, message: `skipped ${n} byte${n === 1 ? '' : 's'} at stream offset ${s.skippedFrom} to the next packet start`, bytes: n, skipped: n });
+    }
+    const rest = s.buf.subarray(s.head, s.len);
+    // Re-feed from the packet start: offsets rewind to where its bytes were (attributed to the current frame).
+    this.streamOffset = this.pendingStart;
+    this.leaveSearch();
+    this.mode = Mode.Sync;
+    this.push(rest, frame, timeSec, timeNsec);
+  }
+
+  private leaveSearch(): void {
+    this.search = null;
+    this.setPendingLength(0);
+  }
+
+  private reportDamaged(): void {
+    if (this.damaged === null) return;
+    this.sink.event(this.damaged);
+    this.damaged = null;
   }
 
   /** A stream that starts with HTTP is reported once and not framed at all (returns true then). */
@@ -449,10 +739,18 @@ export class MqttFramer {
   }
 
   private lostSync(frame: number, why: string, kind: FramerEventKind = 'resync', malformed?: 'rl-too-long'): void {
+    // Bytes of the broken packet already held are skipped with it; the bytes after them are searched.
+    const held = this.pendingLength;
     const message = `lost packet boundaries: ${why}; searching for the next packet start`;
-    this.sink.event(malformed ? { event: kind, frame, message, malformed } : { event: kind, frame, message });
-    this.mode = Mode.Resync;
+    const ev: FramerEvent = { event: kind, frame, message };
+    if (held > 0) {
+      ev.bytes = held;
+      ev.skipped = held;
+    }
+    if (malformed) ev.malformed = malformed;
+    this.sink.event(ev);
     this.dropPending();
+    this.enterResync();
   }
 
   private oversize(total: number, frame: number, overBudget = false): void {

@@ -51,6 +51,7 @@ export function eventJson(ev: StreamEvent & { violations?: Violation[] }, conn: 
   if (conn && ev.dir) Object.assign(o, endpoints(conn, ev.dir));
   else if (conn) Object.assign(o, { src: conn.client, dst: conn.server });
   if (ev.bytes !== undefined) o.bytes = ev.bytes;
+  if (ev.skipped !== undefined) o.skipped = ev.skipped;
   if (ev.count !== undefined) o.count = ev.count;
   o.message = ev.message;
   if (ev.violations && ev.violations.length > 0) o.violations = ev.violations.map(violationJson);

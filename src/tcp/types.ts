@@ -29,6 +29,11 @@ export interface StreamEvent {
   message: string;
   /** Missing byte count for gap/truncated events. */
   bytes?: number;
+  /**
+   * Bytes that arrived but are in no decoded packet (skipped while resynchronising, a damaged packet's surviving
+   * bytes, a cut-short packet at the end): with the decoded packets and the gaps they account for every stream byte.
+   */
+  skipped?: number;
   /** A resync caused by the sender's own malformed framing (a Remaining Length past 4 bytes), not by the capture. */
   malformed?: 'rl-too-long';
   /** How many things the event is about (connections evicted, entries left untracked past a cap). */
