@@ -12,6 +12,12 @@
 //               DISCONNECT with properties
 //   will-v5     MQTT 5 client with a Will (QoS 1, will properties) that prints READY and then idles
 //               until it is killed (kill -9) by the driver; exits 3 by itself after 30 s
+//   midstream   four publishers (3.1.1 and 5.0) streaming 100-200 KB JSON documents full of decimal digits and
+//               10-60 KB binary payloads, two subscribers receiving some of them; prints READY once all are
+//               connected and subscribed, streams for --seconds S (default 8), disconnects every client. With
+//               --log FILE, every packet each client sent or received is written there as one JSON line (client
+//               port, direction, type, packet id, QoS, topic, payload length and SHA-256): what a capture of the
+//               traffic may show, and nothing else
 //
 // Every step is bounded: a step that does not finish in time makes the process exit non-zero.
 import mqtt from 'mqtt';
@@ -20,16 +26,19 @@ const STEP_TIMEOUT_MS = 10_000;
 const OVERALL_TIMEOUT_MS = 40_000;
 
 function parseArgs(argv) {
-  const out = { scenario: undefined, host: '127.0.0.1', port: 1883 };
+  const out = { scenario: undefined, host: '127.0.0.1', port: 1883, seconds: 8, log: undefined };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--host') out.host = argv[++i];
     else if (a === '--port') out.port = Number(argv[++i]);
+    else if (a === '--seconds') out.seconds = Number(argv[++i]);
+    else if (a === '--log') out.log = argv[++i];
     else if (!out.scenario) out.scenario = a;
     else throw new Error(`unexpected argument: ${a}`);
   }
   if (!out.scenario) throw new Error('usage: corpus-clients.mjs SCENARIO [--host H] [--port P]');
   if (!Number.isInteger(out.port) || out.port <= 0 || out.port > 65535) throw new Error('bad --port');
+  if (!(out.seconds > 0 && out.seconds <= 20)) throw new Error('bad --seconds (1-20)');
   return out;
 }
 
@@ -306,6 +315,95 @@ async function willV5Scenario(url) {
   throw new Error(`${clientId}: was not killed within 30 s`);
 }
 
+
+// ---------------------------------------------------------------------------------------------
+// midstream: large JSON and binary payloads, for captures started while they flow (issue 18, defect 5)
+
+/** Deterministic bytes (32-bit LCG) for payload `n` of `seed`: reruns send the same documents. */
+function lcg(seed) {
+  let x = seed >>> 0;
+  return () => {
+    x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
+    return x;
+  };
+}
+
+/** A JSON document of 100-200 KB that is mostly decimal digits (bytes 0x30-0x39 read like PUBLISH headers). */
+function jsonDocument(seed, n) {
+  const r = lcg(seed * 7919 + n);
+  const size = 100_000 + (r() % 100_000);
+  const parts = [`{"doc":${n},"ts":${1733220000000 + n * 250},"readings":[`];
+  let len = parts[0].length;
+  while (len < size) {
+    const v = `[${r() % 100000},${(r() % 1000000) / 1000},${r() % 10}],`;
+    parts.push(v);
+    len += v.length;
+  }
+  parts.push('[0,0,0]]}');
+  return Buffer.from(parts.join(''));
+}
+
+function binaryPayload(seed, n) {
+  const r = lcg(seed * 104729 + n);
+  const b = Buffer.alloc(10_000 + (r() % 50_000));
+  for (let i = 0; i < b.length; i++) b[i] = r() >>> 24;
+  return b;
+}
+
+async function midstreamScenario(url, seconds, logFile) {
+  const fs = await import('node:fs');
+  const { createHash } = await import('node:crypto');
+  const out = logFile ? fs.openSync(logFile, 'w') : null;
+  const sha = (b) => createHash('sha256').update(b).digest('hex');
+  const record = (c, dir, p) => {
+    if (out === null) return;
+    const line = {
+      client: c.options.clientId,
+      port: c.stream?.localPort ?? null,
+      dir,
+      type: p.cmd,
+      // MQTT.js gives a QoS 0 PUBLISH the id 0, which is not on the wire.
+      id: p.cmd === 'publish' && !p.qos ? null : p.messageId ?? null,
+      qos: p.qos ?? null,
+      topic: p.cmd === 'publish' ? p.topic : null,
+      len: p.cmd === 'publish' ? Buffer.byteLength(p.payload ?? '') : null,
+      sha256: p.cmd === 'publish' ? sha(Buffer.from(p.payload ?? '')) : null,
+    };
+    fs.writeSync(out, `${JSON.stringify(line)}\n`);
+  };
+  const open = async (clientId, protocolVersion) => {
+    const c = await connect(url, { clientId, protocolVersion, clean: true });
+    // The CONNECT and CONNACK were before any capture could start; every later packet is logged.
+    c.on('packetsend', (p) => record(c, 'c2s', p));
+    c.on('packetreceive', (p) => record(c, 's2c', p));
+    return c;
+  };
+  const subs = [await open('corpus-mid-sub-v311', 4), await open('corpus-mid-sub-v5', 5)];
+  await sub(subs[0], 'corpus/mid/json/v311', { qos: 1 });
+  await sub(subs[1], 'corpus/mid/bin/v5', { qos: 2 });
+  const pubs = [
+    { c: await open('corpus-mid-json-v311', 4), topic: 'corpus/mid/json/v311', make: jsonDocument, seed: 1, qos: [0, 1] },
+    { c: await open('corpus-mid-json-v5', 5), topic: 'corpus/mid/json/v5', make: jsonDocument, seed: 2, qos: [1, 0] },
+    { c: await open('corpus-mid-bin-v311', 4), topic: 'corpus/mid/bin/v311', make: binaryPayload, seed: 3, qos: [1, 2] },
+    { c: await open('corpus-mid-bin-v5', 5), topic: 'corpus/mid/bin/v5', make: binaryPayload, seed: 4, qos: [2, 0] },
+  ];
+  process.stdout.write('READY\n');
+  // Each publisher sends a document every 500 ms, waiting for its QoS flow to finish: bounded by count and time.
+  const count = Math.ceil(seconds * 2);
+  await Promise.all(pubs.map(async (p, k) => {
+    await new Promise((resolve) => setTimeout(resolve, 120 * k));
+    for (let n = 0; n < count; n++) {
+      const started = Date.now();
+      await pub(p.c, p.topic, p.make(p.seed, n), { qos: p.qos[n % 2] });
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, 500 - (Date.now() - started))));
+    }
+  }));
+  // Let the subscribers' last deliveries (and their acks) finish before everyone disconnects.
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  for (const c of [...pubs.map((p) => p.c), ...subs]) await end(c);
+  if (out !== null) fs.closeSync(out);
+}
+
 // ---------------------------------------------------------------------------------------------
 
 const args = (() => {
@@ -328,6 +426,7 @@ const scenarios = {
   'unsub-v311': () => unsubScenario(url, 4),
   'v5-props': () => v5PropsScenario(url),
   'will-v5': () => willV5Scenario(url),
+  midstream: () => midstreamScenario(url, args.seconds, args.log),
 };
 const run = scenarios[args.scenario];
 if (!run) {

@@ -48,7 +48,11 @@ CAPTURES=(
   "real-onenet-6002.pcap|tcpdump -i any|pcap, Linux cooked v2 (LINKTYPE_LINUX_SLL2 276)|group_onenet"
   "real-will-kill.pcapng|dumpcap -i lo|pcapng, Ethernet interface (LINKTYPE_ETHERNET 1)|group_will"
   "real-large-200k.pcap|tcpdump -i lo|pcap, Ethernet (LINKTYPE_ETHERNET 1)|group_large"
+  "real-midstream-json.pcap.gz|tcpdump -i lo|pcap (gzip), Ethernet (LINKTYPE_ETHERNET 1), started mid-stream|group_midstream"
 )
+# Captures that start after their connections did: they hold no CONNECT, tshark cannot frame them itself (it reads
+# every segment start as a packet start), and what they hold depends on timing, so --check does not compare them.
+MIDSTREAM=real-midstream-json.pcap.gz
 
 # Packet types each capture must contain (names as in MANIFEST.md).
 required_types() {
@@ -62,6 +66,7 @@ required_types() {
   real-onenet-6002.pcap) echo CONNECT CONNACK PUBLISH PUBACK SUBSCRIBE SUBACK DISCONNECT ;;
   real-will-kill.pcapng) echo CONNECT CONNACK PUBLISH PUBACK SUBSCRIBE SUBACK DISCONNECT ;;
   real-large-200k.pcap) echo CONNECT CONNACK PUBLISH PUBACK SUBSCRIBE SUBACK DISCONNECT ;;
+  real-midstream-json.pcap.gz) echo PUBLISH ;;
   *) die "no required types for $1" ;;
   esac
 }
@@ -371,6 +376,24 @@ EOF
     cmp -s "$WORK/blob.bin" "$WORK/large-sub.out" || die "the subscriber did not receive the 200 KiB payload intact"
   }
 
+  # Large JSON documents full of digits and binary payloads, captured from a few seconds after the clients
+  # connected (issue 18, defect 5). MQTT.js logs every packet each client sent and received after its CONNACK
+  # (real-midstream-json.clients.ndjson): what the capture may hold, to test the decoding against.
+  group_midstream() { # TOOL IFACE FILE: this group starts the capture itself, late
+    # Loopback moves a 200 KB document in well under a millisecond, so a capture would almost never start inside
+    # one: a 500 KB/s rate limit keeps the connections busy (the burst must exceed loopback's 64 KiB segments).
+    tc qdisc add dev lo root tbf rate 4mbit burst 256kb latency 2s || die "tc: cannot limit the loopback rate"
+    bg midstream node "$CLIENTS" midstream --host 127.0.0.1 --port 1883 --seconds 4 \
+      --log "$WORK/real-midstream-json.clients.ndjson"
+    local pid=$BG_PID
+    wait_until "the midstream clients to connect" 15 grep -qsx READY "$WORK/midstream.out"
+    sleep 2
+    start_capture "$1" "$2" "$3"
+    wait_pid "$pid" 35 "the midstream clients"
+    ((WAIT_RC == 0)) || die "midstream clients failed ($WAIT_RC): $(cat "$WORK/midstream.err")"
+    tc qdisc del dev lo root || die "tc: cannot remove the loopback rate limit"
+  }
+
   ip link set lo up
   mosquitto_passwd -c -b "$WORK/passwd" "$ONENET_USER" "$ONENET_TOKEN" >/dev/null 2>&1 ||
     die "mosquitto_passwd failed"
@@ -385,10 +408,17 @@ EOF
     read -r tname iface_flag iface <<<"$tool"
     log "recording $file ($tool)"
     start_broker "${group#group_}"
-    start_capture "$tname" "$iface" "$WORK/$file"
-    "$group"
-    stop_capture "$WORK/$file"
+    # tcpdump writes plain pcap; a .gz capture is compressed once written.
+    raw="$WORK/${file%.gz}"
+    if [[ "$group" == group_midstream ]]; then
+      "$group" "$tname" "$iface" "$raw"
+    else
+      start_capture "$tname" "$iface" "$raw"
+      "$group"
+    fi
+    stop_capture "$raw"
     stop_broker
+    [[ "$file" == *.gz ]] && gzip -9 -n "$raw"
   done
   exit 0
 fi
@@ -429,6 +459,7 @@ need tcpdump tcpdump
 need dumpcap tshark
 need tshark tshark
 need ip iproute2
+need tc iproute2
 need timeout coreutils
 need cmp diffutils
 if ((${#need_pkgs[@]})); then
@@ -490,6 +521,10 @@ for entry in "${CAPTURES[@]}"; do
   for t in $(required_types "$file"); do
     [[ ", $c," == *", $t="* ]] || die "$file: no $t packet (tshark counts: $c)"
   done
+  if [[ "$file" == "$MIDSTREAM" ]]; then
+    log "$file: $(stat -c %s "$f") bytes; started mid-stream, tshark's framing not checked; $c"
+    continue
+  fi
   # Malformed packets and expert infos of severity Warning (0x600000) or Error (0x800000), less
   # TCP flow control: the 200 KiB PUBLISH fills the subscriber's receive window on purpose
   # (real back-pressure), which tshark flags as "window full" / "zero window" warnings; and less
@@ -539,6 +574,9 @@ describe() {
   real-large-200k.pcap)
     echo "MQTT 3.1.1 over 127.0.0.1:1883. \`corpus-large-sub\` subscribes \`corpus/large/blob\` at QoS 1; \`corpus-large-pub\` publishes a $LARGE_BYTES-byte (200 KiB) payload at QoS 1 (deterministic LCG bytes, sha256 \`$NODE_SHA\`); the PUBLISH spans several TCP segments in each direction (client to broker, broker to subscriber)."
     ;;
+  real-midstream-json.pcap.gz)
+    echo "MQTT 3.1.1 and 5.0 over 127.0.0.1:1883, captured from 2 s after the clients connected (no SYN, no CONNECT): MQTT.js publishers \`corpus-mid-json-v311\` and \`corpus-mid-json-v5\` send a 100-200 KB JSON document full of decimal digits every 500 ms (QoS 0 and 1 alternately), \`corpus-mid-bin-v311\` / \`corpus-mid-bin-v5\` 10-60 KB binary payloads (QoS 1/2, 2/0); \`corpus-mid-sub-v311\` receives \`corpus/mid/json/v311\` (QoS 1), \`corpus-mid-sub-v5\` \`corpus/mid/bin/v5\` (QoS 2); all disconnect after 4 s; loopback limited to 500 KB/s with \`tc\` so the connections are busy when the capture starts. \`real-midstream-json.clients.ndjson\` lists every packet each client sent and received after its CONNACK (port, direction, type, packet id, topic, payload length and SHA-256). The counts are tshark's, which frames every segment start as a packet: not what the clients sent, and they vary between runs."
+    ;;
   esac
 }
 
@@ -550,6 +588,7 @@ versions() {
   real-onenet-6002.pcap) echo "3.1.1, 5.0" ;;
   real-will-kill.pcapng) echo "3.1.1, 5.0" ;;
   real-large-200k.pcap) echo "3.1.1" ;;
+  real-midstream-json.pcap.gz) echo "3.1.1, 5.0" ;;
   esac
 }
 
@@ -559,6 +598,10 @@ if ((CHECK)); then
   diffs=0
   for entry in "${CAPTURES[@]}"; do
     IFS='|' read -r file _ _ _ <<<"$entry"
+    if [[ "$file" == "$MIDSTREAM" ]]; then
+      log "check $file: started mid-stream, its packet counts vary from run to run; not compared"
+      continue
+    fi
     want=$(grep -F "| \`$file\` |" "$manifest" | awk -F'|' '{print $(NF-1)}' | sed 's/^ *//; s/ *$//')
     if [[ "$want" == "${COUNTS[$file]}" ]]; then
       log "check $file: same packet-type counts as MANIFEST.md"
@@ -583,6 +626,8 @@ for entry in "${CAPTURES[@]}"; do
   mv -f "$OUT_DIR/$file.tmp" "$OUT_DIR/$file"
   total=$((total + $(stat -c %s "$OUT_DIR/$file")))
 done
+# What the mid-stream capture's clients sent and received, for the test that checks its decoding.
+install -m 644 "$WORK/real-midstream-json.clients.ndjson" "$OUT_DIR/real-midstream-json.clients.ndjson"
 
 {
   cat <<EOF
@@ -624,6 +669,9 @@ Notes:
 - tshark reports no malformed packets and no expert warnings or errors, except TCP "window full" /
   "zero window" warnings in `real-large-200k.pcap`: the 200 KiB PUBLISH fills the receiver's TCP
   window (real flow control on loopback), which is expected.
+- `real-midstream-json.pcap.gz` starts after its connections did, inside their payloads: tshark frames every
+  segment start as a packet there, so its counts are not what the clients sent (that is in
+  `real-midstream-json.clients.ndjson`) and differ from run to run; `--check` does not compare them.
 - mosquitto 2.0 does not send topic aliases to clients, so topic aliases appear only client to server
   (in `real-v5-props.pcapng`); the broker's CONNACKs announce Topic Alias Maximum 10.
 EOF

@@ -114,7 +114,7 @@ describe('captures/MANIFEST.md', () => {
   });
 
   it('lists every real-* capture in captures/', () => {
-    const onDisk = readdirSync(capturesDir).filter((f) => /^real-.*\.(pcap|pcapng)$/.test(f));
+    const onDisk = readdirSync(capturesDir).filter((f) => /^real-.*\.(pcap|pcapng)(\.gz)?$/.test(f));
     expect(onDisk.sort()).toEqual(rows.map((r) => r.file).sort());
   });
 
@@ -122,7 +122,9 @@ describe('captures/MANIFEST.md', () => {
     const p = path.join(capturesDir, file);
     expect(existsSync(p)).toBe(true);
     const magic = magicOf(p);
-    if (file.endsWith('.pcapng')) expect(magic).toBe(PCAPNG_MAGIC);
+    // A .gz capture (read directly, gzip told by its magic number) is checked for gzip's magic.
+    if (file.endsWith('.gz')) expect(magic.slice(0, 4)).toBe('1f8b');
+    else if (file.endsWith('.pcapng')) expect(magic).toBe(PCAPNG_MAGIC);
     else expect(PCAP_MAGICS.has(magic) || magic === PCAPNG_MAGIC).toBe(true);
     expect(Object.keys(row.counts).length).toBeGreaterThan(0);
   });
