@@ -23,7 +23,7 @@ import { fieldsOf } from './builders/fields.js';
 function makeConn(serverPort: number, id = 0): Connection {
   return {
     id, clientIp: '10.0.0.2', clientPort: 40000 + id, serverIp: '10.0.0.1', serverPort,
-    client: `10.0.0.2:${40000 + id}`, server: `10.0.0.1:${serverPort}`, sawSyn: true, firstFrame: 1, startSec: 0, startNsec: 0, tls: false,
+    client: `10.0.0.2:${40000 + id}`, server: `10.0.0.1:${serverPort}`, sawSyn: true, firstFrame: 1, startSec: 0, startNsec: 0, tls: false, tcpStream: id,
   };
 }
 

@@ -11,7 +11,7 @@ import { fieldsOf } from './builders/fields.js';
 
 const conn: Connection = {
   id: 0, clientIp: '10.0.0.2', clientPort: 40000, serverIp: '10.0.0.1', serverPort: 1883,
-  client: '10.0.0.2:40000', server: '10.0.0.1:1883', sawSyn: true, firstFrame: 1, startSec: 0, startNsec: 0, tls: false,
+  client: '10.0.0.2:40000', server: '10.0.0.1:1883', sawSyn: true, firstFrame: 1, startSec: 0, startNsec: 0, tls: false, tcpStream: 0,
 };
 
 const sink: PacketSink = { open() {}, packet() {}, event() {}, close() {} };

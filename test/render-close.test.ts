@@ -83,7 +83,7 @@ describe('close records', () => {
     expect((c.violations as { id: string }[]).map((v) => v.id)).toEqual(['MQTT-3.1.2-23', 'MQTT-3.1.2-24']);
     expect(JSON.parse(closeJson(r.closes[0]!.conn, r.closes[0]!.end))).toEqual(c);
     const line = closeLine(makeChalk(false), r.closes[0]!.conn, r.closes[0]!.end);
-    expect(line).toMatch(/close conn 0: the server closed it with FIN; after 7\.0\d+ s; client silent 7 s before, Keep Alive 2 s, expired/);
+    expect(line).toMatch(/close conn 0 \(tcp.stream 0\): the server closed it with FIN; after 7\.0\d+ s; client silent 7 s before, Keep Alive 2 s, expired/);
   });
 
   test('still open at the end of the capture: one record per connection, in close order', () => {

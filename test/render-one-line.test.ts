@@ -10,7 +10,7 @@ import { ack, connack, connect, disconnect, suback, subscribe, unsuback } from '
 
 const conn: Connection = {
   id: 7, clientIp: '10.0.0.1', clientPort: 40000, serverIp: '10.0.0.2', serverPort: 1883, client: '10.0.0.1:40000',
-  server: '10.0.0.2:1883', sawSyn: true, firstFrame: 1, startSec: 1_700_000_000, startNsec: 0, tls: false,
+  server: '10.0.0.2:1883', sawSyn: true, firstFrame: 1, startSec: 1_700_000_000, startNsec: 0, tls: false, tcpStream: 0,
 };
 
 function lines(packets: [Uint8Array, ProtocolLevel, 'c2s' | 's2c', Violation[]?][]): string[] {
@@ -62,5 +62,24 @@ describe('one-line view', () => {
     const v: Violation = { id: 'MQTT-3.3.1-2', spec: '3.1.1', severity: 'error', message: 'DUP set on QoS 0' };
     const [l] = lines([[connect({ level: 4 }), 4, 'c2s', [v]]]);
     expect(l!.endsWith('[MQTT-3.3.1-2 DUP set on QoS 0]')).toBe(true);
+  });
+});
+
+describe('tcp.stream in the text views', () => {
+  function verbose(c: Connection): string[] {
+    const out: string[] = [];
+    const r = new Renderer((l) => out.push(l), { chalk: makeChalk(false), verbose: true, hex: false, full: false, redact: false, onlyViolations: false, json: false, quiet: false });
+    r.open(c);
+    const b = connect({ level: 4, clientId: 'dev-1' });
+    r.packet({ conn: c, dir: 'c2s', frame: 1, frames: [1], timeSec: c.startSec, timeNsec: 0, bytes: b, decoded: decodePacket(b, { level: 4, dir: 'c2s', tree: true }), levelInferred: false, streamOffset: 0, violations: [] });
+    return out;
+  }
+
+  it('-V names the connection and its tcp.stream before the tree, as a Wireshark filter', () => {
+    expect(verbose({ ...conn, tcpStream: 12 })[1]).toBe('      connection #7, tcp.stream 12 (Wireshark: tcp.stream eq 12)');
+  });
+
+  it('-V says nothing of a stream it has no number for', () => {
+    expect(verbose({ ...conn, tcpStream: null }).some((l) => l.includes('tcp.stream'))).toBe(false);
   });
 });

@@ -12,7 +12,7 @@ function conn(id: number): Connection {
   return {
     id, clientIp: '10.0.0.1', clientPort: 10000 + id, serverIp: '10.0.0.2', serverPort: 1883,
     client: `10.0.0.1:${10000 + id}`, server: '10.0.0.2:1883', sawSyn: true, firstFrame: id + 1,
-    startSec: 1_700_000_000 + id, startNsec: 0, tls: false,
+    startSec: 1_700_000_000 + id, startNsec: 0, tls: false, tcpStream: id,
   };
 }
 

@@ -47,7 +47,7 @@ function decodeAt(bytes: Uint8Array, level: ProtocolLevel, tree: boolean) {
 /** Pasted bytes have no addresses: a stand-in connection lets the dialect stage see them as one conversation. */
 const PASTED: Connection = {
   id: 0, clientIp: 'pasted', clientPort: 0, serverIp: 'pasted', serverPort: 0, client: 'pasted', server: 'pasted',
-  sawSyn: true, firstFrame: 0, startSec: 0, startNsec: 0, tls: false,
+  sawSyn: true, firstFrame: 0, startSec: 0, startNsec: 0, tls: false, tcpStream: null,
 };
 
 /** Pasted bytes carry no direction: the packet type decides where only one side may send it. */

@@ -16,6 +16,7 @@ export const CLOSE_KEYS: readonly (readonly [key: string, type: string, meaning:
   ['frame', 'number', 'the frame that ended the connection (the last frame of the capture when it was still open)'],
   ['time', 'string', 'ISO-8601 UTC time of that frame'],
   ['conn', 'number', 'connection number, as in packet records'],
+  ['tcpStream', 'number \\| null', 'tshark\'s `tcp.stream` number, as in packet records'],
   ['client', 'string', '`ip:port` of the client'],
   ['server', 'string', '`ip:port` of the server'],
   ['by', '`"client"` \\| `"server"` \\| null', 'who ended it: the sender of the first DISCONNECT, else of the RST or first FIN; null when neither did (capture end, eviction, reuse)'],
@@ -58,6 +59,7 @@ export function closeObject(conn: Connection, end: ConnectionEnd): Record<string
     frame: end.frame,
     time: isoTime(end.timeSec, end.timeNsec),
     conn: Number.isFinite(conn.id) ? conn.id : null,
+    tcpStream: conn.tcpStream,
     client: conn.client,
     server: conn.server,
     by: f.by === null ? null : ROLE[f.by],
@@ -161,5 +163,10 @@ function tcpText(end: ConnectionEnd): string {
 }
 
 export function closeLine(chalk: ChalkInstance, conn: Connection, end: ConnectionEnd): string {
-  return `${String(end.frame).padStart(5)} ${chalk.cyan('- close')} ${chalk.dim(`conn ${conn.id}`)}: ${closeText(conn, end)}`;
+  return `${String(end.frame).padStart(5)} ${chalk.cyan('- close')} ${chalk.dim(`conn ${conn.id}${streamText(conn)}`)}: ${closeText(conn, end)}`;
+}
+
+/** ` (tcp.stream 3)` beside a connection number in text, so it can be found in Wireshark; empty without one. */
+export function streamText(conn: Connection): string {
+  return conn.tcpStream === null ? '' : ` (tcp.stream ${conn.tcpStream})`;
 }

@@ -48,6 +48,7 @@ export function eventJson(ev: StreamEvent & { violations?: Violation[] }, conn: 
   if (time) o.time = isoTime(time.timeSec, time.timeNsec);
   o.conn = ev.conn;
   o.dir = ev.dir;
+  if (conn) o.tcpStream = conn.tcpStream;
   if (conn && ev.dir) Object.assign(o, endpoints(conn, ev.dir));
   else if (conn) Object.assign(o, { src: conn.client, dst: conn.server });
   if (ev.bytes !== undefined) o.bytes = ev.bytes;

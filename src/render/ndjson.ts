@@ -102,9 +102,9 @@ export function writeIsoTime(w: ByteOut, sec: number, nsec: number): void {
 }
 
 /**
- * `",` (the end of the time) and `"conn":…,"src":…,"dst":…,"dir":…` of a connection per direction, made when the
- * connection's first packet is written (addresses are text we formatted: digits, hex, dots, colons, brackets —
- * nothing to escape).
+ * `",` (the end of the time) and `"conn":…,"tcpStream":…,"src":…,"dst":…,"dir":…` of a connection per direction,
+ * made when the connection's first packet is written (addresses are text we formatted: digits, hex, dots, colons,
+ * brackets — nothing to escape).
  */
 const CONN_JSON = new WeakMap<Connection, { c2s: Uint8Array; s2c: Uint8Array }>();
 function connJson(conn: Connection, dir: Direction): Uint8Array {
@@ -113,9 +113,10 @@ function connJson(conn: Connection, dir: Direction): Uint8Array {
     const client = JSON.stringify(conn.client);
     const server = JSON.stringify(conn.server);
     const id = Number.isFinite(conn.id) ? String(conn.id) : 'null';
+    const stream = conn.tcpStream === null ? 'null' : String(conn.tcpStream);
     e = {
-      c2s: fragment(`","conn":${id},"src":${client},"dst":${server},"dir":"c2s"`),
-      s2c: fragment(`","conn":${id},"src":${server},"dst":${client},"dir":"s2c"`),
+      c2s: fragment(`","conn":${id},"tcpStream":${stream},"src":${client},"dst":${server},"dir":"c2s"`),
+      s2c: fragment(`","conn":${id},"tcpStream":${stream},"src":${server},"dst":${client},"dir":"s2c"`),
     };
     CONN_JSON.set(conn, e);
   }

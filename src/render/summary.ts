@@ -239,7 +239,7 @@ export class SummaryCollector implements PacketSink {
       terminalSafeJson(JSON.stringify({ kind: 'summary', table, ...extra, rows }));
     return [
       rec('connections', { shown: t.busiest.length, total: t.shownCount, packets: t.totalPackets }, t.busiest.map((c) => ({
-        conn: c.conn.id, client: c.conn.client, server: c.conn.server, tls: c.conn.tls, clientId: c.clientId,
+        conn: c.conn.id, tcpStream: c.conn.tcpStream, client: c.conn.client, server: c.conn.server, tls: c.conn.tls, clientId: c.clientId,
         version: c.level === 0 ? null : (VERSION_NAME[c.level as ProtocolLevel] ?? String(c.level)), versionInferred: c.levelInferred,
         start: isoTime(c.conn.startSec, c.conn.startNsec), durationSec: Number(relativeSeconds(c.lastSec, c.lastNsec, c.conn.startSec, c.conn.startNsec)),
         connack: connackText(c.end), end: c.end ? endText(c.end) : 'open', packets: c.packets, bytes: c.bytes, findings: c.findings,

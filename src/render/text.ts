@@ -144,6 +144,8 @@ export class Renderer implements PacketSink {
       + `${chalk.bold(d.typeName.padEnd(11))} ${chalk.dim(`v${version}`)} ${chalk.dim(who)} ${keyFields(rec, o.redact, o.full)}`;
     this.write(line.trimEnd() + severityMark(chalk, rec.violations));
     if (o.verbose && d.tree) {
+      // Which TCP conversation this is in Wireshark's numbering: `tcp.stream eq N` opens it there.
+      if (conn.tcpStream !== null) this.write(chalk.dim(`      connection #${conn.id}, tcp.stream ${conn.tcpStream} (Wireshark: tcp.stream eq ${conn.tcpStream})`));
       for (const l of fieldTree(d.tree, { chalk, full: o.full, redact: o.redact, indent: '      ' })) this.write(l);
     }
     if (o.hex && d.tree) {

@@ -2,6 +2,7 @@ import { HistoryLog } from './history-log.js';
 import { shardOfTuple } from './shard.js';
 import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, type TcpSegment } from '../net/types.js';
 import { seqDiff, seqGt, seqLt } from './seq.js';
+import { MAX_CONVERSATIONS, note, StreamNumbers, type Conversation } from './streams.js';
 import type { ConnectProbe, ConnectProber, Connection, ConnectionEnd, Direction, EndCause, HeldBytes, StreamEvent, StreamSink } from './types.js';
 
 /** MQTT over TLS: such connections are reported and opened, never decoded. */
@@ -168,6 +169,8 @@ class ConnState {
   /** The side whose FIN or RST came first, and the side that sent a RST (null: none yet). */
   endedBy: Direction | null = null;
   rstBy: Direction | null = null;
+  /** Its conversation as tshark numbers them (null past the numbering bound). */
+  tshark: Conversation | null = null;
   constructor(
     /** The 4-tuple as text, for tombstones. */
     readonly key: string,
@@ -248,6 +251,9 @@ export class TcpReassembler {
   private tombHead = 0;
   private tombCount = 0;
   private nextId = 0;
+  /** tshark's tcp.stream numbering: sees every segment of the capture, on any port and in any shard. */
+  private readonly streams = new StreamNumbers();
+  private streamsOverflowReported = false;
   private readonly prober: ConnectProber | null;
   private readonly probeBuf: Uint8Array;
 
@@ -297,19 +303,30 @@ export class TcpReassembler {
   segment(seg: TcpSegment): void {
     const sp = seg.srcPort;
     const dp = seg.dstPort;
-    if (this.shardCount > 1 && shardOfTuple(seg.srcIp, seg.dstIp, sp, dp, this.shardCount) !== this.shardIndex) return;
     const portKey = sp < dp ? sp * 65536 + dp : dp * 65536 + sp;
+    if (this.shardCount > 1 && shardOfTuple(seg.srcIp, seg.dstIp, sp, dp, this.shardCount) !== this.shardIndex) {
+      this.conversation(seg, portKey);
+      return;
+    }
     const flags = seg.flags;
     let st = this.live.get(portKey);
     if (st !== undefined ? !sameTuple(st, seg) : this.groups.size > 0) st = this.lookupGrouped(seg, portKey);
     if (st === undefined) {
-      st = this.begin(seg, portKey);
+      st = this.begin(seg, portKey, this.conversation(seg, portKey));
       if (st === undefined) return;
-    } else if ((flags & (TCP_SYN | TCP_ACK)) === TCP_SYN && !isSynRetransmit(st, seg)) {
-      // A fresh SYN on a known 4-tuple: the old connection is over, whatever it last said.
-      this.close(st, seg.frame, seg.timeSec, seg.timeNsec, 'reuse');
-      st = this.begin(seg, portKey);
-      if (st === undefined) return;
+    } else if ((flags & TCP_SYN) !== 0) {
+      // Only a SYN can start a new tshark conversation on a known 4-tuple: the full lookup is for those.
+      const conv = this.conversation(seg, portKey);
+      if ((flags & TCP_ACK) === 0 && !isSynRetransmit(st, seg)) {
+        // A fresh SYN on a known 4-tuple: the old connection is over, whatever it last said.
+        this.close(st, seg.frame, seg.timeSec, seg.timeNsec, 'reuse');
+        st = this.begin(seg, portKey, conv);
+        if (st === undefined) return;
+      } else {
+        st.tshark = conv;
+      }
+    } else if (st.tshark !== null && st.tshark.known !== 3) {
+      note(st.tshark, seg, sp < dp || (sp === dp && seg.srcIp <= seg.dstIp));
     }
     if (seg.payloadLength > 0 ? !st.busy || st !== this.busyNewest : st !== (st.busy ? this.busyNewest : this.quietNewest)) this.touch(st, seg.payloadLength > 0);
 
@@ -467,8 +484,25 @@ export class TcpReassembler {
     });
   }
 
+  /** The segment's tshark conversation; the first time the numbering stops at its bound, that is said once. */
+  private conversation(seg: TcpSegment, portKey: number): Conversation | null {
+    const c = this.streams.see(seg, portKey);
+    if (c === null && !this.streamsOverflowReported) {
+      this.streamsOverflowReported = true;
+      this.emit({
+        event: 'capture-note',
+        frame: seg.frame,
+        conn: null,
+        dir: null,
+        count: MAX_CONVERSATIONS,
+        message: `more than ${MAX_CONVERSATIONS} TCP conversations: connections from frame ${seg.frame} on get no tcpStream (tshark's numbering can no longer be followed exactly)`,
+      });
+    }
+    return c;
+  }
+
   /** First segment of a 4-tuple (or the first after a close): decides whether and how it is followed. */
-  private begin(seg: TcpSegment, portKey: number): ConnState | undefined {
+  private begin(seg: TcpSegment, portKey: number, conv: Conversation | null): ConnState | undefined {
     const flags = seg.flags;
     const sp = seg.srcPort;
     const dp = seg.dstPort;
@@ -509,6 +543,7 @@ export class TcpReassembler {
     const st = srcIsClient
       ? new ConnState(key, portKey, seg.srcIp, sp, seg.dstIp, dp, v6, syn, seg.frame, seg.timeSec, seg.timeNsec, mode)
       : new ConnState(key, portKey, seg.dstIp, dp, seg.srcIp, sp, v6, syn, seg.frame, seg.timeSec, seg.timeNsec, mode);
+    st.tshark = conv;
     if (syn && (flags & TCP_ACK) !== 0) {
       // The SYN itself was missed; the SYN+ACK still says where the client's stream starts.
       const c = st.c2s;
@@ -548,6 +583,7 @@ export class TcpReassembler {
       startSec: st.startSec,
       startNsec: st.startNsec,
       tls: st.mode === TLS,
+      tcpStream: st.tshark === null ? null : st.tshark.stream,
     };
     this.nextId += this.shardCount;
     st.conn = conn;

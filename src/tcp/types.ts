@@ -18,6 +18,11 @@ export interface Connection {
   startNsec: number;
   /** MQTT over TLS (port 8883): reported once, never decoded. */
   tls: boolean;
+  /**
+   * tshark's `tcp.stream` number of the TCP conversation this connection began in (src/tcp/streams.ts), for
+   * `tcp.stream eq N` in Wireshark; null past the numbering table's bound.
+   */
+  tcpStream: number | null;
 }
 
 /** Transport findings: every defect reported, never hidden. */

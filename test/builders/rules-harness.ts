@@ -14,7 +14,7 @@ export type Ev = StreamEvent & { violations?: Violation[] };
 export function makeConn(id = 0, sawSyn = true): Connection {
   return {
     id, clientIp: '10.0.0.2', clientPort: 50000 + id, serverIp: '10.0.0.1', serverPort: 1883,
-    client: `10.0.0.2:${50000 + id}`, server: '10.0.0.1:1883', sawSyn, firstFrame: 1, startSec: 0, startNsec: 0, tls: false,
+    client: `10.0.0.2:${50000 + id}`, server: '10.0.0.1:1883', sawSyn, firstFrame: 1, startSec: 0, startNsec: 0, tls: false, tcpStream: id,
   };
 }
 

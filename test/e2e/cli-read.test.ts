@@ -28,7 +28,7 @@ describe('mqtt-dissect read', () => {
     expect(r.status).toBe(0);
     const all = r.stdout.trim().split('\n');
     // The connection's close line comes last.
-    expect(all[all.length - 1]).toMatch(/^ +\d+ - close conn 0: the client sent DISCONNECT in frame \d+, then FIN/);
+    expect(all[all.length - 1]).toMatch(/^ +\d+ - close conn 0 \(tcp.stream 0\): the client sent DISCONNECT in frame \d+, then FIN/);
     const lines = all.slice(0, -1);
     expect(lines.map((l) => /(CONNECT|CONNACK|SUBSCRIBE|SUBACK|PUBLISH|PUBACK|DISCONNECT)\b/.exec(l)?.[1])).toEqual(
       ['CONNECT', 'CONNACK', 'SUBSCRIBE', 'SUBACK', 'PUBLISH', 'PUBACK', 'DISCONNECT'],
@@ -50,7 +50,7 @@ describe('mqtt-dissect read', () => {
   it('NDJSON: one object per packet with the documented keys', () => {
     const out = jsonLines(runCli(['--json', tempFile('s.pcap', session())]).stdout);
     const connect = out.find((o) => o.type === 'CONNECT')!;
-    expect(Object.keys(connect)).toEqual(['kind', 'frame', 'frames', 'time', 'conn', 'src', 'dst', 'dir', 'version', 'versionInferred', 'type', 'length', 'fields', 'violations']);
+    expect(Object.keys(connect)).toEqual(['kind', 'frame', 'frames', 'time', 'conn', 'tcpStream', 'src', 'dst', 'dir', 'version', 'versionInferred', 'type', 'length', 'fields', 'violations']);
     expect(connect).toMatchObject({ kind: 'packet', conn: 0, src: '192.0.2.10:40000', dst: '192.0.2.1:1883', dir: 'c2s', version: '3.1.1', time: '2023-11-14T22:13:23.000250Z' });
     expect(connect.fields).toMatchObject({ clientId: 'dev-1', username: 'u', cleanSession: true, protocolName: 'MQTT', protocolLevel: 4 });
     const pub = out.find((o) => o.type === 'PUBLISH')!;

@@ -149,8 +149,9 @@ describe('--shard', () => {
       const part = tempFile(`split${k}.pcap`, '');
       execFileSync('tcpdump', ['-r', whole, '-w', part, filter], { stdio: 'ignore' });
       const lines = (file: string) => jsonLines(runCli(['--json', '--shard', `${k + 1}/${N}`, file]).stdout).filter((o) => o.kind === 'packet' || o.kind === 'close');
-      // Frame numbers count within the part file; everything else, connection ids included, is the same.
-      const strip = (o: Record<string, unknown>) => JSON.stringify({ ...o, frame: 0, frames: [], disconnectFrame: 0 });
+      // Frame numbers and tshark's tcp.stream numbers count within the part file (as tshark would count them on
+      // it); everything else, connection ids included, is the same.
+      const strip = (o: Record<string, unknown>) => JSON.stringify({ ...o, frame: 0, frames: [], disconnectFrame: 0, tcpStream: 0 });
       const fromPart = lines(part).map(strip);
       expect(fromPart.filter((l) => l.includes('"kind":"packet"')).length).toBeGreaterThan(0);
       expect(fromPart).toEqual(lines(whole).map(strip));

@@ -1,0 +1,25 @@
+/** docs/json.md's packet-record table lists the keys a packet record has, in output order. */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { expect, test } from 'vitest';
+import { decodePacket } from '../src/mqtt/decoder.js';
+import { packetJsonText } from '../src/render/ndjson.js';
+import type { Connection } from '../src/tcp/types.js';
+import { ROOT } from './builders/cli.js';
+import { connect } from './builders/mqtt-bytes.js';
+
+const conn: Connection = {
+  id: 3, clientIp: '10.0.0.1', clientPort: 40000, serverIp: '10.0.0.2', serverPort: 1883, client: '10.0.0.1:40000',
+  server: '10.0.0.2:1883', sawSyn: true, firstFrame: 1, startSec: 1_700_000_000, startNsec: 0, tls: false, tcpStream: 9,
+};
+
+test('docs/json.md lists every key of the packet record, in order', () => {
+  const b = connect({ level: 4, clientId: 'a' });
+  const rec = JSON.parse(packetJsonText({ conn, dir: 'c2s', frame: 4, frames: [4], timeSec: conn.startSec, timeNsec: 0, bytes: b, decoded: decodePacket(b, { level: 4, dir: 'c2s', tree: false }), levelInferred: false, streamOffset: 0, violations: [] }, { redact: false, payloadLimit: 1024 })) as Record<string, unknown>;
+  expect(rec.tcpStream).toBe(9);
+  const doc = readFileSync(join(ROOT, 'docs', 'json.md'), 'utf8');
+  const section = doc.slice(doc.indexOf('### Packet records'), doc.indexOf('### Violations'));
+  // A row may document several keys (`src`, `dst`).
+  const documented = [...section.matchAll(/^\| (`[a-zA-Z]+`(?:, `[a-zA-Z]+`)*) \|/gm)].flatMap((m) => m[1]!.split(', ').map((k) => k.slice(1, -1)));
+  expect(documented).toEqual(Object.keys(rec));
+});
