@@ -65,7 +65,7 @@ describe('closes reach the rules with their frame and time', () => {
     const r = runFrames(frames, { times });
     const flows = r.events.filter((e) => e.event === 'incomplete-flow');
     expect(flows.map((e) => e.dir)).toEqual(['s2c']);
-    expect(ids(flows[0]!.violations!)).toEqual(['3.1.1 MQTT-3.3.4-1']);
+    expect(ids(flows[0]!.violations!)).toEqual(['3.1.1 ALL:3.3.4:publish-unanswered']);
   });
 
   test('at the end of the capture the grace period counts back from the capture end', () => {

@@ -66,8 +66,8 @@ describe('incomplete-flow events', () => {
       ['incomplete-flow', 's2c', 0, h.frame + 1],
     ]);
     const [client, server] = events as [Ev, Ev];
-    expect(ids(client.violations!)).toEqual(['3.1.1 MQTT-4.3.3-1', '3.1.1 MQTT-4.5.0-2']);
-    expect(ids(server.violations!)).toEqual(['3.1.1 MQTT-3.3.4-1']);
+    expect(ids(client.violations!)).toEqual(['3.1.1 ALL:4.3.3:pubrel-missing', '3.1.1 ALL:3.3.4:publish-unanswered']);
+    expect(ids(server.violations!)).toEqual(['3.1.1 ALL:3.3.4:publish-unanswered']);
     expect([...client.violations!, ...server.violations!].every((v) => v.severity === 'warning')).toBe(true);
     expect(client.message).toContain('2 exchanges the client never completed');
   });
@@ -194,7 +194,7 @@ describe('single packets', () => {
 
   test('3.1 tolerates what 3.1.1 forbids', () => {
     expect(ids(alone(connect({ level: 3, flags: 0x03 }), 3))).toEqual([]);
-    expect(alone(hex('c1 00'), 3).map((v) => [v.id, v.spec, v.severity])).toEqual([['MQTT-2.2.2-1', '3.1.1', 'warning']]);
+    expect(alone(hex('c1 00'), 3).map((v) => [v.id, v.spec, v.severity])).toEqual([['3.1:2.2.2:reserved-flags', '3.1', 'warning']]);
   });
 });
 

@@ -109,6 +109,9 @@ const R = {
   pfi: rule('ref', '5.0:3.3.2.3.2:pfi-utf8'),
   authDataNoMethod: rule('ref', '5.0:3.1.2.11.10:authdata-without-method'),
   authNoMethod: rule('ref', '5.0:3.15.2.2.2:auth-needs-method'),
+  authShortNoMethod: rule('ref', '5.0:3.15.2.1:short-auth-no-method'),
+  reservedFlags31: rule('ref', '3.1:2.2.2:reserved-flags'),
+  utf8Tolerated31: rule('ref', '3.1:1.5.3:ill-formed-utf8'),
   reasonConflict: rule('ref', '5.0:2.4:reason-table-conflict'),
   decoderProblem: rule('ref', 'ALL:decoder:problem'),
   retainedEmpty311: rule('3.1.1', 'MQTT-3.3.1-11'),
@@ -228,7 +231,8 @@ function problemRule(b: Uint8Array, d: MqttPacket, p: DecodeProblem, dir: 'c2s' 
   const lv: ProtocolLevel = d.level;
   switch (p.code) {
     case 'reserved-type': return R.reservedTypes;
-    case 'reserved-flags': return flagsRule(d.type);
+    // 3.1 tolerates these (the decoder reports them as warnings there): rules of their own, so one id has one severity.
+    case 'reserved-flags': return lv === 3 ? R.reservedFlags31 : flagsRule(d.type);
     case 'qos3': return R.qos3;
     case 'dup-qos0': return R.dupQos0;
     case 'rl-too-long': return R.rlMax4;
@@ -257,7 +261,7 @@ function problemRule(b: Uint8Array, d: MqttPacket, p: DecodeProblem, dir: 'c2s' 
     case 'password-without-username': return R.passwordNoUser;
     case 'v31-missing-field': return R.v31Missing;
     case 'clientid-empty': return lv === 3 ? R.clientId31 : R.clientIdEmpty311;
-    case 'bad-utf8': return utf8Rule(d, p);
+    case 'bad-utf8': return lv === 3 ? R.utf8Tolerated31 : utf8Rule(d, p);
     case 'utf8-null': return isTopicOrFilter(p) ? R.nulTopic : R.nul;
     case 'utf8-control': case 'utf8-noncharacter': return R.disallowedCp;
     case 'packet-id-zero': return packetIdZeroRule(d, dir);
@@ -289,7 +293,7 @@ function problemRule(b: Uint8Array, d: MqttPacket, p: DecodeProblem, dir: 'c2s' 
     case 'prop-duplicate': return R.propDuplicate;
     case 'prop-value': return propValueRule(p);
     case 'auth-data-without-method': return R.authDataNoMethod;
-    case 'auth-without-method': return R.authNoMethod;
+    case 'auth-without-method': return p.severity === 'warning' ? R.authShortNoMethod : R.authNoMethod;
     case 'bad-reason-code': return REASON_RULE[d.type] ?? R.decoderProblem;
     case 'reason-code-conflict': return R.reasonConflict;
     case 'payload-not-utf8': return R.pfi;

@@ -109,12 +109,13 @@ const S = {
   continuedAfterError311: rule('3.1.1', 'MQTT-4.8.0-1'),
   continuedAfterError50: rule('5.0', 'MQTT-4.13.1-1'),
   rlMax4: rule('ref', 'ALL:2.2.3:rl-max-4-bytes'),
-  // incomplete flows
-  noAckFromServer: pair('MQTT-3.3.4-1', 'MQTT-3.3.4-1'),
-  noAckFromClient: pair('MQTT-4.5.0-2', 'MQTT-4.5.0-2'),
-  noSuback: pair('MQTT-3.8.4-1', 'MQTT-3.8.4-1'),
-  noUnsuback: pair('MQTT-3.10.4-4', 'MQTT-3.10.4-4'),
-  noPingresp: pair('MQTT-3.12.4-1', 'MQTT-3.12.4-1'),
+  // Incomplete flows: rules of their own, warnings, apart from the errors of the statements they come from.
+  noAck: rule('ref', 'ALL:3.3.4:publish-unanswered'),
+  noPubrel: rule('ref', 'ALL:4.3.3:pubrel-missing'),
+  noPubcomp: rule('ref', 'ALL:4.3.3:pubcomp-missing'),
+  noSuback: rule('ref', 'ALL:3.8.4:suback-missing'),
+  noUnsuback: rule('ref', 'ALL:3.10.4:unsuback-missing'),
+  noPingresp: rule('ref', 'ALL:3.12.4:pingresp-missing'),
 } as const;
 
 /** Oversized packets: the specific "leave out Reason String / User Property" statement per packet type. */
@@ -1197,7 +1198,7 @@ export class ConnSession {
    * left out: the answer may simply be past the end of the capture.
    */
   incompleteFlows(end?: ConnectionEnd): { dir: Direction; violations: Violation[]; total: number }[] {
-    // Always warnings: the connection may have ended for reasons the capture does not show.
+    // Warnings (their catalogue entries say so): the connection may have ended for reasons the capture does not show.
     if (this.refused || this.abortive) return [];
     const lv = this.level;
     // A connection that really closed (FIN, RST, reuse) can get no answer any more: every open exchange counts. One
@@ -1220,26 +1221,26 @@ export class ConnSession {
         if (f.time > cutoff) continue;
         switch (f.kind) {
           case Kind.Q1: case Kind.Q2:
-            add(other, () => violation(pick(sender === 'c2s' ? S.noAckFromServer : S.noAckFromClient, lv), lv,
-              `the ${receiver} never answered the QoS ${f.qos} PUBLISH ${id} of frame ${f.frame} with ${f.qos === 1 ? 'PUBACK' : 'PUBREC'}`, undefined, undefined, 'warning'));
+            add(other, () => violation(S.noAck, lv,
+              `the ${receiver} never answered the QoS ${f.qos} PUBLISH ${id} of frame ${f.frame} with ${f.qos === 1 ? 'PUBACK' : 'PUBREC'}`));
             break;
           case Kind.Q2Rec:
-            add(sender, () => violation(pick(S.pubrelOrder, lv), lv, `no PUBREL followed the PUBREC for the QoS 2 PUBLISH ${id} of frame ${f.frame}`, undefined, undefined, 'warning'));
+            add(sender, () => violation(S.noPubrel, lv, `no PUBREL followed the PUBREC for the QoS 2 PUBLISH ${id} of frame ${f.frame}`));
             break;
           case Kind.Q2Rel:
-            add(other, () => violation(pick(S.pubcompOrder, lv), lv, `the ${receiver} never answered the PUBREL for the QoS 2 PUBLISH ${id} of frame ${f.frame} with PUBCOMP`, undefined, undefined, 'warning'));
+            add(other, () => violation(S.noPubcomp, lv, `the ${receiver} never answered the PUBREL for the QoS 2 PUBLISH ${id} of frame ${f.frame} with PUBCOMP`));
             break;
           case Kind.Sub:
-            add('s2c', () => violation(pick(S.noSuback, lv), lv, `the server never answered the SUBSCRIBE ${id} of frame ${f.frame} with SUBACK`, undefined, undefined, 'warning'));
+            add('s2c', () => violation(S.noSuback, lv, `the server never answered the SUBSCRIBE ${id} of frame ${f.frame} with SUBACK`));
             break;
           case Kind.Unsub:
-            add('s2c', () => violation(pick(S.noUnsuback, lv), lv, `the server never answered the UNSUBSCRIBE ${id} of frame ${f.frame} with UNSUBACK`, undefined, undefined, 'warning'));
+            add('s2c', () => violation(S.noUnsuback, lv, `the server never answered the UNSUBSCRIBE ${id} of frame ${f.frame} with UNSUBACK`));
             break;
         }
       }
     }
     if (this.pendingPings > 0 && this.pingSince <= cutoff) {
-      add('s2c', () => violation(pick(S.noPingresp, lv), lv, `${this.pendingPings} PINGREQ${this.pendingPings === 1 ? '' : 's'} never answered with PINGRESP`, undefined, undefined, 'warning'));
+      add('s2c', () => violation(S.noPingresp, lv, `${this.pendingPings} PINGREQ${this.pendingPings === 1 ? '' : 's'} never answered with PINGRESP`));
     }
     const res: { dir: Direction; violations: Violation[]; total: number }[] = [];
     for (const dir of ['c2s', 's2c'] as const) {

@@ -5,6 +5,7 @@
 import type { PacketRecord, PacketSink, Violation } from '../../src/mqtt/connection-decoder.js';
 import { decodePacket } from '../../src/mqtt/decoder.js';
 import type { ProtocolLevel } from '../../src/mqtt/types.js';
+import { CATALOGUE } from '../../src/rules/catalogue.js';
 import { RuleEngine, checkPacketAlone } from '../../src/rules/engine.js';
 import type { Connection, StreamEvent } from '../../src/tcp/types.js';
 import { endAt } from './frames.js';
@@ -89,4 +90,19 @@ export function alone(bytes: Uint8Array, level: ProtocolLevel = 4, dir: 'c2s' | 
 
 export function describeViolations(vs: readonly Violation[]): string {
   return vs.map((v) => `${v.severity} ${v.spec} ${v.id}: ${v.message}`).join('\n') || '(none)';
+}
+
+/**
+ * Findings whose severity is not the one their catalogue entry lists, as `spec id: emitted, catalogue says X`.
+ * Dialect findings (spec OneNET, mqtt-dissect) have no catalogue entry and are left out.
+ */
+export function severityMismatches(vs: readonly Violation[]): string[] {
+  const out = new Set<string>();
+  for (const v of vs) {
+    if (v.spec === 'OneNET' || v.spec === 'mqtt-dissect') continue;
+    const e = CATALOGUE.find((x) => x.id === v.id && (x.spec === v.spec || x.spec === 'ref'));
+    if (e === undefined) out.add(`${v.spec} ${v.id}: no catalogue entry`);
+    else if (e.severity !== v.severity) out.add(`${v.spec} ${v.id}: ${v.severity}, the catalogue says ${e.severity}`);
+  }
+  return [...out];
 }
