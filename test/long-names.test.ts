@@ -46,7 +46,8 @@ describe('summary topics', () => {
     }
     expect(s.topicNameChars).toBeLessThanOrEqual(MAX_TOPIC_CHARS);
     const kept = Math.floor(MAX_TOPIC_CHARS / 20_000);
-    const table = s.render(makeChalk(false), false);
+    // Wide enough that no name wraps: this is about the tallies and the cap, not the fitting (render-summary.test.ts).
+    const table = s.render(makeChalk(false), false, 100_000);
     expect(table).toContain(`Topics (top 100 of ${kept + 1}; messages to topics past the cap are counted as "(other topics beyond the first ${MAX_TOPIC_CHARS} characters of topic names)")`);
     // The "other" row has every message to the topics past the cap; topic 0 has its own 1 + 4 messages.
     expect(table).toMatch(new RegExp(`\\(other topics beyond the first ${MAX_TOPIC_CHARS} characters of topic names\\) +│ ${n - kept} +│`));

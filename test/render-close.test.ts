@@ -125,7 +125,8 @@ describe('--summary connections table', () => {
     summary.open(r.closes[0]!.conn);
     for (const p of r.packets) summary.packet(p);
     summary.close(r.closes[0]!.conn, r.closes[0]!.end);
-    const text = summary.render(makeChalk(false), false);
+    // One line per connection (a terminal wide enough for every column).
+    const text = summary.render(makeChalk(false), false, 400);
     const row = text.split('\n').find((l) => l.includes('10.0.0.2:50000'))!;
     expect(row).toContain('1.200000');
     expect(row).toContain('refused 0x04');

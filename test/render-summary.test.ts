@@ -7,6 +7,9 @@ import type { PacketRecord, Violation } from '../src/mqtt/connection-decoder.js'
 import { makeChalk } from '../src/render/color.js';
 import { SummaryCollector } from '../src/render/summary.js';
 import type { Connection } from '../src/tcp/types.js';
+import { TcpSession } from './builders/frames.js';
+import { connack, connect, publish } from './builders/mqtt-bytes.js';
+import { runFrames } from './builders/run-frames.js';
 
 function conn(id: number): Connection {
   return {
@@ -69,5 +72,66 @@ describe('summary connection rows', () => {
       s.close(c);
     }
     expect(rowIds(s.render(makeChalk(false), false))).toEqual(Array.from({ length: 30 }, (_, i) => i));
+  });
+});
+
+describe('summary tables fit the terminal', () => {
+  /** Connections with long client ids and addresses, long topics, a finding, and big numbers to watch for cuts. */
+  function busy(): SummaryCollector {
+    const s = new SummaryCollector();
+    const frames: Uint8Array[] = [];
+    for (let i = 0; i < 3; i++) {
+      const t = new TcpSession(`[2001:db8:aaaa:bbbb::${i + 1}]:${50000 + i}`, '[2001:db8:cccc:dddd::1]:1883');
+      frames.push(...t.handshake(), ...t.c2s(connect({ clientId: `device-with-a-rather-long-client-identifier-${i}` })), ...t.s2c(connack({})));
+      for (let k = 0; k <= i; k++) frames.push(...t.c2s(publish({ topic: `building/${i}/floor/${k}/room/with/a/very/long/topic/name/sensor/temperature`, payload: 'x'.repeat(12345) })));
+      frames.push(...t.c2s(publish({ topic: 'a', qos: 3 as 0, payload: 'bad' })), ...t.close());
+    }
+    const r = runFrames(frames);
+    const opened = new Set<number>();
+    for (const seen of r.seen) {
+      if (seen.kind === 'packet') {
+        if (!opened.has(seen.rec.conn.id)) s.open(seen.rec.conn);
+        opened.add(seen.rec.conn.id);
+        s.packet(seen.rec);
+      } else if (seen.kind === 'event') s.event(seen.ev);
+      else s.close(seen.conn, seen.end);
+    }
+    return s;
+  }
+
+  const visible = (line: string): number => [...line].length;
+
+  for (const width of [100, 90, 132]) {
+    it(`every line fits ${width} columns and no number is cut`, () => {
+      const s = busy();
+      const text = s.render(makeChalk(false), false, width);
+      const lines = text.split('\n');
+      expect(lines.filter((l) => visible(l) > width)).toEqual([]);
+      const cells = new Set(lines.flatMap((l) => l.split('│').map((c) => c.trim())));
+      // Every number the NDJSON summary has, whole in a cell of its own.
+      const json = s.renderJson().map((l) => JSON.parse(l) as { table: string; rows: Record<string, unknown>[] });
+      const numbers = json.flatMap((t) => t.rows.flatMap((r) => Object.entries(r).filter(([k, v]) => typeof v === 'number' && k !== 'tcpStream').map(([, v]) => String(v))));
+      expect(numbers.length).toBeGreaterThan(20);
+      for (const n of numbers) expect(cells.has(n) || [...cells].some((c) => c === n.padEnd(8, '0')), n).toBe(true);
+      // Names wrap; one too long for four lines is cut with the count of what is left out. A column's text, read
+      // down the table, holds each name in one piece.
+      const rows = lines.filter((l) => l.startsWith('│')).map((l) => l.split('│').slice(1, -1).map((c) => c.trim()));
+      const joined = [0, 1, 2, 3].map((col) => rows.map((r) => r[col] ?? '').join('')).join(' ');
+      const id = 'device-with-a-rather-long-client-identifier-2';
+      const cut = /device-with[^+]*… \+(\d+)/.exec(joined);
+      if (joined.includes(id)) expect(cut).toBeNull();
+      else expect(cut, 'a cut client id says how much is left out').not.toBeNull();
+      expect(joined).toContain('building/2/floor/2/room/with/a/very/long/topic/name/sensor/temperature');
+    });
+  }
+
+  it('a terminal too narrow for the table still gets every number whole', () => {
+    const text = busy().render(makeChalk(false), false, 40);
+    expect(text).toContain('│ 12491   │');
+  });
+
+  it('a wide terminal gets one column per value', () => {
+    const text = busy().render(makeChalk(false), false, 400);
+    expect(text.split('\n').find((l) => l.includes('duration s'))).toContain('│ packets │ bytes │ findings │');
   });
 });

@@ -67,6 +67,8 @@ async function runRead(a: ReadArgs, out: Output): Promise<number> {
       out,
       err: (l) => { process.stderr.write(`${l}\n`); },
       color,
+      // A terminal's own width for the --summary tables; anything else (a pipe, a file, CI) gets DEFAULT_WIDTH.
+      ...(process.stdout.isTTY === true && process.stdout.columns > 0 ? { width: process.stdout.columns } : {}),
       stop: interrupt.stopped,
       interrupted: () => interrupt.signal !== null,
       afterChunk: () => {

@@ -10,7 +10,7 @@ import type { PacketRecord, PacketSink, Severity, Violation } from '../mqtt/conn
 import type { DialectMode } from '../dialects/stage.js';
 import { makeChalk } from '../render/color.js';
 import { escapeText } from '../render/escape.js';
-import { SummaryCollector } from '../render/summary.js';
+import { DEFAULT_WIDTH, SummaryCollector } from '../render/summary.js';
 import { needsTree, Renderer, type DirectOut, type RenderOptions } from '../render/text.js';
 import { closeViolations } from '../rules/close.js';
 import type { Shard } from '../tcp/reassembler.js';
@@ -88,6 +88,8 @@ export interface ReadIo {
   err(line: string): void;
   /** Colour decided by the caller (flag, terminal, NO_COLOR). */
   color: boolean;
+  /** Columns the --summary tables fit (the terminal's; DEFAULT_WIDTH when absent: a pipe, a file, CI). */
+  width?: number;
   /** What "-" reads (process.stdin when absent). */
   stdin?: AsyncIterable<Uint8Array>;
   /** Settles when reading should stop early (SIGINT/SIGTERM); `interrupted()` then says so. */
@@ -155,7 +157,7 @@ export async function readCaptures(a: ReadArgs, io: ReadIo): Promise<number> {
     for (const line of summary.renderJson()) out.line(line);
   } else if (summary) {
     if (!ro.quiet) out.line('');
-    out.line(summary.render(ro.chalk, io.color));
+    out.line(summary.render(ro.chalk, io.color, io.width ?? DEFAULT_WIDTH));
   }
   out.flush();
   if (counter.packets === 0 && !interrupted()) io.err(noMqttMessage(a.captures.join(', '), pipeline.ports, ports));

@@ -27,6 +27,98 @@ function Table(): typeof TableClass {
 /** Rows per table: the summary is for reading. */
 const MAX_ROWS = 100;
 
+/** Terminal width the tables fit when stdout is not a terminal (a pipe, a file): what a log viewer or a CI page shows. */
+export const DEFAULT_WIDTH = 100;
+/** Narrowest text a shrunk column keeps (its cells wrap onto more lines below that). */
+const MIN_TEXT = 8;
+
+/** Characters a cell takes on screen, as far as this stage can tell (escapeText has made every cell printable). */
+function cellWidth(s: string): number {
+  let n = 0;
+  for (const line of s.split('\n')) n = Math.max(n, [...line].length);
+  return n;
+}
+
+/**
+ * Column widths (cli-table3's, one space of padding each side included) for a table to fit `width` columns of
+ * terminal: columns not in `flexible` (numbers, short codes) keep their natural width so no digit is ever cut;
+ * the flexible ones (names, addresses, messages) give up room, the widest first, down to MIN_TEXT, and their cells
+ * wrap. A table that cannot fit even then is as narrow as it can get.
+ */
+export function fitColumns(head: readonly string[], rows: readonly (readonly string[])[], width: number, flexible: readonly number[]): number[] {
+  const w = head.map((h, i) => Math.max(cellWidth(h), ...rows.map((r) => cellWidth(r[i] ?? ''))) + 2);
+  const floor = w.map((x, i) => (flexible.includes(i) ? Math.min(x, MIN_TEXT + 2) : x));
+  // Borders: one column of them between cells and one at each edge.
+  let excess = w.reduce((a, b) => a + b, 0) + w.length + 1 - width;
+  while (excess > 0) {
+    let widest = -1;
+    for (const i of flexible) if (w[i]! > floor[i]! && (widest < 0 || w[i]! > w[widest]!)) widest = i;
+    if (widest < 0) break;
+    // Down to the next widest flexible column at once (few steps even for a name of thousands of characters), or
+    // by one when several are equally wide, so they end up sharing the room instead of one losing it all.
+    let next = floor[widest]!;
+    for (const i of flexible) if (i !== widest && w[i]! <= w[widest]! && w[i]! > next) next = w[i]!;
+    const cut = Math.min(excess, Math.max(1, w[widest]! - next));
+    w[widest] = w[widest]! - cut;
+    excess -= cut;
+  }
+  return w;
+}
+
+/** Width of a table whose columns all take their natural width. */
+function naturalWidth(head: readonly string[], rows: readonly (readonly string[])[]): number {
+  return fitColumns(head, rows, Infinity, []).reduce((a, b) => a + b, 0) + head.length + 1;
+}
+
+/** Lines one value of a shrunk column may take; a longer name is cut there, and the cut says how much is left out. */
+const MAX_VALUE_LINES = 4;
+
+/**
+ * A cell's text broken into lines of at most `room` characters, each of its values (one per line of `text`) on
+ * lines of its own: at spaces where a line can end at one, else at any character; at most MAX_VALUE_LINES lines per
+ * value, the last one then ending in "… +N" (N characters left out). Done here rather than by cli-table3, which cuts
+ * a word too long for its column with "…" and wraps very long text slowly.
+ */
+export function wrapCell(text: string, room: number): string {
+  return text.split('\n').map((v) => wrapValue(v, room)).join('\n');
+}
+
+function wrapValue(text: string, room: number): string {
+  const chars = [...text];
+  if (chars.length <= room) return text;
+  const out: string[] = [];
+  let at = 0;
+  while (at < chars.length) {
+    if (out.length === MAX_VALUE_LINES - 1 && chars.length - at > room) {
+      // The last line: as much as fits beside the count of what is left out.
+      const left = (keep: number): string => `… +${chars.length - at - keep}`;
+      const keep = Math.max(0, room - [...left(0)].length);
+      out.push(chars.slice(at, at + keep).join('') + left(keep));
+      break;
+    }
+    let end = at + room;
+    let next = end;
+    if (end < chars.length) {
+      const space = chars.lastIndexOf(' ', end);
+      if (space > at) {
+        end = space;
+        next = space + 1;
+      }
+    }
+    out.push(chars.slice(at, end).join(''));
+    at = next;
+  }
+  return out.join('\n');
+}
+
+/** A table of string cells fitted to `width` (see fitColumns), its cells wrapped to their columns (see wrapCell). */
+function fittedTable(head: string[], rows: string[][], width: number, flexible: readonly number[], style: { head: string[]; border: string[] }): string {
+  const colWidths = fitColumns(head, rows, width, flexible);
+  const t = new (Table())({ head: head.map((h, i) => wrapCell(h, colWidths[i]! - 2)), style, colWidths });
+  for (const r of rows) t.push(r.map((content, i) => wrapCell(content, colWidths[i]! - 2)));
+  return t.toString();
+}
+
 /** Distinct topics counted; beyond it, messages to new topics are counted under one row. */
 const MAX_TOPICS = 100_000;
 const OTHER_TOPICS = '(other topics beyond the first 100000)';
@@ -252,37 +344,49 @@ export class SummaryCollector implements PacketSink {
     ];
   }
 
-  render(chalk: ChalkInstance, color: boolean): string {
+  /** The text tables, each fitted to `width` terminal columns (DEFAULT_WIDTH, or the terminal's own width). */
+  render(chalk: ChalkInstance, color: boolean, width: number = DEFAULT_WIDTH): string {
     // cli-table3 paints headers and borders even into pipes unless its style is emptied.
     const style = color ? { head: ['cyan'], border: ['grey'] } : { head: [], border: [] };
     const out: string[] = [];
 
     const t = this.tables();
     const { busiest, shownCount, totalPackets } = t;
-    const conns = new (Table())({ head: ['conn', 'client', 'server', 'client id', 'version', 'start', 'duration s', 'CONNACK', 'end', 'packets', 'bytes', 'findings'], style });
-    for (const c of busiest) {
-      conns.push([
-        c.conn.id, escapeText(c.conn.client), escapeText(c.conn.server),
-        c.conn.tls ? '(TLS)' : c.clientId === null ? '-' : escapeText(c.clientId),
-        c.level === 0 ? '-' : (VERSION_NAME[c.level as ProtocolLevel] ?? String(c.level)) + (c.levelInferred ? '?' : ''), isoTime(c.conn.startSec, c.conn.startNsec),
-        relativeSeconds(c.lastSec, c.lastNsec, c.conn.startSec, c.conn.startNsec), connackText(c.end), c.end ? endText(c.end) : 'open', c.packets, c.bytes, c.findings,
-      ]);
-    }
-    out.push(chalk.bold('Connections') + (shownCount > MAX_ROWS ? ` (the ${MAX_ROWS} with most findings and packets, of ${shownCount}; ${totalPackets} packets in all; --json lists every one)` : ''), conns.toString());
+    // Start times: the time of day when every row has the same date, which the title then gives (12 columns saved).
+    const starts = busiest.map((c) => isoTime(c.conn.startSec, c.conn.startNsec));
+    const day = starts.length > 0 && starts.every((x) => x.slice(0, 11) === starts[0]!.slice(0, 11) && x.length > 11) ? starts[0]!.slice(0, 10) : null;
+    const cells = busiest.map((c, i) => ({
+      conn: String(c.conn.id), client: escapeText(c.conn.client), server: escapeText(c.conn.server),
+      clientId: c.conn.tls ? '(TLS)' : c.clientId === null ? '-' : escapeText(c.clientId),
+      version: c.level === 0 ? '-' : (VERSION_NAME[c.level as ProtocolLevel] ?? String(c.level)) + (c.levelInferred ? '?' : ''),
+      start: day === null ? starts[i]! : starts[i]!.slice(11), duration: relativeSeconds(c.lastSec, c.lastNsec, c.conn.startSec, c.conn.startNsec),
+      connack: connackText(c.end), end: c.end ? endText(c.end) : 'open', packets: String(c.packets), bytes: String(c.bytes), findings: String(c.findings),
+    }));
+    const wideHead = ['conn', 'client', 'server', 'client id', 'version', day === null ? 'start' : 'start UTC', 'duration s', 'CONNACK', 'end', 'packets', 'bytes', 'findings'];
+    const wideRows = cells.map((c) => [c.conn, c.client, c.server, c.clientId, c.version, c.start, c.duration, c.connack, c.end, c.packets, c.bytes, c.findings]);
+    // Twelve columns do not fit a narrow terminal: then pairs of values share a column, one above the other, and
+    // every row takes two lines (conn over version, client over server, start over duration, CONNACK over end,
+    // packets over bytes).
+    const connTable = naturalWidth(wideHead, wideRows) <= width
+      ? fittedTable(wideHead, wideRows, width, [], style)
+      : fittedTable(['conn\nversion', 'client\nserver', 'client id', `${day === null ? 'start' : 'start UTC'}\nduration s`, 'CONNACK\nend', 'packets\nbytes', 'findings'],
+        cells.map((c) => [`${c.conn}\n${c.version}`, `${c.client}\n${c.server}`, c.clientId, `${c.start}\n${c.duration}`, `${c.connack}\n${c.end}`, `${c.packets}\n${c.bytes}`, c.findings]),
+        width, [1, 2, 4], style);
+    const dated = day === null ? '' : ` (started ${day}, times UTC)`;
+    out.push(chalk.bold('Connections') + dated + (shownCount > MAX_ROWS ? ` (the ${MAX_ROWS} with most findings and packets, of ${shownCount}; ${totalPackets} packets in all; --json lists every one)` : ''), connTable);
 
-    const topics = new (Table())({ head: ['topic', 'messages', 'payload bytes', 'QoS 0/1/2', 'retained'], style });
     const sortedTopics = t.topics;
-    for (const t of sortedTopics.slice(0, MAX_ROWS)) topics.push([escapeText(t.name), t.messages, t.bytes, `${t.qos0}/${t.qos1}/${t.qos2}`, t.retained]);
+    const topicRows = sortedTopics.slice(0, MAX_ROWS).map((x) => [escapeText(x.name), String(x.messages), String(x.bytes), `${x.qos0}/${x.qos1}/${x.qos2}`, String(x.retained)]);
     const capped = this.otherTopics !== null ? `; messages to topics past the cap are counted as "${this.otherTopics}"` : '';
-    out.push(chalk.bold('Topics') + (sortedTopics.length > MAX_ROWS ? ` (top ${MAX_ROWS} of ${sortedTopics.length}${capped})` : capped !== '' ? ` (${capped.slice(2)})` : ''), topics.toString());
+    out.push(chalk.bold('Topics') + (sortedTopics.length > MAX_ROWS ? ` (top ${MAX_ROWS} of ${sortedTopics.length}${capped})` : capped !== '' ? ` (${capped.slice(2)})` : ''),
+      fittedTable(['topic', 'messages', 'payload bytes', 'QoS 0/1/2', 'retained'], topicRows, width, [0], style));
 
     const types = new (Table())({ head: ['packet type', 'count'], style });
     for (const x of t.types) types.push([x.type, x.count]);
     out.push(chalk.bold('Packet types'), types.toString());
 
-    const rules = new (Table())({ head: ['rule', 'spec', 'severity', 'count', 'what'], style, colWidths: [null, null, null, null, 60], wordWrap: true });
-    for (const r of t.rules) rules.push([r.id, r.spec, r.severity, r.count, escapeText(r.message)]);
-    out.push(chalk.bold('Findings by rule'), this.rules.size === 0 ? '(none)' : rules.toString());
+    const ruleRows = t.rules.map((r) => [r.id, r.spec, r.severity, String(r.count), escapeText(r.message)]);
+    out.push(chalk.bold('Findings by rule'), this.rules.size === 0 ? '(none)' : fittedTable(['rule', 'spec', 'severity', 'count', 'what'], ruleRows, width, [0, 4], style));
 
     if (this.events.size > 0) {
       const events = new (Table())({ head: ['event', 'count'], style });
