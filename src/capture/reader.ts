@@ -70,28 +70,30 @@ function hexBytes(b: Uint8Array, n: number): string {
 }
 
 /** Names common things people feed a capture tool by mistake, so the error says what to do instead. */
-function describeNonCapture(b: Uint8Array): string {
+function describeNonCapture(b: Uint8Array): { what: string; command?: string } {
   const b0 = b[0]!;
   const b1 = b[1]!;
   const b2 = b[2]!;
   const b3 = b[3]!;
-  if (b0 === 0x1f && b1 === 0x8b) return 'gzip-compressed data, decompress it first';
-  if (b0 === 0x28 && b1 === 0xb5 && b2 === 0x2f && b3 === 0xfd) return 'zstd-compressed data, decompress it first';
-  if (b0 === 0xfd && b1 === 0x37 && b2 === 0x7a && b3 === 0x58) return 'xz-compressed data, decompress it first';
-  if (b0 === 0x42 && b1 === 0x5a && b2 === 0x68) return 'bzip2-compressed data, decompress it first';
-  if (b0 === 0x50 && b1 === 0x4b && b2 === 0x03 && b3 === 0x04) return 'a zip archive';
+  if (b0 === 0x1f && b1 === 0x8b) return { what: 'gzip-compressed data, decompress it first' };
+  // Not read directly (docs/decisions.md: zstd in JavaScript costs more than the tool's own pipe); the command that
+  // reads it is named, with `-` for stdin, which the tool reads as a stream.
+  if (b0 === 0x28 && b1 === 0xb5 && b2 === 0x2f && b3 === 0xfd) return { what: 'zstd-compressed data, not read directly', command: 'zstd -dc FILE | mqtt-dissect [options] -' };
+  if (b0 === 0xfd && b1 === 0x37 && b2 === 0x7a && b3 === 0x58) return { what: 'xz-compressed data, not read directly', command: 'xz -dc FILE | mqtt-dissect [options] -' };
+  if (b0 === 0x42 && b1 === 0x5a && b2 === 0x68) return { what: 'bzip2-compressed data, not read directly', command: 'bzip2 -dc FILE | mqtt-dissect [options] -' };
+  if (b0 === 0x50 && b1 === 0x4b && b2 === 0x03 && b3 === 0x04) return { what: 'a zip archive' };
   if ((b0 === 0xa1 && b1 === 0xb2 && b2 === 0xcd && b3 === 0x34) || (b0 === 0x34 && b1 === 0xcd && b2 === 0xb2 && b3 === 0xa1)) {
-    return 'a modified (Kuznetsov) pcap, which is not supported; convert it with editcap -F pcap';
+    return { what: 'a modified (Kuznetsov) pcap, which is not supported; convert it with editcap -F pcap' };
   }
-  if (b0 === 0x73 && b1 === 0x6e && b2 === 0x6f && b3 === 0x6f) return 'a snoop capture; convert it with editcap -F pcap';
-  if (b0 === 0x47 && b1 === 0x4d && b2 === 0x42 && b3 === 0x55) return 'a Network Monitor capture; convert it with editcap -F pcap';
+  if (b0 === 0x73 && b1 === 0x6e && b2 === 0x6f && b3 === 0x6f) return { what: 'a snoop capture; convert it with editcap -F pcap' };
+  if (b0 === 0x47 && b1 === 0x4d && b2 === 0x42 && b3 === 0x55) return { what: 'a Network Monitor capture; convert it with editcap -F pcap' };
   let text = true;
   for (let i = 0; i < b.length && i < 64; i++) {
     const c = b[i]!;
     if (!(c === 9 || c === 10 || c === 13 || (c >= 0x20 && c < 0x7f))) text = false;
   }
-  if (text) return 'looks like text';
-  return '';
+  if (text) return { what: 'looks like text' };
+  return { what: '' };
 }
 
 /** Copies pieces into one fresh array of exactly `total` bytes (the caller has checked they add up). */
@@ -401,7 +403,9 @@ export class CaptureParser {
         return;
     }
     const start = b.subarray(p, p + 4);
-    const what = describeNonCapture(start);
+    // A command that reads the data after all ends the line, where it is easy to copy.
+    const { what, command } = describeNonCapture(start);
+    if (command !== undefined) this.throwFormat(`not a pcap or pcapng file (starts with ${hexBytes(start, 4)}: ${what}; decompress it on the way in: ${command}`);
     this.throwFormat(`not a pcap or pcapng file (starts with ${hexBytes(start, 4)}${what ? `: ${what}` : ''})`);
   }
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { writePcap, writePcapngSimple } from '../builders/capture-writer.js';
-import { jsonLines, runCli, streamCli, tempFile } from '../builders/cli.js';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { BIN, jsonLines, runCli, streamCli, tempFile } from '../builders/cli.js';
 import { ethernet, LINK, TcpSession } from '../builders/frames.js';
 import * as m from '../builders/mqtt-bytes.js';
 
@@ -135,6 +136,23 @@ describe('unreadable input: one line, non-zero exit, no stack trace', () => {
         expect(lines[0]).toMatch(/^mqtt-dissect: /);
         expect(r.stderr).not.toMatch(/\n\s+at /);
       }
+    });
+  }
+
+  // zstd, xz and bzip2 are not read directly (docs/decisions.md): the error names the command that reads them, and
+  // that command, run as written, gives what the plain capture gives.
+  for (const [tool, magic] of [['zstd', [0x28, 0xb5, 0x2f, 0xfd]], ['xz', [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0]], ['bzip2', [0x42, 0x5a, 0x68, 0x39]]] as const) {
+    it(`${tool}: the error names a command that works`, () => {
+      const bad = runCli(['--json', tempFile(`fake.${tool}`, Uint8Array.from([...magic, 1, 2, 3, 4]))]);
+      expect(bad.status).toBe(1);
+      const command = /: (\S+ -dc FILE \| mqtt-dissect \[options\] -)$/.exec(bad.stderr.trim())?.[1];
+      expect(command, bad.stderr).toBe(`${tool} -dc FILE | mqtt-dissect [options] -`);
+      if (spawnSync(tool, ['--version']).status !== 0) return;
+      const plain = tempFile(`s-${tool}.pcap`, session());
+      execFileSync(tool, ['-kf', plain]);
+      const packed = `${plain}.${tool === 'bzip2' ? 'bz2' : tool === 'xz' ? 'xz' : 'zst'}`;
+      const run = command!.replace('FILE', `'${packed}'`).replace('mqtt-dissect [options]', `'${process.execPath}' '${BIN}' --json`);
+      expect(execFileSync('bash', ['-c', run], { encoding: 'utf8' })).toBe(runCli(['--json', plain]).stdout);
     });
   }
 
