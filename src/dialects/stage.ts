@@ -79,6 +79,8 @@ export class DialectStage implements PacketSink {
   }
 
   private enrich(rec: PacketRecord): void {
+    // A packet the snaplen cut is not all there: its payload cannot be classified nor its dialect data judged.
+    if (rec.truncated !== undefined) return;
     const d = rec.decoded;
     const tree = this.opts.tree && d.tree !== null;
     const st = this.state(rec.conn);

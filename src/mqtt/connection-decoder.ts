@@ -3,7 +3,7 @@
  * Receives reassembled bytes from the TCP stage and hands decoded packets on, in capture order.
  */
 import type { Connection, ConnectionEnd, Direction, StreamEvent, StreamSink } from '../tcp/types.js';
-import { DEFAULT_PENDING_BUDGET_BYTES, MqttFramer, type FramedPacket, type FramerEvent, type FramerSink, type PendingBudget, type StreamKnowledge } from './framer.js';
+import { DEFAULT_PENDING_BUDGET_BYTES, MqttFramer, type FramedPacket, type FramerEvent, type FramerSink, type PendingBudget, type SnaplenCut, type StreamKnowledge } from './framer.js';
 import { inferLevel, PacketDecoder } from './decoder.js';
 import type { ConnectPacket, MqttPacket } from './packets.js';
 import { CONNACK, CONNECT } from './tables.js';
@@ -27,6 +27,12 @@ export interface PacketRecord {
   /** True when the level was not read from a CONNECT in this capture. */
   levelInferred: boolean;
   streamOffset: number;
+  /**
+   * Set when the capture's snaplen cut the packet: its whole length as declared, while `bytes` (and so `decoded`)
+   * hold only what was captured. The decoder's problems about the missing part are left out: it was not sent wrong,
+   * it was not captured.
+   */
+  truncated?: number;
   /** Filled by the rules stage. */
   violations: Violation[];
 }
@@ -117,9 +123,9 @@ export class ConnectionDecoder implements StreamSink {
     if (state !== undefined) (dir === 'c2s' ? state.c2s : state.s2c)!.push(data, frame, timeSec, timeNsec);
   }
 
-  gap(conn: Connection, dir: Direction, bytes: number, frame: number): void {
+  gap(conn: Connection, dir: Direction, bytes: number, frame: number, cut?: SnaplenCut): void {
     const state = this.conns.get(conn.id);
-    if (state !== undefined) (dir === 'c2s' ? state.c2s : state.s2c)!.gap(bytes, frame);
+    if (state !== undefined) (dir === 'c2s' ? state.c2s : state.s2c)!.gap(bytes, frame, cut);
   }
 
   close(conn: Connection, end: ConnectionEnd): void {
@@ -160,6 +166,7 @@ export class ConnectionDecoder implements StreamSink {
     ctx.level = level;
     ctx.dir = dir;
     const decoded = this.decoder.decode(pkt.bytes, ctx);
+    if (pkt.truncated !== undefined) dropCutProblems(decoded, pkt.bytes.length);
     if (isConnect) {
       // The CONNECT's own level governs the connection from here on (both directions).
       state.level = decoded.level;
@@ -181,9 +188,19 @@ export class ConnectionDecoder implements StreamSink {
       decoded,
       levelInferred: !isConnect && (state.level === null || state.levelInferred),
       streamOffset: pkt.streamOffset,
+      ...(pkt.truncated !== undefined ? { truncated: pkt.truncated } : {}),
       violations: [],
     });
   }
+}
+
+/**
+ * A packet cut by the snaplen: only problems wholly inside the captured bytes are its own. A field that runs past
+ * them ('overrun'), or a check of a value that was not all captured (a payload's UTF-8), is about bytes nobody saw.
+ */
+function dropCutProblems(d: MqttPacket, captured: number): void {
+  // A new array: a packet without problems shares one empty array with every other.
+  if (d.problems.length > 0) d.problems = d.problems.filter((p) => p.code !== 'overrun' && p.offset + p.length <= captured);
 }
 
 /**

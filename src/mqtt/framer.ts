@@ -29,6 +29,17 @@ export interface FramedPacket {
   timeNsec: number;
   /** Offset of the packet's first byte in this direction's stream (counting gap bytes as present). */
   streamOffset: number;
+  /**
+   * Set when the capture's snaplen cut the packet: its whole length as its fixed header declares it, while `bytes`
+   * holds only what was captured. The rest of the packet is a gap, never invented.
+   */
+  truncated?: number;
+}
+
+/** A gap that is a snaplen cut: the time of the frame that was cut, so a packet cut there is dated by it. */
+export interface SnaplenCut {
+  timeSec: number;
+  timeNsec: number;
 }
 
 export type FramerEventKind = 'not-mqtt' | 'resync' | 'incomplete' | 'damaged' | 'oversize' | 'http';
@@ -422,8 +433,11 @@ export class MqttFramer {
     }
   }
 
-  /** `bytes` of the stream were lost before the next push (a TCP gap or snaplen truncation). */
-  gap(bytes: number, frame: number): void {
+  /**
+   * `bytes` of the stream were lost before the next push (a TCP gap, or with `snaplen` a snaplen truncation: then a
+   * packet whose header was read is delivered as far as its bytes go, marked truncated, instead of 'damaged').
+   */
+  gap(bytes: number, frame: number, snaplen?: SnaplenCut): void {
     this.lastFrame = frame;
     if (bytes <= 0) return;
     // Bytes before a gap cannot chain into bytes after it: decide the search on what it holds first.
@@ -462,6 +476,26 @@ export class MqttFramer {
             bytes: lost,
             skipped: this.pendingLength,
           };
+          if (snaplen !== undefined) {
+            // The snaplen kept the packet's first bytes: they are the packet's, as far as they go. Bytes of it that
+            // arrive after the cut (its later segments) are skipped and counted, as for a packet damaged by a gap.
+            const kept = concat(this.pending, this.pendingLength);
+            const frames = this.pendingFrames;
+            const start = this.pendingStart;
+            const declared = this.expected;
+            ev.message = `${typeLabel(type)} of ${declared} bytes at stream offset ${start} was cut by the snaplen in frame ${frame} and decoded as far as that; its later bytes are not decoded`;
+            ev.skipped = 0;
+            this.dropPending();
+            this.sink.packet({ bytes: kept, frames, frame, timeSec: snaplen.timeSec, timeNsec: snaplen.timeNsec, streamOffset: start, truncated: declared });
+            if (bytes < missingInPacket) {
+              this.skipRemaining = missingInPacket - bytes;
+              this.mode = Mode.Skip;
+              this.damaged = ev;
+            } else if (bytes > missingInPacket) {
+              this.enterResync();
+            }
+            return;
+          }
           this.dropPending();
           if (bytes < missingInPacket) {
             this.skipRemaining = missingInPacket - bytes;

@@ -55,6 +55,7 @@ const PACKET_HEAD = fragment('{"kind":"packet","frame":');
 const FRAMES = fragment(',"frames":[');
 const TIME = fragment('],"time":"');
 const FIELDS = fragment(',"fields":');
+const CUT = fragment(',"truncated":true,"capturedLength":');
 const VIOLATIONS = fragment(',"violations":');
 const NO_VIOLATIONS = fragment(',"violations":[]}');
 const VERSION_TEXT: Record<number, string> = { 3: '"3.1"', 4: '"3.1.1"', 5: '"5.0"' };
@@ -150,7 +151,14 @@ export function writePacketRecord(w: ByteOut, rec: PacketRecord, o: JsonOptions)
   } else {
     w.raw(middle(lv, inferred, p.typeName));
   }
-  w.num(p.length);
+  if (rec.truncated === undefined) {
+    w.num(p.length);
+  } else {
+    // Cut by the snaplen: the length the packet declares, then what the capture kept of it.
+    w.num(rec.truncated);
+    w.raw(CUT);
+    w.num(rec.bytes.length);
+  }
   w.raw(FIELDS);
   writeFields(w, p, o);
   if (rec.violations.length === 0) {

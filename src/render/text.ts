@@ -142,7 +142,8 @@ export class Renderer implements PacketSink {
     }
     const line = `${String(rec.frame).padStart(5)} ${rel.padStart(11)} ${c2s ? conn.client : conn.server} → ${c2s ? conn.server : conn.client} `
       + `${chalk.bold(d.typeName.padEnd(11))} ${chalk.dim(`v${version}`)} ${chalk.dim(who)} ${keyFields(rec, o.redact, o.full)}`;
-    this.write(line.trimEnd() + severityMark(chalk, rec.violations));
+    const cut = rec.truncated === undefined ? '' : ` ${chalk.yellow(`(cut by the snaplen: ${rec.bytes.length} of ${rec.truncated} bytes captured)`)}`;
+    this.write(line.trimEnd() + cut + severityMark(chalk, rec.violations));
     if (o.verbose && d.tree) {
       // Which TCP conversation this is in Wireshark's numbering: `tcp.stream eq N` opens it there.
       if (conn.tcpStream !== null) this.write(chalk.dim(`      connection #${conn.id}, tcp.stream ${conn.tcpStream} (Wireshark: tcp.stream eq ${conn.tcpStream})`));

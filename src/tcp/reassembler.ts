@@ -804,7 +804,7 @@ export class TcpReassembler {
         bytes: missing,
         message: `${missing} byte${missing === 1 ? '' : 's'} of ${dir} in frame ${frame} not captured (snaplen) (seq ${from}..${from + missing})`,
       });
-      this.sink.gap(conn, dir, missing, frame);
+      this.sink.gap(conn, dir, missing, frame, { timeSec: sec, timeNsec: nsec });
     }
     d.next = (d.next + len) >>> 0;
     if (d.finSeen && !d.finDone && d.next === d.finSeq) {

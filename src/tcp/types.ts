@@ -87,8 +87,11 @@ export interface StreamSink {
   open(conn: Connection): void;
   /** In-order bytes of one direction; `data` is only valid during the call (copy it to keep it). */
   data(conn: Connection, dir: Direction, data: Uint8Array, frame: number, timeSec: number, timeNsec: number): void;
-  /** A hole of `bytes` missing bytes in this direction, before the next data() call. */
-  gap(conn: Connection, dir: Direction, bytes: number, frame: number): void;
+  /**
+   * A hole of `bytes` missing bytes in this direction, before the next data() call. `cut` is set when the snaplen cut
+   * them off the frame just delivered (with that frame's time), so the bytes before the hole are a packet's start.
+   */
+  gap(conn: Connection, dir: Direction, bytes: number, frame: number, cut?: { timeSec: number; timeNsec: number }): void;
   /** The connection ended (FIN/RST both ways, 4-tuple reuse, or end of capture): how, when, by whom. */
   close(conn: Connection, end: ConnectionEnd): void;
   event(ev: StreamEvent): void;
