@@ -53,6 +53,9 @@ describe('a PUBLISH cut by the snaplen', () => {
     const pub = out.find((o) => o.type === 'PUBLISH')!;
     expect(pub).toMatchObject({ length: pubLength, truncated: true, capturedLength: kept, violations: [] });
     expect(pub.fields).toMatchObject({ topic: 'sensors/room-1/temperature', packetId: 7, payloadLength: 900, payload: { encoding: 'utf8', text: 'x'.repeat(20), truncated: true } });
+    // The summary counts the packet with the length it had on the wire, as the record's `length` does.
+    const rows = jsonLines(runCli(['--json', '--summary', tempFile('snaplen.pcap', file)]).stdout).find((o) => o.kind === 'summary' && o.table === 'connections')!.rows as { bytes: number }[];
+    expect(rows[0]!.bytes).toBe(out.filter((o) => o.kind === 'packet').reduce((n, o) => n + (o.length as number), 0));
     const text = runCli([tempFile('snaplen.pcap', file)]).stdout;
     expect(text).toMatch(/PUBLISH .*topic="sensors\/room-1\/temperature".*\(cut by the snaplen: 53 of \d+ bytes captured\)/);
   });

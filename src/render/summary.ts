@@ -246,7 +246,8 @@ export class SummaryCollector implements PacketSink {
     const c = this.conns.get(rec.conn.id);
     if (c) {
       c.packets++;
-      c.bytes += d.length;
+      // A packet the snaplen cut counts with the length it had on the wire, like the NDJSON record's `length`.
+      c.bytes += rec.truncated ?? d.length;
       c.findings += rec.violations.length;
       c.lastSec = rec.timeSec;
       c.lastNsec = rec.timeNsec;
