@@ -6,7 +6,7 @@ import { describe, expect, test } from 'vitest';
 import { writePcap } from './builders/capture-writer.js';
 import { jsonLines, runCli, tempFile } from './builders/cli.js';
 import { LINK, TcpSession } from './builders/frames.js';
-import { ack, connack, connect, publish } from './builders/mqtt-bytes.js';
+import { ack, connack, connect, pingreq, pingresp, publish } from './builders/mqtt-bytes.js';
 import { runFrames } from './builders/run-frames.js';
 import { ONENET_CONNECT, ONENET_DP } from './builders/synthetic-captures.js';
 
@@ -70,6 +70,20 @@ describe('a PUBLISH cut by the snaplen', () => {
     const cut = r.packets.find((p) => p.decoded.type === 3)!;
     expect(cut.truncated).toBe(pub.length);
     expect(r.violations).toEqual([]);
+  });
+
+  test('a PUBLISH over several segments, each cut: decoded from its first, its later bytes skipped, framing kept', () => {
+    const s = new TcpSession('10.0.0.2:50000', '10.0.0.1:1883', { mss: 200 });
+    const pub = publish({ topic: 'sensors/room-1/temperature', qos: 1, packetId: 7, payload: 'x'.repeat(900) });
+    const frames = [...s.handshake(), ...s.c2s(connect({ clientId: 'dev' })), ...s.s2c(connack({})), ...s.c2s(pub), ...s.s2c(ack('PUBACK', { packetId: 7 })),
+      ...s.c2s(pingreq()), ...s.s2c(pingresp()), ...s.close()];
+    const r = runFrames(frames, { records: { snaplen: HEADERS + 60 } });
+    const cut = r.packets.find((p) => p.decoded.type === 3)!;
+    expect(cut.truncated).toBe(pub.length);
+    expect(cut.bytes.length).toBe(60);
+    expect(r.packets.map((p) => p.decoded.typeName)).toEqual(['CONNECT', 'CONNACK', 'PUBLISH', 'PUBACK', 'PINGREQ', 'PINGRESP']);
+    expect(r.violations).toEqual([]);
+    expect(r.events.filter((e) => e.event === 'damaged').map((e) => e.message)).toEqual([expect.stringContaining('cut by the snaplen')]);
   });
 
   test('a cut inside the fixed header is still a gap: nothing to decode', () => {
