@@ -480,7 +480,8 @@ export class ConnSession {
 
   private checkServerOrder(type: number, lv: ProtocolLevel, d: MqttPacket, out: Violation[]): void {
     if (this.connackCount === 0) {
-      if (this.connectSeen && type !== CONNACK && !(lv === 5 && type === AUTH) && !this.reportedBeforeConnack) {
+      // Not when the server's bytes were lost: its CONNACK may have been in them.
+      if (this.connectSeen && type !== CONNACK && !(lv === 5 && type === AUTH) && !this.reportedBeforeConnack && !this.s2c.lost) {
         this.reportedBeforeConnack = true;
         if (lv === 5 && type === DISCONNECT) {
           out.push(violation(S.serverDisconnectEarly, lv, 'the server sent DISCONNECT before any CONNACK'));
@@ -1208,8 +1209,10 @@ export class ConnSession {
     const owed: Record<Direction, Violation[]> = { c2s: [], s2c: [] };
     const totals: Record<Direction, number> = { c2s: 0, s2c: 0 };
     const add = (who: Direction, v: () => Violation): void => {
-      // A side that received a malformed packet must close the connection, not answer what is still open.
-      if ((who === 'c2s' ? this.c2s : this.s2c).peerMalformed) return;
+      // A side that received a malformed packet must close the connection, not answer what is still open; a side
+      // whose bytes the capture lost (a gap) may have answered in them.
+      const owing = who === 'c2s' ? this.c2s : this.s2c;
+      if (owing.peerMalformed || owing.lost) return;
       totals[who]++;
       if (owed[who].length < MAX_FLOW_VIOLATIONS) owed[who].push(v());
     };
