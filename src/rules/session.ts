@@ -849,7 +849,10 @@ export class ConnSession {
         f.kind = Kind.Q2Rel;
         return;
       case Kind.Q2:
-        out.push(violation(pick(S.pubrelOrder, lv), lv, `PUBREL ${id} sent before the PUBREC for the PUBLISH of frame ${f.frame}`));
+        // The PUBREC comes from the other side: lost in a gap, it was not missing.
+        if (!(me === this.c2s ? this.s2c : this.c2s).lost) {
+          out.push(violation(pick(S.pubrelOrder, lv), lv, `PUBREL ${id} sent before the PUBREC for the PUBLISH of frame ${f.frame}`));
+        }
         f.kind = Kind.Q2Rel;
         return;
       case Kind.Q2Rel:
@@ -873,7 +876,8 @@ export class ConnSession {
         peer.pubInFlight--;
         return;
       case Kind.Q2: case Kind.Q2Rec:
-        out.push(violation(pick(S.pubcompOrder, lv), lv, `PUBCOMP ${id} sent before the PUBREL for the PUBLISH of frame ${f.frame}`));
+        // The PUBREL comes from the PUBLISH's sender: lost in a gap, it was not missing.
+        if (!peer.lost) out.push(violation(pick(S.pubcompOrder, lv), lv, `PUBCOMP ${id} sent before the PUBREL for the PUBLISH of frame ${f.frame}`));
         peer.flights.delete(id);
         peer.pubInFlight--;
         return;
@@ -884,7 +888,8 @@ export class ConnSession {
 
   private checkOrder(q: OrderQueue, flights: Map<number, Flight>, kind: Kind, id: number, acker: Side, r: RulePair, what: string, lv: ProtocolLevel, out: Violation[]): void {
     const first = q.first(flights, kind);
-    if (first >= 0 && first !== id && !acker.reportedOrder) {
+    // An acknowledgement lost in a gap makes the next one look early.
+    if (first >= 0 && first !== id && !acker.reportedOrder && !acker.lost) {
       acker.reportedOrder = true;
       out.push(violation(pick(r, lv), lv, `${what} ${id} sent before the ${what} for ${first}, which arrived earlier`));
     }

@@ -27,6 +27,11 @@ export const DEFAULT_MAX_BUFFERED_TOTAL_BYTES = 64 * 1024 * 1024;
 export const GAP_WINDOW_BYTES = 256 * 1024;
 export const GAP_WINDOW_SEGMENTS = 64;
 export const ACKED_WINDOW_FACTOR = 4;
+/**
+ * (b) with nothing buffered beyond the hole: bytes the receiver acknowledged at the end of what the capture has seen
+ * are declared lost at that acknowledgement when they are at most this many.
+ */
+export const ACKED_TAIL_GAP_MAX = 64 * 1024;
 
 /**
  * Connections tracked at once. Past it (or past DEFAULT_MAX_CONNECTION_BYTES) the connection a user loses least by is
@@ -903,8 +908,16 @@ export class TcpReassembler {
     if (!d.ackSeen || seqDiff(ack, d.peerAck) > 0) d.peerAck = ack;
     d.ackSeen = true;
     if (!d.acksData && seqDiff(ack, d.base) > 1) d.acksData = true;
-    if (st.mode === LIVE && seqDiff(d.peerAck, d.next) > 0 && (d.ooo.length > 0 || (d.finSeen && !d.finDone))) {
-      this.settle(st, d, dir, frame);
+    if (st.mode === LIVE && seqDiff(d.peerAck, d.next) > 0) {
+      if (d.ooo.length > 0 || (d.finSeen && !d.finDone)) {
+        this.settle(st, d, dir, frame);
+      } else if (seqDiff(d.peerAck, d.next) <= ACKED_TAIL_GAP_MAX) {
+        // The receiver has bytes the capture never showed, and nothing follows them yet: they are lost now, not when
+        // the sender's next segment arrives. Declared before this segment's own bytes, so a reply is never checked
+        // against a state that misses what the gap took (a PUBACK for a PUBLISH the capture lost). Larger distances
+        // wait for data beyond the hole, as before: an acknowledgement number far ahead is more likely garbage.
+        this.gap(st, d, dir, seqDiff(d.peerAck, d.next), frame, false);
+      }
     }
   }
 
