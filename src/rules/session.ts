@@ -849,8 +849,9 @@ export class ConnSession {
         f.kind = Kind.Q2Rel;
         return;
       case Kind.Q2:
-        // The PUBREC comes from the other side: lost in a gap, it was not missing.
-        if (!(me === this.c2s ? this.s2c : this.c2s).lost) {
+        // The PUBREC comes from the other side: lost in a gap, it was not missing. And after a gap in this side's own
+        // stream its packets may be decoded late (resynchronisation waits for a chain), after the PUBREC went by.
+        if (!me.lost && !(me === this.c2s ? this.s2c : this.c2s).lost) {
           out.push(violation(pick(S.pubrelOrder, lv), lv, `PUBREL ${id} sent before the PUBREC for the PUBLISH of frame ${f.frame}`));
         }
         f.kind = Kind.Q2Rel;
@@ -1223,6 +1224,9 @@ export class ConnSession {
     };
     for (const sender of ['c2s', 's2c'] as const) {
       const side = sender === 'c2s' ? this.c2s : this.s2c;
+      // After a gap in the sender's stream its packets may be decoded late (resynchronisation waits for a chain of
+      // packets), after the answer went by: an open exchange may have been answered.
+      if (side.lost) continue;
       const other: Direction = sender === 'c2s' ? 's2c' : 'c2s';
       const receiver = sender === 'c2s' ? 'server' : 'client';
       for (const [id, f] of side.flights) {
