@@ -1251,7 +1251,8 @@ export class ConnSession {
         }
       }
     }
-    if (this.pendingPings > 0 && this.pingSince <= cutoff) {
+    // The same for PINGREQs decoded late after a gap in the client's stream.
+    if (this.pendingPings > 0 && this.pingSince <= cutoff && !this.c2s.lost) {
       add('s2c', () => violation(S.noPingresp, lv, `${this.pendingPings} PINGREQ${this.pendingPings === 1 ? '' : 's'} never answered with PINGRESP`));
     }
     const res: { dir: Direction; violations: Violation[]; total: number }[] = [];
