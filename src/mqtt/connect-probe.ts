@@ -4,13 +4,11 @@
  * pipeline hands it to the TCP stage, which must not import from later stages.
  */
 import type { ConnectProbe, ConnectProber } from '../tcp/types.js';
-import { CONNECT, PROTOCOL_NAME_31, PROTOCOL_NAME_311 } from './tables.js';
+import { CONNECT, PREFIXED_NAME_31, PREFIXED_NAME_311 } from './tables.js';
 import { readVbi } from './vbi.js';
 
-/** Length-prefixed protocol names as bytes: "\0\4MQTT" and 3.1's "\0\6MQIsdp". */
-const prefixed = (name: string): Uint8Array => Uint8Array.from([0, name.length, ...Array.from(name, (c) => c.charCodeAt(0))]);
-const MQTT = prefixed(PROTOCOL_NAME_311);
-const MQISDP = prefixed(PROTOCOL_NAME_31);
+const MQTT = PREFIXED_NAME_311;
+const MQISDP = PREFIXED_NAME_31;
 
 /** Smallest Remaining Length of a CONNECT: protocol name, level, flags and keep-alive (10 bytes, 12 for MQIsdp). */
 const MIN_REMAINING = 4 + MQTT.length;

@@ -5,7 +5,7 @@
 import type { Connection, ConnectionEnd, Direction, StreamEvent, StreamSink } from '../tcp/types.js';
 import { DEFAULT_PENDING_BUDGET_BYTES, MqttFramer, type FramedPacket, type FramerEvent, type FramerSink, type PendingBudget, type SnaplenCut, type StreamKnowledge } from './framer.js';
 import { inferLevel, PacketDecoder } from './decoder.js';
-import type { ConnectPacket, MqttPacket } from './packets.js';
+import type { MqttPacket } from './packets.js';
 import { CONNACK, CONNECT } from './tables.js';
 import type { DecodeContext, ProtocolLevel } from './types.js';
 
@@ -171,12 +171,12 @@ export class ConnectionDecoder implements StreamSink {
       // The CONNECT's own level governs the connection from here on (both directions).
       state.level = decoded.level;
       state.levelInferred = false;
-      state.maxPacketSize.s2c = (decoded as ConnectPacket).properties?.maximumPacketSize ?? 0;
+      state.maxPacketSize.s2c = decoded.type === CONNECT ? decoded.properties?.maximumPacketSize ?? 0 : 0;
     } else if (dir === 's2c' && decoded.type === CONNACK) {
       // Kept for resynchronisation: a candidate larger than the receiver accepts is no packet.
       state.maxPacketSize.c2s = decoded.properties?.maximumPacketSize ?? 0;
     }
-    this.next.packet({
+    const rec: PacketRecord = {
       conn,
       dir,
       // Out-of-order bytes complete a packet only when the hole before them fills: that frame is the completing one.
@@ -188,9 +188,11 @@ export class ConnectionDecoder implements StreamSink {
       decoded,
       levelInferred: !isConnect && (state.level === null || state.levelInferred),
       streamOffset: pkt.streamOffset,
-      ...(pkt.truncated !== undefined ? { truncated: pkt.truncated } : {}),
       violations: [],
-    });
+    };
+    // Added only to the rare cut packet: every other record keeps one shape, and no spread object is made per packet.
+    if (pkt.truncated !== undefined) rec.truncated = pkt.truncated;
+    this.next.packet(rec);
   }
 }
 

@@ -10,7 +10,7 @@
 import { httpStart } from './http-sniff.js';
 import type { Direction, HeldBytes } from '../tcp/types.js';
 import { PacketDecoder } from './decoder.js';
-import { CONNECT, PACKET_TYPES, PUBLISH, directionAllowed } from './tables.js';
+import { CONNECT, PACKET_TYPES, PREFIXED_NAME_31, PREFIXED_NAME_311, PUBLISH, directionAllowed } from './tables.js';
 import type { ProtocolLevel } from './types.js';
 import { readVbi } from './vbi.js';
 
@@ -213,11 +213,6 @@ const enum Verdict {
 /** End of the candidate judged by the latest candidateAt() call that returned Verdict.Yes. */
 let candidateEnd = 0;
 
-/** "MQTT" and "MQIsdp" with their length prefixes: a CONNECT's first bytes after its fixed header. */
-const CONNECT_NAMES: readonly Uint8Array[] = [
-  Uint8Array.of(0, 4, 0x4d, 0x51, 0x54, 0x54),
-  Uint8Array.of(0, 6, 0x4d, 0x51, 0x49, 0x73, 0x64, 0x70),
-];
 
 /**
  * Whether a packet of `level` sent by `ctx.dir` can start at `at`, for resynchronisation only (in sync, anything with
@@ -247,7 +242,7 @@ function candidateAt(buf: Uint8Array, at: number, end: number, level: ProtocolLe
   const packetEnd = at + total;
   // What is cheap to refuse first, on the bytes present: most positions of a payload fail here, not in the decoder.
   if (type === CONNECT) {
-    const name = CONNECT_NAMES[level === 3 ? 1 : 0]!;
+    const name = level === 3 ? PREFIXED_NAME_31 : PREFIXED_NAME_311;
     for (let i = 0; i < name.length && body + i < end; i++) if (buf[body + i] !== name[i]) return Verdict.No;
   } else if (type === PUBLISH) {
     if (body + 2 > end) return Verdict.More;

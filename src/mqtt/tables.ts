@@ -15,6 +15,12 @@ export const CONNECT = 1;
 /** CONNECT protocol names: 3.1.1 and 5.0, and 3.1's. */
 export const PROTOCOL_NAME_311 = 'MQTT';
 export const PROTOCOL_NAME_31 = 'MQIsdp';
+/** The same as a CONNECT carries them right after its fixed header: a 2-byte length, then the ASCII name. */
+function prefixedName(name: string): Uint8Array {
+  return Uint8Array.from([0, name.length, ...Array.from(name, (c) => c.charCodeAt(0))]);
+}
+export const PREFIXED_NAME_311 = prefixedName(PROTOCOL_NAME_311);
+export const PREFIXED_NAME_31 = prefixedName(PROTOCOL_NAME_31);
 export const CONNACK = 2;
 export const PUBLISH = 3;
 export const PUBACK = 4;
