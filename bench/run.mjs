@@ -57,7 +57,15 @@ const OUR_MODES = {
   // could gain on this machine before any cost of merging the outputs back into one ordered stream.
   'json-2shards': ['--json'],
   'summary-2shards': ['--summary'],
+  // --threads 2 (issue 11): the dialects and renderers in a worker thread. Its wall time against the one-thread mode
+  // is the gain on two cores; its CPU adds the hand-over and the second decode.
+  'json-threads': ['--json', '--threads', '2'],
+  'text-threads': ['--threads', '2'],
+  'summary-threads': ['--summary', '--threads', '2'],
+  'hex-threads': ['-x', '--threads', '2'],
 };
+/** A --threads 2 mode and the one-thread mode whose output it must repeat byte for byte. */
+const THREADED = { 'json-threads': 'json', 'text-threads': 'text', 'summary-threads': 'summary', 'hex-threads': 'hex' };
 const PIPED = new Set(['json-pipe']);
 const SHARDED = new Set(['json-2shards', 'summary-2shards']);
 /** Modes whose stdout is compared with the baseline's (--baseline): the outputs a user sees. */
@@ -454,6 +462,18 @@ async function benchWith(o, baseline) {
     }
   }
 
+  // --threads 2 must print exactly what one thread prints: md5 of stdout of each threaded mode run, against its twin.
+  const threadIdentity = {};
+  for (const [threaded, single] of Object.entries(THREADED)) {
+    if (!modes.includes(threaded)) continue;
+    log(`bench: untimed ${single} and ${threaded} passes (md5 of stdout)`);
+    const opts = { cwd: ROOT, env: ourEnv(), timeoutSec: o.timeoutSec, track: running };
+    const one = await stdoutDigest(BIN, [...OUR_MODES[single], capture], opts);
+    const two = await stdoutDigest(BIN, [...OUR_MODES[threaded], capture], opts);
+    threadIdentity[threaded] = { same: one.md5 === two.md5, md5: two.md5, bytes: two.bytes, oneThreadMd5: one.md5 };
+    if (one.md5 !== two.md5) notes.push(`${threaded}: stdout differs from ${single}'s (${two.bytes} vs ${one.bytes} bytes)`);
+  }
+
   mkdirSync(OUT_DIR, { recursive: true });
   const ctx = {
     capture,
@@ -551,6 +571,8 @@ async function benchWith(o, baseline) {
     jsonCpuGainOnBaseline: { target: 2.5, cmp: '>=', actual: at ? cpuOf(`json${at} / json`) : null },
     textCpuGainOnBaseline: { target: 2.5, cmp: '>=', actual: at ? cpuOf(`text${at} / text`) : null },
     hexCpuGainOnBaseline: { target: 3, cmp: '>=', actual: at ? cpuOf(`hex${at} / hex`) : null },
+    jsonThreadsWallGain: { target: 1.5, cmp: '>=', actual: ratios['json / json-threads']?.wall ?? null },
+    textThreadsWallGain: { target: 1.5, cmp: '>=', actual: ratios['text / text-threads']?.wall ?? null },
     modesWithOutputDifferentFromBaseline: { target: 0, cmp: '<=', actual: identity ? Object.values(identity).filter((x) => !x.same).length : null },
   };
   for (const t of Object.values(targets)) t.met = t.actual === null ? null : compare(t.actual, t.cmp, t.target);
@@ -579,6 +601,7 @@ async function benchWith(o, baseline) {
     ratios,
     ...(baseline ? { baseline: { ref: baseline.ref, commit: baseline.commit } } : {}),
     ...(identity ? { identity } : {}),
+    ...(Object.keys(threadIdentity).length ? { threadIdentity } : {}),
     targets,
     notes,
   };
@@ -599,6 +622,7 @@ function compare(a, cmp, b) {
  */
 function modeRatios(agg, ref) {
   const pairs = [['summary', 'floor-tally'], ['json', 'floor-count'], ['text', 'floor-count'], ['summary', 'suricata'], ['json', 'suricata']];
+  for (const [threaded, single] of Object.entries(THREADED)) pairs.push([single, threaded]);
   if (ref !== undefined) for (const m of Object.keys(agg)) if (`${m}@${ref}` in agg) pairs.push([`${m}@${ref}`, m]);
   const out = {};
   for (const [a, b] of pairs) {
@@ -626,6 +650,9 @@ function printTable(r) {
     const w = Math.max(...ratioRows.map(([k]) => k.length));
     process.stdout.write(`${'ratio'.padEnd(w)}  ${'wall'.padStart(6)}  ${'cpu'.padStart(6)}\n`);
     for (const [k, x] of ratioRows) process.stdout.write(`${k.padEnd(w)}  ${String(x.wall).padStart(6)}  ${String(x.cpu ?? '?').padStart(6)}\n`);
+  }
+  for (const [m, x] of Object.entries(r.threadIdentity ?? {})) {
+    process.stdout.write(`output ${m} vs ${THREADED[m]}: ${x.same ? 'SAME' : 'DIFFERENT'} (md5 ${x.md5}${x.same ? '' : ` vs ${x.oneThreadMd5}`}, ${x.bytes} bytes)\n`);
   }
   for (const [m, x] of Object.entries(r.identity ?? {})) {
     process.stdout.write(`output ${m.padEnd(7)} vs ${r.baseline.ref}: ${x.same ? 'SAME' : 'DIFFERENT'} (md5 ${x.md5}${x.same ? '' : ` vs ${x.baselineMd5}`}, ${x.bytes} bytes${x.same ? '' : ` vs ${x.baselineBytes}`})\n`);

@@ -206,6 +206,7 @@ export async function main(rawArgv: string[]): Promise<number> {
           port: ports, auto: a['auto'] === true, dialect: a['dialect'] as DialectMode, summary: a['summary'] === true,
           onlyViolations: a['onlyViolations'] === true, failOn: failThreshold(a), shard,
           maxConnections: a['maxConnections'] !== undefined ? Number(a['maxConnections']) : undefined,
+          threads: Number(a['threads'] ?? 1),
         }, out);
       },
     )

@@ -54,7 +54,15 @@ export interface Pipeline extends CaptureSink {
 }
 
 export function buildPipeline(out: PacketSink, opts: PipelineOptions, onFrame?: (rec: CaptureRecord) => void): Pipeline {
-  const rules = new RuleEngine(new DialectStage(out, { dialect: opts.dialect, tree: opts.tree, views: opts.fieldsShown ?? true }));
+  return buildFrontPipeline(new DialectStage(out, { dialect: opts.dialect, tree: opts.tree, views: opts.fieldsShown ?? true }), opts, onFrame);
+}
+
+/**
+ * The stages up to and including the rules, handing their records to `afterRules` (the dialect stage, or with
+ * --threads 2 the ring to the render worker). `opts.dialect` is not used here.
+ */
+export function buildFrontPipeline(afterRules: PacketSink, opts: PipelineOptions, onFrame?: (rec: CaptureRecord) => void): Pipeline {
+  const rules = new RuleEngine(afterRules);
   const payloadLimit = opts.fieldsShown === false ? 0 : opts.payloadLimit;
   const mqtt = new ConnectionDecoder(rules, { tree: opts.tree, ...(payloadLimit !== undefined ? { payloadLimit } : {}) });
   const tcp = new TcpReassembler(mqtt, { ports: new Set(opts.ports), auto: opts.auto, connectProber: CONNECT_PROBER, heldBytes: mqtt.budget, ...(opts.shard ? { shard: opts.shard } : {}), ...(opts.maxConnections !== undefined ? { maxConnections: opts.maxConnections } : {}) });

@@ -6,81 +6,29 @@
  */
 import { readCapture } from '../capture/source.js';
 import { CaptureFormatError } from '../capture/types.js';
-import type { PacketRecord, PacketSink, Severity, Violation } from '../mqtt/connection-decoder.js';
-import type { DialectMode } from '../dialects/stage.js';
-import { makeChalk } from '../render/color.js';
-import { escapeText } from '../render/escape.js';
-import { DEFAULT_WIDTH, SummaryCollector } from '../render/summary.js';
-import { needsTree, Renderer, type DirectOut, type RenderOptions } from '../render/text.js';
-import { closeViolations } from '../rules/close.js';
+import { needsTree } from '../render/text.js';
 import type { Shard } from '../tcp/reassembler.js';
-import type { Connection, ConnectionEnd, StreamEvent } from '../tcp/types.js';
+import { buildBackEnd, defaultPorts, endOutput, EXIT, oneLine, renderOptions, type BackEndArgs, type LineOut } from './back-end.js';
 import { noMqttMessage } from './no-mqtt.js';
 import { MemoryOut } from './output.js';
-import { buildPipeline, DEFAULT_PORTS, FanOut } from './pipeline.js';
+import { buildFrontPipeline, type PipelineOptions } from './pipeline.js';
+import { runThreaded } from './threads.js';
 
-export const EXIT = { ok: 0, unreadable: 1, usage: 2, violations: 3 } as const;
+export { EXIT, oneLine, renderOptions, type CommonArgs, type FailOn } from './back-end.js';
 
-/** Severities from the worst down: `--fail-on warning` fails on errors and warnings. */
-const SEVERITY_RANK: Record<Severity, number> = { error: 0, warning: 1, note: 2 };
-export type FailOn = 'error' | 'warning';
-
-/** Counts findings at or above the --fail-on threshold. */
-class ViolationCounter implements PacketSink {
-  count = 0;
-  /** MQTT packets seen: none means the capture holds no MQTT on the ports looked at (a hint goes to stderr). */
-  packets = 0;
-  constructor(private readonly worst: number) {}
-  open(): void {}
-  close(_conn: Connection, end: ConnectionEnd): void { this.add(closeViolations(end)); }
-  packet(rec: PacketRecord): void { this.packets++; if (rec.violations.length > 0) this.add(rec.violations); }
-  event(ev: StreamEvent & { violations?: Violation[] }): void { if (ev.violations) this.add(ev.violations); }
-  private add(vs: readonly Violation[]): void {
-    for (const v of vs) if (SEVERITY_RANK[v.severity] <= this.worst) this.count++;
-  }
-}
-
-export interface CommonArgs {
-  json: boolean;
-  verbose: boolean;
-  hex: boolean;
-  full: boolean;
-  redact: boolean;
-  color: boolean | undefined;
-}
-
-export function renderOptions(a: CommonArgs & { summary?: boolean; onlyViolations?: boolean }, color: boolean): RenderOptions {
-  const summaryOnly = a.summary === true && !a.json && !a.verbose && !a.hex;
-  return {
-    chalk: makeChalk(color),
-    verbose: a.verbose,
-    hex: a.hex,
-    full: a.full,
-    redact: a.redact,
-    onlyViolations: a.onlyViolations === true,
-    json: a.json,
-    quiet: summaryOnly,
-  };
-}
-
-export interface ReadArgs extends CommonArgs {
+export interface ReadArgs extends BackEndArgs {
   captures: string[];
   port: number[];
   auto: boolean;
-  dialect: DialectMode;
-  summary: boolean;
-  onlyViolations: boolean;
-  failOn: FailOn | undefined;
   shard: Shard | undefined;
+  /** --threads: 1, or 2 to run the dialects and renderers in a worker thread (src/cli/threads.ts). */
+  threads?: number;
   /** --max-connections: connections tracked at once (the reassembler's default when absent). */
   maxConnections: number | undefined;
 }
 
 /** Where a run's output goes: lines and NDJSON records (stdout), and one-line messages (stderr). */
-export interface ReadOut extends DirectOut {
-  line(s: string): void;
-  flush(): void;
-}
+export type ReadOut = LineOut;
 
 export interface ReadIo {
   out: ReadOut;
@@ -101,10 +49,6 @@ export interface ReadIo {
   readingDone?: () => void;
 }
 
-/** One line for stderr, terminal-safe: messages may quote what the user typed or a file name. */
-export function oneLine(s: string): string {
-  return escapeText(s.replace(/[\r\n]+/g, ' ').trim());
-}
 
 /**
  * Reads every capture of `a` (one after the other, as one run) and prints what the options ask for. Resolves with
@@ -112,19 +56,10 @@ export function oneLine(s: string): string {
  * interrupted run resolves ok or violations too; the caller turns the signal into its status.
  */
 export async function readCaptures(a: ReadArgs, io: ReadIo): Promise<number> {
+  if ((a.threads ?? 1) > 1) return runThreaded(a, io, pipelineOptions(a));
   const { out } = io;
-  const ro = renderOptions(a, io.color);
-  const renderer = new Renderer((l) => out.line(l), ro, out);
-  const summary = a.summary ? new SummaryCollector() : null;
-  const counter = new ViolationCounter(SEVERITY_RANK[a.failOn ?? 'error']);
-  const sinks: PacketSink[] = [renderer, counter];
-  if (summary) sinks.push(summary);
-  const ports = [...new Set([...DEFAULT_PORTS, ...a.port])];
-  const pipeline = buildPipeline(
-    new FanOut(sinks),
-    { ports, auto: a.auto, dialect: a.dialect, tree: needsTree(ro), fieldsShown: !ro.quiet, ...(a.full ? { payloadLimit: Number.MAX_SAFE_INTEGER } : {}), ...(a.shard ? { shard: a.shard } : {}), ...(a.maxConnections !== undefined ? { maxConnections: a.maxConnections } : {}) },
-    (rec) => renderer.frameTime(rec.timeSec, rec.timeNsec),
-  );
+  const be = buildBackEnd(a, out, io.color, needsTree(renderOptions(a, io.color)));
+  const pipeline = buildFrontPipeline(be.sink, pipelineOptions(a), (rec) => be.renderer.frameTime(rec.timeSec, rec.timeNsec));
   const interrupted = io.interrupted ?? ((): boolean => false);
   try {
     // Several files are one run, read one after the other in the order given (as `mergecap -a` joins them): frame
@@ -152,16 +87,19 @@ export async function readCaptures(a: ReadArgs, io: ReadIo): Promise<number> {
     io.readingDone?.();
   }
   pipeline.finish();
-  if (summary && a.json) {
-    // Pure NDJSON: the tables become kind:"summary" records after the packet, event and close records.
-    for (const line of summary.renderJson()) out.line(line);
-  } else if (summary) {
-    if (!ro.quiet) out.line('');
-    out.line(summary.render(ro.chalk, io.color, io.width ?? DEFAULT_WIDTH));
-  }
-  out.flush();
-  if (counter.packets === 0 && !interrupted()) io.err(noMqttMessage(a.captures.join(', '), pipeline.ports, ports));
-  return a.failOn !== undefined && counter.count > 0 ? EXIT.violations : EXIT.ok;
+  endOutput(a, be, out, io.color, io.width);
+  if (be.counter.packets === 0 && !interrupted()) io.err(noMqttMessage(a.captures.join(', '), pipeline.ports, defaultPorts(a.port)));
+  return a.failOn !== undefined && be.counter.count > 0 ? EXIT.violations : EXIT.ok;
+}
+
+
+/** The stages' options a command line asks for (the same in both ways of running). */
+function pipelineOptions(a: ReadArgs): PipelineOptions {
+  const ro = renderOptions(a, false);
+  return {
+    ports: defaultPorts(a.port), auto: a.auto, dialect: a.dialect, tree: needsTree(ro), fieldsShown: !ro.quiet,
+    ...(a.full ? { payloadLimit: Number.MAX_SAFE_INTEGER } : {}), ...(a.shard ? { shard: a.shard } : {}), ...(a.maxConnections !== undefined ? { maxConnections: a.maxConnections } : {}),
+  };
 }
 
 /** The options of a plain `mqtt-dissect -` with nothing else given; callers override what they set. */

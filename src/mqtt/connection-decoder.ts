@@ -200,7 +200,7 @@ export class ConnectionDecoder implements StreamSink {
  * A packet cut by the snaplen: only problems wholly inside the captured bytes are its own. A field that runs past
  * them ('overrun'), or a check of a value that was not all captured (a payload's UTF-8), is about bytes nobody saw.
  */
-function dropCutProblems(d: MqttPacket, captured: number): void {
+export function dropCutProblems(d: MqttPacket, captured: number): void {
   // A new array: a packet without problems shares one empty array with every other.
   if (d.problems.length > 0) d.problems = d.problems.filter((p) => p.code !== 'overrun' && p.offset + p.length <= captured);
 }

@@ -1,0 +1,115 @@
+/**
+ * What comes after the rules in a read run: the dialects, the renderers, the summary and the --fail-on count, and
+ * what ends the run's output (the summary tables). One builder for both ways of running: in the main thread
+ * (src/cli/read.ts) and, with --threads 2, in the render worker (src/cli/render-worker.ts), so both print the same.
+ */
+import type { PacketRecord, PacketSink, Severity, Violation } from '../mqtt/connection-decoder.js';
+import { DialectStage, type DialectMode } from '../dialects/stage.js';
+import { makeChalk } from '../render/color.js';
+import { DEFAULT_WIDTH, SummaryCollector } from '../render/summary.js';
+import { Renderer, type DirectOut, type RenderOptions } from '../render/text.js';
+import { closeViolations } from '../rules/close.js';
+import type { Connection, ConnectionEnd, StreamEvent } from '../tcp/types.js';
+import { escapeText } from '../render/escape.js';
+import { DEFAULT_PORTS, FanOut } from './pipeline.js';
+
+export const EXIT = { ok: 0, unreadable: 1, usage: 2, violations: 3 } as const;
+
+/** One line for stderr, terminal-safe: messages may quote what the user typed or a file name. */
+export function oneLine(s: string): string {
+  return escapeText(s.replace(/[\r\n]+/g, ' ').trim());
+}
+
+/** The ports read as MQTT: the defaults and every --port. */
+export function defaultPorts(port: readonly number[]): number[] {
+  return [...new Set([...DEFAULT_PORTS, ...port])];
+}
+
+/** Severities from the worst down: `--fail-on warning` fails on errors and warnings. */
+export const SEVERITY_RANK: Record<Severity, number> = { error: 0, warning: 1, note: 2 };
+export type FailOn = 'error' | 'warning';
+
+/** Counts findings at or above the --fail-on threshold. */
+export class ViolationCounter implements PacketSink {
+  count = 0;
+  /** MQTT packets seen: none means the capture holds no MQTT on the ports looked at (a hint goes to stderr). */
+  packets = 0;
+  constructor(private readonly worst: number) {}
+  open(): void {}
+  close(_conn: Connection, end: ConnectionEnd): void { this.add(closeViolations(end)); }
+  packet(rec: PacketRecord): void { this.packets++; if (rec.violations.length > 0) this.add(rec.violations); }
+  event(ev: StreamEvent & { violations?: Violation[] }): void { if (ev.violations) this.add(ev.violations); }
+  private add(vs: readonly Violation[]): void {
+    for (const v of vs) if (SEVERITY_RANK[v.severity] <= this.worst) this.count++;
+  }
+}
+
+export interface CommonArgs {
+  json: boolean;
+  verbose: boolean;
+  hex: boolean;
+  full: boolean;
+  redact: boolean;
+  color: boolean | undefined;
+}
+
+export function renderOptions(a: CommonArgs & { summary?: boolean; onlyViolations?: boolean }, color: boolean): RenderOptions {
+  const summaryOnly = a.summary === true && !a.json && !a.verbose && !a.hex;
+  return {
+    chalk: makeChalk(color),
+    verbose: a.verbose,
+    hex: a.hex,
+    full: a.full,
+    redact: a.redact,
+    onlyViolations: a.onlyViolations === true,
+    json: a.json,
+    quiet: summaryOnly,
+  };
+}
+
+/** What the back end needs of the command line (plain data: it is also handed to the render worker). */
+export interface BackEndArgs extends CommonArgs {
+  dialect: DialectMode;
+  summary: boolean;
+  onlyViolations: boolean;
+  failOn: FailOn | undefined;
+}
+
+/** Where a run's output goes: lines and NDJSON records (stdout). */
+export interface LineOut extends DirectOut {
+  line(s: string): void;
+  flush(): void;
+}
+
+export interface BackEnd {
+  /** The rules' downstream: dialects, then renderer, counter and summary. */
+  readonly sink: PacketSink;
+  readonly renderer: Renderer;
+  readonly counter: ViolationCounter;
+  readonly summary: SummaryCollector | null;
+  readonly ro: RenderOptions;
+}
+
+/** `tree`: whether the dialects build tree nodes (the modes that show the field tree). */
+export function buildBackEnd(a: BackEndArgs, out: LineOut, color: boolean, tree: boolean): BackEnd {
+  const ro = renderOptions(a, color);
+  const renderer = new Renderer((l) => out.line(l), ro, out);
+  const summary = a.summary ? new SummaryCollector() : null;
+  const counter = new ViolationCounter(SEVERITY_RANK[a.failOn ?? 'error']);
+  const sinks: PacketSink[] = [renderer, counter];
+  if (summary) sinks.push(summary);
+  const sink = new DialectStage(new FanOut(sinks), { dialect: a.dialect, tree, views: !ro.quiet });
+  return { sink, renderer, counter, summary, ro };
+}
+
+/** After the last record: the summary tables (as text, or as kind:"summary" records with --json), then a flush. */
+export function endOutput(a: BackEndArgs, be: BackEnd, out: LineOut, color: boolean, width: number | undefined): void {
+  if (be.summary && a.json) {
+    // Pure NDJSON: the tables become kind:"summary" records after the packet, event and close records.
+    for (const line of be.summary.renderJson()) out.line(line);
+  } else if (be.summary) {
+    if (!be.ro.quiet) out.line('');
+    out.line(be.summary.render(be.ro.chalk, color, width ?? DEFAULT_WIDTH));
+  }
+  out.flush();
+}

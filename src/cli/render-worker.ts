@@ -1,0 +1,104 @@
+/**
+ * The render worker of `--threads 2` (src/cli/threads.ts): reads the records of the rules from the ring, decodes each
+ * packet's bytes again with the context the main thread used, and runs the same back end as a single-threaded run
+ * (src/cli/back-end.ts), writing stdout itself (synchronous writes to fd 1, so nothing waits on the busy main thread).
+ */
+import { writeSync } from 'node:fs';
+import { parentPort, workerData } from 'node:worker_threads';
+import { dropCutProblems, type PacketRecord } from '../mqtt/connection-decoder.js';
+import { PacketDecoder } from '../mqtt/decoder.js';
+import { PUBLISH } from '../mqtt/tables.js';
+import type { DecodeContext, ProtocolLevel } from '../mqtt/types.js';
+import { ByteOut } from '../render/bytes-out.js';
+import type { Connection } from '../tcp/types.js';
+import { buildBackEnd, endOutput, type LineOut } from './back-end.js';
+import { RingReader } from './ring.js';
+import type { RenderWorkerData, RenderWorkerMessage } from './threads.js';
+
+/** stdout closed under us (`| head`): nothing more is worth producing. */
+class StdoutClosed extends Error {}
+
+const pause = new Int32Array(new SharedArrayBuffer(4));
+
+/** Writes all of `chunk` to fd 1; a non-blocking stdout that is full is waited for, a closed one ends the run. */
+function writeAll(chunk: Uint8Array): void {
+  let at = 0;
+  while (at < chunk.length) {
+    try {
+      at += writeSync(1, chunk, at, chunk.length - at);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EAGAIN') {
+        Atomics.wait(pause, 0, 0, 1);
+        continue;
+      }
+      if (code === 'EPIPE') throw new StdoutClosed();
+      throw e;
+    }
+  }
+}
+
+class FdOut implements LineOut {
+  readonly bytes = new ByteOut(writeAll);
+  line(s: string): void {
+    this.bytes.utf8(s);
+    this.bytes.byte(0x0a);
+  }
+  wrote(): void {}
+  flush(): void {
+    this.bytes.flush();
+  }
+}
+
+function run(data: RenderWorkerData): RenderWorkerMessage {
+  const reader = new RingReader(data.sab);
+  const out = new FdOut();
+  const be = buildBackEnd(data.args, out, data.color, data.tree);
+  const decoder = new PacketDecoder();
+  const ctx: DecodeContext = { level: 4, dir: null, tree: data.tree, payloadLimit: data.payloadLimit };
+  const conns = new Map<number, Connection>();
+  try {
+    const complete = reader.run({
+      frameTime: (s, n) => be.renderer.frameTime(s, n),
+      open: (conn) => {
+        conns.set(conn.id, conn);
+        be.sink.open(conn);
+      },
+      close: (id, end) => {
+        const conn = conns.get(id);
+        if (conn === undefined) return;
+        conns.delete(id);
+        be.sink.close(conn, end);
+      },
+      event: (ev) => be.sink.event(ev),
+      packet: (p) => {
+        const conn = conns.get(p.connId);
+        if (conn === undefined) throw new Error(`ring: a packet of connection ${p.connId}, which is not open`);
+        // The level the main thread decoded with (a CONNECT's own level decides for itself either way).
+        ctx.level = p.level as ProtocolLevel;
+        ctx.dir = p.dir;
+        const decoded = decoder.decode(p.bytes, ctx);
+        if (p.truncated !== undefined) dropCutProblems(decoded, p.bytes.length);
+        if (p.resolvedTopic !== undefined && decoded.type === PUBLISH) decoded.resolvedTopic = p.resolvedTopic;
+        const rec: PacketRecord = {
+          conn, dir: p.dir, frame: p.frame, frames: p.frames, timeSec: p.timeSec, timeNsec: p.timeNsec, bytes: p.bytes,
+          decoded, levelInferred: p.levelInferred, streamOffset: p.streamOffset, violations: p.violations,
+        };
+        if (p.truncated !== undefined) rec.truncated = p.truncated;
+        be.sink.packet(rec);
+      },
+      idle: () => out.flush(),
+    });
+    // After an unreadable input only what was decoded before the error is shown, as in one thread.
+    if (complete) endOutput(data.args, be, out, data.color, data.width);
+    else out.flush();
+    return { kind: 'done', packets: be.counter.packets, count: be.counter.count };
+  } catch (e) {
+    reader.leave();
+    if (e instanceof StdoutClosed) return { kind: 'stdout-closed' };
+    throw e;
+  }
+}
+
+// Started by threads.ts with RenderWorkerData.
+parentPort!.postMessage(run(workerData as RenderWorkerData));
