@@ -59,10 +59,12 @@ export function buildPipeline(out: PacketSink, opts: PipelineOptions, onFrame?: 
 
 /**
  * The stages up to and including the rules, handing their records to `afterRules` (the dialect stage, or with
- * --threads 2 the ring to the render worker). `opts.dialect` is not used here.
+ * --threads 2 the ring to the render worker). `opts.dialect` is not used here. `withRules` false: the stages up to
+ * MQTT decoding only, `afterRules` then getting what the rules would have (--threads 2 runs the rules in the worker
+ * when rendering is light).
  */
-export function buildFrontPipeline(afterRules: PacketSink, opts: PipelineOptions, onFrame?: (rec: CaptureRecord) => void): Pipeline {
-  const rules = new RuleEngine(afterRules);
+export function buildFrontPipeline(afterRules: PacketSink, opts: PipelineOptions, onFrame?: (rec: CaptureRecord) => void, withRules = true): Pipeline {
+  const rules: PacketSink = withRules ? new RuleEngine(afterRules) : afterRules;
   const payloadLimit = opts.fieldsShown === false ? 0 : opts.payloadLimit;
   const mqtt = new ConnectionDecoder(rules, { tree: opts.tree, ...(payloadLimit !== undefined ? { payloadLimit } : {}) });
   const tcp = new TcpReassembler(mqtt, { ports: new Set(opts.ports), auto: opts.auto, connectProber: CONNECT_PROBER, heldBytes: mqtt.budget, ...(opts.shard ? { shard: opts.shard } : {}), ...(opts.maxConnections !== undefined ? { maxConnections: opts.maxConnections } : {}) });

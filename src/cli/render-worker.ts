@@ -5,11 +5,12 @@
  */
 import { writeSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
-import { dropCutProblems, type PacketRecord } from '../mqtt/connection-decoder.js';
+import { dropCutProblems, type PacketRecord, type PacketSink } from '../mqtt/connection-decoder.js';
 import { PacketDecoder } from '../mqtt/decoder.js';
 import { PUBLISH } from '../mqtt/tables.js';
 import type { DecodeContext, ProtocolLevel } from '../mqtt/types.js';
 import { ByteOut } from '../render/bytes-out.js';
+import { RuleEngine } from '../rules/engine.js';
 import type { Connection } from '../tcp/types.js';
 import { buildBackEnd, endOutput, type LineOut } from './back-end.js';
 import { RingReader } from './ring.js';
@@ -54,6 +55,7 @@ function run(data: RenderWorkerData): RenderWorkerMessage {
   const reader = new RingReader(data.sab);
   const out = new FdOut();
   const be = buildBackEnd(data.args, out, data.color, data.tree);
+  const sink: PacketSink = data.rules ? new RuleEngine(be.sink) : be.sink;
   const decoder = new PacketDecoder();
   const ctx: DecodeContext = { level: 4, dir: null, tree: data.tree, payloadLimit: data.payloadLimit };
   const conns = new Map<number, Connection>();
@@ -62,15 +64,15 @@ function run(data: RenderWorkerData): RenderWorkerMessage {
       frameTime: (s, n) => be.renderer.frameTime(s, n),
       open: (conn) => {
         conns.set(conn.id, conn);
-        be.sink.open(conn);
+        sink.open(conn);
       },
       close: (id, end) => {
         const conn = conns.get(id);
         if (conn === undefined) return;
         conns.delete(id);
-        be.sink.close(conn, end);
+        sink.close(conn, end);
       },
-      event: (ev) => be.sink.event(ev),
+      event: (ev) => sink.event(ev),
       packet: (p) => {
         const conn = conns.get(p.connId);
         if (conn === undefined) throw new Error(`ring: a packet of connection ${p.connId}, which is not open`);
@@ -85,7 +87,7 @@ function run(data: RenderWorkerData): RenderWorkerMessage {
           decoded, levelInferred: p.levelInferred, streamOffset: p.streamOffset, violations: p.violations,
         };
         if (p.truncated !== undefined) rec.truncated = p.truncated;
-        be.sink.packet(rec);
+        sink.packet(rec);
       },
       idle: () => out.flush(),
     });

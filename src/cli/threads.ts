@@ -23,6 +23,8 @@ export interface RenderWorkerData {
   width: number | undefined;
   /** The decode context of the packets as the single-threaded pipeline has it. */
   tree: boolean;
+  /** Whether the worker runs the rules too (the ring then carries what the MQTT stage made). */
+  rules: boolean;
   payloadLimit: number | undefined;
 }
 
@@ -85,8 +87,12 @@ export async function runThreaded(a: ReadArgs, io: ReadIo, popts: PipelineOption
   const sab = newRingBuffer();
   const ring = new RingWriter(sab);
   const sink = new RingSink(ring);
+  // Where the work splits: after the rules when rendering is most of the rest (text, --json, -V, -x), before them
+  // when little is printed (--summary alone, --only-violations), so each thread gets about half
+  // (bench/README.md, "--threads 2").
+  const rulesInWorker = popts.fieldsShown === false || a.onlyViolations;
   const workerData: RenderWorkerData = {
-    sab, args: backEndArgs(a), color: io.color, width: io.width, tree: popts.tree,
+    sab, args: backEndArgs(a), color: io.color, width: io.width, tree: popts.tree, rules: rulesInWorker,
     payloadLimit: popts.fieldsShown === false ? 0 : popts.payloadLimit,
   };
   const worker = new Worker(new URL('./render-worker.js', import.meta.url), { workerData });
@@ -111,7 +117,7 @@ export async function runThreaded(a: ReadArgs, io: ReadIo, popts: PipelineOption
     worker.once('exit', (code) => reject(new Error(`the render worker stopped (exit code ${code})`)));
   });
   // The main thread builds no field trees: only the renderers read them, and they run in the worker.
-  const pipeline = buildFrontPipeline(sink, { ...popts, tree: false }, (rec) => sink.frame(rec.timeSec, rec.timeNsec));
+  const pipeline = buildFrontPipeline(sink, { ...popts, tree: false }, (rec) => sink.frame(rec.timeSec, rec.timeNsec), !rulesInWorker);
   const stop = io.stop ? Promise.race([io.stop, closed]) : closed;
   const interrupted = (): boolean => stdoutClosed || (io.interrupted?.() ?? false);
   let formatError: string | null = null;

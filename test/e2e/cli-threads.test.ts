@@ -1,7 +1,8 @@
 /**
  * --threads 2 (issue 11): the dialects and renderers in a worker thread print exactly what one thread prints, in
  * every mode, for every capture of captures/, and behave the same at the edges: unreadable input, a packet larger
- * than a ring message, a reader that goes away, a live pipe.
+ * than a ring message, a reader that goes away, a live pipe. --summary alone and --only-violations split before the
+ * rules (they run in the worker), the other modes after them: both splits are covered.
  */
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
