@@ -19,7 +19,7 @@
 //               port, direction, type, packet id, QoS, topic, payload length and SHA-256): what a capture of the
 //               traffic may show, and nothing else
 //   tls         MQTT over TLS to --port (8883) with --ca FILE: one connection per (TLS version, cipher suite) of
-//               TLS_CONNECTIONS, each CONNECT (3.1.1 or 5.0), SUBSCRIBE, PUBLISH to itself at QoS 0/1/2, a 40 KB PUBLISH
+//               TLS_CONNECTIONS, each CONNECT (3.1.1 or 5.0), SUBSCRIBE, PUBLISH to itself at QoS 0/1/2, a 20 KB PUBLISH
 //               (records split over TCP segments and MQTT packets over records), PINGREQ, DISCONNECT. SNI
 //               broker.corpus.test, ALPN "mqtt" offered. The key log is written by Node (NODE_OPTIONS=--tls-keylog=FILE)
 //
@@ -435,7 +435,7 @@ const TLS_CONNECTIONS = [
 async function tlsScenario(host, port, caFile) {
   if (!caFile) throw new Error('tls: --ca FILE is needed');
   const ca = readFileSync(caFile);
-  const blob = Buffer.alloc(40_000);
+  const blob = Buffer.alloc(20_000);
   for (let i = 0; i < blob.length; i++) blob[i] = (i * 31 + 7) & 0xff;
   for (const c of TLS_CONNECTIONS) {
     const url = host.includes(':') ? `mqtts://[${host}]:${port}` : `mqtts://${host}:${port}`;

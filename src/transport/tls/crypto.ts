@@ -46,6 +46,18 @@ export function prf12(hash: string, secret: Uint8Array, label: string, seed: Uin
   return Buffer.concat(out).subarray(0, length);
 }
 
+/**
+ * The TLS 1.0 / 1.1 PRF (RFC 4346 5, RFC 2246 5): P_MD5 over the secret's first half XOR P_SHA-1 over its second half
+ * (the halves share the middle byte when the length is odd).
+ */
+export function prf10(secret: Uint8Array, label: string, seed: Uint8Array, length: number): Buffer {
+  const half = Math.ceil(secret.length / 2);
+  const md5 = prf12('md5', secret.subarray(0, half), label, seed, length);
+  const sha = prf12('sha1', secret.subarray(secret.length - half), label, seed, length);
+  for (let i = 0; i < length; i++) md5[i]! ^= sha[i]!;
+  return md5;
+}
+
 export type Opened = { type: number; data: Buffer } | { error: string };
 
 /** Decrypts the records of one direction, given each record's sequence number. */
@@ -138,11 +150,13 @@ export interface Tls12Keys {
  * The key block of RFC 5246 6.3: both MAC keys, both write keys, both IVs (for AEAD the 4-byte salt of RFC 5288, for
  * ChaCha20-Poly1305 the 12-byte IV of RFC 7905; CBC IVs of TLS 1.1+ are explicit, the derived ones go unused).
  */
-export function keyBlock12(p: SuiteParams, master: Uint8Array, clientRandom: Uint8Array, serverRandom: Uint8Array): { c2s: Tls12Keys; s2c: Tls12Keys } {
+export function keyBlock12(p: SuiteParams, master: Uint8Array, clientRandom: Uint8Array, serverRandom: Uint8Array, legacyPrf = false): { c2s: Tls12Keys; s2c: Tls12Keys } {
   const macLen = p.mac?.len ?? 0;
   const keyLen = p.cipher.keyLen;
   const ivLen = p.cipher.kind === 'chacha' ? 12 : p.cipher.kind === 'gcm' || p.cipher.kind === 'ccm' ? 4 : p.cipher.blockLen;
-  const kb = prf12(p.prf.node, master, 'key expansion', Buffer.concat([serverRandom, clientRandom]), 2 * (macLen + keyLen + ivLen));
+  const seed = Buffer.concat([serverRandom, clientRandom]);
+  const n = 2 * (macLen + keyLen + ivLen);
+  const kb = legacyPrf ? prf10(master, 'key expansion', seed, n) : prf12(p.prf.node, master, 'key expansion', seed, n);
   let at = 0;
   const take = (n: number): Buffer => kb.subarray(at, (at += n));
   const cMac = take(macLen), sMac = take(macLen), cKey = take(keyLen), sKey = take(keyLen), cIv = take(ivLen), sIv = take(ivLen);
@@ -153,8 +167,12 @@ export class Tls12Opener implements RecordOpener {
   private readonly nonce: Buffer;
   private readonly aad = Buffer.alloc(13);
 
-  constructor(private readonly p: SuiteParams, private readonly k: Tls12Keys, private readonly encryptThenMac: boolean) {
+  /** TLS 1.0 CBC (RFC 2246 6.2.3.2): no explicit IV; each record's IV is the previous record's last ciphertext block. */
+  private chainIv: Buffer | null;
+
+  constructor(private readonly p: SuiteParams, private readonly k: Tls12Keys, private readonly encryptThenMac: boolean, implicitIv = false) {
     this.nonce = Buffer.alloc(12);
+    this.chainIv = implicitIv && p.cipher.kind === 'cbc' ? Buffer.from(k.iv) : null;
   }
 
   open(type: number, version: number, fragment: Uint8Array, seq: number): Opened {
@@ -194,12 +212,15 @@ export class Tls12Opener implements RecordOpener {
       body = fragment.subarray(0, fragment.length - mac.len);
       if (!this.macOk(mac, aad, body, fragment.subarray(body.length))) return { error: 'MAC (encrypt-then-MAC) does not verify' };
     }
-    if (body.length < bl * 2 || (body.length - bl) % bl !== 0) return { error: `CBC record of ${body.length} bytes is not an IV and whole blocks` };
+    const ivLen = this.chainIv === null ? bl : 0;
+    if (body.length < bl + ivLen || (body.length - ivLen) % bl !== 0) return { error: `CBC record of ${body.length} bytes is not ${ivLen > 0 ? 'an IV and ' : ''}whole blocks` };
+    const iv = this.chainIv ?? body.subarray(0, bl);
+    if (this.chainIv !== null) this.chainIv = Buffer.from(body.subarray(body.length - bl));
     let plain: Buffer;
     try {
-      const d = createDecipheriv(c.node, this.k.key, body.subarray(0, bl));
+      const d = createDecipheriv(c.node, this.k.key, iv);
       d.setAutoPadding(false);
-      plain = Buffer.concat([d.update(body.subarray(bl)), d.final()]);
+      plain = Buffer.concat([d.update(body.subarray(ivLen)), d.final()]);
     } catch {
       return { error: 'CBC decryption failed' };
     }

@@ -14,7 +14,7 @@ import { parseCertificate, parseClientHello, parseServerHello, type CertificateF
 import type { KeyLog, SessionKeys } from './keylog.js';
 import {
   ALERT_LEVEL_NAME, ALERT_NAME, CONTENT_TYPE_NAME, CT_ALERT, CT_APPLICATION_DATA, CT_CHANGE_CIPHER_SPEC, CT_HANDSHAKE, HANDSHAKE_TYPE_NAME,
-  HS_CERTIFICATE, HS_CLIENT_HELLO, HS_FINISHED, HS_KEY_UPDATE, HS_SERVER_HELLO, TLS12, TLS13, suiteName, suiteParams, suiteWeakness, versionName, type SuiteParams,
+  HS_CERTIFICATE, HS_CLIENT_HELLO, HS_FINISHED, HS_KEY_UPDATE, HS_SERVER_HELLO, TLS10, TLS11, TLS12, TLS13, suiteName, suiteParams, suiteWeakness, versionName, type SuiteParams,
 } from './tables.js';
 
 /** RFC 5246 6.2.3: a TLSCiphertext fragment is at most 2^14 + 2048 bytes; anything longer is no record. */
@@ -625,13 +625,17 @@ export class TlsLayer implements StreamSink {
         t.noDecrypt = `the key log has no CLIENT_TRAFFIC_SECRET_0 / SERVER_TRAFFIC_SECRET_0 for this TLS 1.3 session (${t.keys.source})`;
         return;
       }
-    } else if (sh.version === TLS12) {
+    } else if (sh.version === TLS12 || sh.version === TLS10 || sh.version === TLS11) {
       if (t.keys.secrets.CLIENT_RANDOM === undefined) {
-        t.noDecrypt = `the key log has no CLIENT_RANDOM (master secret) for this TLS 1.2 session (${t.keys.source})`;
+        t.noDecrypt = `the key log has no CLIENT_RANDOM (master secret) for this ${versionName(sh.version)} session (${t.keys.source})`;
+        return;
+      }
+      if (sh.version !== TLS12 && t.params.cipher.kind !== 'cbc' && t.params.cipher.kind !== 'null') {
+        t.noDecrypt = `cipher suite ${suiteName(sh.suite)} does not exist in ${versionName(sh.version)}`;
         return;
       }
     } else {
-      t.noDecrypt = `${versionName(sh.version)} is not decrypted (only TLS 1.2 and 1.3)`;
+      t.noDecrypt = `${versionName(sh.version)} is not decrypted (only TLS 1.0 to 1.3)`;
       return;
     }
     void frame;
@@ -647,9 +651,11 @@ export class TlsLayer implements StreamSink {
     const p = t.params!;
     const ch = t.ch!;
     const sh = t.sh!;
-    const kb = keyBlock12(p, t.keys!.secrets.CLIENT_RANDOM!, ch.random, sh.random);
+    // TLS 1.0 and 1.1 use the MD5/SHA-1 PRF; 1.0 chains CBC IVs from record to record.
+    const legacy = sh.version !== TLS12;
+    const kb = keyBlock12(p, t.keys!.secrets.CLIENT_RANDOM!, ch.random, sh.random, legacy);
     const etm = ch.encryptThenMac && sh.encryptThenMac && (p.cipher.kind === 'cbc');
-    d.opener = new Tls12Opener(p, d === t.c2s ? kb.c2s : kb.s2c, etm);
+    d.opener = new Tls12Opener(p, d === t.c2s ? kb.c2s : kb.s2c, etm, sh.version === TLS10);
     d.phase = 'app';
     this.announce(t);
   }

@@ -43,6 +43,8 @@ export const EXT_SUPPORTED_VERSIONS = 43;
 export const VERSION_NAME: Readonly<Record<number, string>> = {
   0x0300: 'SSL 3.0', 0x0301: 'TLS 1.0', 0x0302: 'TLS 1.1', 0x0303: 'TLS 1.2', 0x0304: 'TLS 1.3',
 };
+export const TLS10 = 0x0301;
+export const TLS11 = 0x0302;
 export const TLS12 = 0x0303;
 export const TLS13 = 0x0304;
 
