@@ -207,12 +207,12 @@ export class Tls12Opener implements RecordOpener {
     // CBC: explicit IV, then the ciphertext (and with Encrypt-then-MAC the MAC after it, over IV and ciphertext).
     const bl = c.blockLen;
     let body = fragment;
+    const ivLen = this.chainIv === null ? bl : 0;
     if (this.encryptThenMac) {
-      if (fragment.length < bl * 2 + mac.len) return { error: `record of ${fragment.length} bytes is too short for an IV, a block and a MAC` };
+      if (fragment.length < ivLen + bl + mac.len) return { error: `record of ${fragment.length} bytes is too short for ${ivLen > 0 ? 'an IV, ' : ''}a block and a MAC` };
       body = fragment.subarray(0, fragment.length - mac.len);
       if (!this.macOk(mac, aad, body, fragment.subarray(body.length))) return { error: 'MAC (encrypt-then-MAC) does not verify' };
     }
-    const ivLen = this.chainIv === null ? bl : 0;
     if (body.length < bl + ivLen || (body.length - ivLen) % bl !== 0) return { error: `CBC record of ${body.length} bytes is not ${ivLen > 0 ? 'an IV and ' : ''}whole blocks` };
     const iv = this.chainIv ?? body.subarray(0, bl);
     if (this.chainIv !== null) this.chainIv = Buffer.from(body.subarray(body.length - bl));

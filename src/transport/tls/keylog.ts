@@ -39,6 +39,8 @@ export class KeyLog {
   ignored = 0;
   private capped = false;
 
+  constructor(private readonly maxSessions = KEYLOG_MAX_SESSIONS) {}
+
   get size(): number {
     return this.sessions.size;
   }
@@ -67,10 +69,10 @@ export class KeyLog {
       const random = parts[1]!.toLowerCase();
       let s = this.sessions.get(random);
       if (s === undefined) {
-        if (this.sessions.size >= KEYLOG_MAX_SESSIONS) {
+        if (this.sessions.size >= this.maxSessions) {
           if (!this.capped) {
             this.capped = true;
-            this.notes.push({ message: `key logs hold more than ${KEYLOG_MAX_SESSIONS} sessions: the rest (from ${name} line ${lineNo}) are not kept`, count: KEYLOG_MAX_SESSIONS });
+            this.notes.push({ message: `key logs hold more than ${this.maxSessions} sessions: the rest (from ${name} line ${lineNo}) are not kept`, count: this.maxSessions });
           }
           continue;
         }
