@@ -3,7 +3,7 @@
  * the TLS 1.2 PRF and key block (RFC 5246 5 and 6.3), and record decryption for AEAD (RFC 5246 6.2.3.3, RFC 8446 5.2,
  * RFC 7905 for ChaCha20-Poly1305), CBC with HMAC (RFC 5246 6.2.3.2, Encrypt-then-MAC of RFC 7366) and NULL.
  */
-import { createDecipheriv, createHmac, timingSafeEqual, type DecipherCCM, type DecipherGCM, type DecipherChaCha20Poly1305 } from 'node:crypto';
+import { createDecipheriv, createHmac, createSecretKey, timingSafeEqual, type DecipherCCM, type DecipherGCM, type DecipherChaCha20Poly1305, type KeyObject } from 'node:crypto';
 import type { SuiteParams } from './tables.js';
 
 /** HKDF-Expand (RFC 5869 2.3) with HMAC: Node's hkdfSync always extracts first, the TLS 1.3 schedule needs expand alone. */
@@ -84,15 +84,21 @@ function xorNonce(iv: Buffer, seq: number, out: Buffer): Buffer {
 
 type AeadDecipher = DecipherGCM | DecipherCCM | DecipherChaCha20Poly1305;
 
-/** AEAD open: false when the tag does not verify. */
-function aeadOpen(p: SuiteParams, key: Buffer, nonce: Buffer, aad: Buffer, ct: Uint8Array, tag: Uint8Array): Buffer | null {
+/**
+ * AEAD open: null when the tag does not verify. A decipher is made per record (Node's API cannot re-key or re-IV
+ * one); the key is a KeyObject made once, which saves its validation and copy on every record.
+ */
+function aeadOpen(p: SuiteParams, key: KeyObject, nonce: Buffer, aad: Buffer, ct: Uint8Array, tag: Uint8Array): Buffer | null {
   const c = p.cipher;
+  // CCM needs the tag length and (below) the plaintext length given; GCM and ChaCha20-Poly1305 default to 16-byte tags.
+  const ccm = c.kind === 'ccm';
   // createDecipheriv's overloads pick the AEAD decipher type by the algorithm string, which is data here.
-  const d = createDecipheriv(c.node, key, nonce, { authTagLength: c.tagLen } as never) as unknown as AeadDecipher;
+  const d = (ccm ? createDecipheriv(c.node, key, nonce, { authTagLength: c.tagLen } as never) : createDecipheriv(c.node, key, nonce)) as unknown as AeadDecipher;
   try {
     d.setAuthTag(tag);
-    // CCM needs the plaintext length up front; GCM and ChaCha20-Poly1305 accept it.
-    d.setAAD(aad, { plaintextLength: ct.length });
+    if (ccm) (d as DecipherCCM).setAAD(aad, { plaintextLength: ct.length });
+    // The options argument is required by the ChaCha20-Poly1305 typing only; GCM and ChaCha ignore it when absent.
+    else (d as DecipherGCM).setAAD(aad);
     const first = d.update(ct);
     const last = d.final();
     return last.length === 0 ? first : Buffer.concat([first, last]);
@@ -103,20 +109,20 @@ function aeadOpen(p: SuiteParams, key: Buffer, nonce: Buffer, aad: Buffer, ct: U
 
 /** TLS 1.3: write key and IV from a traffic secret; the key's next generation after a KeyUpdate. */
 export class Tls13Opener implements RecordOpener {
-  private key: Buffer;
+  private key: KeyObject;
   private iv: Buffer;
   private readonly nonce = Buffer.alloc(12);
   private readonly aad = Buffer.alloc(5);
 
   constructor(private readonly p: SuiteParams, private secret: Uint8Array) {
-    this.key = hkdfExpandLabel(p.prf.node, secret, 'key', new Uint8Array(0), p.cipher.keyLen);
+    this.key = createSecretKey(hkdfExpandLabel(p.prf.node, secret, 'key', new Uint8Array(0), p.cipher.keyLen));
     this.iv = hkdfExpandLabel(p.prf.node, secret, 'iv', new Uint8Array(0), 12);
   }
 
   /** KeyUpdate (RFC 8446 7.2): application_traffic_secret_N+1 = HKDF-Expand-Label(secret_N, "traffic upd", "", Hash.length). */
   update(): void {
     this.secret = hkdfExpandLabel(this.p.prf.node, this.secret, 'traffic upd', new Uint8Array(0), this.p.prf.len);
-    this.key = hkdfExpandLabel(this.p.prf.node, this.secret, 'key', new Uint8Array(0), this.p.cipher.keyLen);
+    this.key = createSecretKey(hkdfExpandLabel(this.p.prf.node, this.secret, 'key', new Uint8Array(0), this.p.cipher.keyLen));
     this.iv = hkdfExpandLabel(this.p.prf.node, this.secret, 'iv', new Uint8Array(0), 12);
   }
 
@@ -166,12 +172,15 @@ export function keyBlock12(p: SuiteParams, master: Uint8Array, clientRandom: Uin
 export class Tls12Opener implements RecordOpener {
   private readonly nonce: Buffer;
   private readonly aad = Buffer.alloc(13);
+  /** The write key as a KeyObject (AEAD and CBC), made once. */
+  private readonly key: KeyObject | null;
 
   /** TLS 1.0 CBC (RFC 2246 6.2.3.2): no explicit IV; each record's IV is the previous record's last ciphertext block. */
   private chainIv: Buffer | null;
 
   constructor(private readonly p: SuiteParams, private readonly k: Tls12Keys, private readonly encryptThenMac: boolean, implicitIv = false) {
     this.nonce = Buffer.alloc(12);
+    this.key = k.key.length > 0 ? createSecretKey(k.key) : null;
     this.chainIv = implicitIv && p.cipher.kind === 'cbc' ? Buffer.from(k.iv) : null;
   }
 
@@ -188,14 +197,14 @@ export class Tls12Opener implements RecordOpener {
       this.nonce.set(fragment.subarray(0, 8), 4);
       const ct = fragment.subarray(8, fragment.length - c.tagLen);
       aad.writeUInt16BE(ct.length, 11);
-      const plain = aeadOpen(this.p, this.k.key, this.nonce, aad, ct, fragment.subarray(fragment.length - c.tagLen));
+      const plain = aeadOpen(this.p, this.key!, this.nonce, aad, ct, fragment.subarray(fragment.length - c.tagLen));
       return plain === null ? { error: 'authentication tag does not verify' } : { type, data: plain };
     }
     if (c.kind === 'chacha') {
       if (fragment.length < c.tagLen) return { error: `record of ${fragment.length} bytes is shorter than its tag` };
       const ct = fragment.subarray(0, fragment.length - c.tagLen);
       aad.writeUInt16BE(ct.length, 11);
-      const plain = aeadOpen(this.p, this.k.key, xorNonce(this.k.iv, seq, this.nonce), aad, ct, fragment.subarray(fragment.length - c.tagLen));
+      const plain = aeadOpen(this.p, this.key!, xorNonce(this.k.iv, seq, this.nonce), aad, ct, fragment.subarray(fragment.length - c.tagLen));
       return plain === null ? { error: 'authentication tag does not verify' } : { type, data: plain };
     }
     const mac = this.p.mac!;
@@ -218,7 +227,7 @@ export class Tls12Opener implements RecordOpener {
     if (this.chainIv !== null) this.chainIv = Buffer.from(body.subarray(body.length - bl));
     let plain: Buffer;
     try {
-      const d = createDecipheriv(c.node, this.k.key, iv);
+      const d = createDecipheriv(c.node, this.key!, iv);
       d.setAutoPadding(false);
       plain = Buffer.concat([d.update(body.subarray(ivLen)), d.final()]);
     } catch {
