@@ -135,7 +135,8 @@ describe('TLS 1.3', () => {
       const { sink, conn } = run(s);
       expect(text(sink, 'c2s')).toBe(want(s, 'c2s'));
       expect(text(sink, 's2c')).toBe(want(s, 's2c'));
-      expect(conn.transport).toEqual({ name: 'tls', keys: 'test.keys line 2' });
+      expect(conn.transport).toEqual(['tls']);
+      expect(conn.transportKeys).toBe('test.keys line 2');
       const facts = sink.eventsOf('tls');
       expect(facts).toHaveLength(1);
       expect(facts[0]!.tls).toMatchObject({ version: 'TLS 1.3', cipherSuite: suiteParams(suite)!.name, sni: 'broker.example', alpnOffered: ['mqtt', 'x-amzn-mqtt-ca'], decrypted: true, resumptionOffered: false });
@@ -205,7 +206,7 @@ describe('TLS 1.2 and older', () => {
   test('TLS 1.1 is a finding, a NULL cipher another', () => {
     const s = session12(0x0002, MSGS, { version: 0x0302 });
     const { sink } = run(s);
-    expect(sink.eventsOf('tls')[0]!.findings!.map((f) => f.id)).toEqual(['TLS-old-version', 'TLS-weak-cipher']);
+    expect(sink.eventsOf('tls')[0]!.findings!.map((f) => f.code)).toEqual(['TLS-old-version', 'TLS-weak-cipher']);
     expect(text(sink, 'c2s')).toBe(want(s, 'c2s'));
   });
 });
@@ -300,7 +301,7 @@ describe('what goes wrong is reported', () => {
     layer.close(conn, END);
     const ev = sink.eventsOf('tls-error');
     expect(ev.map((e) => [e.reason, e.bytes])).toEqual([['record-too-long', 0xffff]]);
-    expect(ev[0]!.findings!.map((f) => f.id)).toEqual(['TLS-record-overflow']);
+    expect(ev[0]!.findings!.map((f) => f.code)).toEqual(['TLS-record-overflow']);
     expect(0xffff).toBeGreaterThan(MAX_RECORD_BYTES);
     expect(Buffer.from(sink.stream(0, 'c2s')).toString()).toBe('oklater');
   });
@@ -320,7 +321,7 @@ describe('what goes wrong is reported', () => {
     const { sink } = run({ keylog: new KeyLog(), c2s: [connect], s2c: [Uint8Array.of(0x20, 2, 0, 0)], plain: { c2s: [], s2c: [] } }, { cuts: () => [3] });
     expect(hex(sink.stream(0, 'c2s'))).toBe(connect.toString('hex'));
     expect(hex(sink.stream(0, 's2c'))).toBe('20020000');
-    expect(sink.eventsOf('tls')[0]!.findings!.map((f) => f.id)).toEqual(['TLS-plaintext-mqtt']);
+    expect(sink.eventsOf('tls')[0]!.findings!.map((f) => f.code)).toEqual(['TLS-plaintext-mqtt']);
   });
 
   test('a stream that is not TLS: one event, nothing passed on', () => {

@@ -56,7 +56,7 @@ export class RuleEngine implements PacketSink {
   }
 
   event(ev: StreamEvent & { violations?: Violation[] }): void {
-    if (ev.findings !== undefined) ev.violations = [...(ev.violations ?? []), ...ev.findings.map((f) => tlsViolation(f.id, f.message))];
+    if (ev.findings !== undefined) ev.violations = [...(ev.violations ?? []), ...ev.findings.map((f) => tlsViolation(f.code, f.message))];
     if (ev.malformed !== undefined && this.session && ev.conn !== null && ev.dir !== null) {
       const v = this.sessions.get(ev.conn)?.malformedFraming(ev.dir, ev.message);
       if (v) ev.violations = [...(ev.violations ?? []), v];

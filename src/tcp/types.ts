@@ -22,10 +22,12 @@ export interface Connection {
    */
   tls: boolean;
   /**
-   * Set by the transport stage before it passes on the first bytes it unwrapped: the MQTT bytes of this connection
-   * were carried by `name` ('tls': decrypted; `keys` names the key-log entry used).
+   * The stream layers the transport stage (src/transport/) unwrapped between TCP and MQTT, outermost first (`['tls']`:
+   * decrypted); absent for MQTT straight over TCP. Set before the first MQTT byte of the connection is passed on.
    */
-  transport?: TransportInfo;
+  transport?: TransportName[];
+  /** With 'tls' in `transport`: the key-log entry whose secrets decrypted it ("keys.log line 3"). */
+  transportKeys?: string;
   /**
    * tshark's `tcp.stream` number of the TCP conversation this connection began in (src/tcp/streams.ts), for
    * `tcp.stream eq N` in Wireshark; null past the numbering table's bound.
@@ -33,10 +35,8 @@ export interface Connection {
   tcpStream: number | null;
 }
 
-export interface TransportInfo {
-  name: 'tls';
-  keys: string;
-}
+/** A stream layer of the transport stage. */
+export type TransportName = 'tls';
 
 /** What a TLS connection's handshake showed, read without keys (the 'tls' event). */
 export interface TlsFacts {
@@ -59,9 +59,11 @@ export interface TlsFacts {
 
 /** A finding of the transport stage, by the id of its catalogue entry (src/rules/catalogue-tls.ts). */
 export interface TransportFinding {
-  id: string;
+  code: TransportFindingCode;
   message: string;
 }
+
+export type TransportFindingCode = 'TLS-old-version' | 'TLS-weak-cipher' | 'TLS-cert-expired' | 'TLS-cert-not-yet-valid' | 'TLS-plaintext-mqtt' | 'TLS-record-overflow';
 
 /** Transport findings: every defect reported, never hidden. */
 export interface StreamEvent {

@@ -294,7 +294,7 @@ export class TlsLayer implements StreamSink {
         this.emit(t, {
           event: 'tls', frame, conn: t.conn.id, dir: null,
           message: `plaintext MQTT on TLS port ${t.conn.serverPort} between ${t.conn.client} and ${t.conn.server}: the client sent a CONNECT where a TLS ClientHello belongs; decoded as MQTT`,
-          findings: [{ id: 'TLS-plaintext-mqtt', message: `an MQTT CONNECT (first byte 0x10) on TLS port ${t.conn.serverPort}: the connection is not encrypted` }],
+          findings: [{ code: 'TLS-plaintext-mqtt', message: `an MQTT CONNECT (first byte 0x10) on TLS port ${t.conn.serverPort}: the connection is not encrypted` }],
         });
         const b = Uint8Array.from(h);
         d.hdrLen = 0;
@@ -319,7 +319,7 @@ export class TlsLayer implements StreamSink {
       this.emit(t, {
         event: 'tls-error', frame, conn: t.conn.id, dir, reason: 'record-too-long', bytes: len,
         message: `TLS record header claims ${len} bytes, more than the ${MAX_RECORD_BYTES} a record may hold; record boundaries lost, looking for the next record`,
-        findings: [{ id: 'TLS-record-overflow', message: `record length ${len} exceeds 2^14 + 2048` }],
+        findings: [{ code: 'TLS-record-overflow', message: `record length ${len} exceeds 2^14 + 2048` }],
       });
     } else {
       this.emit(t, {
@@ -679,7 +679,10 @@ export class TlsLayer implements StreamSink {
 
   /** Marks the connection as carried by TLS for the records the MQTT stage writes, before any plaintext reaches it. */
   private announce(t: TlsConn): void {
-    if (t.conn.transport === undefined) t.conn.transport = { name: 'tls', keys: t.keys!.source };
+    if (t.conn.transport === undefined) {
+      t.conn.transport = ['tls'];
+      t.conn.transportKeys = t.keys!.source;
+    }
   }
 
   private opaque(t: TlsConn, dir: Direction, d: DirState, frame: number): void {
@@ -725,14 +728,14 @@ export class TlsLayer implements StreamSink {
     };
     const findings: TransportFinding[] = [];
     if (sh !== null && (sh.version === 0x0301 || sh.version === 0x0302 || sh.version === 0x0300)) {
-      findings.push({ id: 'TLS-old-version', message: `${versionName(sh.version)} negotiated (deprecated by RFC 8996)` });
+      findings.push({ code: 'TLS-old-version', message: `${versionName(sh.version)} negotiated (deprecated by RFC 8996)` });
     }
     const weak = sh === null ? null : suiteWeakness(sh.suite);
-    if (weak !== null) findings.push({ id: 'TLS-weak-cipher', message: `cipher suite ${suiteName(sh!.suite)} selected: ${weak === 'anonymous' ? 'no server authentication' : `${weak} cipher`}` });
+    if (weak !== null) findings.push({ code: 'TLS-weak-cipher', message: `cipher suite ${suiteName(sh!.suite)} selected: ${weak === 'anonymous' ? 'no server authentication' : `${weak} cipher`}` });
     if (cert !== null) {
       const now = t.conn.startSec;
-      if (now > cert.notAfterSec) findings.push({ id: 'TLS-cert-expired', message: `the server certificate (${cert.subject}) expired ${cert.notAfter}, before this capture (${new Date(now * 1000).toISOString()})` });
-      else if (now < cert.notBeforeSec) findings.push({ id: 'TLS-cert-not-yet-valid', message: `the server certificate (${cert.subject}) is valid only from ${cert.notBefore}, after this capture (${new Date(now * 1000).toISOString()})` });
+      if (now > cert.notAfterSec) findings.push({ code: 'TLS-cert-expired', message: `the server certificate (${cert.subject}) expired ${cert.notAfter}, before this capture (${new Date(now * 1000).toISOString()})` });
+      else if (now < cert.notBeforeSec) findings.push({ code: 'TLS-cert-not-yet-valid', message: `the server certificate (${cert.subject}) is valid only from ${cert.notBefore}, after this capture (${new Date(now * 1000).toISOString()})` });
     }
     const parts: string[] = [];
     parts.push(sh === null ? 'no ServerHello' : `${versionName(sh.version)} ${suiteName(sh.suite)}`);
