@@ -69,6 +69,15 @@ describe('MQTT.js over TLS 1.2 and 1.3 (Node key log)', () => {
     expect(s.stdout).toContain('(TLS)');
   });
 
+  test('--threads 2 prints the same: the connection reaches the render worker with its transport set', () => {
+    const args = ['--json', '--tls-keylog', MQTTJS_KEYS, MQTTJS];
+    const one = runCli(args);
+    const two = runCli(['--threads', '2', ...args]);
+    expect(two.status).toBe(0);
+    expect(two.stdout).toBe(one.stdout);
+    expect(two.stdout).toContain('"transport":"tls"');
+  });
+
   test('a missing --tls-keylog file is unreadable input (exit 1, one line)', () => {
     const r = runCli(['--tls-keylog', join(ROOT, 'captures', 'no-such.keys'), MQTTJS]);
     expect(r.status).toBe(1);

@@ -96,6 +96,11 @@ class TlsConn {
   notTls = false;
   /** Plaintext already passed on in some direction. */
   delivered = false;
+  /**
+   * Opened downstream: delayed until the ServerHello says whether the connection is decrypted (so `transport` is set
+   * in the Connection every later stage, and the --threads ring, first sees), or until anything must be passed on.
+   */
+  opened = false;
   constructor(readonly conn: Connection) {}
   dir(d: Direction): DirState {
     return d === 'c2s' ? this.c2s : this.s2c;
@@ -123,7 +128,14 @@ export class TlsLayer implements StreamSink {
 
   open(conn: Connection): void {
     if (conn.tls) this.conns.set(conn.id, new TlsConn(conn));
-    this.next.open(conn);
+    else this.next.open(conn);
+  }
+
+  private ensureOpen(t: TlsConn): void {
+    if (!t.opened) {
+      t.opened = true;
+      this.next.open(t.conn);
+    }
   }
 
   data(conn: Connection, dir: Direction, data: Uint8Array, frame: number, timeSec: number, timeNsec: number): void {
@@ -134,6 +146,7 @@ export class TlsLayer implements StreamSink {
     const t = this.conns.get(conn.id);
     if (t === undefined) return;
     if (t.plaintext) {
+      this.ensureOpen(t);
       this.next.data(conn, dir, data, frame, timeSec, timeNsec);
       return;
     }
@@ -144,6 +157,7 @@ export class TlsLayer implements StreamSink {
   gap(conn: Connection, dir: Direction, bytes: number, frame: number, cut?: { timeSec: number; timeNsec: number }): void {
     const t = conn.tls ? this.conns.get(conn.id) : undefined;
     if (t === undefined || t.plaintext) {
+      if (t !== undefined) this.ensureOpen(t);
       this.next.gap(conn, dir, bytes, frame, cut);
       return;
     }
@@ -197,11 +211,17 @@ export class TlsLayer implements StreamSink {
         this.release(d);
         this.dropHandshake(d);
       }
+      this.ensureOpen(t);
     }
     this.next.close(conn, end);
   }
 
   event(ev: StreamEvent): void {
+    // The TCP stage's events about a TLS connection (a gap, an overlap) follow its open downstream.
+    if (ev.conn !== null) {
+      const t = this.conns.get(ev.conn);
+      if (t !== undefined) this.ensureOpen(t);
+    }
     this.next.event(ev);
   }
 
@@ -213,7 +233,10 @@ export class TlsLayer implements StreamSink {
     const n = data.length;
     while (at < n) {
       if (t.plaintext || t.notTls) {
-        if (t.plaintext) this.next.data(t.conn, dir, data.subarray(at), frame, timeSec, timeNsec);
+        if (t.plaintext) {
+          this.ensureOpen(t);
+          this.next.data(t.conn, dir, data.subarray(at), frame, timeSec, timeNsec);
+        }
         return;
       }
       if (d.lost) {
@@ -640,6 +663,8 @@ export class TlsLayer implements StreamSink {
     }
     void frame;
     t.decrypting = true;
+    this.announce(t);
+    this.ensureOpen(t);
   }
 
   private startEncrypted12(t: TlsConn, d: DirState): void {
@@ -772,7 +797,7 @@ export class TlsLayer implements StreamSink {
   }
 
   private emit(t: TlsConn, ev: StreamEvent): void {
-    void t;
+    this.ensureOpen(t);
     this.next.event(ev);
   }
 }
