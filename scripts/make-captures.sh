@@ -886,6 +886,11 @@ Notes:
   `real-midstream-json.clients.ndjson`) and differ from run to run; `--check` does not compare them.
 - mosquitto 2.0 does not send topic aliases to clients, so topic aliases appear only client to server
   (in `real-v5-props.pcapng`); the broker's CONNACKs announce Topic Alias Maximum 10.
+- The TLS captures (`real-tls-*`) are counted by tshark decrypting them: `-o tls.keylog_file:FILE.keys` (the key
+  log shipped next to the capture; the `-dsb` pcapng carries its own) and `-d tcp.port==8884,tls -d tls.port==8884,mqtt`
+  (the same for 8885). The plaintext CONNECT on 8883 in `real-tls-openssl.pcap` is not in tshark's counts (it
+  dissects 8883 as TLS only). The CA, certificates and keys are made anew on every run, so the key logs change with
+  the captures; only these sessions' secrets are shipped.
 EOF
 } >"$OUT_DIR/MANIFEST.md"
 
