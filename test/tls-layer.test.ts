@@ -324,6 +324,22 @@ describe('what goes wrong is reported', () => {
     expect(sink.eventsOf('tls')[0]!.findings!.map((f) => f.code)).toEqual(['TLS-plaintext-mqtt']);
   });
 
+  test('encrypted records before the ServerHello (0-RTT early data): said once, the session then decrypted', () => {
+    const s = session13(0x1301, { c2s: ['after'], s2c: ['x'] });
+    const early = record(23, randomBytes(40));
+    const sink = new CollectingSink();
+    const layer = new TlsLayer(sink, { keylog: s.keylog });
+    const conn = tlsConn();
+    layer.open(conn);
+    layer.data(conn, 'c2s', cat([s.c2s[0]!, early, early]), 1, 0, 0);
+    layer.data(conn, 's2c', cat(s.s2c), 2, 0, 0);
+    layer.data(conn, 'c2s', cat(s.c2s.slice(1)), 3, 0, 0);
+    layer.close(conn, END);
+    expect(sink.eventsOf('tls-error').map((e) => e.reason)).toEqual(['early-data']);
+    expect(sink.eventsOf('tls')[0]!.tls!.version).toBe('TLS 1.3');
+    expect(text(sink, 'c2s')).toBe('after');
+  });
+
   test('a stream that is not TLS: one event, nothing passed on', () => {
     const { sink } = run({ keylog: new KeyLog(), c2s: [Buffer.from('GET / HTTP/1.1\r\n\r\n')], s2c: [], plain: { c2s: [], s2c: [] } });
     expect(sink.chunks).toEqual([]);

@@ -416,7 +416,15 @@ export class TlsLayer implements StreamSink {
       } else {
         if (type === CT_HANDSHAKE) this.handshake(t, dir, d, body, frame, false);
         else if (type === CT_ALERT) this.alert(t, dir, body, frame, false);
-        else if (type === CT_APPLICATION_DATA) this.opaque(t, dir, d, frame);
+        else if (type === CT_APPLICATION_DATA) {
+          // Encrypted before any ServerHello: TLS 1.3 0-RTT early data (its key, CLIENT_EARLY_TRAFFIC_SECRET, is not
+          // used), or a handshake the capture missed. Said once per direction.
+          if (d.undecrypted === 0) {
+            this.emit(t, { event: 'tls-error', frame, conn: t.conn.id, dir, reason: 'early-data', message: `encrypted TLS records before ${t.sh === null ? 'any ServerHello' : 'the keys changed'} (TLS 1.3 early data, or a handshake the capture does not hold): not decrypted` });
+          }
+          // Counted only: the handshake's facts are told once its ServerHello is read.
+          d.undecrypted++;
+        }
         return;
       }
     }
