@@ -96,8 +96,9 @@ function aeadOpen(p: SuiteParams, key: KeyObject, nonce: Buffer, aad: Buffer, ct
   const d = (ccm ? createDecipheriv(c.node, key, nonce, { authTagLength: c.tagLen } as never) : createDecipheriv(c.node, key, nonce)) as unknown as AeadDecipher;
   try {
     d.setAuthTag(tag);
+    // Narrowed by the cipher kind the decipher was made for: CCM takes the plaintext length; for GCM and
+    // ChaCha20-Poly1305 it is optional (only the ChaCha20-Poly1305 typing insists on the options object).
     if (ccm) (d as DecipherCCM).setAAD(aad, { plaintextLength: ct.length });
-    // The options argument is required by the ChaCha20-Poly1305 typing only; GCM and ChaCha ignore it when absent.
     else (d as DecipherGCM).setAAD(aad);
     const first = d.update(ct);
     const last = d.final();

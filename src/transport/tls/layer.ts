@@ -73,7 +73,7 @@ class DirState {
   undecrypted = 0;
   /** A KeyUpdate in the record just opened: the next record uses the next generation. */
   keyUpdate = false;
-  /** A record was held back to be opened once the keys are known (TLS 1.2: the first encrypted record may precede nothing). */
+  /** Records seen in this direction (the first one decides whether the stream is TLS at all). */
   records = 0;
 }
 
@@ -240,7 +240,7 @@ export class TlsLayer implements StreamSink {
         return;
       }
       if (d.lost) {
-        const found = this.scan(d, data, at);
+        const found = this.scan(data, at);
         if (found < 0) {
           d.lostBytes += n - at;
           return;
@@ -358,7 +358,7 @@ export class TlsLayer implements StreamSink {
   }
 
   /** Offset of the next plausible record header at or after `from` (the connection's record version), or -1. */
-  private scan(d: DirState, b: Uint8Array, from: number): number {
+  private scan(b: Uint8Array, from: number): number {
     for (let i = from; i + 5 <= b.length; i++) {
       const type = b[i]!;
       if (type < 20 || type > 24 || b[i + 1] !== 3 || b[i + 2] !== 3) continue;
@@ -367,10 +367,9 @@ export class TlsLayer implements StreamSink {
       // A chain: when the record ends inside these bytes, another header must start there.
       const nx = i + 5 + len;
       if (nx + 3 <= b.length && !(b[nx]! >= 20 && b[nx]! <= 24 && b[nx + 1] === 3 && b[nx + 2]! <= 4)) continue;
-      void d;
       return i;
     }
-    // Keep the last bytes that might start a header split over two chunks: rare, and only after a loss.
+    // A header split over two chunks is not found: the search goes on in the next chunk (only after a loss).
     return -1;
   }
 
@@ -433,7 +432,7 @@ export class TlsLayer implements StreamSink {
 
   private encrypted(t: TlsConn, dir: Direction, d: DirState, type: number, version: number, body: Uint8Array, frame: number, timeSec: number, timeNsec: number): void {
     if (d.phase === 'opaque') {
-      this.opaque(t, dir, d, frame);
+      this.opaque(t, d, frame);
       return;
     }
     if (d.phase === 'handshake') {
@@ -619,7 +618,7 @@ export class TlsLayer implements StreamSink {
       } else if (type === HS_SERVER_HELLO && dir === 's2c' && !encrypted) {
         const sh = parseServerHello(body);
         t.sh = sh;
-        if (!sh.retry) this.serverHello(t, frame);
+        if (!sh.retry) this.serverHello(t);
       } else if (type === HS_CERTIFICATE && dir === 's2c' && t.cert === null) {
         t.cert = parseCertificate(body, t.sh?.version === TLS13);
       } else if (type === HS_FINISHED && encrypted && d.phase === 'handshake') {
@@ -633,7 +632,7 @@ export class TlsLayer implements StreamSink {
   }
 
   /** The ServerHello decides version and suite: look up the session's secrets now. */
-  private serverHello(t: TlsConn, frame: number): void {
+  private serverHello(t: TlsConn): void {
     const sh = t.sh!;
     t.params = suiteParams(sh.suite);
     if (t.ch === null) {
@@ -669,7 +668,6 @@ export class TlsLayer implements StreamSink {
       t.noDecrypt = `${versionName(sh.version)} is not decrypted (only TLS 1.0 to 1.3)`;
       return;
     }
-    void frame;
     t.decrypting = true;
     this.announce(t);
     this.ensureOpen(t);
@@ -718,10 +716,9 @@ export class TlsLayer implements StreamSink {
     }
   }
 
-  private opaque(t: TlsConn, dir: Direction, d: DirState, frame: number): void {
+  private opaque(t: TlsConn, d: DirState, frame: number): void {
     d.undecrypted++;
     if (!t.factsSent) this.facts(t, frame);
-    void dir;
   }
 
   private alert(t: TlsConn, dir: Direction, b: Uint8Array, frame: number, decrypted: boolean): void {
