@@ -39,7 +39,8 @@ function readKeyLog(file: string): { text: string; cut: boolean } | string {
 
 /**
  * The run's key log: empty without --tls-keylog and SSLKEYLOGFILE; null (after one line on `err`) when the file
- * --tls-keylog names cannot be read. SSLKEYLOGFILE is often set for writing keys, so a missing file there is only said.
+ * --tls-keylog names cannot be read. SSLKEYLOGFILE is often set for writing keys (browsers, curl), so a file it names
+ * that cannot be read is no error: the TLS connections' no-key events say why they have no keys.
  */
 export function loadKeyLog(tlsKeylog: string | undefined, env: Readonly<Record<string, string | undefined>> | undefined, err: (line: string) => void): KeyLog | null {
   const keylog = new KeyLog();
@@ -51,7 +52,7 @@ export function loadKeyLog(tlsKeylog: string | undefined, env: Readonly<Record<s
       err(`mqtt-dissect: cannot read --tls-keylog ${oneLine(file)}: ${r}`);
       return null;
     }
-    err(`mqtt-dissect: SSLKEYLOGFILE ${oneLine(file)}: ${r}; no keys read from it`);
+    keylog.unavailable = `SSLKEYLOGFILE names ${file}: ${r}`;
     return keylog;
   }
   keylog.add(r.text, file);

@@ -78,6 +78,15 @@ describe('MQTT.js over TLS 1.2 and 1.3 (Node key log)', () => {
     expect(two.stdout).toContain('"transport":"tls"');
   });
 
+  test('SSLKEYLOGFILE naming a missing file is no error: the no-key events say so, stderr only has the hint', () => {
+    const r = runCli(['--json', MQTTJS], { env: { SSLKEYLOGFILE: join(ROOT, 'captures', 'no-such.keys') } });
+    expect(r.status).toBe(0);
+    const noKey = jsonLines(r.stdout).filter((l) => l.event === 'tls-error');
+    expect(noKey).toHaveLength(7);
+    expect(String(noKey[0]!.message)).toContain('SSLKEYLOGFILE names');
+    expect(r.stderr).not.toContain('SSLKEYLOGFILE names');
+  });
+
   test('a missing --tls-keylog file is unreadable input (exit 1, one line)', () => {
     const r = runCli(['--tls-keylog', join(ROOT, 'captures', 'no-such.keys'), MQTTJS]);
     expect(r.status).toBe(1);

@@ -37,6 +37,8 @@ export class KeyLog {
   readonly notes: KeyLogNote[] = [];
   /** Lines ignored: unknown labels, malformed lines. */
   ignored = 0;
+  /** Why the key log meant to be used could not be read (SSLKEYLOGFILE naming a missing file), for the no-key events. */
+  unavailable: string | null = null;
   private capped = false;
 
   constructor(private readonly maxSessions = KEYLOG_MAX_SESSIONS) {}

@@ -780,7 +780,7 @@ export class TlsLayer implements StreamSink {
       ...(findings.length > 0 ? { findings } : {}),
     });
     if (!t.decrypting && sh !== null && !sh.retry) {
-      const why = t.noDecrypt ?? 'no key log given (--tls-keylog, SSLKEYLOGFILE or a pcapng with secrets)';
+      const why = t.noDecrypt ?? this.opts.keylog.unavailable ?? 'no key log given (--tls-keylog, SSLKEYLOGFILE or a pcapng with secrets)';
       this.emit(t, {
         event: 'tls-error', frame, conn: t.conn.id, dir: null,
         reason: t.params === null ? 'unsupported-suite' : t.keys === undefined ? 'no-key' : 'unsupported',
