@@ -857,7 +857,14 @@ async function stageWorker(stage, file) {
   const afterRules = stage >= 6 && DialectStage ? new DialectStage(last, { dialect: 'auto', tree: false }) : last;
   const mqtt = new ConnectionDecoder(stage >= 5 ? new RuleEngine(afterRules) : last, { tree: false });
   const bytesOnly = { open() {}, data(_c, _d, p) { n += p.length; }, gap() {}, close() {}, event() {} };
-  const tcp = new TcpReassembler(stage >= 4 ? mqtt : bytesOnly, { ports: new Set([1883, 6002]), auto: false });
+  // The transport stage (TLS layer) sits between TCP and MQTT from the tls branch on, as in src/cli/pipeline.ts.
+  let afterTcp = stage >= 4 ? mqtt : bytesOnly;
+  if (stage >= 4 && existsSync(join(ROOT, 'dist', 'transport', 'tls', 'layer.js'))) {
+    const { TlsLayer } = await dist('transport/tls/layer.js');
+    const { KeyLog } = await dist('transport/tls/keylog.js');
+    afterTcp = new TlsLayer(mqtt, { keylog: new KeyLog(), heldBytes: mqtt.budget });
+  }
+  const tcp = new TcpReassembler(afterTcp, { ports: new Set([1883, 6002]), auto: false });
   const net = new NetDecoder(() => {});
   const parser = new CaptureParser({
     record(rec) {

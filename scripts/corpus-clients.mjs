@@ -18,21 +18,27 @@
 //               --log FILE, every packet each client sent or received is written there as one JSON line (client
 //               port, direction, type, packet id, QoS, topic, payload length and SHA-256): what a capture of the
 //               traffic may show, and nothing else
+//   tls         MQTT over TLS to --port (8883) with --ca FILE: one connection per (TLS version, cipher suite) of
+//               TLS_CONNECTIONS, each CONNECT (3.1.1 or 5.0), SUBSCRIBE, PUBLISH to itself at QoS 0/1/2, a 20 KB PUBLISH
+//               (records split over TCP segments and MQTT packets over records), PINGREQ, DISCONNECT. SNI
+//               broker.corpus.test, ALPN "mqtt" offered. The key log is written by Node (NODE_OPTIONS=--tls-keylog=FILE)
 //
 // Every step is bounded: a step that does not finish in time makes the process exit non-zero.
+import { readFileSync } from 'node:fs';
 import mqtt from 'mqtt';
 
 const STEP_TIMEOUT_MS = 10_000;
 const OVERALL_TIMEOUT_MS = 40_000;
 
 function parseArgs(argv) {
-  const out = { scenario: undefined, host: '127.0.0.1', port: 1883, seconds: 8, log: undefined };
+  const out = { scenario: undefined, host: '127.0.0.1', port: 1883, seconds: 8, log: undefined, ca: undefined };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--host') out.host = argv[++i];
     else if (a === '--port') out.port = Number(argv[++i]);
     else if (a === '--seconds') out.seconds = Number(argv[++i]);
     else if (a === '--log') out.log = argv[++i];
+    else if (a === '--ca') out.ca = argv[++i];
     else if (!out.scenario) out.scenario = a;
     else throw new Error(`unexpected argument: ${a}`);
   }
@@ -415,6 +421,41 @@ const args = (() => {
   }
 })();
 
+/** TLS versions and suites MQTT.js negotiates with mosquitto, one connection each (with the MQTT version used). */
+const TLS_CONNECTIONS = [
+  { id: 'corpus-tls13-aes128gcm', v: 'TLSv1.3', ciphers: 'TLS_AES_128_GCM_SHA256', level: 4 },
+  { id: 'corpus-tls13-aes256gcm', v: 'TLSv1.3', ciphers: 'TLS_AES_256_GCM_SHA384', level: 5 },
+  { id: 'corpus-tls13-chacha', v: 'TLSv1.3', ciphers: 'TLS_CHACHA20_POLY1305_SHA256', level: 5 },
+  { id: 'corpus-tls13-aes128ccm', v: 'TLSv1.3', ciphers: 'TLS_AES_128_CCM_SHA256', level: 4 },
+  { id: 'corpus-tls12-aes128gcm', v: 'TLSv1.2', ciphers: 'ECDHE-RSA-AES128-GCM-SHA256', level: 4 },
+  { id: 'corpus-tls12-aes256gcm', v: 'TLSv1.2', ciphers: 'ECDHE-RSA-AES256-GCM-SHA384', level: 5 },
+  { id: 'corpus-tls12-chacha', v: 'TLSv1.2', ciphers: 'ECDHE-RSA-CHACHA20-POLY1305', level: 4 },
+];
+
+async function tlsScenario(host, port, caFile) {
+  if (!caFile) throw new Error('tls: --ca FILE is needed');
+  const ca = readFileSync(caFile);
+  const blob = Buffer.alloc(20_000);
+  for (let i = 0; i < blob.length; i++) blob[i] = (i * 31 + 7) & 0xff;
+  for (const c of TLS_CONNECTIONS) {
+    const url = host.includes(':') ? `mqtts://[${host}]:${port}` : `mqtts://${host}:${port}`;
+    const client = await connect(url, {
+      clientId: c.id, protocolVersion: c.level, clean: true, ca, servername: 'broker.corpus.test', rejectUnauthorized: true,
+      ALPNProtocols: ['mqtt'], minVersion: c.v, maxVersion: c.v, ciphers: c.ciphers,
+    });
+    const topic = `corpus/tls/${c.id}`;
+    const got = collect(client, 4, `${c.id} self messages`);
+    checkGranted(await sub(client, { [topic]: { qos: 2 } }), [2], c.id);
+    await pub(client, topic, `${c.id} qos0`, { qos: 0 });
+    await pub(client, topic, `${c.id} qos1`, { qos: 1 });
+    await pub(client, topic, `${c.id} qos2`, { qos: 2 });
+    await pub(client, topic, blob, { qos: 1 });
+    await got;
+    await ping(client);
+    await end(client);
+  }
+}
+
 const overall = setTimeout(() => {
   log(`${args.scenario}: overall timeout (${OVERALL_TIMEOUT_MS} ms)`);
   process.exit(4);
@@ -427,6 +468,7 @@ const scenarios = {
   'v5-props': () => v5PropsScenario(url),
   'will-v5': () => willV5Scenario(url),
   midstream: () => midstreamScenario(url, args.seconds, args.log),
+  tls: () => tlsScenario(args.host, args.port, args.ca),
 };
 const run = scenarios[args.scenario];
 if (!run) {

@@ -5,6 +5,8 @@
 #   sudo scripts/make-captures.sh --check    # regenerate into a temp dir and compare the MQTT
 #                                            # packet-type counts with captures/MANIFEST.md
 #   sudo scripts/make-captures.sh --out DIR  # write the captures and MANIFEST.md to DIR
+#   sudo scripts/make-captures.sh --only F   # regenerate only capture F (repeatable); the other rows of
+#                                            # MANIFEST.md are kept
 #
 # What it does (Debian; needs root for apt-get, network namespaces and packet capture):
 #   * installs mosquitto, mosquitto-clients, tcpdump, tshark (for dumpcap/tshark), iproute2 when missing
@@ -16,6 +18,13 @@
 #     Ethernet, tcpdump -i any -> pcap Linux cooked v2, or dumpcap -i lo -> pcapng), drives real
 #     clients (mosquitto_pub / mosquitto_sub and MQTT.js via scripts/corpus-clients.mjs), stops
 #     the capture with SIGINT and the broker with SIGTERM, by PID
+#   * MQTT over TLS: an openssl-made CA and server certificates (one valid, one expired) in the work dir,
+#     mosquitto TLS listeners 8883 (TLS 1.2+), 8884 (TLS 1.1+, NULL ciphers allowed) and 8885 (expired
+#     certificate); MQTT.js over mqtts:// with Node's key log (NODE_OPTIONS=--tls-keylog) and openssl
+#     s_client -keylogfile for the suites MQTT.js will not negotiate (CBC with and without Encrypt-then-MAC,
+#     CCM, CCM_8, TLS 1.1, NULL, a TLS 1.3 KeyUpdate, a resumed session), MQTT bytes written through
+#     s_client; the key logs are shipped next to the captures (FILE.keys), and one pcapng carries its
+#     keys in a Decryption Secrets Block (editcap --inject-secrets)
 #   * checks every capture with tshark (expected packet types present, no malformed packets, no
 #     expert warnings/errors) and writes MANIFEST.md with tshark's packet-type counts
 #
@@ -27,7 +36,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 SELF="$ROOT/scripts/make-captures.sh"
 CLIENTS="$ROOT/scripts/corpus-clients.mjs"
 SNAPLEN=262144
-FILTER='tcp port 1883 or tcp port 6002'
+FILTER='tcp port 1883 or tcp port 6002 or tcp port 8883 or tcp port 8884 or tcp port 8885'
 # OneNET-style credentials on listener 6002: user name = product id, client id = device name,
 # password = a (fixed, fake) OneNET token.
 ONENET_USER=482913
@@ -49,7 +58,17 @@ CAPTURES=(
   "real-will-kill.pcapng|dumpcap -i lo|pcapng, Ethernet interface (LINKTYPE_ETHERNET 1)|group_will"
   "real-large-200k.pcap|tcpdump -i lo|pcap, Ethernet (LINKTYPE_ETHERNET 1)|group_large"
   "real-midstream-json.pcap.gz|tcpdump -i lo|pcap (gzip), Ethernet (LINKTYPE_ETHERNET 1), started mid-stream|group_midstream"
+  "real-tls-mqttjs.pcapng|dumpcap -i lo|pcapng, Ethernet interface (LINKTYPE_ETHERNET 1); TLS, keys in real-tls-mqttjs.keys|group_tls_mqttjs"
+  "real-tls-openssl.pcap|tcpdump -i lo|pcap, Ethernet (LINKTYPE_ETHERNET 1); TLS, keys in real-tls-openssl.keys|group_tls_openssl"
+  "real-tls-openssl-dsb.pcapng|editcap --inject-secrets|pcapng, Ethernet; the keys in a Decryption Secrets Block|derived_dsb"
 )
+# Key logs shipped with their captures (tshark -o tls.keylog_file:FILE.keys; mqtt-dissect --tls-keylog FILE.keys).
+keys_of() {
+  case "$1" in
+  real-tls-mqttjs.pcapng) echo real-tls-mqttjs.keys ;;
+  real-tls-openssl.pcap) echo real-tls-openssl.keys ;;
+  esac
+}
 # Captures that start after their connections did: they hold no CONNECT, tshark cannot frame them itself (it reads
 # every segment start as a packet start), and what they hold depends on timing, so --check does not compare them.
 MIDSTREAM=real-midstream-json.pcap.gz
@@ -67,6 +86,8 @@ required_types() {
   real-will-kill.pcapng) echo CONNECT CONNACK PUBLISH PUBACK SUBSCRIBE SUBACK DISCONNECT ;;
   real-large-200k.pcap) echo CONNECT CONNACK PUBLISH PUBACK SUBSCRIBE SUBACK DISCONNECT ;;
   real-midstream-json.pcap.gz) echo PUBLISH ;;
+  real-tls-mqttjs.pcapng) echo CONNECT CONNACK PUBLISH PUBACK PUBREC PUBREL PUBCOMP SUBSCRIBE SUBACK PINGREQ PINGRESP DISCONNECT ;;
+  real-tls-openssl.pcap | real-tls-openssl-dsb.pcapng) echo CONNECT CONNACK PUBLISH PUBACK DISCONNECT ;;
   *) die "no required types for $1" ;;
   esac
 }
@@ -187,12 +208,45 @@ listener 6002
 allow_anonymous false
 password_file $WORK/passwd
 EOF
+    if [[ "$name" == tls_* ]]; then
+      local T=$WORK/tls
+      cat >>"$conf" <<EOF
+
+# MQTT over TLS: TLS 1.2 and 1.3 with every suite the corpus forces (CBC and CCM included)
+listener 8883
+allow_anonymous true
+cafile $T/ca.pem
+certfile $T/server.pem
+keyfile $T/server.key
+ciphers ALL:!aNULL:!eNULL
+ciphers_tls1.3 TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_CCM_SHA256:TLS_AES_128_CCM_8_SHA256
+
+# Old TLS (1.1 and up) and NULL ciphers, for the findings
+listener 8884
+allow_anonymous true
+cafile $T/ca.pem
+certfile $T/server.pem
+keyfile $T/server.key
+tls_version tlsv1.1
+ciphers ALL:eNULL:@SECLEVEL=0
+
+# An expired server certificate
+listener 8885
+allow_anonymous true
+cafile $T/ca.pem
+certfile $T/expired.pem
+keyfile $T/server.key
+EOF
+    fi
     mosquitto -c "$conf" >"$WORK/broker-$name.stdout" 2>&1 &
     BROKER_PID=$!
     wait_until "mosquitto ($name) to start" 10 log_has_n "mosquitto version" 2
     grep -qF 'running' "$BLOG" || die "mosquitto did not start: $(cat "$BLOG")"
     grep -qF 'listen socket on port 1883' "$BLOG" || die "mosquitto: no listener on 1883"
     grep -qF 'listen socket on port 6002' "$BLOG" || die "mosquitto: no listener on 6002"
+    if [[ "$name" == tls_* ]]; then
+      grep -qF 'listen socket on port 8885' "$BLOG" || die "mosquitto: no TLS listener on 8885: $(cat "$BLOG")"
+    fi
   }
 
   stop_broker() {
@@ -394,7 +448,100 @@ EOF
     tc qdisc del dev lo root || die "tc: cannot remove the loopback rate limit"
   }
 
+  # --- MQTT over TLS ------------------------------------------------------------------------------
+  # A CA, a server certificate for broker.corpus.test (and 127.0.0.1) and an expired one with the same key, all
+  # made here: nothing secret leaves the work directory except the key logs of these sessions.
+  make_tls_certs() {
+    local T=$WORK/tls
+    mkdir -p "$T/ca-db"
+    openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/ca.key" -out "$T/ca.pem" -days 3650 \
+      -subj "/CN=mqtt-dissect corpus CA" 2>/dev/null || die "openssl: CA"
+    openssl req -newkey rsa:2048 -nodes -keyout "$T/server.key" -out "$T/server.csr" \
+      -subj "/CN=broker.corpus.test/O=mqtt-dissect corpus" 2>/dev/null || die "openssl: server key"
+    printf 'subjectAltName=DNS:broker.corpus.test,IP:127.0.0.1\n' >"$T/ext.cnf"
+    openssl x509 -req -in "$T/server.csr" -CA "$T/ca.pem" -CAkey "$T/ca.key" -CAcreateserial -out "$T/server.pem" \
+      -days 3650 -extfile "$T/ext.cnf" 2>/dev/null || die "openssl: server certificate"
+    # openssl ca can set both validity dates: a certificate that expired in 2021.
+    : >"$T/ca-db/index.txt"
+    echo 1000 >"$T/ca-db/serial"
+    cat >"$T/ca.cnf" <<EOF
+[ca]
+default_ca = corpus
+[corpus]
+database = $T/ca-db/index.txt
+new_certs_dir = $T/ca-db
+serial = $T/ca-db/serial
+default_md = sha256
+policy = any
+copy_extensions = none
+[any]
+commonName = supplied
+organizationName = optional
+EOF
+    openssl ca -batch -config "$T/ca.cnf" -cert "$T/ca.pem" -keyfile "$T/ca.key" -in "$T/server.csr" \
+      -out "$T/expired.pem" -startdate 20200101000000Z -enddate 20210101000000Z -notext 2>/dev/null ||
+      die "openssl: expired certificate"
+  }
+
+  group_tls_mqttjs() {
+    NODE_OPTIONS="--tls-keylog=$WORK/real-tls-mqttjs.keys" run "MQTT.js over TLS" 40 \
+      node "$CLIENTS" tls --host 127.0.0.1 --port 8883 --ca "$WORK/tls/ca.pem"
+  }
+
+  # MQTT 3.1.1 bytes for s_client: CONNECT, a QoS 0 PUBLISH, a 3 KB QoS 1 PUBLISH, DISCONNECT (in DIR/*.bin).
+  mqtt_bytes() { # CLIENT_ID DIR
+    node -e '
+      const fs = require("fs"); const [id, dir] = process.argv.slice(1);
+      const str = (s) => { const b = Buffer.from(s); return Buffer.concat([Buffer.from([b.length >> 8, b.length & 255]), b]); };
+      const vbi = (n) => { const o = []; do { let d = n % 128; n = Math.floor(n / 128); if (n > 0) d |= 128; o.push(d); } while (n > 0); return Buffer.from(o); };
+      const pkt = (h, body) => Buffer.concat([Buffer.from([h]), vbi(body.length), body]);
+      const topic = str(`corpus/tls/${id}`);
+      fs.writeFileSync(`${dir}/connect.bin`, pkt(0x10, Buffer.concat([str("MQTT"), Buffer.from([4, 2, 0, 60]), str(id)])));
+      fs.writeFileSync(`${dir}/pub1.bin`, pkt(0x30, Buffer.concat([topic, Buffer.from(`${id} first`)])));
+      fs.writeFileSync(`${dir}/pub2.bin`, pkt(0x32, Buffer.concat([topic, Buffer.from([0, 1]), Buffer.from(`${id} second `), Buffer.alloc(3000, 0x61)])));
+      fs.writeFileSync(`${dir}/disc.bin`, Buffer.from([0xe0, 0]));' "$1" "$2"
+  }
+
+  # s_client ID PORT KEYUPDATE(0|1) OPENSSL-ARGS... : one MQTT session written through openssl s_client; with
+  # KEYUPDATE a "K" line between the PUBLISHes makes s_client send a TLS 1.3 KeyUpdate.
+  s_client() {
+    local id=$1 port=$2 ku=$3
+    shift 3
+    local d="$WORK/sc-$id"
+    mkdir -p "$d"
+    mqtt_bytes "$id" "$d"
+    local rc=0
+    {
+      cat "$d/connect.bin"; sleep 0.3; cat "$d/pub1.bin"; sleep 0.3
+      if [[ "$ku" == 1 ]]; then printf 'K\n'; sleep 0.3; fi
+      cat "$d/pub2.bin"; sleep 0.3; cat "$d/disc.bin"; sleep 0.4
+    } | timeout -k 2 10 openssl s_client -connect "127.0.0.1:$port" -servername broker.corpus.test \
+      -CAfile "$WORK/tls/ca.pem" -keylogfile "$WORK/real-tls-openssl.keys" "$@" >"$d/out" 2>"$d/err" || rc=$?
+    ((rc == 0)) || die "s_client $id failed ($rc): $(cat "$d/err")"
+    grep -aqE '^(New|Reused), ' "$d/out" || die "s_client $id: no TLS session: $(cat "$d/err")"
+  }
+
+  group_tls_openssl() {
+    s_client cbc-sha-etm 8883 0 -tls1_2 -cipher ECDHE-RSA-AES128-SHA
+    s_client cbc-sha256-mte 8883 0 -tls1_2 -cipher AES256-SHA256 -no_etm
+    s_client ccm 8883 0 -tls1_2 -cipher AES128-CCM
+    s_client ccm8 8883 0 -tls1_2 -cipher AES256-CCM8
+    s_client resume-first 8883 0 -tls1_2 -cipher ECDHE-RSA-AES256-SHA384 -sess_out "$WORK/sess.pem"
+    s_client resume-again 8883 0 -tls1_2 -cipher ECDHE-RSA-AES256-SHA384 -sess_in "$WORK/sess.pem"
+    grep -aq '^Reused, ' "$WORK/sc-resume-again/out" || die "s_client resume-again: the session was not resumed"
+    s_client tls13-ccm8-keyupdate 8883 1 -tls1_3 -ciphersuites TLS_AES_128_CCM_8_SHA256
+    s_client tls11-cbc 8884 0 -tls1_1 -cipher 'DEFAULT:@SECLEVEL=0'
+    s_client tls11-null 8884 0 -tls1_1 -cipher 'NULL-SHA:@SECLEVEL=0'
+    s_client expired-cert 8885 0 -tls1_2 -cipher ECDHE-RSA-AES128-GCM-SHA256
+    # Plaintext MQTT on the TLS port: a CONNECT where a ClientHello belongs (the broker drops the connection).
+    local d="$WORK/sc-plain"
+    mkdir -p "$d"
+    mqtt_bytes corpus-plain-8883 "$d"
+    timeout -k 2 5 bash -c 'exec 3<>/dev/tcp/127.0.0.1/8883; cat "$1" >&3; sleep 0.5; cat <&3 >/dev/null 2>&1 || true' _ "$d/connect.bin" || true
+  }
+
   ip link set lo up
+  make_tls_certs
   mosquitto_passwd -c -b "$WORK/passwd" "$ONENET_USER" "$ONENET_TOKEN" >/dev/null 2>&1 ||
     die "mosquitto_passwd failed"
   # Deterministic 200 KiB payload (32-bit LCG bytes).
@@ -406,6 +553,14 @@ EOF
   for entry in "${CAPTURES[@]}"; do
     IFS='|' read -r file tool _link group <<<"$entry"
     read -r tname iface_flag iface <<<"$tool"
+    [[ " ${MAKE_CAPTURES_ONLY:-} " == "  " || " ${MAKE_CAPTURES_ONLY:-} " == *" $file "* ]] || continue
+    if [[ "$group" == derived_dsb ]]; then
+      # The openssl capture with its key log in a pcapng Decryption Secrets Block (needs that capture first).
+      [[ -s "$WORK/real-tls-openssl.pcap" ]] || die "$file is made from real-tls-openssl.pcap: record that too (--only)"
+      editcap --inject-secrets "tls,$WORK/real-tls-openssl.keys" -F pcapng "$WORK/real-tls-openssl.pcap" "$WORK/$file" ||
+        die "editcap --inject-secrets failed"
+      continue
+    fi
     log "recording $file ($tool)"
     start_broker "${group#group_}"
     # tcpdump writes plain pcap; a .gz capture is compressed once written.
@@ -429,9 +584,14 @@ fi
 
 OUT_DIR="$ROOT/captures"
 CHECK=0
+ONLY=()
 while (($#)); do
   case "$1" in
   --check) CHECK=1 ;;
+  --only)
+    ONLY+=("${2:?--only needs a capture file name}")
+    shift
+    ;;
   --out)
     OUT_DIR=${2:?--out needs a directory}
     shift
@@ -444,6 +604,14 @@ while (($#)); do
   esac
   shift
 done
+
+if ((${#ONLY[@]})); then
+  for o in "${ONLY[@]}"; do
+    printf '%s\n' "${CAPTURES[@]}" | grep -q "^$o|" || die "--only $o: no such capture"
+  done
+fi
+# selected FILE: true when FILE is regenerated by this run
+selected() { ((${#ONLY[@]} == 0)) || [[ " ${ONLY[*]} " == *" $1 "* ]]; }
 
 START=$SECONDS
 ((EUID == 0)) || die "must run as root (apt-get, ip netns, packet capture)"
@@ -462,6 +630,8 @@ need ip iproute2
 need tc iproute2
 need timeout coreutils
 need cmp diffutils
+need openssl openssl
+need editcap wireshark-common
 if ((${#need_pkgs[@]})); then
   mapfile -t need_pkgs < <(printf '%s\n' "${need_pkgs[@]}" | sort -u)
   log "installing ${need_pkgs[*]} with apt-get"
@@ -492,19 +662,30 @@ ip netns add "$NS" || die "cannot create network namespace $NS (need root / CAP_
 
 log "running the scenarios in network namespace $NS (work dir $WORK)"
 rc=0
-MAKE_CAPTURES_INNER=1 MAKE_CAPTURES_WORK="$WORK" timeout -k 5 300 ip netns exec "$NS" bash "$SELF" || rc=$?
+MAKE_CAPTURES_INNER=1 MAKE_CAPTURES_WORK="$WORK" MAKE_CAPTURES_ONLY="${ONLY[*]:-}" timeout -k 5 300 ip netns exec "$NS" bash "$SELF" || rc=$?
 ((rc == 0)) || die "recording failed (status $rc)${KEEP_WORK:+; see $WORK}"
 
 # --- check the captures with tshark -------------------------------------------------------------
 TSHARK=(tshark -n -d 'tcp.port==6002,mqtt')
+# tshark_for FILE: TSHARK plus, for a TLS capture, its key log and the TLS ports beyond 8883
+tshark_for() {
+  TSHARK_F=("${TSHARK[@]}")
+  local k
+  k=$(keys_of "$(basename "$1")")
+  [[ -n "$k" ]] && TSHARK_F+=(-o "tls.keylog_file:$(dirname "$1")/$k")
+  if [[ "$(basename "$1")" == real-tls-* ]]; then
+    TSHARK_F+=(-d tcp.port==8884,tls -d tls.port==8884,mqtt -d tcp.port==8885,tls -d tls.port==8885,mqtt)
+  fi
+}
 
 # counts FILE -> "CONNECT=n, CONNACK=n, ..." in packet-type order
 counts() {
   local line n t out=()
+  tshark_for "$1"
   while read -r n t; do
     [[ -n "$t" ]] || continue
     out+=("${MSGTYPE_NAMES[$t]}=$n")
-  done < <("${TSHARK[@]}" -r "$1" -Y mqtt -T fields -e mqtt.msgtype 2>/dev/null | tr ',' '\n' | sort -n | uniq -c)
+  done < <("${TSHARK_F[@]}" -r "$1" -Y mqtt -T fields -e mqtt.msgtype 2>/dev/null | tr ',' '\n' | sort -n | uniq -c)
   local IFS=,
   line="${out[*]}"
   echo "${line//,/, }"
@@ -513,6 +694,11 @@ counts() {
 declare -A COUNTS
 for entry in "${CAPTURES[@]}"; do
   IFS='|' read -r file _ _ _ <<<"$entry"
+  if ! selected "$file"; then
+    # Not regenerated: its row of MANIFEST.md stays as it is.
+    COUNTS[$file]=$(grep -F "| \`$file\` |" "$ROOT/captures/MANIFEST.md" | awk -F'|' '{print $(NF-1)}' | sed 's/^ *//; s/ *$//')
+    continue
+  fi
   f="$WORK/$file"
   [[ -s "$f" ]] || die "$file was not written"
   c=$(counts "$f")
@@ -529,7 +715,16 @@ for entry in "${CAPTURES[@]}"; do
   # TCP flow control: the 200 KiB PUBLISH fills the subscriber's receive window on purpose
   # (real back-pressure), which tshark flags as "window full" / "zero window" warnings; and less
   # D-SACKs of spurious retransmissions (seen once on a machine under load, test/e2e/corpus-script).
-  experts=$("${TSHARK[@]}" -r "$f" -Y '_ws.malformed || _ws.expert.severity >= 0x00600000' -T fields \
+  tshark_for "$f"
+  if [[ "$file" == real-tls-* ]]; then
+    # The TLS captures hold what the findings are about (TLS 1.1, NULL, an expired certificate, plaintext on 8883):
+    # only malformed MQTT is refused there.
+    bad=$("${TSHARK_F[@]}" -r "$f" -Y 'mqtt && _ws.malformed' -T fields -e frame.number 2>/dev/null | head -5)
+    [[ -z "$bad" ]] || die "$file: tshark reports malformed MQTT in frames $bad"
+    log "$file: $(stat -c %s "$f") bytes; $c"
+    continue
+  fi
+  experts=$("${TSHARK_F[@]}" -r "$f" -Y '_ws.malformed || _ws.expert.severity >= 0x00600000' -T fields \
     -E aggregator='|' -e frame.number -e _ws.expert.severity -e _ws.expert.message -e _ws.malformed 2>/dev/null)
   bad=$(awk -F'\t' '
     {
@@ -577,6 +772,15 @@ describe() {
   real-midstream-json.pcap.gz)
     echo "MQTT 3.1.1 and 5.0 over 127.0.0.1:1883, captured from 2 s after the clients connected (no SYN, no CONNECT): MQTT.js publishers \`corpus-mid-json-v311\` and \`corpus-mid-json-v5\` send a 100-200 KB JSON document full of decimal digits every 500 ms (QoS 0 and 1 alternately), \`corpus-mid-bin-v311\` / \`corpus-mid-bin-v5\` 10-60 KB binary payloads (QoS 1/2, 2/0); \`corpus-mid-sub-v311\` receives \`corpus/mid/json/v311\` (QoS 1), \`corpus-mid-sub-v5\` \`corpus/mid/bin/v5\` (QoS 2); all disconnect after 4 s; loopback limited to 500 KB/s with \`tc\` so the connections are busy when the capture starts. \`real-midstream-json.clients.ndjson\` lists every packet each client sent and received after its CONNACK (port, direction, type, packet id, topic, payload length and SHA-256). The counts are tshark's, which frames every segment start as a packet: not what the clients sent, and they vary between runs."
     ;;
+  real-tls-mqttjs.pcapng)
+    echo "MQTT over TLS, mosquitto listener 127.0.0.1:8883 with a certificate for \`broker.corpus.test\` from a CA made by the script; MQTT.js over \`mqtts://\` (SNI broker.corpus.test, ALPN \`mqtt\` offered) with Node's key log (\`NODE_OPTIONS=--tls-keylog\`, shipped as \`real-tls-mqttjs.keys\`), one connection per forced TLS version and suite: TLS 1.3 AES-128-GCM (3.1.1), AES-256-GCM (5.0), CHACHA20-POLY1305 (5.0), AES-128-CCM (3.1.1); TLS 1.2 ECDHE-RSA AES-128-GCM (3.1.1), AES-256-GCM (5.0), CHACHA20-POLY1305 (3.1.1). Each: CONNECT, SUBSCRIBE QoS 2 to its own topic, PUBLISH QoS 0/1/2 and a 20,000-byte QoS 1 PUBLISH (spans TLS records and TCP segments) to itself, PINGREQ, DISCONNECT, close_notify."
+    ;;
+  real-tls-openssl.pcap)
+    echo "MQTT 3.1.1 written through \`openssl s_client -keylogfile\` (key log shipped as \`real-tls-openssl.keys\`) to mosquitto: on 8883 TLS 1.2 ECDHE-RSA-AES128-SHA (CBC, Encrypt-then-MAC), AES256-SHA256 (CBC, MAC-then-encrypt, \`-no_etm\`), AES128-CCM, AES256-CCM8, ECDHE-RSA-AES256-SHA384 twice (the second resumes the first's session by ticket), TLS 1.3 TLS_AES_128_CCM_8_SHA256 with a KeyUpdate between the two PUBLISHes; on 8884 (\`--tls-port 8884\`) TLS 1.1 ECDHE-RSA-AES256-SHA and TLS 1.1 NULL-SHA; on 8885 TLS 1.2 with an expired server certificate (2020-2021); and a plaintext MQTT CONNECT on 8883 that the broker drops. Each TLS session: CONNECT, PUBLISH QoS 0, a 3 KB PUBLISH QoS 1, PUBACK, DISCONNECT."
+    ;;
+  real-tls-openssl-dsb.pcapng)
+    echo "\`real-tls-openssl.pcap\` converted by \`editcap --inject-secrets tls,real-tls-openssl.keys -F pcapng\`: the same traffic with its key log in a pcapng Decryption Secrets Block, so no key file is needed."
+    ;;
   esac
 }
 
@@ -589,6 +793,8 @@ versions() {
   real-will-kill.pcapng) echo "3.1.1, 5.0" ;;
   real-large-200k.pcap) echo "3.1.1" ;;
   real-midstream-json.pcap.gz) echo "3.1.1, 5.0" ;;
+  real-tls-mqttjs.pcapng) echo "3.1.1, 5.0" ;;
+  real-tls-openssl.pcap | real-tls-openssl-dsb.pcapng) echo "3.1.1" ;;
   esac
 }
 
@@ -621,13 +827,19 @@ old_manifest=""
 total=0
 for entry in "${CAPTURES[@]}"; do
   IFS='|' read -r file _ _ _ <<<"$entry"
-  cp "$WORK/$file" "$OUT_DIR/$file.tmp"
-  chmod 644 "$OUT_DIR/$file.tmp"
-  mv -f "$OUT_DIR/$file.tmp" "$OUT_DIR/$file"
+  if selected "$file"; then
+    cp "$WORK/$file" "$OUT_DIR/$file.tmp"
+    chmod 644 "$OUT_DIR/$file.tmp"
+    mv -f "$OUT_DIR/$file.tmp" "$OUT_DIR/$file"
+    k=$(keys_of "$file")
+    [[ -n "$k" ]] && install -m 644 "$WORK/$k" "$OUT_DIR/$k"
+  fi
   total=$((total + $(stat -c %s "$OUT_DIR/$file")))
 done
 # What the mid-stream capture's clients sent and received, for the test that checks its decoding.
-install -m 644 "$WORK/real-midstream-json.clients.ndjson" "$OUT_DIR/real-midstream-json.clients.ndjson"
+if selected real-midstream-json.pcap.gz; then
+  install -m 644 "$WORK/real-midstream-json.clients.ndjson" "$OUT_DIR/real-midstream-json.clients.ndjson"
+fi
 
 {
   cat <<EOF
@@ -674,6 +886,11 @@ Notes:
   `real-midstream-json.clients.ndjson`) and differ from run to run; `--check` does not compare them.
 - mosquitto 2.0 does not send topic aliases to clients, so topic aliases appear only client to server
   (in `real-v5-props.pcapng`); the broker's CONNACKs announce Topic Alias Maximum 10.
+- The TLS captures (`real-tls-*`) are counted by tshark decrypting them: `-o tls.keylog_file:FILE.keys` (the key
+  log shipped next to the capture; the `-dsb` pcapng carries its own) and `-d tcp.port==8884,tls -d tls.port==8884,mqtt`
+  (the same for 8885). The plaintext CONNECT on 8883 in `real-tls-openssl.pcap` is not in tshark's counts (it
+  dissects 8883 as TLS only). The CA, certificates and keys are made anew on every run, so the key logs change with
+  the captures; only these sessions' secrets are shipped.
 EOF
 } >"$OUT_DIR/MANIFEST.md"
 

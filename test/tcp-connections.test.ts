@@ -165,17 +165,20 @@ describe('connection lifetime', () => {
 });
 
 describe('MQTT over TLS (8883)', () => {
-  test('one tls event per connection, opened with tls: true, no data', () => {
+  // The TCP stage only flags TLS connections; the transport stage (src/transport/tls/) reports and unwraps them.
+  test('delivered like any followed connection, flagged tls: true, with no event of the TCP stage', () => {
     const s = new TcpSession('10.0.0.1:40000', '10.0.0.2:8883');
     const t = new TcpSession('10.0.0.1:40001', '10.0.0.2:8883');
-    const frames = [...s.handshake(), ...s.c2s(Uint8Array.of(0x16, 3, 1, 0, 5, 1, 2, 3, 4, 5)), ...s.s2c('tls'), ...s.close(), ...t.handshake(), ...t.c2s('x')];
+    const hello = Uint8Array.of(0x16, 3, 1, 0, 5, 1, 2, 3, 4, 5);
+    const frames = [...s.handshake(), ...s.c2s(hello), ...s.s2c('tls'), ...s.close(), ...t.handshake(), ...t.c2s('x')];
     const { sink } = run(frames);
     expect(sink.conns.map((c) => c.tls)).toEqual([true, true]);
-    expect(sink.chunks).toEqual([]);
-    expect(sink.events.map((e) => [e.event, e.conn, e.frame])).toEqual([
-      ['tls', 0, 1],
-      ['tls', 1, 9],
+    expect(sink.chunks.map((c) => [c.conn, c.dir, Buffer.from(c.bytes).toString('latin1')])).toEqual([
+      [0, 'c2s', Buffer.from(hello).toString('latin1')],
+      [0, 's2c', 'tls'],
+      [1, 'c2s', 'x'],
     ]);
+    expect(sink.events).toEqual([]);
     expect(sink.closes.map((c) => c.conn)).toEqual([0, 1]);
     expect(sink.log.indexOf('close 0')).toBeLessThan(sink.log.indexOf('open 1'));
   });
@@ -260,7 +263,8 @@ test('a retransmitted SYN on a TLS connection does not open a second one', () =>
   const hs = s.handshake();
   const { sink } = run([hs[0]!, hs[0]!, hs[1]!, hs[2]!, ...s.c2s('x'), ...s.close()]);
   expect(sink.conns).toHaveLength(1);
-  expect(sink.eventsOf('tls')).toHaveLength(1);
+  expect(sink.conns[0]!.tls).toBe(true);
+  expect(sink.closes).toHaveLength(1);
 });
 
 describe('how a connection ends reaches the sink with its frame, time, cause and side', () => {

@@ -26,6 +26,8 @@ const BT_PB = 2;
 const BT_SPB = 3;
 const BT_EPB = 6;
 const BT_SYSTEMD_JOURNAL = 9;
+/** Decryption Secrets Block: secrets type, secrets length, the secrets (pcapng spec 4.8). */
+const BT_DSB = 0x0000000a;
 const BT_CUSTOM = 0x00000bad;
 const BT_CUSTOM_NOCOPY = 0x40000bad;
 const BOM = 0x1a2b3c4d;
@@ -158,6 +160,8 @@ export class CaptureParser {
   // pcapng
   private ifaces: Iface[] = [];
   private sections = 0;
+  /** Decryption Secrets Blocks read so far (to name them in messages). */
+  private secretsBlocks = 0;
 
   // Scratch output of splitTime(); fields rather than a returned object so the per-frame path allocates nothing.
   private tSec = 0;
@@ -553,6 +557,9 @@ export class CaptureParser {
       case BT_SPB:
         this.simplePacket(b, p, len, offset);
         return;
+      case BT_DSB:
+        this.secretsBlock(b, p, len, offset);
+        return;
       case BT_CUSTOM:
       case BT_CUSTOM_NOCOPY:
       case BT_SYSTEMD_JOURNAL:
@@ -562,6 +569,17 @@ export class CaptureParser {
       default:
       // Name resolution, statistics, secrets and unknown blocks carry no frames.
     }
+  }
+
+  private secretsBlock(b: Uint8Array, p: number, len: number, offset: number): void {
+    if (this.sink.secrets === undefined) return;
+    const slen = len >= 20 ? this.u32(b, p + 12) : -1;
+    if (slen < 0 || slen > len - 20) {
+      this.skipBlock(offset, `decryption secrets block at offset ${offset} claims ${slen < 0 ? 'no' : slen} bytes of secrets but has room for ${Math.max(0, len - 20)}; skipped`);
+      return;
+    }
+    this.secretsBlocks++;
+    this.sink.secrets(this.u32(b, p + 8), b.subarray(p + 16, p + 16 + slen), this.frame, this.secretsBlocks);
   }
 
   private sectionHeader(b: Uint8Array, p: number, offset: number): void {

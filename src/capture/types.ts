@@ -37,4 +37,9 @@ export class CaptureFormatError extends Error {
 export interface CaptureSink {
   record(rec: CaptureRecord): void;
   event(ev: CaptureEvent): void;
+  /**
+   * A pcapng Decryption Secrets Block (type 0x0000000A): its secrets type ('TLSK' = 0x544c534b for an NSS key log),
+   * its data (valid only during the call), the frame it follows and its 1-based count among such blocks.
+   */
+  secrets?(type: number, data: Uint8Array, frame: number, block: number): void;
 }

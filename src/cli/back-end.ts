@@ -34,11 +34,16 @@ export class ViolationCounter implements PacketSink {
   count = 0;
   /** MQTT packets seen: none means the capture holds no MQTT on the ports looked at (a hint goes to stderr). */
   packets = 0;
+  /** TLS connections not decrypted (the hint then names --tls-keylog). */
+  tlsUndecrypted = 0;
   constructor(private readonly worst: number) {}
   open(): void {}
   close(_conn: Connection, end: ConnectionEnd): void { this.add(closeViolations(end)); }
   packet(rec: PacketRecord): void { this.packets++; if (rec.violations.length > 0) this.add(rec.violations); }
-  event(ev: StreamEvent & { violations?: Violation[] }): void { if (ev.violations) this.add(ev.violations); }
+  event(ev: StreamEvent & { violations?: Violation[] }): void {
+    if (ev.violations) this.add(ev.violations);
+    if (ev.tls !== undefined && !ev.tls.decrypted) this.tlsUndecrypted++;
+  }
   private add(vs: readonly Violation[]): void {
     for (const v of vs) if (SEVERITY_RANK[v.severity] <= this.worst) this.count++;
   }

@@ -67,6 +67,7 @@ async function runRead(a: ReadArgs, out: Output): Promise<number> {
       out,
       err: (l) => { process.stderr.write(`${l}\n`); },
       color,
+      env: process.env,
       // A terminal's own width for the --summary tables; anything else (a pipe, a file, CI) gets DEFAULT_WIDTH.
       ...(process.stdout.isTTY === true && process.stdout.columns > 0 ? { width: process.stdout.columns } : {}),
       stop: interrupt.stopped,
@@ -207,6 +208,8 @@ export async function main(rawArgv: string[]): Promise<number> {
           onlyViolations: a['onlyViolations'] === true, failOn: failThreshold(a), shard,
           maxConnections: a['maxConnections'] !== undefined ? Number(a['maxConnections']) : undefined,
           threads: Number(a['threads'] ?? 1),
+          tlsKeylog: a['tlsKeylog'] !== undefined ? String(a['tlsKeylog']) : undefined,
+          tlsPorts: ([] as unknown[]).concat(a['tlsPort'] ?? []).map(Number),
         }, out);
       },
     )

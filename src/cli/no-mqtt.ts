@@ -28,8 +28,12 @@ export class PortCensus {
 }
 
 /** The stderr line for a capture in which no MQTT packet was decoded. */
-export function noMqttMessage(capture: string, census: PortCensus, ports: readonly number[]): string {
+export function noMqttMessage(capture: string, census: PortCensus, ports: readonly number[], tlsUndecrypted = 0): string {
   const name = capture === '-' ? 'the input' : capture;
+  if (tlsUndecrypted > 0) {
+    return `mqtt-dissect: no MQTT decoded in ${name}: ${tlsUndecrypted} TLS connection${tlsUndecrypted === 1 ? ' was' : 's were'} not decrypted. `
+      + 'Give the key log its client or broker wrote with --tls-keylog FILE (or SSLKEYLOGFILE), or a pcapng with the keys embedded (editcap --inject-secrets tls,FILE)';
+  }
   const looked = `on TCP ${ports.length === 1 ? 'port' : 'ports'} ${ports.join(', ')}`;
   if (census.tcpSegments === 0) return `mqtt-dissect: no MQTT ${looked} in ${name}, and no TCP traffic at all`;
   const top = census.top(5).map((t) => `${t.port} (${t.segments} segment${t.segments === 1 ? '' : 's'})`);

@@ -40,6 +40,10 @@ function portCheck(v: string): string | null {
   return /^\d{1,5}$/.test(v) && Number(v) >= 1 && Number(v) <= 65535 ? null : `--port needs a number 1-65535 (got "${v}")`;
 }
 
+function tlsPortCheck(v: string): string | null {
+  return /^\d{1,5}$/.test(v) && Number(v) >= 1 && Number(v) <= 65535 ? null : `--tls-port needs a number 1-65535 (got "${v}")`;
+}
+
 const OUTPUT: OptionTable = {
   json: { type: 'boolean', default: false, describe: 'NDJSON: one object per packet and per event' },
   full: { type: 'boolean', default: false, describe: 'show long payloads and fields whole' },
@@ -57,7 +61,9 @@ export const READ_OPTIONS: OptionTable = {
   verbose: { type: 'boolean', alias: 'V', default: false, describe: 'show the field tree with byte offsets' },
   hex: { type: 'boolean', alias: 'x', default: false, describe: 'annotated hex under each packet' },
   port: { type: 'string', alias: 'p', describe: 'also decode this TCP port as MQTT (repeatable); 1883 and 6002 always', check: portCheck },
-  auto: { type: 'boolean', default: false, describe: 'find MQTT on any port by a CONNECT at a stream start' },
+  auto: { type: 'boolean', default: false, describe: 'find MQTT on any port by a CONNECT at a stream start (and TLS by a ClientHello)' },
+  'tls-keylog': { type: 'string', describe: 'NSS key log file (SSLKEYLOGFILE format) to decrypt MQTT over TLS; SSLKEYLOGFILE is read when this is absent' },
+  'tls-port': { type: 'string', describe: 'also treat this TCP port as MQTT over TLS (repeatable); 8883 always', check: tlsPortCheck },
   dialect: { type: 'string', choices: DIALECTS, default: 'auto', describe: 'platform dialect: auto (OneNET on port 6002 or by its topics), onenet, none' },
   summary: { type: 'boolean', default: false, describe: 'tables at the end: connections, topics, packet types, findings' },
   'only-violations': { type: 'boolean', default: false, describe: 'print only packets with findings, and events' },

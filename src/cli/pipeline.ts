@@ -10,10 +10,15 @@ import type { NetEvent } from '../net/types.js';
 import { DialectStage, type DialectMode } from '../dialects/stage.js';
 import { RuleEngine } from '../rules/engine.js';
 import { PortCensus } from './no-mqtt.js';
-import { TcpReassembler, type Shard } from '../tcp/reassembler.js';
+import { MQTT_TLS_PORT, TcpReassembler, type Shard } from '../tcp/reassembler.js';
+import { KeyLog } from '../transport/tls/keylog.js';
+import { TlsLayer } from '../transport/tls/layer.js';
+import { TLS_PROBER } from '../transport/tls/probe.js';
 import type { Connection, ConnectionEnd, StreamEvent } from '../tcp/types.js';
 
 export const DEFAULT_PORTS: readonly number[] = [1883, 6002];
+/** pcapng Decryption Secrets Block secrets type of a TLS key log ('TLSK'). */
+const SECRETS_TLS_KEY_LOG = 0x544c534b;
 
 export interface PipelineOptions {
   ports: number[];
@@ -33,6 +38,10 @@ export interface PipelineOptions {
   shard?: Shard;
   /** Connections tracked at once (--max-connections); the reassembler's default otherwise. */
   maxConnections?: number;
+  /** TLS session secrets (--tls-keylog, SSLKEYLOGFILE); pcapng Decryption Secrets Blocks are added as they are read. */
+  keylog?: KeyLog;
+  /** Ports carrying MQTT over TLS besides 8883 (--tls-port). */
+  tlsPorts?: number[];
 }
 
 /** Sends every record to several sinks (renderer, summary, counters). */
@@ -67,7 +76,19 @@ export function buildFrontPipeline(afterRules: PacketSink, opts: PipelineOptions
   const rules: PacketSink = withRules ? new RuleEngine(afterRules) : afterRules;
   const payloadLimit = opts.fieldsShown === false ? 0 : opts.payloadLimit;
   const mqtt = new ConnectionDecoder(rules, { tree: opts.tree, ...(payloadLimit !== undefined ? { payloadLimit } : {}) });
-  const tcp = new TcpReassembler(mqtt, { ports: new Set(opts.ports), auto: opts.auto, connectProber: CONNECT_PROBER, heldBytes: mqtt.budget, ...(opts.shard ? { shard: opts.shard } : {}), ...(opts.maxConnections !== undefined ? { maxConnections: opts.maxConnections } : {}) });
+  // The transport stage: TLS connections are unwrapped (decrypted with the key log) before the MQTT stage sees them.
+  const keylog = opts.keylog ?? new KeyLog();
+  const tls = new TlsLayer(mqtt, { keylog, heldBytes: mqtt.budget });
+  const tlsPorts = new Set([MQTT_TLS_PORT, ...(opts.tlsPorts ?? [])]);
+  const tcp = new TcpReassembler(tls, { ports: new Set(opts.ports), auto: opts.auto, connectProber: CONNECT_PROBER, tlsPorts, tlsProber: TLS_PROBER, heldBytes: mqtt.budget, ...(opts.shard ? { shard: opts.shard } : {}), ...(opts.maxConnections !== undefined ? { maxConnections: opts.maxConnections } : {}) });
+  let notesShown = 0;
+  const keyNotes = (frame: number): void => {
+    while (notesShown < keylog.notes.length) {
+      const n = keylog.notes[notesShown++]!;
+      if (reportsUnconnected) rules.event({ event: 'capture-note', frame, conn: null, dir: null, message: n.message, ...(n.count !== undefined ? { count: n.count } : {}) });
+    }
+  };
+  keyNotes(0);
   const reportsUnconnected = (opts.shard?.index ?? 0) === 0;
   const net = new NetDecoder((ev: NetEvent) => {
     if (reportsUnconnected) rules.event({ event: ev.event, frame: ev.frame, conn: null, dir: null, message: ev.message, ...(ev.count !== undefined ? { count: ev.count } : {}) });
@@ -93,6 +114,12 @@ export function buildFrontPipeline(afterRules: PacketSink, opts: PipelineOptions
     },
     event(ev: CaptureEvent): void {
       if (reportsUnconnected) rules.event({ event: ev.event, frame: ev.frame, conn: null, dir: null, message: ev.message });
+    },
+    secrets(type: number, data: Uint8Array, frame: number, block: number): void {
+      // pcapng Decryption Secrets Block: 'TLSK' holds an NSS key log (as editcap --inject-secrets tls,FILE writes it).
+      if (type === SECRETS_TLS_KEY_LOG) keylog.add(Buffer.from(data).toString('latin1'), `pcapng secrets block ${block}`);
+      else if (reportsUnconnected) rules.event({ event: 'capture-note', frame, conn: null, dir: null, message: `pcapng secrets block ${block} of type 0x${type.toString(16)} is not a TLS key log; ignored` });
+      keyNotes(frame);
     },
     finish(): void {
       net.finish(frames);

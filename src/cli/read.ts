@@ -13,6 +13,8 @@ import { noMqttMessage } from './no-mqtt.js';
 import { MemoryOut } from './output.js';
 import { buildFrontPipeline, type PipelineOptions } from './pipeline.js';
 import { runThreaded } from './threads.js';
+import { loadKeyLog } from './keylog-file.js';
+import type { KeyLog } from '../transport/tls/keylog.js';
 
 export { EXIT, oneLine, renderOptions, type CommonArgs, type FailOn } from './back-end.js';
 
@@ -25,6 +27,9 @@ export interface ReadArgs extends BackEndArgs {
   threads?: number;
   /** --max-connections: connections tracked at once (the reassembler's default when absent). */
   maxConnections: number | undefined;
+  /** --tls-keylog FILE (else SSLKEYLOGFILE), --tls-port N. */
+  tlsKeylog?: string | undefined;
+  tlsPorts?: number[];
 }
 
 /** Where a run's output goes: lines and NDJSON records (stdout), and one-line messages (stderr). */
@@ -36,6 +41,8 @@ export interface ReadIo {
   err(line: string): void;
   /** Colour decided by the caller (flag, terminal, NO_COLOR). */
   color: boolean;
+  /** The environment (SSLKEYLOGFILE); none when absent. */
+  env?: Readonly<Record<string, string | undefined>>;
   /** Columns the --summary tables fit (the terminal's; DEFAULT_WIDTH when absent: a pipe, a file, CI). */
   width?: number;
   /** What "-" reads (process.stdin when absent). */
@@ -56,10 +63,12 @@ export interface ReadIo {
  * interrupted run resolves ok or violations too; the caller turns the signal into its status.
  */
 export async function readCaptures(a: ReadArgs, io: ReadIo): Promise<number> {
-  if ((a.threads ?? 1) > 1) return runThreaded(a, io, pipelineOptions(a));
+  const keylog = loadKeyLog(a.tlsKeylog, io.env, io.err);
+  if (keylog === null) return EXIT.unreadable;
+  if ((a.threads ?? 1) > 1) return runThreaded(a, io, pipelineOptions(a, keylog));
   const { out } = io;
   const be = buildBackEnd(a, out, io.color, needsTree(renderOptions(a, io.color)));
-  const pipeline = buildFrontPipeline(be.sink, pipelineOptions(a), (rec) => be.renderer.frameTime(rec.timeSec, rec.timeNsec));
+  const pipeline = buildFrontPipeline(be.sink, pipelineOptions(a, keylog), (rec) => be.renderer.frameTime(rec.timeSec, rec.timeNsec));
   const interrupted = io.interrupted ?? ((): boolean => false);
   try {
     // Several files are one run, read one after the other in the order given (as `mergecap -a` joins them): frame
@@ -88,16 +97,17 @@ export async function readCaptures(a: ReadArgs, io: ReadIo): Promise<number> {
   }
   pipeline.finish();
   endOutput(a, be, out, io.color, io.width);
-  if (be.counter.packets === 0 && !interrupted()) io.err(noMqttMessage(a.captures.join(', '), pipeline.ports, defaultPorts(a.port)));
+  if (be.counter.packets === 0 && !interrupted()) io.err(noMqttMessage(a.captures.join(', '), pipeline.ports, defaultPorts(a.port), be.counter.tlsUndecrypted));
   return a.failOn !== undefined && be.counter.count > 0 ? EXIT.violations : EXIT.ok;
 }
 
 
 /** The stages' options a command line asks for (the same in both ways of running). */
-function pipelineOptions(a: ReadArgs): PipelineOptions {
+function pipelineOptions(a: ReadArgs, keylog: KeyLog): PipelineOptions {
   const ro = renderOptions(a, false);
   return {
-    ports: defaultPorts(a.port), auto: a.auto, dialect: a.dialect, tree: needsTree(ro), fieldsShown: !ro.quiet,
+    ports: defaultPorts(a.port), auto: a.auto, dialect: a.dialect, tree: needsTree(ro), fieldsShown: !ro.quiet, keylog,
+    ...(a.tlsPorts !== undefined && a.tlsPorts.length > 0 ? { tlsPorts: a.tlsPorts } : {}),
     ...(a.full ? { payloadLimit: Number.MAX_SAFE_INTEGER } : {}), ...(a.shard ? { shard: a.shard } : {}), ...(a.maxConnections !== undefined ? { maxConnections: a.maxConnections } : {}),
   };
 }

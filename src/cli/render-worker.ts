@@ -94,7 +94,7 @@ function run(data: RenderWorkerData): RenderWorkerMessage {
     // After an unreadable input only what was decoded before the error is shown, as in one thread.
     if (complete) endOutput(data.args, be, out, data.color, data.width);
     else out.flush();
-    return { kind: 'done', packets: be.counter.packets, count: be.counter.count };
+    return { kind: 'done', packets: be.counter.packets, count: be.counter.count, tlsUndecrypted: be.counter.tlsUndecrypted };
   } catch (e) {
     reader.leave();
     if (e instanceof StdoutClosed) return { kind: 'stdout-closed' };

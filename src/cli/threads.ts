@@ -29,7 +29,7 @@ export interface RenderWorkerData {
 }
 
 /** What the worker says: its counts when the ring ended, or that stdout closed under it (`| head`). */
-export type RenderWorkerMessage = { kind: 'done'; packets: number; count: number } | { kind: 'stdout-closed' };
+export type RenderWorkerMessage = { kind: 'done'; packets: number; count: number; tlsUndecrypted: number } | { kind: 'stdout-closed' };
 
 /**
  * The rules' downstream on the main thread: each call becomes a ring message. Frame times cross only where the
@@ -99,13 +99,13 @@ export async function runThreaded(a: ReadArgs, io: ReadIo, popts: PipelineOption
   let stdoutClosed = false;
   let onClosed = (): void => {};
   const closed = new Promise<void>((resolve) => { onClosed = resolve; });
-  const done = new Promise<{ packets: number; count: number }>((resolve, reject) => {
+  const done = new Promise<{ packets: number; count: number; tlsUndecrypted: number }>((resolve, reject) => {
     worker.on('message', (m: RenderWorkerMessage) => {
       if (m.kind === 'done') resolve(m);
       else {
         stdoutClosed = true;
         onClosed();
-        resolve({ packets: 0, count: 0 });
+        resolve({ packets: 0, count: 0, tlsUndecrypted: 0 });
       }
     });
     worker.once('error', (e) => {
@@ -155,6 +155,6 @@ export async function runThreaded(a: ReadArgs, io: ReadIo, popts: PipelineOption
     io.err(`mqtt-dissect: ${oneLine(formatError)}`);
     return EXIT.unreadable;
   }
-  if (result.packets === 0 && !interrupted()) io.err(noMqttMessage(a.captures.join(', '), pipeline.ports, defaultPorts(a.port)));
+  if (result.packets === 0 && !interrupted()) io.err(noMqttMessage(a.captures.join(', '), pipeline.ports, defaultPorts(a.port), result.tlsUndecrypted));
   return a.failOn !== undefined && result.count > 0 ? EXIT.violations : EXIT.ok;
 }

@@ -114,7 +114,8 @@ export class ConnectionDecoder implements StreamSink {
     const state: ConnState = { conn, level: null, levelInferred: false, maxPacketSize: { c2s: 0, s2c: 0 }, c2s: null, s2c: null };
     state.c2s = this.makeFramer(state, 'c2s');
     state.s2c = this.makeFramer(state, 's2c');
-    if (!conn.tls) this.conns.set(conn.id, state);
+    // A TLS connection's bytes come from the transport stage: plaintext when it decrypted them, nothing otherwise.
+    this.conns.set(conn.id, state);
     this.next.open(conn);
   }
 

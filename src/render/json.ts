@@ -54,6 +54,8 @@ export function eventJson(ev: StreamEvent & { violations?: Violation[] }, conn: 
   if (ev.bytes !== undefined) o.bytes = ev.bytes;
   if (ev.skipped !== undefined) o.skipped = ev.skipped;
   if (ev.count !== undefined) o.count = ev.count;
+  if (ev.reason !== undefined) o.reason = ev.reason;
+  if (ev.tls !== undefined) o.tls = ev.tls;
   o.message = ev.message;
   if (ev.violations && ev.violations.length > 0) o.violations = ev.violations.map(violationJson);
   return terminalSafeJson(JSON.stringify(o));

@@ -115,9 +115,13 @@ function connJson(conn: Connection, dir: Direction): Uint8Array {
     const server = JSON.stringify(conn.server);
     const id = Number.isFinite(conn.id) ? String(conn.id) : 'null';
     const stream = conn.tcpStream === null ? 'null' : String(conn.tcpStream);
+    // Bytes unwrapped by the transport stage (decrypted TLS): which transport, and the key-log entry used.
+    // The key source names a file the user gave: escaped to ASCII, as every record is terminal-safe.
+    const keys = conn.transportKeys === undefined ? '' : `,"transportKeys":${JSON.stringify(conn.transportKeys).replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)}`;
+    const t = conn.transport === undefined ? '' : `,"transport":${JSON.stringify(conn.transport.join('+'))}${keys}`;
     e = {
-      c2s: fragment(`","conn":${id},"tcpStream":${stream},"src":${client},"dst":${server},"dir":"c2s"`),
-      s2c: fragment(`","conn":${id},"tcpStream":${stream},"src":${server},"dst":${client},"dir":"s2c"`),
+      c2s: fragment(`","conn":${id},"tcpStream":${stream},"src":${client},"dst":${server},"dir":"c2s"${t}`),
+      s2c: fragment(`","conn":${id},"tcpStream":${stream},"src":${server},"dst":${client},"dir":"s2c"${t}`),
     };
     CONN_JSON.set(conn, e);
   }

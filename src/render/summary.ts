@@ -358,7 +358,8 @@ export class SummaryCollector implements PacketSink {
     const day = starts.length > 0 && starts.every((x) => x.slice(0, 11) === starts[0]!.slice(0, 11) && x.length > 11) ? starts[0]!.slice(0, 10) : null;
     const cells = busiest.map((c, i) => ({
       conn: String(c.conn.id), client: escapeText(c.conn.client), server: escapeText(c.conn.server),
-      clientId: c.conn.tls ? '(TLS)' : c.clientId === null ? '-' : escapeText(c.clientId),
+      // A TLS connection shows its client id once decrypted, and says it was TLS either way.
+      clientId: c.conn.tls ? (c.clientId === null ? '(TLS)' : `${escapeText(c.clientId)} (TLS)`) : c.clientId === null ? '-' : escapeText(c.clientId),
       version: c.level === 0 ? '-' : (VERSION_NAME[c.level as ProtocolLevel] ?? String(c.level)) + (c.levelInferred ? '?' : ''),
       start: day === null ? starts[i]! : starts[i]!.slice(11), duration: relativeSeconds(c.lastSec, c.lastNsec, c.conn.startSec, c.conn.startNsec),
       connack: connackText(c.end), end: c.end ? endText(c.end) : 'open', packets: String(c.packets), bytes: String(c.bytes), findings: String(c.findings),

@@ -150,6 +150,8 @@ export class Renderer implements PacketSink {
       for (const l of fieldTree(d.tree, { chalk, full: o.full, redact: o.redact, indent: '      ' })) this.write(l);
     }
     if (o.hex && d.tree) {
+      // Bytes the transport stage unwrapped: these are the MQTT bytes after decryption, not the frame's.
+      if (conn.transport?.includes('tls') === true) this.write(chalk.dim(`      (MQTT bytes decrypted from TLS records, keys from ${escapeText(conn.transportKeys ?? '?')}; offsets are in the decrypted stream)`));
       for (const l of annotatedHex(rec.bytes, d.tree, rec.violations, { chalk, full: o.full, redact: o.redact, indent: '      ' })) this.write(l);
     } else if (rec.violations.length > 0 && (o.verbose || o.onlyViolations)) {
       for (const v of rec.violations) this.write(`      ${violationText(chalk, v)}`);

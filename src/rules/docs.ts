@@ -3,6 +3,7 @@
  * `UPDATE_RULES_DOC=1 npx vitest run test/rules-docs` rewrites it).
  */
 import { CATALOGUE, catalogueCounts, type RuleEntry, type RuleSpec } from './catalogue.js';
+import { TLS_RULES } from './catalogue-tls.js';
 import { INCOMPLETE_GRACE_SEC } from './session.js';
 
 function cell(s: string): string {
@@ -100,5 +101,11 @@ export function rulesMarkdown(): string {
     out.push(...table(CATALOGUE.filter((e) => e.spec === spec)));
     out.push('');
   }
+  out.push('## TLS findings', '');
+  out.push('Findings about the TLS that carries MQTT (port 8883, `--tls-port`, a ClientHello under `--auto`): reported on the');
+  out.push('connection\'s `tls` event with `spec` "TLS", read from the handshake without keys (src/rules/catalogue-tls.ts).', '');
+  out.push('| id | severity | reference | finding |', '|---|---|---|---|');
+  for (const r of TLS_RULES) out.push(`| \`${r.id}\` | ${r.severity} | ${cell(r.reference)} | ${cell(r.paraphrase)} |`);
+  out.push('');
   return out.join('\n');
 }

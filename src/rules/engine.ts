@@ -7,11 +7,12 @@ import type { PacketRecord, PacketSink, Violation } from '../mqtt/connection-dec
 import type { MqttPacket } from '../mqtt/packets.js';
 import type { Connection, ConnectionEnd, StreamEvent } from '../tcp/types.js';
 import type { ClosedConnection } from './close.js';
+import { tlsViolation } from './catalogue-tls.js';
 import { checkPacket } from './packet-checks.js';
 import { ConnSession } from './session.js';
 
 /** Transport events after which some of a direction's bytes are unknown. */
-const LOSSY_EVENTS: ReadonlySet<string> = new Set(['gap', 'truncated', 'damaged', 'resync', 'oversize', 'buffer-overflow', 'not-mqtt', 'http']);
+const LOSSY_EVENTS: ReadonlySet<string> = new Set(['gap', 'truncated', 'damaged', 'resync', 'oversize', 'buffer-overflow', 'not-mqtt', 'http', 'tls-error']);
 
 export interface RuleEngineOptions {
   /** Per-connection checks (sequence, packet ids, keep alive, negotiated limits). Default true. */
@@ -55,6 +56,7 @@ export class RuleEngine implements PacketSink {
   }
 
   event(ev: StreamEvent & { violations?: Violation[] }): void {
+    if (ev.findings !== undefined) ev.violations = [...(ev.violations ?? []), ...ev.findings.map((f) => tlsViolation(f.code, f.message))];
     if (ev.malformed !== undefined && this.session && ev.conn !== null && ev.dir !== null) {
       const v = this.sessions.get(ev.conn)?.malformedFraming(ev.dir, ev.message);
       if (v) ev.violations = [...(ev.violations ?? []), v];

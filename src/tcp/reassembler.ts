@@ -5,7 +5,7 @@ import { seqDiff, seqGt, seqLt } from './seq.js';
 import { MAX_CONVERSATIONS, note, StreamNumbers, type Conversation } from './streams.js';
 import type { ConnectProbe, ConnectProber, Connection, ConnectionEnd, Direction, EndCause, HeldBytes, StreamEvent, StreamSink } from './types.js';
 
-/** MQTT over TLS: such connections are reported and opened, never decoded. */
+/** MQTT over TLS: connections on it are delivered flagged `tls`, for the transport stage to unwrap. */
 export const MQTT_TLS_PORT = 8883;
 export const DEFAULT_MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
 /**
@@ -69,7 +69,6 @@ const MAX_AHEAD = 1 << 30;
 
 // Connection modes.
 const LIVE = 0;
-const TLS = 1;
 const PENDING = 2;
 const IGNORED = 3;
 
@@ -87,6 +86,10 @@ export interface TcpReassemblerOptions {
   auto: boolean;
   /** The MQTT stage's test of a stream's first bytes, for `auto` (src/mqtt/connect-probe.ts). */
   connectProber?: ConnectProber;
+  /** Ports whose connections are TLS (default 8883): delivered with `tls` set. */
+  tlsPorts?: Set<number>;
+  /** With `auto`: the transport stage's test for a TLS ClientHello; a connection it accepts is delivered with `tls` set. */
+  tlsProber?: ConnectProber;
   /** Cap on out-of-order bytes held per direction (default 4 MiB); beyond it segments are dropped. */
   maxBufferedBytesPerDirection?: number;
   /** Cap on out-of-order bytes held by all connections together (default 64 MiB). */
@@ -191,6 +194,8 @@ class ConnState {
     readonly startNsec: number,
     public mode: number,
   ) {}
+  /** Carried by TLS: a TLS port, or a ClientHello found by --auto. */
+  tls = false;
 }
 
 /**
@@ -260,6 +265,8 @@ export class TcpReassembler {
   private readonly streams = new StreamNumbers();
   private streamsOverflowReported = false;
   private readonly prober: ConnectProber | null;
+  private readonly tlsProber: ConnectProber | null;
+  private readonly tlsPorts: Set<number>;
   private readonly probeBuf: Uint8Array;
 
   constructor(
@@ -269,9 +276,11 @@ export class TcpReassembler {
     this.ports = opts.ports;
     this.auto = opts.auto;
     this.prober = opts.connectProber ?? null;
+    this.tlsProber = opts.tlsProber ?? null;
+    this.tlsPorts = opts.tlsPorts ?? new Set([MQTT_TLS_PORT]);
     // A programming error, not input: --auto cannot work without the test.
     if (this.auto && this.prober === null) throw new Error('TcpReassembler: auto needs a connectProber');
-    this.probeBuf = new Uint8Array(this.prober?.bytes ?? 0);
+    this.probeBuf = new Uint8Array(Math.max(this.prober?.bytes ?? 0, this.tlsProber?.bytes ?? 0));
     this.maxBuffered = opts.maxBufferedBytesPerDirection ?? DEFAULT_MAX_BUFFERED_BYTES;
     this.maxBufferedTotal = opts.maxBufferedBytesTotal ?? DEFAULT_MAX_BUFFERED_TOTAL_BYTES;
     this.shardIndex = opts.shard?.index ?? 0;
@@ -340,7 +349,7 @@ export class TcpReassembler {
     if ((flags & (TCP_FIN | TCP_RST)) !== 0 && st.endedBy === null) st.endedBy = fromClient ? 'c2s' : 's2c';
     if ((flags & TCP_RST) !== 0) st.rstBy = fromClient ? 'c2s' : 's2c';
 
-    if (st.mode === TLS || st.mode === IGNORED) {
+    if (st.mode === IGNORED) {
       // No stream is followed, only what it takes to tell the end and a retransmitted SYN.
       if ((flags & TCP_FIN) !== 0) d.finSeen = true;
       if ((flags & (TCP_SYN | TCP_ACK)) === TCP_SYN && fromClient && !d.synSeen) {
@@ -531,9 +540,12 @@ export class TcpReassembler {
     if (!syn && (seg.payloadLength === 0 || (flags & TCP_RST) !== 0)) return undefined;
 
     let mode: number;
+    let tls = false;
     if (this.ports.has(sp) || this.ports.has(dp)) mode = LIVE;
-    else if (sp === MQTT_TLS_PORT || dp === MQTT_TLS_PORT) mode = TLS;
-    else if (this.auto) mode = PENDING;
+    else if (this.tlsPorts.has(sp) || this.tlsPorts.has(dp)) {
+      mode = LIVE;
+      tls = true;
+    } else if (this.auto) mode = PENDING;
     else return undefined;
 
     let srcIsClient: boolean;
@@ -549,6 +561,7 @@ export class TcpReassembler {
       ? new ConnState(key, portKey, seg.srcIp, sp, seg.dstIp, dp, v6, syn, seg.frame, seg.timeSec, seg.timeNsec, mode)
       : new ConnState(key, portKey, seg.dstIp, dp, seg.srcIp, sp, v6, syn, seg.frame, seg.timeSec, seg.timeNsec, mode);
     st.tshark = conv;
+    st.tls = tls;
     if (syn && (flags & TCP_ACK) !== 0) {
       // The SYN itself was missed; the SYN+ACK still says where the client's stream starts.
       const c = st.c2s;
@@ -569,7 +582,7 @@ export class TcpReassembler {
   }
 
   private isMqttPort(port: number): boolean {
-    return port === MQTT_TLS_PORT || this.ports.has(port);
+    return this.tlsPorts.has(port) || this.ports.has(port);
   }
 
   private open(st: ConnState): void {
@@ -587,21 +600,12 @@ export class TcpReassembler {
       firstFrame: st.firstFrame,
       startSec: st.startSec,
       startNsec: st.startNsec,
-      tls: st.mode === TLS,
+      tls: st.tls,
       tcpStream: st.tshark === null ? null : st.tshark.stream,
     };
     this.nextId += this.shardCount;
     st.conn = conn;
     this.sink.open(conn);
-    if (conn.tls) {
-      this.emit({
-        event: 'tls',
-        frame: st.firstFrame,
-        conn: conn.id,
-        dir: null,
-        message: `MQTT over TLS (port ${MQTT_TLS_PORT}) between ${client} and ${server}: encrypted, not decoded`,
-      });
-    }
   }
 
   /** Sequence bookkeeping for SYN and FIN, then the payload. */
@@ -989,8 +993,14 @@ export class TcpReassembler {
       this.promote(st, frame);
       return;
     }
+    const tls = this.tlsProber === null ? NO : this.probeDir(st.c2s, this.tlsProber);
+    if (tls === YES) {
+      st.tls = true;
+      this.promote(st, frame);
+      return;
+    }
     if (st.sawSyn) {
-      if (c === NO) this.ignore(st);
+      if (c === NO && tls === NO) this.ignore(st);
       return;
     }
     const s = this.probeDir(st.s2c);
@@ -1005,12 +1015,12 @@ export class TcpReassembler {
       st.c2s = st.s2c;
       st.s2c = c2s;
       this.promote(st, frame);
-    } else if (c === NO && s === NO) {
+    } else if (c === NO && s === NO && tls === NO) {
       this.ignore(st);
     }
   }
 
-  private probeDir(d: DirState): ConnectProbe {
+  private probeDir(d: DirState, prober: ConnectProber = this.prober!): ConnectProbe {
     if (!d.init || d.ooo.length === 0) return NEED;
     const buf = this.probeBuf;
     const want = buf.length;
@@ -1029,7 +1039,7 @@ export class TcpReassembler {
       }
       expect = c.end;
     }
-    const r = this.prober!.test(buf, n);
+    const r = prober.test(buf, n);
     return r === NEED && blocked ? NO : r;
   }
 

@@ -16,8 +16,18 @@ export interface Connection {
   firstFrame: number;
   startSec: number;
   startNsec: number;
-  /** MQTT over TLS (port 8883): reported once, never decoded. */
+  /**
+   * Carried by TLS (port 8883, --tls-port, or a ClientHello found by --auto): the transport stage reports its handshake
+   * and, with a key log, decrypts it (src/transport/tls/).
+   */
   tls: boolean;
+  /**
+   * The stream layers the transport stage (src/transport/) unwrapped between TCP and MQTT, outermost first (`['tls']`:
+   * decrypted); absent for MQTT straight over TCP. Set before the first MQTT byte of the connection is passed on.
+   */
+  transport?: TransportName[];
+  /** With 'tls' in `transport`: the key-log entry whose secrets decrypted it ("keys.log line 3"). */
+  transportKeys?: string;
   /**
    * tshark's `tcp.stream` number of the TCP conversation this connection began in (src/tcp/streams.ts), for
    * `tcp.stream eq N` in Wireshark; null past the numbering table's bound.
@@ -25,9 +35,39 @@ export interface Connection {
   tcpStream: number | null;
 }
 
+/** A stream layer of the transport stage. */
+export type TransportName = 'tls';
+
+/** What a TLS connection's handshake showed, read without keys (the 'tls' event). */
+export interface TlsFacts {
+  /** Negotiated version ("TLS 1.3"), null before a ServerHello. */
+  version: string | null;
+  cipherSuite: string | null;
+  sni: string | null;
+  alpnOffered: string[];
+  /** ALPN selected (TLS 1.2 ServerHello; TLS 1.3 sends it encrypted, so null there unless decrypted). */
+  alpn: string | null;
+  /** The client offered to resume (a session id, a ticket, a PSK). */
+  resumptionOffered: boolean;
+  /** The server accepted: how. */
+  resumed: 'session-id' | 'ticket' | 'psk' | null;
+  certificate: { subject: string; issuer: string; notBefore: string; notAfter: string; chain: number } | null;
+  /** Decrypted with a key-log entry (named), or why not. */
+  decrypted: boolean;
+  keys: string | null;
+}
+
+/** A finding of the transport stage, by the id of its catalogue entry (src/rules/catalogue-tls.ts). */
+export interface TransportFinding {
+  code: TransportFindingCode;
+  message: string;
+}
+
+export type TransportFindingCode = 'TLS-old-version' | 'TLS-weak-cipher' | 'TLS-cert-expired' | 'TLS-cert-not-yet-valid' | 'TLS-plaintext-mqtt' | 'TLS-record-overflow';
+
 /** Transport findings: every defect reported, never hidden. */
 export interface StreamEvent {
-  event: 'gap' | 'late-data' | 'truncated' | 'overlap-conflict' | 'capture-note' | 'resync' | 'damaged' | 'oversize' | 'buffer-overflow' | 'not-mqtt' | 'tls' | 'incomplete' | 'ip-fragment' | 'file-truncated' | 'corrupt-block' | 'unsupported-link' | 'malformed-frame' | 'incomplete-flow' | 'http' | 'evicted' | 'limit';
+  event: 'gap' | 'late-data' | 'truncated' | 'overlap-conflict' | 'capture-note' | 'resync' | 'damaged' | 'oversize' | 'buffer-overflow' | 'not-mqtt' | 'tls' | 'incomplete' | 'ip-fragment' | 'file-truncated' | 'corrupt-block' | 'unsupported-link' | 'malformed-frame' | 'incomplete-flow' | 'http' | 'evicted' | 'limit' | 'tls-alert' | 'tls-error';
   frame: number;
   conn: number | null;
   dir: Direction | null;
@@ -43,6 +83,12 @@ export interface StreamEvent {
   malformed?: 'rl-too-long';
   /** How many things the event is about (connections evicted, entries left untracked past a cap). */
   count?: number;
+  /** tls-error: what went wrong, one word ('no-key', 'bad-record', 'unsupported-suite', …; docs/json.md). */
+  reason?: string;
+  /** The 'tls' event: the handshake's facts. */
+  tls?: TlsFacts;
+  /** Transport findings, turned into violations by the rules stage. */
+  findings?: TransportFinding[];
 }
 
 /**

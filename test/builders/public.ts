@@ -39,6 +39,13 @@ export interface CaptureEntry {
   /** INDEX `tshark_malformed` column: frame numbers tshark marks [Malformed Packet], '' when none. */
   tsharkMalformed: string;
   public: boolean;
+  /** MQTT over TLS: the key log shipped with the capture (FILE.keys) and the TLS ports beyond 8883. */
+  tls?: TlsArgs;
+}
+
+export interface TlsArgs {
+  keylog?: string;
+  ports: number[];
 }
 
 export interface IndexRow {
@@ -78,6 +85,12 @@ export function publicCaptures(): CaptureEntry[] {
   });
 }
 
+/** The TLS captures' key log (FILE.keys; the -dsb pcapng carries its own) and their extra TLS ports (8884, 8885). */
+function tlsArgsOf(f: string): TlsArgs {
+  const keys = join(CAPTURES_DIR, f.replace(/\.(pcap|pcapng)$/, '.keys'));
+  return { ports: [8884, 8885], ...(existsSync(keys) ? { keylog: keys } : {}) };
+}
+
 /** Every capture file in captures/ (pcap and pcapng). */
 export function ownCaptures(): CaptureEntry[] {
   return readdirSync(CAPTURES_DIR)
@@ -91,6 +104,7 @@ export function ownCaptures(): CaptureEntry[] {
       description: '',
       tsharkMalformed: '',
       public: false,
+      ...(f.startsWith('real-tls-') ? { tls: tlsArgsOf(f) } : {}),
     }));
 }
 

@@ -2,6 +2,7 @@
  * Drives the rules stage the way the pipeline does: packets of one connection in capture order, each decoded with
  * the connection's level (taken from its CONNECT), with capture timestamps, then close().
  */
+import { TLS_RULES } from '../../src/rules/catalogue-tls.js';
 import type { PacketRecord, PacketSink, Violation } from '../../src/mqtt/connection-decoder.js';
 import { decodePacket } from '../../src/mqtt/decoder.js';
 import type { ProtocolLevel } from '../../src/mqtt/types.js';
@@ -100,6 +101,13 @@ export function severityMismatches(vs: readonly Violation[]): string[] {
   const out = new Set<string>();
   for (const v of vs) {
     if (v.spec === 'OneNET' || v.spec === 'mqtt-dissect') continue;
+    if (v.spec === 'TLS') {
+      // TLS findings have their own table (src/rules/catalogue-tls.ts).
+      const t = TLS_RULES.find((r) => r.id === v.id);
+      if (t === undefined) out.add(`TLS ${v.id}: no catalogue entry`);
+      else if (t.severity !== v.severity) out.add(`TLS ${v.id}: ${v.severity}, the catalogue says ${t.severity}`);
+      continue;
+    }
     const e = CATALOGUE.find((x) => x.id === v.id && (x.spec === v.spec || x.spec === 'ref'));
     if (e === undefined) out.add(`${v.spec} ${v.id}: no catalogue entry`);
     else if (e.severity !== v.severity) out.add(`${v.spec} ${v.id}: ${v.severity}, the catalogue says ${e.severity}`);

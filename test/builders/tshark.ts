@@ -5,6 +5,7 @@
  * tshark's JSON (with --no-duplicate-keys) puts one `mqtt` object per frame, or an array of them when a frame holds
  * several MQTT PDUs; repeated fields inside one PDU (SUBSCRIBE topics, property ids) become arrays.
  */
+import type { TlsArgs } from './public.js';
 import { execFile, spawnSync } from 'node:child_process';
 import { promisify } from 'node:util';
 import { PROPERTY_BY_KEY } from '../../src/mqtt/tables.js';
@@ -232,9 +233,12 @@ export interface TsharkResult {
 }
 
 /** Runs tshark on `file`, decoding `ports` (beyond 1883) as MQTT. */
-export async function tsharkDecode(file: string, ports: number[]): Promise<TsharkResult> {
+export async function tsharkDecode(file: string, ports: number[], tls?: TlsArgs): Promise<TsharkResult> {
   const args = ['-n', '-r', file, '-T', 'json', '--no-duplicate-keys', '-Y', 'mqtt'];
   for (const p of [6002, ...ports]) args.push('-d', `tcp.port==${p},mqtt`);
+  // MQTT inside TLS: the key log, and TLS (then MQTT inside it) on the ports beyond 8883.
+  if (tls?.keylog !== undefined) args.push('-o', `tls.keylog_file:${tls.keylog}`);
+  for (const p of tls?.ports ?? []) args.push('-d', `tcp.port==${p},tls`, '-d', `tls.port==${p},mqtt`);
   const { stdout } = await run('tshark', args, { maxBuffer: 512 * 1024 * 1024, cwd: ROOT, env: { ...process.env, LC_ALL: 'C' } });
   const parsed: unknown = JSON.parse(stdout.trim() === '' ? '[]' : stdout);
   const pdus: PduView[] = [];
@@ -380,8 +384,8 @@ export function ourPduValues(p: Record<string, unknown>): Record<string, string>
 }
 
 /** Runs our CLI with --json on `file`. */
-export async function oursDecode(file: string, ports: number[]): Promise<OursResult> {
-  const args = [BIN, '--json', ...ports.flatMap((p) => ['--port', String(p)]), file];
+export async function oursDecode(file: string, ports: number[], tls?: TlsArgs): Promise<OursResult> {
+  const args = [BIN, '--json', ...ports.flatMap((p) => ['--port', String(p)]), ...(tls?.keylog !== undefined ? ['--tls-keylog', tls.keylog] : []), ...(tls?.ports ?? []).flatMap((p) => ['--tls-port', String(p)]), file];
   let stdout = '';
   let stderr = '';
   let status: number | null = 0;

@@ -82,10 +82,17 @@ function magicOf(file: string): string {
 const PCAP_MAGICS = new Set(['d4c3b2a1', 'a1b2c3d4', '4d3cb2a1', 'a1b23c4d']);
 const PCAPNG_MAGIC = '0a0d0d0a';
 
+/** For the TLS captures, what make-captures.sh gives tshark: the key log shipped next to it, TLS on 8884 and 8885. */
+function tlsArgs(file: string): string[] {
+  if (!path.basename(file).startsWith('real-tls-')) return [];
+  const keys = file.replace(/\.(pcap|pcapng)$/, '.keys');
+  return [...(existsSync(keys) ? ['-o', `tls.keylog_file:${keys}`] : []), '-d', 'tcp.port==8884,tls', '-d', 'tls.port==8884,mqtt', '-d', 'tcp.port==8885,tls', '-d', 'tls.port==8885,mqtt'];
+}
+
 function tsharkCounts(file: string): Record<string, number> {
   const r = spawnSync(
     'tshark',
-    ['-n', '-d', 'tcp.port==6002,mqtt', '-r', file, '-Y', 'mqtt', '-T', 'fields', '-e', 'mqtt.msgtype'],
+    ['-n', '-d', 'tcp.port==6002,mqtt', ...tlsArgs(file), '-r', file, '-Y', 'mqtt', '-T', 'fields', '-e', 'mqtt.msgtype'],
     { encoding: 'utf8', timeout: 60_000, maxBuffer: 64 * 1024 * 1024 },
   );
   if (r.error) throw r.error;

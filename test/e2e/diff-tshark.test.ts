@@ -18,7 +18,7 @@ import { writePcap, type FrameSpec } from '../builders/capture-writer.js';
 import { tempFile } from '../builders/cli.js';
 import { ethernet, fragmentIpv4, TcpSession } from '../builders/frames.js';
 import * as m from '../builders/mqtt-bytes.js';
-import { ownCaptures, publicAvailable, publicCaptures } from '../builders/public.js';
+import { ownCaptures, publicAvailable, publicCaptures, type TlsArgs } from '../builders/public.js';
 import { compareMalformed, comparePdus, oursDecode, tsharkAvailable, tsharkDecode, tsharkVersion, type Difference } from '../builders/tshark.js';
 
 // ---------------------------------------------------------------------------------------------------
@@ -139,6 +139,7 @@ const R = {
   ALIAS_DIR: 'tshark keeps one topic-alias table per conversation; aliases are per direction (MQTT-3.3.2-10/-11: client-to-server and server-to-client mappings are independent), so tshark resolves the client\'s alias 1 to the server\'s topic; ours is right',
   NO_CONNECT: 'no CONNECT in the capture: tshark decodes every packet as 3.1.1 and so misreads 5.0 packets (Property Length byte read as payload/topic/QoS); we infer 5.0 from the packets themselves (versionInferred: true)',
   QOS3: 'PUBLISH with QoS 3 (malformed): its layout is undefined, so we stop decoding after the topic (docs/json.md, problem qos3, violation MQTT-3.3.1-4); tshark reads on as if QoS were 1 or 2',
+  PLAIN_8883: 'an MQTT CONNECT sent in clear to the TLS port 8883: tshark dissects 8883 as TLS only and shows the bytes as "Ignored Unknown Record"; we see that no TLS record starts there, report the TLS-plaintext-mqtt finding and decode the connection as plain MQTT',
   BAD_PROPLEN: 'CONNECT whose Property Length runs past the packet: we stop at the bad length (no properties, violation ALL:parse:trailing-bytes); tshark reads a bogus property id 0x00 before marking the packet malformed',
 } as const;
 
@@ -171,6 +172,8 @@ const EXPECTED: Expected[] = [
   }),
   x('captures/synthetic-transport-trouble.pcap', '11[1]', R.LOST, { presence: 'PINGREQ | (absent)' }),
   x('captures/synthetic-transport-trouble.pcap', '11[2]', R.LOST, { presence: 'PINGRESP | (absent)' }),
+  x('captures/real-tls-openssl.pcap', '249[0]', R.PLAIN_8883, { presence: 'CONNECT | (absent)' }),
+  x('captures/real-tls-openssl-dsb.pcapng', '249[0]', R.PLAIN_8883, { presence: 'CONNECT | (absent)' }),
   // public
   x(`${SV}/mqtt-events-invalid-qos/input.pcap`, '8[0]', R.QOS3, { packetId: '(absent) | 1', payloadLength: '(absent) | 16' }),
   x(`${SV}/mqtt-midstream-split/mqtt-midstream-split.pcap`, '4[0]', R.NO_CONNECT, { properties: '0x12,0x22 | (absent)' }),
@@ -205,8 +208,8 @@ function expectedLines(capture: string): string[] {
   return EXPECTED.filter((e) => e.capture === capture).flatMap((e) => Object.entries(e.fields).map(([f, v]) => `${e.at} ${f}: ${v}`)).sort();
 }
 
-async function compare(name: string, path: string, ports: number[]): Promise<void> {
-  const [ours, theirs] = await Promise.all([oursDecode(path, ports), tsharkDecode(path, ports)]);
+async function compare(name: string, path: string, ports: number[], tls?: TlsArgs): Promise<void> {
+  const [ours, theirs] = await Promise.all([oursDecode(path, ports, tls), tsharkDecode(path, ports, tls)]);
   expect(ours.status, `${name}: exit status, stderr ${ours.stderr}`).toBe(0);
   expect(theirs.pdus.length + ours.pdus.length, `${name}: neither tool found MQTT`).toBeGreaterThan(0);
   const diffs = [...comparePdus(ours.pdus, theirs.pdus), ...compareMalformed(ours.lines, theirs.malformedFrames)];
@@ -217,7 +220,7 @@ const TIMEOUT = 120_000;
 
 describe.skipIf(!tsharkAvailable())('decoding agrees with tshark, PDU by PDU', () => {
   describe('captures/', () => {
-    for (const c of ownCaptures()) it.concurrent(c.name, () => compare(c.name, c.path, c.extraPorts), TIMEOUT);
+    for (const c of ownCaptures()) it.concurrent(c.name, () => compare(c.name, c.path, c.extraPorts, c.tls), TIMEOUT);
   });
 
   describe.skipIf(!publicAvailable())('public captures (../shared/captures/public)', () => {
