@@ -12,6 +12,9 @@ import { RuleEngine } from '../rules/engine.js';
 import { PortCensus } from './no-mqtt.js';
 import { TcpReassembler, type Shard } from '../tcp/reassembler.js';
 import type { Connection, ConnectionEnd, StreamEvent } from '../tcp/types.js';
+import { transportProber } from '../transport/probe.js';
+import { LAYERS, layerProbePorts, StreamRouter } from '../transport/router.js';
+import type { WsFrameNotes } from '../transport/websocket.js';
 
 export const DEFAULT_PORTS: readonly number[] = [1883, 6002];
 
@@ -33,6 +36,8 @@ export interface PipelineOptions {
   shard?: Shard;
   /** Connections tracked at once (--max-connections); the reassembler's default otherwise. */
   maxConnections?: number;
+  /** Where the WebSocket layer keeps frame headers for the annotated hex (-x); none otherwise. */
+  wsNotes?: WsFrameNotes;
 }
 
 /** Sends every record to several sinks (renderer, summary, counters). */
@@ -67,7 +72,12 @@ export function buildFrontPipeline(afterRules: PacketSink, opts: PipelineOptions
   const rules: PacketSink = withRules ? new RuleEngine(afterRules) : afterRules;
   const payloadLimit = opts.fieldsShown === false ? 0 : opts.payloadLimit;
   const mqtt = new ConnectionDecoder(rules, { tree: opts.tree, ...(payloadLimit !== undefined ? { payloadLimit } : {}) });
-  const tcp = new TcpReassembler(mqtt, { ports: new Set(opts.ports), auto: opts.auto, connectProber: CONNECT_PROBER, heldBytes: mqtt.budget, ...(opts.shard ? { shard: opts.shard } : {}), ...(opts.maxConnections !== undefined ? { maxConnections: opts.maxConnections } : {}) });
+  // TCP -> transport (stream layers chosen by port and by the first bytes: WebSocket) -> MQTT.
+  const transport = new StreamRouter(mqtt, LAYERS, { held: mqtt.budget, wsNotes: opts.wsNotes ?? null });
+  const mqttPorts = new Set(opts.ports);
+  const probePorts = new Set(layerProbePorts().filter((p) => !mqttPorts.has(p)));
+  const prober = transportProber(opts.auto ? CONNECT_PROBER : null);
+  const tcp = new TcpReassembler(transport, { ports: mqttPorts, auto: opts.auto, connectProber: prober, probePorts, heldBytes: mqtt.budget, ...(opts.shard ? { shard: opts.shard } : {}), ...(opts.maxConnections !== undefined ? { maxConnections: opts.maxConnections } : {}) });
   const reportsUnconnected = (opts.shard?.index ?? 0) === 0;
   const net = new NetDecoder((ev: NetEvent) => {
     if (reportsUnconnected) rules.event({ event: ev.event, frame: ev.frame, conn: null, dir: null, message: ev.message, ...(ev.count !== undefined ? { count: ev.count } : {}) });

@@ -62,6 +62,7 @@ export function closeObject(conn: Connection, end: ConnectionEnd): Record<string
     tcpStream: conn.tcpStream,
     client: conn.client,
     server: conn.server,
+    ...(conn.transport !== undefined ? { transport: conn.transport.join('+') } : {}),
     by: f.by === null ? null : ROLE[f.by],
     how: d !== null ? 'disconnect' : end.cause,
     tcp: end.cause,
@@ -163,7 +164,8 @@ function tcpText(end: ConnectionEnd): string {
 }
 
 export function closeLine(chalk: ChalkInstance, conn: Connection, end: ConnectionEnd): string {
-  return `${String(end.frame).padStart(5)} ${chalk.cyan('- close')} ${chalk.dim(`conn ${conn.id}${streamText(conn)}`)}: ${closeText(conn, end)}`;
+  const over = conn.transport === undefined ? '' : ` over ${conn.transport.join('+')}`;
+  return `${String(end.frame).padStart(5)} ${chalk.cyan('- close')} ${chalk.dim(`conn ${conn.id}${streamText(conn)}${over}`)}: ${closeText(conn, end)}`;
 }
 
 /** ` (tcp.stream 3)` beside a connection number in text, so it can be found in Wireshark; empty without one. */

@@ -115,9 +115,11 @@ function connJson(conn: Connection, dir: Direction): Uint8Array {
     const server = JSON.stringify(conn.server);
     const id = Number.isFinite(conn.id) ? String(conn.id) : 'null';
     const stream = conn.tcpStream === null ? 'null' : String(conn.tcpStream);
+    // Only a connection carried by stream layers says so; its layers are known before its first MQTT byte.
+    const via = conn.transport === undefined ? '' : `,"transport":${JSON.stringify(conn.transport.join('+'))}`;
     e = {
-      c2s: fragment(`","conn":${id},"tcpStream":${stream},"src":${client},"dst":${server},"dir":"c2s"`),
-      s2c: fragment(`","conn":${id},"tcpStream":${stream},"src":${server},"dst":${client},"dir":"s2c"`),
+      c2s: fragment(`","conn":${id},"tcpStream":${stream},"src":${client},"dst":${server},"dir":"c2s"${via}`),
+      s2c: fragment(`","conn":${id},"tcpStream":${stream},"src":${server},"dst":${client},"dir":"s2c"${via}`),
     };
     CONN_JSON.set(conn, e);
   }

@@ -85,8 +85,16 @@ export interface TcpReassemblerOptions {
   ports: Set<number>;
   /** Also deliver connections on other ports whose client starts with an MQTT CONNECT (needs connectProber). */
   auto: boolean;
-  /** The MQTT stage's test of a stream's first bytes, for `auto` (src/mqtt/connect-probe.ts). */
+  /**
+   * The test of a stream's first bytes, for `auto` and `probePorts`: the MQTT stage's CONNECT test
+   * (src/mqtt/connect-probe.ts), or the transport stage's, which also knows a WebSocket upgrade.
+   */
   connectProber?: ConnectProber;
+  /**
+   * Ports whose connections are followed only when the prober says yes (the common WebSocket ports): held back like
+   * `auto` connections until their first bytes decide.
+   */
+  probePorts?: ReadonlySet<number>;
   /** Cap on out-of-order bytes held per direction (default 4 MiB); beyond it segments are dropped. */
   maxBufferedBytesPerDirection?: number;
   /** Cap on out-of-order bytes held by all connections together (default 64 MiB). */
@@ -261,6 +269,9 @@ export class TcpReassembler {
   private streamsOverflowReported = false;
   private readonly prober: ConnectProber | null;
   private readonly probeBuf: Uint8Array;
+  /** Bytes the latest probeDir() call put in probeBuf. */
+  private probeLen = 0;
+  private readonly probePorts: ReadonlySet<number>;
 
   constructor(
     private readonly sink: StreamSink,
@@ -270,7 +281,8 @@ export class TcpReassembler {
     this.auto = opts.auto;
     this.prober = opts.connectProber ?? null;
     // A programming error, not input: --auto cannot work without the test.
-    if (this.auto && this.prober === null) throw new Error('TcpReassembler: auto needs a connectProber');
+    this.probePorts = opts.probePorts ?? new Set();
+    if ((this.auto || this.probePorts.size > 0) && this.prober === null) throw new Error('TcpReassembler: auto and probePorts need a connectProber');
     this.probeBuf = new Uint8Array(this.prober?.bytes ?? 0);
     this.maxBuffered = opts.maxBufferedBytesPerDirection ?? DEFAULT_MAX_BUFFERED_BYTES;
     this.maxBufferedTotal = opts.maxBufferedBytesTotal ?? DEFAULT_MAX_BUFFERED_TOTAL_BYTES;
@@ -533,7 +545,7 @@ export class TcpReassembler {
     let mode: number;
     if (this.ports.has(sp) || this.ports.has(dp)) mode = LIVE;
     else if (sp === MQTT_TLS_PORT || dp === MQTT_TLS_PORT) mode = TLS;
-    else if (this.auto) mode = PENDING;
+    else if (this.auto || this.probePorts.has(sp) || this.probePorts.has(dp)) mode = PENDING;
     else return undefined;
 
     let srcIsClient: boolean;
@@ -569,7 +581,7 @@ export class TcpReassembler {
   }
 
   private isMqttPort(port: number): boolean {
-    return port === MQTT_TLS_PORT || this.ports.has(port);
+    return port === MQTT_TLS_PORT || this.ports.has(port) || this.probePorts.has(port);
   }
 
   private open(st: ConnState): void {
@@ -989,8 +1001,9 @@ export class TcpReassembler {
       this.promote(st, frame);
       return;
     }
+    const note = c === NO ? this.probeNote(st, frame) : null;
     if (st.sawSyn) {
-      if (c === NO) this.ignore(st);
+      if (c === NO) this.ignore(st, note);
       return;
     }
     const s = this.probeDir(st.s2c);
@@ -1006,8 +1019,19 @@ export class TcpReassembler {
       st.s2c = c2s;
       this.promote(st, frame);
     } else if (c === NO && s === NO) {
-      this.ignore(st);
+      this.ignore(st, note ?? this.probeNote(st, frame));
     }
+  }
+
+  /** A stream on a probed port that the prober refused: the one event it is worth, if any (see ConnectProber.explain). */
+  private probeNote(st: ConnState, frame: number): StreamEvent | null {
+    const explain = this.prober!.explain;
+    if (explain === undefined || !(this.probePorts.has(st.clientPort) || this.probePorts.has(st.serverPort))) return null;
+    const why = explain(this.probeBuf, this.probeLen);
+    if (why === null) return null;
+    const client = st.ipv6 ? `[${st.clientIp}]:${st.clientPort}` : `${st.clientIp}:${st.clientPort}`;
+    const server = st.ipv6 ? `[${st.serverIp}]:${st.serverPort}` : `${st.serverIp}:${st.serverPort}`;
+    return { event: 'http', frame, conn: null, dir: null, message: `${client} -> ${server}: ${why}; not decoded` };
   }
 
   private probeDir(d: DirState): ConnectProbe {
@@ -1029,6 +1053,7 @@ export class TcpReassembler {
       }
       expect = c.end;
     }
+    this.probeLen = n;
     const r = this.prober!.test(buf, n);
     return r === NEED && blocked ? NO : r;
   }
@@ -1042,9 +1067,10 @@ export class TcpReassembler {
     this.settle(st, st.s2c, 's2c', frame);
   }
 
-  private ignore(st: ConnState): void {
+  private ignore(st: ConnState, note: StreamEvent | null = null): void {
     st.mode = IGNORED;
     this.release(st);
+    if (note !== null) this.emit(note);
   }
 
   private release(st: ConnState): void {

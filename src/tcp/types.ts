@@ -23,11 +23,19 @@ export interface Connection {
    * `tcp.stream eq N` in Wireshark; null past the numbering table's bound.
    */
   tcpStream: number | null;
+  /**
+   * The stream layers the transport stage (src/transport/) found between TCP and MQTT, outermost first, e.g.
+   * `['websocket']`; absent for MQTT straight over TCP. Set before the first MQTT byte of the connection is passed on.
+   */
+  transport?: TransportName[];
 }
+
+/** A stream layer of the transport stage; TLS adds its own name to this union. */
+export type TransportName = 'websocket';
 
 /** Transport findings: every defect reported, never hidden. */
 export interface StreamEvent {
-  event: 'gap' | 'late-data' | 'truncated' | 'overlap-conflict' | 'capture-note' | 'resync' | 'damaged' | 'oversize' | 'buffer-overflow' | 'not-mqtt' | 'tls' | 'incomplete' | 'ip-fragment' | 'file-truncated' | 'corrupt-block' | 'unsupported-link' | 'malformed-frame' | 'incomplete-flow' | 'http' | 'evicted' | 'limit';
+  event: 'gap' | 'late-data' | 'truncated' | 'overlap-conflict' | 'capture-note' | 'resync' | 'damaged' | 'oversize' | 'buffer-overflow' | 'not-mqtt' | 'tls' | 'incomplete' | 'ip-fragment' | 'file-truncated' | 'corrupt-block' | 'unsupported-link' | 'malformed-frame' | 'incomplete-flow' | 'http' | 'evicted' | 'limit' | 'websocket' | 'websocket-control' | 'websocket-error' | 'websocket-lost';
   frame: number;
   conn: number | null;
   dir: Direction | null;
@@ -43,7 +51,32 @@ export interface StreamEvent {
   malformed?: 'rl-too-long';
   /** How many things the event is about (connections evicted, entries left untracked past a cap). */
   count?: number;
+  /**
+   * What a transport layer decoded, as plain data (a WebSocket handshake's path, Host and subprotocols; a close
+   * frame's code and reason): written as `info` in NDJSON.
+   */
+  info?: Readonly<Record<string, string | number | boolean | null | readonly string[]>>;
+  /**
+   * A finding of a transport layer, by the catalogue rule it breaks (src/rules/transport-findings.ts maps it to a
+   * violation with the connection's protocol version): the transport stage cannot import the rules.
+   */
+  findings?: readonly TransportFinding[];
 }
+
+/** A defect a transport layer saw, named by a stable code (the rules stage cites the catalogue entry for it). */
+export interface TransportFinding {
+  code: TransportFindingCode;
+  message: string;
+  /** Not a finding on an MQTT 3.1 connection (a 3.1 client's subprotocol "mqttv3.1"). */
+  exceptLevel3?: true;
+}
+
+export type TransportFindingCode =
+  | 'ws-not-binary' | 'ws-subprotocol-offered' | 'ws-subprotocol-selected'
+  | 'ws-client-unmasked' | 'ws-server-masked' | 'ws-reserved-bits' | 'ws-reserved-opcode' | 'ws-length-msb'
+  | 'ws-length-not-minimal' | 'ws-control-too-long' | 'ws-control-fragmented' | 'ws-continuation-without-start'
+  | 'ws-data-inside-fragmented' | 'ws-bad-close-code' | 'ws-close-payload-1' | 'ws-data-after-close'
+  | 'ws-accept-mismatch';
 
 /**
  * Bytes held for packets in progress by every stage of one capture together (out-of-order TCP data here, MQTT
@@ -107,4 +140,9 @@ export type ConnectProbe = 'yes' | 'no' | 'more';
 export interface ConnectProber {
   bytes: number;
   test(b: Uint8Array, n: number): ConnectProbe;
+  /**
+   * For a stream on a probed port (probePorts) judged 'no': why it is still worth one event (HTTP that is no
+   * WebSocket upgrade on a WebSocket port), or null to drop it silently.
+   */
+  explain?(b: Uint8Array, n: number): string | null;
 }

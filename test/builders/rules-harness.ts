@@ -100,7 +100,7 @@ export function severityMismatches(vs: readonly Violation[]): string[] {
   const out = new Set<string>();
   for (const v of vs) {
     if (v.spec === 'OneNET' || v.spec === 'mqtt-dissect') continue;
-    const e = CATALOGUE.find((x) => x.id === v.id && (x.spec === v.spec || x.spec === 'ref'));
+    const e = CATALOGUE.find((x) => x.id === v.id && (x.spec === v.spec || x.spec === 'ref' || (x.spec === 'rfc6455' && v.spec.startsWith('RFC 6455 '))));
     if (e === undefined) out.add(`${v.spec} ${v.id}: no catalogue entry`);
     else if (e.severity !== v.severity) out.add(`${v.spec} ${v.id}: ${v.severity}, the catalogue says ${e.severity}`);
   }
