@@ -537,7 +537,7 @@ counts() {
   while read -r n t; do
     [[ -n "$t" ]] || continue
     out+=("${MSGTYPE_NAMES[$t]}=$n")
-  done < <("${TSHARK[@]}" -r "$src" -Y mqtt -T fields -e mqtt.msgtype 2>/dev/null | tr ',' '\n' | sort -n | uniq -c)
+  done < <("${TSHARK[@]}" -d 'tcp.port==8080,mqtt' -r "$src" -Y mqtt -T fields -e mqtt.msgtype 2>/dev/null | tr ',' '\n' | sort -n | uniq -c)
   local IFS=,
   line="${out[*]}"
   echo "${line//,/, }"

@@ -2,13 +2,13 @@
 // tshark 4.0 cuts MQTT over WebSocket into frames and unmasks them, but hands binary payloads to its "data"
 // dissector: MQTT has no entry in its ws.protocol table, so `-Y mqtt` finds nothing. This script takes tshark's own
 // unmasked payloads (data.data, in capture order, per TCP stream and direction), joins them into each direction's
-// byte stream and writes them as a plain TCP capture on port 1883, so tshark's MQTT dissector can decode exactly the
+// byte stream and writes them as a plain TCP capture with the original ports, so tshark's MQTT dissector can decode exactly the
 // stream its WebSocket dissector unwrapped. Each written segment's timestamp (seconds) is the number of the original
 // frame that carried its bytes, so packets can be matched to the original capture's frames.
 //
 //   node scripts/ws-unwrap.mjs CAPTURE PORT OUT.pcap
 //
-// Then: tshark -r OUT.pcap -Y mqtt ...   (frame.time_epoch = original frame number)
+// Then: tshark -r OUT.pcap -d tcp.port==PORT,mqtt -Y mqtt ...   (frame.time_epoch = original frame number)
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 
@@ -21,7 +21,7 @@ if (!capture || !outFile || !Number.isInteger(port)) {
 
 const fields = execFileSync('tshark', [
   '-n', '-r', capture, '-d', `tcp.port==${port},http`, '-Y', 'websocket && data',
-  '-T', 'fields', '-E', 'occurrence=a', '-E', 'aggregator=,', '-e', 'frame.number', '-e', 'tcp.stream', '-e', 'tcp.srcport', '-e', 'data.data',
+  '-T', 'fields', '-E', 'occurrence=a', '-E', 'aggregator=,', '-e', 'frame.number', '-e', 'tcp.stream', '-e', 'tcp.srcport', '-e', 'tcp.dstport', '-e', 'data.data',
 ], { encoding: 'utf8', maxBuffer: 1 << 28, stdio: ['ignore', 'pipe', 'ignore'] });
 
 /** Per TCP stream: sequence numbers of both directions; segments in capture order. */
@@ -29,10 +29,11 @@ const streams = new Map();
 const segments = [];
 for (const line of fields.split('\n')) {
   if (line === '') continue;
-  const [frame, stream, srcPort, data] = line.split('\t');
+  const [frame, stream, srcPort, dstPort, data] = line.split('\t');
   const fromClient = Number(srcPort) !== port;
+  const clientPort = fromClient ? Number(srcPort) : Number(dstPort);
   const bytes = Buffer.from(data.replace(/[,:]/g, ''), 'hex');
-  if (!streams.has(stream)) streams.set(stream, { c: 1000, s: 5000 });
+  if (!streams.has(stream)) streams.set(stream, { c: 1000, s: 5000, clientPort });
   segments.push({ frame: Number(frame), stream: Number(stream), fromClient, bytes });
 }
 
@@ -47,9 +48,9 @@ function segment(st, stream, fromClient, flags, payload, sec) {
   ip[9] = 6;
   Buffer.from(fromClient ? CLIENT : SERVER).copy(ip, 12);
   Buffer.from(fromClient ? SERVER : CLIENT).copy(ip, 16);
-  const cport = 40000 + stream;
-  ip.writeUInt16BE(fromClient ? cport : 1883, 20);
-  ip.writeUInt16BE(fromClient ? 1883 : cport, 22);
+  const cport = st.clientPort;
+  ip.writeUInt16BE(fromClient ? cport : port, 20);
+  ip.writeUInt16BE(fromClient ? port : cport, 22);
   ip.writeUInt32BE((fromClient ? st.c : st.s) >>> 0, 24);
   ip.writeUInt32BE((fromClient ? st.s : st.c) >>> 0, 28);
   ip[32] = 0x50;

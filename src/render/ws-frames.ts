@@ -42,7 +42,7 @@ export function wsFrameLines(notes: readonly WsFrameNote[], packetOffset: number
     const from = Math.max(n.streamOffset, packetOffset) - packetOffset;
     const to = Math.min(n.streamOffset + n.payloadLength, packetOffset + packetLength) - packetOffset;
     const whole = from === 0 && to === packetLength;
-    const share = whole ? 'the whole packet' : `packet bytes ${from}-${to - 1}`;
+    const share = whole ? 'the whole packet' : to - from === 1 ? `packet byte ${from}` : `packet bytes ${from}-${to - 1}`;
     const rest = n.payloadLength - (to - from);
     out.push(`${indent}    ${''.padEnd(pad)}${chalk.dim(`payload: ${share}${rest > 0 ? ` (and ${rest} byte${rest === 1 ? '' : 's'} of other packets)` : ''}`)}`);
   }
