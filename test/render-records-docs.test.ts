@@ -24,9 +24,10 @@ test('docs/json.md lists every key of the packet record, in order', () => {
   const rows = [...section.matchAll(/^\| (`[a-zA-Z]+`(?:, `[a-zA-Z]+`)*) \| [^|]*(?:\\\|[^|]*)* \|(.*)\|$/gm)];
   const documented = rows.filter((m) => !m[2]!.trim().startsWith('only ')).flatMap((m) => m[1]!.split(', ').map((k) => k.slice(1, -1)));
   expect(documented).toEqual(Object.keys(rec));
-  // The keys of a packet the snaplen cut, in their place.
-  const cut = JSON.parse(packetJsonText({ conn, dir: 'c2s', frame: 4, frames: [4], timeSec: conn.startSec, timeNsec: 0, bytes: b.subarray(0, 9), decoded: decodePacket(b.subarray(0, 9), { level: 4, dir: 'c2s', tree: false }), levelInferred: false, streamOffset: 0, truncated: b.length, violations: [] }, { redact: false, payloadLimit: 1024 })) as Record<string, unknown>;
+  // The keys of a packet the snaplen cut, on a WebSocket connection: every optional key in its place.
+  const wsConn: Connection = { ...conn, transport: ['websocket'] };
+  const cut = JSON.parse(packetJsonText({ conn: wsConn, dir: 'c2s', frame: 4, frames: [4], timeSec: conn.startSec, timeNsec: 0, bytes: b.subarray(0, 9), decoded: decodePacket(b.subarray(0, 9), { level: 4, dir: 'c2s', tree: false }), levelInferred: false, streamOffset: 0, truncated: b.length, violations: [] }, { redact: false, payloadLimit: 1024 })) as Record<string, unknown>;
   const all = rows.flatMap((m) => m[1]!.split(', ').map((k) => k.slice(1, -1)));
   expect(all).toEqual(Object.keys(cut));
-  expect(cut).toMatchObject({ length: b.length, truncated: true, capturedLength: 9 });
+  expect(cut).toMatchObject({ length: b.length, truncated: true, capturedLength: 9, transport: 'websocket' });
 });

@@ -33,9 +33,18 @@ export interface Connection {
 /** A stream layer of the transport stage; TLS adds its own name to this union. */
 export type TransportName = 'websocket';
 
+/** Every kind of event record, as data: docs/json.md has a row for each (test/events-docs.test.ts). */
+export const EVENT_KINDS = [
+  'gap', 'late-data', 'truncated', 'overlap-conflict', 'capture-note', 'resync', 'damaged', 'oversize', 'buffer-overflow',
+  'not-mqtt', 'tls', 'incomplete', 'ip-fragment', 'file-truncated', 'corrupt-block', 'unsupported-link', 'malformed-frame',
+  'incomplete-flow', 'http', 'evicted', 'limit', 'websocket', 'websocket-control', 'websocket-error', 'websocket-lost',
+] as const;
+
+export type EventKind = (typeof EVENT_KINDS)[number];
+
 /** Transport findings: every defect reported, never hidden. */
 export interface StreamEvent {
-  event: 'gap' | 'late-data' | 'truncated' | 'overlap-conflict' | 'capture-note' | 'resync' | 'damaged' | 'oversize' | 'buffer-overflow' | 'not-mqtt' | 'tls' | 'incomplete' | 'ip-fragment' | 'file-truncated' | 'corrupt-block' | 'unsupported-link' | 'malformed-frame' | 'incomplete-flow' | 'http' | 'evicted' | 'limit' | 'websocket' | 'websocket-control' | 'websocket-error' | 'websocket-lost';
+  event: EventKind;
   frame: number;
   conn: number | null;
   dir: Direction | null;
