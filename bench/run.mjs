@@ -857,7 +857,17 @@ async function stageWorker(stage, file) {
   const afterRules = stage >= 6 && DialectStage ? new DialectStage(last, { dialect: 'auto', tree: false }) : last;
   const mqtt = new ConnectionDecoder(stage >= 5 ? new RuleEngine(afterRules) : last, { tree: false });
   const bytesOnly = { open() {}, data(_c, _d, p) { n += p.length; }, gap() {}, close() {}, event() {} };
-  const tcp = new TcpReassembler(stage >= 4 ? mqtt : bytesOnly, { ports: new Set([1883, 6002]), auto: false });
+  // The transport stage (issue 13 on): TCP -> router -> MQTT, and the WebSocket ports probed, as src/cli/pipeline.ts
+  // wires them; older builds feed the MQTT stage straight from TCP.
+  let afterTcp = stage >= 4 ? mqtt : bytesOnly;
+  let tcpExtra = {};
+  if (stage >= 4 && existsSync(join(ROOT, 'dist', 'transport', 'router.js'))) {
+    const { StreamRouter, LAYERS, layerProbePorts } = await dist('transport/router.js');
+    const { transportProber } = await dist('transport/probe.js');
+    afterTcp = new StreamRouter(mqtt, LAYERS, { held: mqtt.budget, wsNotes: null });
+    tcpExtra = { connectProber: transportProber(null), probePorts: new Set(layerProbePorts()), heldBytes: mqtt.budget };
+  }
+  const tcp = new TcpReassembler(afterTcp, { ports: new Set([1883, 6002]), auto: false, ...tcpExtra });
   const net = new NetDecoder(() => {});
   const parser = new CaptureParser({
     record(rec) {

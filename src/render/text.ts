@@ -151,7 +151,8 @@ export class Renderer implements PacketSink {
     this.write(line.trimEnd() + cut + severityMark(chalk, rec.violations));
     if (o.verbose && d.tree) {
       // Which TCP conversation this is in Wireshark's numbering: `tcp.stream eq N` opens it there.
-      if (conn.tcpStream !== null) this.write(chalk.dim(`      connection #${conn.id}, tcp.stream ${conn.tcpStream} (Wireshark: tcp.stream eq ${conn.tcpStream})`));
+      const over = conn.transport === undefined ? '' : `, over ${conn.transport.join('+')} (offsets are within the MQTT stream the frames carried)`;
+      if (conn.tcpStream !== null) this.write(chalk.dim(`      connection #${conn.id}, tcp.stream ${conn.tcpStream} (Wireshark: tcp.stream eq ${conn.tcpStream})${over}`));
       for (const l of fieldTree(d.tree, { chalk, full: o.full, redact: o.redact, indent: '      ' })) this.write(l);
     }
     if (o.hex && d.tree) {
