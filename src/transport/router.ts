@@ -80,7 +80,7 @@ class Sniffing {
   readonly held: Held[] = [];
   heldBytes = 0;
   /** The client's first bytes, joined. */
-  first = new Uint8Array(0);
+  first: Uint8Array = new Uint8Array(0);
   constructor(readonly conn: Connection) {}
 }
 
@@ -137,10 +137,14 @@ export class StreamRouter implements StreamSink {
     }
     if (dir === 'c2s') {
       const take = Math.min(data.length, this.sniffLimit - r.first.length);
-      const joined = new Uint8Array(r.first.length + take);
-      joined.set(r.first, 0);
-      joined.set(data.subarray(0, take), r.first.length);
-      r.first = joined;
+      // The first chunk is sniffed where it lies (a plain MQTT stream is told at its first byte, without a copy); only
+      // a stream that may still be a layer's has its first bytes joined.
+      let joined: Uint8Array = data.subarray(0, take);
+      if (r.first.length > 0) {
+        joined = new Uint8Array(r.first.length + take);
+        joined.set(r.first, 0);
+        joined.set(data.subarray(0, take), r.first.length);
+      }
       let pending = false;
       for (const row of this.rows) {
         const v = row.sniff(joined, joined.length);
@@ -156,6 +160,11 @@ export class StreamRouter implements StreamSink {
         this.next.data(conn, dir, data, frame, timeSec, timeNsec);
         return;
       }
+      // Kept (the caller's bytes are valid only during the call), and counted as held like the chunks below.
+      const grown = joined.length - r.first.length;
+      r.first = r.first.length > 0 ? joined : joined.slice();
+      r.heldBytes += grown;
+      this.ctx.held.held += grown;
     }
     if (this.ctx.held.held + data.length > this.ctx.held.limit) {
       // No room to wait: the stream is passed on as it is (the MQTT stage reports what it is not).
