@@ -114,7 +114,8 @@ class WsDir {
   controlLength = 0;
   controlLost = false;
   /** Findings of the frame being read (reported with its control event, or at once for data frames). */
-  frameFindings: TransportFinding[] = [];
+  /** Emptied (not replaced) per frame: reports copy what they keep. */
+  readonly frameFindings: TransportFinding[] = [];
   /** A fragmented data message is in progress, and its opcode. */
   inMessage = false;
   messageOpcode = OP_BINARY;
@@ -423,7 +424,7 @@ export class WebSocketLayer implements StreamSink {
     const len7 = b1 & 0x7f;
     let length: number = len7;
     let at = 2;
-    d.frameFindings = [];
+    d.frameFindings.length = 0;
     if (len7 === 126) {
       length = (h[2]! << 8) | h[3]!;
       at = 4;
@@ -488,7 +489,7 @@ export class WebSocketLayer implements StreamSink {
       if (effective === OP_TEXT) this.note(d, 'ws-not-binary', `MQTT bytes in a text frame (frame ${frame}); they are decoded all the same`);
       // Findings of a data frame are reported as they are found; its payload follows in the MQTT stream.
       if (d.frameFindings.length > 0) this.report(st, d, dir, frame, d.frameFindings);
-      d.frameFindings = [];
+      d.frameFindings.length = 0;
       this.notes?.add(st.conn.id, dir, { frame, header: h.slice(0, at), payloadLength: length, streamOffset: d.mqttOffset });
     }
     if (length === 0) this.endFrame(st, d, dir, frame);
@@ -527,7 +528,7 @@ export class WebSocketLayer implements StreamSink {
       if (d.inMessage) message += ', between the frames of a fragmented message';
     }
     const findings = this.fresh(d, d.frameFindings);
-    d.frameFindings = [];
+    d.frameFindings.length = 0;
     this.next.event({ event: 'websocket-control', frame, conn: st.conn.id, dir, message, info, ...(findings.length > 0 ? { findings } : {}) });
   }
 
