@@ -9,8 +9,9 @@
  * and hands the connection to that layer; every other connection goes straight to `next`. A layer's output goes to a
  * router of the layers that may run inside it (a row's `inner`), so layers compose: TLS, then WebSocket inside it.
  *
- * Plain TCP pays one Map lookup per data chunk: a connection is in the map only while its first bytes are sniffed
- * (normally one chunk: an MQTT stream's first byte is no HTTP method's) or while a layer carries it.
+ * Plain TCP pays at most one Map lookup per data chunk, and none while no connection is sniffed or layered: a
+ * connection is in the map only while its first bytes are sniffed (normally one chunk: an MQTT stream's first byte is
+ * no HTTP method's) or while a layer carries it.
  */
 import type { Connection, ConnectionEnd, Direction, HeldBytes, StreamEvent, StreamSink, TransportName } from '../tcp/types.js';
 import { headEnd, isWebSocketUpgrade, MAX_HEAD_BYTES, parseHead, startsHttp } from './http.js';
@@ -120,6 +121,11 @@ export class StreamRouter implements StreamSink {
   }
 
   data(conn: Connection, dir: Direction, data: Uint8Array, frame: number, timeSec: number, timeNsec: number): void {
+    // No connection sniffed or layered (a capture of plain MQTT once its connections have started): no lookup at all.
+    if (this.routes.size === 0) {
+      this.next.data(conn, dir, data, frame, timeSec, timeNsec);
+      return;
+    }
     const r = this.routes.get(conn.id);
     if (r === undefined) {
       this.next.data(conn, dir, data, frame, timeSec, timeNsec);
