@@ -150,8 +150,10 @@ describe('HTTP on an MQTT port', () => {
     const r = runFrames(frames, { ports: [9001] });
     expect(r.packets.map((p) => p.decoded.typeName)).toEqual(['CONNECT', 'CONNACK', 'PINGREQ']);
     expect(r.packets[0]!.conn.transport).toEqual(['websocket']);
-    // The request has no Sec-WebSocket-Key, so the missing Accept cannot be checked (said in the handshake event).
-    expect(r.violations.map((v) => v.id).sort()).toEqual(['ALL:3.12.4:pingresp-missing', 'MQTT-6.0.0-4']);
+    // The request has no Sec-WebSocket-Key nor Version (RFC 6455 4.1, on the handshake event), so the missing Accept
+    // cannot be checked (said in the handshake event).
+    expect(r.violations.map((v) => v.id).sort()).toEqual(['ALL:3.12.4:pingresp-missing', 'MQTT-6.0.0-4', 'RFC6455:4.1:request-fields']);
+    expect(r.events[0]!.violations!.map((v) => [v.id, v.spec, v.message])).toEqual([['RFC6455:4.1:request-fields', 'RFC 6455 4.1', 'the Upgrade request (frame 4) has no Sec-WebSocket-Key, has no Sec-WebSocket-Version']]);
     expect(r.packets[1]!.violations.map((v) => v.id)).toEqual(['MQTT-6.0.0-4']);
     expect(r.events.map((e) => e.event)).toEqual(['websocket', 'incomplete-flow']);
     expect(r.events[0]!.message).toMatch(/selected \(none\); accept key no key/);

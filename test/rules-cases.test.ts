@@ -935,6 +935,11 @@ add('rfc6455|RFC6455:5.5.1:close-payload-1', 'a close frame of one byte', () => 
 add('rfc6455|RFC6455:5.5.1:data-after-close', 'a data frame after the close frame', () =>
   ws([['c', clientFrame({ opcode: 0x8, payload: Uint8Array.of(0x03, 0xe8) })], ['c', clientFrame({ payload: PING })]]));
 add('rfc6455|RFC6455:7.4:bad-close-code', 'close code 1005 sent in a frame', () => ws([['c', clientFrame({ opcode: 0x8, payload: Uint8Array.of(0x03, 0xed) })]]));
+add('rfc6455|RFC6455:4.1:request-fields', 'an Upgrade request without Sec-WebSocket-Version', () => {
+  const s = new TcpSession('10.0.0.1:40000', '10.0.0.2:8080');
+  const frames = [...s.handshake(), ...s.send('client', bytes('GET /mqtt HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Protocol: mqtt\r\n\r\n')), ...s.send('server', upgradeResponse())];
+  return runFrames(frames).violations;
+});
 add('rfc6455|RFC6455:4.2.2:accept-mismatch', 'a wrong Sec-WebSocket-Accept', () => ws([], { accept: 'AAAAAAAAAAAAAAAAAAAAAAAAAAA=' }));
 
 // ============================================================================================

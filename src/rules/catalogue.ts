@@ -120,6 +120,7 @@ const RFC6455_RULES: readonly RfcRule[] = [
   ['RFC6455:5.5.1:close-payload-1', '5.5.1', 'error', 'A close frame\'s payload, if any, starts with a 2-byte status code: a 1-byte payload is malformed.'],
   ['RFC6455:5.5.1:data-after-close', '5.5.1', 'error', 'An endpoint sends no frame after its close frame.'],
   ['RFC6455:7.4:bad-close-code', '7.4', 'error', 'A close frame carries a status code that may be sent: 1000-1003, 1007-1014 or 3000-4999 (never 1004-1006, 1015 or an unassigned one).'],
+  ['RFC6455:4.1:request-fields', '4.1', 'error', 'The Upgrade request carries Connection: Upgrade, a Sec-WebSocket-Key of 16 random bytes in base64 and Sec-WebSocket-Version: 13.'],
   ['RFC6455:4.2.2:accept-mismatch', '4.2.2', 'error', 'The 101 response carries Sec-WebSocket-Accept, the base64 SHA-1 of the request\'s Sec-WebSocket-Key and the RFC\'s GUID.'],
 ];
 

@@ -28,6 +28,7 @@ const ROWS: Readonly<Record<TransportFindingCode, Cites>> = {
   'ws-data-after-close': { rfc: rule('rfc6455', 'RFC6455:5.5.1:data-after-close') },
   'ws-bad-close-code': { rfc: rule('rfc6455', 'RFC6455:7.4:bad-close-code') },
   'ws-accept-mismatch': { rfc: rule('rfc6455', 'RFC6455:4.2.2:accept-mismatch') },
+  'ws-bad-request': { rfc: rule('rfc6455', 'RFC6455:4.1:request-fields') },
 };
 
 /**

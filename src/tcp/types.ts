@@ -85,7 +85,7 @@ export type TransportFindingCode =
   | 'ws-client-unmasked' | 'ws-server-masked' | 'ws-reserved-bits' | 'ws-reserved-opcode' | 'ws-length-msb'
   | 'ws-length-not-minimal' | 'ws-control-too-long' | 'ws-control-fragmented' | 'ws-continuation-without-start'
   | 'ws-data-inside-fragmented' | 'ws-bad-close-code' | 'ws-close-payload-1' | 'ws-data-after-close'
-  | 'ws-accept-mismatch';
+  | 'ws-accept-mismatch' | 'ws-bad-request';
 
 /**
  * Bytes held for packets in progress by every stage of one capture together (out-of-order TCP data here, MQTT

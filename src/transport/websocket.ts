@@ -141,8 +141,20 @@ const FINDING_SECTION: Readonly<Partial<Record<TransportFindingCode, string>>> =
   'ws-client-unmasked': '5.1', 'ws-server-masked': '5.1', 'ws-reserved-bits': '5.2', 'ws-reserved-opcode': '5.2',
   'ws-length-msb': '5.2', 'ws-length-not-minimal': '5.2', 'ws-control-too-long': '5.5', 'ws-control-fragmented': '5.5',
   'ws-continuation-without-start': '5.4', 'ws-data-inside-fragmented': '5.4', 'ws-bad-close-code': '7.4',
-  'ws-close-payload-1': '5.5.1', 'ws-data-after-close': '5.5.1', 'ws-accept-mismatch': '4.2.2',
+  'ws-close-payload-1': '5.5.1', 'ws-data-after-close': '5.5.1', 'ws-accept-mismatch': '4.2.2', 'ws-bad-request': '4.1',
 };
+
+/** What an Upgrade request lacks of the fields RFC 6455 section 4.1 requires (the Upgrade itself was sniffed). */
+function requestDefects(req: HttpHead): string[] {
+  const out: string[] = [];
+  if (!tokens(req.headers.get('connection')).some((t) => t.toLowerCase() === 'upgrade')) out.push('has no "Connection: Upgrade"');
+  const key = req.headers.get('sec-websocket-key');
+  if (key === undefined) out.push('has no Sec-WebSocket-Key');
+  else if (!/^[A-Za-z0-9+/]{22}==$/.test(key)) out.push(`has a Sec-WebSocket-Key ${JSON.stringify(key)} that is not 16 bytes in base64`);
+  const version = req.headers.get('sec-websocket-version');
+  if (version !== '13') out.push(version === undefined ? 'has no Sec-WebSocket-Version' : `has Sec-WebSocket-Version ${JSON.stringify(version)}, not 13`);
+  return out;
+}
 
 export class WebSocketLayer implements StreamSink {
   private readonly conns = new Map<number, WsConn>();
@@ -314,6 +326,10 @@ export class WebSocketLayer implements StreamSink {
         if (accept === 'wrong') findings.push({ code: 'ws-accept-mismatch', message: `Sec-WebSocket-Accept is ${JSON.stringify(got)}; the key ${JSON.stringify(key)} gives ${JSON.stringify(want)}` });
       } else {
         findings.push({ code: 'ws-accept-mismatch', message: 'the 101 response has no Sec-WebSocket-Accept' });
+      }
+      if (req !== null) {
+        const missing = requestDefects(req);
+        if (missing.length > 0) findings.push({ code: 'ws-bad-request', message: `the Upgrade request (frame ${st.hs.requestFrame}) ${missing.join(', ')}` });
       }
       if (req !== null && !offered.includes(MQTT_SUBPROTOCOL)) {
         const what = offered.length === 0 ? 'no Sec-WebSocket-Protocol' : `Sec-WebSocket-Protocol ${JSON.stringify(offered.join(', '))}`;
