@@ -14,7 +14,7 @@ import { TcpReassembler, type Shard } from '../tcp/reassembler.js';
 import type { Connection, ConnectionEnd, StreamEvent } from '../tcp/types.js';
 import { transportProber } from '../transport/probe.js';
 import { LAYERS, layerProbePorts, StreamRouter } from '../transport/router.js';
-import type { WsFrameNotes } from '../transport/websocket.js';
+import type { WsFrameSink } from '../transport/websocket.js';
 
 export const DEFAULT_PORTS: readonly number[] = [1883, 6002];
 
@@ -37,7 +37,7 @@ export interface PipelineOptions {
   /** Connections tracked at once (--max-connections); the reassembler's default otherwise. */
   maxConnections?: number;
   /** Where the WebSocket layer keeps frame headers for the annotated hex (-x); none otherwise. */
-  wsNotes?: WsFrameNotes;
+  wsNotes?: WsFrameSink;
 }
 
 /** Sends every record to several sinks (renderer, summary, counters). */

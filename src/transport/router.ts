@@ -15,7 +15,7 @@
  */
 import type { Connection, ConnectionEnd, Direction, HeldBytes, StreamEvent, StreamSink, TransportName } from '../tcp/types.js';
 import { headEnd, isWebSocketUpgrade, MAX_HEAD_BYTES, parseHead, startsHttp } from './http.js';
-import { WebSocketLayer, type WsFrameNotes } from './websocket.js';
+import { WebSocketLayer, type WsFrameSink } from './websocket.js';
 import { WEBSOCKET_PORTS } from './websocket-tables.js';
 
 /** What every layer may need from the pipeline. */
@@ -23,7 +23,7 @@ export interface LayerContext {
   /** The capture's shared count of bytes held for packets in progress. */
   held: HeldBytes;
   /** WebSocket frame headers for the annotated hex (null when -x is off). */
-  wsNotes: WsFrameNotes | null;
+  wsNotes: WsFrameSink | null;
 }
 
 export type Sniff = 'yes' | 'no' | 'more';

@@ -32,11 +32,18 @@ export interface WsFrameNote {
 /** Most frames remembered per direction for the annotated hex: a packet spread over more shows the latest of them. */
 export const FRAME_NOTES_KEPT = 64;
 
+/** Where the layer puts its frame notes: a store the renderer reads (WsFrameNotes), or a hand-over to another thread. */
+export interface WsFrameSink {
+  add(conn: number, dir: Direction, note: WsFrameNote): void;
+  /** The connection closed (after its close went downstream): its notes are no longer needed. */
+  drop(conn: number): void;
+}
+
 /**
  * The frame headers behind each direction's MQTT stream, kept only for the annotated hex (-x): the renderer asks which
  * frames carried a packet's bytes. Bounded per direction; a connection's notes go when it closes.
  */
-export class WsFrameNotes {
+export class WsFrameNotes implements WsFrameSink {
   private readonly byConn = new Map<number, { c2s: WsFrameNote[]; s2c: WsFrameNote[] }>();
 
   add(conn: number, dir: Direction, note: WsFrameNote): void {
@@ -67,7 +74,7 @@ export interface WebSocketOptions {
   /** The capture's shared count of held bytes: handshake heads count in it. */
   held: HeldBytes;
   /** Kept when the annotated hex is shown. */
-  notes?: WsFrameNotes | null;
+  notes?: WsFrameSink | null;
 }
 
 const enum Phase {
@@ -159,7 +166,7 @@ function requestDefects(req: HttpHead): string[] {
 export class WebSocketLayer implements StreamSink {
   private readonly conns = new Map<number, WsConn>();
   private readonly held: HeldBytes;
-  private readonly notes: WsFrameNotes | null;
+  private readonly notes: WsFrameSink | null;
   /** Unmasked payload bytes, reused: what is passed on is valid only during the call. */
   private scratch = new Uint8Array(4096);
 
