@@ -857,14 +857,18 @@ async function stageWorker(stage, file) {
   const afterRules = stage >= 6 && DialectStage ? new DialectStage(last, { dialect: 'auto', tree: false }) : last;
   const mqtt = new ConnectionDecoder(stage >= 5 ? new RuleEngine(afterRules) : last, { tree: false });
   const bytesOnly = { open() {}, data(_c, _d, p) { n += p.length; }, gap() {}, close() {}, event() {} };
-  // The transport stage (TLS layer) sits between TCP and MQTT from the tls branch on, as in src/cli/pipeline.ts.
+  // The transport stage (issue 13 on): TCP -> router (TLS, WebSocket) -> MQTT, and the WebSocket ports probed, as src/cli/pipeline.ts
+  // wires them; older builds feed the MQTT stage straight from TCP.
   let afterTcp = stage >= 4 ? mqtt : bytesOnly;
-  if (stage >= 4 && existsSync(join(ROOT, 'dist', 'transport', 'tls', 'layer.js'))) {
-    const { TlsLayer } = await dist('transport/tls/layer.js');
+  let tcpExtra = {};
+  if (stage >= 4 && existsSync(join(ROOT, 'dist', 'transport', 'router.js'))) {
+    const { StreamRouter, LAYERS, layerProbePorts } = await dist('transport/router.js');
+    const { transportProber } = await dist('transport/probe.js');
     const { KeyLog } = await dist('transport/tls/keylog.js');
-    afterTcp = new TlsLayer(mqtt, { keylog: new KeyLog(), heldBytes: mqtt.budget });
+    afterTcp = new StreamRouter(mqtt, LAYERS, { held: mqtt.budget, wsNotes: null, keylog: new KeyLog() });
+    tcpExtra = { connectProber: transportProber(null), probePorts: new Set(layerProbePorts()), heldBytes: mqtt.budget };
   }
-  const tcp = new TcpReassembler(afterTcp, { ports: new Set([1883, 6002]), auto: false });
+  const tcp = new TcpReassembler(afterTcp, { ports: new Set([1883, 6002]), auto: false, ...tcpExtra });
   const net = new NetDecoder(() => {});
   const parser = new CaptureParser({
     record(rec) {

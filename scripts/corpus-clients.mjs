@@ -22,6 +22,10 @@
 //               TLS_CONNECTIONS, each CONNECT (3.1.1 or 5.0), SUBSCRIBE, PUBLISH to itself at QoS 0/1/2, a 20 KB PUBLISH
 //               (records split over TCP segments and MQTT packets over records), PINGREQ, DISCONNECT. SNI
 //               broker.corpus.test, ALPN "mqtt" offered. The key log is written by Node (NODE_OPTIONS=--tls-keylog=FILE)
+//   ws          MQTT over WebSocket (ws://HOST:PORT/mqtt, subprotocol "mqtt"): a 3.1.1 subscriber and a 5.0
+//               publisher; QoS 0/1/2 PUBLISHes, a 300-byte payload (16-bit frame length), a 70,000-byte payload
+//               (64-bit frame length, many TCP segments), PINGREQ, UNSUBSCRIBE, DISCONNECT. MQTT.js (the `ws`
+//               library) masks every client frame
 //
 // Every step is bounded: a step that does not finish in time makes the process exit non-zero.
 import { readFileSync } from 'node:fs';
@@ -60,8 +64,8 @@ function withTimeout(promise, what, ms = STEP_TIMEOUT_MS) {
   ]).finally(() => clearTimeout(timer));
 }
 
-function brokerUrl(host, port) {
-  return host.includes(':') ? `mqtt://[${host}]:${port}` : `mqtt://${host}:${port}`;
+function brokerUrl(host, port, scheme = 'mqtt') {
+  return host.includes(':') ? `${scheme}://[${host}]:${port}` : `${scheme}://${host}:${port}`;
 }
 
 /**
@@ -410,6 +414,34 @@ async function midstreamScenario(url, seconds, logFile) {
   if (out !== null) fs.closeSync(out);
 }
 
+/** MQTT over WebSocket: what the plain scenarios do, framed by WebSocket (payload sizes chosen for each length form). */
+async function wsScenario(url) {
+  const subscriber = await connect(url, { clientId: 'corpus-ws-sub', protocolVersion: 4, clean: true });
+  const granted = await sub(subscriber, { 'corpus/ws/#': { qos: 2 } });
+  checkGranted(granted, [2], 'corpus-ws-sub');
+  const publisher = await connect(url, { clientId: 'corpus-ws-pub', protocolVersion: 5, clean: true, properties: { sessionExpiryInterval: 0 } });
+  const medium = 'm'.repeat(300);
+  // Deterministic bytes, so reruns carry the same payload.
+  const large = Buffer.alloc(70_000);
+  for (let i = 0, x = 0x1234567; i < large.length; i++) {
+    x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
+    large[i] = x >>> 24;
+  }
+  const got = collect(subscriber, 5, 'corpus-ws-sub');
+  await pub(publisher, 'corpus/ws/q0', 'ws payload at QoS 0', { qos: 0 });
+  await pub(publisher, 'corpus/ws/q1', 'ws payload at QoS 1', { qos: 1 });
+  await pub(publisher, 'corpus/ws/q2', 'ws payload at QoS 2', { qos: 2 });
+  await pub(publisher, 'corpus/ws/medium', medium, { qos: 1 });
+  await pub(publisher, 'corpus/ws/large', large, { qos: 1 });
+  const msgs = await got;
+  const large2 = msgs.find((m) => m.topic === 'corpus/ws/large');
+  if (large2 === undefined || Buffer.compare(large2.packet.payload, large) !== 0) throw new Error('corpus-ws-sub: the 70,000-byte payload did not arrive intact');
+  await ping(subscriber);
+  await unsub(subscriber, ['corpus/ws/#']);
+  await end(subscriber);
+  await end(publisher);
+}
+
 // ---------------------------------------------------------------------------------------------
 
 const args = (() => {
@@ -469,6 +501,7 @@ const scenarios = {
   'will-v5': () => willV5Scenario(url),
   midstream: () => midstreamScenario(url, args.seconds, args.log),
   tls: () => tlsScenario(args.host, args.port, args.ca),
+  ws: () => wsScenario(`${brokerUrl(args.host, args.port, 'ws')}/mqtt`),
 };
 const run = scenarios[args.scenario];
 if (!run) {

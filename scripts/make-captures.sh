@@ -14,7 +14,8 @@
 #     corpus traffic; every process below runs inside it and all traffic stays on its loopback
 #   * per scenario group: starts a fresh mosquitto broker (own config in a temp dir, not the system
 #     service) with listener 1883 (anonymous) and listener 6002 (user name + password, like the
-#     OneNET platform; per_listener_settings true), starts one capture (tcpdump -i lo -> pcap
+#     OneNET platform; per_listener_settings true) and listener 8080 with `protocol websockets`
+#     (MQTT over WebSocket, anonymous), starts one capture (tcpdump -i lo -> pcap
 #     Ethernet, tcpdump -i any -> pcap Linux cooked v2, or dumpcap -i lo -> pcapng), drives real
 #     clients (mosquitto_pub / mosquitto_sub and MQTT.js via scripts/corpus-clients.mjs), stops
 #     the capture with SIGINT and the broker with SIGTERM, by PID
@@ -36,7 +37,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 SELF="$ROOT/scripts/make-captures.sh"
 CLIENTS="$ROOT/scripts/corpus-clients.mjs"
 SNAPLEN=262144
-FILTER='tcp port 1883 or tcp port 6002 or tcp port 8883 or tcp port 8884 or tcp port 8885'
+FILTER='tcp port 1883 or tcp port 6002 or tcp port 8080 or tcp port 8883 or tcp port 8884 or tcp port 8885'
 # OneNET-style credentials on listener 6002: user name = product id, client id = device name,
 # password = a (fixed, fake) OneNET token.
 ONENET_USER=482913
@@ -61,6 +62,7 @@ CAPTURES=(
   "real-tls-mqttjs.pcapng|dumpcap -i lo|pcapng, Ethernet interface (LINKTYPE_ETHERNET 1); TLS, keys in real-tls-mqttjs.keys|group_tls_mqttjs"
   "real-tls-openssl.pcap|tcpdump -i lo|pcap, Ethernet (LINKTYPE_ETHERNET 1); TLS, keys in real-tls-openssl.keys|group_tls_openssl"
   "real-tls-openssl-dsb.pcapng|editcap --inject-secrets|pcapng, Ethernet; the keys in a Decryption Secrets Block|derived_dsb"
+  "real-ws-8080.pcap|tcpdump -i lo|pcap, Ethernet (LINKTYPE_ETHERNET 1)|group_ws"
 )
 # Key logs shipped with their captures (tshark -o tls.keylog_file:FILE.keys; mqtt-dissect --tls-keylog FILE.keys).
 keys_of() {
@@ -88,6 +90,7 @@ required_types() {
   real-midstream-json.pcap.gz) echo PUBLISH ;;
   real-tls-mqttjs.pcapng) echo CONNECT CONNACK PUBLISH PUBACK PUBREC PUBREL PUBCOMP SUBSCRIBE SUBACK PINGREQ PINGRESP DISCONNECT ;;
   real-tls-openssl.pcap | real-tls-openssl-dsb.pcapng) echo CONNECT CONNACK PUBLISH PUBACK DISCONNECT ;;
+  real-ws-8080.pcap) echo CONNECT CONNACK PUBLISH PUBACK PUBREC PUBREL PUBCOMP SUBSCRIBE SUBACK UNSUBSCRIBE UNSUBACK PINGREQ PINGRESP DISCONNECT ;;
   *) die "no required types for $1" ;;
   esac
 }
@@ -207,6 +210,11 @@ allow_anonymous true
 listener 6002
 allow_anonymous false
 password_file $WORK/passwd
+
+# MQTT over WebSocket (mosquitto 2.0 needs a plain listener beside it, or it refuses to start)
+listener 8080
+protocol websockets
+allow_anonymous true
 EOF
     if [[ "$name" == tls_* ]]; then
       local T=$WORK/tls
@@ -246,6 +254,9 @@ EOF
     grep -qF 'listen socket on port 6002' "$BLOG" || die "mosquitto: no listener on 6002"
     if [[ "$name" == tls_* ]]; then
       grep -qF 'listen socket on port 8885' "$BLOG" || die "mosquitto: no TLS listener on 8885: $(cat "$BLOG")"
+    fi
+    if [[ "$name" == ws* ]]; then
+      grep -qF 'websockets listen socket on port 8080' "$BLOG" || die "mosquitto: no WebSocket listener on 8080"
     fi
   }
 
@@ -540,6 +551,11 @@ EOF
     timeout -k 2 5 bash -c 'exec 3<>/dev/tcp/127.0.0.1/8883; cat "$1" >&3; sleep 0.5; cat <&3 >/dev/null 2>&1 || true' _ "$d/connect.bin" || true
   }
 
+  # MQTT over WebSocket: MQTT.js (its `ws` client) to mosquitto's websockets listener.
+  group_ws() {
+    run "MQTT.js ws" 45 node "$CLIENTS" ws --host 127.0.0.1 --port 8080
+  }
+
   ip link set lo up
   make_tls_certs
   mosquitto_passwd -c -b "$WORK/passwd" "$ONENET_USER" "$ONENET_TOKEN" >/dev/null 2>&1 ||
@@ -553,7 +569,7 @@ EOF
   for entry in "${CAPTURES[@]}"; do
     IFS='|' read -r file tool _link group <<<"$entry"
     read -r tname iface_flag iface <<<"$tool"
-    [[ " ${MAKE_CAPTURES_ONLY:-} " == "  " || " ${MAKE_CAPTURES_ONLY:-} " == *" $file "* ]] || continue
+    [[ -z "${MAKE_CAPTURES_ONLY:-}" || " $MAKE_CAPTURES_ONLY " == *" $file "* ]] || continue
     if [[ "$group" == derived_dsb ]]; then
       # The openssl capture with its key log in a pcapng Decryption Secrets Block (needs that capture first).
       [[ -s "$WORK/real-tls-openssl.pcap" ]] || die "$file is made from real-tls-openssl.pcap: record that too (--only)"
@@ -666,7 +682,7 @@ MAKE_CAPTURES_INNER=1 MAKE_CAPTURES_WORK="$WORK" MAKE_CAPTURES_ONLY="${ONLY[*]:-
 ((rc == 0)) || die "recording failed (status $rc)${KEEP_WORK:+; see $WORK}"
 
 # --- check the captures with tshark -------------------------------------------------------------
-TSHARK=(tshark -n -d 'tcp.port==6002,mqtt')
+TSHARK=(tshark -n -d 'tcp.port==6002,mqtt' -d 'tcp.port==8080,http')
 # tshark_for FILE: TSHARK plus, for a TLS capture, its key log and the TLS ports beyond 8883
 tshark_for() {
   TSHARK_F=("${TSHARK[@]}")
@@ -678,14 +694,22 @@ tshark_for() {
   fi
 }
 
-# counts FILE -> "CONNECT=n, CONNACK=n, ..." in packet-type order
+# counts FILE -> "CONNECT=n, CONNACK=n, ..." in packet-type order. tshark 4.0 does not hand WebSocket payloads to its
+# MQTT dissector: for a WebSocket capture (real-ws-PORT.pcap) the payloads tshark unmasked are joined per direction
+# into a plain TCP capture first (scripts/ws-unwrap.mjs), which tshark then decodes as MQTT.
 counts() {
-  local line n t out=()
+  local line n t out=() src=$1
   tshark_for "$1"
+  if [[ "$(basename "$1")" =~ ^real-ws-([0-9]+)\.pcap$ ]]; then
+    # tshark unmasks the frames but does not decode their MQTT: ws-unwrap.mjs joins its payloads into a TCP capture.
+    src="$WORK/$(basename "$1").unwrapped.pcap"
+    node "$ROOT/scripts/ws-unwrap.mjs" "$1" "${BASH_REMATCH[1]}" "$src" 2>/dev/null || die "ws-unwrap failed on $1"
+    TSHARK_F+=(-d 'tcp.port==8080,mqtt')
+  fi
   while read -r n t; do
     [[ -n "$t" ]] || continue
     out+=("${MSGTYPE_NAMES[$t]}=$n")
-  done < <("${TSHARK_F[@]}" -r "$1" -Y mqtt -T fields -e mqtt.msgtype 2>/dev/null | tr ',' '\n' | sort -n | uniq -c)
+  done < <("${TSHARK_F[@]}" -r "$src" -Y mqtt -T fields -e mqtt.msgtype 2>/dev/null | tr ',' '\n' | sort -n | uniq -c)
   local IFS=,
   line="${out[*]}"
   echo "${line//,/, }"
@@ -726,7 +750,10 @@ for entry in "${CAPTURES[@]}"; do
   fi
   experts=$("${TSHARK_F[@]}" -r "$f" -Y '_ws.malformed || _ws.expert.severity >= 0x00600000' -T fields \
     -E aggregator='|' -e frame.number -e _ws.expert.severity -e _ws.expert.message -e _ws.malformed 2>/dev/null)
-  bad=$(awk -F'\t' '
+  # MQTT.js over WebSocket (the ws library) ends its TCP connection with a RST after the close frames.
+  ws=0
+  [[ "$file" == real-ws-* ]] && ws=1
+  bad=$(awk -F'\t' -v ws="$ws" '
     {
       if ($4 != "") { print; next }
       ns = split($2, sev, "|"); split($3, msg, "|")
@@ -736,6 +763,7 @@ for entry in "${CAPTURES[@]}"; do
         # A duplicate SACK: the kernel retransmitted a segment the receiver already had (a loaded machine delays
         # loopback ACKs past the retransmission timer). Real transport behaviour, not a defect of the capture.
         if (msg[i] ~ /^D-SACK Sequence$/) continue
+        if (ws == 1 && msg[i] ~ /^Connection reset \(RST\)$/) continue
         print $1 "\t" msg[i]
       }
     }' <<<"$experts" | head -20)
@@ -769,6 +797,9 @@ describe() {
   real-large-200k.pcap)
     echo "MQTT 3.1.1 over 127.0.0.1:1883. \`corpus-large-sub\` subscribes \`corpus/large/blob\` at QoS 1; \`corpus-large-pub\` publishes a $LARGE_BYTES-byte (200 KiB) payload at QoS 1 (deterministic LCG bytes, sha256 \`$NODE_SHA\`); the PUBLISH spans several TCP segments in each direction (client to broker, broker to subscriber)."
     ;;
+  real-ws-8080.pcap)
+    echo "MQTT over WebSocket: mosquitto's \`protocol websockets\` listener 127.0.0.1:8080 and MQTT.js over \`ws://127.0.0.1:8080/mqtt\` (subprotocol \`mqtt\`; client frames masked; decode with \`-d tcp.port==8080,http\`). \`corpus-ws-sub\` (3.1.1) subscribes \`corpus/ws/#\` at QoS 2; \`corpus-ws-pub\` (5.0) publishes to \`corpus/ws/q0..q2\` at QoS 0/1/2, a 300-byte payload to \`corpus/ws/medium\` (16-bit frame length) and a 70,000-byte one to \`corpus/ws/large\` (64-bit frame length, spread over many TCP segments), QoS 1; the subscriber receives all five, sends PINGREQ, UNSUBSCRIBE, DISCONNECT."
+    ;;
   real-midstream-json.pcap.gz)
     echo "MQTT 3.1.1 and 5.0 over 127.0.0.1:1883, captured from 2 s after the clients connected (no SYN, no CONNECT): MQTT.js publishers \`corpus-mid-json-v311\` and \`corpus-mid-json-v5\` send a 100-200 KB JSON document full of decimal digits every 500 ms (QoS 0 and 1 alternately), \`corpus-mid-bin-v311\` / \`corpus-mid-bin-v5\` 10-60 KB binary payloads (QoS 1/2, 2/0); \`corpus-mid-sub-v311\` receives \`corpus/mid/json/v311\` (QoS 1), \`corpus-mid-sub-v5\` \`corpus/mid/bin/v5\` (QoS 2); all disconnect after 4 s; loopback limited to 500 KB/s with \`tc\` so the connections are busy when the capture starts. \`real-midstream-json.clients.ndjson\` lists every packet each client sent and received after its CONNACK (port, direction, type, packet id, topic, payload length and SHA-256). The counts are tshark's, which frames every segment start as a packet: not what the clients sent, and they vary between runs."
     ;;
@@ -795,6 +826,7 @@ versions() {
   real-midstream-json.pcap.gz) echo "3.1.1, 5.0" ;;
   real-tls-mqttjs.pcapng) echo "3.1.1, 5.0" ;;
   real-tls-openssl.pcap | real-tls-openssl-dsb.pcapng) echo "3.1.1" ;;
+  real-ws-8080.pcap) echo "3.1.1, 5.0" ;;
   esac
 }
 
@@ -860,7 +892,9 @@ $(dumpcap --version 2>/dev/null | head -1 | sed 's/ (Git.*//'), $(tshark --versi
 
 MQTT packet counts are tshark's, from
 \`tshark -n -d tcp.port==6002,mqtt -r FILE -Y mqtt -T fields -e mqtt.msgtype | tr ',' '\n' | sort | uniq -c\`
-(\`-d tcp.port==6002,mqtt\` is needed for port 6002 and harmless elsewhere), written as
+(\`-d tcp.port==6002,mqtt\` is needed for port 6002 and harmless elsewhere; for \`real-ws-8080.pcap\` tshark 4.0
+unmasks the WebSocket frames but does not decode their MQTT, so \`scripts/ws-unwrap.mjs\` first joins the payloads
+tshark unmasked into a plain TCP capture that tshark then decodes), written as
 \`NAME=count\` with the MQTT control packet type names (1 CONNECT … 14 DISCONNECT, 15 AUTH).
 Total size: $total bytes.
 
@@ -884,6 +918,9 @@ Notes:
 - `real-midstream-json.pcap.gz` starts after its connections did, inside their payloads: tshark frames every
   segment start as a packet there, so its counts are not what the clients sent (that is in
   `real-midstream-json.clients.ndjson`) and differ from run to run; `--check` does not compare them.
+- `real-ws-8080.pcap`: MQTT.js writes a packet's pieces as separate WebSocket frames (a CONNECT spans several
+  1- to 7-byte binary frames), so MQTT packets span frames (MQTT-6.0.0-2); each client ends with a close frame
+  without a status code, then a RST.
 - mosquitto 2.0 does not send topic aliases to clients, so topic aliases appear only client to server
   (in `real-v5-props.pcapng`); the broker's CONNACKs announce Topic Alias Maximum 10.
 - The TLS captures (`real-tls-*`) are counted by tshark decrypting them: `-o tls.keylog_file:FILE.keys` (the key

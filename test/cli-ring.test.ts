@@ -27,12 +27,29 @@ function collector(): { h: RingHandler; got: unknown[] } {
     close: (id, end) => got.push(['close', id, end]),
     event: (ev) => got.push(['event', ev]),
     packet: (p: RingPacket) => got.push(['packet', { ...p, bytes: Array.from(p.bytes.subarray(0, 8)), length: p.bytes.length }]),
+    wsFrame: (c, d, note) => got.push(['wsFrame', c, d, { ...note, header: Array.from(note.header) }]),
+    wsDrop: (c) => got.push(['wsDrop', c]),
     idle: () => {},
   };
   return { h, got };
 }
 
 describe('ring of --threads 2', () => {
+  it('hands over WebSocket frame notes for the annotated hex, in order with the packets', () => {
+    const sab = newRingBuffer();
+    const w = new RingWriter(sab);
+    const r = new RingReader(sab);
+    const { h, got } = collector();
+    w.wsFrames.add(7, 's2c', { frame: 41, header: Uint8Array.of(0x82, 0xfe, 0x01, 0x2c, 1, 2, 3, 4), payloadLength: 300, streamOffset: 2 ** 33 });
+    w.wsFrames.drop(7);
+    w.end();
+    r.run(h);
+    expect(got).toEqual([
+      ['wsFrame', 7, 's2c', { frame: 41, header: [0x82, 0xfe, 0x01, 0x2c, 1, 2, 3, 4], payloadLength: 300, streamOffset: 2 ** 33 }],
+      ['wsDrop', 7],
+    ]);
+  });
+
   it('hands over opens, times, packets with findings, aliases and cuts, events and closes, in order', () => {
     const sab = newRingBuffer();
     const w = new RingWriter(sab);
@@ -71,7 +88,7 @@ describe('ring of --threads 2', () => {
     const sizes: number[] = [];
     let bad = 0;
     const h: RingHandler = {
-      frameTime: () => {}, open: () => {}, close: () => {}, event: () => {}, idle: () => {},
+      frameTime: () => {}, open: () => {}, close: () => {}, event: () => {}, idle: () => {}, wsFrame: () => {}, wsDrop: () => {},
       packet: (p) => {
         sizes.push(p.bytes.length);
         // Every byte of the payload is its offset's low byte: a piece put back in the wrong place shows.

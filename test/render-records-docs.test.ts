@@ -30,4 +30,8 @@ test('docs/json.md lists every key of the packet record, in order', () => {
   const all = rows.flatMap((m) => m[1]!.split(', ').map((k) => k.slice(1, -1)));
   expect(all).toEqual(Object.keys(cut));
   expect(cut).toMatchObject({ length: b.length, truncated: true, capturedLength: 9, transport: 'tls', transportKeys: 'keys.log line 1' });
+  // The same on a WebSocket connection (no key-log entry: only transport).
+  const wsCut = JSON.parse(packetJsonText({ conn: { ...conn, transport: ['websocket'] }, dir: 'c2s', frame: 4, frames: [4], timeSec: conn.startSec, timeNsec: 0, bytes: b.subarray(0, 9), decoded: decodePacket(b.subarray(0, 9), { level: 4, dir: 'c2s', tree: false }), levelInferred: false, streamOffset: 0, truncated: b.length, violations: [] }, { redact: false, payloadLimit: 1024 })) as Record<string, unknown>;
+  expect(wsCut).toMatchObject({ transport: 'websocket' });
+  expect(wsCut).not.toHaveProperty('transportKeys');
 });

@@ -13,6 +13,9 @@ import {
   unsuback, unsubscribe, type ConnectOpts, type Level, type Prop,
 } from './builders/mqtt-bytes.js';
 import { Harness, alone, describeViolations, severityMismatches } from './builders/rules-harness.js';
+import { TcpSession } from './builders/frames.js';
+import { runFrames } from './builders/run-frames.js';
+import { clientFrame, upgradeRequest, upgradeResponse, wsFrame } from './builders/websocket.js';
 
 interface RuleCase {
   key: string;
@@ -29,7 +32,7 @@ function found(vs: readonly Violation[], key: string): boolean {
   const bar = key.indexOf('|');
   const spec = key.slice(0, bar);
   const id = key.slice(bar + 1);
-  return vs.some((v) => v.id === id && (spec === 'ref' || v.spec === spec));
+  return vs.some((v) => v.id === id && (spec === 'ref' || v.spec === spec || (spec === 'rfc6455' && v.spec.startsWith('RFC 6455 '))));
 }
 
 // ---- helpers ---------------------------------------------------------------------------------
@@ -888,6 +891,56 @@ add('ref|ALL:3.13:unsolicited-pingresp', 'PINGRESP without PINGREQ', () => {
   h.s(pingresp());
   return run(h);
 });
+
+// ============================================================================================
+// MQTT over WebSocket: section 6 and RFC 6455 (a whole session through the pipeline, port 8080)
+// ============================================================================================
+
+type WsStep = readonly ['c' | 's', Uint8Array];
+
+/** A WebSocket session: handshake (subprotocols as given), CONNECT and CONNACK of `level` in frames, then `steps`. */
+function ws(steps: readonly WsStep[], o: { level?: Level; offered?: string | null; selected?: string | null; accept?: string | null } = {}): Violation[] {
+  const level = o.level ?? 4;
+  const s = new TcpSession('10.0.0.1:40000', '10.0.0.2:8080');
+  const frames = [
+    ...s.handshake(),
+    ...s.send('client', upgradeRequest({ protocols: o.offered === undefined ? 'mqtt' : o.offered })),
+    ...s.send('server', upgradeResponse({ protocol: o.selected === undefined ? 'mqtt' : o.selected, ...(o.accept !== undefined ? { accept: o.accept } : {}) })),
+    ...s.send('client', clientFrame({ payload: connect({ level, clientId: 'ws' }) })),
+    ...s.send('server', wsFrame({ payload: connack({ level }) })),
+  ];
+  for (const [side, b] of steps) frames.push(...s.send(side === 'c' ? 'client' : 'server', b));
+  frames.push(...s.close());
+  return runFrames(frames).violations;
+}
+
+const PING = pingreq();
+for (const [spec, level] of [['3.1.1', 4], ['5.0', 5]] as const) {
+  add(`${spec}|MQTT-6.0.0-1`, 'a PINGREQ in a text frame', () => ws([['c', clientFrame({ opcode: 0x1, payload: PING })]], { level }));
+  add(`${spec}|MQTT-6.0.0-3`, 'the client offers only "chat"', () => ws([], { level, offered: 'chat' }));
+  add(`${spec}|MQTT-6.0.0-4`, 'the server selects no subprotocol', () => ws([], { level, selected: null }));
+}
+add('rfc6455|RFC6455:5.1:unmasked-client-frame', 'a client frame without mask', () => ws([['c', wsFrame({ payload: PING })]]));
+add('rfc6455|RFC6455:5.1:masked-server-frame', 'a masked server frame', () => ws([['c', clientFrame({ payload: PING })], ['s', clientFrame({ payload: pingresp() })]]));
+add('rfc6455|RFC6455:5.2:reserved-bits', 'RSV2 set', () => ws([['c', clientFrame({ rsv: 2, payload: PING })]]));
+add('rfc6455|RFC6455:5.2:reserved-opcode', 'opcode 0x3', () => ws([['c', clientFrame({ opcode: 0x3, payload: PING })]]));
+add('rfc6455|RFC6455:5.2:length-msb', 'a 64-bit length with its top bit set', () => ws([['c', clientFrame({ payload: PING, form: 64, declared: 1n << 63n })]]));
+add('rfc6455|RFC6455:5.2:length-not-minimal', 'a 2-byte payload in the 16-bit form', () => ws([['c', clientFrame({ payload: PING, form: 16 })]]));
+add('rfc6455|RFC6455:5.4:continuation-without-start', 'a continuation with no message', () => ws([['c', clientFrame({ opcode: 0x0, payload: PING })]]));
+add('rfc6455|RFC6455:5.4:data-inside-fragmented', 'a binary frame inside a fragmented message', () =>
+  ws([['c', clientFrame({ fin: false, payload: PING.subarray(0, 1) })], ['c', clientFrame({ payload: PING })], ['c', clientFrame({ opcode: 0x0, payload: PING.subarray(1) })]]));
+add('rfc6455|RFC6455:5.5:control-too-long', 'a 126-byte ping', () => ws([['c', clientFrame({ opcode: 0x9, payload: new Uint8Array(126) })]]));
+add('rfc6455|RFC6455:5.5:control-fragmented', 'a ping without FIN', () => ws([['c', clientFrame({ opcode: 0x9, fin: false, payload: 'x' })]]));
+add('rfc6455|RFC6455:5.5.1:close-payload-1', 'a close frame of one byte', () => ws([['c', clientFrame({ opcode: 0x8, payload: Uint8Array.of(3) })]]));
+add('rfc6455|RFC6455:5.5.1:data-after-close', 'a data frame after the close frame', () =>
+  ws([['c', clientFrame({ opcode: 0x8, payload: Uint8Array.of(0x03, 0xe8) })], ['c', clientFrame({ payload: PING })]]));
+add('rfc6455|RFC6455:7.4:bad-close-code', 'close code 1005 sent in a frame', () => ws([['c', clientFrame({ opcode: 0x8, payload: Uint8Array.of(0x03, 0xed) })]]));
+add('rfc6455|RFC6455:4.1:request-fields', 'an Upgrade request without Sec-WebSocket-Version', () => {
+  const s = new TcpSession('10.0.0.1:40000', '10.0.0.2:8080');
+  const frames = [...s.handshake(), ...s.send('client', bytes('GET /mqtt HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Protocol: mqtt\r\n\r\n')), ...s.send('server', upgradeResponse())];
+  return runFrames(frames).violations;
+});
+add('rfc6455|RFC6455:4.2.2:accept-mismatch', 'a wrong Sec-WebSocket-Accept', () => ws([], { accept: 'AAAAAAAAAAAAAAAAAAAAAAAAAAA=' }));
 
 // ============================================================================================
 // Run

@@ -13,6 +13,9 @@ import { suiteParams } from '../src/transport/tls/tables.js';
 import type { ConnectionEnd, Direction, HeldBytes } from '../src/tcp/types.js';
 import { CollectingSink } from './builders/frames.js';
 import { clientHello, handshakeMsg, hex, params, record, sealers12, serverHello, Tls13Sealer, tlsConn } from './builders/tls.js';
+import { clientFrame, upgradeRequest, upgradeResponse, wsFrame } from './builders/websocket.js';
+import * as m from './builders/mqtt-bytes.js';
+import { LAYERS, StreamRouter } from '../src/transport/router.js';
 
 const END: ConnectionEnd = { frame: 99, timeSec: 1_700_000_001, timeNsec: 0, cause: 'fin', by: 'c2s', finC2s: true, finS2c: true };
 const FINISHED = (n: number): Uint8Array => Uint8Array.from(handshakeMsg(20, new Array<number>(n).fill(0x5a)));
@@ -30,7 +33,7 @@ function keyLine(label: string, random: Uint8Array, secret: Uint8Array): string 
 }
 
 /** A TLS 1.3 session: ClientHello, ServerHello, the compatibility CCS, encrypted handshakes, then application records. */
-function session13(suite: number, messages: { c2s: string[]; s2c: string[] }, o: { handshakeKeys?: boolean; keyUpdateAfter?: number } = {}): Session {
+function session13(suite: number, messages: { c2s: (string | Uint8Array)[]; s2c: (string | Uint8Array)[] }, o: { handshakeKeys?: boolean; keyUpdateAfter?: number } = {}): Session {
   const p = params(suite);
   const cr = randomBytes(32);
   const sr = randomBytes(32);
@@ -416,5 +419,34 @@ describe('key derivation', () => {
     const a = prf12('md5', secret.subarray(0, 24), 'x', seed, 40);
     const b = prf12('sha1', secret.subarray(23), 'x', seed, 40);
     expect(hex(prf10(secret, 'x', seed, 40))).toBe(hex(a.map((v, i) => v ^ b[i]!)));
+  });
+});
+
+describe('WebSocket inside TLS (wss), through the transport router', () => {
+  test('TLS is decrypted, the WebSocket inside it unwrapped: the MQTT stream comes out whole, transport tls+websocket', () => {
+    const connect = m.connect({ clientId: 'wss-client' });
+    const connack = m.connack();
+    const publish = m.publish({ topic: 'wss/t', qos: 1, packetId: 7, payload: 'over wss' });
+    // The CONNECT split over two frames, the PUBLISH in a third; the server's CONNACK in one frame.
+    const s = session13(0x1301, {
+      c2s: [upgradeRequest(), clientFrame({ payload: connect.subarray(0, 5), fin: true }), clientFrame({ payload: connect.subarray(5) }), clientFrame({ payload: publish })],
+      s2c: [upgradeResponse(), wsFrame({ payload: connack })],
+    });
+    const sink = new CollectingSink();
+    const held = { held: 0, limit: 1 << 30 };
+    const router = new StreamRouter(sink, LAYERS, { held, wsNotes: null, keylog: s.keylog });
+    const conn = tlsConn();
+    router.open(conn);
+    let frame = 10;
+    router.data(conn, 'c2s', s.c2s[0]!, frame++, 1_700_000_000, 0);
+    router.data(conn, 's2c', cat(s.s2c.slice(0, 3)), frame++, 1_700_000_000, 0);
+    router.data(conn, 'c2s', cat(s.c2s.slice(1, 4)), frame++, 1_700_000_000, 0);
+    router.data(conn, 's2c', cat(s.s2c.slice(3)), frame++, 1_700_000_000, 0);
+    router.data(conn, 'c2s', cat(s.c2s.slice(4)), frame++, 1_700_000_000, 0);
+    router.close(conn, END);
+    expect(conn.transport).toEqual(['tls', 'websocket']);
+    expect(Buffer.from(sink.stream(0, 'c2s')).toString('hex')).toBe(Buffer.concat([connect, publish]).toString('hex'));
+    expect(Buffer.from(sink.stream(0, 's2c')).toString('hex')).toBe(Buffer.from(connack).toString('hex'));
+    expect(held.held).toBe(0);
   });
 });

@@ -12,6 +12,7 @@ import { closeViolations } from '../rules/close.js';
 import type { Connection, ConnectionEnd, StreamEvent } from '../tcp/types.js';
 import { escapeText } from '../render/escape.js';
 import { DEFAULT_PORTS, FanOut } from './pipeline.js';
+import { WsFrameNotes } from '../transport/websocket.js';
 
 export const EXIT = { ok: 0, unreadable: 1, usage: 2, violations: 3 } as const;
 
@@ -93,18 +94,25 @@ export interface BackEnd {
   readonly counter: ViolationCounter;
   readonly summary: SummaryCollector | null;
   readonly ro: RenderOptions;
+  /**
+   * The WebSocket frame headers the annotated hex shows below a packet carried over WebSocket (null without -x): the
+   * transport stage fills it, in this thread or, with --threads 2, through the ring.
+   */
+  readonly wsNotes: WsFrameNotes | null;
 }
 
 /** `tree`: whether the dialects build tree nodes (the modes that show the field tree). */
 export function buildBackEnd(a: BackEndArgs, out: LineOut, color: boolean, tree: boolean): BackEnd {
   const ro = renderOptions(a, color);
+  const wsNotes = ro.hex && tree && !ro.json && !ro.quiet ? new WsFrameNotes() : null;
+  if (wsNotes !== null) ro.wsNotes = wsNotes;
   const renderer = new Renderer((l) => out.line(l), ro, out);
   const summary = a.summary ? new SummaryCollector() : null;
   const counter = new ViolationCounter(SEVERITY_RANK[a.failOn ?? 'error']);
   const sinks: PacketSink[] = [renderer, counter];
   if (summary) sinks.push(summary);
   const sink = new DialectStage(new FanOut(sinks), { dialect: a.dialect, tree, views: !ro.quiet });
-  return { sink, renderer, counter, summary, ro };
+  return { sink, renderer, counter, summary, ro, wsNotes };
 }
 
 /** After the last record: the summary tables (as text, or as kind:"summary" records with --json), then a flush. */

@@ -12,9 +12,11 @@ import { RuleEngine } from '../rules/engine.js';
 import { PortCensus } from './no-mqtt.js';
 import { MQTT_TLS_PORT, TcpReassembler, type Shard } from '../tcp/reassembler.js';
 import { KeyLog } from '../transport/tls/keylog.js';
-import { TlsLayer } from '../transport/tls/layer.js';
 import { TLS_PROBER } from '../transport/tls/probe.js';
 import type { Connection, ConnectionEnd, StreamEvent } from '../tcp/types.js';
+import { transportProber } from '../transport/probe.js';
+import { LAYERS, layerProbePorts, StreamRouter } from '../transport/router.js';
+import type { WsFrameSink } from '../transport/websocket.js';
 
 export const DEFAULT_PORTS: readonly number[] = [1883, 6002];
 /** pcapng Decryption Secrets Block secrets type of a TLS key log ('TLSK'). */
@@ -42,6 +44,8 @@ export interface PipelineOptions {
   keylog?: KeyLog;
   /** Ports carrying MQTT over TLS besides 8883 (--tls-port). */
   tlsPorts?: number[];
+  /** Where the WebSocket layer keeps frame headers for the annotated hex (-x); none otherwise. */
+  wsNotes?: WsFrameSink;
 }
 
 /** Sends every record to several sinks (renderer, summary, counters). */
@@ -76,11 +80,14 @@ export function buildFrontPipeline(afterRules: PacketSink, opts: PipelineOptions
   const rules: PacketSink = withRules ? new RuleEngine(afterRules) : afterRules;
   const payloadLimit = opts.fieldsShown === false ? 0 : opts.payloadLimit;
   const mqtt = new ConnectionDecoder(rules, { tree: opts.tree, ...(payloadLimit !== undefined ? { payloadLimit } : {}) });
-  // The transport stage: TLS connections are unwrapped (decrypted with the key log) before the MQTT stage sees them.
+  // TCP -> transport (stream layers chosen by port and by the first bytes: TLS, WebSocket, WebSocket inside TLS) -> MQTT.
   const keylog = opts.keylog ?? new KeyLog();
-  const tls = new TlsLayer(mqtt, { keylog, heldBytes: mqtt.budget });
+  const transport = new StreamRouter(mqtt, LAYERS, { held: mqtt.budget, wsNotes: opts.wsNotes ?? null, keylog });
+  const mqttPorts = new Set(opts.ports);
+  const probePorts = new Set(layerProbePorts().filter((p) => !mqttPorts.has(p)));
+  const prober = transportProber(opts.auto ? CONNECT_PROBER : null);
   const tlsPorts = new Set([MQTT_TLS_PORT, ...(opts.tlsPorts ?? [])]);
-  const tcp = new TcpReassembler(tls, { ports: new Set(opts.ports), auto: opts.auto, connectProber: CONNECT_PROBER, tlsPorts, tlsProber: TLS_PROBER, heldBytes: mqtt.budget, ...(opts.shard ? { shard: opts.shard } : {}), ...(opts.maxConnections !== undefined ? { maxConnections: opts.maxConnections } : {}) });
+  const tcp = new TcpReassembler(transport, { ports: mqttPorts, auto: opts.auto, connectProber: prober, probePorts, tlsPorts, tlsProber: TLS_PROBER, heldBytes: mqtt.budget, ...(opts.shard ? { shard: opts.shard } : {}), ...(opts.maxConnections !== undefined ? { maxConnections: opts.maxConnections } : {}) });
   let notesShown = 0;
   const keyNotes = (frame: number): void => {
     while (notesShown < keylog.notes.length) {
@@ -88,8 +95,8 @@ export function buildFrontPipeline(afterRules: PacketSink, opts: PipelineOptions
       if (reportsUnconnected) rules.event({ event: 'capture-note', frame, conn: null, dir: null, message: n.message, ...(n.count !== undefined ? { count: n.count } : {}) });
     }
   };
-  keyNotes(0);
   const reportsUnconnected = (opts.shard?.index ?? 0) === 0;
+  keyNotes(0);
   const net = new NetDecoder((ev: NetEvent) => {
     if (reportsUnconnected) rules.event({ event: ev.event, frame: ev.frame, conn: null, dir: null, message: ev.message, ...(ev.count !== undefined ? { count: ev.count } : {}) });
   });

@@ -68,7 +68,7 @@ export async function readCaptures(a: ReadArgs, io: ReadIo): Promise<number> {
   if ((a.threads ?? 1) > 1) return runThreaded(a, io, pipelineOptions(a, keylog));
   const { out } = io;
   const be = buildBackEnd(a, out, io.color, needsTree(renderOptions(a, io.color)));
-  const pipeline = buildFrontPipeline(be.sink, pipelineOptions(a, keylog), (rec) => be.renderer.frameTime(rec.timeSec, rec.timeNsec));
+  const pipeline = buildFrontPipeline(be.sink, { ...pipelineOptions(a, keylog), ...(be.wsNotes !== null ? { wsNotes: be.wsNotes } : {}) }, (rec) => be.renderer.frameTime(rec.timeSec, rec.timeNsec));
   const interrupted = io.interrupted ?? ((): boolean => false);
   try {
     // Several files are one run, read one after the other in the order given (as `mergecap -a` joins them): frame

@@ -89,6 +89,8 @@ function run(data: RenderWorkerData): RenderWorkerMessage {
         if (p.truncated !== undefined) rec.truncated = p.truncated;
         sink.packet(rec);
       },
+      wsFrame: (conn, dir, note) => be.wsNotes?.add(conn, dir, note),
+      wsDrop: (conn) => be.wsNotes?.drop(conn),
       idle: () => out.flush(),
     });
     // After an unreadable input only what was decoded before the error is shown, as in one thread.

@@ -19,6 +19,7 @@
 import type { PacketRecord, Violation } from '../mqtt/connection-decoder.js';
 import { PUBLISH } from '../mqtt/tables.js';
 import type { Connection, ConnectionEnd, Direction, StreamEvent } from '../tcp/types.js';
+import type { WsFrameNote, WsFrameSink } from '../transport/websocket.js';
 
 /** Bytes of the ring (the unread part can never exceed it). */
 export const RING_BYTES = 16 * 1024 * 1024;
@@ -46,6 +47,9 @@ const enum T {
   /** A piece of a message too large to write in one: the last piece carries the message's own type. */
   PART = 7,
   PART_END = 8,
+  /** A WebSocket frame header for the annotated hex (-x), and a connection whose headers are no longer needed. */
+  WS_FRAME = 9,
+  WS_DROP = 10,
 }
 
 /** Header of every message: type (8 bits) and length (24 bits) in one word, then the message's own fields. */
@@ -145,6 +149,19 @@ export class RingWriter {
   event(ev: StreamEvent & { violations?: Violation[] }): void {
     this.json(T.EVENT, ev);
   }
+
+  /**
+   * The WebSocket layer's frame notes, sent in order with the packets they explain (a frame's header is noted before
+   * the packets its payload completes), for the worker's annotated hex.
+   */
+  readonly wsFrames: WsFrameSink = {
+    add: (conn: number, dir: Direction, note: WsFrameNote): void => {
+      this.json(T.WS_FRAME, [conn, dir, note.frame, Array.from(note.header), note.payloadLength, note.streamOffset]);
+    },
+    drop: (conn: number): void => {
+      this.json(T.WS_DROP, conn);
+    },
+  };
 
   packet(rec: PacketRecord): void {
     const d = rec.decoded;
@@ -282,6 +299,9 @@ export interface RingHandler {
   close(connId: number, end: ConnectionEnd): void;
   event(ev: StreamEvent & { violations?: Violation[] }): void;
   packet(p: RingPacket): void;
+  /** A WebSocket frame note (RingWriter.wsFrames), and the end of a connection's notes. */
+  wsFrame(conn: number, dir: Direction, note: WsFrameNote): void;
+  wsDrop(conn: number): void;
   /** The ring is empty for now: a good moment to flush output (a live capture shows what arrived). */
   idle(): void;
 }
@@ -413,6 +433,15 @@ function dispatch(h: RingHandler, u8: Uint8Array, dv: DataView, at: number, type
     }
     case T.EVENT:
       h.event(readJson(u8, dv, at) as StreamEvent & { violations?: Violation[] });
+      return;
+    case T.WS_FRAME: {
+      // JSON of what RingWriter.wsFrames.add wrote: numbers, the direction, the header's byte values.
+      const [conn, dir, frame, header, payloadLength, streamOffset] = readJson(u8, dv, at) as [number, Direction, number, number[], number, number];
+      h.wsFrame(conn, dir, { frame, header: Uint8Array.from(header), payloadLength, streamOffset });
+      return;
+    }
+    case T.WS_DROP:
+      h.wsDrop(readJson(u8, dv, at) as number);
       return;
     default:
       throw new Error(`ring: unknown message type ${type}`);

@@ -117,7 +117,9 @@ export async function runThreaded(a: ReadArgs, io: ReadIo, popts: PipelineOption
     worker.once('exit', (code) => reject(new Error(`the render worker stopped (exit code ${code})`)));
   });
   // The main thread builds no field trees: only the renderers read them, and they run in the worker.
-  const pipeline = buildFrontPipeline(sink, { ...popts, tree: false }, (rec) => sink.frame(rec.timeSec, rec.timeNsec), !rulesInWorker);
+  // The annotated hex shows WebSocket frame headers: the worker's renderer gets them through the ring.
+  const wsNotes = a.hex && popts.tree ? { wsNotes: ring.wsFrames } : {};
+  const pipeline = buildFrontPipeline(sink, { ...popts, tree: false, ...wsNotes }, (rec) => sink.frame(rec.timeSec, rec.timeNsec), !rulesInWorker);
   const stop = io.stop ? Promise.race([io.stop, closed]) : closed;
   const interrupted = (): boolean => stdoutClosed || (io.interrupted?.() ?? false);
   let formatError: string | null = null;

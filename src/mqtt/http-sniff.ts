@@ -1,5 +1,5 @@
 /**
- * A stream on an MQTT port that starts with HTTP (MQTT over WebSocket begins with an HTTP Upgrade request): told
+ * A stream on an MQTT port that starts with HTTP the transport stage did not take as WebSocket (src/transport/): told
  * apart from MQTT by its first bytes, so it is reported instead of framed. A request line starts with an upper-case
  * method and a space; a response with "HTTP/". Neither is the start of a valid MQTT stream: 'G' (0x47), 'P' (0x50),
  * 'H' (0x48) and the other method letters are packet types with non-zero reserved flags or no CONNECT/CONNACK.
@@ -29,5 +29,5 @@ export function httpStart(data: Uint8Array, off: number): string | null {
   const head = new TextDecoder('latin1').decode(data.subarray(off, end));
   const line = head.split('\r\n', 1)[0]!.replace(/[^\x20-\x7e]/g, '?').slice(0, 120);
   const upgrade = /^upgrade:\s*websocket\s*$/im.test(head) || / 101 /.test(line);
-  return `${what} (${JSON.stringify(line)})${upgrade ? ': a WebSocket upgrade; MQTT over WebSocket is not decoded' : ''}`;
+  return `${what} (${JSON.stringify(line)})${upgrade ? ': a WebSocket upgrade whose start the transport stage could not follow (a gap, or no room to hold it)' : ''}`;
 }

@@ -19,6 +19,7 @@ export const CLOSE_KEYS: readonly (readonly [key: string, type: string, meaning:
   ['tcpStream', 'number \\| null', 'tshark\'s `tcp.stream` number, as in packet records'],
   ['client', 'string', '`ip:port` of the client'],
   ['server', 'string', '`ip:port` of the server'],
+  ['transport', 'string', 'only on a connection carried by stream layers: `"websocket"` (MQTT over WebSocket), as in packet records'],
   ['by', '`"client"` \\| `"server"` \\| null', 'who ended it: the sender of the first DISCONNECT, else of the RST or first FIN; null when neither did (capture end, eviction, reuse)'],
   ['how', 'string', '`"disconnect"` (an MQTT DISCONNECT, then the TCP close), `"fin"`, `"rst"`, `"capture-end"` (still open when the capture ended), `"evicted"` (dropped to stay within the connection budget), `"reuse"` (a new SYN on the same 4-tuple)'],
   ['tcp', 'string', 'how the TCP stream ended: `"fin"`, `"rst"`, `"capture-end"`, `"evicted"`, `"reuse"`'],
@@ -62,6 +63,7 @@ export function closeObject(conn: Connection, end: ConnectionEnd): Record<string
     tcpStream: conn.tcpStream,
     client: conn.client,
     server: conn.server,
+    ...(conn.transport !== undefined ? { transport: conn.transport.join('+') } : {}),
     by: f.by === null ? null : ROLE[f.by],
     how: d !== null ? 'disconnect' : end.cause,
     tcp: end.cause,
@@ -163,7 +165,8 @@ function tcpText(end: ConnectionEnd): string {
 }
 
 export function closeLine(chalk: ChalkInstance, conn: Connection, end: ConnectionEnd): string {
-  return `${String(end.frame).padStart(5)} ${chalk.cyan('- close')} ${chalk.dim(`conn ${conn.id}${streamText(conn)}`)}: ${closeText(conn, end)}`;
+  const over = conn.transport === undefined ? '' : ` over ${conn.transport.join('+')}`;
+  return `${String(end.frame).padStart(5)} ${chalk.cyan('- close')} ${chalk.dim(`conn ${conn.id}${streamText(conn)}${over}`)}: ${closeText(conn, end)}`;
 }
 
 /** ` (tcp.stream 3)` beside a connection number in text, so it can be found in Wireshark; empty without one. */

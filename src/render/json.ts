@@ -25,6 +25,11 @@ export function terminalSafeJson(text: string): string {
   });
 }
 
+/** The `transport` value of a connection's records: its stream layers, outermost first, joined by "+". */
+export function transportName(layers: readonly string[]): string {
+  return layers.join('+');
+}
+
 export function endpoints(conn: Connection, dir: Direction): { src: string; dst: string } {
   return dir === 'c2s' ? { src: conn.client, dst: conn.server } : { src: conn.server, dst: conn.client };
 }
@@ -51,11 +56,13 @@ export function eventJson(ev: StreamEvent & { violations?: Violation[] }, conn: 
   if (conn) o.tcpStream = conn.tcpStream;
   if (conn && ev.dir) Object.assign(o, endpoints(conn, ev.dir));
   else if (conn) Object.assign(o, { src: conn.client, dst: conn.server });
+  if (conn?.transport !== undefined) o.transport = transportName(conn.transport);
   if (ev.bytes !== undefined) o.bytes = ev.bytes;
   if (ev.skipped !== undefined) o.skipped = ev.skipped;
   if (ev.count !== undefined) o.count = ev.count;
   if (ev.reason !== undefined) o.reason = ev.reason;
   if (ev.tls !== undefined) o.tls = ev.tls;
+  if (ev.info !== undefined) o.info = ev.info;
   o.message = ev.message;
   if (ev.violations && ev.violations.length > 0) o.violations = ev.violations.map(violationJson);
   return terminalSafeJson(JSON.stringify(o));

@@ -16,6 +16,6 @@ export function rulesText(rows: RuleRow[], chalk: ChalkInstance): string[] {
     return `${r.id.padEnd(idWidth)}  ${r.spec.padEnd(specWidth)}  ${sev}  ${status}  ${r.paraphrase}${why}`;
   });
   const c = catalogueCounts();
-  out.push('', `checked: MQTT 3.1.1 ${c['3.1.1'].implemented}/${c['3.1.1'].total} statements, MQTT 5.0 ${c['5.0'].implemented}/${c['5.0'].total}, unnumbered and own rules ${c.ref.implemented}/${c.ref.total}`);
+  out.push('', `checked: MQTT 3.1.1 ${c['3.1.1'].implemented}/${c['3.1.1'].total} statements, MQTT 5.0 ${c['5.0'].implemented}/${c['5.0'].total}, unnumbered and own rules ${c.ref.implemented}/${c.ref.total}, RFC 6455 ${c.rfc6455.implemented}/${c.rfc6455.total}`);
   return out;
 }

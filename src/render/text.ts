@@ -13,6 +13,8 @@ import { annotatedHex, fieldTree } from './hex.js';
 import type { ByteOut } from './bytes-out.js';
 import { eventJson, type EventTime } from './json.js';
 import { packetJsonText, writePacketRecord, type JsonOptions } from './ndjson.js';
+import type { WsFrameNotes } from '../transport/websocket.js';
+import { wsFrameLines } from './ws-frames.js';
 
 export type Write = (line: string) => void;
 
@@ -33,6 +35,8 @@ export interface RenderOptions {
   json: boolean;
   /** Print nothing per packet (--summary alone). */
   quiet: boolean;
+  /** The WebSocket frame headers behind each stream, for the annotated hex (filled by the transport stage). */
+  wsNotes?: WsFrameNotes;
 }
 
 /** Whether a renderer with these options needs field trees from the decoder. */
@@ -134,7 +138,8 @@ export class Renderer implements PacketSink {
     const rel = base === null ? relativeSeconds(0, 0, 0, 0) : relativeSeconds(rec.timeSec, rec.timeNsec, base.timeSec, base.timeNsec);
     // One concatenation per packet (no array, no endpoint object): this line is written for every packet.
     // The connection number (NDJSON `conn`) and, once its CONNECT was seen, the client id: which device this is.
-    let who = `#${conn.id}`;
+    // The stream layers that carried it (`#0 websocket`): MQTT over TCP shows none.
+    let who = conn.transport === undefined ? `#${conn.id}` : `#${conn.id} ${conn.transport.join('+')}`;
     if (d.type === CONNECT && c2s && d.clientId !== undefined) this.clientIds.set(conn.id, d.clientId);
     else {
       const id = this.clientIds.get(conn.id);
@@ -146,13 +151,18 @@ export class Renderer implements PacketSink {
     this.write(line.trimEnd() + cut + severityMark(chalk, rec.violations));
     if (o.verbose && d.tree) {
       // Which TCP conversation this is in Wireshark's numbering: `tcp.stream eq N` opens it there.
-      if (conn.tcpStream !== null) this.write(chalk.dim(`      connection #${conn.id}, tcp.stream ${conn.tcpStream} (Wireshark: tcp.stream eq ${conn.tcpStream})`));
+      const over = conn.transport === undefined ? '' : `, over ${conn.transport.join('+')} (offsets are within the MQTT stream the frames carried)`;
+      if (conn.tcpStream !== null) this.write(chalk.dim(`      connection #${conn.id}, tcp.stream ${conn.tcpStream} (Wireshark: tcp.stream eq ${conn.tcpStream})${over}`));
       for (const l of fieldTree(d.tree, { chalk, full: o.full, redact: o.redact, indent: '      ' })) this.write(l);
     }
     if (o.hex && d.tree) {
       // Bytes the transport stage unwrapped: these are the MQTT bytes after decryption, not the frame's.
       if (conn.transport?.includes('tls') === true) this.write(chalk.dim(`      (MQTT bytes decrypted from TLS records, keys from ${escapeText(conn.transportKeys ?? '?')}; offsets are in the decrypted stream)`));
       for (const l of annotatedHex(rec.bytes, d.tree, rec.violations, { chalk, full: o.full, redact: o.redact, indent: '      ' })) this.write(l);
+      if (o.wsNotes !== undefined && conn.transport?.includes('websocket') === true) {
+        const length = rec.truncated ?? rec.bytes.length;
+        for (const l of wsFrameLines(o.wsNotes.covering(conn.id, rec.dir, rec.streamOffset, length), rec.streamOffset, length, chalk, '      ')) this.write(l);
+      }
     } else if (rec.violations.length > 0 && (o.verbose || o.onlyViolations)) {
       for (const v of rec.violations) this.write(`      ${violationText(chalk, v)}`);
     }

@@ -4,10 +4,10 @@
  * id; the rules stage turns it into a violation with this table's severity.
  */
 import type { Severity, Violation } from '../mqtt/connection-decoder.js';
-import type { TransportFindingCode } from '../tcp/types.js';
+import type { TlsFindingCode } from '../tcp/types.js';
 
 export interface TlsRule {
-  id: TransportFindingCode;
+  id: TlsFindingCode;
   severity: Severity;
   reference: string;
   paraphrase: string;
@@ -25,7 +25,7 @@ export const TLS_RULES: readonly TlsRule[] = [
 const BY_ID: ReadonlyMap<string, TlsRule> = new Map(TLS_RULES.map((r) => [r.id, r]));
 
 /** The violation for a transport finding; an id the table lacks is a programming error, caught by the tests. */
-export function tlsViolation(id: TransportFindingCode, message: string): Violation {
+export function tlsViolation(id: TlsFindingCode, message: string): Violation {
   const r = BY_ID.get(id);
   if (r === undefined) throw new Error(`TLS finding ${id} is not in the catalogue`);
   return { id, spec: 'TLS', severity: r.severity, message };

@@ -15,8 +15,11 @@ import { VERSION_NAME, type ProtocolLevel } from '../mqtt/types.js';
 import { SPEC_ROWS, type Passive } from './catalogue-data.js';
 
 export type SpecVersion = '3.1' | '3.1.1' | '5.0';
-/** The document an id belongs to: a numbered statement of 3.1.1 or 5.0, or an unnumbered/own `ref`. */
-export type RuleSpec = '3.1.1' | '5.0' | 'ref';
+/**
+ * The document an id belongs to: a numbered statement of 3.1.1 or 5.0, an unnumbered/own `ref`, or a requirement of
+ * RFC 6455 (WebSocket) that a capture of MQTT over WebSocket shows broken.
+ */
+export type RuleSpec = '3.1.1' | '5.0' | 'ref' | 'rfc6455';
 
 export interface RuleEntry {
   id: string;
@@ -35,6 +38,8 @@ export interface RuleEntry {
   why?: string;
   /** Stable lookup key: `spec|id`. */
   key: string;
+  /** The RFC section (rfc6455 entries): violations cite it as their `spec`, e.g. "RFC 6455 5.1". */
+  section?: string;
 }
 
 export interface RuleRow {
@@ -95,6 +100,31 @@ const OWN_RULES: readonly OwnRule[] = [
 ];
 
 // ---------------------------------------------------------------------------------------------
+// RFC 6455 requirements a capture of MQTT over WebSocket can show broken (src/transport/websocket.ts finds them;
+// src/rules/transport-findings.ts maps them here). Versions: every MQTT version carried over WebSocket.
+// ---------------------------------------------------------------------------------------------
+
+type RfcRule = readonly [id: string, section: string, severity: Severity, paraphrase: string];
+
+const RFC6455_RULES: readonly RfcRule[] = [
+  ['RFC6455:5.1:unmasked-client-frame', '5.1', 'error', 'A client masks every frame it sends to the server.'],
+  ['RFC6455:5.1:masked-server-frame', '5.1', 'error', 'A server never masks the frames it sends to the client.'],
+  ['RFC6455:5.2:reserved-bits', '5.2', 'error', 'RSV1, RSV2 and RSV3 are 0 unless a negotiated extension gives them a meaning.'],
+  ['RFC6455:5.2:reserved-opcode', '5.2', 'error', 'Opcodes 0x3-0x7 and 0xB-0xF are reserved and never sent.'],
+  ['RFC6455:5.2:length-msb', '5.2', 'error', 'The most significant bit of a 64-bit payload length is 0.'],
+  ['RFC6455:5.2:length-not-minimal', '5.2', 'error', 'A payload length is written in the fewest bytes possible (the 16-bit form only from 126, the 64-bit form only from 65,536).'],
+  ['RFC6455:5.4:continuation-without-start', '5.4', 'error', 'A continuation frame continues a fragmented message; none may come when no message is in progress.'],
+  ['RFC6455:5.4:data-inside-fragmented', '5.4', 'error', 'The fragments of a message are not interleaved with another data message: only control frames may come between them.'],
+  ['RFC6455:5.5:control-too-long', '5.5', 'error', 'A control frame (close, ping, pong) carries at most 125 bytes of payload.'],
+  ['RFC6455:5.5:control-fragmented', '5.5', 'error', 'A control frame is never fragmented: its FIN bit is 1.'],
+  ['RFC6455:5.5.1:close-payload-1', '5.5.1', 'error', 'A close frame\'s payload, if any, starts with a 2-byte status code: a 1-byte payload is malformed.'],
+  ['RFC6455:5.5.1:data-after-close', '5.5.1', 'error', 'An endpoint sends no frame after its close frame.'],
+  ['RFC6455:7.4:bad-close-code', '7.4', 'error', 'A close frame carries a status code that may be sent: 1000-1003, 1007-1014 or 3000-4999 (never 1004-1006, 1015 or an unassigned one).'],
+  ['RFC6455:4.1:request-fields', '4.1', 'error', 'The Upgrade request carries Connection: Upgrade, a Sec-WebSocket-Key of 16 random bytes in base64 and Sec-WebSocket-Version: 13.'],
+  ['RFC6455:4.2.2:accept-mismatch', '4.2.2', 'error', 'The 101 response carries Sec-WebSocket-Accept, the base64 SHA-1 of the request\'s Sec-WebSocket-Key and the RFC\'s GUID.'],
+];
+
+// ---------------------------------------------------------------------------------------------
 // Implementation status. Everything not listed as implemented needs a reason: explicit below, or derived from the
 // spec notes' category (broker-internal, other connections, WebSocket).
 // ---------------------------------------------------------------------------------------------
@@ -111,7 +141,7 @@ const IMPLEMENTED_311 = [
   'MQTT-3.9.3-1', 'MQTT-3.9.3-2', 'MQTT-3.10.1-1', 'MQTT-3.10.3-1', 'MQTT-3.10.3-2', 'MQTT-3.10.4-4',
   'MQTT-3.14.1-1', 'MQTT-3.14.4-2', 'MQTT-4.3.3-1', 'MQTT-4.3.3-2',
   'MQTT-4.6.0-2', 'MQTT-4.6.0-3', 'MQTT-4.6.0-4', 'MQTT-4.7.1-1', 'MQTT-4.7.1-2', 'MQTT-4.7.1-3', 'MQTT-4.7.2-1',
-  'MQTT-4.7.3-1', 'MQTT-4.7.3-2', 'MQTT-4.8.0-1',
+  'MQTT-4.7.3-1', 'MQTT-4.7.3-2', 'MQTT-4.8.0-1', 'MQTT-6.0.0-1', 'MQTT-6.0.0-3', 'MQTT-6.0.0-4',
 ];
 
 const IMPLEMENTED_50 = [
@@ -136,7 +166,7 @@ const IMPLEMENTED_50 = [
   'MQTT-3.15.2-3', 'MQTT-4.3.3-4', 'MQTT-4.3.3-6', 'MQTT-4.3.3-11', 'MQTT-4.4.0-1', 'MQTT-4.6.0-2',
   'MQTT-4.6.0-3', 'MQTT-4.6.0-4', 'MQTT-4.7.0-1', 'MQTT-4.7.1-1', 'MQTT-4.7.1-2', 'MQTT-4.7.2-1', 'MQTT-4.7.3-1',
   'MQTT-4.7.3-2', 'MQTT-4.8.2-1', 'MQTT-4.8.2-2', 'MQTT-4.12.0-2', 'MQTT-4.12.0-3', 'MQTT-4.12.0-5',
-  'MQTT-4.12.0-6', 'MQTT-4.12.0-7', 'MQTT-4.12.1-1', 'MQTT-4.13.1-1',
+  'MQTT-4.12.0-6', 'MQTT-4.12.0-7', 'MQTT-4.12.1-1', 'MQTT-4.13.1-1', 'MQTT-6.0.0-1', 'MQTT-6.0.0-3', 'MQTT-6.0.0-4',
 ];
 
 const IMPLEMENTED_REF = [
@@ -190,7 +220,9 @@ const SEVERITY: Record<string, Severity> = {
 const COVERED = (by: string): string => `checked as ${by}: the same condition, reported once under that id`;
 /** A statement checked only when the connection ends, under an incomplete-flow rule of its own (a warning). */
 const AT_CLOSE = (by: string): string => `checked at the close of the connection as ${by} (a warning: the capture cannot show why the connection ended before the answer)`;
-const WEBSOCKET = 'MQTT over WebSocket is not decoded: the analyzer reads MQTT directly over TCP';
+const WEBSOCKET = 'MQTT over WebSocket is decoded, but this statement is not visible on the wire';
+/** MQTT-6.0.0-2 asks something of receivers, which a capture cannot show; the analyzer itself does it. */
+const WS_ALIGNMENT = 'a requirement on receivers, not visible in their traffic; the analyzer meets it itself: the MQTT stream is reassembled across WebSocket frames (a packet may span frames, a frame may hold several packets)';
 const CLOSE_TIME = 'the close of a connection reaches the rules stage without a timestamp, so how soon it followed cannot be judged; packets sent after it are reported';
 
 const WHY: Record<string, string> = {
@@ -221,7 +253,9 @@ const WHY: Record<string, string> = {
   '3.1.1|MQTT-4.4.0-1': 'resending after a reconnect needs the previous connection of the same ClientId (cross-connection, not implemented)',
   '3.1.1|MQTT-4.6.0-1': 'the original order of resent messages is on the previous connection (cross-connection, not implemented)',
   '3.1.1|MQTT-4.7.3-3': 'cannot be broken on the wire: the 2-byte length prefix limits every string to 65,535 bytes',
+  '3.1.1|MQTT-6.0.0-2': WS_ALIGNMENT,
   // 5.0
+  '5.0|MQTT-6.0.0-2': WS_ALIGNMENT,
   '5.0|MQTT-2.2.1-6': COVERED('MQTT-3.8.4-2 (SUBACK) and MQTT-3.10.4-5 (UNSUBACK)'),
   '5.0|MQTT-3.1.2-2': COVERED('MQTT-3.2.2-7 (close after a refusing CONNACK); sending CONNACK 0x84 is optional'),
   '5.0|MQTT-3.1.2-16': 'a User Name sent without its flag cannot be told apart from other extra bytes; reported as MQTT-3.1.2-18 or ALL:parse:trailing-bytes',
@@ -315,6 +349,7 @@ function parseVersions(s: string): SpecVersion[] {
 }
 
 const IMPLEMENTED: ReadonlySet<string> = new Set([
+  ...RFC6455_RULES.map(([id]) => `rfc6455|${id}`),
   ...IMPLEMENTED_311.map((id) => `3.1.1|${id}`),
   ...IMPLEMENTED_50.map((id) => `5.0|${id}`),
   ...IMPLEMENTED_REF.map((id) => `ref|${id}`),
@@ -343,6 +378,13 @@ function buildCatalogue(): RuleEntry[] {
     out.push({
       id, spec: 'ref', versions: parseVersions(versions), area, passive: 'own', severity, paraphrase, heuristic: false,
       implemented: IMPLEMENTED.has(key), key,
+    });
+  }
+  for (const [id, section, severity, paraphrase] of RFC6455_RULES) {
+    const key = `rfc6455|${id}`;
+    out.push({
+      id, spec: 'rfc6455', versions: ['3.1', '3.1.1', '5.0'], area: 'WEBSOCKET', passive: 'own', severity, paraphrase,
+      heuristic: false, implemented: IMPLEMENTED.has(key), key, section,
     });
   }
   return out;
@@ -385,7 +427,7 @@ export function violation(
 ): Violation {
   const v: Violation = {
     id: r.id,
-    spec: r.spec === 'ref' ? VERSION_NAME[level] : r.spec,
+    spec: r.spec === 'ref' ? VERSION_NAME[level] : r.spec === 'rfc6455' ? `RFC 6455 ${r.section ?? ''}`.trim() : r.spec,
     severity: severity ?? r.severity,
     message: r.spec === '3.1.1' && level === 3 ? message + ANALOGY : message,
   };
@@ -401,7 +443,7 @@ export function ruleRows(): RuleRow[] {
   return CATALOGUE.map((e) => {
     const row: RuleRow = {
       id: e.id,
-      spec: e.spec === 'ref' ? e.versions.join(',') : e.spec,
+      spec: e.spec === 'ref' ? e.versions.join(',') : e.spec === 'rfc6455' ? `RFC 6455 ${e.section ?? ''}`.trim() : e.spec,
       severity: e.severity,
       paraphrase: e.paraphrase,
       implemented: e.implemented,
@@ -418,6 +460,7 @@ export function ruleRows(): RuleRow[] {
 export function catalogueCounts(): Record<RuleSpec, { implemented: number; total: number }> {
   const c: Record<RuleSpec, { implemented: number; total: number }> = {
     '3.1.1': { implemented: 0, total: 0 }, '5.0': { implemented: 0, total: 0 }, ref: { implemented: 0, total: 0 },
+    rfc6455: { implemented: 0, total: 0 },
   };
   for (const e of CATALOGUE) {
     c[e.spec].total++;

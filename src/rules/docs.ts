@@ -23,6 +23,7 @@ const TITLE: Record<RuleSpec, string> = {
   '3.1.1': 'MQTT 3.1.1 numbered statements',
   '5.0': 'MQTT 5.0 numbered statements',
   ref: 'Unnumbered rules and our own',
+  rfc6455: 'RFC 6455 (WebSocket) requirements',
 };
 
 export function rulesMarkdown(): string {
@@ -40,6 +41,7 @@ export function rulesMarkdown(): string {
     `| MQTT 3.1.1 numbered statements | ${c['3.1.1'].implemented} | ${c['3.1.1'].total} |`,
     `| MQTT 5.0 numbered statements | ${c['5.0'].implemented} | ${c['5.0'].total} |`,
     `| unnumbered rules and our own | ${c.ref.implemented} | ${c.ref.total} |`,
+    `| RFC 6455 (MQTT over WebSocket) | ${c.rfc6455.implemented} | ${c.rfc6455.total} |`,
     '',
     '## Ids and versions',
     '',
@@ -53,6 +55,11 @@ export function rulesMarkdown(): string {
     '  Length winning over the User Name / Password flags, an empty ClientId never allowed, no Session Present flag),',
     '  the 3.1.1 statement is not applied and 3.1 rules of their own apply instead. Decoder defects that 3.1 tolerates',
     '  (reserved flags, ill-formed UTF-8) are reported at warning level.',
+    '* On MQTT over WebSocket, RFC 6455 framing and handshake errors cite the RFC (`RFC6455:5.1:unmasked-client-frame`,',
+    '  `spec` "RFC 6455 5.1"), each reported once per direction on a `websocket-error` or `websocket-control` event.',
+    '  MQTT-6.0.0-3/-4 (the subprotocol "mqtt" offered and selected) are attached to the first MQTT packet of the client',
+    '  and of the server, when the protocol version is known: 3.1.1 or 5.0 by the CONNECT (an MQTT 3.1 client may offer',
+    '  "mqttv3.1" instead).',
     '',
     '## Severities',
     '',
@@ -96,7 +103,7 @@ export function rulesMarkdown(): string {
     '  side, subscriptions and alias topics have caps after which the checks that need them stop for that connection.',
     '',
   ];
-  for (const spec of ['3.1.1', '5.0', 'ref'] as const) {
+  for (const spec of ['3.1.1', '5.0', 'ref', 'rfc6455'] as const) {
     out.push(`## ${TITLE[spec]}`, '');
     out.push(...table(CATALOGUE.filter((e) => e.spec === spec)));
     out.push('');

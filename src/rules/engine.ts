@@ -5,14 +5,14 @@
  */
 import type { PacketRecord, PacketSink, Violation } from '../mqtt/connection-decoder.js';
 import type { MqttPacket } from '../mqtt/packets.js';
-import type { Connection, ConnectionEnd, StreamEvent } from '../tcp/types.js';
+import type { Connection, ConnectionEnd, Direction, StreamEvent, TransportFinding } from '../tcp/types.js';
 import type { ClosedConnection } from './close.js';
-import { tlsViolation } from './catalogue-tls.js';
 import { checkPacket } from './packet-checks.js';
 import { ConnSession } from './session.js';
+import { ATTACHED_TO_FIRST_PACKET, transportViolation } from './transport-findings.js';
 
 /** Transport events after which some of a direction's bytes are unknown. */
-const LOSSY_EVENTS: ReadonlySet<string> = new Set(['gap', 'truncated', 'damaged', 'resync', 'oversize', 'buffer-overflow', 'not-mqtt', 'http', 'tls-error']);
+const LOSSY_EVENTS: ReadonlySet<string> = new Set(['gap', 'truncated', 'damaged', 'resync', 'oversize', 'buffer-overflow', 'not-mqtt', 'http', 'tls-error', 'websocket-lost']);
 
 export interface RuleEngineOptions {
   /** Per-connection checks (sequence, packet ids, keep alive, negotiated limits). Default true. */
@@ -23,6 +23,8 @@ export class RuleEngine implements PacketSink {
   private readonly next: PacketSink;
   private readonly session: boolean;
   private readonly sessions = new Map<number, ConnSession>();
+  /** Transport findings waiting for the first packet of a direction (see ATTACHED_TO_FIRST_PACKET), per connection. */
+  private readonly waiting = new Map<number, { dir: Direction; finding: TransportFinding }[]>();
 
   constructor(next: PacketSink, opts: RuleEngineOptions = {}) {
     this.next = next;
@@ -36,6 +38,7 @@ export class RuleEngine implements PacketSink {
 
   packet(rec: PacketRecord): void {
     checkPacket(rec.bytes, rec.decoded, rec.dir, rec.violations);
+    if (this.waiting.size > 0) this.attachWaiting(rec);
     if (this.session) {
       let s = this.sessions.get(rec.conn.id);
       if (!s) {
@@ -56,7 +59,7 @@ export class RuleEngine implements PacketSink {
   }
 
   event(ev: StreamEvent & { violations?: Violation[] }): void {
-    if (ev.findings !== undefined) ev.violations = [...(ev.violations ?? []), ...ev.findings.map((f) => tlsViolation(f.code, f.message))];
+    if (ev.findings !== undefined) this.transportFindings(ev, ev.conn, ev.findings);
     if (ev.malformed !== undefined && this.session && ev.conn !== null && ev.dir !== null) {
       const v = this.sessions.get(ev.conn)?.malformedFraming(ev.dir, ev.message);
       if (v) ev.violations = [...(ev.violations ?? []), v];
@@ -65,7 +68,42 @@ export class RuleEngine implements PacketSink {
     this.next.event(ev);
   }
 
+  /** Transport findings become violations on the event, or wait for the packet whose version decides them. */
+  private transportFindings(ev: StreamEvent & { violations?: Violation[] }, conn: number | null, findings: readonly TransportFinding[]): void {
+    const level = (conn === null ? undefined : this.sessions.get(conn)?.protocolLevel) ?? 4;
+    const now: Violation[] = [];
+    for (const f of findings) {
+      const dir = ATTACHED_TO_FIRST_PACKET[f.code];
+      if (dir !== undefined && conn !== null) {
+        let list = this.waiting.get(conn);
+        if (list === undefined) {
+          list = [];
+          this.waiting.set(conn, list);
+        }
+        list.push({ dir, finding: f });
+        continue;
+      }
+      const v = transportViolation(f, level);
+      if (v !== null) now.push(v);
+    }
+    if (now.length > 0) ev.violations = [...(ev.violations ?? []), ...now];
+  }
+
+  private attachWaiting(rec: PacketRecord): void {
+    const list = this.waiting.get(rec.conn.id);
+    if (list === undefined) return;
+    const keep = list.filter((w) => {
+      if (w.dir !== rec.dir) return true;
+      const v = transportViolation(w.finding, rec.decoded.level);
+      if (v !== null) rec.violations.push(v);
+      return false;
+    });
+    if (keep.length > 0) this.waiting.set(rec.conn.id, keep);
+    else this.waiting.delete(rec.conn.id);
+  }
+
   close(conn: Connection, end: ConnectionEnd): void {
+    this.waiting.delete(conn.id);
     const frame = end.frame;
     const s = this.sessions.get(conn.id);
     let closed: ClosedConnection = end;

@@ -381,6 +381,11 @@ export class ConnSession {
    * The framer lost packet boundaries because the sender broke them (a Remaining Length past 4 bytes). Only on a
    * stream seen whole from its SYN with no bytes lost before: otherwise the "packet start" may be a wrong guess.
    */
+  /** The protocol level findings of this connection are cited with (3.1.1 until a packet says otherwise). */
+  get protocolLevel(): ProtocolLevel {
+    return this.level;
+  }
+
   malformedFraming(dir: Direction, message: string): Violation | null {
     const side = dir === 'c2s' ? this.c2s : this.s2c;
     if (!this.conn.sawSyn || side.lost) return null;

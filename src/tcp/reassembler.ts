@@ -84,12 +84,20 @@ export interface TcpReassemblerOptions {
   ports: Set<number>;
   /** Also deliver connections on other ports whose client starts with an MQTT CONNECT (needs connectProber). */
   auto: boolean;
-  /** The MQTT stage's test of a stream's first bytes, for `auto` (src/mqtt/connect-probe.ts). */
+  /**
+   * The test of a stream's first bytes, for `auto` and `probePorts`: the MQTT stage's CONNECT test
+   * (src/mqtt/connect-probe.ts), or the transport stage's, which also knows a WebSocket upgrade.
+   */
   connectProber?: ConnectProber;
   /** Ports whose connections are TLS (default 8883): delivered with `tls` set. */
   tlsPorts?: Set<number>;
   /** With `auto`: the transport stage's test for a TLS ClientHello; a connection it accepts is delivered with `tls` set. */
   tlsProber?: ConnectProber;
+  /**
+   * Ports whose connections are followed only when the prober says yes (the common WebSocket ports): held back like
+   * `auto` connections until their first bytes decide.
+   */
+  probePorts?: ReadonlySet<number>;
   /** Cap on out-of-order bytes held per direction (default 4 MiB); beyond it segments are dropped. */
   maxBufferedBytesPerDirection?: number;
   /** Cap on out-of-order bytes held by all connections together (default 64 MiB). */
@@ -268,6 +276,9 @@ export class TcpReassembler {
   private readonly tlsProber: ConnectProber | null;
   private readonly tlsPorts: Set<number>;
   private readonly probeBuf: Uint8Array;
+  /** Bytes the latest probeDir() call put in probeBuf. */
+  private probeLen = 0;
+  private readonly probePorts: ReadonlySet<number>;
 
   constructor(
     private readonly sink: StreamSink,
@@ -279,7 +290,8 @@ export class TcpReassembler {
     this.tlsProber = opts.tlsProber ?? null;
     this.tlsPorts = opts.tlsPorts ?? new Set([MQTT_TLS_PORT]);
     // A programming error, not input: --auto cannot work without the test.
-    if (this.auto && this.prober === null) throw new Error('TcpReassembler: auto needs a connectProber');
+    this.probePorts = opts.probePorts ?? new Set();
+    if ((this.auto || this.probePorts.size > 0) && this.prober === null) throw new Error('TcpReassembler: auto and probePorts need a connectProber');
     this.probeBuf = new Uint8Array(Math.max(this.prober?.bytes ?? 0, this.tlsProber?.bytes ?? 0));
     this.maxBuffered = opts.maxBufferedBytesPerDirection ?? DEFAULT_MAX_BUFFERED_BYTES;
     this.maxBufferedTotal = opts.maxBufferedBytesTotal ?? DEFAULT_MAX_BUFFERED_TOTAL_BYTES;
@@ -545,7 +557,7 @@ export class TcpReassembler {
     else if (this.tlsPorts.has(sp) || this.tlsPorts.has(dp)) {
       mode = LIVE;
       tls = true;
-    } else if (this.auto) mode = PENDING;
+    } else if (this.auto || this.probePorts.has(sp) || this.probePorts.has(dp)) mode = PENDING;
     else return undefined;
 
     let srcIsClient: boolean;
@@ -582,7 +594,7 @@ export class TcpReassembler {
   }
 
   private isMqttPort(port: number): boolean {
-    return this.tlsPorts.has(port) || this.ports.has(port);
+    return this.tlsPorts.has(port) || this.ports.has(port) || this.probePorts.has(port);
   }
 
   private open(st: ConnState): void {
@@ -993,14 +1005,16 @@ export class TcpReassembler {
       this.promote(st, frame);
       return;
     }
-    const tls = this.tlsProber === null ? NO : this.probeDir(st.c2s, this.tlsProber);
+    // A ClientHello is looked for only with --auto (TLS ports are followed as TLS from the start).
+    const tls = this.tlsProber === null || !this.auto ? NO : this.probeDir(st.c2s, this.tlsProber);
     if (tls === YES) {
       st.tls = true;
       this.promote(st, frame);
       return;
     }
+    const note = c === NO && tls === NO ? this.probeNote(st, frame) : null;
     if (st.sawSyn) {
-      if (c === NO && tls === NO) this.ignore(st);
+      if (c === NO && tls === NO) this.ignore(st, note);
       return;
     }
     const s = this.probeDir(st.s2c);
@@ -1016,8 +1030,19 @@ export class TcpReassembler {
       st.s2c = c2s;
       this.promote(st, frame);
     } else if (c === NO && s === NO && tls === NO) {
-      this.ignore(st);
+      this.ignore(st, note ?? this.probeNote(st, frame));
     }
+  }
+
+  /** A stream on a probed port that the prober refused: the one event it is worth, if any (see ConnectProber.explain). */
+  private probeNote(st: ConnState, frame: number): StreamEvent | null {
+    const explain = this.prober!.explain;
+    if (explain === undefined || !(this.probePorts.has(st.clientPort) || this.probePorts.has(st.serverPort))) return null;
+    const why = explain(this.probeBuf, this.probeLen);
+    if (why === null) return null;
+    const client = st.ipv6 ? `[${st.clientIp}]:${st.clientPort}` : `${st.clientIp}:${st.clientPort}`;
+    const server = st.ipv6 ? `[${st.serverIp}]:${st.serverPort}` : `${st.serverIp}:${st.serverPort}`;
+    return { event: 'http', frame, conn: null, dir: null, message: `${client} -> ${server}: ${why}; not decoded` };
   }
 
   private probeDir(d: DirState, prober: ConnectProber = this.prober!): ConnectProbe {
@@ -1039,6 +1064,7 @@ export class TcpReassembler {
       }
       expect = c.end;
     }
+    this.probeLen = n;
     const r = prober.test(buf, n);
     return r === NEED && blocked ? NO : r;
   }
@@ -1052,9 +1078,10 @@ export class TcpReassembler {
     this.settle(st, st.s2c, 's2c', frame);
   }
 
-  private ignore(st: ConnState): void {
+  private ignore(st: ConnState, note: StreamEvent | null = null): void {
     st.mode = IGNORED;
     this.release(st);
+    if (note !== null) this.emit(note);
   }
 
   private release(st: ConnState): void {

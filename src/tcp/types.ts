@@ -23,7 +23,7 @@ export interface Connection {
   tls: boolean;
   /**
    * The stream layers the transport stage (src/transport/) unwrapped between TCP and MQTT, outermost first (`['tls']`:
-   * decrypted); absent for MQTT straight over TCP. Set before the first MQTT byte of the connection is passed on.
+   * decrypted; `['tls', 'websocket']`: WebSocket inside TLS); absent for MQTT straight over TCP. Set before the first MQTT byte of the connection is passed on.
    */
   transport?: TransportName[];
   /** With 'tls' in `transport`: the key-log entry whose secrets decrypted it ("keys.log line 3"). */
@@ -36,7 +36,17 @@ export interface Connection {
 }
 
 /** A stream layer of the transport stage. */
-export type TransportName = 'tls';
+export type TransportName = 'tls' | 'websocket';
+
+/** Every kind of event record, as data: docs/json.md has a row for each (test/events-docs.test.ts). */
+export const EVENT_KINDS = [
+  'gap', 'late-data', 'truncated', 'overlap-conflict', 'capture-note', 'resync', 'damaged', 'oversize', 'buffer-overflow',
+  'not-mqtt', 'tls', 'incomplete', 'ip-fragment', 'file-truncated', 'corrupt-block', 'unsupported-link', 'malformed-frame',
+  'incomplete-flow', 'http', 'evicted', 'limit', 'tls-alert', 'tls-error', 'websocket', 'websocket-control', 'websocket-error',
+  'websocket-lost',
+] as const;
+
+export type EventKind = (typeof EVENT_KINDS)[number];
 
 /** What a TLS connection's handshake showed, read without keys (the 'tls' event). */
 export interface TlsFacts {
@@ -57,17 +67,9 @@ export interface TlsFacts {
   keys: string | null;
 }
 
-/** A finding of the transport stage, by the id of its catalogue entry (src/rules/catalogue-tls.ts). */
-export interface TransportFinding {
-  code: TransportFindingCode;
-  message: string;
-}
-
-export type TransportFindingCode = 'TLS-old-version' | 'TLS-weak-cipher' | 'TLS-cert-expired' | 'TLS-cert-not-yet-valid' | 'TLS-plaintext-mqtt' | 'TLS-record-overflow';
-
 /** Transport findings: every defect reported, never hidden. */
 export interface StreamEvent {
-  event: 'gap' | 'late-data' | 'truncated' | 'overlap-conflict' | 'capture-note' | 'resync' | 'damaged' | 'oversize' | 'buffer-overflow' | 'not-mqtt' | 'tls' | 'incomplete' | 'ip-fragment' | 'file-truncated' | 'corrupt-block' | 'unsupported-link' | 'malformed-frame' | 'incomplete-flow' | 'http' | 'evicted' | 'limit' | 'tls-alert' | 'tls-error';
+  event: EventKind;
   frame: number;
   conn: number | null;
   dir: Direction | null;
@@ -87,9 +89,36 @@ export interface StreamEvent {
   reason?: string;
   /** The 'tls' event: the handshake's facts. */
   tls?: TlsFacts;
-  /** Transport findings, turned into violations by the rules stage. */
-  findings?: TransportFinding[];
+  /**
+   * What a transport layer decoded, as plain data (a WebSocket handshake's path, Host and subprotocols; a close
+   * frame's code and reason): written as `info` in NDJSON.
+   */
+  info?: Readonly<Record<string, string | number | boolean | null | readonly string[]>>;
+  /**
+   * Findings of a transport layer, by the catalogue rule each breaks (the rules stage turns them into violations:
+   * src/rules/transport-findings.ts, src/rules/catalogue-tls.ts): the transport stage cannot import the rules.
+   */
+  findings?: readonly TransportFinding[];
 }
+
+/** A defect a transport layer saw, named by a stable code (the rules stage cites the catalogue entry for it). */
+export interface TransportFinding {
+  code: TransportFindingCode;
+  message: string;
+  /** Not a finding on an MQTT 3.1 connection (a 3.1 client's subprotocol "mqttv3.1"). */
+  exceptLevel3?: true;
+}
+
+export type TransportFindingCode =
+  | 'ws-not-binary' | 'ws-subprotocol-offered' | 'ws-subprotocol-selected'
+  | 'ws-client-unmasked' | 'ws-server-masked' | 'ws-reserved-bits' | 'ws-reserved-opcode' | 'ws-length-msb'
+  | 'ws-length-not-minimal' | 'ws-control-too-long' | 'ws-control-fragmented' | 'ws-continuation-without-start'
+  | 'ws-data-inside-fragmented' | 'ws-bad-close-code' | 'ws-close-payload-1' | 'ws-data-after-close'
+  | 'ws-accept-mismatch' | 'ws-bad-request'
+  | TlsFindingCode;
+
+/** The TLS layer's findings: their codes are their catalogue ids (src/rules/catalogue-tls.ts). */
+export type TlsFindingCode = 'TLS-old-version' | 'TLS-weak-cipher' | 'TLS-cert-expired' | 'TLS-cert-not-yet-valid' | 'TLS-plaintext-mqtt' | 'TLS-record-overflow';
 
 /**
  * Bytes held for packets in progress by every stage of one capture together (out-of-order TCP data here, MQTT
@@ -153,4 +182,9 @@ export type ConnectProbe = 'yes' | 'no' | 'more';
 export interface ConnectProber {
   bytes: number;
   test(b: Uint8Array, n: number): ConnectProbe;
+  /**
+   * For a stream on a probed port (probePorts) judged 'no': why it is still worth one event (HTTP that is no
+   * WebSocket upgrade on a WebSocket port), or null to drop it silently.
+   */
+  explain?(b: Uint8Array, n: number): string | null;
 }

@@ -92,6 +92,11 @@ function tlsArgsOf(f: string): TlsArgs {
 }
 
 /** Every capture file in captures/ (pcap and pcapng). */
+/** Our captures of MQTT over WebSocket (`real-ws-PORT.pcap`): tshark 4.0 decodes them only after scripts/ws-unwrap.mjs. */
+export function isWebSocketCapture(name: string): boolean {
+  return /(^|\/)real-ws-\d+\.pcap$/.test(name);
+}
+
 export function ownCaptures(): CaptureEntry[] {
   return readdirSync(CAPTURES_DIR)
     .filter((f) => /\.(pcap|pcapng)$/.test(f) && statSync(join(CAPTURES_DIR, f)).isFile())

@@ -108,7 +108,7 @@ export function severityMismatches(vs: readonly Violation[]): string[] {
       else if (t.severity !== v.severity) out.add(`TLS ${v.id}: ${v.severity}, the catalogue says ${t.severity}`);
       continue;
     }
-    const e = CATALOGUE.find((x) => x.id === v.id && (x.spec === v.spec || x.spec === 'ref'));
+    const e = CATALOGUE.find((x) => x.id === v.id && (x.spec === v.spec || x.spec === 'ref' || (x.spec === 'rfc6455' && v.spec.startsWith('RFC 6455 '))));
     if (e === undefined) out.add(`${v.spec} ${v.id}: no catalogue entry`);
     else if (e.severity !== v.severity) out.add(`${v.spec} ${v.id}: ${v.severity}, the catalogue says ${e.severity}`);
   }

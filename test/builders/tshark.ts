@@ -233,7 +233,11 @@ export interface TsharkResult {
 }
 
 /** Runs tshark on `file`, decoding `ports` (beyond 1883) as MQTT. */
-export async function tsharkDecode(file: string, ports: number[], tls?: TlsArgs): Promise<TsharkResult> {
+/**
+ * `tls`: key log and TLS ports for tshark. `frameFromTime`: the frame number is the capture's timestamp in seconds (a
+ * capture written by scripts/ws-unwrap.mjs, whose segments are dated by the original frame that carried their bytes).
+ */
+export async function tsharkDecode(file: string, ports: number[], tls?: TlsArgs, o: { frameFromTime?: boolean } = {}): Promise<TsharkResult> {
   const args = ['-n', '-r', file, '-T', 'json', '--no-duplicate-keys', '-Y', 'mqtt'];
   for (const p of [6002, ...ports]) args.push('-d', `tcp.port==${p},mqtt`);
   // MQTT inside TLS: the key log, and TLS (then MQTT inside it) on the ports beyond 8883.
@@ -246,7 +250,7 @@ export async function tsharkDecode(file: string, ports: number[], tls?: TlsArgs)
   for (const pkt of Array.isArray(parsed) ? parsed : []) {
     const layers = find(pkt, 'layers');
     if (!isObj(layers)) continue;
-    const frame = Number(find(layers.frame, 'frame.number'));
+    const frame = o.frameFromTime === true ? Math.round(Number(find(layers.frame, 'frame.time_epoch'))) : Number(find(layers.frame, 'frame.number'));
     const srcPort = str(find(layers.tcp, 'tcp.srcport')) ?? '';
     const mq = layers.mqtt;
     const list = Array.isArray(mq) ? mq : [mq];

@@ -68,9 +68,9 @@ function bench(args: string[]): { results: Results; stderr: string } {
   return { results: JSON.parse(readFileSync(out, 'utf8')) as Results, stderr: r.stderr };
 }
 
-const TARGETS = ['hexCpuGainOnBaseline', 'jsonCpuGainOnBaseline', 'jsonVsSuricataCpu', 'jsonVsTsharkFields',
+const TARGETS = ['hexCpuGainOnBaseline', 'jsonCpuGainOnBaseline', 'jsonThreadsWallGain', 'jsonVsSuricataCpu', 'jsonVsTsharkFields',
   'modesWithOutputDifferentFromBaseline', 'peakRssBelowMB', 'summaryVsFloorTallyCpu', 'summaryVsSuricataCpu',
-  'summaryVsTsharkFields', 'textCpuGainOnBaseline'];
+  'summaryVsTsharkFields', 'textCpuGainOnBaseline', 'textThreadsWallGain'];
 
 let results: Results;
 let stderr = '';
@@ -86,7 +86,9 @@ describe('bench/run.mjs --quick', () => {
     expect(results.size).toBe('2MB');
     expect(results.captureBytes).toBeGreaterThan(1_000_000);
     expect(results.mqttPackets).toBeGreaterThan(1000);
+    // --threads 2 twins of the four output modes (cd6876e added them to bench/run.mjs).
     const expected = ['json', 'text', 'summary', 'hex', 'json-pipe', 'json-2shards', 'summary-2shards', 'floor-count', 'floor-tally',
+      'json-threads', 'text-threads', 'summary-threads', 'hex-threads',
       ...(hasSuricata ? ['suricata'] : []), ...(hasTshark ? ['tshark-fields'] : [])];
     expect(Object.keys(results.modes).sort()).toEqual(expected.sort());
     for (const [name, m] of Object.entries(results.modes)) {
@@ -111,7 +113,8 @@ describe('bench/run.mjs --quick', () => {
   });
 
   it('prints the ratios the targets compare, from the same run', () => {
-    const expected = ['summary / floor-tally', 'json / floor-count', 'text / floor-count', ...(hasSuricata ? ['summary / suricata', 'json / suricata'] : [])];
+    const expected = ['summary / floor-tally', 'json / floor-count', 'text / floor-count', ...(hasSuricata ? ['summary / suricata', 'json / suricata'] : []),
+      ...['json', 'text', 'summary', 'hex'].map((m) => `${m} / ${m}-threads`)];
     expect(Object.keys(results.ratios).sort()).toEqual(expected.sort());
     for (const [name, x] of Object.entries(results.ratios)) {
       expect(x.wall, name).toBeGreaterThan(0);

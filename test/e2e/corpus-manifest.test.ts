@@ -2,7 +2,8 @@
 // captures/MANIFEST.md: every listed capture exists and is a pcap/pcapng file, every real-* capture
 // is listed, and (when tshark is installed) tshark's MQTT packet-type counts equal the manifest's.
 import { describe, expect, it } from 'vitest';
-import { closeSync, existsSync, openSync, readFileSync, readSync, readdirSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -90,9 +91,18 @@ function tlsArgs(file: string): string[] {
 }
 
 function tsharkCounts(file: string): Record<string, number> {
+  // MQTT over WebSocket: tshark unmasks the frames but does not decode their MQTT; scripts/ws-unwrap.mjs joins the
+  // payloads it unmasked into a plain TCP capture first, as scripts/make-captures.sh does for the manifest.
+  const ws = /^real-ws-(\d+)\.pcap$/.exec(path.basename(file));
+  if (ws !== null) {
+    const out = path.join(mkdtempSync(path.join(tmpdir(), 'ws-unwrap-')), 'unwrapped.pcap');
+    const u = spawnSync(process.execPath, [path.join(capturesDir, '..', 'scripts', 'ws-unwrap.mjs'), file, ws[1]!, out], { encoding: 'utf8', timeout: 60_000 });
+    if (u.status !== 0) throw new Error(`ws-unwrap failed on ${file}: ${u.stderr}`);
+    file = out;
+  }
   const r = spawnSync(
     'tshark',
-    ['-n', '-d', 'tcp.port==6002,mqtt', ...tlsArgs(file), '-r', file, '-Y', 'mqtt', '-T', 'fields', '-e', 'mqtt.msgtype'],
+    ['-n', '-d', 'tcp.port==6002,mqtt', ...tlsArgs(file), ...(ws !== null ? ['-d', `tcp.port==${ws[1]!},mqtt`] : []), '-r', file, '-Y', 'mqtt', '-T', 'fields', '-e', 'mqtt.msgtype'],
     { encoding: 'utf8', timeout: 60_000, maxBuffer: 64 * 1024 * 1024 },
   );
   if (r.error) throw r.error;

@@ -18,7 +18,7 @@ import { writePcap, type FrameSpec } from '../builders/capture-writer.js';
 import { tempFile } from '../builders/cli.js';
 import { ethernet, fragmentIpv4, TcpSession } from '../builders/frames.js';
 import * as m from '../builders/mqtt-bytes.js';
-import { ownCaptures, publicAvailable, publicCaptures, type TlsArgs } from '../builders/public.js';
+import { isWebSocketCapture, ownCaptures, publicAvailable, publicCaptures, type TlsArgs } from '../builders/public.js';
 import { compareMalformed, comparePdus, oursDecode, tsharkAvailable, tsharkDecode, tsharkVersion, type Difference } from '../builders/tshark.js';
 
 // ---------------------------------------------------------------------------------------------------
@@ -220,7 +220,8 @@ const TIMEOUT = 120_000;
 
 describe.skipIf(!tsharkAvailable())('decoding agrees with tshark, PDU by PDU', () => {
   describe('captures/', () => {
-    for (const c of ownCaptures()) it.concurrent(c.name, () => compare(c.name, c.path, c.extraPorts, c.tls), TIMEOUT);
+    // MQTT over WebSocket: tshark 4.0 does not decode its MQTT; test/e2e/diff-tshark-websocket.test.ts compares it.
+    for (const c of ownCaptures().filter((x) => !isWebSocketCapture(x.name))) it.concurrent(c.name, () => compare(c.name, c.path, c.extraPorts, c.tls), TIMEOUT);
   });
 
   describe.skipIf(!publicAvailable())('public captures (../shared/captures/public)', () => {
@@ -234,7 +235,7 @@ describe.skipIf(!tsharkAvailable())('decoding agrees with tshark, PDU by PDU', (
   });
 
   it('every EXPECTED entry names a capture this test runs, and has a reason', () => {
-    const names = new Set([...ownCaptures(), ...publicCaptures()].map((c) => c.name).concat(Object.keys(GENERATED).map((k) => `generated/${k}`)));
+    const names = new Set([...ownCaptures().filter((x) => !isWebSocketCapture(x.name)), ...publicCaptures()].map((c) => c.name).concat(Object.keys(GENERATED).map((k) => `generated/${k}`)));
     for (const e of EXPECTED) {
       expect(e.reason.length).toBeGreaterThan(20);
       if (!publicAvailable() && !e.capture.startsWith('captures/') && !e.capture.startsWith('generated/')) continue;

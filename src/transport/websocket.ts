@@ -1,0 +1,613 @@
+/**
+ * MQTT over WebSocket (RFC 6455; MQTT 3.1.1 and 5.0 section 6): a stream layer. Per connection it reads the opening
+ * handshake (the client's HTTP Upgrade request, the server's 101 response), then cuts each direction into frames,
+ * unmasks client payloads and passes the payload bytes of data frames on as the MQTT byte stream, so an MQTT packet may
+ * span frames and a frame may hold several packets (MQTT-6.0.0-2). Control frames (ping, pong, close) are reported as
+ * events, also between the frames of a fragmented message.
+ *
+ * Nothing is allocated because a length field says so: a frame's payload streams through (a 64-bit length only sets
+ * how many bytes are passed on), a handshake head is held up to MAX_HEAD_BYTES (counted in the capture's HeldBytes),
+ * a frame header in a 14-byte buffer and a control payload in a 125-byte one.
+ */
+import { createHash } from 'node:crypto';
+import type { Connection, ConnectionEnd, Direction, HeldBytes, StreamEvent, StreamSink, TransportFinding, TransportFindingCode } from '../tcp/types.js';
+import { headEnd, MAX_HEAD_BYTES, parseHead, tokens, type HttpHead } from './http.js';
+import {
+  closeCode, MAX_CONTROL_PAYLOAD, MQTT31_SUBPROTOCOL, MQTT_SUBPROTOCOL, OP_BINARY, OP_CLOSE, OP_CONTINUATION, OP_TEXT,
+  OPCODES, WEBSOCKET_GUID,
+} from './websocket-tables.js';
+
+/** One data frame whose payload went into the MQTT stream: what the annotated hex shows of it. */
+export interface WsFrameNote {
+  /** The capture frame in which the header's last byte arrived. */
+  frame: number;
+  /** The frame header as sent: 2 to 14 bytes (FIN/RSV/opcode, mask bit and length, extended length, masking key). */
+  header: Uint8Array;
+  /** The payload length the header declares. */
+  payloadLength: number;
+  /** Offset of the payload's first byte in the MQTT stream of its direction (gap bytes counted, as the MQTT framer counts). */
+  streamOffset: number;
+}
+
+/** Most frames remembered per direction for the annotated hex: a packet spread over more shows the latest of them. */
+export const FRAME_NOTES_KEPT = 64;
+
+/** Where the layer puts its frame notes: a store the renderer reads (WsFrameNotes), or a hand-over to another thread. */
+export interface WsFrameSink {
+  add(conn: number, dir: Direction, note: WsFrameNote): void;
+  /** The connection closed (after its close went downstream): its notes are no longer needed. */
+  drop(conn: number): void;
+}
+
+/**
+ * The frame headers behind each direction's MQTT stream, kept only for the annotated hex (-x): the renderer asks which
+ * frames carried a packet's bytes. Bounded per direction; a connection's notes go when it closes.
+ */
+export class WsFrameNotes implements WsFrameSink {
+  private readonly byConn = new Map<number, { c2s: WsFrameNote[]; s2c: WsFrameNote[] }>();
+
+  add(conn: number, dir: Direction, note: WsFrameNote): void {
+    let e = this.byConn.get(conn);
+    if (e === undefined) {
+      e = { c2s: [], s2c: [] };
+      this.byConn.set(conn, e);
+    }
+    const list = e[dir];
+    if (list.length === FRAME_NOTES_KEPT) list.shift();
+    list.push(note);
+  }
+
+  /** Frames whose payload overlaps MQTT stream bytes [from, from + length) of the direction, in stream order. */
+  covering(conn: number, dir: Direction, from: number, length: number): WsFrameNote[] {
+    const list = this.byConn.get(conn)?.[dir];
+    if (list === undefined) return [];
+    const to = from + length;
+    return list.filter((n) => n.streamOffset < to && n.streamOffset + n.payloadLength > from);
+  }
+
+  drop(conn: number): void {
+    this.byConn.delete(conn);
+  }
+}
+
+export interface WebSocketOptions {
+  /** The capture's shared count of held bytes: handshake heads count in it. */
+  held: HeldBytes;
+  /** Kept when the annotated hex is shown. */
+  notes?: WsFrameSink | null;
+}
+
+const enum Phase {
+  /** Collecting the HTTP head (request c2s, response s2c). */
+  Handshake,
+  Frames,
+  /** Not decoded any more (a reason was reported). */
+  Stopped,
+}
+
+/** What the handshake said, for the event and the checks. */
+interface Handshake {
+  request: HttpHead | null;
+  response: HttpHead | null;
+  /** The server accepted permessage-deflate: RSV1 then marks a compressed message, which is not decoded. */
+  deflate: boolean;
+  /** The request frame, for the event when no response comes. */
+  requestFrame: number;
+}
+
+class WsDir {
+  phase = Phase.Handshake;
+  /** Handshake head bytes held (copies). */
+  head: Uint8Array[] = [];
+  headLength = 0;
+  /** The frame header being read. */
+  readonly hdr = new Uint8Array(14);
+  hdrLength = 0;
+  /** Header bytes needed (2 until the second byte says more). */
+  hdrNeed = 2;
+  /** Inside a frame's payload: its bytes still to come (a double: 64-bit lengths are counted, never allocated). */
+  remaining = 0;
+  inPayload = false;
+  payloadPos = 0;
+  payloadLength = 0;
+  opcode = 0;
+  fin = false;
+  masked = false;
+  readonly key = new Uint8Array(4);
+  /** The payload goes into the MQTT stream (a data frame). */
+  forward = false;
+  /** A control frame's payload, up to 125 bytes; `controlLost` when a gap took some of it. */
+  readonly control = new Uint8Array(MAX_CONTROL_PAYLOAD);
+  controlLength = 0;
+  controlLost = false;
+  /** Findings of the frame being read (reported with its control event, or at once for data frames). */
+  /** Emptied (not replaced) per frame: reports copy what they keep. */
+  readonly frameFindings: TransportFinding[] = [];
+  /** A fragmented data message is in progress, and its opcode. */
+  inMessage = false;
+  messageOpcode = OP_BINARY;
+  /** This side sent a close frame. */
+  closed = false;
+  /** Offset of the next MQTT byte of this direction (payload passed on plus gap bytes passed on). */
+  mqttOffset = 0;
+  /** Codes already reported for this direction: a defect repeated in every frame is reported once. */
+  readonly reported = new Set<TransportFindingCode>();
+  /** Bytes of this direction dropped after decoding stopped. */
+  dropped = 0;
+}
+
+class WsConn {
+  readonly c2s = new WsDir();
+  readonly s2c = new WsDir();
+  readonly hs: Handshake = { request: null, response: null, deflate: false, requestFrame: 0 };
+  constructor(readonly conn: Connection) {}
+}
+
+/** RFC 6455 section of each finding, for the messages (the catalogue has the same). */
+const FINDING_SECTION: Readonly<Partial<Record<TransportFindingCode, string>>> = {
+  'ws-client-unmasked': '5.1', 'ws-server-masked': '5.1', 'ws-reserved-bits': '5.2', 'ws-reserved-opcode': '5.2',
+  'ws-length-msb': '5.2', 'ws-length-not-minimal': '5.2', 'ws-control-too-long': '5.5', 'ws-control-fragmented': '5.5',
+  'ws-continuation-without-start': '5.4', 'ws-data-inside-fragmented': '5.4', 'ws-bad-close-code': '7.4',
+  'ws-close-payload-1': '5.5.1', 'ws-data-after-close': '5.5.1', 'ws-accept-mismatch': '4.2.2', 'ws-bad-request': '4.1',
+};
+
+/** What an Upgrade request lacks of the fields RFC 6455 section 4.1 requires (the Upgrade itself was sniffed). */
+function requestDefects(req: HttpHead): string[] {
+  const out: string[] = [];
+  if (!tokens(req.headers.get('connection')).some((t) => t.toLowerCase() === 'upgrade')) out.push('has no "Connection: Upgrade"');
+  const key = req.headers.get('sec-websocket-key');
+  if (key === undefined) out.push('has no Sec-WebSocket-Key');
+  else if (!/^[A-Za-z0-9+/]{22}==$/.test(key)) out.push(`has a Sec-WebSocket-Key ${JSON.stringify(key)} that is not 16 bytes in base64`);
+  const version = req.headers.get('sec-websocket-version');
+  if (version !== '13') out.push(version === undefined ? 'has no Sec-WebSocket-Version' : `has Sec-WebSocket-Version ${JSON.stringify(version)}, not 13`);
+  return out;
+}
+
+export class WebSocketLayer implements StreamSink {
+  private readonly conns = new Map<number, WsConn>();
+  private readonly held: HeldBytes;
+  private readonly notes: WsFrameSink | null;
+  /** Unmasked payload bytes, reused: what is passed on is valid only during the call. */
+  private scratch = new Uint8Array(4096);
+
+  constructor(private readonly next: StreamSink, opts: WebSocketOptions) {
+    this.held = opts.held;
+    this.notes = opts.notes ?? null;
+  }
+
+  open(conn: Connection): void {
+    this.conns.set(conn.id, new WsConn(conn));
+    conn.transport = [...(conn.transport ?? []), 'websocket'];
+    this.next.open(conn);
+  }
+
+  data(conn: Connection, dir: Direction, data: Uint8Array, frame: number, timeSec: number, timeNsec: number): void {
+    const st = this.conns.get(conn.id);
+    if (st === undefined) return;
+    const d = dir === 'c2s' ? st.c2s : st.s2c;
+    let off = 0;
+    while (off < data.length) {
+      switch (d.phase) {
+        case Phase.Stopped:
+          d.dropped += data.length - off;
+          return;
+        case Phase.Handshake:
+          off = this.handshake(st, d, dir, data, off, frame);
+          break;
+        case Phase.Frames:
+          off = this.frames(st, d, dir, data, off, frame, timeSec, timeNsec);
+          break;
+      }
+    }
+  }
+
+  gap(conn: Connection, dir: Direction, bytes: number, frame: number, cut?: { timeSec: number; timeNsec: number }): void {
+    const st = this.conns.get(conn.id);
+    if (st === undefined) return;
+    const d = dir === 'c2s' ? st.c2s : st.s2c;
+    if (d.phase === Phase.Stopped) return;
+    if (d.phase === Phase.Handshake) {
+      this.stop(st, d, dir, frame, `${bytes} bytes of the ${dir === 'c2s' ? 'Upgrade request' : 'handshake response'} were not captured (a gap): this direction is not decoded`);
+      return;
+    }
+    if (d.inPayload && bytes <= d.remaining) {
+      // Inside a payload the frame's length says where the next header starts: the hole is passed on as it is, and
+      // the masking key's phase moves on with it, so the bytes after it unmask right.
+      if (d.forward) {
+        this.next.gap(conn, dir, bytes, frame, cut);
+        d.mqttOffset += bytes;
+      } else {
+        d.controlLost = true;
+      }
+      d.remaining -= bytes;
+      d.payloadPos += bytes;
+      if (d.remaining === 0) this.endFrame(st, d, dir, frame);
+      return;
+    }
+    // The hole covers a frame header: where the frames continue is unknown. Bytes of the frame in progress are
+    // passed on as a gap; nothing after them is decoded (guessing a header in payload bytes would invent frames).
+    if (d.inPayload && d.forward && d.remaining > 0) {
+      this.next.gap(conn, dir, d.remaining, frame, cut);
+      d.mqttOffset += d.remaining;
+    }
+    this.stop(st, d, dir, frame, `${bytes} bytes missing (a gap) where a WebSocket frame header was due: frame boundaries are lost, the rest of this direction is not decoded`);
+  }
+
+  close(conn: Connection, end: ConnectionEnd): void {
+    const st = this.conns.get(conn.id);
+    if (st !== undefined) {
+      this.endDir(st, st.c2s, 'c2s', end.frame);
+      this.endDir(st, st.s2c, 's2c', end.frame);
+      this.conns.delete(conn.id);
+    }
+    this.next.close(conn, end);
+    this.notes?.drop(conn.id);
+  }
+
+  event(ev: StreamEvent): void {
+    this.next.event(ev);
+  }
+
+  // ---- handshake ---------------------------------------------------------------------------------
+
+  /** Collects an HTTP head; returns where the frames start in `data` (or data.length while the head goes on). */
+  private handshake(st: WsConn, d: WsDir, dir: Direction, data: Uint8Array, off: number, frame: number): number {
+    const room = MAX_HEAD_BYTES - d.headLength;
+    const take = Math.min(room, data.length - off);
+    if (this.held.held + take > this.held.limit) {
+      this.stop(st, d, dir, frame, `the handshake head would take the bytes held for packets in progress past ${this.held.limit} bytes: not decoded`);
+      return data.length;
+    }
+    // Search only where the end can be: the last 3 bytes held plus the new ones.
+    const before = d.headLength;
+    this.holdHead(d, data.subarray(off, off + take));
+    const joined = this.joinedHead(d);
+    const endAt = headEnd(joined, joined.length);
+    if (endAt < 0) {
+      if (d.headLength >= MAX_HEAD_BYTES) {
+        this.stop(st, d, dir, frame, `no end of the ${dir === 'c2s' ? 'Upgrade request' : 'handshake response'} head in its first ${MAX_HEAD_BYTES} bytes: not decoded`);
+        return data.length;
+      }
+      return off + take;
+    }
+    const head = parseHead(joined.subarray(0, endAt));
+    this.releaseHead(d);
+    d.phase = Phase.Frames;
+    if (dir === 'c2s') {
+      st.hs.request = head;
+      st.hs.requestFrame = frame;
+    } else {
+      st.hs.response = head;
+      this.handshakeDone(st, frame);
+    }
+    return off + (endAt - before);
+  }
+
+  private holdHead(d: WsDir, bytes: Uint8Array): void {
+    if (bytes.length === 0) return;
+    d.head.push(bytes.slice());
+    d.headLength += bytes.length;
+    this.held.held += bytes.length;
+  }
+
+  private joinedHead(d: WsDir): Uint8Array {
+    if (d.head.length === 1) return d.head[0]!;
+    const out = new Uint8Array(d.headLength);
+    let at = 0;
+    for (const c of d.head) {
+      out.set(c, at);
+      at += c.length;
+    }
+    d.head = [out];
+    return out;
+  }
+
+  private releaseHead(d: WsDir): void {
+    this.held.held -= d.headLength;
+    d.head = [];
+    d.headLength = 0;
+  }
+
+  /** The server's response head is in: one `websocket` event with what both heads said, and the handshake checks. */
+  private handshakeDone(st: WsConn, frame: number): void {
+    const req = st.hs.request;
+    const res = st.hs.response!;
+    const conn = st.conn;
+    const offered = tokens(req?.headers.get('sec-websocket-protocol'));
+    const selectedList = tokens(res.headers.get('sec-websocket-protocol'));
+    const selected = selectedList.length > 0 ? selectedList.join(', ') : null;
+    const extensions = tokens(res.headers.get('sec-websocket-extensions'));
+    st.hs.deflate = extensions.some((e) => e.toLowerCase().startsWith('permessage-deflate'));
+    const findings: TransportFinding[] = [];
+    const path = req?.target ?? null;
+    const host = req?.headers.get('host') ?? null;
+    const status = res.status;
+    let accept: 'valid' | 'missing' | 'wrong' | 'no key' = 'missing';
+    const key = req?.headers.get('sec-websocket-key');
+    const got = res.headers.get('sec-websocket-accept');
+    if (status === 101) {
+      if (key === undefined) accept = 'no key';
+      else if (got !== undefined) {
+        const want = createHash('sha1').update(key + WEBSOCKET_GUID).digest('base64');
+        accept = got === want ? 'valid' : 'wrong';
+        if (accept === 'wrong') findings.push({ code: 'ws-accept-mismatch', message: `Sec-WebSocket-Accept is ${JSON.stringify(got)}; the key ${JSON.stringify(key)} gives ${JSON.stringify(want)}` });
+      } else {
+        findings.push({ code: 'ws-accept-mismatch', message: 'the 101 response has no Sec-WebSocket-Accept' });
+      }
+      if (req !== null) {
+        const missing = requestDefects(req);
+        if (missing.length > 0) findings.push({ code: 'ws-bad-request', message: `the Upgrade request (frame ${st.hs.requestFrame}) ${missing.join(', ')}` });
+      }
+      if (req !== null && !offered.includes(MQTT_SUBPROTOCOL)) {
+        const what = offered.length === 0 ? 'no Sec-WebSocket-Protocol' : `Sec-WebSocket-Protocol ${JSON.stringify(offered.join(', '))}`;
+        findings.push({ code: 'ws-subprotocol-offered', message: `the Upgrade request (frame ${st.hs.requestFrame}) offers ${what}, not "mqtt"`, ...(offered.includes(MQTT31_SUBPROTOCOL) ? { exceptLevel3: true as const } : {}) });
+      }
+      if (selected !== MQTT_SUBPROTOCOL) {
+        const what = selected === null ? 'selects no subprotocol' : `selects ${JSON.stringify(selected)}`;
+        findings.push({ code: 'ws-subprotocol-selected', message: `the 101 response (frame ${frame}) ${what}, not "mqtt"`, ...(selected === MQTT31_SUBPROTOCOL ? { exceptLevel3: true as const } : {}) });
+      }
+    }
+    const statusText = `${status ?? '?'}${res.reason ? ` ${res.reason}` : ''}`;
+    const parts = [
+      `WebSocket handshake: ${req === null ? 'request not captured' : `${req.method ?? '?'} ${JSON.stringify(path ?? '')}`}`,
+      `Host ${host === null ? '(none)' : JSON.stringify(host)}`,
+      `subprotocols offered ${offered.length === 0 ? '(none)' : offered.join(', ')}`,
+      `server ${statusText}`,
+      `selected ${selected ?? '(none)'}`,
+    ];
+    if (status === 101 && accept !== 'valid') parts.push(`accept key ${accept}`);
+    if (extensions.length > 0) parts.push(`extensions ${extensions.join(', ')}`);
+    this.next.event({
+      event: 'websocket',
+      frame,
+      conn: conn.id,
+      dir: null,
+      message: parts.join('; '),
+      info: { path, host, offered, status, reason: res.reason, selected, accept, extensions },
+      ...(findings.length > 0 ? { findings } : {}),
+    });
+    if (status !== 101) {
+      // The server refused the upgrade: what follows is HTTP (a body, another request), not WebSocket frames.
+      const why = `the server answered ${statusText} instead of 101 Switching Protocols: no WebSocket, not decoded`;
+      this.stop(st, st.s2c, 's2c', frame, why);
+      this.stop(st, st.c2s, 'c2s', frame, why);
+    }
+  }
+
+  // ---- frames ------------------------------------------------------------------------------------
+
+  /** Reads frame headers and payloads from data[off..]; returns the offset reached (the end, or where decoding stopped). */
+  private frames(st: WsConn, d: WsDir, dir: Direction, data: Uint8Array, off: number, frame: number, timeSec: number, timeNsec: number): number {
+    const len = data.length;
+    while (off < len && d.phase === Phase.Frames) {
+      if (!d.inPayload) {
+        // Header bytes, up to what is known to be needed.
+        while (d.hdrLength < d.hdrNeed && off < len) {
+          d.hdr[d.hdrLength++] = data[off++]!;
+          if (d.hdrLength === 2) d.hdrNeed = 2 + ((d.hdr[1]! & 0x7f) === 126 ? 2 : (d.hdr[1]! & 0x7f) === 127 ? 8 : 0) + ((d.hdr[1]! & 0x80) !== 0 ? 4 : 0);
+        }
+        if (d.hdrLength < d.hdrNeed) return off;
+        this.startFrame(st, d, dir, frame);
+        continue;
+      }
+      const n = Math.min(d.remaining, len - off);
+      if (d.forward) {
+        let out = data.subarray(off, off + n);
+        if (d.masked) out = this.unmask(out, d.key, d.payloadPos);
+        this.next.data(st.conn, dir, out, frame, timeSec, timeNsec);
+        d.mqttOffset += n;
+      } else {
+        const keep = Math.min(n, MAX_CONTROL_PAYLOAD - d.controlLength);
+        if (keep > 0) {
+          const part = data.subarray(off, off + keep);
+          d.control.set(d.masked ? this.unmask(part, d.key, d.payloadPos) : part, d.controlLength);
+          d.controlLength += keep;
+        }
+      }
+      off += n;
+      d.remaining -= n;
+      d.payloadPos += n;
+      if (d.remaining === 0) this.endFrame(st, d, dir, frame);
+    }
+    if (d.phase === Phase.Stopped) d.dropped += len - off;
+    return len;
+  }
+
+  /** XORs payload bytes with the masking key from payload position `pos` on, into the scratch buffer (section 5.3). */
+  private unmask(bytes: Uint8Array, key: Uint8Array, pos: number): Uint8Array {
+    if (this.scratch.length < bytes.length) this.scratch = new Uint8Array(Math.max(bytes.length, 2 * this.scratch.length));
+    const out = this.scratch;
+    const k0 = key[pos & 3]!;
+    const k1 = key[(pos + 1) & 3]!;
+    const k2 = key[(pos + 2) & 3]!;
+    const k3 = key[(pos + 3) & 3]!;
+    const n = bytes.length;
+    let i = 0;
+    for (; i + 3 < n; i += 4) {
+      out[i] = bytes[i]! ^ k0;
+      out[i + 1] = bytes[i + 1]! ^ k1;
+      out[i + 2] = bytes[i + 2]! ^ k2;
+      out[i + 3] = bytes[i + 3]! ^ k3;
+    }
+    const ks = [k0, k1, k2, k3];
+    for (; i < n; i++) out[i] = bytes[i]! ^ ks[i & 3]!;
+    return out.subarray(0, n);
+  }
+
+  /** A whole header has arrived: check it, and set up its payload. */
+  private startFrame(st: WsConn, d: WsDir, dir: Direction, frame: number): void {
+    const h = d.hdr;
+    const b0 = h[0]!;
+    const b1 = h[1]!;
+    const op = b0 & 0x0f;
+    const info = OPCODES[op]!;
+    d.fin = (b0 & 0x80) !== 0;
+    d.opcode = op;
+    d.masked = (b1 & 0x80) !== 0;
+    const len7 = b1 & 0x7f;
+    let length: number = len7;
+    let at = 2;
+    d.frameFindings.length = 0;
+    if (len7 === 126) {
+      length = (h[2]! << 8) | h[3]!;
+      at = 4;
+      if (length < 126) this.note(d, 'ws-length-not-minimal', `a ${length}-byte payload length written in the 16-bit form (frame ${frame})`);
+    } else if (len7 === 127) {
+      const hi = ((h[2]! << 24) | (h[3]! << 16) | (h[4]! << 8) | h[5]!) >>> 0;
+      const lo = ((h[6]! << 24) | (h[7]! << 16) | (h[8]! << 8) | h[9]!) >>> 0;
+      at = 10;
+      if (hi >= 0x80000000) {
+        this.report(st, d, dir, frame, [{ code: 'ws-length-msb', message: `a 64-bit payload length with its most significant bit set (0x${hi.toString(16).padStart(8, '0')}${lo.toString(16).padStart(8, '0')})` }]);
+        this.stop(st, d, dir, frame, 'an impossible frame length: frame boundaries are lost, the rest of this direction is not decoded');
+        return;
+      }
+      // Exact below 2^53; above it the count is approximate, which only matters for a frame that never ends anyway.
+      length = hi * 0x100000000 + lo;
+      if (length <= 0xffff) this.note(d, 'ws-length-not-minimal', `a ${length}-byte payload length written in the 64-bit form (frame ${frame})`);
+    }
+    if (d.masked) {
+      d.key.set(h.subarray(at, at + 4));
+      at += 4;
+    }
+    if (!info.defined) {
+      this.report(st, d, dir, frame, [...d.frameFindings, { code: 'ws-reserved-opcode', message: `a frame with the reserved opcode 0x${op.toString(16)} (frame ${frame})` }]);
+      this.stop(st, d, dir, frame, `a frame with the reserved opcode 0x${op.toString(16)}: its meaning is unknown, the rest of this direction is not decoded`);
+      return;
+    }
+    const rsv = (b0 >> 4) & 7;
+    if (rsv !== 0) {
+      if ((rsv & 4) !== 0 && st.hs.deflate && !info.control) {
+        this.stop(st, d, dir, frame, 'a message compressed with the negotiated permessage-deflate extension (RSV1): compressed messages are not decoded, the rest of this direction is not decoded');
+        return;
+      }
+      this.note(d, 'ws-reserved-bits', `RSV bits ${rsv.toString(2).padStart(3, '0')} set with no extension negotiated that defines them (frame ${frame})`);
+    }
+    if (dir === 'c2s' && !d.masked) this.note(d, 'ws-client-unmasked', `a client frame without a masking key (frame ${frame})`);
+    if (dir === 's2c' && d.masked) this.note(d, 'ws-server-masked', `a masked server frame (frame ${frame})`);
+    if (d.closed) this.note(d, 'ws-data-after-close', `a ${info.name} frame after this side's close frame (frame ${frame})`);
+    d.payloadLength = length;
+    d.remaining = length;
+    d.payloadPos = 0;
+    d.controlLength = 0;
+    d.controlLost = false;
+    d.inPayload = true;
+    d.hdrLength = 0;
+    d.hdrNeed = 2;
+    if (info.control) {
+      d.forward = false;
+      if (length > MAX_CONTROL_PAYLOAD) this.note(d, 'ws-control-too-long', `a ${info.name} frame with ${length} bytes of payload, more than 125 (frame ${frame})`);
+      if (!d.fin) this.note(d, 'ws-control-fragmented', `a ${info.name} frame without FIN (frame ${frame})`);
+    } else {
+      d.forward = true;
+      let effective = op;
+      if (op === OP_CONTINUATION) {
+        if (!d.inMessage) this.note(d, 'ws-continuation-without-start', `a continuation frame with no fragmented message in progress (frame ${frame})`);
+        effective = d.inMessage ? d.messageOpcode : OP_BINARY;
+        if (d.fin) d.inMessage = false;
+      } else {
+        if (d.inMessage) this.note(d, 'ws-data-inside-fragmented', `a new ${info.name} frame while a fragmented message was still in progress (frame ${frame})`);
+        d.messageOpcode = op;
+        d.inMessage = !d.fin;
+      }
+      if (effective === OP_TEXT) this.note(d, 'ws-not-binary', `MQTT bytes in a text frame (frame ${frame}); they are decoded all the same`);
+      // Findings of a data frame are reported as they are found; its payload follows in the MQTT stream.
+      if (d.frameFindings.length > 0) this.report(st, d, dir, frame, d.frameFindings);
+      d.frameFindings.length = 0;
+      this.notes?.add(st.conn.id, dir, { frame, header: h.slice(0, at), payloadLength: length, streamOffset: d.mqttOffset });
+    }
+    if (length === 0) this.endFrame(st, d, dir, frame);
+  }
+
+  /** A frame's payload is complete: a control frame becomes an event. */
+  private endFrame(st: WsConn, d: WsDir, dir: Direction, frame: number): void {
+    d.inPayload = false;
+    if (d.forward) return;
+    const op = d.opcode;
+    const name = OPCODES[op]!.name;
+    const shown = d.controlLength;
+    const lost = d.controlLost ? ' (part of it was not captured)' : '';
+    const info: Record<string, string | number | null> = { opcode: name, length: d.payloadLength };
+    let message: string;
+    if (op === OP_CLOSE) {
+      d.closed = true;
+      if (d.payloadLength === 1) this.note(d, 'ws-close-payload-1', `a close frame with a 1-byte payload: a status code takes 2 (frame ${frame})`);
+      if (shown >= 2 && !d.controlLost) {
+        const code = (d.control[0]! << 8) | d.control[1]!;
+        const c = closeCode(code);
+        const reason = new TextDecoder('utf-8').decode(d.control.subarray(2, shown));
+        info.code = code;
+        info.codeName = c.name;
+        info.reason = reason;
+        if (!c.valid) this.note(d, 'ws-bad-close-code', `close status code ${code} (${c.name}) may not be sent in a close frame (frame ${frame})`);
+        message = `close frame from the ${dir === 'c2s' ? 'client' : 'server'}: status ${code} (${c.name})${reason.length > 0 ? `, reason ${JSON.stringify(reason)}` : ''}${lost}`;
+        if (d.inMessage) message += ', between the frames of a fragmented message';
+      } else {
+        message = `close frame from the ${dir === 'c2s' ? 'client' : 'server'} without a status code${lost}`;
+      }
+    } else {
+      const hex = Array.from(d.control.subarray(0, Math.min(shown, 16)), (b) => b.toString(16).padStart(2, '0')).join(' ');
+      info.payload = hex;
+      message = `${name} frame from the ${dir === 'c2s' ? 'client' : 'server'}, ${d.payloadLength} byte${d.payloadLength === 1 ? '' : 's'} of payload${shown > 0 ? ` (${hex}${shown > 16 ? ' …' : ''})` : ''}${lost}`;
+      if (d.inMessage) message += ', between the frames of a fragmented message';
+    }
+    const findings = this.fresh(d, d.frameFindings);
+    d.frameFindings.length = 0;
+    this.next.event({ event: 'websocket-control', frame, conn: st.conn.id, dir, message, info, ...(findings.length > 0 ? { findings } : {}) });
+  }
+
+  /** Notes a finding of the frame being read. */
+  private note(d: WsDir, code: TransportFindingCode, message: string): void {
+    d.frameFindings.push({ code, message });
+  }
+
+  /** The findings not yet reported for this direction (each code once). */
+  private fresh(d: WsDir, findings: readonly TransportFinding[]): TransportFinding[] {
+    const out: TransportFinding[] = [];
+    for (const f of findings) {
+      if (d.reported.has(f.code)) continue;
+      d.reported.add(f.code);
+      out.push(f);
+    }
+    return out;
+  }
+
+  /** One `websocket-error` event for the findings of a frame not reported before in this direction. */
+  private report(st: WsConn, d: WsDir, dir: Direction, frame: number, findings: readonly TransportFinding[]): void {
+    const fresh = this.fresh(d, findings);
+    if (fresh.length === 0) return;
+    const text = fresh.map((f) => {
+      const section = FINDING_SECTION[f.code];
+      return section === undefined ? f.message : `${f.message} (RFC 6455 section ${section})`;
+    }).join('; ');
+    this.next.event({ event: 'websocket-error', frame, conn: st.conn.id, dir, message: `${text}; later frames of ${dir} with the same defect are not reported again`, findings: fresh });
+  }
+
+  /** Decoding of a direction ends here, with one event saying why. */
+  private stop(st: WsConn, d: WsDir, dir: Direction, frame: number, why: string): void {
+    if (d.phase === Phase.Stopped) return;
+    if (d.phase === Phase.Handshake) this.releaseHead(d);
+    d.phase = Phase.Stopped;
+    d.inPayload = false;
+    this.next.event({ event: 'websocket-lost', frame, conn: st.conn.id, dir, message: why });
+  }
+
+  /** The end of a direction: a handshake that never completed, a frame cut short. */
+  private endDir(st: WsConn, d: WsDir, dir: Direction, frame: number): void {
+    if (d.phase === Phase.Handshake) {
+      if (dir === 's2c' && st.hs.request !== null) {
+        this.stop(st, d, dir, frame, `the Upgrade request (frame ${st.hs.requestFrame}) was never answered: the WebSocket handshake did not complete`);
+      } else if (d.headLength > 0) {
+        this.stop(st, d, dir, frame, `the ${dir === 'c2s' ? 'Upgrade request' : 'handshake response'} head never ended (${d.headLength} bytes): the WebSocket handshake did not complete`);
+      }
+      this.releaseHead(d);
+      return;
+    }
+    if (d.phase !== Phase.Frames) return;
+    if (d.inPayload && d.remaining > 0) {
+      const name = OPCODES[d.opcode]!.name;
+      this.next.event({ event: 'websocket-lost', frame, conn: st.conn.id, dir, bytes: d.remaining, message: `the stream ended ${d.remaining} bytes before the end of a ${name} frame of ${d.payloadLength} bytes` });
+    } else if (d.hdrLength > 0) {
+      this.next.event({ event: 'websocket-lost', frame, conn: st.conn.id, dir, bytes: d.hdrLength, message: `the stream ended inside a WebSocket frame header (${d.hdrLength} of ${d.hdrNeed} bytes)` });
+    }
+  }
+}

@@ -1,0 +1,85 @@
+/**
+ * MQTT over WebSocket against tshark. tshark 4.0 cuts the frames and unmasks them itself but does not hand binary
+ * payloads to its MQTT dissector (MQTT has no ws.protocol entry there), so scripts/ws-unwrap.mjs joins the payloads
+ * tshark unmasked into each direction's stream, written as a plain TCP capture dated by the original frame numbers,
+ * and tshark's MQTT dissector decodes that. Both halves are tshark's own: its WebSocket framing and unmasking, its
+ * MQTT decoding. Compared PDU by PDU with our decoding of the original capture (same fields as diff-tshark.test.ts).
+ *
+ * Captures: the real one (mosquitto's websockets listener, MQTT.js), and one built here with what MQTT.js does not
+ * send: packets cut across frames at every boundary, several packets in one frame, 16- and 64-bit lengths,
+ * continuation frames with a ping and a pong between them, a close frame with a code and a reason.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { writePcap } from '../builders/capture-writer.js';
+import { ROOT, tempFile } from '../builders/cli.js';
+import { bytes, concat, ethernet, TcpSession } from '../builders/frames.js';
+import * as m from '../builders/mqtt-bytes.js';
+import { comparePdus, oursDecode, tsharkAvailable, tsharkDecode } from '../builders/tshark.js';
+import { clientFrame, upgradeRequest, upgradeResponse, wsFrame } from '../builders/websocket.js';
+
+function built(): Uint8Array {
+  const s = new TcpSession('10.2.0.2:41000', '10.2.0.1:8080');
+  const conn = m.connect({ level: 5, clientId: 'ws-built', keepAlive: 30 });
+  const pubs = Array.from({ length: 6 }, (_, i) => m.publish({ level: 5, topic: `ws/built/${i}`, payload: 'p'.repeat(10 + 40 * i), qos: (i % 3) as 0 | 1 | 2, ...(i % 3 > 0 ? { packetId: i + 1 } : {}) }));
+  const big = m.publish({ level: 5, topic: 'ws/big', payload: bytes(new Uint8Array(70_000).map((_, i) => (i * 7) & 0xff)), qos: 1, packetId: 50 });
+  const stream = concat(pubs);
+  const frames = [
+    ...s.handshake(),
+    ...s.c2s(upgradeRequest({ host: '10.2.0.1:8080', path: '/ws' })),
+    ...s.s2c(upgradeResponse()),
+    // The CONNECT cut after every byte of its fixed header, each piece its own frame.
+    ...s.c2s(concat([clientFrame({ payload: conn.subarray(0, 1) }), clientFrame({ payload: conn.subarray(1, 2) }), clientFrame({ payload: conn.subarray(2) })])),
+    ...s.s2c(wsFrame({ payload: m.connack({ level: 5 }) })),
+    // Six PUBLISHes in one fragmented message (16-bit length in its first fragment), a ping and a pong between fragments.
+    ...s.c2s(concat([
+      clientFrame({ fin: false, payload: stream.subarray(0, 200) }),
+      clientFrame({ opcode: 0x9, payload: 'keep' }),
+      clientFrame({ opcode: 0x0, fin: false, payload: stream.subarray(200, 201) }),
+      clientFrame({ opcode: 0xa, payload: '' }),
+      clientFrame({ opcode: 0x0, payload: stream.subarray(201) }),
+    ])),
+    ...s.s2c(concat([wsFrame({ payload: m.ack('PUBACK', { level: 5, packetId: 2 }) }), wsFrame({ payload: m.ack('PUBREC', { level: 5, packetId: 3 }) })])),
+    ...s.c2s(clientFrame({ payload: m.ack('PUBREL', { level: 5, packetId: 3 }) })),
+    ...s.s2c(wsFrame({ payload: concat([m.ack('PUBCOMP', { level: 5, packetId: 3 }), m.ack('PUBACK', { level: 5, packetId: 5 })]) })),
+    ...s.s2c(wsFrame({ payload: m.ack('PUBREC', { level: 5, packetId: 6 }) })),
+    ...s.c2s(clientFrame({ payload: m.ack('PUBREL', { level: 5, packetId: 6 }) })),
+    ...s.s2c(wsFrame({ payload: m.ack('PUBCOMP', { level: 5, packetId: 6 }) })),
+    // A 70 kB PUBLISH in one frame with a 64-bit length, over many TCP segments.
+    ...s.c2s(clientFrame({ payload: big })),
+    ...s.s2c(wsFrame({ payload: m.ack('PUBACK', { level: 5, packetId: 50 }) })),
+    ...s.c2s(clientFrame({ payload: m.disconnect({ level: 5 }) })),
+    ...s.c2s(clientFrame({ opcode: 0x8, payload: concat([Uint8Array.of(0x03, 0xe8), bytes('bye')]) })),
+    ...s.s2c(wsFrame({ opcode: 0x8, payload: Uint8Array.of(0x03, 0xe8) })),
+    ...s.close('client'),
+  ];
+  return writePcap(frames.map((f, i) => ({ timeSec: 1_700_000_000, timeNsec: i * 1000, data: ethernet(f) })));
+}
+
+const CAPTURES: Array<{ name: string; path: () => string }> = [
+  { name: 'captures/real-ws-8080.pcap', path: () => join(ROOT, 'captures', 'real-ws-8080.pcap') },
+  { name: 'generated/ws-built', path: () => tempFile('ws-built.pcap', built()) },
+];
+
+describe.skipIf(!tsharkAvailable())('MQTT over WebSocket: every PDU agrees with tshark (its WebSocket unmasking, its MQTT dissector)', () => {
+  for (const c of CAPTURES) {
+    it(c.name, async () => {
+      const file = c.path();
+      const unwrapped = join(mkdtempSync(join(tmpdir(), 'ws-diff-')), 'unwrapped.pcap');
+      execFileSync(process.execPath, [join(ROOT, 'scripts', 'ws-unwrap.mjs'), file, '8080', unwrapped], { stdio: 'ignore' });
+      const theirs = await tsharkDecode(unwrapped, [8080], undefined, { frameFromTime: true });
+      const ours = await oursDecode(file, []);
+      expect(ours.status).toBe(0);
+      expect(theirs.malformedFrames).toEqual([]);
+      expect(ours.pdus.length).toBeGreaterThan(10);
+      expect(ours.pdus.length).toBe(theirs.pdus.length);
+      expect(comparePdus(ours.pdus, theirs.pdus)).toEqual([]);
+      // Every packet record of the WebSocket connections says how it was carried.
+      const packets = ours.lines.filter((l) => l.kind === 'packet');
+      expect(packets.every((l) => l.transport === 'websocket')).toBe(true);
+    }, 60_000);
+  }
+});
