@@ -95,7 +95,9 @@ export async function runThreaded(a: ReadArgs, io: ReadIo, popts: PipelineOption
     sab, args: backEndArgs(a), color: io.color, width: io.width, tree: popts.tree, rules: rulesInWorker,
     payloadLimit: popts.fieldsShown === false ? 0 : popts.payloadLimit,
   };
-  const worker = new Worker(new URL('./render-worker.js', import.meta.url), { workerData });
+  // A small young generation for the worker: its default (sized for a main thread) kept 40-50 MB more resident, which
+  // took --threads 2 past 256 MB at 200 MB (266-310 MB; 222-253 MB with 8 MB). bench/README.md, "--threads 2".
+  const worker = new Worker(new URL('./render-worker.js', import.meta.url), { workerData, resourceLimits: { maxYoungGenerationSizeMb: 8 } });
   let stdoutClosed = false;
   let onClosed = (): void => {};
   const closed = new Promise<void>((resolve) => { onClosed = resolve; });
