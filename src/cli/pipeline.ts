@@ -2,6 +2,7 @@
  * Wires the stages in data-flow order: capture record -> link/IP/TCP -> reassembly -> MQTT framing and decoding ->
  * rules -> renderers. Everything is synchronous per record, so output appears as soon as a record's bytes arrive.
  */
+import { readCapture } from '../capture/source.js';
 import type { CaptureEvent, CaptureRecord, CaptureSink } from '../capture/types.js';
 import { CONNECT_PROBER } from '../mqtt/connect-probe.js';
 import { ConnectionDecoder, type PacketRecord, type PacketSink, type Violation } from '../mqtt/connection-decoder.js';
@@ -133,4 +134,32 @@ export function buildFrontPipeline(afterRules: PacketSink, opts: PipelineOptions
       tcp.finish(frames, lastSec, lastNsec);
     },
   };
+}
+
+export interface ReadAllOptions {
+  /** What "-" reads (process.stdin when absent). */
+  stdin?: AsyncIterable<Uint8Array>;
+  /** Settles when reading should stop early. */
+  stop?: Promise<void>;
+  /** After each input chunk. */
+  afterChunk?: () => Promise<void> | undefined;
+  /** Checked after each file: true stops before the next. */
+  interrupted: () => boolean;
+}
+
+/**
+ * Feeds every capture to the pipeline, one after the other, as one run (as `mergecap -a` joins them): frame numbers
+ * continue from file to file and connections carry on across them. A CaptureFormatError propagates.
+ */
+export async function readAll(captures: readonly string[], pipeline: Pipeline, o: ReadAllOptions): Promise<void> {
+  let frames = 0;
+  for (const capture of captures) {
+    frames = await readCapture(capture, pipeline, {
+      firstFrame: frames,
+      ...(o.stdin ? { stdin: o.stdin } : {}),
+      ...(o.stop ? { stop: o.stop } : {}),
+      ...(o.afterChunk ? { afterChunk: o.afterChunk } : {}),
+    });
+    if (o.interrupted()) break;
+  }
 }

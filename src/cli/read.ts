@@ -4,14 +4,13 @@
  * CLI (main.ts) hands in stdout, stderr, stdin and its Ctrl-C signal, and readInProcess() hands in memory instead,
  * so a test (the fuzzing harness) runs exactly what the CLI runs, thousands of times in one process.
  */
-import { readCapture } from '../capture/source.js';
 import { CaptureFormatError } from '../capture/types.js';
 import { needsTree } from '../render/text.js';
 import type { Shard } from '../tcp/reassembler.js';
 import { buildBackEnd, defaultPorts, endOutput, EXIT, oneLine, renderOptions, type BackEndArgs, type LineOut } from './back-end.js';
 import { noMqttMessage } from './no-mqtt.js';
 import { MemoryOut } from './output.js';
-import { buildFrontPipeline, type PipelineOptions } from './pipeline.js';
+import { buildFrontPipeline, readAll, type PipelineOptions } from './pipeline.js';
 import { runThreaded } from './threads.js';
 import { loadKeyLog } from './keylog-file.js';
 import type { KeyLog } from '../transport/tls/keylog.js';
@@ -71,18 +70,7 @@ export async function readCaptures(a: ReadArgs, io: ReadIo): Promise<number> {
   const pipeline = buildFrontPipeline(be.sink, { ...pipelineOptions(a, keylog), ...(be.wsNotes !== null ? { wsNotes: be.wsNotes } : {}) }, (rec) => be.renderer.frameTime(rec.timeSec, rec.timeNsec));
   const interrupted = io.interrupted ?? ((): boolean => false);
   try {
-    // Several files are one run, read one after the other in the order given (as `mergecap -a` joins them): frame
-    // numbers continue from file to file and connections carry on across them.
-    let frames = 0;
-    for (const capture of a.captures) {
-      frames = await readCapture(capture, pipeline, {
-        firstFrame: frames,
-        ...(io.stdin ? { stdin: io.stdin } : {}),
-        ...(io.stop ? { stop: io.stop } : {}),
-        ...(io.afterChunk ? { afterChunk: io.afterChunk } : {}),
-      });
-      if (interrupted()) break;
-    }
+    await readAll(a.captures, pipeline, { ...(io.stdin ? { stdin: io.stdin } : {}), ...(io.stop ? { stop: io.stop } : {}), ...(io.afterChunk ? { afterChunk: io.afterChunk } : {}), interrupted });
   } catch (err) {
     if (err instanceof CaptureFormatError) {
       // What was decoded before the error is still shown.

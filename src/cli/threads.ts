@@ -5,13 +5,12 @@
  * rendering is a large part of the work (text, --json, -V, -x): bench/README.md has the measurements.
  */
 import { Worker } from 'node:worker_threads';
-import { readCapture } from '../capture/source.js';
 import { CaptureFormatError } from '../capture/types.js';
 import type { PacketRecord, PacketSink, Violation } from '../mqtt/connection-decoder.js';
 import type { Connection, ConnectionEnd, StreamEvent } from '../tcp/types.js';
 import { defaultPorts, EXIT, oneLine, type BackEndArgs } from './back-end.js';
 import { noMqttMessage } from './no-mqtt.js';
-import { buildFrontPipeline, type PipelineOptions } from './pipeline.js';
+import { buildFrontPipeline, readAll, type PipelineOptions } from './pipeline.js';
 import type { ReadArgs, ReadIo } from './read.js';
 import { newRingBuffer, RingWriter } from './ring.js';
 
@@ -126,20 +125,16 @@ export async function runThreaded(a: ReadArgs, io: ReadIo, popts: PipelineOption
   const interrupted = (): boolean => stdoutClosed || (io.interrupted?.() ?? false);
   let formatError: string | null = null;
   try {
-    let frames = 0;
-    for (const capture of a.captures) {
-      frames = await readCapture(capture, pipeline, {
-        firstFrame: frames,
-        ...(io.stdin ? { stdin: io.stdin } : {}),
-        stop,
-        // Each chunk's records go over at once, so a live capture is shown as it arrives.
-        afterChunk: () => {
-          ring.publish();
-          return io.afterChunk?.();
-        },
-      });
-      if (interrupted()) break;
-    }
+    await readAll(a.captures, pipeline, {
+      ...(io.stdin ? { stdin: io.stdin } : {}),
+      stop,
+      // Each chunk's records go over at once, so a live capture is shown as it arrives.
+      afterChunk: () => {
+        ring.publish();
+        return io.afterChunk?.();
+      },
+      interrupted,
+    });
   } catch (err) {
     if (!(err instanceof CaptureFormatError)) {
       ring.end();
