@@ -6,7 +6,7 @@
  * Back-pressure: writes to a pipe are asynchronous, so output faster than its reader would pile up in memory
  * (hundreds of MB for a big capture into `| jq`). drained() tells the reading loop to wait until the pipe took it.
  */
-import { ByteOut } from '../render/bytes-out.js';
+import { ByteOut, type Drain } from '../render/bytes-out.js';
 import type { DirectOut } from '../render/text.js';
 
 export class Output implements DirectOut {
@@ -85,19 +85,14 @@ export class Output implements DirectOut {
 }
 
 /**
- * Output into memory, for running the CLI's read path in process (readInProcess): the same ByteOut as stdout, its
- * chunks kept up to `limit` bytes (past it they are only counted, so a run that floods its output cannot exhaust the
- * caller's memory).
+ * Lines and records written synchronously to a drain, each full buffer at once: no event loop involved (the render
+ * worker's stdout, which it writes itself; memory, for the in-process read path).
  */
-export class MemoryOut implements DirectOut {
+export class DrainOut implements DirectOut {
   readonly bytes: ByteOut;
-  /** Bytes written, including those past the limit. */
-  total = 0;
-  private kept = 0;
-  private readonly chunks: Buffer[] = [];
 
-  constructor(private readonly limit = 64 * 1024 * 1024) {
-    this.bytes = new ByteOut((chunk) => this.keep(chunk));
+  constructor(drain: Drain) {
+    this.bytes = new ByteOut(drain);
   }
 
   line(s: string): void {
@@ -109,6 +104,22 @@ export class MemoryOut implements DirectOut {
 
   flush(): void {
     this.bytes.flush();
+  }
+}
+
+/**
+ * Output into memory, for running the CLI's read path in process (readInProcess): the same ByteOut as stdout, its
+ * chunks kept up to `limit` bytes (past it they are only counted, so a run that floods its output cannot exhaust the
+ * caller's memory).
+ */
+export class MemoryOut extends DrainOut {
+  /** Bytes written, including those past the limit. */
+  total = 0;
+  private kept = 0;
+  private readonly chunks: Buffer[] = [];
+
+  constructor(private readonly limit = 64 * 1024 * 1024) {
+    super((chunk) => this.keep(chunk));
   }
 
   /** What was kept, as text. */

@@ -13,6 +13,7 @@ import { RuleEngine } from '../rules/engine.js';
 import { PortCensus } from './no-mqtt.js';
 import { MQTT_TLS_PORT, TcpReassembler, type Shard } from '../tcp/reassembler.js';
 import { KeyLog } from '../transport/tls/keylog.js';
+import { SECRETS_TLS_KEY_LOG } from '../transport/tls/tables.js';
 import { TLS_PROBER } from '../transport/tls/probe.js';
 import type { Connection, ConnectionEnd, StreamEvent } from '../tcp/types.js';
 import { transportProber } from '../transport/probe.js';
@@ -20,8 +21,6 @@ import { LAYERS, layerProbePorts, StreamRouter } from '../transport/router.js';
 import type { WsFrameSink } from '../transport/websocket.js';
 
 export const DEFAULT_PORTS: readonly number[] = [1883, 6002];
-/** pcapng Decryption Secrets Block secrets type of a TLS key log ('TLSK'). */
-const SECRETS_TLS_KEY_LOG = 0x544c534b;
 
 export interface PipelineOptions {
   ports: number[];

@@ -9,10 +9,10 @@ import { dropCutProblems, type PacketRecord, type PacketSink } from '../mqtt/con
 import { PacketDecoder } from '../mqtt/decoder.js';
 import { PUBLISH } from '../mqtt/tables.js';
 import type { DecodeContext, ProtocolLevel } from '../mqtt/types.js';
-import { ByteOut } from '../render/bytes-out.js';
 import { RuleEngine } from '../rules/engine.js';
 import type { Connection } from '../tcp/types.js';
-import { buildBackEnd, endOutput, type LineOut } from './back-end.js';
+import { buildBackEnd, endOutput } from './back-end.js';
+import { DrainOut } from './output.js';
 import { RingReader } from './ring.js';
 import type { RenderWorkerData, RenderWorkerMessage } from './threads.js';
 
@@ -39,21 +39,9 @@ function writeAll(chunk: Uint8Array): void {
   }
 }
 
-class FdOut implements LineOut {
-  readonly bytes = new ByteOut(writeAll);
-  line(s: string): void {
-    this.bytes.utf8(s);
-    this.bytes.byte(0x0a);
-  }
-  wrote(): void {}
-  flush(): void {
-    this.bytes.flush();
-  }
-}
-
 function run(data: RenderWorkerData): RenderWorkerMessage {
   const reader = new RingReader(data.sab);
-  const out = new FdOut();
+  const out = new DrainOut(writeAll);
   const be = buildBackEnd(data.args, out, data.color, data.tree);
   const sink: PacketSink = data.rules ? new RuleEngine(be.sink) : be.sink;
   const decoder = new PacketDecoder();

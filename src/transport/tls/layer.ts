@@ -2,7 +2,7 @@
  * The TLS stream layer: a StreamSink between TCP reassembly and the MQTT stage. For every TLS connection it cuts each
  * direction into records (RFC 8446 5.1, RFC 5246 6.2), reads the handshake without keys (one 'tls' event with its
  * facts and findings) and, with the session's secrets from a key log, decrypts the records and passes the plaintext
- * on as the connection's stream. Other connections pass straight through.
+ * on as the connection's stream. The transport router hands it only the connections the TCP stage flagged `tls`.
  *
  * Every problem is an event: no key, an unsupported suite, a record that does not authenticate (the plaintext it held is
  * a gap for the MQTT framer, which resynchronises), a record length past the limit, a record cut at the end, a TCP
@@ -126,9 +126,9 @@ export class TlsLayer implements StreamSink {
     this.held = opts.heldBytes ?? { held: 0, limit: 128 * 1024 * 1024 };
   }
 
+  /** Every connection given is a TLS one: the router hands this layer only those it claims (conn.tls). */
   open(conn: Connection): void {
-    if (conn.tls) this.conns.set(conn.id, new TlsConn(conn));
-    else this.next.open(conn);
+    this.conns.set(conn.id, new TlsConn(conn));
   }
 
   private ensureOpen(t: TlsConn): void {
@@ -139,10 +139,6 @@ export class TlsLayer implements StreamSink {
   }
 
   data(conn: Connection, dir: Direction, data: Uint8Array, frame: number, timeSec: number, timeNsec: number): void {
-    if (!conn.tls) {
-      this.next.data(conn, dir, data, frame, timeSec, timeNsec);
-      return;
-    }
     const t = this.conns.get(conn.id);
     if (t === undefined) return;
     if (t.plaintext) {
@@ -155,7 +151,7 @@ export class TlsLayer implements StreamSink {
   }
 
   gap(conn: Connection, dir: Direction, bytes: number, frame: number, cut?: { timeSec: number; timeNsec: number }): void {
-    const t = conn.tls ? this.conns.get(conn.id) : undefined;
+    const t = this.conns.get(conn.id);
     if (t === undefined || t.plaintext) {
       if (t !== undefined) this.ensureOpen(t);
       this.next.gap(conn, dir, bytes, frame, cut);
@@ -191,7 +187,7 @@ export class TlsLayer implements StreamSink {
   }
 
   close(conn: Connection, end: ConnectionEnd): void {
-    const t = conn.tls ? this.conns.get(conn.id) : undefined;
+    const t = this.conns.get(conn.id);
     if (t !== undefined) {
       this.conns.delete(conn.id);
       for (const dir of ['c2s', 's2c'] as const) {

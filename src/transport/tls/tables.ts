@@ -4,6 +4,9 @@
  * (RFC 5246, RFC 8446, RFC 7905, RFC 6655, RFC 7251, RFC 7366).
  */
 
+/** The secrets type of a pcapng Decryption Secrets Block that holds an NSS key log ('TLSK'). */
+export const SECRETS_TLS_KEY_LOG = 0x544c534b;
+
 /** Record content types (RFC 8446 5.1). */
 export const CT_CHANGE_CIPHER_SPEC = 20;
 export const CT_ALERT = 21;
