@@ -13,6 +13,8 @@ import type { Connection, ConnectionEnd, StreamEvent } from '../tcp/types.js';
 import { escapeText } from '../render/escape.js';
 import { DEFAULT_PORTS, FanOut } from './pipeline.js';
 import { WsFrameNotes } from '../transport/websocket.js';
+import { compileFilter } from '../filter/compile.js';
+import { FilterStage } from '../filter/stage.js';
 
 export const EXIT = { ok: 0, unreadable: 1, usage: 2, violations: 3 } as const;
 
@@ -79,6 +81,8 @@ export interface BackEndArgs extends CommonArgs {
   summary: boolean;
   onlyViolations: boolean;
   failOn: FailOn | undefined;
+  /** -Y: the filter expression (checked before the run starts, so it compiles here). */
+  filter?: string | undefined;
 }
 
 /** Where a run's output goes: lines and NDJSON records (stdout). */
@@ -109,9 +113,15 @@ export function buildBackEnd(a: BackEndArgs, out: LineOut, color: boolean, tree:
   const renderer = new Renderer((l) => out.line(l), ro, out);
   const summary = a.summary ? new SummaryCollector() : null;
   const counter = new ViolationCounter(SEVERITY_RANK[a.failOn ?? 'error']);
-  const sinks: PacketSink[] = [renderer, counter];
-  if (summary) sinks.push(summary);
-  const sink = new DialectStage(new FanOut(sinks), { dialect: a.dialect, tree, views: !ro.quiet });
+  const shown: PacketSink[] = [renderer];
+  if (summary) shown.push(summary);
+  // The --fail-on count sees every finding; a filter only narrows what is printed and summed up.
+  const filter = a.filter !== undefined ? compileFilter(a.filter) : null;
+  const show = filter === null ? shown : [new FilterStage(filter, new FanOut(shown), (conn, end) => {
+    renderer.close(conn);
+    summary?.close(conn, end);
+  })];
+  const sink = new DialectStage(new FanOut([counter, ...show]), { dialect: a.dialect, tree, views: !ro.quiet });
   return { sink, renderer, counter, summary, ro, wsNotes };
 }
 

@@ -11,6 +11,8 @@ import { pastedMqttBytes } from './pasted-frame.js';
 import { VERSION_NAME } from '../mqtt/types.js';
 import { addOptions, checkArgv, commandOf, completions, EXPLAIN_OPTIONS, READ_OPTIONS, RULES_OPTIONS } from './options.js';
 import { HexInputError } from './hex-input.js';
+import { checkFilter } from '../filter/compile.js';
+import { filterFieldsText } from '../filter/docs.js';
 import { MemoryGuard } from './memory.js';
 import { Output } from './output.js';
 import type { DialectMode } from '../dialects/stage.js';
@@ -163,6 +165,11 @@ export async function main(rawArgv: string[]): Promise<number> {
     return EXIT.ok;
   }
   const command = commandOf(rawArgv);
+  if (command === 'read' && rawArgv.includes('--help-fields')) {
+    for (const l of filterFieldsText()) out.line(l);
+    out.flush();
+    return EXIT.ok;
+  }
   const checked = checkArgv(rawArgv);
   const wantsHelp = rawArgv.some((w) => ARGS_PASSED_THROUGH.has(w));
   const usage = (msg: string): number => {
@@ -200,7 +207,17 @@ export async function main(rawArgv: string[]): Promise<number> {
           }
           shard = parsed;
         }
+        const filters = ([] as unknown[]).concat(a['filter'] ?? []).map(String);
+        for (const f of filters) {
+          const problem = checkFilter(f);
+          if (problem !== null) {
+            process.stderr.write(problem.map((l, i) => (i === 0 ? `mqtt-dissect: -Y: ${oneLine(l)}\n` : `${l}\n`)).join(''));
+            code = EXIT.usage;
+            return;
+          }
+        }
         code = await runRead({
+          filter: filters.length === 0 ? undefined : filters.length === 1 ? filters[0] : filters.map((f) => `(${f})`).join(' && '),
           captures: checked.positionals,
           json: a['json'] === true, verbose: a['verbose'] === true, hex: a['hex'] === true, full: a['full'] === true, redact: a['redact'] === true,
           color: a['color'] as boolean | undefined,

@@ -67,6 +67,8 @@ export const READ_OPTIONS: OptionTable = {
   dialect: { type: 'string', choices: DIALECTS, default: 'auto', describe: 'platform dialect: auto (OneNET on port 6002 or by its topics), onenet, none' },
   summary: { type: 'boolean', default: false, describe: 'tables at the end: connections, topics, packet types, findings' },
   'only-violations': { type: 'boolean', default: false, describe: 'print only packets with findings, and events' },
+  filter: { type: 'string', alias: 'Y', describe: 'show only the packets, events and closes this expression matches, e.g. -Y \'type == PUBLISH && topic matches "factory/+/temp"\' (docs/filters.md; --help-fields lists the fields); repeated: all must match' },
+  'help-fields': { type: 'boolean', describe: 'list the fields -Y can test, with their types and Wireshark names, and exit' },
   ...FAIL,
   'fail-on-violation': { type: 'boolean', default: false, describe: 'the same as --fail-on error' },
   shard: { type: 'string', describe: 'K/N: only the connections whose 4-tuple hash modulo N is K-1, to split one capture over N processes (see README)' },

@@ -78,7 +78,7 @@ class RingSink implements PacketSink {
 }
 
 function backEndArgs(a: ReadArgs): BackEndArgs {
-  return { json: a.json, verbose: a.verbose, hex: a.hex, full: a.full, redact: a.redact, color: a.color, dialect: a.dialect, summary: a.summary, onlyViolations: a.onlyViolations, failOn: a.failOn };
+  return { json: a.json, verbose: a.verbose, hex: a.hex, full: a.full, redact: a.redact, color: a.color, dialect: a.dialect, summary: a.summary, onlyViolations: a.onlyViolations, failOn: a.failOn, filter: a.filter };
 }
 
 /** readCaptures with the back end in a worker thread; resolves with the same exit status. */

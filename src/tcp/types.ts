@@ -130,18 +130,15 @@ export interface HeldBytes {
   readonly limit: number;
 }
 
-/** How a connection's TCP stream ended. */
-export type EndCause =
-  /** FIN both ways (each reached in sequence). */
-  | 'fin'
-  /** A RST from either side. */
-  | 'rst'
-  /** A new SYN on the same 4-tuple started another connection. */
-  | 'reuse'
-  /** The capture ended while the connection was open. */
-  | 'capture-end'
-  /** Dropped to stay within the connection budget (--max-connections). */
-  | 'evicted';
+/**
+ * How a connection's TCP stream ended, as data (filters check `close.cause` values against it): fin, FIN both ways
+ * (each reached in sequence); rst, a RST from either side; reuse, a new SYN on the same 4-tuple started another
+ * connection; capture-end, the capture ended while the connection was open; evicted, dropped to stay within the
+ * connection budget (--max-connections).
+ */
+export const END_CAUSES = ['fin', 'rst', 'reuse', 'capture-end', 'evicted'] as const;
+
+export type EndCause = (typeof END_CAUSES)[number];
 
 /** Where, when and how a connection ended: every stage gets it with close(). */
 export interface ConnectionEnd {

@@ -1,0 +1,463 @@
+/**
+ * What a filter can ask about, declared once: every name `-Y` accepts, its type, what it means, and how to read it from
+ * a record. MQTT fields take their names, labels and Wireshark names from the field registry (src/mqtt/fields.ts), so
+ * a field renamed there is renamed here; the Wireshark names of a registry field become aliases limited to the packet
+ * types that carry that field (`mqtt.puback.reason_code` is PUBACK's reason code, `mqtt.sub.qos` a SUBSCRIBE's QoS).
+ * docs/filters.md and `--help-fields` are generated from this table (test/filter-docs.test.ts).
+ *
+ * A record is a packet, an event or a connection's close. Connection-level fields (clientId, username, addresses)
+ * are known on every record of the connection, so `clientId == "sensor-7"` selects that client's PUBLISHes, events and
+ * close; packet fields exist only on the packets that carry them, and a comparison with a field a record lacks is false.
+ */
+import type { PacketRecord, Violation } from '../mqtt/connection-decoder.js';
+import { FIELD, PACKET_FIELDS, PROPERTY_FIELDS, type FieldDef } from '../mqtt/fields.js';
+import { AuthPacket, type Properties, type SubscriptionRequest } from '../mqtt/packets.js';
+import {
+  CONNACK, CONNECT, DISCONNECT, AUTH, PACKET_TYPES, PUBACK, PUBCOMP, PUBLISH, PUBREC, PUBREL, SUBACK, SUBSCRIBE, UNSUBACK,
+  UNSUBSCRIBE,
+} from '../mqtt/tables.js';
+import { VERSION_NAME, type ProtocolLevel } from '../mqtt/types.js';
+import { END_CAUSES, EVENT_KINDS, type Connection, type ConnectionEnd, type StreamEvent } from '../tcp/types.js';
+
+/** What the connection's CONNECT (and CONNACK) said, for the records that come after it. */
+export interface ConnFacts {
+  readonly conn: Connection;
+  clientId: string | undefined;
+  username: string | undefined;
+  level: ProtocolLevel | undefined;
+}
+
+export type RecordKind = 'packet' | 'event' | 'close';
+
+/** The record a filter is asked about. One object is reused for every record (nothing is allocated per record). */
+export class Subject {
+  kind: RecordKind = 'packet';
+  rec: PacketRecord | null = null;
+  ev: (StreamEvent & { violations?: Violation[] }) | null = null;
+  end: ConnectionEnd | null = null;
+  facts: ConnFacts | null = null;
+}
+
+export type FieldScope = 'record' | 'connection' | 'packet' | 'property' | 'event' | 'finding';
+
+interface FieldBase {
+  /** The name as in the NDJSON (or, for what the NDJSON has no key of its own, a name in the same style). */
+  readonly name: string;
+  readonly scope: FieldScope;
+  readonly describe: string;
+  /** Wireshark display-filter names accepted for it, with the packet types they are limited to (null: any record). */
+  readonly tshark: readonly TsharkAlias[];
+  /** String fields with a closed set of values: a value outside it is an error (with a suggestion), not "no match". */
+  readonly values?: readonly string[];
+}
+
+export interface TsharkAlias {
+  readonly name: string;
+  readonly types: readonly number[] | null;
+}
+
+export type NumberValue = number | readonly number[] | undefined;
+export type StringValue = string | readonly string[] | undefined;
+
+export type FilterField =
+  | (FieldBase & { readonly type: 'number'; get(s: Subject): NumberValue })
+  | (FieldBase & { readonly type: 'string'; get(s: Subject): StringValue })
+  | (FieldBase & { readonly type: 'boolean'; get(s: Subject): boolean | undefined })
+  | (FieldBase & { readonly type: 'bytes'; get(s: Subject): Uint8Array | undefined });
+
+/** The connection of any record. */
+function connOf(s: Subject): Connection | null {
+  return s.facts?.conn ?? s.rec?.conn ?? null;
+}
+
+function dirOf(s: Subject): 'c2s' | 's2c' | null {
+  if (s.rec !== null) return s.rec.dir;
+  if (s.ev !== null) return s.ev.dir;
+  return null;
+}
+
+function violationsOf(s: Subject): readonly Violation[] {
+  if (s.rec !== null) return s.rec.violations;
+  return s.ev?.violations ?? NONE;
+}
+const NONE: readonly Violation[] = [];
+
+function levelOf(s: Subject): ProtocolLevel | undefined {
+  return s.rec !== null ? s.rec.decoded.level : s.facts?.level;
+}
+
+/** The packet's properties object (5.0), or undefined. */
+function propertiesOf(s: Subject): Properties | undefined {
+  const d = s.rec?.decoded;
+  if (d === undefined) return undefined;
+  switch (d.type) {
+    case CONNECT: case CONNACK: case PUBLISH: case PUBACK: case PUBREC: case PUBREL: case PUBCOMP:
+    case SUBSCRIBE: case SUBACK: case UNSUBSCRIBE: case UNSUBACK: case DISCONNECT:
+      return d.properties;
+    case AUTH:
+      // Type 15 is also a reserved packet before 5.0.
+      return d instanceof AuthPacket ? d.properties : undefined;
+    default:
+      return undefined;
+  }
+}
+
+/** Registry fields whose Wireshark names a filter field answers for, and the packet types each is limited to. */
+function aliasesOf(...fields: FieldDef[]): TsharkAlias[] {
+  const byName = new Map<string, Set<number>>();
+  for (let type = 0; type < PACKET_FIELDS.length; type++) {
+    for (const row of PACKET_FIELDS[type]!) {
+      if (!fields.includes(row.field)) continue;
+      const name = row.tshark ?? row.field.tshark;
+      if (name === undefined) continue;
+      let set = byName.get(name);
+      if (set === undefined) byName.set(name, (set = new Set()));
+      set.add(type);
+    }
+  }
+  // A registry field no packet row carries (fixed-header fields) answers on every packet.
+  for (const f of fields) if (f.tshark !== undefined && !byName.has(f.tshark)) return [{ name: f.tshark, types: null }];
+  return [...byName].map(([name, types]) => ({ name, types: [...types].sort((a, b) => a - b) }));
+}
+
+function tshark(...names: string[]): TsharkAlias[] {
+  return names.map((name) => ({ name, types: null }));
+}
+
+const TYPE_NAMES = [...new Set(PACKET_TYPES.map((t) => t.name))];
+
+const num = (name: string, scope: FieldScope, describe: string, get: (s: Subject) => NumberValue, alias: TsharkAlias[] = []): FilterField =>
+  ({ name, scope, describe, tshark: alias, type: 'number', get });
+const str = (name: string, scope: FieldScope, describe: string, get: (s: Subject) => StringValue, alias: TsharkAlias[] = [], values?: readonly string[]): FilterField =>
+  ({ name, scope, describe, tshark: alias, type: 'string', get, ...(values !== undefined ? { values } : {}) });
+const bool = (name: string, scope: FieldScope, describe: string, get: (s: Subject) => boolean | undefined, alias: TsharkAlias[] = []): FilterField =>
+  ({ name, scope, describe, tshark: alias, type: 'boolean', get });
+const bytes = (name: string, scope: FieldScope, describe: string, get: (s: Subject) => Uint8Array | undefined, alias: TsharkAlias[] = []): FilterField =>
+  ({ name, scope, describe, tshark: alias, type: 'bytes', get });
+
+/** A registry field on the packets that carry it: name, label and Wireshark names from the registry. */
+function reg(f: FieldDef, type: 'number', get: (s: Subject) => NumberValue, also?: FieldDef[]): FilterField;
+function reg(f: FieldDef, type: 'string', get: (s: Subject) => StringValue, also?: FieldDef[]): FilterField;
+function reg(f: FieldDef, type: 'boolean', get: (s: Subject) => boolean | undefined, also?: FieldDef[]): FilterField;
+function reg(f: FieldDef, type: 'bytes', get: (s: Subject) => Uint8Array | undefined, also?: FieldDef[]): FilterField;
+function reg(f: FieldDef, type: FilterField['type'], get: (s: Subject) => unknown, also: FieldDef[] = []): FilterField {
+  const describe = f.label + (also.length > 0 ? ` (also: ${also.map((a) => a.label).join(', ')})` : '');
+  // The overloads tie `type` to the accessor's value type; the union cannot be rebuilt from them without a cast.
+  return { name: f.key, scope: 'packet', describe, tshark: aliasesOf(f, ...also), type, get } as FilterField;
+}
+
+/**
+ * A boolean option of a SUBSCRIBE's subscriptions (5.0): true when any subscription sets it, false when all of them
+ * carry it unset, absent before 5.0. One value, not a list: a boolean test reads "does the SUBSCRIBE ask for it".
+ */
+function subscriptionOption(s: Subject, pick: (x: SubscriptionRequest) => boolean | undefined): boolean | undefined {
+  const d = s.rec?.decoded;
+  if (d?.type !== SUBSCRIBE || d.subscriptions === undefined) return undefined;
+  let seen = false;
+  for (const x of d.subscriptions) {
+    const v = pick(x);
+    if (v === true) return true;
+    if (v === false) seen = true;
+  }
+  return seen ? false : undefined;
+}
+
+/** A byte range of the packet as a view (no copy). */
+function range(s: Subject, r: { start: number; end: number } | undefined): Uint8Array | undefined {
+  return r === undefined || s.rec === null ? undefined : s.rec.bytes.subarray(r.start, r.end);
+}
+
+/**
+ * How to read each 5.0 property from a Properties object, by its type: a typed accessor per key, picked once when the
+ * table is built (never a lookup by name per record). A property without one fails at start-up (and in the tests).
+ */
+const PROP_STRING: Readonly<Record<string, (p: Properties) => string | undefined>> = {
+  contentType: (p) => p.contentType,
+  responseTopic: (p) => p.responseTopic,
+  assignedClientIdentifier: (p) => p.assignedClientIdentifier,
+  authenticationMethod: (p) => p.authenticationMethod,
+  responseInformation: (p) => p.responseInformation,
+  serverReference: (p) => p.serverReference,
+  reasonString: (p) => p.reasonString,
+};
+
+const PROP_NUMBER: Readonly<Record<string, (p: Properties) => NumberValue>> = {
+  payloadFormatIndicator: (p) => p.payloadFormatIndicator,
+  messageExpiryInterval: (p) => p.messageExpiryInterval,
+  subscriptionIdentifier: (p) => p.subscriptionIdentifier,
+  sessionExpiryInterval: (p) => p.sessionExpiryInterval,
+  serverKeepAlive: (p) => p.serverKeepAlive,
+  requestProblemInformation: (p) => p.requestProblemInformation,
+  willDelayInterval: (p) => p.willDelayInterval,
+  requestResponseInformation: (p) => p.requestResponseInformation,
+  receiveMaximum: (p) => p.receiveMaximum,
+  topicAliasMaximum: (p) => p.topicAliasMaximum,
+  topicAlias: (p) => p.topicAlias,
+  maximumQos: (p) => p.maximumQos,
+  retainAvailable: (p) => p.retainAvailable,
+  maximumPacketSize: (p) => p.maximumPacketSize,
+  wildcardSubscriptionAvailable: (p) => p.wildcardSubscriptionAvailable,
+  subscriptionIdentifierAvailable: (p) => p.subscriptionIdentifierAvailable,
+  sharedSubscriptionAvailable: (p) => p.sharedSubscriptionAvailable,
+};
+
+const PROP_BYTES: Readonly<Record<string, (p: Properties) => { start: number; end: number } | undefined>> = {
+  correlationData: (p) => p.correlationData,
+  authenticationData: (p) => p.authenticationData,
+};
+
+function accessor<T>(table: Readonly<Record<string, T>>, key: string): T {
+  const a = table[key];
+  if (a === undefined) throw new Error(`property ${key} has no filter accessor`);
+  return a;
+}
+
+const F = FIELD;
+
+/** Every field a filter can name, in the order docs/filters.md lists them. */
+export const FILTER_FIELDS: readonly FilterField[] = [
+  // The record.
+  str('kind', 'record', 'what the record is', (s) => s.kind, [], ['packet', 'event', 'close']),
+  num('frame', 'record', 'the frame number (of a packet: the frame that completed it; of a close: the frame that ended the connection)',
+    (s) => s.rec?.frame ?? s.ev?.frame ?? s.end?.frame, tshark('frame.number')),
+  num('time', 'record', 'seconds since the epoch (packets and closes)', (s) => {
+    if (s.rec !== null) return s.rec.timeSec + s.rec.timeNsec / 1e9;
+    return s.end !== null ? s.end.timeSec + s.end.timeNsec / 1e9 : undefined;
+  }, tshark('frame.time_epoch')),
+  num('conn', 'record', 'the connection number (as in the NDJSON `conn`)', (s) => connOf(s)?.id ?? (s.ev?.conn ?? undefined)),
+  str('dir', 'record', 'direction: c2s is client to server', (s) => dirOf(s) ?? undefined, [], ['c2s', 's2c']),
+
+  // The connection: on every record of it.
+  str('client', 'connection', 'the client\'s address and port ("10.0.0.5:51000", IPv6 as "[addr]:port")', (s) => connOf(s)?.client),
+  str('server', 'connection', 'the server\'s address and port', (s) => connOf(s)?.server),
+  str('src', 'connection', 'the sender\'s address and port (client for c2s, server for s2c)', (s) => {
+    const c = connOf(s);
+    const d = dirOf(s);
+    return c === null || d === null ? undefined : d === 'c2s' ? c.client : c.server;
+  }),
+  str('dst', 'connection', 'the receiver\'s address and port', (s) => {
+    const c = connOf(s);
+    const d = dirOf(s);
+    return c === null || d === null ? undefined : d === 'c2s' ? c.server : c.client;
+  }),
+  str('ip.src', 'connection', 'the sender\'s IP address', (s) => {
+    const c = connOf(s);
+    const d = dirOf(s);
+    return c === null || d === null ? undefined : d === 'c2s' ? c.clientIp : c.serverIp;
+  }, tshark('ipv6.src')),
+  str('ip.dst', 'connection', 'the receiver\'s IP address', (s) => {
+    const c = connOf(s);
+    const d = dirOf(s);
+    return c === null || d === null ? undefined : d === 'c2s' ? c.serverIp : c.clientIp;
+  }, tshark('ipv6.dst')),
+  str('ip.addr', 'connection', 'either IP address of the connection', (s) => {
+    const c = connOf(s);
+    return c === null ? undefined : [c.clientIp, c.serverIp];
+  }, tshark('ipv6.addr')),
+  num('tcp.srcport', 'connection', 'the sender\'s TCP port', (s) => {
+    const c = connOf(s);
+    const d = dirOf(s);
+    return c === null || d === null ? undefined : d === 'c2s' ? c.clientPort : c.serverPort;
+  }),
+  num('tcp.dstport', 'connection', 'the receiver\'s TCP port', (s) => {
+    const c = connOf(s);
+    const d = dirOf(s);
+    return c === null || d === null ? undefined : d === 'c2s' ? c.serverPort : c.clientPort;
+  }),
+  num('tcp.port', 'connection', 'either TCP port of the connection', (s) => {
+    const c = connOf(s);
+    return c === null ? undefined : [c.clientPort, c.serverPort];
+  }),
+  num('tcp.stream', 'connection', 'Wireshark\'s tcp.stream number of the connection (as in the NDJSON `tcpStream`)', (s) => connOf(s)?.tcpStream ?? undefined),
+  str('transport', 'connection', 'the layers MQTT came through (absent for plain TCP; WebSocket inside TLS has both)', (s) => connOf(s)?.transport, [], ['tls', 'websocket']),
+  str('clientId', 'connection', 'the Client Identifier of the connection\'s CONNECT (or the one the server assigned)', (s) => s.facts?.clientId, aliasesOf(F.clientId)),
+  str('username', 'connection', 'the User Name of the connection\'s CONNECT', (s) => s.facts?.username, aliasesOf(F.username)),
+  str('version', 'connection', 'the MQTT version the packet (or the connection) was decoded with', (s) => {
+    const lv = levelOf(s);
+    return lv === undefined ? undefined : VERSION_NAME[lv];
+  }, [], ['3.1', '3.1.1', '5.0']),
+
+  // The packet.
+  str('type', 'packet', 'the packet type by name (PUBLISH, CONNECT, …; RESERVED for 0 and 15 before 5.0)', (s) => s.rec?.decoded.typeName, [], TYPE_NAMES),
+  num('packetType', 'packet', 'the packet type as a number (the high nibble of the first byte, 0-15)', (s) => s.rec?.decoded.wireType, aliasesOf(F.packetType)),
+  num('length', 'packet', 'the packet\'s length in bytes, fixed header included (as on the wire when the capture cut it)', (s) => s.rec === null ? undefined : s.rec.truncated ?? s.rec.decoded.length),
+  num('remainingLength', 'packet', F.remainingLength.label, (s) => s.rec?.decoded.remainingLength, aliasesOf(F.remainingLength)),
+  num('packetTypeFlags', 'packet', F.packetTypeFlags.label + ' (the whole first byte)', (s) => {
+    const d = s.rec?.decoded;
+    return d === undefined ? undefined : (d.wireType << 4) | d.flags;
+  }, aliasesOf(F.packetTypeFlags)),
+  reg(F.qos, 'number', (s) => {
+    const d = s.rec?.decoded;
+    if (d?.type === PUBLISH) return d.qos;
+    if (d?.type === SUBSCRIBE) return d.subscriptions?.map((x) => x.qos);
+    return undefined;
+  }, [F.subscriptionQos]),
+  reg(F.noLocal, 'boolean', (s) => subscriptionOption(s, (x) => x.noLocal)),
+  reg(F.retainAsPublished, 'boolean', (s) => subscriptionOption(s, (x) => x.retainAsPublished)),
+  reg(F.retainHandling, 'number', (s) => {
+    const d = s.rec?.decoded;
+    if (d?.type !== SUBSCRIBE || d.subscriptions === undefined) return undefined;
+    const out: number[] = [];
+    for (const x of d.subscriptions) if (x.retainHandling !== undefined) out.push(x.retainHandling);
+    return out.length === 0 ? undefined : out;
+  }),
+  reg(F.dup, 'boolean', (s) => (s.rec?.decoded.type === PUBLISH ? s.rec.decoded.dup : undefined)),
+  reg(F.retain, 'boolean', (s) => (s.rec?.decoded.type === PUBLISH ? s.rec.decoded.retain : undefined)),
+  reg(F.topic, 'string', (s) => {
+    const d = s.rec?.decoded;
+    if (d?.type === PUBLISH) return d.resolvedTopic ?? d.topic;
+    if (d?.type === SUBSCRIBE) return d.subscriptions?.map((x) => x.topic);
+    if (d?.type === UNSUBSCRIBE) return d.topics;
+    return undefined;
+  }, [F.subscriptionTopic, F.topics]),
+  reg(F.packetId, 'number', (s) => {
+    const d = s.rec?.decoded;
+    switch (d?.type) {
+      case PUBLISH: case PUBACK: case PUBREC: case PUBREL: case PUBCOMP: case SUBSCRIBE: case SUBACK: case UNSUBSCRIBE: case UNSUBACK:
+        return d.packetId;
+      default:
+        return undefined;
+    }
+  }),
+  reg(F.payloadLength, 'number', (s) => (s.rec?.decoded.type === PUBLISH ? s.rec.decoded.payloadLength : undefined)),
+  reg(F.payload, 'bytes', (s) => {
+    const d = s.rec?.decoded;
+    if (d?.type !== PUBLISH || d.payloadLength === undefined) return undefined;
+    // What the capture holds of it (the snaplen may have cut it).
+    return s.rec!.bytes.subarray(d.payloadOffset, Math.min(d.payloadEnd, s.rec!.bytes.length));
+  }),
+  reg(F.payloadView, 'string', (s) => (s.rec?.decoded.type === PUBLISH ? s.rec.decoded.payloadView : undefined)),
+  reg(F.protocolName, 'string', (s) => (s.rec?.decoded.type === CONNECT ? s.rec.decoded.protocolName : undefined)),
+  reg(F.protocolLevel, 'number', (s) => (s.rec?.decoded.type === CONNECT ? s.rec.decoded.protocolLevel : undefined)),
+  reg(F.cleanSession, 'boolean', (s) => {
+    const d = s.rec?.decoded;
+    return d?.type === CONNECT ? d.cleanSession ?? d.cleanStart : undefined;
+  }, [F.cleanStart]),
+  reg(F.willFlag, 'boolean', (s) => (s.rec?.decoded.type === CONNECT ? s.rec.decoded.willFlag : undefined)),
+  reg(F.willQos, 'number', (s) => (s.rec?.decoded.type === CONNECT ? s.rec.decoded.willQos : undefined)),
+  reg(F.willRetain, 'boolean', (s) => (s.rec?.decoded.type === CONNECT ? s.rec.decoded.willRetain : undefined)),
+  reg(F.usernameFlag, 'boolean', (s) => (s.rec?.decoded.type === CONNECT ? s.rec.decoded.usernameFlag : undefined)),
+  reg(F.passwordFlag, 'boolean', (s) => (s.rec?.decoded.type === CONNECT ? s.rec.decoded.passwordFlag : undefined)),
+  reg(F.keepAlive, 'number', (s) => (s.rec?.decoded.type === CONNECT ? s.rec.decoded.keepAlive : undefined)),
+  reg(F.willTopic, 'string', (s) => (s.rec?.decoded.type === CONNECT ? s.rec.decoded.willTopic : undefined)),
+  reg(F.willPayload, 'bytes', (s) => (s.rec?.decoded.type === CONNECT ? range(s, s.rec.decoded.willPayload) : undefined)),
+  reg(F.password, 'bytes', (s) => (s.rec?.decoded.type === CONNECT ? range(s, s.rec.decoded.password) : undefined)),
+  reg(F.sessionPresent, 'boolean', (s) => (s.rec?.decoded.type === CONNACK ? s.rec.decoded.sessionPresent : undefined)),
+  reg(F.returnCode, 'number', (s) => {
+    const d = s.rec?.decoded;
+    if (d?.type === CONNACK) return d.returnCode;
+    if (d?.type === SUBACK) return d.returnCodes;
+    return undefined;
+  }, [F.returnCodes]),
+  reg(F.reasonCode, 'number', (s) => {
+    const d = s.rec?.decoded;
+    switch (d?.type) {
+      case CONNACK: case PUBACK: case PUBREC: case PUBREL: case PUBCOMP: case DISCONNECT:
+        return d.reasonCode;
+      case AUTH:
+        return d instanceof AuthPacket ? d.reasonCode : undefined;
+      case SUBACK: case UNSUBACK:
+        return d.reasonCodes;
+      default:
+        return undefined;
+    }
+  }, [F.reasonCodes]),
+  reg(F.reasonCodeName, 'string', (s) => {
+    const d = s.rec?.decoded;
+    switch (d?.type) {
+      case CONNACK:
+        return d.reasonCodeName ?? d.returnCodeName;
+      case PUBACK: case PUBREC: case PUBREL: case PUBCOMP: case DISCONNECT:
+        return d.reasonCodeName;
+      case AUTH:
+        return d instanceof AuthPacket ? d.reasonCodeName : undefined;
+      case SUBACK:
+        return d.reasonCodeNames ?? d.returnCodeNames;
+      case UNSUBACK:
+        return d.reasonCodeNames;
+      default:
+        return undefined;
+    }
+  }, [F.returnCodeName, F.reasonCodeNames, F.returnCodeNames]),
+
+  // 5.0 properties, one field each.
+  ...PROPERTY_FIELDS.map((p): FilterField => {
+    const key = p.property.key;
+    const name = `properties.${key}`;
+    const alias = p.tshark !== undefined ? tshark(p.tshark) : [];
+    const describe = `${p.property.name} (${p.json.replace(/`/g, '')})`;
+    switch (p.property.type) {
+      case 'utf8': {
+        const get = accessor(PROP_STRING, key);
+        return str(name, 'property', describe, (s) => {
+          const props = propertiesOf(s);
+          return props === undefined ? undefined : get(props);
+        }, alias);
+      }
+      case 'utf8Pair':
+        return str(name, 'property', `${p.property.name}, each as "name=value"`, (s) => {
+          const u = propertiesOf(s)?.userProperties;
+          return u?.map(([k, v]) => `${k}=${v}`);
+        }, alias);
+      case 'binary': {
+        const get = accessor(PROP_BYTES, key);
+        return bytes(name, 'property', describe, (s) => {
+          const props = propertiesOf(s);
+          return props === undefined ? undefined : range(s, get(props));
+        }, alias);
+      }
+      default: {
+        const get = accessor(PROP_NUMBER, key);
+        return num(name, 'property', describe, (s) => {
+          const props = propertiesOf(s);
+          return props === undefined ? undefined : get(props);
+        }, alias);
+      }
+    }
+  }),
+
+  // Findings and events.
+  bool('violation', 'finding', 'the record has findings (bare `violation`); see violation.id', (s) => (violationsOf(s).length > 0 ? true : undefined)),
+  str('violation.id', 'finding', 'the statement ids of the record\'s findings (MQTT-3.1.2-3, RFC6455:5.1:client-mask, …)', (s) => {
+    const vs = violationsOf(s);
+    return vs.length === 0 ? undefined : vs.map((v) => v.id);
+  }),
+  str('violation.severity', 'finding', 'the severities of the record\'s findings', (s) => {
+    const vs = violationsOf(s);
+    return vs.length === 0 ? undefined : vs.map((v) => v.severity);
+  }, [], ['error', 'warning', 'note']),
+  str('violation.spec', 'finding', 'the versions the findings cite (3.1, 3.1.1, 5.0, RFC6455, TLS, ref)', (s) => {
+    const vs = violationsOf(s);
+    return vs.length === 0 ? undefined : vs.map((v) => v.spec);
+  }),
+  str('violation.message', 'finding', 'the findings\' messages', (s) => {
+    const vs = violationsOf(s);
+    return vs.length === 0 ? undefined : vs.map((v) => v.message);
+  }),
+  str('event', 'event', 'the event\'s kind (gap, tls, websocket, …: docs/json.md)', (s) => s.ev?.event, [], EVENT_KINDS),
+  str('message', 'event', 'the event\'s message', (s) => s.ev?.message),
+  str('close.cause', 'record', 'why the connection ended (the close record\'s cause)', (s) => s.end?.cause, [], END_CAUSES),
+];
+
+/** A name as the user typed it, resolved: the field and, for a Wireshark name, the packet types it is limited to. */
+export interface ResolvedName {
+  readonly field: FilterField;
+  readonly types: readonly number[] | null;
+}
+
+/** Every accepted name: our own, then Wireshark's. */
+export const FILTER_NAMES: ReadonlyMap<string, ResolvedName> = (() => {
+  const m = new Map<string, ResolvedName>();
+  for (const f of FILTER_FIELDS) {
+    if (m.has(f.name)) throw new Error(`filter field ${f.name} declared twice`);
+    m.set(f.name, { field: f, types: null });
+  }
+  for (const f of FILTER_FIELDS) {
+    for (const a of f.tshark) {
+      const had = m.get(a.name);
+      if (had !== undefined && had.field !== f) throw new Error(`Wireshark name ${a.name} given to both ${had.field.name} and ${f.name}`);
+      if (had === undefined) m.set(a.name, { field: f, types: a.types });
+    }
+  }
+  return m;
+})();

@@ -1,0 +1,117 @@
+/**
+ * The filter stage (`-Y`): after every check ran (rules, dialects), before what shows records (renderers, summary).
+ * It passes on the packets, events and closes the filter matches, and keeps what the connection-level fields need:
+ * each open connection's Client Identifier, User Name and version from its CONNECT. A filter never changes what is
+ * found (the --fail-on count sits before it), only what is shown.
+ */
+import type { PacketRecord, PacketSink, Violation } from '../mqtt/connection-decoder.js';
+import { CONNACK, CONNECT } from '../mqtt/tables.js';
+import type { Connection, ConnectionEnd, StreamEvent } from '../tcp/types.js';
+import type { CompiledFilter } from './compile.js';
+import { Subject, type ConnFacts } from './fields.js';
+
+export class FilterStage implements PacketSink {
+  private readonly next: PacketSink;
+  private readonly test: CompiledFilter['test'];
+  /**
+   * A close the filter does not show still reaches what keeps per-connection state downstream (the renderer forgets
+   * the connection, the summary notes how it ended), without being shown.
+   */
+  private readonly forget: (conn: Connection, end: ConnectionEnd) => void;
+  /** Open connections only: deleted at their close, so bounded like the reassembler's table. */
+  private readonly facts = new Map<number, ConnFacts>();
+  private readonly subject = new Subject();
+  /** Records shown and not shown. */
+  shown = 0;
+  hidden = 0;
+
+  constructor(filter: CompiledFilter, next: PacketSink, forget: (conn: Connection, end: ConnectionEnd) => void) {
+    this.test = filter.test;
+    this.next = next;
+    this.forget = forget;
+  }
+
+  /** Connections whose facts are kept (for tests: released at close). */
+  get openConnections(): number {
+    return this.facts.size;
+  }
+
+  open(conn: Connection): void {
+    this.facts.set(conn.id, { conn, clientId: undefined, username: undefined, level: undefined });
+    this.next.open(conn);
+  }
+
+  packet(rec: PacketRecord): void {
+    const facts = this.factsOf(rec.conn);
+    const d = rec.decoded;
+    if (d.type === CONNECT && rec.dir === 'c2s') {
+      facts.clientId = d.clientId;
+      facts.username = d.username;
+      facts.level = d.level;
+    } else if (d.type === CONNACK && facts.clientId === '' && d.properties?.assignedClientIdentifier !== undefined) {
+      // 5.0: the server named a client that connected without an identifier.
+      facts.clientId = d.properties.assignedClientIdentifier;
+    }
+    const s = this.subject;
+    s.kind = 'packet';
+    s.rec = rec;
+    s.ev = null;
+    s.end = null;
+    s.facts = facts;
+    const ok = this.test(s);
+    s.rec = null;
+    if (ok) {
+      this.shown++;
+      this.next.packet(rec);
+    } else {
+      this.hidden++;
+    }
+  }
+
+  event(ev: StreamEvent & { violations?: Violation[] }): void {
+    const s = this.subject;
+    s.kind = 'event';
+    s.rec = null;
+    s.ev = ev;
+    s.end = null;
+    s.facts = ev.conn !== null ? this.facts.get(ev.conn) ?? null : null;
+    const ok = this.test(s);
+    s.ev = null;
+    if (ok) {
+      this.shown++;
+      this.next.event(ev);
+    } else {
+      this.hidden++;
+    }
+  }
+
+  close(conn: Connection, end: ConnectionEnd): void {
+    const s = this.subject;
+    s.kind = 'close';
+    s.rec = null;
+    s.ev = null;
+    s.end = end;
+    s.facts = this.factsOf(conn);
+    const ok = this.test(s);
+    s.end = null;
+    s.facts = null;
+    this.facts.delete(conn.id);
+    if (ok) {
+      this.shown++;
+      this.next.close(conn, end);
+    } else {
+      this.hidden++;
+      this.forget(conn, end);
+    }
+  }
+
+  private factsOf(conn: Connection): ConnFacts {
+    let f = this.facts.get(conn.id);
+    if (f === undefined) {
+      // A record of a connection never opened (a sink fed directly): start its facts now.
+      f = { conn, clientId: undefined, username: undefined, level: undefined };
+      this.facts.set(conn.id, f);
+    }
+    return f;
+  }
+}
