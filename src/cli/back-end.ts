@@ -61,8 +61,9 @@ export interface CommonArgs {
   color: boolean | undefined;
 }
 
-export function renderOptions(a: CommonArgs & { summary?: boolean; onlyViolations?: boolean }, color: boolean): RenderOptions {
-  const summaryOnly = a.summary === true && !a.json && !a.verbose && !a.hex;
+export function renderOptions(a: CommonArgs & { summary?: boolean; onlyViolations?: boolean; count?: boolean }, color: boolean): RenderOptions {
+  // --count prints no record in any mode; --summary alone prints only its tables.
+  const summaryOnly = a.count === true || (a.summary === true && !a.json && !a.verbose && !a.hex);
   return {
     chalk: makeChalk(color),
     verbose: a.verbose,
@@ -83,6 +84,10 @@ export interface BackEndArgs extends CommonArgs {
   failOn: FailOn | undefined;
   /** -Y: the filter expression (checked before the run starts, so it compiles here). */
   filter?: string | undefined;
+  /** --count: print how many packets match instead of the packets. */
+  count?: boolean;
+  /** -c N: show at most N packets, then stop reading. */
+  maxPackets?: number | undefined;
 }
 
 /** Where a run's output goes: lines and NDJSON records (stdout). */
@@ -103,10 +108,15 @@ export interface BackEnd {
    * transport stage fills it, in this thread or, with --threads 2, through the ring.
    */
   readonly wsNotes: WsFrameNotes | null;
+  /** -Y, -c, --count: what decides which records are shown (null: all are). */
+  readonly shown: FilterStage | null;
 }
 
-/** `tree`: whether the dialects build tree nodes (the modes that show the field tree). */
-export function buildBackEnd(a: BackEndArgs, out: LineOut, color: boolean, tree: boolean): BackEnd {
+/**
+ * `tree`: whether the dialects build tree nodes (the modes that show the field tree). `onLimit`: called once when -c's
+ * packet count is reached (the caller stops reading).
+ */
+export function buildBackEnd(a: BackEndArgs, out: LineOut, color: boolean, tree: boolean, onLimit?: () => void): BackEnd {
   const ro = renderOptions(a, color);
   const wsNotes = ro.hex && tree && !ro.json && !ro.quiet ? new WsFrameNotes() : null;
   if (wsNotes !== null) ro.wsNotes = wsNotes;
@@ -117,12 +127,16 @@ export function buildBackEnd(a: BackEndArgs, out: LineOut, color: boolean, tree:
   if (summary) shown.push(summary);
   // The --fail-on count sees every finding; a filter only narrows what is printed and summed up.
   const filter = a.filter !== undefined ? compileFilter(a.filter) : null;
-  const show = filter === null ? shown : [new FilterStage(filter, new FanOut(shown), (conn, end) => {
-    renderer.close(conn);
-    summary?.close(conn, end);
-  })];
-  const sink = new DialectStage(new FanOut([counter, ...show]), { dialect: a.dialect, tree, views: !ro.quiet });
-  return { sink, renderer, counter, summary, ro, wsNotes };
+  const stage = filter === null && a.maxPackets === undefined && a.count !== true ? null
+    : new FilterStage(filter, new FanOut(shown), (conn, end) => {
+      renderer.close(conn);
+      summary?.close(conn, end);
+    }, a.maxPackets ?? Infinity, onLimit);
+  const sink = new DialectStage(new FanOut([counter, ...(stage === null ? shown : [stage])]), {
+    // A filter may ask how a payload reads (payloadView) even when no record is printed.
+    dialect: a.dialect, tree, views: !ro.quiet || filter !== null,
+  });
+  return { sink, renderer, counter, summary, ro, wsNotes, shown: stage };
 }
 
 /** After the last record: the summary tables (as text, or as kind:"summary" records with --json), then a flush. */
@@ -133,6 +147,10 @@ export function endOutput(a: BackEndArgs, be: BackEnd, out: LineOut, color: bool
   } else if (be.summary) {
     if (!be.ro.quiet) out.line('');
     out.line(be.summary.render(be.ro.chalk, color, width ?? DEFAULT_WIDTH));
+  }
+  if (a.count === true) {
+    const n = be.shown?.packets ?? 0;
+    out.line(a.json ? `{"kind":"count","packets":${n}}` : String(n));
   }
   out.flush();
 }

@@ -217,6 +217,8 @@ export async function main(rawArgv: string[]): Promise<number> {
           }
         }
         code = await runRead({
+          count: a['count'] === true,
+          maxPackets: a['maxPackets'] !== undefined ? Number(a['maxPackets']) : undefined,
           filter: filters.length === 0 ? undefined : filters.length === 1 ? filters[0] : filters.map((f) => `(${f})`).join(' && '),
           captures: checked.positionals,
           json: a['json'] === true, verbose: a['verbose'] === true, hex: a['hex'] === true, full: a['full'] === true, redact: a['redact'] === true,

@@ -36,6 +36,10 @@ function positiveCheck(v: string): string | null {
   return /^\d{1,9}$/.test(v) && Number(v) >= 1 ? null : `--max-connections needs a positive whole number (got "${v}")`;
 }
 
+function maxPacketsCheck(v: string): string | null {
+  return /^\d{1,15}$/.test(v) && Number(v) >= 1 ? null : `-c needs a positive whole number of packets (got "${v}")`;
+}
+
 function portCheck(v: string): string | null {
   return /^\d{1,5}$/.test(v) && Number(v) >= 1 && Number(v) <= 65535 ? null : `--port needs a number 1-65535 (got "${v}")`;
 }
@@ -68,6 +72,8 @@ export const READ_OPTIONS: OptionTable = {
   summary: { type: 'boolean', default: false, describe: 'tables at the end: connections, topics, packet types, findings' },
   'only-violations': { type: 'boolean', default: false, describe: 'print only packets with findings, and events' },
   filter: { type: 'string', alias: 'Y', describe: 'show only the packets, events and closes this expression matches, e.g. -Y \'type == PUBLISH && topic matches "factory/+/temp"\' (docs/filters.md; --help-fields lists the fields); repeated: all must match' },
+  'max-packets': { type: 'string', alias: 'c', describe: 'stop after showing N packets (as tshark -c; with -Y, N matching packets); reading stops too', check: maxPacketsCheck },
+  count: { type: 'boolean', default: false, describe: 'print only how many packets match (-Y), instead of the packets; with --json as {"kind":"count"}' },
   'help-fields': { type: 'boolean', describe: 'list the fields -Y can test, with their types and Wireshark names, and exit' },
   ...FAIL,
   'fail-on-violation': { type: 'boolean', default: false, describe: 'the same as --fail-on error' },

@@ -66,11 +66,17 @@ export async function readCaptures(a: ReadArgs, io: ReadIo): Promise<number> {
   if (keylog === null) return EXIT.unreadable;
   if ((a.threads ?? 1) > 1) return runThreaded(a, io, pipelineOptions(a, keylog));
   const { out } = io;
-  const be = buildBackEnd(a, out, io.color, needsTree(renderOptions(a, io.color)));
+  // -c N: reading stops once the back end has shown N packets.
+  let limitReached = false;
+  let onLimit = (): void => {};
+  const limit = new Promise<void>((resolve) => { onLimit = () => { limitReached = true; resolve(); }; });
+  const be = buildBackEnd(a, out, io.color, needsTree(renderOptions(a, io.color)), onLimit);
   const pipeline = buildFrontPipeline(be.sink, { ...pipelineOptions(a, keylog), ...(be.wsNotes !== null ? { wsNotes: be.wsNotes } : {}) }, (rec) => be.renderer.frameTime(rec.timeSec, rec.timeNsec));
-  const interrupted = io.interrupted ?? ((): boolean => false);
+  const signalled = io.interrupted ?? ((): boolean => false);
+  const interrupted = (): boolean => limitReached || signalled();
+  const stop = io.stop ? Promise.race([io.stop, limit]) : limit;
   try {
-    await readAll(a.captures, pipeline, { ...(io.stdin ? { stdin: io.stdin } : {}), ...(io.stop ? { stop: io.stop } : {}), ...(io.afterChunk ? { afterChunk: io.afterChunk } : {}), interrupted });
+    await readAll(a.captures, pipeline, { ...(io.stdin ? { stdin: io.stdin } : {}), stop, ...(io.afterChunk ? { afterChunk: io.afterChunk } : {}), interrupted });
   } catch (err) {
     if (err instanceof CaptureFormatError) {
       // What was decoded before the error is still shown.

@@ -42,7 +42,11 @@ function writeAll(chunk: Uint8Array): void {
 function run(data: RenderWorkerData): RenderWorkerMessage {
   const reader = new RingReader(data.sab);
   const out = new DrainOut(writeAll);
-  const be = buildBackEnd(data.args, out, data.color, data.tree);
+  const be = buildBackEnd(data.args, out, data.color, data.tree, () => {
+    // -c N: the main thread stops reading; what it already sent is drained and dropped.
+    const limit: RenderWorkerMessage = { kind: 'limit' };
+    parentPort!.postMessage(limit);
+  });
   const sink: PacketSink = data.rules ? new RuleEngine(be.sink) : be.sink;
   const decoder = new PacketDecoder();
   const ctx: DecodeContext = { level: 4, dir: null, tree: data.tree, payloadLimit: data.payloadLimit };

@@ -28,7 +28,11 @@ export interface RenderWorkerData {
 }
 
 /** What the worker says: its counts when the ring ended, or that stdout closed under it (`| head`). */
-export type RenderWorkerMessage = { kind: 'done'; packets: number; count: number; tlsUndecrypted: number } | { kind: 'stdout-closed' };
+export type RenderWorkerMessage =
+  | { kind: 'done'; packets: number; count: number; tlsUndecrypted: number }
+  | { kind: 'stdout-closed' }
+  /** -c N was reached: reading can stop (the worker shows nothing more). */
+  | { kind: 'limit' };
 
 /**
  * The rules' downstream on the main thread: each call becomes a ring message. Frame times cross only where the
@@ -78,7 +82,7 @@ class RingSink implements PacketSink {
 }
 
 function backEndArgs(a: ReadArgs): BackEndArgs {
-  return { json: a.json, verbose: a.verbose, hex: a.hex, full: a.full, redact: a.redact, color: a.color, dialect: a.dialect, summary: a.summary, onlyViolations: a.onlyViolations, failOn: a.failOn, filter: a.filter };
+  return { json: a.json, verbose: a.verbose, hex: a.hex, full: a.full, redact: a.redact, color: a.color, dialect: a.dialect, summary: a.summary, onlyViolations: a.onlyViolations, failOn: a.failOn, filter: a.filter, count: a.count ?? false, maxPackets: a.maxPackets };
 }
 
 /** readCaptures with the back end in a worker thread; resolves with the same exit status. */
@@ -98,12 +102,16 @@ export async function runThreaded(a: ReadArgs, io: ReadIo, popts: PipelineOption
   // took --threads 2 past 256 MB at 200 MB (266-310 MB; 222-253 MB with 8 MB). bench/README.md, "--threads 2".
   const worker = new Worker(new URL('./render-worker.js', import.meta.url), { workerData, resourceLimits: { maxYoungGenerationSizeMb: 8 } });
   let stdoutClosed = false;
+  let limitReached = false;
   let onClosed = (): void => {};
   const closed = new Promise<void>((resolve) => { onClosed = resolve; });
   const done = new Promise<{ packets: number; count: number; tlsUndecrypted: number }>((resolve, reject) => {
     worker.on('message', (m: RenderWorkerMessage) => {
       if (m.kind === 'done') resolve(m);
-      else {
+      else if (m.kind === 'limit') {
+        limitReached = true;
+        onClosed();
+      } else {
         stdoutClosed = true;
         onClosed();
         resolve({ packets: 0, count: 0, tlsUndecrypted: 0 });
@@ -122,7 +130,7 @@ export async function runThreaded(a: ReadArgs, io: ReadIo, popts: PipelineOption
   const wsNotes = a.hex && popts.tree ? { wsNotes: ring.wsFrames } : {};
   const pipeline = buildFrontPipeline(sink, { ...popts, tree: false, ...wsNotes }, (rec) => sink.frame(rec.timeSec, rec.timeNsec), !rulesInWorker);
   const stop = io.stop ? Promise.race([io.stop, closed]) : closed;
-  const interrupted = (): boolean => stdoutClosed || (io.interrupted?.() ?? false);
+  const interrupted = (): boolean => stdoutClosed || limitReached || (io.interrupted?.() ?? false);
   let formatError: string | null = null;
   try {
     await readAll(a.captures, pipeline, {

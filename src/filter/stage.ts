@@ -1,8 +1,9 @@
 /**
- * The filter stage (`-Y`): after every check ran (rules, dialects), before what shows records (renderers, summary).
- * It passes on the packets, events and closes the filter matches, and keeps what the connection-level fields need:
- * each open connection's Client Identifier, User Name and version from its CONNECT. A filter never changes what is
- * found (the --fail-on count sits before it), only what is shown.
+ * The filter stage (`-Y`, `-c N`): after every check ran (rules, dialects), before what shows records (renderers,
+ * summary). It passes on the packets, events and closes the filter matches, and keeps what the connection-level
+ * fields need: each open connection's Client Identifier, User Name and version from its CONNECT. A filter never
+ * changes what is found (the --fail-on count sits before it), only what is shown. With a packet limit (-c N) it
+ * passes nothing after the Nth packet it showed, and says so once through `onLimit` (reading then stops).
  */
 import type { PacketRecord, PacketSink, Violation } from '../mqtt/connection-decoder.js';
 import { CONNACK, CONNECT } from '../mqtt/tables.js';
@@ -21,14 +22,25 @@ export class FilterStage implements PacketSink {
   /** Open connections only: deleted at their close, so bounded like the reassembler's table. */
   private readonly facts = new Map<number, ConnFacts>();
   private readonly subject = new Subject();
-  /** Records shown and not shown. */
+  /** Records shown and not shown; packets shown (what --count prints and -c counts). */
   shown = 0;
   hidden = 0;
+  packets = 0;
+  private readonly limit: number;
+  private readonly onLimit: () => void;
 
-  constructor(filter: CompiledFilter, next: PacketSink, forget: (conn: Connection, end: ConnectionEnd) => void) {
-    this.test = filter.test;
+  /** `filter` null: every record matches (a packet limit alone). `limit`: packets to show at most (-c). */
+  constructor(filter: CompiledFilter | null, next: PacketSink, forget: (conn: Connection, end: ConnectionEnd) => void, limit = Infinity, onLimit: () => void = () => {}) {
+    this.test = filter?.test ?? (() => true);
     this.next = next;
     this.forget = forget;
+    this.limit = limit;
+    this.onLimit = onLimit;
+  }
+
+  /** The packet limit was reached: nothing more is shown. */
+  get full(): boolean {
+    return this.packets >= this.limit;
   }
 
   /** Connections whose facts are kept (for tests: released at close). */
@@ -58,11 +70,13 @@ export class FilterStage implements PacketSink {
     s.ev = null;
     s.end = null;
     s.facts = facts;
-    const ok = this.test(s);
+    const ok = !this.full && this.test(s);
     s.rec = null;
     if (ok) {
       this.shown++;
+      this.packets++;
       this.next.packet(rec);
+      if (this.full) this.onLimit();
     } else {
       this.hidden++;
     }
@@ -75,7 +89,7 @@ export class FilterStage implements PacketSink {
     s.ev = ev;
     s.end = null;
     s.facts = ev.conn !== null ? this.facts.get(ev.conn) ?? null : null;
-    const ok = this.test(s);
+    const ok = !this.full && this.test(s);
     s.ev = null;
     if (ok) {
       this.shown++;
@@ -92,7 +106,7 @@ export class FilterStage implements PacketSink {
     s.ev = null;
     s.end = end;
     s.facts = this.factsOf(conn);
-    const ok = this.test(s);
+    const ok = !this.full && this.test(s);
     s.end = null;
     s.facts = null;
     this.facts.delete(conn.id);

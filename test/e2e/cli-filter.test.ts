@@ -1,14 +1,14 @@
 /**
- * -Y end to end (issue 15): on real captures, what a filter shows is exactly the unfiltered output's records that a
- * separate oracle (plain JavaScript over the NDJSON) selects; the text view, --summary, --threads 2 and the exit
- * status agree; a bad expression stops the run with a caret.
+ * -Y, -c and --count end to end (issue 15): the text view, --summary, --threads 2 and the exit status agree with the
+ * NDJSON (test/filter-captures.test.ts proves the NDJSON against an oracle on every capture, in process); a bad
+ * expression stops the run with a caret; -c ends a live pipe.
  */
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { jsonLines, runCli } from '../builders/cli.js';
+import { BIN, jsonLines, ROOT, runCli } from '../builders/cli.js';
 
 type Rec = Record<string, unknown> & { kind: string; conn?: number; type?: string; fields?: Record<string, unknown> };
-
-const CAPTURES = ['captures/real-v311-qos.pcap', 'captures/real-v5-props.pcapng', 'captures/synthetic-malformed.pcapng'];
 
 function records(args: string[]): Rec[] {
   const r = runCli(['--json', ...args]);
@@ -16,40 +16,7 @@ function records(args: string[]): Rec[] {
   return jsonLines(r.stdout) as Rec[];
 }
 
-/** Each connection's client id, from its CONNECT record (the oracle's own reading of the NDJSON). */
-function clientIds(all: Rec[]): Map<number, string> {
-  const m = new Map<number, string>();
-  for (const r of all) if (r.kind === 'packet' && r.type === 'CONNECT' && typeof r.fields?.['clientId'] === 'string') m.set(r.conn!, r.fields['clientId']);
-  return m;
-}
-
-describe('-Y shows exactly what the expression selects', () => {
-  for (const capture of CAPTURES) {
-    it(capture, () => {
-      const all = records([capture]);
-      expect(all.length).toBeGreaterThan(5);
-      const ids = clientIds(all);
-      const firstId = [...ids.values()].find((v) => v !== '') ?? '';
-      const cases: [string, (r: Rec) => boolean][] = [
-        ['type == PUBLISH', (r) => r.kind === 'packet' && r.type === 'PUBLISH'],
-        ['kind == close', (r) => r.kind === 'close'],
-        ['event', (r) => r.kind === 'event'],
-        // qos is a PUBLISH's QoS and a SUBSCRIBE's requested ones.
-        ['qos >= 1 && dir == c2s', (r) => r.kind === 'packet' && r['dir'] === 'c2s' && (
-          (r.type === 'PUBLISH' && (r.fields?.['qos'] as number) >= 1)
-          || (r.type === 'SUBSCRIBE' && ((r.fields?.['subscriptions'] ?? []) as { qos: number }[]).some((x) => x.qos >= 1)))],
-        ['mqtt.qos >= 1 && dir == c2s', (r) => r.kind === 'packet' && r['dir'] === 'c2s' && r.type === 'PUBLISH' && (r.fields?.['qos'] as number) >= 1],
-        [`clientId == "${firstId}"`, (r) => r.conn !== undefined && ids.get(r.conn) === firstId],
-        ['violation', (r) => Array.isArray(r['violations']) && (r['violations'] as unknown[]).length > 0],
-        ['!(type in {PUBLISH PUBACK}) && kind == packet', (r) => r.kind === 'packet' && r.type !== 'PUBLISH' && r.type !== 'PUBACK'],
-      ];
-      for (const [expr, oracle] of cases) {
-        const want = all.filter(oracle);
-        expect(records(['-Y', expr, capture]), expr).toEqual(want);
-      }
-    });
-  }
-
+describe('-Y in the CLI', () => {
   it('prints the same in text, and with --threads 2', () => {
     const capture = 'captures/real-v311-qos.pcap';
     const publishes = records(['-Y', 'type == PUBLISH', capture]).length;
@@ -97,5 +64,43 @@ describe('-Y shows exactly what the expression selects', () => {
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/clientId +string .*\[mqtt\.clientid\]/);
     expect(r.stdout).toContain('properties.messageExpiryInterval');
+  });
+});
+
+describe('-c N and --count', () => {
+  const capture = 'captures/real-v311-qos.pcap';
+
+  it('-c N shows the first N matching packets, in every mode and both ways of running', () => {
+    const publishes = records(['-Y', 'type == PUBLISH', capture]);
+    for (const threads of ['1', '2']) {
+      expect(records(['--threads', threads, '-c', '3', '-Y', 'type == PUBLISH', capture])).toEqual(publishes.slice(0, 3));
+      const text = runCli(['--threads', threads, '-c', '2', capture]);
+      expect(text.stdout.trim().split('\n')).toHaveLength(2);
+      // --count: the number alone (the oracle: the filtered NDJSON's length).
+      expect(runCli(['--threads', threads, '--count', '-Y', 'type == PUBLISH', capture]).stdout).toBe(`${publishes.length}\n`);
+      expect(records(['--threads', threads, '--count', '-Y', 'type == PUBLISH', capture])).toEqual([{ kind: 'count', packets: publishes.length }]);
+    }
+    // A filter on how a payload reads works without printing the payloads.
+    const texts = records([capture]).filter((r) => r.kind === 'packet' && r.fields?.['payloadView'] === 'text').length;
+    expect(texts).toBeGreaterThan(0);
+    expect(runCli(['--count', '-Y', 'payloadView == text', capture]).stdout).toBe(`${texts}\n`);
+  });
+
+  it('-c N on a live pipe stops reading without waiting for the end of the input', async () => {
+    const bytes = readFileSync(`${ROOT}/${capture}`);
+    for (const threads of ['1', '2']) {
+      const child = spawn(process.execPath, [BIN, '--threads', threads, '-c', '2', '-'], { cwd: ROOT, env: { ...process.env, NO_COLOR: '1' } });
+      let stdout = '';
+      child.stdout.on('data', (d: Buffer) => { stdout += d.toString('utf8'); });
+      child.stdin.on('error', () => {});
+      // The whole capture, and then the pipe stays open: only -c can end the run.
+      child.stdin.write(bytes);
+      const status = await new Promise<number | null>((resolve) => {
+        const t = setTimeout(() => { child.kill('SIGKILL'); resolve(null); }, 20_000);
+        child.on('close', (code) => { clearTimeout(t); resolve(code); });
+      });
+      expect(status, `--threads ${threads}`).toBe(0);
+      expect(stdout.trim().split('\n')).toHaveLength(2);
+    }
   });
 });
