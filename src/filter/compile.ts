@@ -61,7 +61,10 @@ function resolve(name: string, at: number): FilterField {
   const allowed = new Array<boolean>(16).fill(false);
   for (const t of r.types) allowed[t] = true;
   const f = r.field;
-  const onType = (s: Subject): boolean => s.rec !== null && allowed[s.rec.decoded.wireType] === true;
+  const levels = r.levels;
+  const onType = levels === undefined
+    ? (s: Subject): boolean => s.rec !== null && allowed[s.rec.decoded.wireType] === true
+    : (s: Subject): boolean => s.rec !== null && allowed[s.rec.decoded.wireType] === true && levels.includes(s.rec.decoded.level);
   switch (f.type) {
     case 'number': return { ...f, get: (s) => (onType(s) ? f.get(s) : undefined) };
     case 'string': return { ...f, get: (s) => (onType(s) ? f.get(s) : undefined) };

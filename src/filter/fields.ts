@@ -54,7 +54,16 @@ interface FieldBase {
 export interface TsharkAlias {
   readonly name: string;
   readonly types: readonly number[] | null;
+  /** The protocol levels Wireshark uses the name in, where it names a field differently by version. */
+  readonly levels?: readonly ProtocolLevel[];
 }
+
+/**
+ * Where Wireshark (4.0) names one field differently by version: the SUBSCRIBE's requested QoS is `mqtt.sub.qos` in
+ * 3.1 and 3.1.1 and `mqtt.subscription_options_qos` in 5.0 (the Maximum QoS of the subscription options).
+ */
+const TSHARK_BY_LEVEL: Readonly<Record<string, readonly ProtocolLevel[]>> = { 'mqtt.sub.qos': [3, 4] };
+const TSHARK_EXTRA: readonly TsharkAlias[] = [{ name: 'mqtt.subscription_options_qos', types: [SUBSCRIBE], levels: [5] }];
 
 export type NumberValue = number | readonly number[] | undefined;
 export type StringValue = string | readonly string[] | undefined;
@@ -117,7 +126,11 @@ function aliasesOf(...fields: FieldDef[]): TsharkAlias[] {
   }
   // A registry field no packet row carries (fixed-header fields) answers on every packet.
   for (const f of fields) if (f.tshark !== undefined && !byName.has(f.tshark)) return [{ name: f.tshark, types: null }];
-  return [...byName].map(([name, types]) => ({ name, types: [...types].sort((a, b) => a - b) }));
+  return [...byName].flatMap(([name, types]): TsharkAlias[] => {
+    const levels = TSHARK_BY_LEVEL[name];
+    const alias: TsharkAlias = { name, types: [...types].sort((a, b) => a - b), ...(levels !== undefined ? { levels } : {}) };
+    return [alias, ...TSHARK_EXTRA.filter((x) => levels !== undefined && types.has(x.types![0]!))];
+  });
 }
 
 function tshark(...names: string[]): TsharkAlias[] {
@@ -136,12 +149,13 @@ const bytes = (name: string, scope: FieldScope, describe: string, get: (s: Subje
   ({ name, scope, describe, tshark: alias, type: 'bytes', get });
 
 /** A registry field on the packets that carry it: name, label and Wireshark names from the registry. */
-function reg(f: FieldDef, type: 'number', get: (s: Subject) => NumberValue, also?: FieldDef[]): FilterField;
-function reg(f: FieldDef, type: 'string', get: (s: Subject) => StringValue, also?: FieldDef[]): FilterField;
-function reg(f: FieldDef, type: 'boolean', get: (s: Subject) => boolean | undefined, also?: FieldDef[]): FilterField;
-function reg(f: FieldDef, type: 'bytes', get: (s: Subject) => Uint8Array | undefined, also?: FieldDef[]): FilterField;
-function reg(f: FieldDef, type: FilterField['type'], get: (s: Subject) => unknown, also: FieldDef[] = []): FilterField {
-  const describe = f.label + (also.length > 0 ? ` (also: ${also.map((a) => a.label).join(', ')})` : '');
+function reg(f: FieldDef, type: 'number', get: (s: Subject) => NumberValue, also?: FieldDef[], text?: string): FilterField;
+function reg(f: FieldDef, type: 'string', get: (s: Subject) => StringValue, also?: FieldDef[], text?: string): FilterField;
+function reg(f: FieldDef, type: 'boolean', get: (s: Subject) => boolean | undefined, also?: FieldDef[], text?: string): FilterField;
+function reg(f: FieldDef, type: 'bytes', get: (s: Subject) => Uint8Array | undefined, also?: FieldDef[], text?: string): FilterField;
+function reg(f: FieldDef, type: FilterField['type'], get: (s: Subject) => unknown, also: FieldDef[] = [], text?: string): FilterField {
+  const others = also.filter((a) => a.label !== f.label);
+  const describe = text ?? f.label + (others.length > 0 ? ` (also: ${others.map((a) => a.label).join(', ')})` : '');
   // The overloads tie `type` to the accessor's value type; the union cannot be rebuilt from them without a cast.
   return { name: f.key, scope: 'packet', describe, tshark: aliasesOf(f, ...also), type, get } as FilterField;
 }
@@ -291,7 +305,7 @@ export const FILTER_FIELDS: readonly FilterField[] = [
     if (d?.type === PUBLISH) return d.qos;
     if (d?.type === SUBSCRIBE) return d.subscriptions?.map((x) => x.qos);
     return undefined;
-  }, [F.subscriptionQos]),
+  }, [F.subscriptionQos], 'QoS of a PUBLISH; the requested (5.0: maximum) QoS of each SUBSCRIBE filter'),
   reg(F.noLocal, 'boolean', (s) => subscriptionOption(s, (x) => x.noLocal)),
   reg(F.retainAsPublished, 'boolean', (s) => subscriptionOption(s, (x) => x.retainAsPublished)),
   reg(F.retainHandling, 'number', (s) => {
@@ -309,7 +323,7 @@ export const FILTER_FIELDS: readonly FilterField[] = [
     if (d?.type === SUBSCRIBE) return d.subscriptions?.map((x) => x.topic);
     if (d?.type === UNSUBSCRIBE) return d.topics;
     return undefined;
-  }, [F.subscriptionTopic, F.topics]),
+  }, [F.subscriptionTopic, F.topics], 'Topic Name of a PUBLISH (the resolved one for a 5.0 Topic Alias); the Topic Filters of a SUBSCRIBE or UNSUBSCRIBE'),
   reg(F.packetId, 'number', (s) => {
     const d = s.rec?.decoded;
     switch (d?.type) {
@@ -443,6 +457,7 @@ export const FILTER_FIELDS: readonly FilterField[] = [
 export interface ResolvedName {
   readonly field: FilterField;
   readonly types: readonly number[] | null;
+  readonly levels?: readonly ProtocolLevel[];
 }
 
 /** Every accepted name: our own, then Wireshark's. */
@@ -456,7 +471,7 @@ export const FILTER_NAMES: ReadonlyMap<string, ResolvedName> = (() => {
     for (const a of f.tshark) {
       const had = m.get(a.name);
       if (had !== undefined && had.field !== f) throw new Error(`Wireshark name ${a.name} given to both ${had.field.name} and ${f.name}`);
-      if (had === undefined) m.set(a.name, { field: f, types: a.types });
+      if (had === undefined) m.set(a.name, { field: f, types: a.types, ...(a.levels !== undefined ? { levels: a.levels } : {}) });
     }
   }
   return m;
