@@ -193,7 +193,8 @@ describe('what a filter matches', () => {
 describe('the field table', () => {
   it('gives every registry field with a Wireshark name a filter field, under the registry\'s names', () => {
     // The flag bytes themselves are not kept on decoded packets: filters test their bits, which are fields.
-    const notFilterable = new Set<FieldDef>([FIELD.connectFlags, FIELD.acknowledgeFlags, FIELD.options, FIELD.reservedFlags, FIELD.connectReserved, FIELD.properties, FIELD.willProperties]);
+    // The subscription options byte is not kept (its bits are fields); property blocks are objects (each property is a field).
+    const notFilterable = new Set<FieldDef>([FIELD.options, FIELD.properties, FIELD.willProperties]);
     const tsharkNames = new Set<string>();
     for (const rows of PACKET_FIELDS) for (const r of rows) {
       const n = r.tshark ?? r.field.tshark;

@@ -13,7 +13,8 @@ import type { Connection, ConnectionEnd, StreamEvent } from '../tcp/types.js';
 import { escapeText } from '../render/escape.js';
 import { DEFAULT_PORTS, FanOut } from './pipeline.js';
 import { WsFrameNotes } from '../transport/websocket.js';
-import { compileFilter } from '../filter/compile.js';
+import { compileFilter, resolveField } from '../filter/compile.js';
+import { FieldsExporter, type ExportOptions } from '../render/fields-export.js';
 import { FilterStage } from '../filter/stage.js';
 
 export const EXIT = { ok: 0, unreadable: 1, usage: 2, violations: 3 } as const;
@@ -61,9 +62,9 @@ export interface CommonArgs {
   color: boolean | undefined;
 }
 
-export function renderOptions(a: CommonArgs & { summary?: boolean; onlyViolations?: boolean; count?: boolean }, color: boolean): RenderOptions {
-  // --count prints no record in any mode; --summary alone prints only its tables.
-  const summaryOnly = a.count === true || (a.summary === true && !a.json && !a.verbose && !a.hex);
+export function renderOptions(a: CommonArgs & { summary?: boolean; onlyViolations?: boolean; count?: boolean; fieldsExport?: FieldsExportArgs | undefined }, color: boolean): RenderOptions {
+  // --count and field export print no record in any mode; --summary alone prints only its tables.
+  const summaryOnly = a.count === true || a.fieldsExport !== undefined || (a.summary === true && !a.json && !a.verbose && !a.hex);
   return {
     chalk: makeChalk(color),
     verbose: a.verbose,
@@ -88,6 +89,14 @@ export interface BackEndArgs extends CommonArgs {
   count?: boolean;
   /** -c N: show at most N packets, then stop reading. */
   maxPackets?: number | undefined;
+  /** -T fields -e … -E …, --csv: rows of fields instead of records (the names were checked before the run). */
+  fieldsExport?: FieldsExportArgs | undefined;
+}
+
+/** Field export as plain data (it crosses to the render worker): the names as given and the -E settings. */
+export interface FieldsExportArgs {
+  readonly names: readonly string[];
+  readonly options: Omit<ExportOptions, 'fields'>;
 }
 
 /** Where a run's output goes: lines and NDJSON records (stdout). */
@@ -124,6 +133,10 @@ export function buildBackEnd(a: BackEndArgs, out: LineOut, color: boolean, tree:
   const summary = a.summary ? new SummaryCollector() : null;
   const counter = new ViolationCounter(SEVERITY_RANK[a.failOn ?? 'error']);
   const shown: PacketSink[] = [renderer];
+  if (a.fieldsExport !== undefined) {
+    const fields = a.fieldsExport.names.map((name) => ({ name, field: resolveField(name) }));
+    shown.push(new FieldsExporter({ ...a.fieldsExport.options, fields, redact: a.redact }, (l) => out.line(l)));
+  }
   if (summary) shown.push(summary);
   // The --fail-on count sees every finding; a filter only narrows what is printed and summed up.
   const filter = a.filter !== undefined ? compileFilter(a.filter) : null;
@@ -133,8 +146,8 @@ export function buildBackEnd(a: BackEndArgs, out: LineOut, color: boolean, tree:
       summary?.close(conn, end);
     }, a.maxPackets ?? Infinity, onLimit);
   const sink = new DialectStage(new FanOut([counter, ...(stage === null ? shown : [stage])]), {
-    // A filter may ask how a payload reads (payloadView) even when no record is printed.
-    dialect: a.dialect, tree, views: !ro.quiet || filter !== null,
+    // A filter or an exported column may ask how a payload reads (payloadView) even when no record is printed.
+    dialect: a.dialect, tree, views: !ro.quiet || filter !== null || a.fieldsExport !== undefined,
   });
   return { sink, renderer, counter, summary, ro, wsNotes, shown: stage };
 }

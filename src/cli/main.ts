@@ -12,6 +12,7 @@ import { VERSION_NAME } from '../mqtt/types.js';
 import { addOptions, checkArgv, commandOf, completions, EXPLAIN_OPTIONS, READ_OPTIONS, RULES_OPTIONS } from './options.js';
 import { HexInputError } from './hex-input.js';
 import { checkFilter } from '../filter/compile.js';
+import { exportArgs } from './export-args.js';
 import { filterFieldsText } from '../filter/docs.js';
 import { MemoryGuard } from './memory.js';
 import { Output } from './output.js';
@@ -207,6 +208,15 @@ export async function main(rawArgv: string[]): Promise<number> {
           }
           shard = parsed;
         }
+        const exported = exportArgs({
+          format: a['format'] as string | undefined, csv: a['csv'] === true,
+          fields: ([] as unknown[]).concat(a['field'] ?? []).map(String), options: ([] as unknown[]).concat(a['fieldOption'] ?? []).map(String),
+          json: a['json'] === true, verbose: a['verbose'] === true, hex: a['hex'] === true,
+        });
+        if (typeof exported === 'string') {
+          usageError = exported;
+          return;
+        }
         const filters = ([] as unknown[]).concat(a['filter'] ?? []).map(String);
         for (const f of filters) {
           const problem = checkFilter(f);
@@ -221,8 +231,9 @@ export async function main(rawArgv: string[]): Promise<number> {
           maxPackets: a['maxPackets'] !== undefined ? Number(a['maxPackets']) : undefined,
           filter: filters.length === 0 ? undefined : filters.length === 1 ? filters[0] : filters.map((f) => `(${f})`).join(' && '),
           captures: checked.positionals,
-          json: a['json'] === true, verbose: a['verbose'] === true, hex: a['hex'] === true, full: a['full'] === true, redact: a['redact'] === true,
+          json: a['json'] === true || a['format'] === 'json', verbose: a['verbose'] === true, hex: a['hex'] === true, full: a['full'] === true, redact: a['redact'] === true,
           color: a['color'] as boolean | undefined,
+          fieldsExport: exported,
           port: ports, auto: a['auto'] === true, dialect: a['dialect'] as DialectMode, summary: a['summary'] === true,
           onlyViolations: a['onlyViolations'] === true, failOn: failThreshold(a), shard,
           maxConnections: a['maxConnections'] !== undefined ? Number(a['maxConnections']) : undefined,

@@ -50,6 +50,11 @@ function compileNode(n: FilterNode): Predicate {
   }
 }
 
+/** The field a name stands for (for -e as for -Y); throws FilterError for an unknown name, with a suggestion. */
+export function resolveField(name: string): FilterField {
+  return resolve(name, 0);
+}
+
 /** The field a name stands for; a Wireshark name limited to some packet types reads as absent on the others. */
 function resolve(name: string, at: number): FilterField {
   const r = FILTER_NAMES.get(name);

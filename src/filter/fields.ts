@@ -49,6 +49,10 @@ interface FieldBase {
   readonly tshark: readonly TsharkAlias[];
   /** String fields with a closed set of values: a value outside it is an error (with a suggestion), not "no match". */
   readonly values?: readonly string[];
+  /** A secret by the registry (password, authentication data): field export masks it under --redact. */
+  readonly secret?: true;
+  /** How field export writes the value when the plain number would not be exact (a time to the nanosecond). */
+  readonly text?: (s: Subject) => string | undefined;
 }
 
 export interface TsharkAlias {
@@ -157,7 +161,7 @@ function reg(f: FieldDef, type: FilterField['type'], get: (s: Subject) => unknow
   const others = also.filter((a) => a.label !== f.label);
   const describe = text ?? f.label + (others.length > 0 ? ` (also: ${others.map((a) => a.label).join(', ')})` : '');
   // The overloads tie `type` to the accessor's value type; the union cannot be rebuilt from them without a cast.
-  return { name: f.key, scope: 'packet', describe, tshark: aliasesOf(f, ...also), type, get } as FilterField;
+  return { name: f.key, scope: 'packet', describe, tshark: aliasesOf(f, ...also), type, get, ...(f.secret === true ? { secret: true } : {}) } as FilterField;
 }
 
 /**
@@ -174,6 +178,107 @@ function subscriptionOption(s: Subject, pick: (x: SubscriptionRequest) => boolea
     if (v === false) seen = true;
   }
   return seen ? false : undefined;
+}
+
+/** ip.src / ip.dst / ip.addr (IPv4) and ipv6.* (IPv6), as in Wireshark: each only on connections of its version. */
+function ipFields(prefix: string, version: string, v6: boolean): FilterField[] {
+  const of = (s: Subject): Connection | null => {
+    const c = connOf(s);
+    // Addresses are text: an IPv6 one has colons (and is written bare here, without the brackets of `client`).
+    return c !== null && c.clientIp.includes(':') === v6 ? c : null;
+  };
+  return [
+    str(`${prefix}.src`, 'connection', `the sender's ${version} address (src and dst hold both versions)`, (s) => {
+      const c = of(s);
+      const d = dirOf(s);
+      return c === null || d === null ? undefined : d === 'c2s' ? c.clientIp : c.serverIp;
+    }),
+    str(`${prefix}.dst`, 'connection', `the receiver's ${version} address`, (s) => {
+      const c = of(s);
+      const d = dirOf(s);
+      return c === null || d === null ? undefined : d === 'c2s' ? c.serverIp : c.clientIp;
+    }),
+    str(`${prefix}.addr`, 'connection', `either ${version} address of the connection`, (s) => {
+      const c = of(s);
+      return c === null ? undefined : [c.clientIp, c.serverIp];
+    }),
+  ];
+}
+
+/** A flags byte exported as Wireshark shows it: 0x and two hex digits. */
+function hexByte(f: FilterField): FilterField {
+  if (f.type !== 'number') return f;
+  return {
+    ...f,
+    text: (s) => {
+      const v = f.get(s);
+      return typeof v === 'number' ? `0x${v.toString(16).padStart(2, '0')}` : undefined;
+    },
+  };
+}
+
+const textDecoder = new TextDecoder();
+
+/** Control characters (C0, DEL, C1) and the backslash as escapes, so an exported value stays one safe line. */
+export function escapeControls(s: string): string {
+  // eslint-disable-next-line no-control-regex -- the point is to find control characters
+  return /[\u0000-\u001f\u007f-\u009f\\]/.test(s) ? s.replace(/[\u0000-\u001f\u007f-\u009f\\]/g, (c) => {
+    switch (c) {
+      case '\n': return '\\n';
+      case '\r': return '\\r';
+      case '\t': return '\\t';
+      case '\\': return '\\\\';
+      default: return `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`;
+    }
+  }) : s;
+}
+
+/** The CONNECT's connect flags byte, read where the decoder found it (after the protocol name and level). */
+function connectFlagsByte(s: Subject): number | undefined {
+  const rec = s.rec;
+  const d = rec?.decoded;
+  if (rec === null || d?.type !== CONNECT || d.protocolLevel === undefined) return undefined;
+  const b = rec.bytes;
+  const nameAt = d.headerLength;
+  if (nameAt + 2 > b.length) return undefined;
+  const at = nameAt + 2 + ((b[nameAt]! << 8) | b[nameAt + 1]!) + 1;
+  return at < b.length && at < d.headerLength + d.remainingLength ? b[at] : undefined;
+}
+
+function connackFlagsByte(s: Subject): number | undefined {
+  const rec = s.rec;
+  const d = rec?.decoded;
+  // MQTT 3.1 has no acknowledge flags: the byte is reserved (topic name compression, never used).
+  if (rec === null || d?.type !== CONNACK || d.level === 3 || d.headerLength >= rec.bytes.length || d.remainingLength < 1) return undefined;
+  return rec.bytes[d.headerLength];
+}
+
+const utf8Length = (v: string | undefined): number | undefined => (v === undefined ? undefined : Buffer.byteLength(v, 'utf8'));
+
+/** Byte lengths of the strings and binary fields, as Wireshark shows them (mqtt.topic_len and the like). */
+function lengthFields(): FilterField[] {
+  const connect = (s: Subject) => (s.rec?.decoded.type === CONNECT ? s.rec.decoded : undefined);
+  return [
+    num('protocolNameLength', 'packet', 'bytes of the CONNECT\'s protocol name', (s) => utf8Length(connect(s)?.protocolName), tshark('mqtt.proto_len')),
+    num('clientIdLength', 'packet', 'bytes of the CONNECT\'s Client Identifier', (s) => utf8Length(connect(s)?.clientId), tshark('mqtt.clientid_len')),
+    num('usernameLength', 'packet', 'bytes of the CONNECT\'s User Name', (s) => utf8Length(connect(s)?.username), tshark('mqtt.username_len')),
+    num('passwordLength', 'packet', 'bytes of the CONNECT\'s Password', (s) => {
+      const p = connect(s)?.password;
+      return p === undefined ? undefined : p.end - p.start;
+    }, tshark('mqtt.passwd_len')),
+    num('willTopicLength', 'packet', 'bytes of the CONNECT\'s Will Topic', (s) => utf8Length(connect(s)?.willTopic), tshark('mqtt.willtopic_len')),
+    num('willPayloadLength', 'packet', 'bytes of the CONNECT\'s Will Payload', (s) => {
+      const p = connect(s)?.willPayload;
+      return p === undefined ? undefined : p.end - p.start;
+    }, tshark('mqtt.willmsg_len')),
+    num('topicLength', 'packet', 'bytes of a PUBLISH\'s Topic Name as sent (0 with a 5.0 Topic Alias alone), of each SUBSCRIBE or UNSUBSCRIBE Topic Filter', (s) => {
+      const d = s.rec?.decoded;
+      if (d?.type === PUBLISH) return utf8Length(d.topic);
+      if (d?.type === SUBSCRIBE) return d.subscriptions?.map((x) => Buffer.byteLength(x.topic, 'utf8'));
+      if (d?.type === UNSUBSCRIBE) return d.topics?.map((t) => Buffer.byteLength(t, 'utf8'));
+      return undefined;
+    }, tshark('mqtt.topic_len')),
+  ];
 }
 
 /** A byte range of the packet as a view (no copy). */
@@ -234,10 +339,18 @@ export const FILTER_FIELDS: readonly FilterField[] = [
   str('kind', 'record', 'what the record is', (s) => s.kind, [], ['packet', 'event', 'close']),
   num('frame', 'record', 'the frame number (of a packet: the frame that completed it; of a close: the frame that ended the connection)',
     (s) => s.rec?.frame ?? s.ev?.frame ?? s.end?.frame, tshark('frame.number')),
-  num('time', 'record', 'seconds since the epoch (packets and closes)', (s) => {
-    if (s.rec !== null) return s.rec.timeSec + s.rec.timeNsec / 1e9;
-    return s.end !== null ? s.end.timeSec + s.end.timeNsec / 1e9 : undefined;
-  }, tshark('frame.time_epoch')),
+  {
+    ...num('time', 'record', 'seconds since the epoch (packets and closes)', (s) => {
+      if (s.rec !== null) return s.rec.timeSec + s.rec.timeNsec / 1e9;
+      return s.end !== null ? s.end.timeSec + s.end.timeNsec / 1e9 : undefined;
+    }, tshark('frame.time_epoch')),
+    // Exported as tshark writes frame.time_epoch: seconds and nine decimals, exact (a double is not).
+    text: (s) => {
+      const sec = s.rec?.timeSec ?? s.end?.timeSec;
+      const nsec = s.rec?.timeNsec ?? s.end?.timeNsec;
+      return sec === undefined || nsec === undefined ? undefined : `${sec}.${String(nsec).padStart(9, '0')}`;
+    },
+  },
   num('conn', 'record', 'the connection number (as in the NDJSON `conn`)', (s) => connOf(s)?.id ?? (s.ev?.conn ?? undefined)),
   str('dir', 'record', 'direction: c2s is client to server', (s) => dirOf(s) ?? undefined, [], ['c2s', 's2c']),
 
@@ -254,20 +367,8 @@ export const FILTER_FIELDS: readonly FilterField[] = [
     const d = dirOf(s);
     return c === null || d === null ? undefined : d === 'c2s' ? c.server : c.client;
   }),
-  str('ip.src', 'connection', 'the sender\'s IP address', (s) => {
-    const c = connOf(s);
-    const d = dirOf(s);
-    return c === null || d === null ? undefined : d === 'c2s' ? c.clientIp : c.serverIp;
-  }, tshark('ipv6.src')),
-  str('ip.dst', 'connection', 'the receiver\'s IP address', (s) => {
-    const c = connOf(s);
-    const d = dirOf(s);
-    return c === null || d === null ? undefined : d === 'c2s' ? c.serverIp : c.clientIp;
-  }, tshark('ipv6.dst')),
-  str('ip.addr', 'connection', 'either IP address of the connection', (s) => {
-    const c = connOf(s);
-    return c === null ? undefined : [c.clientIp, c.serverIp];
-  }, tshark('ipv6.addr')),
+  ...ipFields('ip', 'IPv4', false),
+  ...ipFields('ipv6', 'IPv6', true),
   num('tcp.srcport', 'connection', 'the sender\'s TCP port', (s) => {
     const c = connOf(s);
     const d = dirOf(s);
@@ -296,16 +397,35 @@ export const FILTER_FIELDS: readonly FilterField[] = [
   num('packetType', 'packet', 'the packet type as a number (the high nibble of the first byte, 0-15)', (s) => s.rec?.decoded.wireType, aliasesOf(F.packetType)),
   num('length', 'packet', 'the packet\'s length in bytes, fixed header included (as on the wire when the capture cut it)', (s) => s.rec === null ? undefined : s.rec.truncated ?? s.rec.decoded.length),
   num('remainingLength', 'packet', F.remainingLength.label, (s) => s.rec?.decoded.remainingLength, aliasesOf(F.remainingLength)),
-  num('packetTypeFlags', 'packet', F.packetTypeFlags.label + ' (the whole first byte)', (s) => {
+  hexByte(num('packetTypeFlags', 'packet', F.packetTypeFlags.label + ' (the whole first byte)', (s) => {
     const d = s.rec?.decoded;
     return d === undefined ? undefined : (d.wireType << 4) | d.flags;
-  }, aliasesOf(F.packetTypeFlags)),
+  }, aliasesOf(F.packetTypeFlags))),
   reg(F.qos, 'number', (s) => {
     const d = s.rec?.decoded;
     if (d?.type === PUBLISH) return d.qos;
     if (d?.type === SUBSCRIBE) return d.subscriptions?.map((x) => x.qos);
     return undefined;
   }, [F.subscriptionQos], 'QoS of a PUBLISH; the requested (5.0: maximum) QoS of each SUBSCRIBE filter'),
+  reg(F.reservedFlags, 'number', (s) => {
+    // The low nibble of the first byte where it is not DUP/QoS/RETAIN: PUBLISH's, and in MQTT 3.1 also those of
+    // SUBSCRIBE, UNSUBSCRIBE and PUBREL, which 3.1 sends with QoS 1 (and DUP on a retry).
+    const d = s.rec?.decoded;
+    if (d === undefined || d.type === PUBLISH) return undefined;
+    if (d.level === 3 && (d.type === SUBSCRIBE || d.type === UNSUBSCRIBE || d.type === PUBREL)) return undefined;
+    return d.flags;
+  }),
+  hexByte(reg(F.connectFlags, 'number', (s) => connectFlagsByte(s))),
+  reg(F.connectReserved, 'number', (s) => {
+    const b = connectFlagsByte(s);
+    return b === undefined ? undefined : b & F.connectReserved.bits.mask;
+  }),
+  hexByte(reg(F.acknowledgeFlags, 'number', (s) => connackFlagsByte(s))),
+  num('acknowledgeReserved', 'packet', 'the reserved bits 7-1 of the CONNACK acknowledge flags', (s) => {
+    const b = connackFlagsByte(s);
+    return b === undefined ? undefined : b & 0xfe;
+  }, tshark('mqtt.conack.flags.reserved')),
+  ...lengthFields(),
   reg(F.noLocal, 'boolean', (s) => subscriptionOption(s, (x) => x.noLocal)),
   reg(F.retainAsPublished, 'boolean', (s) => subscriptionOption(s, (x) => x.retainAsPublished)),
   reg(F.retainHandling, 'number', (s) => {
@@ -355,7 +475,14 @@ export const FILTER_FIELDS: readonly FilterField[] = [
   reg(F.keepAlive, 'number', (s) => (s.rec?.decoded.type === CONNECT ? s.rec.decoded.keepAlive : undefined)),
   reg(F.willTopic, 'string', (s) => (s.rec?.decoded.type === CONNECT ? s.rec.decoded.willTopic : undefined)),
   reg(F.willPayload, 'bytes', (s) => (s.rec?.decoded.type === CONNECT ? range(s, s.rec.decoded.willPayload) : undefined)),
-  reg(F.password, 'bytes', (s) => (s.rec?.decoded.type === CONNECT ? range(s, s.rec.decoded.password) : undefined)),
+  {
+    ...reg(F.password, 'bytes', (s) => (s.rec?.decoded.type === CONNECT ? range(s, s.rec.decoded.password) : undefined)),
+    // Exported as text, as Wireshark shows a password (mqtt.passwd is a string there).
+    text: (s) => {
+      const p = s.rec?.decoded.type === CONNECT ? range(s, s.rec.decoded.password) : undefined;
+      return p === undefined ? undefined : escapeControls(textDecoder.decode(p));
+    },
+  },
   reg(F.sessionPresent, 'boolean', (s) => (s.rec?.decoded.type === CONNACK ? s.rec.decoded.sessionPresent : undefined)),
   reg(F.returnCode, 'number', (s) => {
     const d = s.rec?.decoded;
@@ -415,10 +542,11 @@ export const FILTER_FIELDS: readonly FilterField[] = [
         }, alias);
       case 'binary': {
         const get = accessor(PROP_BYTES, key);
-        return bytes(name, 'property', describe, (s) => {
+        const f = bytes(name, 'property', describe, (s) => {
           const props = propertiesOf(s);
           return props === undefined ? undefined : range(s, get(props));
         }, alias);
+        return p.secret === true ? { ...f, secret: true } : f;
       }
       default: {
         const get = accessor(PROP_NUMBER, key);

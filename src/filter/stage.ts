@@ -11,6 +11,56 @@ import type { Connection, ConnectionEnd, StreamEvent } from '../tcp/types.js';
 import type { CompiledFilter } from './compile.js';
 import { Subject, type ConnFacts } from './fields.js';
 
+/**
+ * What the connection-level fields read: each open connection's Client Identifier, User Name and version from its
+ * CONNECT (in 5.0 the Assigned Client Identifier when the client sent none). Bounded like the reassembler's table:
+ * an entry lives from open() to close().
+ */
+export class ConnFactsTable {
+  private readonly facts = new Map<number, ConnFacts>();
+
+  get size(): number {
+    return this.facts.size;
+  }
+
+  open(conn: Connection): void {
+    this.facts.set(conn.id, { conn, clientId: undefined, username: undefined, level: undefined });
+  }
+
+  /** The facts the packet's records are read with, updated by the packet itself (a CONNECT, a CONNACK). */
+  packet(rec: PacketRecord): ConnFacts {
+    const facts = this.of(rec.conn);
+    const d = rec.decoded;
+    if (d.type === CONNECT && rec.dir === 'c2s') {
+      facts.clientId = d.clientId;
+      facts.username = d.username;
+      facts.level = d.level;
+    } else if (d.type === CONNACK && facts.clientId === '' && d.properties?.assignedClientIdentifier !== undefined) {
+      // 5.0: the server named a client that connected without an identifier.
+      facts.clientId = d.properties.assignedClientIdentifier;
+    }
+    return facts;
+  }
+
+  get(connId: number): ConnFacts | null {
+    return this.facts.get(connId) ?? null;
+  }
+
+  of(conn: Connection): ConnFacts {
+    let f = this.facts.get(conn.id);
+    if (f === undefined) {
+      // A record of a connection never opened (a sink fed directly): start its facts now.
+      f = { conn, clientId: undefined, username: undefined, level: undefined };
+      this.facts.set(conn.id, f);
+    }
+    return f;
+  }
+
+  close(conn: Connection): void {
+    this.facts.delete(conn.id);
+  }
+}
+
 export class FilterStage implements PacketSink {
   private readonly next: PacketSink;
   private readonly test: CompiledFilter['test'];
@@ -19,8 +69,7 @@ export class FilterStage implements PacketSink {
    * the connection, the summary notes how it ended), without being shown.
    */
   private readonly forget: (conn: Connection, end: ConnectionEnd) => void;
-  /** Open connections only: deleted at their close, so bounded like the reassembler's table. */
-  private readonly facts = new Map<number, ConnFacts>();
+  private readonly facts = new ConnFactsTable();
   private readonly subject = new Subject();
   /** Records shown and not shown; packets shown (what --count prints and -c counts). */
   shown = 0;
@@ -49,21 +98,12 @@ export class FilterStage implements PacketSink {
   }
 
   open(conn: Connection): void {
-    this.facts.set(conn.id, { conn, clientId: undefined, username: undefined, level: undefined });
+    this.facts.open(conn);
     this.next.open(conn);
   }
 
   packet(rec: PacketRecord): void {
-    const facts = this.factsOf(rec.conn);
-    const d = rec.decoded;
-    if (d.type === CONNECT && rec.dir === 'c2s') {
-      facts.clientId = d.clientId;
-      facts.username = d.username;
-      facts.level = d.level;
-    } else if (d.type === CONNACK && facts.clientId === '' && d.properties?.assignedClientIdentifier !== undefined) {
-      // 5.0: the server named a client that connected without an identifier.
-      facts.clientId = d.properties.assignedClientIdentifier;
-    }
+    const facts = this.facts.packet(rec);
     const s = this.subject;
     s.kind = 'packet';
     s.rec = rec;
@@ -88,7 +128,7 @@ export class FilterStage implements PacketSink {
     s.rec = null;
     s.ev = ev;
     s.end = null;
-    s.facts = ev.conn !== null ? this.facts.get(ev.conn) ?? null : null;
+    s.facts = ev.conn !== null ? this.facts.get(ev.conn) : null;
     const ok = !this.full && this.test(s);
     s.ev = null;
     if (ok) {
@@ -105,11 +145,11 @@ export class FilterStage implements PacketSink {
     s.rec = null;
     s.ev = null;
     s.end = end;
-    s.facts = this.factsOf(conn);
+    s.facts = this.facts.of(conn);
     const ok = !this.full && this.test(s);
     s.end = null;
     s.facts = null;
-    this.facts.delete(conn.id);
+    this.facts.close(conn);
     if (ok) {
       this.shown++;
       this.next.close(conn, end);
@@ -117,15 +157,5 @@ export class FilterStage implements PacketSink {
       this.hidden++;
       this.forget(conn, end);
     }
-  }
-
-  private factsOf(conn: Connection): ConnFacts {
-    let f = this.facts.get(conn.id);
-    if (f === undefined) {
-      // A record of a connection never opened (a sink fed directly): start its facts now.
-      f = { conn, clientId: undefined, username: undefined, level: undefined };
-      this.facts.set(conn.id, f);
-    }
-    return f;
   }
 }
