@@ -145,6 +145,9 @@ describe('what a filter matches', () => {
     expect(shown('mqtt.qos == 2').lines).toEqual(['1:PUBLISH']);
     expect(shown('mqtt.sub.qos == 2').lines).toEqual(['0:SUBSCRIBE']);
     expect(shown('retain == 1').lines).toEqual(['1:PUBLISH']);
+    // A bare flag by our name is set; by Wireshark's name it is there (every PUBLISH has a RETAIN bit).
+    expect(shown('retain').lines).toEqual(['1:PUBLISH']);
+    expect(shown('mqtt.retain').lines).toEqual(['0:PUBLISH', '1:PUBLISH', '1:PUBLISH', '1:PUBLISH']);
     expect(shown('dup == true && packetId == 9').lines).toEqual(['1:PUBLISH']);
     expect(shown('mqtt.msgtype == 8').lines).toEqual(['0:SUBSCRIBE']);
     expect(shown('returnCode == 128').lines).toEqual(['0:SUBACK']);

@@ -41,6 +41,9 @@ function compileNode(n: FilterNode): Predicate {
     }
     case 'present': {
       const f = resolve(n.field, n.at);
+      // A flag named our way (`retain`, `dup`, `cleanSession`) tests that it is set; a Wireshark name keeps
+      // Wireshark's meaning (`mqtt.retain`: the field is there, whatever its value).
+      if (f.type === 'boolean' && f.name === n.field) return (s) => f.get(s) === true;
       return presence(f);
     }
     case 'compare': {
