@@ -11,6 +11,7 @@ import { Renderer, type DirectOut, type RenderOptions } from '../render/text.js'
 import { closeViolations } from '../rules/close.js';
 import type { Connection, ConnectionEnd, StreamEvent } from '../tcp/types.js';
 import { escapeText } from '../render/escape.js';
+import type { TimeFormat } from '../render/format.js';
 import { DEFAULT_PORTS, FanOut } from './pipeline.js';
 import { WsFrameNotes } from '../transport/websocket.js';
 import { compileFilter, resolveField } from '../filter/compile.js';
@@ -62,7 +63,7 @@ export interface CommonArgs {
   color: boolean | undefined;
 }
 
-export function renderOptions(a: CommonArgs & { summary?: boolean; onlyViolations?: boolean; count?: boolean; fieldsExport?: FieldsExportArgs | undefined }, color: boolean): RenderOptions {
+export function renderOptions(a: CommonArgs & { summary?: boolean; onlyViolations?: boolean; count?: boolean; fieldsExport?: FieldsExportArgs | undefined; timeFormat?: TimeFormat | undefined }, color: boolean): RenderOptions {
   // --count and field export print no record in any mode; --summary alone prints only its tables.
   const summaryOnly = a.count === true || a.fieldsExport !== undefined || (a.summary === true && !a.json && !a.verbose && !a.hex);
   return {
@@ -74,6 +75,7 @@ export function renderOptions(a: CommonArgs & { summary?: boolean; onlyViolation
     onlyViolations: a.onlyViolations === true,
     json: a.json,
     quiet: summaryOnly,
+    ...(a.timeFormat !== undefined ? { timeFormat: a.timeFormat } : {}),
   };
 }
 
@@ -87,6 +89,8 @@ export interface BackEndArgs extends CommonArgs {
   filter?: string | undefined;
   /** --count: print how many packets match instead of the packets. */
   count?: boolean;
+  /** -t: the text view's time column. */
+  timeFormat?: TimeFormat | undefined;
   /** -c N: show at most N packets, then stop reading. */
   maxPackets?: number | undefined;
   /** -T fields -e … -E …, --csv: rows of fields instead of records (the names were checked before the run). */

@@ -13,6 +13,7 @@ import { addOptions, checkArgv, commandOf, completions, EXPLAIN_OPTIONS, READ_OP
 import { HexInputError } from './hex-input.js';
 import { checkFilter } from '../filter/compile.js';
 import { exportArgs } from './export-args.js';
+import { TIME_FORMATS, type TimeFormat } from '../render/format.js';
 import { filterFieldsText } from '../filter/docs.js';
 import { MemoryGuard } from './memory.js';
 import { Output } from './output.js';
@@ -155,6 +156,14 @@ export function parseShard(text: string): Shard | string {
   return { index: k - 1, count: n };
 }
 
+/** -t: tshark's u and ud are UTC, which a and ad already are here. */
+function timeFormat(t: string | undefined): TimeFormat | undefined {
+  if (t === undefined) return undefined;
+  if (t === 'u') return 'a';
+  if (t === 'ud') return 'ad';
+  return TIME_FORMATS.find((f) => f === t);
+}
+
 const ARGS_PASSED_THROUGH = new Set(['--help', '-h', '--version']);
 
 export async function main(rawArgv: string[]): Promise<number> {
@@ -218,6 +227,7 @@ export async function main(rawArgv: string[]): Promise<number> {
           return;
         }
         const filters = ([] as unknown[]).concat(a['filter'] ?? []).map(String);
+        for (const c of ([] as unknown[]).concat(a['conn'] ?? [])) filters.push(`conn == ${Number(c)}`);
         for (const f of filters) {
           const problem = checkFilter(f);
           if (problem !== null) {
@@ -228,6 +238,7 @@ export async function main(rawArgv: string[]): Promise<number> {
         }
         code = await runRead({
           count: a['count'] === true,
+          timeFormat: timeFormat(a['time'] as string | undefined),
           maxPackets: a['maxPackets'] !== undefined ? Number(a['maxPackets']) : undefined,
           filter: filters.length === 0 ? undefined : filters.length === 1 ? filters[0] : filters.map((f) => `(${f})`).join(' && '),
           captures: checked.positionals,

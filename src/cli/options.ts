@@ -36,6 +36,10 @@ function positiveCheck(v: string): string | null {
   return /^\d{1,9}$/.test(v) && Number(v) >= 1 ? null : `--max-connections needs a positive whole number (got "${v}")`;
 }
 
+function connCheck(v: string): string | null {
+  return /^\d{1,9}$/.test(v) ? null : `--conn needs a connection number (got "${v}")`;
+}
+
 function maxPacketsCheck(v: string): string | null {
   return /^\d{1,15}$/.test(v) && Number(v) >= 1 ? null : `-c needs a positive whole number of packets (got "${v}")`;
 }
@@ -72,6 +76,8 @@ export const READ_OPTIONS: OptionTable = {
   summary: { type: 'boolean', default: false, describe: 'tables at the end: connections, topics, packet types, findings' },
   'only-violations': { type: 'boolean', default: false, describe: 'print only packets with findings, and events' },
   filter: { type: 'string', alias: 'Y', describe: 'show only the packets, events and closes this expression matches, e.g. -Y \'type == PUBLISH && topic matches "factory/+/temp"\' (docs/filters.md; --help-fields lists the fields); repeated: all must match' },
+  time: { type: 'string', alias: 't', choices: ['r', 'a', 'ad', 'e', 'd', 'u', 'ud'], describe: 'time column of the text view, as tshark -t: r relative to the first frame (default), a time of day, ad date and time, e epoch seconds, d since the packet shown before; always UTC (u, ud: the same as a, ad)' },
+  conn: { type: 'string', describe: 'only this connection (its number in the conn column / NDJSON conn): the same as -Y \'conn == N\'', check: connCheck },
   'max-packets': { type: 'string', alias: 'c', describe: 'stop after showing N packets (as tshark -c; with -Y, N matching packets); reading stops too', check: maxPacketsCheck },
   count: { type: 'boolean', default: false, describe: 'print only how many packets match (-Y), instead of the packets; with --json as {"kind":"count"}' },
   format: { type: 'string', alias: 'T', choices: ['text', 'json', 'fields'], describe: 'output format as tshark -T: text (default), json (the same as --json), fields (the -e fields, one row per MQTT packet)' },

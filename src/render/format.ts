@@ -31,6 +31,19 @@ export function isoTime(sec: number, nsec: number): string {
   return lastText;
 }
 
+/** How the text view writes a packet's time (-t, as tshark): r relative to the first frame (the default), a the time of
+ * day, ad the date and time, e seconds since the epoch, d the time since the packet shown before. Always UTC. */
+export const TIME_FORMATS = ['r', 'a', 'ad', 'e', 'd'] as const;
+export type TimeFormat = (typeof TIME_FORMATS)[number];
+
+/** `22:13:20.051904` (a) or `2023-11-14 22:13:20.051904` (ad), UTC, microseconds; `@sec.nsec` outside Date's range. */
+export function clockTime(sec: number, nsec: number, withDate: boolean): string {
+  const prefix = isoTimePrefix(sec);
+  if (prefix === null) return `@${sec}.${String(nsec).padStart(9, '0')}`;
+  const frac = String(Math.floor(nsec / 1000)).padStart(6, '0');
+  return withDate ? `${prefix.slice(0, 10)} ${prefix.slice(11)}${frac}` : `${prefix.slice(11)}${frac}`;
+}
+
 /** Seconds between two capture times, with microsecond precision, as text ("12.004000"). */
 export function relativeSeconds(sec: number, nsec: number, baseSec: number, baseNsec: number): string {
   let s = sec - baseSec;

@@ -8,7 +8,7 @@ import { closeJson, closeLine } from './close.js';
 import { escapeText, quote } from './escape.js';
 import { CONNECT } from '../mqtt/tables.js';
 import { keyFields, payloadLimit } from './fields.js';
-import { relativeSeconds } from './format.js';
+import { clockTime, relativeSeconds, type TimeFormat } from './format.js';
 import { annotatedHex, fieldTree } from './hex.js';
 import type { ByteOut } from './bytes-out.js';
 import { eventJson, type EventTime } from './json.js';
@@ -37,6 +37,8 @@ export interface RenderOptions {
   quiet: boolean;
   /** The WebSocket frame headers behind each stream, for the annotated hex (filled by the transport stage). */
   wsNotes?: WsFrameNotes;
+  /** -t: how the one-line view writes times (relative to the first frame when absent). */
+  timeFormat?: TimeFormat;
 }
 
 /** Whether a renderer with these options needs field trees from the decoder. */
@@ -74,6 +76,8 @@ export class Renderer implements PacketSink {
   private base: EventTime | null = null;
   /** Time of the latest frame seen, for events (which carry only a frame number). */
   private latest: EventTime | null = null;
+  /** -t d: the time of the packet shown before. */
+  private previousShown: EventTime | null = null;
 
   private readonly direct: DirectOut | null;
   private readonly json: JsonOptions;
@@ -98,6 +102,28 @@ export class Renderer implements PacketSink {
 
   open(conn: Connection): void {
     this.conns.set(conn.id, conn);
+  }
+
+  /** The time column of the one-line view, in the -t format. */
+  private timeText(sec: number, nsec: number, base: EventTime | null): string {
+    switch (this.o.timeFormat ?? 'r') {
+      case 'r':
+        // Without a frame time yet (a sink fed directly), the packet itself is time zero.
+        return base === null ? relativeSeconds(0, 0, 0, 0) : relativeSeconds(sec, nsec, base.timeSec, base.timeNsec);
+      case 'a': return clockTime(sec, nsec, false);
+      case 'ad': return clockTime(sec, nsec, true);
+      case 'e': return `${sec}.${String(Math.floor(nsec / 1000)).padStart(6, '0')}`;
+      case 'd': {
+        const prev = this.previousShown;
+        const text = prev === null ? relativeSeconds(0, 0, 0, 0) : relativeSeconds(sec, nsec, prev.timeSec, prev.timeNsec);
+        if (prev === null) this.previousShown = { timeSec: sec, timeNsec: nsec };
+        else {
+          prev.timeSec = sec;
+          prev.timeNsec = nsec;
+        }
+        return text;
+      }
+    }
   }
 
   close(conn: Connection, end?: ConnectionEnd): void {
@@ -135,7 +161,7 @@ export class Renderer implements PacketSink {
     const d = rec.decoded;
     const version = VERSION_NAME[d.level] + (rec.levelInferred ? '?' : '');
     // Without a frame time yet (a sink fed directly), the packet itself is time zero.
-    const rel = base === null ? relativeSeconds(0, 0, 0, 0) : relativeSeconds(rec.timeSec, rec.timeNsec, base.timeSec, base.timeNsec);
+    const rel = this.timeText(rec.timeSec, rec.timeNsec, base);
     // One concatenation per packet (no array, no endpoint object): this line is written for every packet.
     // The connection number (NDJSON `conn`) and, once its CONNECT was seen, the client id: which device this is.
     // The stream layers that carried it (`#0 websocket`): MQTT over TCP shows none.

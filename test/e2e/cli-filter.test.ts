@@ -104,3 +104,29 @@ describe('-c N and --count', () => {
     }
   });
 });
+
+describe('-t and --conn', () => {
+  const capture = 'captures/real-v311-qos.pcap';
+  const timeColumn = (out: string): string[] => out.trim().split('\n').map((l) => l.trim().split(/\s+/).slice(1, 3).join(' '));
+
+  it('-t writes the time column as tshark\'s formats do, in UTC, from the packet\'s own time', () => {
+    const iso = records(['-c', '3', capture]).map((r) => r['time'] as string);
+    const epoch = iso.map((t) => {
+      const [s, frac] = t.replace('Z', '').split('.');
+      return `${Date.parse(`${s}Z`) / 1000}.${frac}`;
+    });
+    expect(timeColumn(runCli(['-c', '3', '-t', 'e', capture]).stdout).map((c) => c.split(' ')[0])).toEqual(epoch);
+    expect(timeColumn(runCli(['-c', '3', '-t', 'ad', capture]).stdout)).toEqual(iso.map((t) => t.replace('T', ' ').replace('Z', '')));
+    expect(timeColumn(runCli(['-c', '3', '-t', 'a', capture]).stdout).map((c) => c.split(' ')[0])).toEqual(iso.map((t) => t.slice(11, -1)));
+    const deltas = timeColumn(runCli(['-c', '3', '-t', 'd', '--conn', '2', capture]).stdout).map((c) => Number(c.split(' ')[0]));
+    expect(deltas[0]).toBe(0);
+    for (const d of deltas) expect(d).toBeGreaterThanOrEqual(0);
+    expect(runCli(['-t', 'ud', '-c', '1', capture]).stdout).toBe(runCli(['-t', 'ad', '-c', '1', capture]).stdout);
+  });
+
+  it('--conn N is -Y \'conn == N\'', () => {
+    expect(runCli(['--conn', '3', capture]).stdout).toBe(runCli(['-Y', 'conn == 3', capture]).stdout);
+    expect(records(['--conn', '3', '-Y', 'type == PUBLISH', capture]).every((r) => r.conn === 3 && r.type === 'PUBLISH')).toBe(true);
+    expect(runCli(['--conn', 'x', capture]).status).toBe(2);
+  });
+});
