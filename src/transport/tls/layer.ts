@@ -201,6 +201,15 @@ export class TlsLayer implements StreamSink {
           });
           if (d.phase === 'app') this.next.gap(conn, dir, UNKNOWN_LOSS_BYTES, end.frame);
         }
+        if (d.phase === 'handshake' && d.hsOpener === null && d.hsTrials > 0) {
+          // Fewer records than MAX_HANDSHAKE_TRIALS, none opened by the application secret: said at the end rather
+          // than never (a short session with wrong keys would otherwise vanish without a word).
+          const label = dir === 'c2s' ? 'CLIENT' : 'SERVER';
+          this.emit(t, {
+            event: 'tls-error', frame: end.frame, conn: conn.id, dir, reason: 'bad-key',
+            message: `none of the ${d.hsTrials} encrypted TLS records of the ${dir === 'c2s' ? 'client' : 'server'} opens with the key log's ${label}_TRAFFIC_SECRET_0 (${t.keys?.source ?? ''}): wrong keys, or a session that ended inside its handshake; this direction is not decoded`,
+          });
+        }
       }
       if (!t.factsSent && !t.plaintext && !t.notTls) this.facts(t, end.frame);
       for (const d of [t.c2s, t.s2c]) {
