@@ -10,7 +10,7 @@ import { hkdfExpand, prf10, prf12 } from '../src/transport/tls/crypto.js';
 import { KeyLog } from '../src/transport/tls/keylog.js';
 import { MAX_RECORD_BYTES, TlsLayer, UNKNOWN_LOSS_BYTES } from '../src/transport/tls/layer.js';
 import { suiteParams } from '../src/transport/tls/tables.js';
-import type { ConnectionEnd, Direction, HeldBytes } from '../src/tcp/types.js';
+import type { Connection, ConnectionEnd, Direction, HeldBytes, StreamSink } from '../src/tcp/types.js';
 import { CollectingSink } from './builders/frames.js';
 import { clientHello, handshakeMsg, hex, params, record, sealers12, serverHello, Tls13Sealer, tlsConn } from './builders/tls.js';
 import { clientFrame, upgradeRequest, upgradeResponse, wsFrame } from './builders/websocket.js';
@@ -199,6 +199,23 @@ describe('TLS 1.3', () => {
     conns.forEach((c) => layer.close(c, END));
     sessions.forEach((s, i) => expect(Buffer.from(sink.stream(i, 'c2s')).toString('latin1')).toBe(want(s, 'c2s')));
     expect(held.held).toBe(0);
+  });
+
+  test('the plaintext is passed on as plain Uint8Array views, the type of every other stream chunk (not Node Buffers)', () => {
+    for (const s of [session13(0x1301, MSGS), session12(0xc02f, { c2s: ['abc', 'def'], s2c: ['ghi'] })]) {
+      const sink = new CollectingSink();
+      const kinds: string[] = [];
+      const spy: StreamSink = {
+        open: (c) => sink.open(c), gap: (c, d, n, f) => sink.gap(c, d, n, f), close: (c, e) => sink.close(c, e), event: (e) => sink.event(e),
+        data: (c: Connection, d: Direction, b: Uint8Array, f: number) => { kinds.push(b.constructor.name); sink.data(c, d, b, f); },
+      };
+      const layer = new TlsLayer(spy, { keylog: s.keylog, heldBytes: { held: 0, limit: 1 << 30 } });
+      const c = tlsConn();
+      layer.open(c);
+      for (const dir of ['c2s', 's2c'] as const) for (const r of s[dir]) layer.data(c, dir, r, 1, 0, 0);
+      expect(kinds.length).toBeGreaterThan(0);
+      expect(new Set(kinds)).toEqual(new Set(['Uint8Array']));
+    }
   });
 
   test('byte by byte', () => {

@@ -534,7 +534,10 @@ export class TlsLayer implements StreamSink {
         if (!t.factsSent) this.facts(t, frame);
         if (r.data.length > 0) {
           t.delivered = true;
-          this.next.data(t.conn, dir, r.data, frame, timeSec, timeNsec);
+          // Passed on as a plain Uint8Array view, the type every other stream chunk has (capture/reader.ts): a Node
+          // Buffer here made the MQTT stages' byte reads polymorphic, and each subarray() a species lookup.
+          const b = r.data;
+          this.next.data(t.conn, dir, new Uint8Array(b.buffer, b.byteOffset, b.length), frame, timeSec, timeNsec);
         }
         return;
       case CT_HANDSHAKE:
