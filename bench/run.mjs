@@ -13,7 +13,7 @@
  * Options: --size S (default 200MB; decimal units), --runs N (default 3), --quick, --out FILE (default
  * bench/results.json; bench/out/results-quick.json with --quick),
  * --modes json,text,summary,hex,json-pipe,json-2shards,summary-2shards,floor-count,floor-tally,suricata,
- *   tshark-fields,tshark-json,
+ *   tshark-fields,tshark-json,tls-json,
  * --no-tshark, --no-suricata, --tshark-max-sec N (default 60: a tshark mode whose first run takes longer is not
  * repeated), --baseline REF (also time every one of our modes built from git REF, as MODE@REF, and compare the md5
  * of each mode's stdout with REF's), --timeout-sec N (per process; default 120 s + 1.5 s per MB),
@@ -22,6 +22,11 @@
  * dist/ internals),
  * --sizes 50MB,200MB,800MB (peak RSS and CPU of json, text, summary, hex at each size, one run each unless --runs:
  * is memory flat in the capture size?).
+ *
+ * tls-json (issue 13): `--json --tls-keylog KEYS` on the same traffic inside TLS 1.3 (AES-128-GCM, port 8883, one record per
+ * TCP segment), made from the capture by bench/tls-wrap.mjs with its key log (no network, deterministic); reported as
+ * MB/s of TLS payload (record bytes) per CPU second, and, with `json` in the same run, per CPU second over `json`'s: what
+ * the TLS layer (cutting, decrypting, passing on) costs in the pipeline, the figure the 200 MB/s target is about.
  *
  * Every measurement is a whole process: wall, user + sys CPU and peak RSS from GNU time (`/usr/bin/time -f`), stdout
  * to /dev/null (tshark's one-field dump goes to a file so its MQTT packets can be counted; it is a few MB). Runs are
@@ -38,6 +43,7 @@ import { fileURLToPath } from 'node:url';
 import { buildBaseline, stdoutDigest } from './baseline.mjs';
 import { defaultCapturePath, generate, GENERATOR_VERSION, OUT_DIR, parseSize, sizeLabel } from './generate.mjs';
 import { countEveMessages, suricataArgs, suricataVersion, writeSuricataConfig } from './suricata.mjs';
+import { wrapTls } from './tls-wrap.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, '..');
@@ -83,7 +89,11 @@ const sq = (s) => `'${String(s).replace(/'/g, `'\\''`)}'`;
 const TSHARK_MODES = ['tshark-fields', 'tshark-json'];
 /** Suricata 7 single-threaded with its MQTT parser and eve.json (bench/suricata.mjs). */
 const SURICATA_MODES = ['suricata'];
-const isKnownMode = (m) => m in OUR_MODES || m in FLOOR_MODES || TSHARK_MODES.includes(m) || SURICATA_MODES.includes(m);
+/** Our modes on the TLS twin of the capture (bench/tls-wrap.mjs), decrypted with its key log. */
+const TLS_MODES = { 'tls-json': ['--json'] };
+/** The plain mode a TLS mode is compared with: the same output from the same MQTT traffic without TLS. */
+const TLS_TWIN = { 'tls-json': 'json' };
+const isKnownMode = (m) => m in OUR_MODES || m in FLOOR_MODES || m in TLS_MODES || TSHARK_MODES.includes(m) || SURICATA_MODES.includes(m);
 /** `json@8139839` -> { base: 'json', ref: '8139839' }: one of our modes run with the --baseline build. */
 const baselineOf = (m) => (m.includes('@') ? { base: m.slice(0, m.indexOf('@')), ref: m.slice(m.indexOf('@') + 1) } : null);
 
@@ -134,7 +144,7 @@ function parseArgs(argv) {
   if (o.runs !== undefined && (!Number.isInteger(o.runs) || o.runs < 1)) throw new Error('--runs must be a positive integer');
   const sizeBytes = parseSize(o.size ?? (o.quick ? '2MB' : '200MB'));
   const runs = o.runs ?? (o.quick ? 1 : 3);
-  let modes = o.modes ?? [...Object.keys(OUR_MODES), ...Object.keys(FLOOR_MODES), ...SURICATA_MODES, ...TSHARK_MODES];
+  let modes = o.modes ?? [...Object.keys(OUR_MODES), ...Object.keys(TLS_MODES), ...Object.keys(FLOOR_MODES), ...SURICATA_MODES, ...TSHARK_MODES];
   for (const m of modes) if (!isKnownMode(m)) throw new Error(`unknown mode ${m}`);
   if (o.quick && !o.modes) modes = modes.filter((m) => m !== 'tshark-json');
   if (!o.tshark) modes = modes.filter((m) => !TSHARK_MODES.includes(m));
@@ -246,6 +256,35 @@ function ensureCapture(sizeBytes, seed) {
   return g;
 }
 
+/** Bumped when bench/tls-wrap.mjs writes different bytes: older TLS twins are then made again. */
+const TLS_WRAP_VERSION = 1;
+
+/** The TLS twin of `capture` (bench/tls-wrap.mjs) and its key log: reused when its meta matches, made otherwise. */
+function ensureTlsCapture(capture, meta) {
+  const path = capture.replace(/\.pcap$/, '-tls.pcap');
+  const keys = `${path}.keys`;
+  const metaPath = `${path}.meta.json`;
+  const want = { tlsWrapVersion: TLS_WRAP_VERSION, generatorVersion: meta.generatorVersion, seed: meta.seed, sourceBytes: meta.bytes };
+  if (existsSync(path) && existsSync(keys) && existsSync(metaPath)) {
+    try {
+      const m = JSON.parse(readFileSync(metaPath, 'utf8'));
+      if (Object.entries(want).every(([k, v]) => m[k] === v) && statSync(path).size === m.bytes) {
+        log(`bench: reusing ${relative(ROOT, path)} (TLS, ${(m.bytes / 1e6).toFixed(1)} MB)`);
+        return { capture: path, keys, meta: m };
+      }
+    } catch {
+      // made again
+    }
+  }
+  log(`bench: wrapping the capture's MQTT in TLS 1.3 -> ${relative(ROOT, path)} (bench/tls-wrap.mjs)`);
+  const t0 = Date.now();
+  const stats = wrapTls({ input: capture, output: path, keys, seed: meta.seed });
+  const m = { ...want, ...stats, bytes: statSync(path).size, madeInSec: (Date.now() - t0) / 1000 };
+  writeFileSync(metaPath, `${JSON.stringify(m, null, 2)}\n`);
+  log(`bench: TLS twin: ${m.bytes} bytes, ${m.records} records, ${m.tlsBytes} bytes of TLS payload in ${m.madeInSec.toFixed(1)} s`);
+  return { capture: path, keys, meta: m };
+}
+
 function ourEnv() {
   const env = { ...process.env, NO_COLOR: '1' };
   delete env.FORCE_COLOR;
@@ -321,10 +360,10 @@ function timed(argv, stdoutPath, gnuTime, env, timeoutSec = 3600) {
   });
 }
 
-/** Untimed pass: `--json`, counting packets, events, findings by severity, and the packet mix. */
-function countJson(capture, timeoutSec) {
+/** Untimed pass: `--json` (plus `extra` arguments), counting packets, events, findings by severity, and the packet mix. */
+function countJson(capture, timeoutSec, extra = []) {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [BIN, '--json', capture], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: ourEnv() });
+    const child = spawn(process.execPath, [BIN, '--json', ...extra, capture], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: ourEnv() });
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutSec * 1000);
     const c = { packets: 0, events: 0, outputBytes: 0, bySeverity: {}, byType: {}, byEvent: {} };
     let stderr = '';
@@ -398,6 +437,7 @@ function commandFor(mode, ctx) {
     return { argv: ours(), env: ourEnv() };
   }
   if (mode in FLOOR_MODES) return { argv: [process.execPath, FLOOR, FLOOR_MODES[mode], ctx.capture], outPath: ctx.floorOut[mode], env: ourEnv() };
+  if (mode in TLS_MODES) return { argv: [process.execPath, BIN, ...TLS_MODES[mode], '--tls-keylog', ctx.tls.keys, ctx.tls.capture], env: ourEnv() };
   if (SURICATA_MODES.includes(mode)) return { argv: suricataArgs(ctx.capture, ctx.suricata.yaml, ctx.suricata.logDir), env: { ...process.env } };
   return { argv: tsharkArgs(mode, ctx.capture, ctx.ports), outPath: mode === 'tshark-fields' ? ctx.fieldsOut : '/dev/null', env: { ...process.env } };
 }
@@ -445,6 +485,17 @@ async function benchWith(o, baseline) {
   log('bench: untimed --json pass (packet count, findings, warm cache)');
   const count = await countJson(capture, o.timeoutSec);
   if (count.packets !== meta.packets) notes.push(`decoded ${count.packets} MQTT packets, the generator wrote ${meta.packets}`);
+
+  // The TLS twin: the same MQTT packets must come out of it, every session decrypted.
+  let tls = null;
+  if (modes.some((m) => m in TLS_MODES)) {
+    tls = ensureTlsCapture(capture, meta);
+    log('bench: untimed --json --tls-keylog pass on the TLS twin (packet count, decryption errors)');
+    const c = await countJson(tls.capture, o.timeoutSec, ['--tls-keylog', tls.keys]);
+    tls.count = { packets: c.packets, tlsErrors: c.byEvent['tls-error'] ?? 0, tlsEvents: c.byEvent.tls ?? 0 };
+    if (c.packets !== count.packets) notes.push(`TLS twin: decoded ${c.packets} MQTT packets, ${count.packets} from the plain capture`);
+    if (tls.count.tlsErrors > 0) notes.push(`TLS twin: ${tls.count.tlsErrors} tls-error events (records not decrypted)`);
+  }
   const errors = count.bySeverity.error ?? 0;
   if (errors > 0) notes.push(`${errors} error-severity findings on a capture meant to be clean`);
 
@@ -477,6 +528,7 @@ async function benchWith(o, baseline) {
   mkdirSync(OUT_DIR, { recursive: true });
   const ctx = {
     capture,
+    tls,
     ports: meta.ports ?? [1883],
     baseline,
     fieldsOut: join(OUT_DIR, `tshark-fields-${process.pid}.txt`),
@@ -547,6 +599,23 @@ async function benchWith(o, baseline) {
       cpus: cpuList.map((x) => round(x)),
       ...(mode in counted ? { counted: counted[mode] } : {}),
     };
+    if (mode in TLS_MODES) {
+      // Against the TLS payload (record headers included), not the capture's size: what was decrypted per second.
+      const a = agg[mode];
+      a.tlsPayloadBytes = tls.meta.tlsBytes;
+      a.tlsRecords = tls.meta.records;
+      a.captureBytes = tls.meta.bytes;
+      a.mbPerSec = round(mb * (tls.meta.bytes / captureBytes) / wall, 2);
+      a.tlsMBPerSecCpu = a.cpu ? round(tls.meta.tlsBytes / 1e6 / a.cpu, 2) : null;
+    }
+  }
+  // The TLS layer's own cost: the TLS mode's CPU over its plain twin's, for the same MQTT and the same output.
+  for (const [m, twin] of Object.entries(TLS_TWIN)) {
+    const a = agg[m];
+    if (!a) continue;
+    const extra = agg[twin]?.cpu && a.cpu ? a.cpu - agg[twin].cpu : null;
+    a.cpuOverPlain = round(extra);
+    a.tlsLayerMBPerSecCpu = extra !== null && extra > 0 ? round(tls.meta.tlsBytes / 1e6 / extra, 1) : null;
   }
   const tf = agg['tshark-fields'];
   for (const mode of modes) {
@@ -556,7 +625,7 @@ async function benchWith(o, baseline) {
   }
 
   const ratios = modeRatios(agg, baseline?.ref);
-  const ours = modes.filter((m) => m in OUR_MODES);
+  const ours = modes.filter((m) => m in OUR_MODES || m in TLS_MODES);
   const cpuOf = (k) => ratios[k]?.cpu ?? null;
   const at = baseline ? `@${baseline.ref}` : null;
   // Issue #6 (against tshark) and issue #11 (against the floor, Suricata and the --baseline build). `cmp` is how
@@ -573,6 +642,8 @@ async function benchWith(o, baseline) {
     hexCpuGainOnBaseline: { target: 3, cmp: '>=', actual: at ? cpuOf(`hex${at} / hex`) : null },
     jsonThreadsWallGain: { target: 1.5, cmp: '>=', actual: ratios['json / json-threads']?.wall ?? null },
     textThreadsWallGain: { target: 1.5, cmp: '>=', actual: ratios['text / text-threads']?.wall ?? null },
+    // Issue 13: decryption of at least 200 MB/s of TLS payload on one core, as the TLS layer's share of tls-json's CPU.
+    tlsLayerMBPerSecCpu: { target: 200, cmp: '>=', actual: agg['tls-json']?.tlsLayerMBPerSecCpu ?? null },
     modesWithOutputDifferentFromBaseline: { target: 0, cmp: '<=', actual: identity ? Object.values(identity).filter((x) => !x.same).length : null },
   };
   for (const t of Object.values(targets)) t.met = t.actual === null ? null : compare(t.actual, t.cmp, t.target);
@@ -586,6 +657,7 @@ async function benchWith(o, baseline) {
     capture: relative(ROOT, capture),
     frames: meta.frames,
     mqttPackets: count.packets,
+    ...(tls ? { tls: { capture: relative(ROOT, tls.capture), keys: relative(ROOT, tls.keys), bytes: tls.meta.bytes, frames: tls.meta.frames, connections: tls.meta.connections, records: tls.meta.records, tlsPayloadBytes: tls.meta.tlsBytes, plaintextBytes: tls.meta.plaintextBytes, ...tls.count } } : {}),
     tsharkMqttPackets: tsharkPackets,
     findings: count.bySeverity,
     events: count.events,
@@ -650,6 +722,10 @@ function printTable(r) {
     const w = Math.max(...ratioRows.map(([k]) => k.length));
     process.stdout.write(`${'ratio'.padEnd(w)}  ${'wall'.padStart(6)}  ${'cpu'.padStart(6)}\n`);
     for (const [k, x] of ratioRows) process.stdout.write(`${k.padEnd(w)}  ${String(x.wall).padStart(6)}  ${String(x.cpu ?? '?').padStart(6)}\n`);
+  }
+  for (const [m, a] of Object.entries(r.modes)) {
+    if (a.tlsPayloadBytes === undefined) continue;
+    process.stdout.write(`${m}: ${(a.tlsPayloadBytes / 1e6).toFixed(1)} MB of TLS payload in ${a.tlsRecords} records: ${a.tlsMBPerSecCpu ?? '?'} MB/s per CPU second of the whole run; ${a.cpuOverPlain ?? '?'} s CPU over ${TLS_TWIN[m]}, so the TLS layer ${a.tlsLayerMBPerSecCpu ?? '?'} MB/s\n`);
   }
   for (const [m, x] of Object.entries(r.threadIdentity ?? {})) {
     process.stdout.write(`output ${m} vs ${THREADED[m]}: ${x.same ? 'SAME' : 'DIFFERENT'} (md5 ${x.md5}${x.same ? '' : ` vs ${x.oneThreadMd5}`}, ${x.bytes} bytes)\n`);

@@ -26,6 +26,8 @@
 //               publisher; QoS 0/1/2 PUBLISHes, a 300-byte payload (16-bit frame length), a 70,000-byte payload
 //               (64-bit frame length, many TCP segments), PINGREQ, UNSUBSCRIBE, DISCONNECT. MQTT.js (the `ws`
 //               library) masks every client frame
+//   wss         the ws scenario over wss://HOST:PORT/mqtt (TLS checked against --ca FILE, SNI broker.corpus.test), with
+//               `wss` in every client id, topic and payload; the key log is written by Node (NODE_OPTIONS=--tls-keylog)
 //
 // Every step is bounded: a step that does not finish in time makes the process exit non-zero.
 import { readFileSync } from 'node:fs';
@@ -414,12 +416,16 @@ async function midstreamScenario(url, seconds, logFile) {
   if (out !== null) fs.closeSync(out);
 }
 
-/** MQTT over WebSocket: what the plain scenarios do, framed by WebSocket (payload sizes chosen for each length form). */
-async function wsScenario(url) {
-  const subscriber = await connect(url, { clientId: 'corpus-ws-sub', protocolVersion: 4, clean: true });
-  const granted = await sub(subscriber, { 'corpus/ws/#': { qos: 2 } });
-  checkGranted(granted, [2], 'corpus-ws-sub');
-  const publisher = await connect(url, { clientId: 'corpus-ws-pub', protocolVersion: 5, clean: true, properties: { sessionExpiryInterval: 0 } });
+/**
+ * MQTT over WebSocket: what the plain scenarios do, framed by WebSocket (payload sizes chosen for each length form).
+ * `tag` names the client ids, topics and payloads (`ws`, or `wss` for the same scenario inside TLS); `extra` are the
+ * connection options (the CA and SNI for wss).
+ */
+async function wsScenario(url, tag = 'ws', extra = {}) {
+  const subscriber = await connect(url, { clientId: `corpus-${tag}-sub`, protocolVersion: 4, clean: true, ...extra });
+  const granted = await sub(subscriber, { [`corpus/${tag}/#`]: { qos: 2 } });
+  checkGranted(granted, [2], `corpus-${tag}-sub`);
+  const publisher = await connect(url, { clientId: `corpus-${tag}-pub`, protocolVersion: 5, clean: true, properties: { sessionExpiryInterval: 0 }, ...extra });
   const medium = 'm'.repeat(300);
   // Deterministic bytes, so reruns carry the same payload.
   const large = Buffer.alloc(70_000);
@@ -427,19 +433,28 @@ async function wsScenario(url) {
     x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
     large[i] = x >>> 24;
   }
-  const got = collect(subscriber, 5, 'corpus-ws-sub');
-  await pub(publisher, 'corpus/ws/q0', 'ws payload at QoS 0', { qos: 0 });
-  await pub(publisher, 'corpus/ws/q1', 'ws payload at QoS 1', { qos: 1 });
-  await pub(publisher, 'corpus/ws/q2', 'ws payload at QoS 2', { qos: 2 });
-  await pub(publisher, 'corpus/ws/medium', medium, { qos: 1 });
-  await pub(publisher, 'corpus/ws/large', large, { qos: 1 });
+  const got = collect(subscriber, 5, `corpus-${tag}-sub`);
+  await pub(publisher, `corpus/${tag}/q0`, `${tag} payload at QoS 0`, { qos: 0 });
+  await pub(publisher, `corpus/${tag}/q1`, `${tag} payload at QoS 1`, { qos: 1 });
+  await pub(publisher, `corpus/${tag}/q2`, `${tag} payload at QoS 2`, { qos: 2 });
+  await pub(publisher, `corpus/${tag}/medium`, medium, { qos: 1 });
+  await pub(publisher, `corpus/${tag}/large`, large, { qos: 1 });
   const msgs = await got;
-  const large2 = msgs.find((m) => m.topic === 'corpus/ws/large');
-  if (large2 === undefined || Buffer.compare(large2.packet.payload, large) !== 0) throw new Error('corpus-ws-sub: the 70,000-byte payload did not arrive intact');
+  const large2 = msgs.find((m) => m.topic === `corpus/${tag}/large`);
+  if (large2 === undefined || Buffer.compare(large2.packet.payload, large) !== 0) throw new Error(`corpus-${tag}-sub: the 70,000-byte payload did not arrive intact`);
   await ping(subscriber);
-  await unsub(subscriber, ['corpus/ws/#']);
+  await unsub(subscriber, [`corpus/${tag}/#`]);
   await end(subscriber);
   await end(publisher);
+}
+
+/** MQTT over WebSocket inside TLS (wss://): the ws scenario, TLS checked against --ca with SNI broker.corpus.test. */
+function wssScenario(host, port, caFile) {
+  if (!caFile) throw new Error('wss: --ca FILE is needed');
+  const ca = readFileSync(caFile);
+  // MQTT.js hands these to the `ws` library, which opens the TLS connection with Node's tls (so --tls-keylog logs it).
+  const tls = { wsOptions: { ca, servername: 'broker.corpus.test', rejectUnauthorized: true } };
+  return wsScenario(`${brokerUrl(host, port, 'wss')}/mqtt`, 'wss', tls);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -502,6 +517,7 @@ const scenarios = {
   midstream: () => midstreamScenario(url, args.seconds, args.log),
   tls: () => tlsScenario(args.host, args.port, args.ca),
   ws: () => wsScenario(`${brokerUrl(args.host, args.port, 'ws')}/mqtt`),
+  wss: () => wssScenario(args.host, args.port, args.ca),
 };
 const run = scenarios[args.scenario];
 if (!run) {

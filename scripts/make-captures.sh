@@ -26,6 +26,8 @@
 #     CCM, CCM_8, TLS 1.1, NULL, a TLS 1.3 KeyUpdate, a resumed session), MQTT bytes written through
 #     s_client; the key logs are shipped next to the captures (FILE.keys), and one pcapng carries its
 #     keys in a Decryption Secrets Block (editcap --inject-secrets)
+#   * MQTT over WebSocket inside TLS (wss): a websockets listener 8084 with the same certificate (certfile/keyfile),
+#     MQTT.js over wss:// with Node's key log, shipped as real-wss-8084.keys
 #   * checks every capture with tshark (expected packet types present, no malformed packets, no
 #     expert warnings/errors) and writes MANIFEST.md with tshark's packet-type counts
 #
@@ -37,7 +39,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 SELF="$ROOT/scripts/make-captures.sh"
 CLIENTS="$ROOT/scripts/corpus-clients.mjs"
 SNAPLEN=262144
-FILTER='tcp port 1883 or tcp port 6002 or tcp port 8080 or tcp port 8883 or tcp port 8884 or tcp port 8885'
+FILTER='tcp port 1883 or tcp port 6002 or tcp port 8080 or tcp port 8084 or tcp port 8883 or tcp port 8884 or tcp port 8885'
 # OneNET-style credentials on listener 6002: user name = product id, client id = device name,
 # password = a (fixed, fake) OneNET token.
 ONENET_USER=482913
@@ -63,12 +65,14 @@ CAPTURES=(
   "real-tls-openssl.pcap|tcpdump -i lo|pcap, Ethernet (LINKTYPE_ETHERNET 1); TLS, keys in real-tls-openssl.keys|group_tls_openssl"
   "real-tls-openssl-dsb.pcapng|editcap --inject-secrets|pcapng, Ethernet; the keys in a Decryption Secrets Block|derived_dsb"
   "real-ws-8080.pcap|tcpdump -i lo|pcap, Ethernet (LINKTYPE_ETHERNET 1)|group_ws"
+  "real-wss-8084.pcap|tcpdump -i lo|pcap, Ethernet (LINKTYPE_ETHERNET 1); TLS, keys in real-wss-8084.keys|group_wss"
 )
 # Key logs shipped with their captures (tshark -o tls.keylog_file:FILE.keys; mqtt-dissect --tls-keylog FILE.keys).
 keys_of() {
   case "$1" in
   real-tls-mqttjs.pcapng) echo real-tls-mqttjs.keys ;;
   real-tls-openssl.pcap) echo real-tls-openssl.keys ;;
+  real-wss-8084.pcap) echo real-wss-8084.keys ;;
   esac
 }
 # Captures that start after their connections did: they hold no CONNECT, tshark cannot frame them itself (it reads
@@ -90,7 +94,7 @@ required_types() {
   real-midstream-json.pcap.gz) echo PUBLISH ;;
   real-tls-mqttjs.pcapng) echo CONNECT CONNACK PUBLISH PUBACK PUBREC PUBREL PUBCOMP SUBSCRIBE SUBACK PINGREQ PINGRESP DISCONNECT ;;
   real-tls-openssl.pcap | real-tls-openssl-dsb.pcapng) echo CONNECT CONNACK PUBLISH PUBACK DISCONNECT ;;
-  real-ws-8080.pcap) echo CONNECT CONNACK PUBLISH PUBACK PUBREC PUBREL PUBCOMP SUBSCRIBE SUBACK UNSUBSCRIBE UNSUBACK PINGREQ PINGRESP DISCONNECT ;;
+  real-ws-8080.pcap | real-wss-8084.pcap) echo CONNECT CONNACK PUBLISH PUBACK PUBREC PUBREL PUBCOMP SUBSCRIBE SUBACK UNSUBSCRIBE UNSUBACK PINGREQ PINGRESP DISCONNECT ;;
   *) die "no required types for $1" ;;
   esac
 }
@@ -216,6 +220,17 @@ listener 8080
 protocol websockets
 allow_anonymous true
 EOF
+    if [[ "$name" == wss ]]; then
+      cat >>"$conf" <<EOF
+
+# MQTT over WebSocket inside TLS (wss): a websockets listener with the corpus certificate
+listener 8084
+protocol websockets
+allow_anonymous true
+certfile $WORK/tls/server.pem
+keyfile $WORK/tls/server.key
+EOF
+    fi
     if [[ "$name" == tls_* ]]; then
       local T=$WORK/tls
       cat >>"$conf" <<EOF
@@ -257,6 +272,9 @@ EOF
     fi
     if [[ "$name" == ws* ]]; then
       grep -qF 'websockets listen socket on port 8080' "$BLOG" || die "mosquitto: no WebSocket listener on 8080"
+    fi
+    if [[ "$name" == wss ]]; then
+      grep -qF 'websockets listen socket on port 8084' "$BLOG" || die "mosquitto: no wss listener on 8084: $(cat "$BLOG")"
     fi
   }
 
@@ -556,6 +574,12 @@ EOF
     run "MQTT.js ws" 45 node "$CLIENTS" ws --host 127.0.0.1 --port 8080
   }
 
+  # MQTT over WebSocket inside TLS: MQTT.js over wss:// to mosquitto's TLS websockets listener, with Node's key log.
+  group_wss() {
+    NODE_OPTIONS="--tls-keylog=$WORK/real-wss-8084.keys" run "MQTT.js wss" 45 \
+      node "$CLIENTS" wss --host 127.0.0.1 --port 8084 --ca "$WORK/tls/ca.pem"
+  }
+
   ip link set lo up
   make_tls_certs
   mosquitto_passwd -c -b "$WORK/passwd" "$ONENET_USER" "$ONENET_TOKEN" >/dev/null 2>&1 ||
@@ -692,6 +716,10 @@ tshark_for() {
   if [[ "$(basename "$1")" == real-tls-* ]]; then
     TSHARK_F+=(-d tcp.port==8884,tls -d tls.port==8884,mqtt -d tcp.port==8885,tls -d tls.port==8885,mqtt)
   fi
+  # wss: tshark has no TLS port 8084; inside it, an HTTP Upgrade to WebSocket.
+  if [[ "$(basename "$1")" == real-wss-8084.pcap ]]; then
+    TSHARK_F+=(-d tcp.port==8084,tls -d tls.port==8084,http)
+  fi
 }
 
 # counts FILE -> "CONNECT=n, CONNACK=n, ..." in packet-type order. tshark 4.0 does not hand WebSocket payloads to its
@@ -700,11 +728,14 @@ tshark_for() {
 counts() {
   local line n t out=() src=$1
   tshark_for "$1"
-  if [[ "$(basename "$1")" =~ ^real-ws-([0-9]+)\.pcap$ ]]; then
-    # tshark unmasks the frames but does not decode their MQTT: ws-unwrap.mjs joins its payloads into a TCP capture.
+  if [[ "$(basename "$1")" =~ ^real-wss?-([0-9]+)\.pcap$ ]]; then
+    # tshark unmasks the frames but does not decode their MQTT: ws-unwrap.mjs joins its payloads into a TCP capture
+    # (for wss, after decrypting with the key log shipped next to the capture).
+    local port=${BASH_REMATCH[1]} k
     src="$WORK/$(basename "$1").unwrapped.pcap"
-    node "$ROOT/scripts/ws-unwrap.mjs" "$1" "${BASH_REMATCH[1]}" "$src" 2>/dev/null || die "ws-unwrap failed on $1"
-    TSHARK_F+=(-d 'tcp.port==8080,mqtt')
+    k=$(keys_of "$(basename "$1")")
+    node "$ROOT/scripts/ws-unwrap.mjs" "$1" "$port" "$src" ${k:+"$(dirname "$1")/$k"} 2>/dev/null || die "ws-unwrap failed on $1"
+    TSHARK_F=(tshark -n -d "tcp.port==$port,mqtt")
   fi
   while read -r n t; do
     [[ -n "$t" ]] || continue
@@ -752,7 +783,7 @@ for entry in "${CAPTURES[@]}"; do
     -E aggregator='|' -e frame.number -e _ws.expert.severity -e _ws.expert.message -e _ws.malformed 2>/dev/null)
   # MQTT.js over WebSocket (the ws library) ends its TCP connection with a RST after the close frames.
   ws=0
-  [[ "$file" == real-ws-* ]] && ws=1
+  [[ "$file" == real-ws-* || "$file" == real-wss-* ]] && ws=1
   bad=$(awk -F'\t' -v ws="$ws" '
     {
       if ($4 != "") { print; next }
@@ -800,6 +831,9 @@ describe() {
   real-ws-8080.pcap)
     echo "MQTT over WebSocket: mosquitto's \`protocol websockets\` listener 127.0.0.1:8080 and MQTT.js over \`ws://127.0.0.1:8080/mqtt\` (subprotocol \`mqtt\`; client frames masked; decode with \`-d tcp.port==8080,http\`). \`corpus-ws-sub\` (3.1.1) subscribes \`corpus/ws/#\` at QoS 2; \`corpus-ws-pub\` (5.0) publishes to \`corpus/ws/q0..q2\` at QoS 0/1/2, a 300-byte payload to \`corpus/ws/medium\` (16-bit frame length) and a 70,000-byte one to \`corpus/ws/large\` (64-bit frame length, spread over many TCP segments), QoS 1; the subscriber receives all five, sends PINGREQ, UNSUBSCRIBE, DISCONNECT."
     ;;
+  real-wss-8084.pcap)
+    echo "MQTT over WebSocket inside TLS (wss): mosquitto's \`protocol websockets\` listener 127.0.0.1:8084 with \`certfile\`/\`keyfile\` (the corpus certificate for \`broker.corpus.test\`) and MQTT.js over \`wss://127.0.0.1:8084/mqtt\` (SNI broker.corpus.test, subprotocol \`mqtt\`, client frames masked) with Node's key log (\`NODE_OPTIONS=--tls-keylog\`, shipped as \`real-wss-8084.keys\`; decode with \`-o tls.keylog_file:real-wss-8084.keys -d tcp.port==8084,tls -d tls.port==8084,http\`). The real-ws-8080 scenario with \`wss\` in every name: \`corpus-wss-sub\` (3.1.1) subscribes \`corpus/wss/#\` at QoS 2; \`corpus-wss-pub\` (5.0) publishes to \`corpus/wss/q0..q2\` at QoS 0/1/2, a 300-byte payload to \`corpus/wss/medium\` and a 70,000-byte one to \`corpus/wss/large\` (64-bit frame length, over several TLS records and TCP segments), QoS 1; the subscriber receives all five, sends PINGREQ, UNSUBSCRIBE, DISCONNECT."
+    ;;
   real-midstream-json.pcap.gz)
     echo "MQTT 3.1.1 and 5.0 over 127.0.0.1:1883, captured from 2 s after the clients connected (no SYN, no CONNECT): MQTT.js publishers \`corpus-mid-json-v311\` and \`corpus-mid-json-v5\` send a 100-200 KB JSON document full of decimal digits every 500 ms (QoS 0 and 1 alternately), \`corpus-mid-bin-v311\` / \`corpus-mid-bin-v5\` 10-60 KB binary payloads (QoS 1/2, 2/0); \`corpus-mid-sub-v311\` receives \`corpus/mid/json/v311\` (QoS 1), \`corpus-mid-sub-v5\` \`corpus/mid/bin/v5\` (QoS 2); all disconnect after 4 s; loopback limited to 500 KB/s with \`tc\` so the connections are busy when the capture starts. \`real-midstream-json.clients.ndjson\` lists every packet each client sent and received after its CONNACK (port, direction, type, packet id, topic, payload length and SHA-256). The counts are tshark's, which frames every segment start as a packet: not what the clients sent, and they vary between runs."
     ;;
@@ -826,7 +860,7 @@ versions() {
   real-midstream-json.pcap.gz) echo "3.1.1, 5.0" ;;
   real-tls-mqttjs.pcapng) echo "3.1.1, 5.0" ;;
   real-tls-openssl.pcap | real-tls-openssl-dsb.pcapng) echo "3.1.1" ;;
-  real-ws-8080.pcap) echo "3.1.1, 5.0" ;;
+  real-ws-8080.pcap | real-wss-8084.pcap) echo "3.1.1, 5.0" ;;
   esac
 }
 
@@ -928,6 +962,8 @@ Notes:
   (the same for 8885). The plaintext CONNECT on 8883 in `real-tls-openssl.pcap` is not in tshark's counts (it
   dissects 8883 as TLS only). The CA, certificates and keys are made anew on every run, so the key logs change with
   the captures; only these sessions' secrets are shipped.
+- `real-wss-8084.pcap` is counted like `real-ws-8080.pcap`, tshark decrypting it first with its key log and
+  `-d tcp.port==8084,tls -d tls.port==8084,http` before `scripts/ws-unwrap.mjs` joins the payloads it unmasked.
 EOF
 } >"$OUT_DIR/MANIFEST.md"
 

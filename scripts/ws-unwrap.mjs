@@ -6,21 +6,26 @@
 // stream its WebSocket dissector unwrapped. Each written segment's timestamp (seconds) is the number of the original
 // frame that carried its bytes, so packets can be matched to the original capture's frames.
 //
-//   node scripts/ws-unwrap.mjs CAPTURE PORT OUT.pcap
+//   node scripts/ws-unwrap.mjs CAPTURE PORT OUT.pcap [KEYLOG]
+//
+// With KEYLOG the WebSocket runs inside TLS on PORT (wss): tshark decrypts it with that key log first
+// (-o tls.keylog_file:KEYLOG, -d tcp.port==PORT,tls, -d tls.port==PORT,http), the rest is the same.
 //
 // Then: tshark -r OUT.pcap -d tcp.port==PORT,mqtt -Y mqtt ...   (frame.time_epoch = original frame number)
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 
-const [capture, portText, outFile] = process.argv.slice(2);
+const [capture, portText, outFile, keylog] = process.argv.slice(2);
 const port = Number(portText);
 if (!capture || !outFile || !Number.isInteger(port)) {
-  console.error('usage: ws-unwrap.mjs CAPTURE PORT OUT.pcap');
+  console.error('usage: ws-unwrap.mjs CAPTURE PORT OUT.pcap [KEYLOG]');
   process.exit(2);
 }
 
 const fields = execFileSync('tshark', [
-  '-n', '-r', capture, '-d', `tcp.port==${port},http`, '-Y', 'websocket && data',
+  '-n', '-r', capture,
+  ...(keylog === undefined ? ['-d', `tcp.port==${port},http`] : ['-o', `tls.keylog_file:${keylog}`, '-d', `tcp.port==${port},tls`, '-d', `tls.port==${port},http`]),
+  '-Y', 'websocket && data',
   '-T', 'fields', '-E', 'occurrence=a', '-E', 'aggregator=,', '-e', 'frame.number', '-e', 'tcp.stream', '-e', 'tcp.srcport', '-e', 'tcp.dstport', '-e', 'data.data',
 ], { encoding: 'utf8', maxBuffer: 1 << 28, stdio: ['ignore', 'pipe', 'ignore'] });
 

@@ -19,6 +19,7 @@ import type { Connection, ConnectionEnd, StreamEvent } from '../tcp/types.js';
 import { transportProber } from '../transport/probe.js';
 import { LAYERS, layerProbePorts, StreamRouter } from '../transport/router.js';
 import type { WsFrameSink } from '../transport/websocket.js';
+import { WSS_PORTS } from '../transport/websocket-tables.js';
 
 export const DEFAULT_PORTS: readonly number[] = [1883, 6002];
 
@@ -42,7 +43,7 @@ export interface PipelineOptions {
   maxConnections?: number;
   /** TLS session secrets (--tls-keylog, SSLKEYLOGFILE); pcapng Decryption Secrets Blocks are added as they are read. */
   keylog?: KeyLog;
-  /** Ports carrying MQTT over TLS besides 8883 (--tls-port). */
+  /** Ports carrying MQTT over TLS besides 8883 and WSS_PORTS (--tls-port). */
   tlsPorts?: number[];
   /** Where the WebSocket layer keeps frame headers for the annotated hex (-x); none otherwise. */
   wsNotes?: WsFrameSink;
@@ -86,7 +87,7 @@ export function buildFrontPipeline(afterRules: PacketSink, opts: PipelineOptions
   const mqttPorts = new Set(opts.ports);
   const probePorts = new Set(layerProbePorts().filter((p) => !mqttPorts.has(p)));
   const prober = transportProber(opts.auto ? CONNECT_PROBER : null);
-  const tlsPorts = new Set([MQTT_TLS_PORT, ...(opts.tlsPorts ?? [])]);
+  const tlsPorts = new Set([MQTT_TLS_PORT, ...WSS_PORTS, ...(opts.tlsPorts ?? [])]);
   const tcp = new TcpReassembler(transport, { ports: mqttPorts, auto: opts.auto, connectProber: prober, probePorts, tlsPorts, tlsProber: TLS_PROBER, heldBytes: mqtt.budget, ...(opts.shard ? { shard: opts.shard } : {}), ...(opts.maxConnections !== undefined ? { maxConnections: opts.maxConnections } : {}) });
   let notesShown = 0;
   const keyNotes = (frame: number): void => {

@@ -12,6 +12,7 @@
 import { createHash } from 'node:crypto';
 import type { Connection, ConnectionEnd, Direction, HeldBytes, StreamEvent, StreamSink, TransportFinding, TransportFindingCode } from '../tcp/types.js';
 import { headEnd, MAX_HEAD_BYTES, parseHead, tokens, type HttpHead } from './http.js';
+import { UNKNOWN_LOSS_BYTES } from './tls/layer.js';
 import {
   closeCode, MAX_CONTROL_PAYLOAD, MQTT31_SUBPROTOCOL, MQTT_SUBPROTOCOL, OP_BINARY, OP_CLOSE, OP_CONTINUATION, OP_TEXT,
   OPCODES, WEBSOCKET_GUID,
@@ -81,6 +82,11 @@ const enum Phase {
   /** Collecting the HTTP head (request c2s, response s2c). */
   Handshake,
   Frames,
+  /**
+   * A gap took a frame header: looking for the next header that fits the direction and whose frame ends where another
+   * plausible header starts, or exactly at the end of the bytes in hand (resyncAt()).
+   */
+  Resync,
   /** Not decoded any more (a reason was reported). */
   Stopped,
 }
@@ -134,6 +140,10 @@ class WsDir {
   readonly reported = new Set<TransportFindingCode>();
   /** Bytes of this direction dropped after decoding stopped. */
   dropped = 0;
+  /** Bytes skipped while looking for a frame header after a gap (Phase.Resync). */
+  skipped = 0;
+  /** The first data frame after a resynchronisation: whether a fragmented message was in progress is unknown. */
+  afterResync = false;
 }
 
 class WsConn {
@@ -161,6 +171,56 @@ function requestDefects(req: HttpHead): string[] {
   const version = req.headers.get('sec-websocket-version');
   if (version !== '13') out.push(version === undefined ? 'has no Sec-WebSocket-Version' : `has Sec-WebSocket-Version ${JSON.stringify(version)}, not 13`);
   return out;
+}
+
+/**
+ * Is there a frame header at data[i] that a resynchronisation may trust? Returns where its frame ends (> 0), or 0. It must
+ * fit the direction (RFC 6455 5.2, 5.5: RSV 0 unless permessage-deflate may set RSV1 on data frames, a defined opcode
+ * other than text, the mask bit set exactly on client frames, control frames with FIN and at most 125 bytes, lengths
+ * in their shortest form) and its frame must end exactly at the end of `data` or where the next `depth` - 1 headers
+ * check out the same way; a frame that ends past `data` cannot be checked here and is not trusted.
+ */
+/** Headers a resynchronisation checks: the candidate and the one its frame ends at. */
+const RESYNC_DEPTH = 2;
+
+export function resyncAt(data: Uint8Array, i: number, client: boolean, deflate: boolean, depth: number): number {
+  const n = data.length;
+  if (n - i < 2) return 0;
+  const b0 = data[i]!;
+  const b1 = data[i + 1]!;
+  const op = b0 & 0x0f;
+  const info = OPCODES[op]!;
+  if (!info.defined || op === OP_TEXT) return 0;
+  const rsv = (b0 >> 4) & 7;
+  if (rsv !== 0 && !(rsv === 4 && deflate && !info.control)) return 0;
+  if (((b1 & 0x80) !== 0) !== client) return 0;
+  const len7 = b1 & 0x7f;
+  const fin = (b0 & 0x80) !== 0;
+  if (info.control && (!fin || len7 > MAX_CONTROL_PAYLOAD)) return 0;
+  let at = i + 2;
+  let length = len7;
+  if (len7 === 126) {
+    if (n - at < 2) return 0;
+    length = (data[at]! << 8) | data[at + 1]!;
+    if (length < 126) return 0;
+    at += 2;
+  } else if (len7 === 127) {
+    if (n - at < 8) return 0;
+    const hi = ((data[at]! << 24) | (data[at + 1]! << 16) | (data[at + 2]! << 8) | data[at + 3]!) >>> 0;
+    const lo = ((data[at + 4]! << 24) | (data[at + 5]! << 16) | (data[at + 6]! << 8) | data[at + 7]!) >>> 0;
+    if (hi >= 0x80000000) return 0;
+    length = hi * 0x100000000 + lo;
+    if (length <= 0xffff) return 0;
+    at += 8;
+  }
+  if (client) at += 4;
+  if (at > n) return 0;
+  const end = at + length;
+  // The header that confirms another: it fits, wherever its own frame ends.
+  if (depth <= 1) return end;
+  if (end > n) return 0;
+  if (end === n) return end;
+  return resyncAt(data, end, client, deflate, depth - 1) > 0 ? end : 0;
 }
 
 export class WebSocketLayer implements StreamSink {
@@ -197,6 +257,9 @@ export class WebSocketLayer implements StreamSink {
         case Phase.Frames:
           off = this.frames(st, d, dir, data, off, frame, timeSec, timeNsec);
           break;
+        case Phase.Resync:
+          off = this.resync(st, d, dir, data, off, frame);
+          break;
       }
     }
   }
@@ -206,6 +269,11 @@ export class WebSocketLayer implements StreamSink {
     if (st === undefined) return;
     const d = dir === 'c2s' ? st.c2s : st.s2c;
     if (d.phase === Phase.Stopped) return;
+    if (d.phase === Phase.Resync) {
+      // Still looking: the framer was told of an unknown loss already.
+      d.skipped += bytes;
+      return;
+    }
     if (d.phase === Phase.Handshake) {
       this.stop(st, d, dir, frame, `${bytes} bytes of the ${dir === 'c2s' ? 'Upgrade request' : 'handshake response'} were not captured (a gap): this direction is not decoded`);
       return;
@@ -224,13 +292,34 @@ export class WebSocketLayer implements StreamSink {
       if (d.remaining === 0) this.endFrame(st, d, dir, frame);
       return;
     }
-    // The hole covers a frame header: where the frames continue is unknown. Bytes of the frame in progress are
-    // passed on as a gap; nothing after them is decoded (guessing a header in payload bytes would invent frames).
-    if (d.inPayload && d.forward && d.remaining > 0) {
-      this.next.gap(conn, dir, d.remaining, frame, cut);
-      d.mqttOffset += d.remaining;
+    // The hole covers a frame header: where the frames continue is unknown. The MQTT framer is told of a loss of
+    // unknown size (it resynchronises by content); the frames are looked for again, each candidate header checked
+    // against the one after it (resyncAt), so payload bytes are not taken for frames on the word of one header.
+    this.next.gap(conn, dir, UNKNOWN_LOSS_BYTES, frame, cut);
+    d.mqttOffset += UNKNOWN_LOSS_BYTES;
+    d.phase = Phase.Resync;
+    d.inPayload = false;
+    d.hdrLength = 0;
+    d.hdrNeed = 2;
+    d.skipped = bytes;
+    this.next.event({ event: 'websocket-lost', frame, conn: st.conn.id, dir, bytes, message: `${bytes} bytes missing (a gap) where a WebSocket frame header was due: frame boundaries are lost; looking for the next frame header (one that fits this direction and whose frame ends where another begins)` });
+  }
+
+  /** Phase.Resync: skips to the first plausible frame header in data[off..] and goes on with the frames from there. */
+  private resync(st: WsConn, d: WsDir, dir: Direction, data: Uint8Array, off: number, frame: number): number {
+    const deflate = st.hs.deflate;
+    for (let i = off; i < data.length; i++) {
+      if (resyncAt(data, i, dir === 'c2s', deflate, RESYNC_DEPTH) <= 0) continue;
+      d.skipped += i - off;
+      d.phase = Phase.Frames;
+      d.inMessage = false;
+      d.afterResync = true;
+      this.next.event({ event: 'resync', frame, conn: st.conn.id, dir, bytes: d.skipped, message: `WebSocket frame boundaries found again: a ${OPCODES[data[i]! & 0x0f]!.name} frame header in frame ${frame}, ${d.skipped} bytes after the last known boundary (lost and skipped)` });
+      d.skipped = 0;
+      return i;
     }
-    this.stop(st, d, dir, frame, `${bytes} bytes missing (a gap) where a WebSocket frame header was due: frame boundaries are lost, the rest of this direction is not decoded`);
+    d.skipped += data.length - off;
+    return data.length;
   }
 
   close(conn: Connection, end: ConnectionEnd): void {
@@ -501,10 +590,12 @@ export class WebSocketLayer implements StreamSink {
       d.forward = true;
       let effective = op;
       if (op === OP_CONTINUATION) {
-        if (!d.inMessage) this.note(d, 'ws-continuation-without-start', `a continuation frame with no fragmented message in progress (frame ${frame})`);
+        if (!d.inMessage && !d.afterResync) this.note(d, 'ws-continuation-without-start', `a continuation frame with no fragmented message in progress (frame ${frame})`);
         effective = d.inMessage ? d.messageOpcode : OP_BINARY;
         if (d.fin) d.inMessage = false;
+        d.afterResync = false;
       } else {
+        d.afterResync = false;
         if (d.inMessage) this.note(d, 'ws-data-inside-fragmented', `a new ${info.name} frame while a fragmented message was still in progress (frame ${frame})`);
         d.messageOpcode = op;
         d.inMessage = !d.fin;

@@ -88,13 +88,17 @@ export function publicCaptures(): CaptureEntry[] {
 /** The TLS captures' key log (FILE.keys; the -dsb pcapng carries its own) and their extra TLS ports (8884, 8885). */
 function tlsArgsOf(f: string): TlsArgs {
   const keys = join(CAPTURES_DIR, f.replace(/\.(pcap|pcapng)$/, '.keys'));
-  return { ports: [8884, 8885], ...(existsSync(keys) ? { keylog: keys } : {}) };
+  // The openssl captures also use the TLS listeners 8884 and 8885; wss (real-wss-8084) is on a default TLS port.
+  return { ports: f.startsWith('real-tls-') ? [8884, 8885] : [], ...(existsSync(keys) ? { keylog: keys } : {}) };
 }
 
 /** Every capture file in captures/ (pcap and pcapng). */
-/** Our captures of MQTT over WebSocket (`real-ws-PORT.pcap`): tshark 4.0 decodes them only after scripts/ws-unwrap.mjs. */
+/**
+ * Our captures of MQTT over WebSocket (`real-ws-PORT.pcap`, and inside TLS `real-wss-PORT.pcap`): tshark 4.0 decodes
+ * them only after scripts/ws-unwrap.mjs.
+ */
 export function isWebSocketCapture(name: string): boolean {
-  return /(^|\/)real-ws-\d+\.pcap$/.test(name);
+  return /(^|\/)real-wss?-\d+\.pcap$/.test(name);
 }
 
 export function ownCaptures(): CaptureEntry[] {
@@ -109,7 +113,7 @@ export function ownCaptures(): CaptureEntry[] {
       description: '',
       tsharkMalformed: '',
       public: false,
-      ...(f.startsWith('real-tls-') ? { tls: tlsArgsOf(f) } : {}),
+      ...(f.startsWith('real-tls-') || f.startsWith('real-wss-') ? { tls: tlsArgsOf(f) } : {}),
     }));
 }
 

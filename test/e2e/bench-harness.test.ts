@@ -22,6 +22,9 @@ interface ModeResult {
   mbPerSec: number;
   packetsPerSec: number;
   ratioToTsharkFields: number | null;
+  /** tls-json only. */
+  tlsPayloadBytes?: number;
+  tlsMBPerSecCpu?: number | null;
 }
 
 interface Results {
@@ -31,6 +34,8 @@ interface Results {
   capture: string;
   mqttPackets: number;
   tsharkMqttPackets: number | null;
+  generator: { connections: number };
+  tls?: { packets: number; tlsErrors: number; tlsEvents: number; connections: number; tlsPayloadBytes: number; plaintextBytes: number };
   findings: Record<string, number>;
   modes: Record<string, ModeResult>;
   ratios: Record<string, { wall: number; cpu: number | null }>;
@@ -70,7 +75,7 @@ function bench(args: string[]): { results: Results; stderr: string } {
 
 const TARGETS = ['hexCpuGainOnBaseline', 'jsonCpuGainOnBaseline', 'jsonThreadsWallGain', 'jsonVsSuricataCpu', 'jsonVsTsharkFields',
   'modesWithOutputDifferentFromBaseline', 'peakRssBelowMB', 'summaryVsFloorTallyCpu', 'summaryVsSuricataCpu',
-  'summaryVsTsharkFields', 'textCpuGainOnBaseline', 'textThreadsWallGain'];
+  'summaryVsTsharkFields', 'textCpuGainOnBaseline', 'textThreadsWallGain', 'tlsLayerMBPerSecCpu'];
 
 let results: Results;
 let stderr = '';
@@ -88,7 +93,7 @@ describe('bench/run.mjs --quick', () => {
     expect(results.mqttPackets).toBeGreaterThan(1000);
     // --threads 2 twins of the four output modes (cd6876e added them to bench/run.mjs).
     const expected = ['json', 'text', 'summary', 'hex', 'json-pipe', 'json-2shards', 'summary-2shards', 'floor-count', 'floor-tally',
-      'json-threads', 'text-threads', 'summary-threads', 'hex-threads',
+      'json-threads', 'text-threads', 'summary-threads', 'hex-threads', 'tls-json',
       ...(hasSuricata ? ['suricata'] : []), ...(hasTshark ? ['tshark-fields'] : [])];
     expect(Object.keys(results.modes).sort()).toEqual(expected.sort());
     for (const [name, m] of Object.entries(results.modes)) {
@@ -148,6 +153,18 @@ describe('bench/run.mjs --quick', () => {
   it.skipIf(hasSuricata)('without suricata the suricata mode is skipped with a note', () => {
     expect(results.modes.suricata).toBeUndefined();
     expect(results.notes.some((n) => n.startsWith('suricata not found'))).toBe(true);
+  });
+
+  it('tls-json: the TLS twin decodes to every MQTT packet of the capture, every session decrypted, MB/s of TLS payload', () => {
+    const t = results.tls!;
+    expect(t.packets).toBe(results.mqttPackets);
+    expect(t.tlsErrors).toBe(0);
+    expect(t.tlsEvents).toBe(t.connections);
+    expect(t.connections).toBe(results.generator.connections);
+    expect(t.tlsPayloadBytes).toBeGreaterThan(t.plaintextBytes);
+    const m = results.modes['tls-json']!;
+    expect(m.tlsPayloadBytes).toBe(t.tlsPayloadBytes);
+    expect(m.tlsMBPerSecCpu === null || (m.tlsMBPerSecCpu ?? 0) > 0).toBe(true);
   });
 
   it('our decoder, tshark and the generator agree on the number of MQTT packets', () => {

@@ -93,16 +93,18 @@ function tlsArgs(file: string): string[] {
 function tsharkCounts(file: string): Record<string, number> {
   // MQTT over WebSocket: tshark unmasks the frames but does not decode their MQTT; scripts/ws-unwrap.mjs joins the
   // payloads it unmasked into a plain TCP capture first, as scripts/make-captures.sh does for the manifest.
-  const ws = /^real-ws-(\d+)\.pcap$/.exec(path.basename(file));
+  // For wss (real-wss-PORT.pcap) tshark decrypts with the key log shipped next to the capture first.
+  const ws = /^real-(wss?)-(\d+)\.pcap$/.exec(path.basename(file));
   if (ws !== null) {
     const out = path.join(mkdtempSync(path.join(tmpdir(), 'ws-unwrap-')), 'unwrapped.pcap');
-    const u = spawnSync(process.execPath, [path.join(capturesDir, '..', 'scripts', 'ws-unwrap.mjs'), file, ws[1]!, out], { encoding: 'utf8', timeout: 60_000 });
+    const keys = ws[1] === 'wss' ? [file.replace(/\.pcap$/, '.keys')] : [];
+    const u = spawnSync(process.execPath, [path.join(capturesDir, '..', 'scripts', 'ws-unwrap.mjs'), file, ws[2]!, out, ...keys], { encoding: 'utf8', timeout: 60_000 });
     if (u.status !== 0) throw new Error(`ws-unwrap failed on ${file}: ${u.stderr}`);
     file = out;
   }
   const r = spawnSync(
     'tshark',
-    ['-n', '-d', 'tcp.port==6002,mqtt', ...tlsArgs(file), ...(ws !== null ? ['-d', `tcp.port==${ws[1]!},mqtt`] : []), '-r', file, '-Y', 'mqtt', '-T', 'fields', '-e', 'mqtt.msgtype'],
+    ['-n', '-d', 'tcp.port==6002,mqtt', ...tlsArgs(file), ...(ws !== null ? ['-d', `tcp.port==${ws[2]!},mqtt`] : []), '-r', file, '-Y', 'mqtt', '-T', 'fields', '-e', 'mqtt.msgtype'],
     { encoding: 'utf8', timeout: 60_000, maxBuffer: 64 * 1024 * 1024 },
   );
   if (r.error) throw r.error;

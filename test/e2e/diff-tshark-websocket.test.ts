@@ -7,7 +7,9 @@
  *
  * Captures: the real one (mosquitto's websockets listener, MQTT.js), and one built here with what MQTT.js does not
  * send: packets cut across frames at every boundary, several packets in one frame, 16- and 64-bit lengths,
- * continuation frames with a ping and a pong between them, a close frame with a code and a reason.
+ * continuation frames with a ping and a pong between them, a close frame with a code and a reason. And the real wss
+ * capture (the same scenario inside TLS on 8084): tshark decrypts it with the shipped key log (-o tls.keylog_file:,
+ * -d tcp.port==8084,tls, -d tls.port==8084,http) before unmasking, we with --tls-keylog.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
@@ -59,9 +61,11 @@ function built(): Uint8Array {
   return writePcap(frames.map((f, i) => ({ timeSec: 1_700_000_000, timeNsec: i * 1000, data: ethernet(f) })));
 }
 
-const CAPTURES: Array<{ name: string; path: () => string }> = [
-  { name: 'captures/real-ws-8080.pcap', path: () => join(ROOT, 'captures', 'real-ws-8080.pcap') },
-  { name: 'generated/ws-built', path: () => tempFile('ws-built.pcap', built()) },
+/** `keylog`: the WebSocket runs inside TLS (wss), decrypted by tshark and by us with that key log. */
+const CAPTURES: Array<{ name: string; path: () => string; port: number; keylog?: string; transport: string }> = [
+  { name: 'captures/real-ws-8080.pcap', path: () => join(ROOT, 'captures', 'real-ws-8080.pcap'), port: 8080, transport: 'websocket' },
+  { name: 'generated/ws-built', path: () => tempFile('ws-built.pcap', built()), port: 8080, transport: 'websocket' },
+  { name: 'captures/real-wss-8084.pcap', path: () => join(ROOT, 'captures', 'real-wss-8084.pcap'), port: 8084, keylog: join(ROOT, 'captures', 'real-wss-8084.keys'), transport: 'tls+websocket' },
 ];
 
 describe.skipIf(!tsharkAvailable())('MQTT over WebSocket: every PDU agrees with tshark (its WebSocket unmasking, its MQTT dissector)', () => {
@@ -69,9 +73,9 @@ describe.skipIf(!tsharkAvailable())('MQTT over WebSocket: every PDU agrees with 
     it(c.name, async () => {
       const file = c.path();
       const unwrapped = join(mkdtempSync(join(tmpdir(), 'ws-diff-')), 'unwrapped.pcap');
-      execFileSync(process.execPath, [join(ROOT, 'scripts', 'ws-unwrap.mjs'), file, '8080', unwrapped], { stdio: 'ignore' });
-      const theirs = await tsharkDecode(unwrapped, [8080], undefined, { frameFromTime: true });
-      const ours = await oursDecode(file, []);
+      execFileSync(process.execPath, [join(ROOT, 'scripts', 'ws-unwrap.mjs'), file, String(c.port), unwrapped, ...(c.keylog !== undefined ? [c.keylog] : [])], { stdio: 'ignore' });
+      const theirs = await tsharkDecode(unwrapped, [c.port], undefined, { frameFromTime: true });
+      const ours = await oursDecode(file, [], c.keylog !== undefined ? { keylog: c.keylog, ports: [] } : undefined);
       expect(ours.status).toBe(0);
       expect(theirs.malformedFrames).toEqual([]);
       expect(ours.pdus.length).toBeGreaterThan(10);
@@ -79,7 +83,7 @@ describe.skipIf(!tsharkAvailable())('MQTT over WebSocket: every PDU agrees with 
       expect(comparePdus(ours.pdus, theirs.pdus)).toEqual([]);
       // Every packet record of the WebSocket connections says how it was carried.
       const packets = ours.lines.filter((l) => l.kind === 'packet');
-      expect(packets.every((l) => l.transport === 'websocket')).toBe(true);
+      expect(packets.every((l) => l.transport === c.transport)).toBe(true);
     }, 60_000);
   }
 });

@@ -19,6 +19,13 @@ import {
 
 /** RFC 5246 6.2.3: a TLSCiphertext fragment is at most 2^14 + 2048 bytes; anything longer is no record. */
 export const MAX_RECORD_BYTES = (1 << 14) + 2048;
+/**
+ * Buffers for records that span TCP chunks are taken from a pool and given back once the record is read (its bytes are
+ * decrypted into a new buffer, or copied by the handshake reader): no allocation and zero-fill per record. At most this
+ * many pooled buffers (MAX_RECORD_BYTES each) are in use at once, and as many kept free: 2 x 16 x 18 KiB whatever the
+ * capture. Records beyond that (many connections inside a record at once) get a buffer of their own length, as before.
+ */
+const RECORD_POOL_MAX = 16;
 /** Handshake messages are reassembled across records up to this size (a certificate chain fits); larger ones are skipped. */
 export const MAX_HANDSHAKE_BYTES = 256 * 1024;
 /** After a lost stretch, sequence numbers tried for the next record (at most this many records are assumed lost). */
@@ -48,6 +55,10 @@ class DirState {
   hdrLen = 0;
   /** The record being collected when it spans chunks (null when none or when it is skipped). */
   body: Uint8Array | null = null;
+  /** `body` came from the layer's pool (and goes back to it). */
+  pooled = false;
+  /** The bytes counted as held for `body`: the record's length. */
+  heldFor = 0;
   bodyLen = 0;
   /** Bytes of the current record still to come. */
   want = 0;
@@ -119,6 +130,10 @@ export interface TlsLayerOptions {
 
 export class TlsLayer implements StreamSink {
   private readonly conns = new Map<number, TlsConn>();
+  /** Free record buffers (RECORD_POOL_MAX at most), each MAX_RECORD_BYTES long. */
+  private readonly pool: Uint8Array[] = [];
+  /** Pooled buffers holding a record in progress (RECORD_POOL_MAX at most). */
+  private pooledInUse = 0;
 
   private readonly held: HeldBytes;
 
@@ -201,6 +216,15 @@ export class TlsLayer implements StreamSink {
           });
           if (d.phase === 'app') this.next.gap(conn, dir, UNKNOWN_LOSS_BYTES, end.frame);
         }
+        if (d.phase === 'handshake' && d.hsOpener === null && d.hsTrials > 0) {
+          // Fewer records than MAX_HANDSHAKE_TRIALS, none opened by the application secret: said at the end rather
+          // than never (a short session with wrong keys would otherwise vanish without a word).
+          const label = dir === 'c2s' ? 'CLIENT' : 'SERVER';
+          this.emit(t, {
+            event: 'tls-error', frame: end.frame, conn: conn.id, dir, reason: 'bad-key',
+            message: `none of the ${d.hsTrials} encrypted TLS records of the ${dir === 'c2s' ? 'client' : 'server'} opens with the key log's ${label}_TRAFFIC_SECRET_0 (${t.keys?.source ?? ''}): wrong keys, or a session that ended inside its handshake; this direction is not decoded`,
+          });
+        }
       }
       if (!t.factsSent && !t.plaintext && !t.notTls) this.facts(t, end.frame);
       for (const d of [t.c2s, t.s2c]) {
@@ -277,7 +301,10 @@ export class TlsLayer implements StreamSink {
           this.emit(t, { event: 'tls-error', frame, conn: t.conn.id, dir, reason: 'buffer-overflow', bytes: d.want, message: `a TLS record of ${d.want} bytes would take the bytes held for packets in progress past ${this.held.limit}; skipped` });
           d.damaged = true;
         } else {
-          d.body = new Uint8Array(d.want);
+          d.pooled = this.pooledInUse < RECORD_POOL_MAX;
+          if (d.pooled) this.pooledInUse++;
+          d.body = d.pooled ? this.pool.pop() ?? new Uint8Array(MAX_RECORD_BYTES) : new Uint8Array(d.want);
+          d.heldFor = d.want;
           this.held.held += d.want;
         }
       }
@@ -288,9 +315,15 @@ export class TlsLayer implements StreamSink {
       at += take;
       if (d.want === 0) {
         const body = d.damaged || d.body === null ? null : d.body.subarray(0, d.bodyLen);
-        this.release(d);
-        if (body === null) this.damagedRecord(t, dir, d, frame);
-        else this.record(t, dir, d, body, frame, timeSec, timeNsec);
+        if (body === null) {
+          this.release(d);
+          this.damagedRecord(t, dir, d, frame);
+        } else {
+          // Released after it was read: a pooled buffer must not be handed out again while its record is in use.
+          const taken = d.body;
+          this.record(t, dir, d, body, frame, timeSec, timeNsec);
+          if (d.body === taken) this.release(d);
+        }
       }
     }
   }
@@ -370,9 +403,15 @@ export class TlsLayer implements StreamSink {
   }
 
   /** Gives a spanning record's buffer back to the shared count. */
+  /** The record buffer back to the pool; the bytes held for it are released (counted as the record's length). */
   private release(d: DirState): void {
     if (d.body !== null) {
-      this.held.held -= d.body.length;
+      this.held.held -= d.heldFor;
+      if (d.pooled) {
+        this.pooledInUse--;
+        if (this.pool.length < RECORD_POOL_MAX) this.pool.push(d.body);
+        d.pooled = false;
+      }
       d.body = null;
     }
   }
@@ -495,7 +534,10 @@ export class TlsLayer implements StreamSink {
         if (!t.factsSent) this.facts(t, frame);
         if (r.data.length > 0) {
           t.delivered = true;
-          this.next.data(t.conn, dir, r.data, frame, timeSec, timeNsec);
+          // Passed on as a plain Uint8Array view, the type every other stream chunk has (capture/reader.ts): a Node
+          // Buffer here made the MQTT stages' byte reads polymorphic, and each subarray() a species lookup.
+          const b = r.data;
+          this.next.data(t.conn, dir, new Uint8Array(b.buffer, b.byteOffset, b.length), frame, timeSec, timeNsec);
         }
         return;
       case CT_HANDSHAKE:
