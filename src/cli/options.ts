@@ -71,7 +71,7 @@ export const READ_OPTIONS: OptionTable = {
   port: { type: 'string', alias: 'p', describe: 'also decode this TCP port as MQTT (repeatable); 1883 and 6002 always', check: portCheck },
   auto: { type: 'boolean', default: false, describe: 'find MQTT on any port by a CONNECT at a stream start (and TLS by a ClientHello)' },
   'tls-keylog': { type: 'string', describe: 'NSS key log file (SSLKEYLOGFILE format) to decrypt MQTT over TLS; SSLKEYLOGFILE is read when this is absent' },
-  'tls-port': { type: 'string', describe: 'also treat this TCP port as MQTT over TLS (repeatable); 8883 and the wss ports 443, 8084, 8091 always', check: tlsPortCheck },
+  'tls-port': { type: 'string', describe: 'also treat this TCP port as MQTT over TLS (repeatable); 8883 and the wss ports 8084, 8091 always (--tls-port 443 for wss on the HTTPS port)', check: tlsPortCheck },
   dialect: { type: 'string', choices: DIALECTS, default: 'auto', describe: 'platform dialect: auto (OneNET on port 6002 or by its topics), onenet, none' },
   summary: { type: 'boolean', default: false, describe: 'tables at the end: connections, topics, packet types, findings' },
   'only-violations': { type: 'boolean', default: false, describe: 'print only packets with findings, and events' },

@@ -4,10 +4,12 @@
 export const WEBSOCKET_PORTS: readonly number[] = [80, 8080, 8083, 8000, 9001];
 
 /**
- * Ports where MQTT over WebSocket inside TLS (wss) is commonly served (HTTPS, EMQX's and HiveMQ's wss listeners):
- * followed as TLS like 8883, the WebSocket layer then found inside by its Upgrade once the TLS is decrypted.
+ * Ports where MQTT over WebSocket inside TLS (wss) is commonly served by MQTT brokers (EMQX's and HiveMQ's wss
+ * listeners): followed as TLS like 8883, the WebSocket layer then found inside by its Upgrade once the TLS is
+ * decrypted. Not 443: on most captures that is HTTPS, and following it would give every web connection a `tls`
+ * event and, without its keys, a `no-key` one; `--tls-port 443` asks for it.
  */
-export const WSS_PORTS: readonly number[] = [443, 8084, 8091];
+export const WSS_PORTS: readonly number[] = [8084, 8091];
 
 /** The GUID a server appends to Sec-WebSocket-Key before hashing it into Sec-WebSocket-Accept (section 1.3). */
 export const WEBSOCKET_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
