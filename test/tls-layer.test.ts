@@ -496,3 +496,50 @@ describe('WebSocket inside TLS (wss), through the transport router', () => {
     expect(held.held).toBe(0);
   });
 });
+
+describe('TLS inside WebSocket, through the transport router', () => {
+  const wsConn = (): Connection => ({ ...tlsConn(0, 8080), tls: false });
+
+  test('a WebSocket whose binary frames carry TLS: found by the ClientHello, decrypted, MQTT whole, transport websocket+tls', () => {
+    const connect = m.connect({ clientId: 'tunnel-client' });
+    const publish = m.publish({ topic: 'tunnel/t', payload: 'over tls over ws' });
+    const connack = m.connack();
+    const s = session13(0x1301, { c2s: [connect, publish], s2c: [connack] });
+    // Each TLS record in its own WebSocket frame, the client's masked; two records share one frame once.
+    const c2sFrames = [clientFrame({ payload: s.c2s[0]! }), clientFrame({ payload: cat(s.c2s.slice(1, 3)) }), ...s.c2s.slice(3).map((r) => clientFrame({ payload: r }))];
+    const s2cFrames = s.s2c.map((r) => wsFrame({ payload: r }));
+    const sink = new CollectingSink();
+    const held = { held: 0, limit: 1 << 30 };
+    const router = new StreamRouter(sink, LAYERS, { held, wsNotes: null, keylog: s.keylog });
+    const conn = wsConn();
+    router.open(conn);
+    let frame = 10;
+    router.data(conn, 'c2s', upgradeRequest(), frame++, 1_700_000_000, 0);
+    router.data(conn, 's2c', upgradeResponse(), frame++, 1_700_000_000, 0);
+    router.data(conn, 'c2s', c2sFrames[0]!, frame++, 1_700_000_000, 0);
+    router.data(conn, 's2c', cat(s2cFrames.slice(0, 3)), frame++, 1_700_000_000, 0);
+    router.data(conn, 'c2s', cat(c2sFrames.slice(1)), frame++, 1_700_000_000, 0);
+    router.data(conn, 's2c', cat(s2cFrames.slice(3)), frame++, 1_700_000_000, 0);
+    router.close(conn, END);
+    expect(conn.transport).toEqual(['websocket', 'tls']);
+    expect(Buffer.from(sink.stream(0, 'c2s')).toString('hex')).toBe(Buffer.concat([connect, publish]).toString('hex'));
+    expect(Buffer.from(sink.stream(0, 's2c')).toString('hex')).toBe(Buffer.from(connack).toString('hex'));
+    // The WebSocket handshake, then the TLS facts (decrypted), in that order.
+    expect(sink.events.map((e) => e.event).filter((e) => e === 'websocket' || e === 'tls')).toEqual(['websocket', 'tls']);
+    expect(sink.events.find((e) => e.event === 'tls')?.tls?.decrypted).toBe(true);
+    expect(held.held).toBe(0);
+  });
+
+  test('MQTT straight in WebSocket frames is not taken for TLS', () => {
+    const connect = m.connect({ clientId: 'ws-client' });
+    const sink = new CollectingSink();
+    const router = new StreamRouter(sink, LAYERS, { held: { held: 0, limit: 1 << 30 }, wsNotes: null, keylog: new KeyLog() });
+    const conn = wsConn();
+    router.open(conn);
+    router.data(conn, 'c2s', cat([upgradeRequest(), clientFrame({ payload: connect })]), 1, 1_700_000_000, 0);
+    router.data(conn, 's2c', upgradeResponse(), 2, 1_700_000_000, 0);
+    router.close(conn, END);
+    expect(conn.transport).toEqual(['websocket']);
+    expect(Buffer.from(sink.stream(0, 'c2s')).toString('hex')).toBe(Buffer.from(connect).toString('hex'));
+  });
+});

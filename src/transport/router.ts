@@ -7,7 +7,8 @@
  *  - by port at open (a row's `claims`, e.g. TLS on 8883), or
  *  - by sniffing the first bytes the client sends (a row's `sniff`, e.g. an HTTP Upgrade to websocket),
  * and hands the connection to that layer; every other connection goes straight to `next`. A layer's output goes to a
- * router of the layers that may run inside it (a row's `inner`), so layers compose: TLS, then WebSocket inside it.
+ * router of the layers that may run inside it (a row's `inner`), so layers compose: TLS, then WebSocket inside it,
+ * and TLS again inside WebSocket frames (found there by its ClientHello), to MAX_LAYER_DEPTH.
  *
  * Plain TCP pays at most one Map lookup per data chunk, and none while no connection is sniffed or layered: a
  * connection is in the map only while its first bytes are sniffed (normally one chunk: an MQTT stream's first byte is
@@ -17,6 +18,7 @@ import type { Connection, ConnectionEnd, Direction, HeldBytes, StreamEvent, Stre
 import { headEnd, isWebSocketUpgrade, MAX_HEAD_BYTES, parseHead, startsHttp } from './http.js';
 import type { KeyLog } from './tls/keylog.js';
 import { TlsLayer } from './tls/layer.js';
+import { TLS_PROBER } from './tls/probe.js';
 import { WebSocketLayer, type WsFrameSink } from './websocket.js';
 import { WEBSOCKET_PORTS } from './websocket-tables.js';
 
@@ -43,8 +45,11 @@ export interface LayerRow {
   sniff(first: Uint8Array, n: number): Sniff;
   /** Bytes that always decide sniff(). */
   readonly sniffBytes: number;
-  /** Layers that may run inside this one (their router gets this layer's output). */
-  readonly inner: readonly TransportName[];
+  /**
+   * Layers that may run inside this one (their router gets this layer's output). A function, so that rows can name
+   * each other (TLS inside WebSocket inside TLS) whatever their order of declaration.
+   */
+  inner(): readonly LayerRow[];
   /** One instance carries every connection routed to it; `next` receives its inner streams. */
   create(next: StreamSink, ctx: LayerContext): StreamSink;
 }
@@ -63,9 +68,15 @@ export const WEBSOCKET_ROW: LayerRow = {
   probePorts: WEBSOCKET_PORTS,
   sniff: sniffWebSocket,
   sniffBytes: MAX_HEAD_BYTES,
-  inner: [],
+  // A tunnel may carry TLS in its binary frames (MQTT inside TLS inside WebSocket): found by its ClientHello.
+  inner: () => [TLS_INSIDE_ROW],
   create: (next, ctx) => new WebSocketLayer(next, { held: ctx.held, notes: ctx.wsNotes }),
 };
+
+/** A ClientHello as the first bytes of a stream another layer unwrapped (TLS carried in WebSocket frames). */
+export function sniffClientHello(b: Uint8Array, n: number): Sniff {
+  return TLS_PROBER.test(b, n);
+}
 
 /**
  * TLS: the connections the TCP stage flagged `tls` (a TLS port, or a ClientHello found by --auto), claimed at open;
@@ -77,9 +88,28 @@ export const TLS_ROW: LayerRow = {
   claims: (conn) => conn.tls,
   sniff: () => 'no',
   sniffBytes: 0,
-  inner: ['websocket'],
+  inner: () => [WEBSOCKET_ROW],
   create: (next, ctx) => new TlsLayer(next, { keylog: ctx.keylog, heldBytes: ctx.held }),
 };
+
+/**
+ * TLS found inside another layer by its ClientHello (never at the top, where TLS is claimed by port or by the TCP
+ * stage's --auto probe): its own decrypted stream may be WebSocket again.
+ */
+export const TLS_INSIDE_ROW: LayerRow = {
+  name: 'tls',
+  probePorts: [],
+  sniff: sniffClientHello,
+  sniffBytes: TLS_PROBER.bytes,
+  inner: () => [WEBSOCKET_ROW],
+  create: (next, ctx) => new TlsLayer(next, { keylog: ctx.keylog, heldBytes: ctx.held }),
+};
+
+/**
+ * Layers inside layers, at most this deep: each level is a real handshake in the capture, but a hostile one could
+ * nest WebSocket in TLS in WebSocket … with keys for each; past the bound the stream goes on as it is.
+ */
+const MAX_LAYER_DEPTH = 4;
 
 /** Every stream layer, in the order their claims and sniffs are asked. */
 export const LAYERS: readonly LayerRow[] = [TLS_ROW, WEBSOCKET_ROW];
@@ -125,6 +155,7 @@ export class StreamRouter implements StreamSink {
     private readonly rows: readonly LayerRow[],
     private readonly ctx: LayerContext,
     private readonly inside = false,
+    private readonly depth = 0,
   ) {
     this.sniffLimit = Math.max(0, ...rows.map((r) => r.sniffBytes));
   }
@@ -285,8 +316,8 @@ export class StreamRouter implements StreamSink {
   private layer(row: LayerRow): StreamSink {
     let sink = this.instances.get(row);
     if (sink === undefined) {
-      const inner = this.rows.filter((r) => row.inner.includes(r.name));
-      sink = row.create(inner.length > 0 ? new StreamRouter(this.next, inner, this.ctx, true) : this.next, this.ctx);
+      const inner = this.depth + 1 < MAX_LAYER_DEPTH ? row.inner() : [];
+      sink = row.create(inner.length > 0 ? new StreamRouter(this.next, inner, this.ctx, true, this.depth + 1) : this.next, this.ctx);
       this.instances.set(row, sink);
     }
     return sink;

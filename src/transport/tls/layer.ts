@@ -2,7 +2,8 @@
  * The TLS stream layer: a StreamSink between TCP reassembly and the MQTT stage. For every TLS connection it cuts each
  * direction into records (RFC 8446 5.1, RFC 5246 6.2), reads the handshake without keys (one 'tls' event with its
  * facts and findings) and, with the session's secrets from a key log, decrypts the records and passes the plaintext
- * on as the connection's stream. The transport router hands it only the connections the TCP stage flagged `tls`.
+ * on as the connection's stream. The transport router hands it the connections the TCP stage flagged `tls`, and streams
+ * unwrapped by another layer that begin with a ClientHello (TLS inside WebSocket).
  *
  * Every problem is an event: no key, an unsupported suite, a record that does not authenticate (the plaintext it held is
  * a gap for the MQTT framer, which resynchronises), a record length past the limit, a record cut at the end, a TCP
@@ -97,6 +98,8 @@ class TlsConn {
   params: SuiteParams | null = null;
   keys: SessionKeys | undefined = undefined;
   factsSent = false;
+  /** This layer has named itself in the connection's `transport`. */
+  announced = false;
   /** Decryption set up for both directions (the 'tls' event says so). */
   decrypting = false;
   /** Why not, once decided (the one event per connection). */
@@ -141,7 +144,7 @@ export class TlsLayer implements StreamSink {
     this.held = opts.heldBytes ?? { held: 0, limit: 128 * 1024 * 1024 };
   }
 
-  /** Every connection given is a TLS one: the router hands this layer only those it claims (conn.tls). */
+  /** Every connection given is a TLS one: the router hands this layer only those it claims or found a ClientHello in. */
   open(conn: Connection): void {
     this.conns.set(conn.id, new TlsConn(conn));
   }
@@ -748,8 +751,10 @@ export class TlsLayer implements StreamSink {
 
   /** Marks the connection as carried by TLS for the records the MQTT stage writes, before any plaintext reaches it. */
   private announce(t: TlsConn): void {
-    if (t.conn.transport === undefined) {
-      t.conn.transport = ['tls'];
+    if (!t.announced) {
+      // Outermost (['tls']), or inside the layers already unwrapped (['websocket', 'tls']: TLS in WebSocket frames).
+      t.announced = true;
+      t.conn.transport = [...(t.conn.transport ?? []), 'tls'];
       t.conn.transportKeys = t.keys!.source;
     }
   }
