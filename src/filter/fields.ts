@@ -180,6 +180,17 @@ function subscriptionOption(s: Subject, pick: (x: SubscriptionRequest) => boolea
   return seen ? false : undefined;
 }
 
+/**
+ * One end of a directed record's connection: the sender's (`sender` true) or the receiver's, read by `pick` from the
+ * connection with `client` saying whether that end is the client. Absent without a connection or a direction.
+ */
+function endpoint<T>(s: Subject, sender: boolean, pick: (c: Connection, client: boolean) => T, conn: Connection | null = connOf(s)): T | undefined {
+  const d = dirOf(s);
+  return conn === null || d === null ? undefined : pick(conn, (d === 'c2s') === sender);
+}
+
+const ip = (c: Connection, client: boolean): string => (client ? c.clientIp : c.serverIp);
+
 /** ip.src / ip.dst / ip.addr (IPv4) and ipv6.* (IPv6), as in Wireshark: each only on connections of its version. */
 function ipFields(prefix: string, version: string, v6: boolean): FilterField[] {
   const of = (s: Subject): Connection | null => {
@@ -188,16 +199,8 @@ function ipFields(prefix: string, version: string, v6: boolean): FilterField[] {
     return c !== null && c.clientIp.includes(':') === v6 ? c : null;
   };
   return [
-    str(`${prefix}.src`, 'connection', `the sender's ${version} address (src and dst hold both versions)`, (s) => {
-      const c = of(s);
-      const d = dirOf(s);
-      return c === null || d === null ? undefined : d === 'c2s' ? c.clientIp : c.serverIp;
-    }),
-    str(`${prefix}.dst`, 'connection', `the receiver's ${version} address`, (s) => {
-      const c = of(s);
-      const d = dirOf(s);
-      return c === null || d === null ? undefined : d === 'c2s' ? c.serverIp : c.clientIp;
-    }),
+    str(`${prefix}.src`, 'connection', `the sender's ${version} address (src and dst hold both versions)`, (s) => endpoint(s, true, ip, of(s))),
+    str(`${prefix}.dst`, 'connection', `the receiver's ${version} address`, (s) => endpoint(s, false, ip, of(s))),
     str(`${prefix}.addr`, 'connection', `either ${version} address of the connection`, (s) => {
       const c = of(s);
       return c === null ? undefined : [c.clientIp, c.serverIp];
@@ -357,28 +360,12 @@ export const FILTER_FIELDS: readonly FilterField[] = [
   // The connection: on every record of it.
   str('client', 'connection', 'the client\'s address and port ("10.0.0.5:51000", IPv6 as "[addr]:port")', (s) => connOf(s)?.client),
   str('server', 'connection', 'the server\'s address and port', (s) => connOf(s)?.server),
-  str('src', 'connection', 'the sender\'s address and port (client for c2s, server for s2c)', (s) => {
-    const c = connOf(s);
-    const d = dirOf(s);
-    return c === null || d === null ? undefined : d === 'c2s' ? c.client : c.server;
-  }),
-  str('dst', 'connection', 'the receiver\'s address and port', (s) => {
-    const c = connOf(s);
-    const d = dirOf(s);
-    return c === null || d === null ? undefined : d === 'c2s' ? c.server : c.client;
-  }),
+  str('src', 'connection', 'the sender\'s address and port (client for c2s, server for s2c)', (s) => endpoint(s, true, (c, client) => (client ? c.client : c.server))),
+  str('dst', 'connection', 'the receiver\'s address and port', (s) => endpoint(s, false, (c, client) => (client ? c.client : c.server))),
   ...ipFields('ip', 'IPv4', false),
   ...ipFields('ipv6', 'IPv6', true),
-  num('tcp.srcport', 'connection', 'the sender\'s TCP port', (s) => {
-    const c = connOf(s);
-    const d = dirOf(s);
-    return c === null || d === null ? undefined : d === 'c2s' ? c.clientPort : c.serverPort;
-  }),
-  num('tcp.dstport', 'connection', 'the receiver\'s TCP port', (s) => {
-    const c = connOf(s);
-    const d = dirOf(s);
-    return c === null || d === null ? undefined : d === 'c2s' ? c.serverPort : c.clientPort;
-  }),
+  num('tcp.srcport', 'connection', 'the sender\'s TCP port', (s) => endpoint(s, true, (c, client) => (client ? c.clientPort : c.serverPort))),
+  num('tcp.dstport', 'connection', 'the receiver\'s TCP port', (s) => endpoint(s, false, (c, client) => (client ? c.clientPort : c.serverPort))),
   num('tcp.port', 'connection', 'either TCP port of the connection', (s) => {
     const c = connOf(s);
     return c === null ? undefined : [c.clientPort, c.serverPort];
