@@ -1,4 +1,5 @@
 /** The ring of --threads 2 (src/cli/ring.ts): every message comes out as it went in, in order, across wraps and parts. */
+import type { TraceRecord } from '../src/sessions/records.js';
 import { describe, expect, it } from 'vitest';
 import type { PacketRecord, Violation } from '../src/mqtt/connection-decoder.js';
 import { decodePacket } from '../src/mqtt/decoder.js';
@@ -29,6 +30,7 @@ function collector(): { h: RingHandler; got: unknown[] } {
     packet: (p: RingPacket) => got.push(['packet', { ...p, bytes: Array.from(p.bytes.subarray(0, 8)), length: p.bytes.length }]),
     wsFrame: (c, d, note) => got.push(['wsFrame', c, d, { ...note, header: Array.from(note.header) }]),
     wsDrop: (c) => got.push(['wsDrop', c]),
+    traced: (t) => got.push(['traced', t]),
     idle: () => {},
   };
   return { h, got };
@@ -48,6 +50,18 @@ describe('ring of --threads 2', () => {
       ['wsFrame', 7, 's2c', { frame: 41, header: [0x82, 0xfe, 0x01, 0x2c, 1, 2, 3, 4], payloadLength: 300, streamOffset: 2 ** 33 }],
       ['wsDrop', 7],
     ]);
+  });
+
+  it('hands over the records of the sessions stage', () => {
+    const sab = newRingBuffer();
+    const w = new RingWriter(sab);
+    const r = new RingReader(sab);
+    const { h, got } = collector();
+    const rec: TraceRecord = { kind: 'session', clientId: 'c\u00e9', connections: [1, 4], reconnects: 1, takeovers: 0, redeliveries: 2, subscriptions: null };
+    w.traced(rec);
+    w.end();
+    r.run(h);
+    expect(got).toEqual([['traced', rec]]);
   });
 
   it('hands over opens, times, packets with findings, aliases and cuts, events and closes, in order', () => {
@@ -88,7 +102,7 @@ describe('ring of --threads 2', () => {
     const sizes: number[] = [];
     let bad = 0;
     const h: RingHandler = {
-      frameTime: () => {}, open: () => {}, close: () => {}, event: () => {}, idle: () => {}, wsFrame: () => {}, wsDrop: () => {},
+      frameTime: () => {}, open: () => {}, close: () => {}, event: () => {}, idle: () => {}, wsFrame: () => {}, wsDrop: () => {}, traced: () => {},
       packet: (p) => {
         sizes.push(p.bytes.length);
         // Every byte of the payload is its offset's low byte: a piece put back in the wrong place shows.

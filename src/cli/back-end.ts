@@ -5,6 +5,7 @@
  */
 import type { PacketRecord, PacketSink, Severity, Violation } from '../mqtt/connection-decoder.js';
 import { DialectStage, type DialectMode } from '../dialects/stage.js';
+import type { TraceSink } from '../sessions/records.js';
 import { makeChalk } from '../render/color.js';
 import { DEFAULT_WIDTH, SummaryCollector } from '../render/summary.js';
 import { Renderer, type DirectOut, type RenderOptions } from '../render/text.js';
@@ -110,8 +111,8 @@ export interface LineOut extends DirectOut {
 }
 
 export interface BackEnd {
-  /** The rules' downstream: dialects, then renderer, counter and summary. */
-  readonly sink: PacketSink;
+  /** The rules' (and the sessions stage's) downstream: dialects, then renderer, counter and summary. */
+  readonly sink: TraceSink;
   readonly renderer: Renderer;
   readonly counter: ViolationCounter;
   readonly summary: SummaryCollector | null;
@@ -136,7 +137,7 @@ export function buildBackEnd(a: BackEndArgs, out: LineOut, color: boolean, tree:
   const renderer = new Renderer((l) => out.line(l), ro, out);
   const summary = a.summary ? new SummaryCollector() : null;
   const counter = new ViolationCounter(SEVERITY_RANK[a.failOn ?? 'error']);
-  const shown: PacketSink[] = [renderer];
+  const shown: TraceSink[] = [renderer];
   if (a.fieldsExport !== undefined) {
     const fields = a.fieldsExport.names.map((name) => ({ name, field: resolveField(name) }));
     shown.push(new FieldsExporter({ ...a.fieldsExport.options, fields, redact: a.redact }, (l) => out.line(l)));

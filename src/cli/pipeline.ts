@@ -10,6 +10,8 @@ import { NetDecoder } from '../net/decoder.js';
 import type { NetEvent } from '../net/types.js';
 import { DialectStage, type DialectMode } from '../dialects/stage.js';
 import { RuleEngine } from '../rules/engine.js';
+import type { TraceRecord, TraceSink } from '../sessions/records.js';
+import { SessionsStage } from '../sessions/stage.js';
 import { PortCensus } from './no-mqtt.js';
 import { MQTT_TLS_PORT, TcpReassembler, type Shard } from '../tcp/reassembler.js';
 import { KeyLog } from '../transport/tls/keylog.js';
@@ -47,11 +49,14 @@ export interface PipelineOptions {
   tlsPorts?: number[];
   /** Where the WebSocket layer keeps frame headers for the annotated hex (-x); none otherwise. */
   wsNotes?: WsFrameSink;
+  /** The sessions stage (default true; always off with `shard`): false leaves it out, to measure what it costs. */
+  sessions?: boolean;
 }
 
 /** Sends every record to several sinks (renderer, summary, counters). */
-export class FanOut implements PacketSink {
-  constructor(private readonly sinks: PacketSink[]) {}
+export class FanOut implements TraceSink {
+  constructor(private readonly sinks: TraceSink[]) {}
+  traced(r: TraceRecord): void { for (const s of this.sinks) s.traced?.(r); }
   open(conn: Connection): void { for (const s of this.sinks) s.open(conn); }
   packet(rec: PacketRecord): void { for (const s of this.sinks) s.packet(rec); }
   event(ev: StreamEvent & { violations?: Violation[] }): void { for (const s of this.sinks) s.event(ev); }
@@ -67,7 +72,7 @@ export interface Pipeline extends CaptureSink {
   readonly ports: PortCensus;
 }
 
-export function buildPipeline(out: PacketSink, opts: PipelineOptions, onFrame?: (rec: CaptureRecord) => void): Pipeline {
+export function buildPipeline(out: TraceSink, opts: PipelineOptions, onFrame?: (rec: CaptureRecord) => void): Pipeline {
   return buildFrontPipeline(new DialectStage(out, { dialect: opts.dialect, tree: opts.tree, views: opts.fieldsShown ?? true }), opts, onFrame);
 }
 
@@ -77,8 +82,11 @@ export function buildPipeline(out: PacketSink, opts: PipelineOptions, onFrame?: 
  * MQTT decoding only, `afterRules` then getting what the rules would have (--threads 2 runs the rules in the worker
  * when rendering is light).
  */
-export function buildFrontPipeline(afterRules: PacketSink, opts: PipelineOptions, onFrame?: (rec: CaptureRecord) => void, withRules = true): Pipeline {
-  const rules: PacketSink = withRules ? new RuleEngine(afterRules) : afterRules;
+export function buildFrontPipeline(afterRules: TraceSink, opts: PipelineOptions, onFrame?: (rec: CaptureRecord) => void, withRules = true): Pipeline {
+  // The sessions stage follows the rules wherever they run (here, or in the --threads 2 worker); with --shard it is
+  // left out: a shard sees only some of the connections, so a model across them would be wrong, not partial.
+  const sessions = withRules ? sessionsStage(afterRules, opts) : null;
+  const rules: PacketSink = withRules ? new RuleEngine(sessions ?? afterRules) : afterRules;
   const payloadLimit = opts.fieldsShown === false ? 0 : opts.payloadLimit;
   const mqtt = new ConnectionDecoder(rules, { tree: opts.tree, ...(payloadLimit !== undefined ? { payloadLimit } : {}) });
   // TCP -> transport (stream layers chosen by port and by the first bytes: TLS, WebSocket, WebSocket inside TLS) -> MQTT.
@@ -132,8 +140,14 @@ export function buildFrontPipeline(afterRules: PacketSink, opts: PipelineOptions
     finish(): void {
       net.finish(frames);
       tcp.finish(frames, lastSec, lastNsec);
+      sessions?.finish();
     },
   };
+}
+
+/** The sessions stage in front of `next`, or null when the run cannot give it every connection (--shard). */
+export function sessionsStage(next: TraceSink, opts: Pick<PipelineOptions, 'shard' | 'sessions'>): SessionsStage | null {
+  return opts.shard === undefined && opts.sessions !== false ? new SessionsStage(next) : null;
 }
 
 export interface ReadAllOptions {

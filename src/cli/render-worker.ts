@@ -5,7 +5,8 @@
  */
 import { writeSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
-import { dropCutProblems, type PacketRecord, type PacketSink } from '../mqtt/connection-decoder.js';
+import { dropCutProblems, type PacketRecord } from '../mqtt/connection-decoder.js';
+import type { TraceSink } from '../sessions/records.js';
 import { PacketDecoder } from '../mqtt/decoder.js';
 import { PUBLISH } from '../mqtt/tables.js';
 import type { DecodeContext, ProtocolLevel } from '../mqtt/types.js';
@@ -13,6 +14,7 @@ import { RuleEngine } from '../rules/engine.js';
 import type { Connection } from '../tcp/types.js';
 import { buildBackEnd, endOutput } from './back-end.js';
 import { DrainOut } from './output.js';
+import { sessionsStage } from './pipeline.js';
 import { RingReader } from './ring.js';
 import type { RenderWorkerData, RenderWorkerMessage } from './threads.js';
 
@@ -47,7 +49,9 @@ function run(data: RenderWorkerData): RenderWorkerMessage {
     const limit: RenderWorkerMessage = { kind: 'limit' };
     parentPort!.postMessage(limit);
   });
-  const sink: PacketSink = data.rules ? new RuleEngine(be.sink) : be.sink;
+  // The rules, and after them the sessions stage, when the main thread left them to this worker.
+  const sessions = data.rules ? sessionsStage(be.sink, {}) : null;
+  const sink: TraceSink = data.rules ? new RuleEngine(sessions ?? be.sink) : be.sink;
   const decoder = new PacketDecoder();
   const ctx: DecodeContext = { level: 4, dir: null, tree: data.tree, payloadLimit: data.payloadLimit };
   const conns = new Map<number, Connection>();
@@ -65,6 +69,7 @@ function run(data: RenderWorkerData): RenderWorkerMessage {
         sink.close(conn, end);
       },
       event: (ev) => sink.event(ev),
+      traced: (r) => sink.traced?.(r),
       packet: (p) => {
         const conn = conns.get(p.connId);
         if (conn === undefined) throw new Error(`ring: a packet of connection ${p.connId}, which is not open`);
@@ -85,6 +90,8 @@ function run(data: RenderWorkerData): RenderWorkerMessage {
       wsDrop: (conn) => be.wsNotes?.drop(conn),
       idle: () => out.flush(),
     });
+    // The end of the input, as pipeline.finish() gives it in one thread (also after an unreadable input).
+    sessions?.finish();
     // After an unreadable input only what was decoded before the error is shown, as in one thread.
     if (complete) endOutput(data.args, be, out, data.color, data.width);
     else out.flush();

@@ -16,6 +16,7 @@
  * WRAP marker. A message larger than MAX_INLINE (a huge PUBLISH, thousands of frame numbers) is sent in PART pieces
  * that the reader joins.
  */
+import type { TraceRecord } from '../sessions/records.js';
 import type { PacketRecord, Violation } from '../mqtt/connection-decoder.js';
 import { PUBLISH } from '../mqtt/tables.js';
 import type { Connection, ConnectionEnd, Direction, StreamEvent } from '../tcp/types.js';
@@ -53,6 +54,8 @@ const enum T {
   /** A WebSocket frame header for the annotated hex (-x), and a connection whose headers are no longer needed. */
   WS_FRAME = 9,
   WS_DROP = 10,
+  /** A record of the sessions stage (message, session). */
+  TRACED = 11,
 }
 
 /** Header of every message: type (8 bits) and length (24 bits) in one word, then the message's own fields. */
@@ -151,6 +154,10 @@ export class RingWriter {
 
   event(ev: StreamEvent & { violations?: Violation[] }): void {
     this.json(T.EVENT, ev);
+  }
+
+  traced(r: TraceRecord): void {
+    this.json(T.TRACED, r);
   }
 
   /**
@@ -301,6 +308,7 @@ export interface RingHandler {
   open(conn: Connection): void;
   close(connId: number, end: ConnectionEnd): void;
   event(ev: StreamEvent & { violations?: Violation[] }): void;
+  traced(r: TraceRecord): void;
   packet(p: RingPacket): void;
   /** A WebSocket frame note (RingWriter.wsFrames), and the end of a connection's notes. */
   wsFrame(conn: number, dir: Direction, note: WsFrameNote): void;
@@ -443,6 +451,10 @@ function dispatch(h: RingHandler, u8: Uint8Array, dv: DataView, at: number, type
       h.wsFrame(conn, dir, { frame, header: Uint8Array.from(header), payloadLength, streamOffset });
       return;
     }
+    case T.TRACED:
+      // JSON of the sessions stage's own plain-data record.
+      h.traced(readJson(u8, dv, at) as TraceRecord);
+      return;
     case T.WS_DROP:
       h.wsDrop(readJson(u8, dv, at) as number);
       return;

@@ -6,7 +6,8 @@
  */
 import { Worker } from 'node:worker_threads';
 import { CaptureFormatError } from '../capture/types.js';
-import type { PacketRecord, PacketSink, Violation } from '../mqtt/connection-decoder.js';
+import type { PacketRecord, Violation } from '../mqtt/connection-decoder.js';
+import type { TraceRecord, TraceSink } from '../sessions/records.js';
 import type { Connection, ConnectionEnd, StreamEvent } from '../tcp/types.js';
 import { defaultPorts, EXIT, oneLine, type BackEndArgs } from './back-end.js';
 import { noMqttMessage } from './no-mqtt.js';
@@ -38,7 +39,7 @@ export type RenderWorkerMessage =
  * The rules' downstream on the main thread: each call becomes a ring message. Frame times cross only where the
  * renderer reads them: the first frame's (relative times count from it) and the latest before an event or close.
  */
-class RingSink implements PacketSink {
+class RingSink implements TraceSink {
   private first = true;
   private timeSec = 0;
   private timeNsec = 0;
@@ -67,6 +68,10 @@ class RingSink implements PacketSink {
   event(ev: StreamEvent & { violations?: Violation[] }): void {
     this.sendTime();
     this.ring.event(ev);
+  }
+
+  traced(r: TraceRecord): void {
+    this.ring.traced(r);
   }
 
   close(conn: Connection, end: ConnectionEnd): void {

@@ -6,8 +6,9 @@
  * Packets stream through: nothing is held back, so a dialect recognised from a later topic cannot change packets
  * already passed on (an auto-detected connection on another port gets no CONNECT annotations).
  */
-import type { PacketRecord, PacketSink, Violation } from '../mqtt/connection-decoder.js';
+import type { PacketRecord, Violation } from '../mqtt/connection-decoder.js';
 import { CONNECT, PUBLISH, SUBSCRIBE } from '../mqtt/tables.js';
+import type { TraceRecord, TraceSink } from '../sessions/records.js';
 import type { Connection, ConnectionEnd, StreamEvent } from '../tcp/types.js';
 import { addChild, payloadNode, payloadRange } from './nodes.js';
 import { NOTHING, OneNetConnection, type PublishOutcome } from './onenet.js';
@@ -27,12 +28,12 @@ export interface DialectStageOptions {
   views?: boolean;
 }
 
-export class DialectStage implements PacketSink {
-  private readonly next: PacketSink;
+export class DialectStage implements TraceSink {
+  private readonly next: TraceSink;
   private readonly opts: DialectStageOptions;
   private readonly conns = new Map<number, OneNetConnection>();
 
-  constructor(next: PacketSink, opts: DialectStageOptions) {
+  constructor(next: TraceSink, opts: DialectStageOptions) {
     this.next = next;
     this.opts = opts;
   }
@@ -59,6 +60,10 @@ export class DialectStage implements PacketSink {
 
   event(ev: StreamEvent & { violations?: Violation[] }): void {
     this.next.event(ev);
+  }
+
+  traced(r: TraceRecord): void {
+    this.next.traced?.(r);
   }
 
   close(conn: Connection, end: ConnectionEnd): void {

@@ -7,6 +7,7 @@
  */
 import type { PacketRecord, PacketSink, Violation } from '../mqtt/connection-decoder.js';
 import { CONNACK, CONNECT } from '../mqtt/tables.js';
+import type { TraceSink } from '../sessions/records.js';
 import type { Connection, ConnectionEnd, StreamEvent } from '../tcp/types.js';
 import type { CompiledFilter } from './compile.js';
 import { Subject, type ConnFacts } from './fields.js';
@@ -61,7 +62,7 @@ export class ConnFactsTable {
   }
 }
 
-export class FilterStage implements PacketSink {
+export class FilterStage implements TraceSink {
   private readonly next: PacketSink;
   private readonly test: CompiledFilter['test'];
   /**
@@ -96,6 +97,12 @@ export class FilterStage implements PacketSink {
   get openConnections(): number {
     return this.facts.size;
   }
+
+  /**
+   * The sessions stage's message and session records are about no one packet the filter could select: with -Y, -c or
+   * --count they are not shown.
+   */
+  traced(): void {}
 
   open(conn: Connection): void {
     this.facts.open(conn);

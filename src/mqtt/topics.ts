@@ -99,11 +99,13 @@ export function checkSharedFilter(b: Uint8Array, start: number, end: number): Fi
 /**
  * Whether a Topic Name matches a Topic Filter as a server matches them (3.1.1 and 5.0 §4.7): '+' matches one whole
  * level, '#' as the last level matches its parent and every level below, and a filter starting with a wildcard does
- * not match a topic starting with '$' (MQTT-4.7.2-1). A `$share/{group}/` prefix is not removed here: callers that
- * hold a shared subscription pass the filter after it. Walks both strings once, allocating nothing.
+ * not match a topic starting with '$' (MQTT-4.7.2-1; `dollarRule` false leaves that rule to the caller, which the
+ * per-connection checks use to say why such a topic matched nothing). A `$share/{group}/` prefix is not removed here:
+ * callers that hold a shared subscription pass the filter after it ({@link stripShare}). Walks both strings once,
+ * allocating nothing. The one matcher of the filter language (-Y), the per-connection rules and the sessions stage.
  */
-export function topicMatches(filter: string, topic: string): boolean {
-  if (topic.charCodeAt(0) === 0x24 /* $ */) {
+export function topicMatches(filter: string, topic: string, dollarRule = true): boolean {
+  if (dollarRule && topic.charCodeAt(0) === 0x24 /* $ */) {
     const f0 = filter.charCodeAt(0);
     if (f0 === PLUS || f0 === HASH) return false;
   }
@@ -140,4 +142,11 @@ export function topicMatches(filter: string, topic: string): boolean {
     fi++;
     ti++;
   }
+}
+
+/** `$share/{name}/{filter}` subscribes to `{filter}`. */
+export function stripShare(filter: string): string {
+  if (!filter.startsWith('$share/')) return filter;
+  const slash = filter.indexOf('/', 7);
+  return slash < 0 ? filter : filter.slice(slash + 1);
 }

@@ -1,6 +1,8 @@
 /** Human output: one line per packet (tshark-like), optionally followed by the field tree (-V) or annotated hex (-x). */
+import type { TraceRecord, TraceSink } from '../sessions/records.js';
+import { traceJson } from './trace.js';
 import type { ChalkInstance } from 'chalk';
-import type { PacketRecord, PacketSink, Violation } from '../mqtt/connection-decoder.js';
+import type { PacketRecord, Violation } from '../mqtt/connection-decoder.js';
 import { VERSION_NAME } from '../mqtt/types.js';
 import { closeViolations } from '../rules/close.js';
 import type { Connection, ConnectionEnd, StreamEvent } from '../tcp/types.js';
@@ -67,7 +69,7 @@ function severityMark(chalk: ChalkInstance, vs: Violation[]): string {
   return ' ' + paint(`[${parts.join('] [')}]${more}`);
 }
 
-export class Renderer implements PacketSink {
+export class Renderer implements TraceSink {
   private readonly write: Write;
   private readonly o: RenderOptions;
   private readonly conns = new Map<number, Connection>();
@@ -193,6 +195,13 @@ export class Renderer implements PacketSink {
       for (const v of rec.violations) this.write(`      ${violationText(chalk, v)}`);
     }
     if (o.verbose || o.hex) this.write('');
+  }
+
+  /** The sessions stage's records: NDJSON only (they carry no findings, so --only-violations leaves them out). */
+  traced(r: TraceRecord): void {
+    const o = this.o;
+    if (o.quiet || o.onlyViolations || !o.json) return;
+    this.write(traceJson(r));
   }
 
   event(ev: StreamEvent & { violations?: Violation[] }): void {

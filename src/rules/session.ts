@@ -22,7 +22,7 @@ import type {
   AckPacket, ConnackPacket, ConnectPacket, DisconnectPacket, MqttPacket, Properties, PublishPacket, SubackPacket,
   SubscribePacket, SubscriptionRequest, UnsubackPacket, UnsubscribePacket,
 } from '../mqtt/packets.js';
-import { topicDigest } from '../mqtt/topics.js';
+import { stripShare, topicDigest, topicMatches } from '../mqtt/topics.js';
 import type { ProtocolLevel } from '../mqtt/types.js';
 import type { Connection, ConnectionEnd, Direction } from '../tcp/types.js';
 import { endSeconds, endsOpen, type DisconnectSeen, type SessionEnd } from './close.js';
@@ -198,7 +198,8 @@ interface Flight {
 }
 
 interface Subscription {
-  levels: string[];
+  /** The filter ($share/ prefix removed). */
+  filter: string;
   requested: number;
   granted: number;
   /** SUBACK not seen yet. */
@@ -949,10 +950,9 @@ export class ConnSession {
         return;
       }
       this.subsChars += filter.length;
-      const levels = filter.split('/');
       const sub: Subscription = {
-        levels, requested: s.qos, granted: -1, pending: true, removed: false, rap: s.retainAsPublished === true,
-        subId: typeof subId === 'number' ? subId : undefined, wild, wildcardFirst: levels[0] === '+' || levels[0] === '#',
+        filter, requested: s.qos, granted: -1, pending: true, removed: false, rap: s.retainAsPublished === true,
+        subId: typeof subId === 'number' ? subId : undefined, wild, wildcardFirst: filter.startsWith('+') || filter.startsWith('#'),
       };
       this.subs.set(filter, sub);
       if (wild) this.wildSubs.push(sub);
@@ -1067,7 +1067,8 @@ export class ConnSession {
     const wild = this.wildSubs;
     for (let i = 0; i < wild.length; i++) {
       const s = wild[i]!;
-      if (!matchFilter(s.levels, topic)) continue;
+      // Without the '$' rule: a '$' topic only wildcard-first filters match is a finding of its own, below.
+      if (!topicMatches(s.filter, topic, false)) continue;
       if (dollar && s.wildcardFirst) this.mDollarWild = true;
       else this.take(s);
     }
@@ -1311,30 +1312,4 @@ function kindName(k: Kind): string {
     case Kind.Sub: return 'SUBSCRIBE';
     case Kind.Unsub: return 'UNSUBSCRIBE';
   }
-}
-
-/** `$share/{name}/{filter}` subscribes to `{filter}`. */
-function stripShare(filter: string): string {
-  if (!filter.startsWith('$share/')) return filter;
-  const slash = filter.indexOf('/', 7);
-  return slash < 0 ? filter : filter.slice(slash + 1);
-}
-
-/**
- * Topic Filter matching on a pre-split filter, without splitting the topic (no allocation per PUBLISH).
- * '#' matches the parent level too ("a/#" matches "a"). The '$' rule is the caller's.
- */
-export function matchFilter(levels: readonly string[], topic: string): boolean {
-  const n = topic.length;
-  let pos = 0;
-  for (let i = 0; i < levels.length; i++) {
-    const lv = levels[i]!;
-    if (lv === '#') return true;
-    if (pos > n) return false;
-    let end = topic.indexOf('/', pos);
-    if (end < 0) end = n;
-    if (lv !== '+' && (end - pos !== lv.length || !topic.startsWith(lv, pos))) return false;
-    pos = end + 1;
-  }
-  return pos === n + 1;
 }

@@ -1,0 +1,29 @@
+/**
+ * The catalogue statements the sessions stage checks (src/rules/catalogue.ts lists them as implemented, with the
+ * per-connection rules): one finding per defect, cited for the version of the connection it is reported on.
+ */
+import { pair, rule, type RuleEntry, type RulePair } from '../rules/catalogue.js';
+
+export const X = {
+  /** Delivery QoS = the lower of the published QoS and the granted QoS (one matching subscription). */
+  qosMin: pair('MQTT-3.8.4-6', 'MQTT-3.8.4-8'),
+  /** With several matching subscriptions: the highest of their QoS (capped by the published one). */
+  qosOverlap: pair('MQTT-3.3.5-1', 'MQTT-3.3.4-2'),
+  /** A second CONNECT of a connected ClientId: the broker closes the first connection. */
+  takeover: pair('MQTT-3.1.4-2', 'MQTT-3.1.4-3'),
+  /** 3.1.1: Clean Session 0 and a stored session: Session Present 1. */
+  sessionKept311: rule('3.1.1', 'MQTT-3.2.2-2'),
+  /** 3.1.1: Clean Session 0 without a stored session: Session Present 0. */
+  sessionNone311: rule('3.1.1', 'MQTT-3.2.2-3'),
+  /** 5.0: Clean Start 0: Session Present says whether the server holds the session. */
+  sessionPresent50: rule('5.0', 'MQTT-3.2.2-3'),
+  /** A resent PUBLISH carries DUP=1. */
+  dup: pair('MQTT-3.3.1-1', 'MQTT-3.3.1-1'),
+  /** Unacknowledged PUBLISH and PUBREL are resent after a reconnect that resumes the session. */
+  resend: pair('MQTT-4.4.0-1', 'MQTT-4.4.0-1'),
+  /** The client resends in the original order. */
+  order: pair('MQTT-4.6.0-1', 'MQTT-4.6.0-1'),
+  /** A live delivery (the subscription existed before the message was published) has RETAIN=0. */
+  retainLive311: rule('3.1.1', 'MQTT-3.3.1-9'),
+  retainLive50: rule('5.0', 'MQTT-3.3.1-12'),
+} satisfies Record<string, RulePair | RuleEntry>;

@@ -1,0 +1,651 @@
+/**
+ * The sessions stage: a model of the broker across connections, fed the rules' records in capture order.
+ *
+ * - Clients by ClientId (a 5.0 Assigned Client Identifier when the CONNECT had none): each accepted connection, Clean
+ *   Session / Clean Start, Session Expiry, Session Present, and the QoS 1/2 exchanges left open when a connection
+ *   ended, carried to the next connection that resumes the session.
+ * - Each client's subscriptions as the broker granted them (SUBACK success codes), removed by UNSUBACK, dropped when
+ *   a clean session ends; matched with the one matcher of src/mqtt/topics.ts.
+ * - Message tracing: every PUBLISH the broker received is indexed by topic, payload length and payload hash; every
+ *   PUBLISH the broker sent is matched to the earliest indexed message it can be. Two candidates from different
+ *   publishers are ambiguous and said so, never guessed. Messages leave the index WINDOW_SEC after they were
+ *   published (or when the index is full), and then become `message` records.
+ *
+ * Findings go where the rules stage puts its own: on the packet that shows the defect, or on the close record of
+ * the connection whose end does. Each is reported only when the capture shows what it needs (the subscriber's whole
+ * subscription state, both connections of a takeover, the previous connection of a resumed session).
+ */
+import type { PacketRecord, PacketSink, Violation } from '../mqtt/connection-decoder.js';
+import type {
+  AckPacket, ConnackPacket, ConnectPacket, DisconnectPacket, PublishPacket, SubackPacket, SubscribePacket, UnsubackPacket,
+  UnsubscribePacket,
+} from '../mqtt/packets.js';
+import {
+  CONNACK, CONNECT, DISCONNECT, PUBACK, PUBCOMP, PUBLISH, PUBREC, PUBREL, SUBACK, SUBSCRIBE, UNSUBACK, UNSUBSCRIBE,
+} from '../mqtt/tables.js';
+import { stripShare, topicDigest, topicMatches } from '../mqtt/topics.js';
+import type { ProtocolLevel } from '../mqtt/types.js';
+import { pick, violation } from '../rules/catalogue.js';
+import type { ClosedConnection } from '../rules/close.js';
+import type { Connection, ConnectionEnd, Direction, StreamEvent } from '../tcp/types.js';
+import { X } from './findings.js';
+import { fnv1a, hashHex } from './hash.js';
+import type { AmbiguousDelivery, MessageRecord, SessionRecord, TraceSink } from './records.js';
+
+/** Seconds of capture time a message stays in the index, waiting for its deliveries. */
+export const WINDOW_SEC = 60;
+/** Messages in the index at once; past it the oldest leaves early (a `sessions-limit` event, once). */
+export const MAX_MESSAGES = 65_536;
+/** ClientIds followed; past it new ClientIds are not (a `sessions-limit` event, once). */
+export const MAX_CLIENTS = 65_536;
+/** Subscriptions kept per client; past it the client's model is incomplete and its deliveries go unchecked. */
+export const MAX_SUBSCRIPTIONS = 4_096;
+/** Ambiguous deliveries listed per message (the rest are counted in `candidates` of the ones listed). */
+const MAX_AMBIGUOUS_LISTED = 16;
+/** Deliveries listed per message; more are not listed (a message to 10,000 subscribers is still one record). */
+const MAX_DELIVERIES_LISTED = 1_024;
+/** How long the broker may take to close a taken-over connection before that is a finding (capture seconds). */
+export const TAKEOVER_GRACE_SEC = 1;
+/** Session Expiry comparisons closer than this to the boundary are not judged (clock and scheduling slack). */
+const EXPIRY_SLACK_SEC = 1;
+/** 5.0 Session Expiry Interval 0xFFFFFFFF: the session does not expire. */
+const NEVER = 0xffffffff;
+
+export interface SessionsOptions {
+  windowSec?: number;
+  maxMessages?: number;
+  maxClients?: number;
+}
+
+/** A QoS 1/2 exchange one side started and the other has not completed. */
+interface Open {
+  packetId: number;
+  /** 'publish': PUBLISH sent, no PUBACK/PUBREC yet; 'pubrel': PUBREL due or sent, no PUBCOMP yet. */
+  stage: 'publish' | 'pubrel';
+  topic: string;
+  hash: number;
+  length: number;
+  frame: number;
+  /** Order the sender sent it in (for MQTT-4.6.0-1). */
+  seq: number;
+}
+
+interface Sub {
+  /** The filter ($share/ prefix removed). */
+  filter: string;
+  granted: number;
+  noLocal: boolean;
+  rap: boolean;
+  /** Capture time of the SUBACK that granted it (messages published after it are live deliveries). */
+  since: number;
+}
+
+interface Client {
+  id: string;
+  connections: number[];
+  takeovers: number;
+  redeliveries: number;
+  /** By the filter as subscribed ($share/ prefix included: a shared and a plain subscription are two). */
+  subs: Map<string, Sub>;
+  /** Every subscription the broker holds for the client is known (its session began in the capture). */
+  complete: boolean;
+  /** Accepted connections still open. */
+  live: Set<ConnState>;
+  /** How the session stood when the client's last connection ended; null before any ended. */
+  last: { time: number; persists: boolean; expirySec: number; conn: number } | null;
+  /** Exchanges left open by the last connection, per sender, when its session persists. */
+  carried: { c2s: Open[]; s2c: Open[] } | null;
+}
+
+interface Pending {
+  filters: { topic: string; noLocal: boolean; rap: boolean; qos: number }[];
+}
+
+interface ConnState {
+  conn: Connection;
+  level: ProtocolLevel;
+  clientId: string | null;
+  client: Client | null;
+  connect: { clean: boolean; expirySec: number; time: number } | null;
+  accepted: boolean;
+  /** The CONNACK resumed a stored session (Clean 0, Session Present 1). */
+  resumed: boolean;
+  open: { c2s: Map<number, Open>; s2c: Map<number, Open> };
+  seq: number;
+  subscribes: Map<number, Pending>;
+  unsubscribes: Map<number, string[]>;
+  /** Carried exchanges this connection has resent, and the latest one's place in the original order. */
+  resent: { c2s: Set<number>; s2c: Set<number>; lastSeq: number };
+  takenOver: { frame: number; time: number; by: number } | null;
+}
+
+interface Msg {
+  rec: MessageRecord;
+  key: string;
+  t: number;
+  qos: number;
+  /** Client keys (ClientId, or `#conn` without one) already delivered to. */
+  deliveredTo: Set<string>;
+  gone: boolean;
+}
+
+function seconds(sec: number, nsec: number): number {
+  return sec + nsec / 1e9;
+}
+
+export class SessionsStage implements PacketSink {
+  private readonly next: TraceSink;
+  private readonly windowSec: number;
+  private readonly maxMessages: number;
+  private readonly maxClients: number;
+  private readonly conns = new Map<number, ConnState>();
+  private readonly clients = new Map<string, Client>();
+  private readonly byKey = new Map<string, Msg[]>();
+  /** Indexed messages in publish order; `head` is the oldest still indexed. */
+  private queue: Msg[] = [];
+  private head = 0;
+  private indexed = 0;
+  private published = 0;
+  private delivered = 0;
+  private unmatched = 0;
+  private limitSaid = { messages: false, clients: false };
+  private lastFrame = 0;
+
+  constructor(next: TraceSink, opts: SessionsOptions = {}) {
+    this.next = next;
+    this.windowSec = opts.windowSec ?? WINDOW_SEC;
+    this.maxMessages = opts.maxMessages ?? MAX_MESSAGES;
+    this.maxClients = opts.maxClients ?? MAX_CLIENTS;
+  }
+
+  open(conn: Connection): void {
+    this.conns.set(conn.id, this.newConn(conn));
+    this.next.open(conn);
+  }
+
+  packet(rec: PacketRecord): void {
+    this.lastFrame = rec.frame;
+    // Only the packets the model reads; a cut packet's fields may be missing, so it is left out.
+    if (rec.truncated === undefined) {
+      try {
+        this.read(rec);
+      } catch (e) {
+        // The model is an extra: a bug in it must not lose the packet or stop the capture.
+        rec.violations.push({ id: 'SESSIONS-internal-error', spec: 'mqtt-dissect', severity: 'warning', message: `sessions stage error: ${e instanceof Error ? e.message : String(e)}` });
+      }
+    }
+    this.next.packet(rec);
+  }
+
+  event(ev: StreamEvent & { violations?: Violation[] }): void {
+    this.next.event(ev);
+  }
+
+  close(conn: Connection, end: ConnectionEnd): void {
+    const st = this.conns.get(conn.id);
+    this.conns.delete(conn.id);
+    let out: ConnectionEnd = end;
+    if (st !== undefined) {
+      const vs = this.ended(st, end);
+      if (vs.length > 0) {
+        // Every close reaching this stage comes from the rules stage: a ConnectionEnd, or the ClosedConnection it extends.
+        const closed: ClosedConnection = end;
+        const withFindings: ClosedConnection = { ...closed, violations: [...(closed.violations ?? []), ...vs] };
+        out = withFindings;
+      }
+    }
+    this.next.close(conn, out);
+  }
+
+  /** End of the capture: every message still indexed, what the capture could not show, then one record per client. */
+  finish(): void {
+    while (this.head < this.queue.length) this.expire(this.queue[this.head++]!);
+    this.queue = [];
+    this.head = 0;
+    if (this.published > 0 && this.delivered === 0) {
+      this.say('sessions-partial', `${this.published} PUBLISH packet${this.published === 1 ? '' : 's'} to the broker and none from it in the capture (only the publishers' side?): deliveries are not traced, and no delivery finding is made`);
+    } else if (this.delivered > 0 && this.published === 0) {
+      this.say('sessions-partial', `${this.delivered} PUBLISH packet${this.delivered === 1 ? '' : 's'} from the broker and none to it in the capture (only the subscribers' side?): no delivery is traced to its publisher, and no delivery finding is made`);
+    }
+    for (const c of this.clients.values()) {
+      const r: SessionRecord = {
+        kind: 'session', clientId: c.id, connections: c.connections, reconnects: Math.max(0, c.connections.length - 1),
+        takeovers: c.takeovers, redeliveries: c.redeliveries, subscriptions: c.complete ? c.subs.size : null,
+      };
+      this.next.traced?.(r);
+    }
+  }
+
+  // ---- packets -------------------------------------------------------------------------------
+
+  private newConn(conn: Connection): ConnState {
+    return {
+      conn, level: 4, clientId: null, client: null, connect: null, accepted: false, resumed: false,
+      open: { c2s: new Map(), s2c: new Map() }, seq: 0, subscribes: new Map(), unsubscribes: new Map(),
+      resent: { c2s: new Set(), s2c: new Set(), lastSeq: -1 }, takenOver: null,
+    };
+  }
+
+  private state(conn: Connection): ConnState {
+    let st = this.conns.get(conn.id);
+    if (st === undefined) {
+      // A packet of a connection never opened (a sink fed directly): start its state now.
+      st = this.newConn(conn);
+      this.conns.set(conn.id, st);
+    }
+    return st;
+  }
+
+  private read(rec: PacketRecord): void {
+    const d = rec.decoded;
+    const c2s = rec.dir === 'c2s';
+    switch (d.type) {
+      case CONNECT: if (c2s) this.onConnect(rec, d); return;
+      case CONNACK: if (!c2s) this.onConnack(rec, d); return;
+      case PUBLISH: this.onPublish(rec, d); return;
+      case PUBACK: case PUBREC: case PUBCOMP: this.onAck(rec, d); return;
+      case PUBREL: this.onPubrel(rec, d); return;
+      case SUBSCRIBE: if (c2s) this.onSubscribe(rec, d); return;
+      case SUBACK: if (!c2s) this.onSuback(rec, d); return;
+      case UNSUBSCRIBE: if (c2s) this.onUnsubscribe(rec, d); return;
+      case UNSUBACK: if (!c2s) this.onUnsuback(rec, d); return;
+      case DISCONNECT: if (c2s) this.onDisconnect(rec, d); return;
+      default: return;
+    }
+  }
+
+  private onConnect(rec: PacketRecord, d: ConnectPacket): void {
+    const st = this.state(rec.conn);
+    st.level = d.level;
+    const clean = (d.level === 5 ? d.cleanStart : d.cleanSession) === true;
+    // 3.x: a Clean Session 0 session lasts until a clean connection; 5.0: Session Expiry Interval (default 0).
+    const expirySec = d.level === 5 ? d.properties?.sessionExpiryInterval ?? 0 : clean ? 0 : NEVER;
+    st.connect = { clean, expirySec, time: seconds(rec.timeSec, rec.timeNsec) };
+    st.clientId = d.clientId !== undefined && d.clientId.length > 0 ? d.clientId : null;
+  }
+
+  private onConnack(rec: PacketRecord, d: ConnackPacket): void {
+    const st = this.state(rec.conn);
+    const cn = st.connect;
+    if (cn === null || st.accepted) return;
+    const code = d.level === 5 ? d.reasonCode : d.returnCode;
+    if (code !== 0) return;
+    st.accepted = true;
+    if (d.level === 5) {
+      if (st.clientId === null && d.properties?.assignedClientIdentifier !== undefined && d.properties.assignedClientIdentifier.length > 0) st.clientId = d.properties.assignedClientIdentifier;
+      // The server may set the Session Expiry Interval it uses (5.0 3.2.2.3.2).
+      if (d.properties?.sessionExpiryInterval !== undefined) cn.expirySec = d.properties.sessionExpiryInterval;
+    }
+    if (st.clientId === null) return;
+    const client = this.client(st.clientId, rec);
+    if (client === null) return;
+    st.client = client;
+    const t = seconds(rec.timeSec, rec.timeNsec);
+    const sp = d.sessionPresent === true;
+    if (!cn.clean && st.level !== 3) this.checkSessionPresent(rec, st, client, sp, t);
+    // Takeover: the broker now closes every other live connection of this ClientId.
+    for (const old of client.live) {
+      if (old.takenOver === null) {
+        old.takenOver = { frame: rec.frame, time: t, by: rec.conn.id };
+        client.takeovers++;
+      }
+    }
+    client.live.add(st);
+    client.connections.push(rec.conn.id);
+    st.resumed = !cn.clean && sp;
+    if (!sp) {
+      // No session on the server: nothing carried, no subscription, and from here every subscription is seen.
+      client.subs.clear();
+      client.complete = true;
+      client.carried = null;
+    } else if (client.last === null && client.live.size === 1) {
+      // A session from before the capture: its subscriptions were never seen.
+      client.complete = false;
+    }
+  }
+
+  /** Session Present against the client's previous connection, when the capture holds it (a warning: brokers may drop sessions). */
+  private checkSessionPresent(rec: PacketRecord, st: ConnState, client: Client, sp: boolean, t: number): void {
+    // A live connection of the ClientId (a takeover) holds the session for the new one when it persists.
+    let exists: boolean | null = null;
+    let why = '';
+    for (const old of client.live) {
+      const oc = old.connect;
+      if (oc === null) continue;
+      exists = st.level === 5 ? true : !oc.clean;
+      why = `connection ${old.conn.id} of the same ClientId is still open${exists ? '' : ' with a clean session'}`;
+    }
+    const last = client.last;
+    if (exists === null && last !== null) {
+      const gap = t - last.time;
+      if (!last.persists) {
+        exists = false;
+        why = `the previous connection (${last.conn}) of this ClientId ended its session`;
+      } else if (last.expirySec === NEVER || gap < last.expirySec - EXPIRY_SLACK_SEC) {
+        exists = true;
+        why = `the previous connection (${last.conn}) of this ClientId left a session${last.expirySec === NEVER ? '' : ` that expires ${last.expirySec} s after it (${gap.toFixed(3)} s ago)`}`;
+      } else if (gap > last.expirySec + EXPIRY_SLACK_SEC) {
+        exists = false;
+        why = `the session of the previous connection (${last.conn}) expired ${last.expirySec} s after it, ${gap.toFixed(3)} s ago`;
+      }
+    }
+    if (exists === null || exists === sp) return;
+    const lv = st.level;
+    const r = lv === 5 ? X.sessionPresent50 : exists ? X.sessionKept311 : X.sessionNone311;
+    rec.violations.push(violation(r, lv, `Session Present ${sp ? 1 : 0} for a ${lv === 5 ? 'Clean Start' : 'Clean Session'} 0 CONNECT although ${why}`));
+  }
+
+  private client(id: string, rec: PacketRecord): Client | null {
+    let c = this.clients.get(id);
+    if (c !== undefined) return c;
+    if (this.clients.size >= this.maxClients) {
+      if (!this.limitSaid.clients) {
+        this.limitSaid.clients = true;
+        this.next.event({ event: 'sessions-limit', frame: rec.frame, conn: rec.conn.id, dir: null, message: `${this.maxClients} ClientIds followed: later ClientIds are not (their sessions, subscriptions and deliveries go unchecked)` });
+      }
+      return null;
+    }
+    c = { id, connections: [], takeovers: 0, redeliveries: 0, subs: new Map(), complete: false, live: new Set(), last: null, carried: null };
+    this.clients.set(id, c);
+    return c;
+  }
+
+  private onPublish(rec: PacketRecord, d: PublishPacket): void {
+    const st = this.state(rec.conn);
+    const topic = d.resolvedTopic !== undefined && d.resolvedTopic.length > 0 ? d.resolvedTopic : d.topic;
+    if (topic === undefined || d.payloadLength === undefined) return;
+    const dir = rec.dir;
+    const hash = fnv1a(rec.bytes, d.payloadOffset, d.payloadEnd);
+    const t = seconds(rec.timeSec, rec.timeNsec);
+    this.expireUntil(t);
+    const id = d.packetId;
+    let redelivery = false;
+    if (d.qos > 0 && id !== undefined) {
+      const open = st.open[dir];
+      const prev = open.get(id);
+      // A resend inside the connection: the rules stage judges it; it is the same message.
+      if (prev !== undefined && d.dup && prev.hash === hash) return;
+      redelivery = this.resend(rec, st, dir, id, 'publish', d);
+      open.set(id, { packetId: id, stage: 'publish', topic, hash, length: d.payloadLength, frame: rec.frame, seq: st.seq++ });
+    }
+    if (redelivery) return;
+    if (dir === 'c2s') this.index(rec, st, d, topic, hash, t);
+    else this.deliver(rec, st, d, topic, hash, t);
+  }
+
+  /**
+   * A PUBLISH or PUBREL with a packet id the previous connection left open, on a connection that resumed its session:
+   * a redelivery. DUP=1 and the original order are checked; true when it was one.
+   */
+  private resend(rec: PacketRecord, st: ConnState, dir: Direction, id: number, stage: 'publish' | 'pubrel', d: PublishPacket | null): boolean {
+    const carried = st.resumed ? st.client?.carried?.[dir] : undefined;
+    if (carried === undefined) return false;
+    const o = carried.find((x) => x.packetId === id);
+    if (o === undefined || st.resent[dir].has(id)) return false;
+    if (d !== null && (o.stage !== 'publish' || o.hash !== fnv1a(rec.bytes, d.payloadOffset, d.payloadEnd))) return false;
+    st.resent[dir].add(id);
+    st.client!.redeliveries++;
+    const lv = st.level;
+    if (d !== null && !d.dup) rec.violations.push(violation(pick(X.dup, lv), lv, `PUBLISH resent after the reconnect (packet identifier ${id}, first sent in frame ${o.frame} on the previous connection) with DUP=0`, 0, 1));
+    if (dir === 'c2s' && stage === 'publish') {
+      if (o.seq < st.resent.lastSeq) rec.violations.push(violation(pick(X.order, lv), lv, `PUBLISH ${id} (first sent in frame ${o.frame}) resent after a PUBLISH the client had sent later`));
+      st.resent.lastSeq = Math.max(st.resent.lastSeq, o.seq);
+    }
+    return true;
+  }
+
+  private onAck(rec: PacketRecord, d: AckPacket<4> | AckPacket<5> | AckPacket<7>): void {
+    const id = d.packetId;
+    if (id === undefined) return;
+    const st = this.state(rec.conn);
+    // An acknowledgement answers the other side's PUBLISH or PUBREL.
+    const open = st.open[rec.dir === 'c2s' ? 's2c' : 'c2s'];
+    const o = open.get(id);
+    if (o === undefined) return;
+    if (d.type === PUBREC && o.stage === 'publish') {
+      // 5.0: a PUBREC with a failure code ends the exchange.
+      if (d.reasonCode !== undefined && d.reasonCode >= 0x80) open.delete(id);
+      else o.stage = 'pubrel';
+    } else if ((d.type === PUBACK && o.stage === 'publish') || (d.type === PUBCOMP && o.stage === 'pubrel')) {
+      open.delete(id);
+    }
+  }
+
+  private onPubrel(rec: PacketRecord, d: AckPacket<6>): void {
+    const id = d.packetId;
+    if (id === undefined) return;
+    const st = this.state(rec.conn);
+    const o = st.open[rec.dir].get(id);
+    if (o !== undefined) return;
+    // A PUBREL for an exchange of the previous connection: its resend.
+    const carried = st.resumed ? st.client?.carried?.[rec.dir] : undefined;
+    const c = carried?.find((x) => x.packetId === id && x.stage === 'pubrel');
+    if (c !== undefined && this.resend(rec, st, rec.dir, id, 'pubrel', null)) st.open[rec.dir].set(id, { ...c });
+  }
+
+  private onSubscribe(rec: PacketRecord, d: SubscribePacket): void {
+    if (d.packetId === undefined || d.subscriptions === undefined) return;
+    const st = this.state(rec.conn);
+    // Bounded by the 16-bit packet id space.
+    st.subscribes.set(d.packetId, { filters: d.subscriptions.map((s) => ({ topic: s.topic, noLocal: s.noLocal === true, rap: s.retainAsPublished === true, qos: s.qos })) });
+  }
+
+  private onSuback(rec: PacketRecord, d: SubackPacket): void {
+    if (d.packetId === undefined) return;
+    const st = this.state(rec.conn);
+    const p = st.subscribes.get(d.packetId);
+    st.subscribes.delete(d.packetId);
+    const client = st.client;
+    const codes = d.returnCodes ?? d.reasonCodes;
+    if (p === undefined || client === null || codes === undefined) return;
+    if (codes.length !== p.filters.length) {
+      // Which filter got which code is unknown (the rules stage reports the count): the model is no longer whole.
+      client.complete = false;
+      return;
+    }
+    const t = seconds(rec.timeSec, rec.timeNsec);
+    for (let i = 0; i < codes.length; i++) {
+      const code = codes[i]!;
+      const f = p.filters[i]!;
+      if (code > 2) continue;
+      const prev = client.subs.get(f.topic);
+      if (prev === undefined && client.subs.size >= MAX_SUBSCRIPTIONS) {
+        client.complete = false;
+        continue;
+      }
+      client.subs.set(f.topic, { filter: stripShare(f.topic), granted: code, noLocal: f.noLocal, rap: f.rap, since: t });
+    }
+  }
+
+  private onUnsubscribe(rec: PacketRecord, d: UnsubscribePacket): void {
+    if (d.packetId === undefined || d.topics === undefined) return;
+    this.state(rec.conn).unsubscribes.set(d.packetId, d.topics);
+  }
+
+  private onUnsuback(rec: PacketRecord, d: UnsubackPacket): void {
+    if (d.packetId === undefined) return;
+    const st = this.state(rec.conn);
+    const topics = st.unsubscribes.get(d.packetId);
+    st.unsubscribes.delete(d.packetId);
+    if (topics === undefined || st.client === null) return;
+    // 3.x UNSUBACK has no codes; 5.0 codes say per filter whether it was removed (0x00) or did not exist (0x11).
+    for (let i = 0; i < topics.length; i++) {
+      const code = d.reasonCodes?.[i];
+      if (code === undefined || code < 0x80) st.client.subs.delete(topics[i]!);
+    }
+  }
+
+  private onDisconnect(rec: PacketRecord, d: DisconnectPacket): void {
+    const st = this.state(rec.conn);
+    // 5.0: the client may change the Session Expiry Interval when it disconnects.
+    const e = d.properties?.sessionExpiryInterval;
+    if (e !== undefined && st.connect !== null) st.connect.expirySec = e;
+  }
+
+  // ---- tracing -------------------------------------------------------------------------------
+
+  private index(rec: PacketRecord, st: ConnState, d: PublishPacket, topic: string, hash: number, t: number): void {
+    this.published++;
+    if (this.indexed >= this.maxMessages) {
+      if (!this.limitSaid.messages) {
+        this.limitSaid.messages = true;
+        this.next.event({ event: 'sessions-limit', frame: rec.frame, conn: rec.conn.id, dir: 'c2s', message: `${this.maxMessages} messages waiting for their deliveries: from here on the oldest leaves the index before its ${this.windowSec} s window ends` });
+      }
+      while (this.head < this.queue.length && this.indexed >= this.maxMessages) this.expire(this.queue[this.head++]!);
+    }
+    const key = messageKey(topic, d.payloadLength ?? 0, hash);
+    const m: Msg = {
+      rec: {
+        kind: 'message', frame: rec.frame, timeSec: rec.timeSec, timeNsec: rec.timeNsec, conn: rec.conn.id, clientId: st.clientId,
+        topic, qos: d.qos, retain: d.retain, payloadLength: d.payloadLength ?? 0, payloadHash: hashHex(hash), deliveries: [], ambiguous: [],
+      },
+      key, t, qos: d.qos, deliveredTo: new Set(), gone: false,
+    };
+    const list = this.byKey.get(key);
+    if (list === undefined) this.byKey.set(key, [m]);
+    else list.push(m);
+    this.queue.push(m);
+    this.indexed++;
+    if (this.head > 4096 && this.head * 2 > this.queue.length) {
+      this.queue = this.queue.slice(this.head);
+      this.head = 0;
+    }
+  }
+
+  private deliver(rec: PacketRecord, st: ConnState, d: PublishPacket, topic: string, hash: number, t: number): void {
+    this.delivered++;
+    const list = this.byKey.get(messageKey(topic, d.payloadLength ?? 0, hash));
+    const who = st.clientId ?? `#${rec.conn.id}`;
+    const candidates: Msg[] = [];
+    if (list !== undefined) for (const m of list) if (!m.deliveredTo.has(who)) candidates.push(m);
+    if (candidates.length === 0) {
+      this.unmatched++;
+      return;
+    }
+    let m = candidates[0]!;
+    if (candidates.some((c) => c.rec.conn !== m.rec.conn)) {
+      // Publishers on several connections sent this topic and payload: which one this delivery is cannot be told.
+      for (const c of candidates) {
+        if (c.rec.ambiguous.length < MAX_AMBIGUOUS_LISTED) {
+          const a: AmbiguousDelivery = { conn: rec.conn.id, frame: rec.frame, clientId: st.clientId, candidates: candidates.length };
+          c.rec.ambiguous.push(a);
+        }
+      }
+      return;
+    }
+    // One publisher: its messages on one topic reach a subscriber in the order it sent them (Ordered Topic), so the earliest.
+    m = candidates[0]!;
+    m.deliveredTo.add(who);
+    const first = m.rec.deliveries.length === 0 || !m.rec.deliveries.some((x) => x.conn === rec.conn.id);
+    if (m.rec.deliveries.length < MAX_DELIVERIES_LISTED) {
+      m.rec.deliveries.push({ conn: rec.conn.id, frame: rec.frame, clientId: st.clientId, qos: d.qos, latencyMs: Math.round((t - m.t) * 1e6) / 1e3 });
+    }
+    this.checkDelivery(rec, st, d, topic, m, first);
+  }
+
+  /** QoS and RETAIN of a delivery against the publisher's PUBLISH and the subscriber's subscriptions, when all are known. */
+  private checkDelivery(rec: PacketRecord, st: ConnState, d: PublishPacket, topic: string, m: Msg, first: boolean): void {
+    const client = st.client;
+    if (client === null || !client.complete) return;
+    let maxGranted = -1;
+    let matching = 0;
+    let newest = -Infinity;
+    let anyRap = false;
+    const allowed = new Set<number>();
+    for (const [filter, s] of client.subs) {
+      if (!topicMatches(s.filter, topic)) continue;
+      // A No Local subscription takes no message of the client's own (5.0); the broker may skip it.
+      if (s.noLocal && m.rec.clientId !== null && m.rec.clientId === st.clientId && !filter.startsWith('$share/')) continue;
+      matching++;
+      maxGranted = Math.max(maxGranted, s.granted);
+      allowed.add(Math.min(m.qos, s.granted));
+      newest = Math.max(newest, s.since);
+      if (s.rap) anyRap = true;
+    }
+    // No matching subscription is the rules stage's finding (MQTT-3.3.2-3), and above the granted QoS too (MQTT-3.8.4-6/-8).
+    if (matching === 0 || d.qos > maxGranted) return;
+    const lv = st.level;
+    const expected = Math.min(m.qos, maxGranted);
+    const from = `the message published at QoS ${m.qos} in frame ${m.rec.frame}`;
+    if (first && d.qos !== expected) {
+      const r = matching > 1 ? X.qosOverlap : X.qosMin;
+      rec.violations.push(violation(pick(r, lv), lv, `delivered at QoS ${d.qos}, ${from}, to a subscription${matching > 1 ? 's' : ''} granted QoS ${maxGranted}${matching > 1 ? ' at most' : ''}: expected QoS ${expected}`, 0, 1));
+    } else if (!first && !allowed.has(d.qos)) {
+      rec.violations.push(violation(pick(X.qosMin, lv), lv, `another copy of ${from} at QoS ${d.qos}, which no matching subscription gives (${[...allowed].join(', ')})`, 0, 1));
+    }
+    // Live: every matching subscription was granted before the message was published, so no retained copy is due.
+    if (d.retain && newest < m.t && !(lv === 5 && anyRap)) {
+      const r = lv === 5 ? X.retainLive50 : X.retainLive311;
+      rec.violations.push(violation(r, lv, `RETAIN=1 on a live delivery of ${from}: the subscription was granted before it was published`, 0, 1));
+    }
+  }
+
+  private expireUntil(t: number): void {
+    const limit = t - this.windowSec;
+    while (this.head < this.queue.length && this.queue[this.head]!.t < limit) this.expire(this.queue[this.head++]!);
+  }
+
+  private expire(m: Msg): void {
+    if (m.gone) return;
+    m.gone = true;
+    this.indexed--;
+    const list = this.byKey.get(m.key);
+    if (list !== undefined) {
+      const i = list.indexOf(m);
+      if (i >= 0) list.splice(i, 1);
+      if (list.length === 0) this.byKey.delete(m.key);
+    }
+    this.next.traced?.(m.rec);
+  }
+
+  // ---- ends ----------------------------------------------------------------------------------
+
+  private ended(st: ConnState, end: ConnectionEnd): Violation[] {
+    const out: Violation[] = [];
+    const client = st.client;
+    if (client === null || !st.accepted) return out;
+    client.live.delete(st);
+    const t = seconds(end.timeSec, end.timeNsec);
+    const lv = st.level;
+    const tk = st.takenOver;
+    if (tk !== null && t - tk.time > TAKEOVER_GRACE_SEC) {
+      const still = end.cause === 'capture-end' || end.cause === 'evicted' ? 'was still open at the end of the capture' : `was closed only ${(t - tk.time).toFixed(3)} s later`;
+      out.push(violation(pick(X.takeover, lv), lv, `connection ${tk.by} (frame ${tk.frame}) took over ClientId "${client.id}", but this connection ${still}`));
+    }
+    // Carried exchanges this resumed connection never resent, though it was seen whole and ended before the capture did.
+    const carried = st.resumed ? client.carried : null;
+    if (carried !== null && st.conn.sawSyn && end.cause !== 'capture-end' && end.cause !== 'evicted') {
+      for (const dir of ['c2s', 's2c'] as const) {
+        const missing = carried[dir].filter((o) => !st.resent[dir].has(o.packetId));
+        if (missing.length > 0) {
+          const who = dir === 'c2s' ? 'client' : 'server';
+          out.push(violation(pick(X.resend, lv), lv, `the ${who} resumed the session but never resent ${missing.length} unacknowledged exchange${missing.length === 1 ? '' : 's'} of connection ${client.last?.conn ?? '?'} (packet identifier${missing.length === 1 ? '' : 's'} ${missing.slice(0, 8).map((o) => o.packetId).join(', ')})`));
+        }
+      }
+    }
+    const cn = st.connect;
+    // 5.0: the session outlives the connection by its Session Expiry Interval; 3.x: while Clean Session was 0.
+    const persists = cn !== null && !cn.clean && (lv !== 5 || cn.expirySec > 0);
+    if (tk === null || client.live.size === 0) {
+      client.last = { time: t, persists, expirySec: cn?.expirySec ?? 0, conn: st.conn.id };
+      if (!persists) {
+        client.subs.clear();
+        client.complete = true;
+        client.carried = null;
+      } else {
+        const take = (m: Map<number, Open>): Open[] => [...m.values()].sort((a, b) => a.seq - b.seq);
+        client.carried = { c2s: take(st.open.c2s), s2c: take(st.open.s2c) };
+      }
+    }
+    return out;
+  }
+
+  private say(event: 'sessions-partial' | 'sessions-limit', message: string): void {
+    this.next.event({ event, frame: this.lastFrame, conn: null, dir: null, message });
+  }
+}
+
+/** The index key: a bounded stand-in for the topic, the payload length and hash. */
+function messageKey(topic: string, length: number, hash: number): string {
+  return `${topicDigest(topic, 256)}\u0000${length}\u0000${hash}`;
+}
