@@ -624,8 +624,9 @@ export class SessionsStage implements PacketSink {
       }
     }
     const cn = st.connect;
-    // 5.0: the session outlives the connection by its Session Expiry Interval; 3.x: while Clean Session was 0.
-    const persists = cn !== null && !cn.clean && (lv !== 5 || cn.expirySec > 0);
+    // 5.0: the session outlives the connection by its Session Expiry Interval (Clean Start only said how it began);
+    // 3.x: while Clean Session was 0.
+    const persists = cn !== null && (lv === 5 ? cn.expirySec > 0 : !cn.clean);
     if (tk === null || client.live.size === 0) {
       client.last = { time: t, persists, expirySec: cn?.expirySec ?? 0, conn: st.conn.id };
       if (!persists) {

@@ -1,0 +1,108 @@
+/**
+ * Drives the rules and the sessions stage the way the pipeline does, over several connections of one capture: each
+ * packet decoded with its connection's level (from its CONNECT), capture times chosen by the test, then the closes
+ * and the end of the capture.
+ */
+import type { PacketRecord, Violation } from '../../src/mqtt/connection-decoder.js';
+import { decodePacket } from '../../src/mqtt/decoder.js';
+import type { ProtocolLevel } from '../../src/mqtt/types.js';
+import { closeViolations } from '../../src/rules/close.js';
+import { RuleEngine } from '../../src/rules/engine.js';
+import type { MessageRecord, SessionRecord, TraceRecord, TraceSink } from '../../src/sessions/records.js';
+import { SessionsStage, type SessionsOptions } from '../../src/sessions/stage.js';
+import type { Connection, ConnectionEnd, Direction, EndCause, StreamEvent } from '../../src/tcp/types.js';
+import { makeConn } from './rules-harness.js';
+
+export type Ev = StreamEvent & { violations?: Violation[] };
+
+export class Broker implements TraceSink {
+  readonly packets: PacketRecord[] = [];
+  readonly events: Ev[] = [];
+  readonly closes: { conn: number; violations: readonly Violation[] }[] = [];
+  readonly messages: MessageRecord[] = [];
+  readonly sessions: SessionRecord[] = [];
+  readonly stage: SessionsStage;
+  private readonly rules: RuleEngine;
+  /** The rules alone, fed the same packets: what they find is not the sessions stage's. */
+  private readonly shadow: RuleEngine;
+  private readonly shadowFound: Violation[] = [];
+  private readonly conns = new Map<number, { conn: Connection; level: ProtocolLevel }>();
+  private frame = 0;
+
+  constructor(opts: SessionsOptions = {}) {
+    this.stage = new SessionsStage(this, opts);
+    this.rules = new RuleEngine(this.stage);
+    const found = this.shadowFound;
+    this.shadow = new RuleEngine({
+      open() {}, packet(rec) { found.push(...rec.violations); }, event(ev: Ev) { found.push(...(ev.violations ?? [])); },
+      close(_c, end) { found.push(...closeViolations(end)); },
+    });
+  }
+
+  // TraceSink (what the stage hands on)
+  open(): void {}
+  packet(rec: PacketRecord): void { this.packets.push(rec); }
+  event(ev: Ev): void { this.events.push(ev); }
+  close(conn: Connection, end: ConnectionEnd): void { this.closes.push({ conn: conn.id, violations: closeViolations(end) }); }
+  traced(r: TraceRecord): void { if (r.kind === 'message') this.messages.push(r); else this.sessions.push(r); }
+
+  /** Sends `bytes` on connection `id` (opened on first use) at capture time `t` seconds. */
+  send(id: number, dir: Direction, bytes: Uint8Array, t: number): PacketRecord {
+    let c = this.conns.get(id);
+    if (c === undefined) {
+      c = { conn: { ...makeConn(id), startSec: Math.floor(t) }, level: 4 };
+      this.conns.set(id, c);
+      this.rules.open(c.conn);
+      this.shadow.open(c.conn);
+    }
+    const decoded = decodePacket(bytes, { level: c.level, dir, tree: false });
+    if (dir === 'c2s' && decoded.type === 1) c.level = decoded.level;
+    const sec = Math.floor(t);
+    const rec: PacketRecord = {
+      conn: c.conn, dir, frame: ++this.frame, frames: [this.frame], timeSec: sec, timeNsec: Math.round((t - sec) * 1e9), bytes, decoded,
+      levelInferred: false, streamOffset: 0, violations: [],
+    };
+    this.rules.packet(rec);
+    this.shadow.packet({ ...rec, decoded: decodePacket(bytes, { level: rec.decoded.level, dir, tree: false }), violations: [] });
+    return rec;
+  }
+
+  c(id: number, bytes: Uint8Array, t: number): PacketRecord { return this.send(id, 'c2s', bytes, t); }
+  s(id: number, bytes: Uint8Array, t: number): PacketRecord { return this.send(id, 's2c', bytes, t); }
+
+  /** Ends connection `id` at `t` (FIN by the client unless told otherwise); returns its close record's findings. */
+  end(id: number, t: number, cause: EndCause = 'fin', by: Direction | null = 'c2s'): readonly Violation[] {
+    const c = this.conns.get(id);
+    if (c === undefined) throw new Error(`no connection ${id}`);
+    this.conns.delete(id);
+    const sec = Math.floor(t);
+    const end: ConnectionEnd = { frame: ++this.frame, timeSec: sec, timeNsec: Math.round((t - sec) * 1e9), cause, by, finC2s: cause === 'fin', finS2c: cause === 'fin' };
+    this.rules.close(c.conn, end);
+    this.shadow.close(c.conn, end);
+    return this.closes.at(-1)!.violations;
+  }
+
+  /** The end of the capture at `t`: open connections end 'capture-end', then the stage's own end. */
+  finish(t: number): void {
+    for (const id of [...this.conns.keys()]) this.end(id, t, 'capture-end', null);
+    this.stage.finish();
+  }
+
+  /** Every finding of the sessions stage (packets, events and closes), leaving out those the rules make alone. */
+  all(): Violation[] {
+    const everything = [...this.packets.flatMap((p) => p.violations), ...this.events.flatMap((e) => e.violations ?? []), ...this.closes.flatMap((c) => c.violations)];
+    const rulesAlone = new Map<string, number>();
+    const key = (v: Violation): string => `${v.spec} ${v.id} ${v.message}`;
+    for (const v of this.shadowFound) rulesAlone.set(key(v), (rulesAlone.get(key(v)) ?? 0) + 1);
+    return everything.filter((v) => {
+      const n = rulesAlone.get(key(v)) ?? 0;
+      if (n === 0) return true;
+      rulesAlone.set(key(v), n - 1);
+      return false;
+    });
+  }
+
+  ids(): string[] {
+    return this.all().map((v) => `${v.spec} ${v.id}`);
+  }
+}

@@ -1,0 +1,366 @@
+/**
+ * The findings of the sessions stage, one scenario each (built from test/builders), with the scenario next to it that
+ * must not give the finding: each test fails without the check it is about.
+ */
+import { describe, expect, test } from 'vitest';
+import { ack, connack, connect, publish, suback, subscribe, unsuback, unsubscribe, type Level, type Prop, type Sub } from './builders/mqtt-bytes.js';
+import { Broker } from './builders/sessions-harness.js';
+
+export interface Login {
+  level?: Level;
+  clean?: boolean;
+  sp?: boolean;
+  expiry?: number;
+  code?: number;
+}
+
+/** CONNECT and CONNACK of `clientId` on connection `id`, at `t` (CONNACK 1 ms later). */
+export function login(b: Broker, id: number, clientId: string, t: number, o: Login = {}): void {
+  const level = o.level ?? 4;
+  const properties: Prop[] = o.expiry !== undefined ? [['sessionExpiryInterval', o.expiry]] : [];
+  b.c(id, connect({ level, clientId, clean: o.clean ?? true, ...(level === 5 ? { properties } : {}) }), t);
+  b.s(id, connack({ level, sessionPresent: o.sp ?? false, code: o.code ?? 0 }), t + 0.001);
+}
+
+/** SUBSCRIBE of one filter and its SUBACK granting `granted`, at `t`. */
+export function sub(b: Broker, id: number, s: Sub, granted: number, t: number, level: Level = 4, packetId = 1): void {
+  b.c(id, subscribe({ level, packetId, subscriptions: [s] }), t);
+  b.s(id, suback({ level, packetId, codes: [granted] }), t + 0.001);
+}
+
+const has = (b: Broker, spec: string, id: string): boolean => b.ids().includes(`${spec} ${id}`);
+
+describe('delivery QoS is min(published QoS, granted QoS)', () => {
+  for (const level of [4, 5] as const) {
+    const spec = level === 5 ? '5.0' : '3.1.1';
+    const one = level === 5 ? 'MQTT-3.8.4-8' : 'MQTT-3.8.4-6';
+    const many = level === 5 ? 'MQTT-3.3.4-2' : 'MQTT-3.3.5-1';
+    const scenario = (deliveredQos: number, overlap: boolean): Broker => {
+      const b = new Broker();
+      login(b, 0, 'sub', 0, { level });
+      sub(b, 0, { topic: 'a/+', qos: 1 }, 1, 0.01, level);
+      if (overlap) sub(b, 0, { topic: 'a/#', qos: 2 }, 2, 0.02, level, 2);
+      login(b, 1, 'pub', 0.1, { level });
+      b.c(1, publish({ level, topic: 'a/b', qos: 2, packetId: 5, payload: 'x' }), 1);
+      b.s(0, publish({ level, topic: 'a/b', qos: deliveredQos, packetId: 9, payload: 'x' }), 1.002);
+      b.finish(2);
+      return b;
+    };
+    test(`${spec}: QoS 2 message, one subscription granted 1, delivered at QoS 0: ${one}`, () => {
+      expect(has(scenario(0, false), spec, one)).toBe(true);
+      expect(scenario(1, false).ids()).toEqual([]);
+    });
+    test(`${spec}: overlapping subscriptions granted 1 and 2, delivered at QoS 1: ${many}`, () => {
+      expect(has(scenario(1, true), spec, many)).toBe(true);
+      expect(scenario(2, true).ids()).toEqual([]);
+    });
+    test(`${spec}: nothing when the subscriber's session began before the capture (its subscriptions unknown)`, () => {
+      const b = new Broker();
+      login(b, 0, 'sub', 0, { level, clean: false, sp: true });
+      sub(b, 0, { topic: 'a/+', qos: 1 }, 1, 0.01, level);
+      login(b, 1, 'pub', 0.1, { level });
+      b.c(1, publish({ level, topic: 'a/b', qos: 2, packetId: 5, payload: 'x' }), 1);
+      b.s(0, publish({ level, topic: 'a/b', qos: 0, payload: 'x' }), 1.002);
+      b.finish(2);
+      expect(b.ids()).toEqual([]);
+      expect(b.messages[0]!.deliveries).toHaveLength(1);
+    });
+  }
+});
+
+describe('session takeover: the broker closes the older connection of a ClientId', () => {
+  for (const level of [4, 5] as const) {
+    const spec = level === 5 ? '5.0' : '3.1.1';
+    const id = level === 5 ? 'MQTT-3.1.4-3' : 'MQTT-3.1.4-2';
+    test(`${spec}: the first connection still open 4 s after the second CONNACK: ${id}`, () => {
+      const b = new Broker();
+      login(b, 0, 'dev', 0, { level });
+      login(b, 1, 'dev', 1, { level });
+      b.finish(5);
+      expect(b.closes.find((c) => c.conn === 0)!.violations.map((v) => `${v.spec} ${v.id}`)).toEqual([`${spec} ${id}`]);
+      expect(b.sessions[0]).toMatchObject({ clientId: 'dev', connections: [0, 1], reconnects: 1, takeovers: 1 });
+    });
+    test(`${spec}: closed by the broker right after the takeover: no finding`, () => {
+      const b = new Broker();
+      login(b, 0, 'dev', 0, { level });
+      login(b, 1, 'dev', 1, { level });
+      b.end(0, 1.01, 'fin', 's2c');
+      b.finish(5);
+      expect(b.ids()).toEqual([]);
+      expect(b.sessions[0]!.takeovers).toBe(1);
+    });
+  }
+});
+
+describe('Session Present against the previous connection of the ClientId', () => {
+  test('3.1.1: Clean Session 0 after a Clean Session 0 connection, Session Present 0: MQTT-3.2.2-2 (warning)', () => {
+    const b = new Broker();
+    login(b, 0, 'dev', 0, { clean: false });
+    b.end(0, 1);
+    login(b, 1, 'dev', 2, { clean: false, sp: false });
+    b.finish(3);
+    expect(b.all().map((v) => `${v.severity} ${v.id}`)).toEqual(['warning MQTT-3.2.2-2']);
+  });
+  test('3.1.1: Clean Session 0 after a clean connection, Session Present 1: MQTT-3.2.2-3 (warning)', () => {
+    const b = new Broker();
+    login(b, 0, 'dev', 0, { clean: true });
+    b.end(0, 1);
+    login(b, 1, 'dev', 2, { clean: false, sp: true });
+    b.finish(3);
+    expect(b.all().map((v) => `${v.severity} ${v.id}`)).toEqual(['warning MQTT-3.2.2-3']);
+    const ok = new Broker();
+    login(ok, 0, 'dev', 0, { clean: false });
+    ok.end(0, 1);
+    login(ok, 1, 'dev', 2, { clean: false, sp: true });
+    ok.finish(3);
+    expect(ok.ids()).toEqual([]);
+  });
+  test('5.0: by the Session Expiry Interval of the previous connection: MQTT-3.2.2-3', () => {
+    const run = (expiry: number, gap: number, sp: boolean): string[] => {
+      const b = new Broker();
+      login(b, 0, 'dev', 0, { level: 5, clean: true, expiry });
+      b.end(0, 1);
+      login(b, 1, 'dev', 1 + gap, { level: 5, clean: false, sp });
+      b.finish(2 + gap);
+      return b.ids();
+    };
+    expect(run(10, 30, true)).toEqual(['5.0 MQTT-3.2.2-3']); // expired 20 s before
+    expect(run(10, 5, false)).toEqual(['5.0 MQTT-3.2.2-3']); // still there
+    expect(run(0, 5, true)).toEqual(['5.0 MQTT-3.2.2-3']); // none kept
+    expect(run(10, 5, true)).toEqual([]);
+    expect(run(10, 30, false)).toEqual([]);
+    expect(run(10, 10.5, true)).toEqual([]); // too close to the expiry to judge
+  });
+});
+
+describe('redelivery after a reconnect that resumes the session', () => {
+  /** The client sends QoS 1 PUBLISH 7 then 8, unacknowledged; the connection breaks; it reconnects with the session kept. */
+  const broken = (): Broker => {
+    const b = new Broker();
+    login(b, 0, 'dev', 0, { clean: false });
+    b.c(0, publish({ topic: 't/1', qos: 1, packetId: 7, payload: 'seven' }), 0.1);
+    b.c(0, publish({ topic: 't/2', qos: 1, packetId: 8, payload: 'eight' }), 0.2);
+    b.end(0, 0.3, 'rst', 'c2s');
+    login(b, 1, 'dev', 1, { clean: false, sp: true });
+    return b;
+  };
+  test('resent with DUP=0: MQTT-3.3.1-1', () => {
+    const b = broken();
+    b.c(1, publish({ topic: 't/1', qos: 1, packetId: 7, payload: 'seven' }), 1.1);
+    b.c(1, publish({ topic: 't/2', qos: 1, packetId: 8, payload: 'eight', dup: true }), 1.2);
+    b.s(1, ack('PUBACK', { packetId: 7 }), 1.3);
+    b.s(1, ack('PUBACK', { packetId: 8 }), 1.3);
+    b.end(1, 2);
+    b.finish(3);
+    expect(b.ids()).toEqual(['3.1.1 MQTT-3.3.1-1']);
+    expect(b.sessions[0]).toMatchObject({ redeliveries: 2, reconnects: 1 });
+  });
+  test('resent out of the original order: MQTT-4.6.0-1', () => {
+    const b = broken();
+    b.c(1, publish({ topic: 't/2', qos: 1, packetId: 8, payload: 'eight', dup: true }), 1.1);
+    b.c(1, publish({ topic: 't/1', qos: 1, packetId: 7, payload: 'seven', dup: true }), 1.2);
+    b.end(1, 2);
+    b.finish(3);
+    expect(b.ids()).toEqual(['3.1.1 MQTT-4.6.0-1']);
+  });
+  test('never resent before the resumed connection ended: MQTT-4.4.0-1 on its close', () => {
+    const b = broken();
+    b.c(1, publish({ topic: 't/1', qos: 1, packetId: 7, payload: 'seven', dup: true }), 1.1);
+    const vs = b.end(1, 2);
+    b.finish(3);
+    expect(vs.map((v) => v.id)).toEqual(['MQTT-4.4.0-1']);
+    expect(vs[0]!.message).toContain('packet identifier 8');
+  });
+  test('a session not resumed (Session Present 0) owes no redelivery', () => {
+    const b = new Broker();
+    login(b, 0, 'dev', 0, { clean: false });
+    b.c(0, publish({ topic: 't/1', qos: 1, packetId: 7, payload: 'seven' }), 0.1);
+    b.end(0, 0.3, 'rst', 'c2s');
+    login(b, 1, 'dev', 1, { clean: true });
+    b.end(1, 2);
+    b.finish(3);
+    expect(b.ids()).toEqual([]);
+  });
+  test('the broker resends its unacknowledged delivery with DUP=1: counted, no finding', () => {
+    const b = new Broker();
+    login(b, 0, 'dev', 0, { clean: false });
+    b.s(0, publish({ topic: 'cmd', qos: 1, packetId: 3, payload: 'go' }), 0.1);
+    b.end(0, 0.3, 'rst', 's2c');
+    login(b, 1, 'dev', 1, { clean: false, sp: true });
+    b.s(1, publish({ topic: 'cmd', qos: 1, packetId: 3, payload: 'go', dup: true }), 1.1);
+    b.c(1, ack('PUBACK', { packetId: 3 }), 1.2);
+    b.end(1, 2);
+    b.finish(3);
+    expect(b.ids()).toEqual([]);
+    expect(b.sessions[0]!.redeliveries).toBe(1);
+  });
+});
+
+describe('RETAIN on live deliveries', () => {
+  const scenario = (level: Level, rap: boolean, subscribeFirst: boolean, deliveredRetain: boolean): Broker => {
+    const b = new Broker();
+    login(b, 1, 'pub', 0, { level });
+    login(b, 0, 'sub', 0, { level });
+    if (subscribeFirst) sub(b, 0, { topic: 's/#', qos: 0, retainAsPublished: rap }, 0, 0.1, level);
+    b.c(1, publish({ level, topic: 's/x', qos: 0, retain: true, payload: 'on' }), 1);
+    if (!subscribeFirst) sub(b, 0, { topic: 's/#', qos: 0, retainAsPublished: rap }, 0, 2, level);
+    b.s(0, publish({ level, topic: 's/x', qos: 0, retain: deliveredRetain, payload: 'on' }), subscribeFirst ? 1.001 : 2.002);
+    b.finish(3);
+    return b;
+  };
+  test('3.1.1: RETAIN=1 on a delivery for a subscription older than the message: MQTT-3.3.1-9', () => {
+    expect(scenario(4, false, true, true).ids()).toEqual(['3.1.1 MQTT-3.3.1-9']);
+    expect(scenario(4, false, true, false).ids()).toEqual([]);
+    // The retained message sent when the subscription is made keeps RETAIN=1.
+    expect(scenario(4, false, false, true).ids()).toEqual([]);
+  });
+  test('5.0: RETAIN=1 on a live delivery without Retain As Published: MQTT-3.3.1-12 (warning)', () => {
+    expect(scenario(5, false, true, true).all().map((v) => `${v.severity} ${v.id}`)).toEqual(['warning MQTT-3.3.1-12']);
+    expect(scenario(5, true, true, true).ids()).toEqual([]);
+  });
+});
+
+describe('message tracing', () => {
+  test('the same payload from two publishers at once is ambiguous, said so, not attributed', () => {
+    const b = new Broker();
+    login(b, 0, 'sub', 0);
+    sub(b, 0, { topic: 'x', qos: 0 }, 0, 0.01);
+    login(b, 1, 'p1', 0);
+    login(b, 2, 'p2', 0);
+    b.c(1, publish({ topic: 'x', payload: 'same' }), 1);
+    b.c(2, publish({ topic: 'x', payload: 'same' }), 1);
+    b.s(0, publish({ topic: 'x', payload: 'same' }), 1.001);
+    b.s(0, publish({ topic: 'x', payload: 'same' }), 1.002);
+    b.finish(2);
+    expect(b.messages).toHaveLength(2);
+    for (const m of b.messages) {
+      expect(m.deliveries).toEqual([]);
+      expect(m.ambiguous.map((a) => [a.conn, a.candidates])).toEqual([[0, 2], [0, 2]]);
+    }
+  });
+  test('the same payload twice from one publisher: delivered in the order sent, so each is the earliest left', () => {
+    const b = new Broker();
+    login(b, 0, 'sub', 0);
+    sub(b, 0, { topic: 'x', qos: 0 }, 0, 0.01);
+    login(b, 1, 'p1', 0);
+    b.c(1, publish({ topic: 'x', payload: 'same' }), 1);
+    b.c(1, publish({ topic: 'x', payload: 'same' }), 1.5);
+    b.s(0, publish({ topic: 'x', payload: 'same' }), 1.501);
+    b.s(0, publish({ topic: 'x', payload: 'same' }), 1.502);
+    b.finish(2);
+    expect(b.messages.map((m) => m.deliveries.map((d) => [d.frame, d.latencyMs]))).toEqual([[[b.packets.at(-2)!.frame, 501]], [[b.packets.at(-1)!.frame, 2]]]);
+  });
+  test('a different payload on the same topic is another message', () => {
+    const b = new Broker();
+    login(b, 0, 'sub', 0);
+    sub(b, 0, { topic: '#', qos: 0 }, 0, 0.01);
+    login(b, 1, 'p1', 0);
+    b.c(1, publish({ topic: 'x', payload: 'one' }), 1);
+    b.s(0, publish({ topic: 'x', payload: 'two' }), 1.001);
+    b.finish(2);
+    expect(b.messages[0]!.deliveries).toEqual([]);
+  });
+  test('a message leaves the index after the window: a later copy is not traced to it', () => {
+    const b = new Broker({ windowSec: 10 });
+    login(b, 0, 'sub', 0);
+    login(b, 1, 'p1', 0);
+    b.c(1, publish({ topic: 'x', payload: 'late' }), 1);
+    b.s(0, publish({ topic: 'x', payload: 'late' }), 20);
+    b.finish(21);
+    expect(b.messages[0]!.deliveries).toEqual([]);
+    const w = new Broker({ windowSec: 60 });
+    login(w, 0, 'sub', 0);
+    login(w, 1, 'p1', 0);
+    w.c(1, publish({ topic: 'x', payload: 'late' }), 1);
+    w.s(0, publish({ topic: 'x', payload: 'late' }), 20);
+    w.finish(21);
+    expect(w.messages[0]!.deliveries.map((d) => d.latencyMs)).toEqual([19000]);
+  });
+  test('only the publishers in the capture: said once, no delivery finding', () => {
+    const b = new Broker();
+    login(b, 1, 'p1', 0);
+    b.c(1, publish({ topic: 'x', payload: 'a' }), 1);
+    b.c(1, publish({ topic: 'x', payload: 'b' }), 1);
+    b.finish(2);
+    expect(b.events.map((e) => [e.event, e.message.slice(0, 40)])).toEqual([['sessions-partial', '2 PUBLISH packets to the broker and none']]);
+  });
+  test('only the subscribers in the capture: said once', () => {
+    const b = new Broker();
+    login(b, 0, 'sub', 0);
+    b.s(0, publish({ topic: 'x', payload: 'a' }), 1);
+    b.finish(2);
+    expect(b.events.map((e) => e.event)).toEqual(['sessions-partial']);
+    expect(b.events[0]!.message).toMatch(/^1 PUBLISH packet from the broker and none to it/);
+  });
+  test('the message cap: one event, the oldest leave early (as records), the newest are still traced', () => {
+    const b = new Broker({ maxMessages: 2 });
+    login(b, 0, 'sub', 0);
+    login(b, 1, 'p1', 0);
+    for (let i = 0; i < 5; i++) b.c(1, publish({ topic: 'x', payload: `m${i}` }), 1 + i * 0.01);
+    expect(b.messages.map((m) => m.frame)).toHaveLength(3);
+    b.s(0, publish({ topic: 'x', payload: 'm4' }), 1.1);
+    b.s(0, publish({ topic: 'x', payload: 'm0' }), 1.1);
+    b.finish(2);
+    expect(b.events.filter((e) => e.event === 'sessions-limit')).toHaveLength(1);
+    expect(b.messages).toHaveLength(5);
+    expect(b.messages.find((m) => m.payloadLength === 2 && m.deliveries.length > 0)).toBeDefined();
+    expect(b.messages.filter((m) => m.deliveries.length > 0)).toHaveLength(1);
+  });
+  test('the client cap: one event, later ClientIds are not followed', () => {
+    const b = new Broker({ maxClients: 1 });
+    login(b, 0, 'a', 0);
+    login(b, 1, 'b', 0);
+    login(b, 2, 'c', 0);
+    b.finish(1);
+    expect(b.events.filter((e) => e.event === 'sessions-limit')).toHaveLength(1);
+    expect(b.sessions.map((s) => s.clientId)).toEqual(['a']);
+  });
+});
+
+describe('the broker model', () => {
+  test('5.0 Assigned Client Identifier: the session is followed under the identifier the broker gave', () => {
+    const b = new Broker();
+    b.c(0, connect({ level: 5, clientId: '' }), 0);
+    b.s(0, connack({ level: 5, properties: [['assignedClientIdentifier', 'auto-1']] }), 0.001);
+    b.finish(1);
+    expect(b.sessions.map((s) => s.clientId)).toEqual(['auto-1']);
+  });
+  test('subscriptions: added by SUBACK success codes, removed by UNSUBACK, dropped when a clean session ends, kept when not', () => {
+    const b = new Broker();
+    login(b, 0, 'keep', 0, { clean: false });
+    b.c(0, subscribe({ packetId: 1, subscriptions: [{ topic: 'a', qos: 1 }, { topic: 'b', qos: 1 }, { topic: 'c', qos: 1 }] }), 0.1);
+    b.s(0, suback({ packetId: 1, codes: [1, 0x80, 0] }), 0.11);
+    b.c(0, unsubscribe({ packetId: 2, topics: ['c'] }), 0.2);
+    b.s(0, unsuback({ packetId: 2 }), 0.21);
+    b.end(0, 1);
+    login(b, 1, 'drop', 0);
+    sub(b, 1, { topic: 'a', qos: 0 }, 0, 0.1);
+    b.end(1, 1);
+    b.finish(2);
+    expect(b.sessions.map((s) => [s.clientId, s.subscriptions])).toEqual([['keep', 1], ['drop', 0]]);
+  });
+  test('shared subscriptions and $-topics match as the spec says', () => {
+    const b = new Broker();
+    login(b, 0, 'sub', 0, { level: 5 });
+    sub(b, 0, { topic: '$share/g/a/#', qos: 1 }, 1, 0.01, 5);
+    sub(b, 0, { topic: '#', qos: 0 }, 0, 0.02, 5, 2);
+    login(b, 1, 'pub', 0, { level: 5 });
+    // a/b matches both (highest granted 1); $SYS/x matches neither '#' nor the shared filter.
+    b.c(1, publish({ level: 5, topic: 'a/b', qos: 1, packetId: 1, payload: 'p' }), 1);
+    b.s(0, publish({ level: 5, topic: 'a/b', qos: 0, payload: 'p' }), 1.001);
+    b.finish(2);
+    expect(b.ids()).toEqual(['5.0 MQTT-3.3.4-2']);
+  });
+  test('a topic starting with $ is not matched by a filter starting with a wildcard', () => {
+    const b = new Broker();
+    login(b, 0, 'sub', 0, { level: 5 });
+    sub(b, 0, { topic: '+/x', qos: 0 }, 0, 0.01, 5);
+    sub(b, 0, { topic: '$SYS/x', qos: 1 }, 1, 0.02, 5, 2);
+    login(b, 1, 'pub', 0, { level: 5 });
+    b.c(1, publish({ level: 5, topic: '$SYS/x', qos: 1, packetId: 1, payload: 'p' }), 1);
+    b.s(0, publish({ level: 5, topic: '$SYS/x', qos: 0, payload: 'p' }), 1.001);
+    b.finish(2);
+    // One matching subscription ($SYS/x, granted 1): '+/x' would make it two (MQTT-3.3.4-2).
+    expect(b.ids()).toEqual(['5.0 MQTT-3.8.4-8']);
+  });
+});
