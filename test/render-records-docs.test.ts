@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { expect, test } from 'vitest';
 import { decodePacket } from '../src/mqtt/decoder.js';
 import { packetJsonText } from '../src/render/ndjson.js';
+import { traceJson } from '../src/render/trace.js';
+import type { MessageRecord, SessionRecord } from '../src/sessions/records.js';
 import type { Connection } from '../src/tcp/types.js';
 import { ROOT } from './builders/cli.js';
 import { connect } from './builders/mqtt-bytes.js';
@@ -34,4 +36,24 @@ test('docs/json.md lists every key of the packet record, in order', () => {
   const wsCut = JSON.parse(packetJsonText({ conn: { ...conn, transport: ['websocket'] }, dir: 'c2s', frame: 4, frames: [4], timeSec: conn.startSec, timeNsec: 0, bytes: b.subarray(0, 9), decoded: decodePacket(b.subarray(0, 9), { level: 4, dir: 'c2s', tree: false }), levelInferred: false, streamOffset: 0, truncated: b.length, violations: [] }, { redact: false, payloadLimit: 1024 })) as Record<string, unknown>;
   expect(wsCut).toMatchObject({ transport: 'websocket' });
   expect(wsCut).not.toHaveProperty('transportKeys');
+});
+
+/** The keys of a table of docs/json.md between two headings, in row order. */
+function documentedKeys(from: string, to: string): string[] {
+  const doc = readFileSync(join(ROOT, 'docs', 'json.md'), 'utf8');
+  const section = doc.slice(doc.indexOf(from), doc.indexOf(to, doc.indexOf(from)));
+  return [...section.matchAll(/^\| (`[a-zA-Z]+`(?:, `[a-zA-Z]+`)*) \| [^|]*(?:\\\|[^|]*)* \|(.*)\|$/gm)].flatMap((m) => m[1]!.split(', ').map((k) => k.slice(1, -1)));
+}
+
+test('docs/json.md lists every key of the message and session records, in order', () => {
+  const message: MessageRecord = {
+    kind: 'message', frame: 4, timeSec: 1_700_000_000, timeNsec: 5000, conn: 1, clientId: 'p', topic: 't', qos: 1, retain: false,
+    payloadLength: 2, payloadHash: '0000abcd', deliveries: [{ conn: 2, frame: 6, clientId: 's', qos: 1, latencyMs: 0.25 }],
+    ambiguous: [{ conn: 3, frame: 7, clientId: null, candidates: 2 }],
+  };
+  const m = JSON.parse(traceJson(message)) as Record<string, unknown>;
+  expect(documentedKeys('### Message records', '### Session records')).toEqual(Object.keys(m));
+  expect(m).toMatchObject({ time: '2023-11-14T22:13:20.000005Z', deliveries: message.deliveries, ambiguous: message.ambiguous });
+  const session: SessionRecord = { kind: 'session', clientId: 'p', connections: [1, 5], reconnects: 1, takeovers: 0, redeliveries: 0, subscriptions: null };
+  expect(documentedKeys('### Session records', 'What the stage checks')).toEqual(Object.keys(JSON.parse(traceJson(session)) as Record<string, unknown>));
 });

@@ -13,6 +13,7 @@ import {
   unsuback, unsubscribe, type ConnectOpts, type Level, type Prop,
 } from './builders/mqtt-bytes.js';
 import { Harness, alone, describeViolations, severityMismatches } from './builders/rules-harness.js';
+import { Broker, login, sub, type Login } from './builders/sessions-harness.js';
 import { TcpSession } from './builders/frames.js';
 import { runFrames } from './builders/run-frames.js';
 import { clientFrame, upgradeRequest, upgradeResponse, wsFrame } from './builders/websocket.js';
@@ -941,6 +942,93 @@ add('rfc6455|RFC6455:4.1:request-fields', 'an Upgrade request without Sec-WebSoc
   return runFrames(frames).violations;
 });
 add('rfc6455|RFC6455:4.2.2:accept-mismatch', 'a wrong Sec-WebSocket-Accept', () => ws([], { accept: 'AAAAAAAAAAAAAAAAAAAAAAAAAAA=' }));
+
+// ============================================================================================
+// Across connections: the sessions stage (src/sessions/), scenarios of test/builders/sessions-harness.ts; every
+// finding is the sessions stage's (Broker.all() leaves out what the rules find alone)
+// ============================================================================================
+
+/** A subscriber granted QoS 1 (and, with `overlap`, QoS 2 by a second filter) gets a QoS 2 message at `delivered`. */
+function qosDelivery(level: Level, delivered: number, overlap: boolean): Violation[] {
+  const b = new Broker();
+  login(b, 0, 'sub', 0, { level });
+  sub(b, 0, { topic: 'a/+', qos: 1 }, 1, 0.01, level);
+  if (overlap) sub(b, 0, { topic: 'a/#', qos: 2 }, 2, 0.02, level, 2);
+  login(b, 1, 'pub', 0.1, { level });
+  b.c(1, publish({ level, topic: 'a/b', qos: 2, packetId: 5, payload: 'x' }), 1);
+  b.s(0, publish({ level, topic: 'a/b', qos: delivered, packetId: 9, payload: 'x' }), 1.002);
+  b.finish(2);
+  return b.all();
+}
+add('3.1.1|MQTT-3.3.5-1', 'overlapping subscriptions granted 1 and 2, a QoS 2 message delivered at QoS 1', () => qosDelivery(4, 1, true));
+add('5.0|MQTT-3.3.4-2', 'overlapping subscriptions granted 1 and 2, a QoS 2 message delivered at QoS 1', () => qosDelivery(5, 1, true));
+
+function takeover(level: Level): Violation[] {
+  const b = new Broker();
+  login(b, 0, 'dev', 0, { level });
+  login(b, 1, 'dev', 1, { level });
+  b.finish(5);
+  return b.all();
+}
+add('3.1.1|MQTT-3.1.4-2', 'a second connection of the ClientId, the first still open 4 s later', () => takeover(4));
+add('5.0|MQTT-3.1.4-3', 'a second connection of the ClientId, the first still open 4 s later', () => takeover(5));
+
+function reconnect(first: Login, second: Login, gap = 1): Violation[] {
+  const b = new Broker();
+  login(b, 0, 'dev', 0, first);
+  b.end(0, 1);
+  login(b, 1, 'dev', 1 + gap, second);
+  b.finish(2 + gap);
+  return b.all();
+}
+add('3.1.1|MQTT-3.2.2-2', 'Clean Session 0 twice, Session Present 0 the second time', () => reconnect({ clean: false }, { clean: false, sp: false }));
+add('3.1.1|MQTT-3.2.2-3', 'Clean Session 0 after a clean session, Session Present 1', () => reconnect({ clean: true }, { clean: false, sp: true }));
+add('5.0|MQTT-3.2.2-3', 'Clean Start 0 after a session that expired, Session Present 1', () => reconnect({ level: 5, expiry: 10 }, { level: 5, clean: false, sp: true }, 30));
+
+/** QoS 1 PUBLISH 7 and 8 unacknowledged, the connection broken, the session resumed; then `steps` on the new one. */
+function resumed(steps: (b: Broker) => void): Violation[] {
+  const b = new Broker();
+  login(b, 0, 'dev', 0, { clean: false });
+  b.c(0, publish({ topic: 't/1', qos: 1, packetId: 7, payload: 'seven' }), 0.1);
+  b.c(0, publish({ topic: 't/2', qos: 1, packetId: 8, payload: 'eight' }), 0.2);
+  b.end(0, 0.3, 'rst', 'c2s');
+  login(b, 1, 'dev', 1, { clean: false, sp: true });
+  steps(b);
+  b.end(1, 2);
+  b.finish(3);
+  return b.all();
+}
+add('3.1.1|MQTT-4.4.0-1', 'PUBLISH 8 never resent on the resumed session', () => resumed((b) => {
+  b.c(1, publish({ topic: 't/1', qos: 1, packetId: 7, payload: 'seven', dup: true }), 1.1);
+}));
+for (const spec of ['3.1.1', '5.0'] as const) {
+  const level: Level = spec === '5.0' ? 5 : 4;
+  add(`${spec}|MQTT-4.6.0-1`, 'PUBLISH 8 resent before PUBLISH 7', () => {
+    const b = new Broker();
+    login(b, 0, 'dev', 0, { level, clean: false, expiry: 60 });
+    b.c(0, publish({ level, topic: 't/1', qos: 1, packetId: 7, payload: 'seven' }), 0.1);
+    b.c(0, publish({ level, topic: 't/2', qos: 1, packetId: 8, payload: 'eight' }), 0.2);
+    b.end(0, 0.3, 'rst', 'c2s');
+    login(b, 1, 'dev', 1, { level, clean: false, sp: true, expiry: 60 });
+    b.c(1, publish({ level, topic: 't/2', qos: 1, packetId: 8, payload: 'eight', dup: true }), 1.1);
+    b.c(1, publish({ level, topic: 't/1', qos: 1, packetId: 7, payload: 'seven', dup: true }), 1.2);
+    b.finish(3);
+    return b.all();
+  });
+}
+
+function liveRetain(level: Level): Violation[] {
+  const b = new Broker();
+  login(b, 1, 'pub', 0, { level });
+  login(b, 0, 'sub', 0, { level });
+  sub(b, 0, { topic: 's/#', qos: 0 }, 0, 0.1, level);
+  b.c(1, publish({ level, topic: 's/x', retain: true, payload: 'on' }), 1);
+  b.s(0, publish({ level, topic: 's/x', retain: true, payload: 'on' }), 1.001);
+  b.finish(2);
+  return b.all();
+}
+add('3.1.1|MQTT-3.3.1-9', 'RETAIN=1 on a delivery for a subscription made before the message', () => liveRetain(4));
+add('5.0|MQTT-3.3.1-12', 'RETAIN=1 on a live delivery, Retain As Published 0', () => liveRetain(5));
 
 // ============================================================================================
 // Run

@@ -3,30 +3,8 @@
  * must not give the finding: each test fails without the check it is about.
  */
 import { describe, expect, test } from 'vitest';
-import { ack, connack, connect, publish, suback, subscribe, unsuback, unsubscribe, type Level, type Prop, type Sub } from './builders/mqtt-bytes.js';
-import { Broker } from './builders/sessions-harness.js';
-
-export interface Login {
-  level?: Level;
-  clean?: boolean;
-  sp?: boolean;
-  expiry?: number;
-  code?: number;
-}
-
-/** CONNECT and CONNACK of `clientId` on connection `id`, at `t` (CONNACK 1 ms later). */
-export function login(b: Broker, id: number, clientId: string, t: number, o: Login = {}): void {
-  const level = o.level ?? 4;
-  const properties: Prop[] = o.expiry !== undefined ? [['sessionExpiryInterval', o.expiry]] : [];
-  b.c(id, connect({ level, clientId, clean: o.clean ?? true, ...(level === 5 ? { properties } : {}) }), t);
-  b.s(id, connack({ level, sessionPresent: o.sp ?? false, code: o.code ?? 0 }), t + 0.001);
-}
-
-/** SUBSCRIBE of one filter and its SUBACK granting `granted`, at `t`. */
-export function sub(b: Broker, id: number, s: Sub, granted: number, t: number, level: Level = 4, packetId = 1): void {
-  b.c(id, subscribe({ level, packetId, subscriptions: [s] }), t);
-  b.s(id, suback({ level, packetId, codes: [granted] }), t + 0.001);
-}
+import { ack, connack, connect, publish, suback, subscribe, unsuback, unsubscribe, type Level } from './builders/mqtt-bytes.js';
+import { Broker, login, sub } from './builders/sessions-harness.js';
 
 const has = (b: Broker, spec: string, id: string): boolean => b.ids().includes(`${spec} ${id}`);
 

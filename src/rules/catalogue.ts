@@ -142,6 +142,8 @@ const IMPLEMENTED_311 = [
   'MQTT-3.14.1-1', 'MQTT-3.14.4-2', 'MQTT-4.3.3-1', 'MQTT-4.3.3-2',
   'MQTT-4.6.0-2', 'MQTT-4.6.0-3', 'MQTT-4.6.0-4', 'MQTT-4.7.1-1', 'MQTT-4.7.1-2', 'MQTT-4.7.1-3', 'MQTT-4.7.2-1',
   'MQTT-4.7.3-1', 'MQTT-4.7.3-2', 'MQTT-4.8.0-1', 'MQTT-6.0.0-1', 'MQTT-6.0.0-3', 'MQTT-6.0.0-4',
+  // Across connections: the sessions stage (src/sessions/findings.ts).
+  'MQTT-3.1.4-2', 'MQTT-3.2.2-2', 'MQTT-3.2.2-3', 'MQTT-3.3.1-9', 'MQTT-3.3.5-1', 'MQTT-4.4.0-1', 'MQTT-4.6.0-1',
 ];
 
 const IMPLEMENTED_50 = [
@@ -167,6 +169,8 @@ const IMPLEMENTED_50 = [
   'MQTT-4.6.0-3', 'MQTT-4.6.0-4', 'MQTT-4.7.0-1', 'MQTT-4.7.1-1', 'MQTT-4.7.1-2', 'MQTT-4.7.2-1', 'MQTT-4.7.3-1',
   'MQTT-4.7.3-2', 'MQTT-4.8.2-1', 'MQTT-4.8.2-2', 'MQTT-4.12.0-2', 'MQTT-4.12.0-3', 'MQTT-4.12.0-5',
   'MQTT-4.12.0-6', 'MQTT-4.12.0-7', 'MQTT-4.12.1-1', 'MQTT-4.13.1-1', 'MQTT-6.0.0-1', 'MQTT-6.0.0-3', 'MQTT-6.0.0-4',
+  // Across connections: the sessions stage (src/sessions/findings.ts).
+  'MQTT-3.1.4-3', 'MQTT-3.2.2-3', 'MQTT-3.3.1-12', 'MQTT-3.3.4-2', 'MQTT-4.6.0-1',
 ];
 
 const IMPLEMENTED_REF = [
@@ -194,7 +198,7 @@ const NOT_FOR_31 = new Set([
   'MQTT-3.1.2-19', 'MQTT-3.1.2-20', 'MQTT-3.1.2-21', // 3.1: the Remaining Length wins over the flags (3.1:3.1-compat:missing-user-pass)
   'MQTT-3.1.2-22', // uncertain for 3.1 (summary §13)
   'MQTT-3.1.3-7', 'MQTT-3.1.3-8', // 3.1 forbids an empty ClientId outright (3.1:3.1.3:clientid-length)
-  'MQTT-3.2.2-1', 'MQTT-3.2.2-4', // 3.1 has no Session Present flag
+  'MQTT-3.2.2-1', 'MQTT-3.2.2-2', 'MQTT-3.2.2-3', 'MQTT-3.2.2-4', // 3.1 has no Session Present flag
 ]);
 
 /** Heuristic rows the analyzer reports at warning level, and other severity decisions. */
@@ -235,8 +239,6 @@ const WHY: Record<string, string> = {
   '3.1.1|MQTT-3.1.3-9': COVERED('MQTT-3.2.2-5 (traffic after a refusing CONNACK)'),
   '3.1.1|MQTT-3.1.4-4': 'whether the server\'s own validation succeeded is not visible; an accepted malformed CONNECT is MQTT-3.1.4-1',
   '3.1.1|MQTT-3.1.4-5': 'the server\'s processing is not visible; server packets after a refusal are MQTT-3.2.2-5',
-  '3.1.1|MQTT-3.3.1-9': 'needs a timing window after each SUBSCRIBE to tell retained deliveries from live ones (not implemented)',
-  '3.1.1|MQTT-3.3.5-1': 'needs the QoS the message was published with (another connection); the upper bound is checked as MQTT-3.8.4-6',
   '3.1.1|MQTT-3.3.5-2': COVERED('ALL:3.3.4:publish-unanswered (PUBLISH never acknowledged)'),
   '3.1.1|MQTT-3.8.4-1': AT_CLOSE('ALL:3.8.4:suback-missing'),
   '3.1.1|MQTT-3.12.4-1': AT_CLOSE('ALL:3.12.4:pingresp-missing'),
@@ -250,8 +252,6 @@ const WHY: Record<string, string> = {
   '3.1.1|MQTT-4.3.1-1': COVERED('MQTT-3.3.1-2'),
   '3.1.1|MQTT-4.3.2-1': COVERED('MQTT-2.3.1-2 / MQTT-2.3.1-4 (id reuse)'),
   '3.1.1|MQTT-4.3.2-2': COVERED('MQTT-2.3.1-6 (PUBACK with no PUBLISH in flight) and ALL:3.3.4:publish-unanswered'),
-  '3.1.1|MQTT-4.4.0-1': 'resending after a reconnect needs the previous connection of the same ClientId (cross-connection, not implemented)',
-  '3.1.1|MQTT-4.6.0-1': 'the original order of resent messages is on the previous connection (cross-connection, not implemented)',
   '3.1.1|MQTT-4.7.3-3': 'cannot be broken on the wire: the 2-byte length prefix limits every string to 65,535 bytes',
   '3.1.1|MQTT-6.0.0-2': WS_ALIGNMENT,
   // 5.0
@@ -272,13 +272,11 @@ const WHY: Record<string, string> = {
   '5.0|MQTT-3.2.2-22': COVERED('MQTT-3.1.2-22 (checked against the Keep Alive in force)'),
   '5.0|MQTT-3.3.1-10': 'needs to know whether a subscription existed before (broker state, possibly from an earlier connection)',
   '5.0|MQTT-3.3.1-11': 'needs a timing window after each SUBSCRIBE to tell retained deliveries from live ones (not implemented)',
-  '5.0|MQTT-3.3.1-12': 'heuristic timing window after SUBSCRIBE (not implemented)',
   '5.0|MQTT-3.3.2-7': 'aliases are resolved per connection; an alias used before being set on this connection is reported as 5.0:3.3.2.1:empty-topic-no-alias',
   '5.0|MQTT-3.3.2-9': COVERED('MQTT-3.2.2-17'),
   '5.0|MQTT-3.3.2-10': 'whether the client accepts an alias is internal (a DISCONNECT 0x94 would only hint at it)',
   '5.0|MQTT-3.3.2-11': COVERED('MQTT-3.1.2-26'),
   '5.0|MQTT-3.3.2-12': 'whether the server accepts an alias is internal (a DISCONNECT 0x94 would only hint at it)',
-  '5.0|MQTT-3.3.4-2': 'needs the QoS the message was published with (another connection); the upper bound is checked as MQTT-3.8.4-8',
   '5.0|MQTT-3.3.4-4': 'whether the server sent one copy or several is not decidable from one PUBLISH; a PUBLISH with none of the expected identifiers is MQTT-3.3.4-3',
   '5.0|MQTT-3.3.4-5': 'whether the server sent one copy or several is not decidable from one PUBLISH; a PUBLISH with none of the expected identifiers is MQTT-3.3.4-3',
   '5.0|MQTT-3.8.3-3': 'heuristic (needs the publisher\'s ClientId and echo detection); not implemented',
@@ -304,7 +302,6 @@ const WHY: Record<string, string> = {
   '5.0|MQTT-4.3.3-10': 'a duplicate PUBLISH within a connection is already MQTT-4.4.0-1; duplicate onward delivery needs other connections',
   '5.0|MQTT-4.3.3-13': COVERED('ALL:4.3.3:pubrel-missing / ALL:4.3.3:pubcomp-missing (QoS 2 flow never completed)'),
   '5.0|MQTT-4.4.0-2': 'a retransmission after a refusal looks the same as a new message reusing the freed id',
-  '5.0|MQTT-4.6.0-1': 'the original order of resent messages is on the previous connection (cross-connection, not implemented)',
   '5.0|MQTT-4.7.3-3': 'cannot be broken on the wire: the 2-byte length prefix limits every string to 65,535 bytes',
   '5.0|MQTT-4.8.2-3': COVERED('MQTT-3.8.4-8 (shared filters are tracked like the others)'),
   '5.0|MQTT-4.8.2-4': 'needs the shared subscriber\'s next connection (cross-connection)',
@@ -333,10 +330,10 @@ function defaultWhy(passive: Passive, area: string, crossConn: boolean): string 
   if (area === 'CONFORMANCE' || area === 'TRANSPORT') return 'a property of an implementation as a whole, not of its traffic';
   if (passive === 'no') {
     return crossConn
-      ? 'broker- or client-internal behaviour; at best hinted at by correlating other connections of the same broker (not done)'
+      ? 'broker- or client-internal behaviour; at best hinted at by correlating other connections of the same broker (not done by the sessions stage yet)'
       : 'broker- or client-internal behaviour, not visible on the wire';
   }
-  if (crossConn) return 'needs correlation with other connections (same ClientId or the publisher\'s connection), which the analyzer does not do';
+  if (crossConn) return 'needs correlation with other connections (same ClientId or the publisher\'s connection) that the sessions stage does not make yet';
   return undefined;
 }
 

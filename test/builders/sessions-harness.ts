@@ -11,6 +11,7 @@ import { RuleEngine } from '../../src/rules/engine.js';
 import type { MessageRecord, SessionRecord, TraceRecord, TraceSink } from '../../src/sessions/records.js';
 import { SessionsStage, type SessionsOptions } from '../../src/sessions/stage.js';
 import type { Connection, ConnectionEnd, Direction, EndCause, StreamEvent } from '../../src/tcp/types.js';
+import { connack, connect, suback, subscribe, type Level, type Prop, type Sub } from './mqtt-bytes.js';
 import { makeConn } from './rules-harness.js';
 
 export type Ev = StreamEvent & { violations?: Violation[] };
@@ -106,3 +107,26 @@ export class Broker implements TraceSink {
     return this.all().map((v) => `${v.spec} ${v.id}`);
   }
 }
+
+export interface Login {
+  level?: Level;
+  clean?: boolean;
+  sp?: boolean;
+  expiry?: number;
+  code?: number;
+}
+
+/** CONNECT and CONNACK of `clientId` on connection `id`, at `t` (CONNACK 1 ms later). */
+export function login(b: Broker, id: number, clientId: string, t: number, o: Login = {}): void {
+  const level = o.level ?? 4;
+  const properties: Prop[] = o.expiry !== undefined ? [['sessionExpiryInterval', o.expiry]] : [];
+  b.c(id, connect({ level, clientId, clean: o.clean ?? true, ...(level === 5 ? { properties } : {}) }), t);
+  b.s(id, connack({ level, sessionPresent: o.sp ?? false, code: o.code ?? 0 }), t + 0.001);
+}
+
+/** SUBSCRIBE of one filter and its SUBACK granting `granted`, at `t`. */
+export function sub(b: Broker, id: number, s: Sub, granted: number, t: number, level: Level = 4, packetId = 1): void {
+  b.c(id, subscribe({ level, packetId, subscriptions: [s] }), t);
+  b.s(id, suback({ level, packetId, codes: [granted] }), t + 0.001);
+}
+
