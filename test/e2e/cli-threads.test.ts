@@ -52,6 +52,34 @@ describe('--threads 2 prints what one thread prints', () => {
     }
   }, 120_000);
 
+  it('a capture with findings of the sessions stage, in both splits (after the rules and before them)', async () => {
+    const sub = new TcpSession('192.0.2.10:40001', '192.0.2.1:1883');
+    const pub = new TcpSession('192.0.2.11:40002', '192.0.2.1:1883');
+    const again = new TcpSession('192.0.2.12:40003', '192.0.2.1:1883');
+    const file = tempFile('sessions.pcap', writePcap(timed([
+      ...sub.handshake(), ...sub.c2s(m.connect({ clientId: 'sub' })), ...sub.s2c(m.connack()),
+      ...sub.c2s(m.subscribe({ packetId: 1, subscriptions: [{ topic: 'a/+', qos: 1 }] })), ...sub.s2c(m.suback({ packetId: 1, codes: [1] })),
+      ...pub.handshake(), ...pub.c2s(m.connect({ clientId: 'pub' })), ...pub.s2c(m.connack()),
+      ...pub.c2s(m.publish({ topic: 'a/b', qos: 2, packetId: 3, payload: 'hello' })), ...pub.s2c(m.ack('PUBREC', { packetId: 3 })),
+      ...pub.c2s(m.ack('PUBREL', { packetId: 3 })), ...pub.s2c(m.ack('PUBCOMP', { packetId: 3 })),
+      // Granted QoS 1, published at QoS 2: delivered at QoS 0 (MQTT-3.8.4-6).
+      ...sub.s2c(m.publish({ topic: 'a/b', payload: 'hello' })),
+      // A second connection of ClientId "pub"; the first is never closed (MQTT-3.1.4-2).
+      ...again.handshake(), ...again.c2s(m.connect({ clientId: 'pub' })), ...again.s2c(m.connack()),
+      ...again.c2s(m.disconnect()), ...again.close(),
+    ])));
+    for (const mode of [['--json'], [], ['--only-violations'], ['--summary'], ['--json', '--only-violations'], ['--json', '--summary']]) {
+      const r = await both([...mode, file]);
+      expectSame(r);
+      if (mode.length === 1 && mode[0] === '--json') {
+        expect(r[1].stdout).toContain('"kind":"message"');
+        expect(r[1].stdout).toContain('"kind":"session"');
+        expect(r[1].stdout).toContain('MQTT-3.8.4-6');
+        expect(r[1].stdout).toContain('MQTT-3.1.4-2');
+      }
+    }
+  }, 120_000);
+
   it('a PUBLISH of 3 MiB over 2,000 segments (sent through the ring in parts)', async () => {
     const s = new TcpSession('192.0.2.10:40000', '192.0.2.1:1883');
     const payload = Uint8Array.from({ length: 3 * 1024 * 1024 }, (_, i) => (i * 31) & 0xff);

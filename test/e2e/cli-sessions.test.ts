@@ -1,0 +1,61 @@
+/**
+ * The sessions stage through the CLI on real mosquitto captures (scripts/make-captures.sh): the message and session
+ * records the clients' traffic gives, where they appear among the others, and the modes that leave them out.
+ */
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { jsonLines, ROOT, runCli } from '../builders/cli.js';
+
+const V311 = join(ROOT, 'captures', 'real-v311-qos.pcap');
+const WS = join(ROOT, 'captures', 'real-ws-8080.pcap');
+
+type Rec = Record<string, unknown>;
+const deliveries = (m: Rec): Rec[] => m.deliveries as Rec[];
+
+describe('mqtt-dissect --json: message and session records', () => {
+  it('real-v311-qos: each publisher\'s message with the deliveries mosquitto made, latencies within the capture', () => {
+    const r = runCli(['--json', V311]);
+    expect(r.status).toBe(0);
+    const out = jsonLines(r.stdout);
+    const messages = out.filter((o) => o.kind === 'message');
+    expect(messages.map((o) => [o.clientId, o.topic, o.qos, deliveries(o).map((d) => [d.clientId, d.qos])])).toEqual([
+      ['corpus-v311-pub-q0', 'corpus/v311/qos/q0', 0, [['corpus-v311-sub', 0]]],
+      ['corpus-v311-pub-q1', 'corpus/v311/qos/q1', 1, [['corpus-v311-sub', 1]]],
+      ['corpus-v311-pub-q2', 'corpus/v311/qos/q2', 2, [['corpus-v311-sub', 2]]],
+      ['corpus-v311-retain', 'corpus/v311/retained/state', 1, [['corpus-v311-late', 1]]],
+      // The empty retained PUBLISH that clears it reaches nobody.
+      ['corpus-v311-clear', 'corpus/v311/retained/state', 1, []],
+      ['corpus-js-v311', 'corpus/v311/js/a', 1, [['corpus-js-v311', 1]]],
+    ]);
+    // Each delivery is a PUBLISH record of the subscriber's connection, after the publisher's, and its latency is the
+    // difference of the two records' times.
+    const packets = new Map(out.filter((o) => o.kind === 'packet').map((o) => [o.frame as number, o]));
+    for (const m of messages) {
+      for (const d of deliveries(m)) {
+        const p = packets.get(d.frame as number)!;
+        expect(p).toMatchObject({ type: 'PUBLISH', dir: 's2c', conn: d.conn });
+        const ms = (Date.parse(p.time as string) - Date.parse(m.time as string));
+        expect(Math.abs((d.latencyMs as number) - ms)).toBeLessThan(1);
+      }
+    }
+    // Session records come last, one per ClientId.
+    const firstSession = out.findIndex((o) => o.kind === 'session');
+    expect(out.slice(firstSession).every((o) => o.kind === 'session')).toBe(true);
+    expect(out.slice(firstSession).map((o) => o.clientId)).toHaveLength(8);
+    expect(out.flatMap((o) => (o.violations as unknown[] | undefined) ?? [])).toEqual([]);
+  });
+
+  it('real-ws-8080: the publisher over WebSocket (5.0) reaches the subscriber over WebSocket (3.1.1)', () => {
+    const out = jsonLines(runCli(['--json', WS]).stdout);
+    const messages = out.filter((o) => o.kind === 'message');
+    expect(messages.map((o) => o.topic)).toEqual(['corpus/ws/q0', 'corpus/ws/q1', 'corpus/ws/q2', 'corpus/ws/medium', 'corpus/ws/large']);
+    expect(messages.map((o) => deliveries(o).map((d) => d.clientId))).toEqual(messages.map(() => ['corpus-ws-sub']));
+    expect(messages.find((o) => o.topic === 'corpus/ws/large')!.payloadLength).toBe(70000);
+  });
+
+  it('text output, --shard: no message or session records', () => {
+    expect(runCli([V311]).stdout).not.toMatch(/"kind"|message record/);
+    const shard = jsonLines(runCli(['--json', '--shard', '1/1', V311]).stdout);
+    expect(shard.filter((o) => o.kind === 'message' || o.kind === 'session')).toEqual([]);
+  });
+});
