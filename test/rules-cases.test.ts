@@ -111,7 +111,7 @@ add('3.1.1|MQTT-3.10.1-1', 'UNSUBSCRIBE flags 0000', () => alone(unsubscribe({ f
 add('3.1.1|MQTT-3.10.3-1', 'UNSUBSCRIBE filter ill-formed UTF-8', () => alone(unsubscribe({ topics: [BAD] }), 4));
 add('3.1.1|MQTT-3.10.3-2', 'UNSUBSCRIBE without filters', () => alone(unsubscribe({ topics: [] }), 4));
 add('3.1.1|MQTT-3.14.1-1', 'DISCONNECT flags 0001', () => alone(hex('e1 00'), 4));
-add('3.1.1|MQTT-4.7.1-1', 'Will Topic with a wildcard', () => alone(connect({ will: { topic: 'a/#', payload: 'x' } }), 4));
+add('3.1.1|MQTT-4.7.1-1', 'Will Topic with a wildcard', () => alone(connect({ will: { topic: 'a/#', payload: 'reading-1' } }), 4));
 add('3.1.1|MQTT-4.7.1-2', "'#' not alone in its level", () => alone(subscribe({ subscriptions: [{ topic: 'a#' }] }), 4));
 add('3.1.1|MQTT-4.7.1-3', "'+' not alone in its level", () => alone(subscribe({ subscriptions: [{ topic: 'a+' }] }), 4));
 add('3.1.1|MQTT-4.7.3-1', 'empty Topic Filter', () => alone(subscribe({ subscriptions: [{ topic: '' }] }), 4));
@@ -182,7 +182,7 @@ add('5.0|MQTT-3.14.2-2', 'server DISCONNECT with Session Expiry Interval',
   () => alone(disconnect({ level: 5, properties: [['sessionExpiryInterval', 5]] }), 5, 's2c'));
 add('5.0|MQTT-3.15.1-1', 'AUTH flags 0001', () => alone(hex('f1 00'), 5));
 add('5.0|MQTT-3.15.2-1', 'AUTH reason 0x01', () => alone(auth({ reasonCode: 0x01, properties: [['authenticationMethod', 'm']] }), 5));
-add('5.0|MQTT-4.7.0-1', 'Will Topic with a wildcard', () => alone(connect({ level: 5, will: { topic: 'w/+', payload: 'x' } }), 5));
+add('5.0|MQTT-4.7.0-1', 'Will Topic with a wildcard', () => alone(connect({ level: 5, will: { topic: 'w/+', payload: 'reading-1' } }), 5));
 add('5.0|MQTT-4.7.1-1', "'#' not last", () => alone(subscribe({ level: 5, subscriptions: [{ topic: 'a/#/b' }] }), 5));
 add('5.0|MQTT-4.7.1-2', "'+' not alone in its level", () => alone(subscribe({ level: 5, subscriptions: [{ topic: '+a' }] }), 5));
 add('5.0|MQTT-4.7.3-1', 'empty Topic Filter', () => alone(unsubscribe({ level: 5, topics: [''] }), 5));
@@ -270,13 +270,13 @@ add('3.1.1|MQTT-2.2.2-2', 'server answers a PINGREQ with bad flags', () => {
 });
 add('3.1.1|MQTT-2.3.1-2', 'client reuses an id in flight for another message', () => {
   const h = sess(4);
-  h.c(publish({ topic: 'a', qos: 1, packetId: 1, payload: 'x' }));
+  h.c(publish({ topic: 'a', qos: 1, packetId: 1, payload: 'reading-1' }));
   h.c(publish({ topic: 'b', qos: 1, packetId: 1, payload: 'y' }));
   return run(h);
 });
 add('3.1.1|MQTT-2.3.1-4', 'server reuses an id in flight', () => {
   const h = subscribed(4, '#', 1);
-  h.s(publish({ topic: 'a', qos: 1, packetId: 1, payload: 'x' }));
+  h.s(publish({ topic: 'a', qos: 1, packetId: 1, payload: 'reading-1' }));
   h.s(publish({ topic: 'b', qos: 1, packetId: 1, payload: 'y' }));
   return run(h);
 });
@@ -333,8 +333,8 @@ add('3.1.1|MQTT-3.2.2-5', 'server goes on after refusing', () => {
 });
 add('3.1.1|MQTT-3.3.1-1', 'redelivery without DUP', () => {
   const h = sess(4);
-  h.c(publish({ topic: 'a', qos: 1, packetId: 1, payload: 'x' }));
-  h.c(publish({ topic: 'a', qos: 1, packetId: 1, payload: 'x' }));
+  h.c(publish({ topic: 'a', qos: 1, packetId: 1, payload: 'reading-1' }));
+  h.c(publish({ topic: 'a', qos: 1, packetId: 1, payload: 'reading-1' }));
   return run(h);
 });
 add('3.1.1|MQTT-3.3.1-3', 'server DUP for a message it never sent', () => {
@@ -567,7 +567,7 @@ add('5.0|MQTT-3.2.2-13', 'retained Will accepted without retain support',
   () => run(sess(5, { will: { topic: 'w', payload: 'x', retain: true } }, [['retainAvailable', 0]])));
 add('5.0|MQTT-3.2.2-14', 'retained PUBLISH without retain support', () => {
   const h = sess(5, {}, [['retainAvailable', 0]]);
-  h.c(publish({ level: 5, topic: 'a', retain: true, payload: 'x' }));
+  h.c(publish({ level: 5, topic: 'a', retain: true, payload: 'reading-1' }));
   return run(h);
 });
 add('5.0|MQTT-3.2.2-15', 'client PUBLISH above the server\'s Maximum Packet Size', () => {
@@ -610,8 +610,8 @@ add('5.0|MQTT-3.2.2-21', 'client silent longer than the Server Keep Alive', () =
 });
 add('5.0|MQTT-3.3.1-1', 'redelivery without DUP', () => {
   const h = sess(5);
-  h.c(publish({ level: 5, topic: 'a', qos: 1, packetId: 1, payload: 'x' }));
-  h.c(publish({ level: 5, topic: 'a', qos: 1, packetId: 1, payload: 'x' }));
+  h.c(publish({ level: 5, topic: 'a', qos: 1, packetId: 1, payload: 'reading-1' }));
+  h.c(publish({ level: 5, topic: 'a', qos: 1, packetId: 1, payload: 'reading-1' }));
   return run(h);
 });
 add('5.0|MQTT-3.3.1-3', 'server DUP for a message it never sent', () => {
@@ -931,7 +931,7 @@ add('rfc6455|RFC6455:5.4:continuation-without-start', 'a continuation with no me
 add('rfc6455|RFC6455:5.4:data-inside-fragmented', 'a binary frame inside a fragmented message', () =>
   ws([['c', clientFrame({ fin: false, payload: PING.subarray(0, 1) })], ['c', clientFrame({ payload: PING })], ['c', clientFrame({ opcode: 0x0, payload: PING.subarray(1) })]]));
 add('rfc6455|RFC6455:5.5:control-too-long', 'a 126-byte ping', () => ws([['c', clientFrame({ opcode: 0x9, payload: new Uint8Array(126) })]]));
-add('rfc6455|RFC6455:5.5:control-fragmented', 'a ping without FIN', () => ws([['c', clientFrame({ opcode: 0x9, fin: false, payload: 'x' })]]));
+add('rfc6455|RFC6455:5.5:control-fragmented', 'a ping without FIN', () => ws([['c', clientFrame({ opcode: 0x9, fin: false, payload: 'reading-1' })]]));
 add('rfc6455|RFC6455:5.5.1:close-payload-1', 'a close frame of one byte', () => ws([['c', clientFrame({ opcode: 0x8, payload: Uint8Array.of(3) })]]));
 add('rfc6455|RFC6455:5.5.1:data-after-close', 'a data frame after the close frame', () =>
   ws([['c', clientFrame({ opcode: 0x8, payload: Uint8Array.of(0x03, 0xe8) })], ['c', clientFrame({ payload: PING })]]));
@@ -955,8 +955,8 @@ function qosDelivery(level: Level, delivered: number, overlap: boolean): Violati
   sub(b, 0, { topic: 'a/+', qos: 1 }, 1, 0.01, level);
   if (overlap) sub(b, 0, { topic: 'a/#', qos: 2 }, 2, 0.02, level, 2);
   login(b, 1, 'pub', 0.1, { level });
-  b.c(1, publish({ level, topic: 'a/b', qos: 2, packetId: 5, payload: 'x' }), 1);
-  b.s(0, publish({ level, topic: 'a/b', qos: delivered, packetId: 9, payload: 'x' }), 1.002);
+  b.c(1, publish({ level, topic: 'a/b', qos: 2, packetId: 5, payload: 'reading-1' }), 1);
+  b.s(0, publish({ level, topic: 'a/b', qos: delivered, packetId: 9, payload: 'reading-1' }), 1.002);
   b.finish(2);
   return b.all();
 }
@@ -1022,8 +1022,8 @@ function liveRetain(level: Level): Violation[] {
   login(b, 1, 'pub', 0, { level });
   login(b, 0, 'sub', 0, { level });
   sub(b, 0, { topic: 's/#', qos: 0 }, 0, 0.1, level);
-  b.c(1, publish({ level, topic: 's/x', retain: true, payload: 'on' }), 1);
-  b.s(0, publish({ level, topic: 's/x', retain: true, payload: 'on' }), 1.001);
+  b.c(1, publish({ level, topic: 's/x', retain: true, payload: 'state-on!' }), 1);
+  b.s(0, publish({ level, topic: 's/x', retain: true, payload: 'state-on!' }), 1.001);
   b.finish(2);
   return b.all();
 }

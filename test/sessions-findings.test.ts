@@ -19,8 +19,8 @@ describe('delivery QoS is min(published QoS, granted QoS)', () => {
       sub(b, 0, { topic: 'a/+', qos: 1 }, 1, 0.01, level);
       if (overlap) sub(b, 0, { topic: 'a/#', qos: 2 }, 2, 0.02, level, 2);
       login(b, 1, 'pub', 0.1, { level });
-      b.c(1, publish({ level, topic: 'a/b', qos: 2, packetId: 5, payload: 'x' }), 1);
-      b.s(0, publish({ level, topic: 'a/b', qos: deliveredQos, packetId: 9, payload: 'x' }), 1.002);
+      b.c(1, publish({ level, topic: 'a/b', qos: 2, packetId: 5, payload: 'reading-1' }), 1);
+      b.s(0, publish({ level, topic: 'a/b', qos: deliveredQos, packetId: 9, payload: 'reading-1' }), 1.002);
       b.finish(2);
       return b;
     };
@@ -32,13 +32,30 @@ describe('delivery QoS is min(published QoS, granted QoS)', () => {
       expect(has(scenario(1, true), spec, many)).toBe(true);
       expect(scenario(2, true).ids()).toEqual([]);
     });
+    test(`${spec}: nothing for a payload under 8 bytes, nor after a delivery no publisher in the capture explains`, () => {
+      const run = (payload: string, stray: boolean): string[] => {
+        const b = new Broker();
+        login(b, 0, 'sub', 0, { level });
+        sub(b, 0, { topic: 'a/+', qos: 1 }, 1, 0.01, level);
+        login(b, 1, 'pub', 0.1, { level });
+        // A message from a publisher outside the capture.
+        if (stray) b.s(0, publish({ level, topic: 'a/c', payload: 'from elsewhere' }), 0.5);
+        b.c(1, publish({ level, topic: 'a/b', qos: 2, packetId: 5, payload }), 1);
+        b.s(0, publish({ level, topic: 'a/b', qos: 0, payload }), 1.002);
+        b.finish(2);
+        return b.ids();
+      };
+      expect(run('reading-1', false)).toEqual([`${spec} ${one}`]);
+      expect(run('1234567', false)).toEqual([]);
+      expect(run('reading-1', true)).toEqual([]);
+    });
     test(`${spec}: nothing when the subscriber's session began before the capture (its subscriptions unknown)`, () => {
       const b = new Broker();
       login(b, 0, 'sub', 0, { level, clean: false, sp: true });
       sub(b, 0, { topic: 'a/+', qos: 1 }, 1, 0.01, level);
       login(b, 1, 'pub', 0.1, { level });
-      b.c(1, publish({ level, topic: 'a/b', qos: 2, packetId: 5, payload: 'x' }), 1);
-      b.s(0, publish({ level, topic: 'a/b', qos: 0, payload: 'x' }), 1.002);
+      b.c(1, publish({ level, topic: 'a/b', qos: 2, packetId: 5, payload: 'reading-1' }), 1);
+      b.s(0, publish({ level, topic: 'a/b', qos: 0, payload: 'reading-1' }), 1.002);
       b.finish(2);
       expect(b.ids()).toEqual([]);
       expect(b.messages[0]!.deliveries).toHaveLength(1);
@@ -180,9 +197,9 @@ describe('RETAIN on live deliveries', () => {
     login(b, 1, 'pub', 0, { level });
     login(b, 0, 'sub', 0, { level });
     if (subscribeFirst) sub(b, 0, { topic: 's/#', qos: 0, retainAsPublished: rap }, 0, 0.1, level);
-    b.c(1, publish({ level, topic: 's/x', qos: 0, retain: true, payload: 'on' }), 1);
+    b.c(1, publish({ level, topic: 's/x', qos: 0, retain: true, payload: 'state-on!' }), 1);
     if (!subscribeFirst) sub(b, 0, { topic: 's/#', qos: 0, retainAsPublished: rap }, 0, 2, level);
-    b.s(0, publish({ level, topic: 's/x', qos: 0, retain: deliveredRetain, payload: 'on' }), subscribeFirst ? 1.001 : 2.002);
+    b.s(0, publish({ level, topic: 's/x', qos: 0, retain: deliveredRetain, payload: 'state-on!' }), subscribeFirst ? 1.001 : 2.002);
     b.finish(3);
     return b;
   };
@@ -324,8 +341,8 @@ describe('the broker model', () => {
     sub(b, 0, { topic: '#', qos: 0 }, 0, 0.02, 5, 2);
     login(b, 1, 'pub', 0, { level: 5 });
     // a/b matches both (highest granted 1); $SYS/x matches neither '#' nor the shared filter.
-    b.c(1, publish({ level: 5, topic: 'a/b', qos: 1, packetId: 1, payload: 'p' }), 1);
-    b.s(0, publish({ level: 5, topic: 'a/b', qos: 0, payload: 'p' }), 1.001);
+    b.c(1, publish({ level: 5, topic: 'a/b', qos: 1, packetId: 1, payload: 'sys-value' }), 1);
+    b.s(0, publish({ level: 5, topic: 'a/b', qos: 0, payload: 'sys-value' }), 1.001);
     b.finish(2);
     expect(b.ids()).toEqual(['5.0 MQTT-3.3.4-2']);
   });
@@ -335,8 +352,8 @@ describe('the broker model', () => {
     sub(b, 0, { topic: '+/x', qos: 0 }, 0, 0.01, 5);
     sub(b, 0, { topic: '$SYS/x', qos: 1 }, 1, 0.02, 5, 2);
     login(b, 1, 'pub', 0, { level: 5 });
-    b.c(1, publish({ level: 5, topic: '$SYS/x', qos: 1, packetId: 1, payload: 'p' }), 1);
-    b.s(0, publish({ level: 5, topic: '$SYS/x', qos: 0, payload: 'p' }), 1.001);
+    b.c(1, publish({ level: 5, topic: '$SYS/x', qos: 1, packetId: 1, payload: 'sys-value' }), 1);
+    b.s(0, publish({ level: 5, topic: '$SYS/x', qos: 0, payload: 'sys-value' }), 1.001);
     b.finish(2);
     // One matching subscription ($SYS/x, granted 1): '+/x' would make it two (MQTT-3.3.4-2).
     expect(b.ids()).toEqual(['5.0 MQTT-3.8.4-8']);

@@ -251,6 +251,7 @@ export async function main(rawArgv: string[]): Promise<number> {
           threads: Number(a['threads'] ?? 1),
           tlsKeylog: a['tlsKeylog'] !== undefined ? String(a['tlsKeylog']) : undefined,
           tlsPorts: ([] as unknown[]).concat(a['tlsPort'] ?? []).map(Number),
+          sessions: a['sessions'] !== false,
         }, out);
       },
     )

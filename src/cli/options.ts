@@ -87,6 +87,7 @@ export const READ_OPTIONS: OptionTable = {
   'help-fields': { type: 'boolean', describe: 'list the fields -Y can test, with their types and Wireshark names, and exit' },
   ...FAIL,
   'fail-on-violation': { type: 'boolean', default: false, describe: 'the same as --fail-on error' },
+  sessions: { type: 'boolean', default: true, describe: 'follow clients and messages across connections: sessions, subscriptions, deliveries (--no-sessions: off; off with --shard K/N, N > 1)' },
   shard: { type: 'string', describe: 'K/N: only the connections whose 4-tuple hash modulo N is K-1, to split one capture over N processes (see README)' },
   threads: { type: 'string', choices: ['1', '2'], default: '1', describe: '2: render in a second thread (text, --json, -V, -x run up to about 1.5 times faster on two cores; same output)' },
   'max-connections': { type: 'string', describe: `connections tracked at once (default ${DEFAULT_MAX_CONNECTIONS}); past it the least valuable are evicted and reported`, check: positiveCheck },

@@ -49,7 +49,7 @@ export interface PipelineOptions {
   tlsPorts?: number[];
   /** Where the WebSocket layer keeps frame headers for the annotated hex (-x); none otherwise. */
   wsNotes?: WsFrameSink;
-  /** The sessions stage (default true; always off with `shard`): false leaves it out, to measure what it costs. */
+  /** The sessions stage (default true; off with a `shard` of more than one): false leaves it out (--no-sessions). */
   sessions?: boolean;
 }
 
@@ -83,8 +83,7 @@ export function buildPipeline(out: TraceSink, opts: PipelineOptions, onFrame?: (
  * when rendering is light).
  */
 export function buildFrontPipeline(afterRules: TraceSink, opts: PipelineOptions, onFrame?: (rec: CaptureRecord) => void, withRules = true): Pipeline {
-  // The sessions stage follows the rules wherever they run (here, or in the --threads 2 worker); with --shard it is
-  // left out: a shard sees only some of the connections, so a model across them would be wrong, not partial.
+  // The sessions stage follows the rules wherever they run (here, or in the --threads 2 worker).
   const sessions = withRules ? sessionsStage(afterRules, opts) : null;
   const rules: PacketSink = withRules ? new RuleEngine(sessions ?? afterRules) : afterRules;
   const payloadLimit = opts.fieldsShown === false ? 0 : opts.payloadLimit;
@@ -145,9 +144,13 @@ export function buildFrontPipeline(afterRules: TraceSink, opts: PipelineOptions,
   };
 }
 
-/** The sessions stage in front of `next`, or null when the run cannot give it every connection (--shard). */
+/**
+ * The sessions stage in front of `next`, or null: --no-sessions, or a shard of several (it would see only some of the
+ * connections, so a model across them would be wrong, not partial; the shards together then say what one
+ * --no-sessions run says).
+ */
 export function sessionsStage(next: TraceSink, opts: Pick<PipelineOptions, 'shard' | 'sessions'>): SessionsStage | null {
-  return opts.shard === undefined && opts.sessions !== false ? new SessionsStage(next) : null;
+  return (opts.shard === undefined || opts.shard.count === 1) && opts.sessions !== false ? new SessionsStage(next) : null;
 }
 
 export interface ReadAllOptions {

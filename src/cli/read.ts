@@ -29,6 +29,8 @@ export interface ReadArgs extends BackEndArgs {
   /** --tls-keylog FILE (else SSLKEYLOGFILE), --tls-port N. */
   tlsKeylog?: string | undefined;
   tlsPorts?: number[];
+  /** --no-sessions: false leaves the sessions stage out (it is off with --shard K/N, N > 1, either way). */
+  sessions?: boolean;
 }
 
 /** Where a run's output goes: lines and NDJSON records (stdout), and one-line messages (stderr). */
@@ -102,7 +104,7 @@ function pipelineOptions(a: ReadArgs, keylog: KeyLog): PipelineOptions {
   return {
     ports: defaultPorts(a.port), auto: a.auto, dialect: a.dialect, tree: needsTree(ro), fieldsShown: !ro.quiet, keylog,
     ...(a.tlsPorts !== undefined && a.tlsPorts.length > 0 ? { tlsPorts: a.tlsPorts } : {}),
-    ...(a.full ? { payloadLimit: Number.MAX_SAFE_INTEGER } : {}), ...(a.shard ? { shard: a.shard } : {}), ...(a.maxConnections !== undefined ? { maxConnections: a.maxConnections } : {}),
+    ...(a.full ? { payloadLimit: Number.MAX_SAFE_INTEGER } : {}), ...(a.shard ? { shard: a.shard } : {}), ...(a.sessions === false ? { sessions: false } : {}), ...(a.maxConnections !== undefined ? { maxConnections: a.maxConnections } : {}),
   };
 }
 

@@ -50,7 +50,7 @@ function run(data: RenderWorkerData): RenderWorkerMessage {
     parentPort!.postMessage(limit);
   });
   // The rules, and after them the sessions stage, when the main thread left them to this worker.
-  const sessions = data.rules ? sessionsStage(be.sink, {}) : null;
+  const sessions = data.rules ? sessionsStage(be.sink, data.sessions) : null;
   const sink: TraceSink = data.rules ? new RuleEngine(sessions ?? be.sink) : be.sink;
   const decoder = new PacketDecoder();
   const ctx: DecodeContext = { level: 4, dir: null, tree: data.tree, payloadLimit: data.payloadLimit };

@@ -26,6 +26,8 @@ export interface RenderWorkerData {
   /** Whether the worker runs the rules too (the ring then carries what the MQTT stage made). */
   rules: boolean;
   payloadLimit: number | undefined;
+  /** What sessionsStage() decides from: --no-sessions and --shard. */
+  sessions: Pick<PipelineOptions, 'shard' | 'sessions'>;
 }
 
 /** What the worker says: its counts when the ring ended, or that stdout closed under it (`| head`). */
@@ -102,6 +104,7 @@ export async function runThreaded(a: ReadArgs, io: ReadIo, popts: PipelineOption
   const workerData: RenderWorkerData = {
     sab, args: backEndArgs(a), color: io.color, width: io.width, tree: popts.tree, rules: rulesInWorker,
     payloadLimit: popts.fieldsShown === false ? 0 : popts.payloadLimit,
+    sessions: { ...(popts.shard !== undefined ? { shard: popts.shard } : {}), ...(popts.sessions !== undefined ? { sessions: popts.sessions } : {}) },
   };
   // A small young generation for the worker: its default (sized for a main thread) kept 40-50 MB more resident, which
   // took --threads 2 past 256 MB at 200 MB (266-310 MB; 222-253 MB with 8 MB). bench/README.md, "--threads 2".

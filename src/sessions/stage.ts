@@ -46,6 +46,11 @@ const MAX_AMBIGUOUS_LISTED = 16;
 const MAX_DELIVERIES_LISTED = 1_024;
 /** How long the broker may take to close a taken-over connection before that is a finding (capture seconds). */
 export const TAKEOVER_GRACE_SEC = 1;
+/**
+ * Deliveries of shorter payloads are traced but not judged: short payloads repeat ("on", "1"), and the same one from a
+ * publisher outside the capture would be blamed on the broker.
+ */
+export const MIN_JUDGED_PAYLOAD = 8;
 /** Session Expiry comparisons closer than this to the boundary are not judged (clock and scheduling slack). */
 const EXPIRY_SLACK_SEC = 1;
 /** 5.0 Session Expiry Interval 0xFFFFFFFF: the session does not expire. */
@@ -117,6 +122,11 @@ interface ConnState {
   /** Carried exchanges this connection has resent, and the latest one's place in the original order. */
   resent: { c2s: Set<number>; s2c: Set<number>; lastSeq: number };
   takenOver: { frame: number; time: number; by: number } | null;
+  /**
+   * Deliveries on this connection that no message of the capture explains: publishers the capture does not hold (or a
+   * Will, a retained message from before it). From the first one on, this subscriber's deliveries are not judged.
+   */
+  untraced: number;
 }
 
 interface Msg {
@@ -222,7 +232,7 @@ export class SessionsStage implements PacketSink {
     return {
       conn, level: 4, clientId: null, client: null, connect: null, accepted: false, resumed: false,
       open: { c2s: new Map(), s2c: new Map() }, seq: 0, subscribes: new Map(), unsubscribes: new Map(),
-      resent: { c2s: new Set(), s2c: new Set(), lastSeq: -1 }, takenOver: null,
+      resent: { c2s: new Set(), s2c: new Set(), lastSeq: -1 }, takenOver: null, untraced: 0,
     };
   }
 
@@ -520,6 +530,7 @@ export class SessionsStage implements PacketSink {
     if (list !== undefined) for (const m of list) if (!m.deliveredTo.has(who)) candidates.push(m);
     if (candidates.length === 0) {
       this.unmatched++;
+      st.untraced++;
       return;
     }
     let m = candidates[0]!;
@@ -546,7 +557,7 @@ export class SessionsStage implements PacketSink {
   /** QoS and RETAIN of a delivery against the publisher's PUBLISH and the subscriber's subscriptions, when all are known. */
   private checkDelivery(rec: PacketRecord, st: ConnState, d: PublishPacket, topic: string, m: Msg, first: boolean): void {
     const client = st.client;
-    if (client === null || !client.complete) return;
+    if (client === null || !client.complete || st.untraced > 0 || m.rec.payloadLength < MIN_JUDGED_PAYLOAD) return;
     let maxGranted = -1;
     let matching = 0;
     let newest = -Infinity;

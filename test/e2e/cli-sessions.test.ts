@@ -53,9 +53,12 @@ describe('mqtt-dissect --json: message and session records', () => {
     expect(messages.find((o) => o.topic === 'corpus/ws/large')!.payloadLength).toBe(70000);
   });
 
-  it('text output, --shard: no message or session records', () => {
+  it('text output, --no-sessions, shards of several: no message or session records; a shard of one has them', () => {
     expect(runCli([V311]).stdout).not.toMatch(/"kind"|message record/);
-    const shard = jsonLines(runCli(['--json', '--shard', '1/1', V311]).stdout);
-    expect(shard.filter((o) => o.kind === 'message' || o.kind === 'session')).toEqual([]);
+    const kinds = (args: string[]): unknown[] => jsonLines(runCli(['--json', ...args, V311]).stdout).map((o) => o.kind).filter((k) => k === 'message' || k === 'session');
+    expect(kinds(['--no-sessions'])).toEqual([]);
+    expect([...kinds(['--shard', '1/2']), ...kinds(['--shard', '2/2'])]).toEqual([]);
+    expect(kinds(['--shard', '1/1'])).toEqual(kinds([]));
+    expect(kinds([]).length).toBe(14);
   });
 });
