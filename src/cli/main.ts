@@ -9,7 +9,9 @@ import type { Connection } from '../tcp/types.js';
 import { explainBytes, type ExplainStats } from './explain.js';
 import { pastedMqttBytes } from './pasted-frame.js';
 import { VERSION_NAME } from '../mqtt/types.js';
-import { addOptions, checkArgv, commandOf, completions, EXPLAIN_OPTIONS, READ_OPTIONS, RULES_OPTIONS } from './options.js';
+import { addOptions, checkArgv, commandOf, completions, EXPLAIN_OPTIONS, READ_OPTIONS, RULES_OPTIONS, TRACE_OPTIONS } from './options.js';
+import { loadKeyLog } from './keylog-file.js';
+import { runTraceCommand, topicFilterError } from './trace.js';
 import { HexInputError } from './hex-input.js';
 import { checkFilter } from '../filter/compile.js';
 import { exportArgs } from './export-args.js';
@@ -191,8 +193,9 @@ export async function main(rawArgv: string[]): Promise<number> {
     return usage(`${command} takes no operand (got "${checked.positionals[0]!}")`);
   }
   if (!wantsHelp && command === 'read' && checked.positionals.length === 0) {
-    return usage('give a capture file, "-" for stdin, or a command (explain, rules)');
+    return usage('give a capture file, "-" for stdin, or a command (explain, rules, trace)');
   }
+  if (!wantsHelp && command === 'trace' && checked.positionals.length === 0) return usage('trace needs a capture file (or - for stdin)');
   // Operands never go through yargs: it parses them in quadratic time (docs/decisions.md) and turns "-" into "".
   const explicit = rawArgv.includes(command) && command !== 'read' ? [command] : rawArgv.includes('read') ? ['read'] : [];
   const argv = [...explicit, ...checked.options];
@@ -271,6 +274,31 @@ export async function main(rawArgv: string[]): Promise<number> {
       },
     )
     .command(
+      'trace [capture..]',
+      'follow each message from its publisher to the deliveries the broker made, with latencies (one block per message)',
+      (y) => addOptions(y, TRACE_OPTIONS).positional('capture', { type: 'string', describe: 'capture files, or - for stdin' }),
+      async (a) => {
+        const topic = a['topic'] !== undefined ? String(a['topic']) : undefined;
+        const bad = topic === undefined ? null : topicFilterError(topic);
+        if (bad !== null) {
+          usageError = bad;
+          return;
+        }
+        const err = (l: string): void => { process.stderr.write(`${l}\n`); };
+        const keylog = loadKeyLog(a['tlsKeylog'] !== undefined ? String(a['tlsKeylog']) : undefined, process.env, err);
+        if (keylog === null) {
+          code = EXIT.unreadable;
+          return;
+        }
+        const color = decideColor({ flag: a['color'] as boolean | undefined, isTTY: process.stdout.isTTY === true, env: process.env });
+        code = await runTraceCommand({
+          captures: checked.positionals, client: a['client'] !== undefined ? String(a['client']) : undefined, topic,
+          port: ([] as unknown[]).concat(a['port'] ?? []).map(Number), auto: a['auto'] === true, keylog,
+          tlsPorts: ([] as unknown[]).concat(a['tlsPort'] ?? []).map(Number),
+        }, out, makeChalk(color), err);
+      },
+    )
+    .command(
       'rules',
       'list the conformance rules: id, spec, severity, paraphrase, checked or why not',
       (y) => addOptions(y, RULES_OPTIONS),
@@ -290,6 +318,7 @@ export async function main(rawArgv: string[]): Promise<number> {
     .example('tcpdump -i any -U --immediate-mode -w - port 1883 | $0 -', 'live: packets appear as they arrive; Ctrl-C prints what is pending')
     .example('$0 explain 10 2d 00 04 4d 51 54 54 04 c2 0b b8 ...', 'explain pasted bytes')
     .example('$0 rules --spec 5.0', 'the conformance rules checked for MQTT 5.0')
+    .example('$0 trace --topic "sensors/#" capture.pcap', 'each message on sensors/#: its publisher and every delivery, with latencies')
     .epilog('Exit status: 0 input read (with or without findings); 1 unreadable input; 2 usage error; 3 findings at the --fail-on threshold (--fail-on-violation: errors); 130 / 143 after SIGINT / SIGTERM (output flushed first).')
     .completion('completion', 'print a bash/zsh completion script')
     .strict()

@@ -118,8 +118,19 @@ const GLOBAL: OptionTable = {
   version: { type: 'boolean', describe: 'show the version' },
 };
 
+export const TRACE_OPTIONS: OptionTable = {
+  client: { type: 'string', describe: 'only messages this ClientId published or received' },
+  topic: { type: 'string', describe: 'only messages whose topic this Topic Filter matches (+ and # as in a subscription)' },
+  port: READ_OPTIONS.port!,
+  auto: READ_OPTIONS.auto!,
+  'tls-keylog': READ_OPTIONS['tls-keylog']!,
+  'tls-port': READ_OPTIONS['tls-port']!,
+  color: OUTPUT.color!,
+};
+
 export const COMMANDS: Readonly<Record<string, OptionTable>> = {
   read: READ_OPTIONS,
+  trace: TRACE_OPTIONS,
   explain: EXPLAIN_OPTIONS,
   rules: RULES_OPTIONS,
   completion: {},

@@ -62,3 +62,35 @@ describe('mqtt-dissect --json: message and session records', () => {
     expect(kinds([]).length).toBe(14);
   });
 });
+
+describe('mqtt-dissect trace', () => {
+  it('one block per message: the publisher, then each delivery with its latency', () => {
+    const r = runCli(['trace', V311]);
+    expect(r.status).toBe(0);
+    const blocks = r.stdout.replace(/\n+$/, '').split('\n\n');
+    expect(blocks).toHaveLength(6);
+    expect(blocks[0]!.split('\n')).toEqual([
+      expect.stringMatching(/^ +18 \S+Z PUBLISH conn 1 "corpus-v311-pub-q0" → corpus\/v311\/qos\/q0 qos=0 21 bytes fnv1a [0-9a-f]{8}$/),
+      expect.stringMatching(/^ +20 +└→ conn 0 "corpus-v311-sub" qos=0 \+\d+\.\d{3} ms$/),
+    ]);
+    expect(blocks[4]).toContain('(no delivery in the capture)');
+    // The same deliveries as the message records of --json.
+    const json = jsonLines(runCli(['--json', V311]).stdout).filter((o) => o.kind === 'message');
+    expect(blocks.map((b) => b.split('\n').filter((l) => l.includes('└→')).length)).toEqual(json.map((o) => deliveries(o).length));
+  });
+
+  it('--client and --topic narrow it; a bad filter is a usage error', () => {
+    const late = runCli(['trace', '--client', 'corpus-v311-late', V311]).stdout.trim().split('\n');
+    expect(late).toHaveLength(2);
+    expect(late[1]).toContain('"corpus-v311-late"');
+    const q = runCli(['trace', '--topic', 'corpus/v311/qos/+', V311]).stdout.trim().split('\n\n');
+    expect(q.map((b) => /→ (\S+) qos/.exec(b)![1])).toEqual(['corpus/v311/qos/q0', 'corpus/v311/qos/q1', 'corpus/v311/qos/q2']);
+    const none = runCli(['trace', '--topic', 'nothing/#', V311]);
+    expect(none.stdout).toBe('');
+    expect(none.stderr).toMatch(/no message the filters select/);
+    const bad = runCli(['trace', '--topic', 'a/#/b', V311]);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/^mqtt-dissect: --topic "a\/#\/b" is no Topic Filter/);
+    expect(runCli(['trace']).status).toBe(2);
+  });
+});

@@ -1,0 +1,75 @@
+/**
+ * `mqtt-dissect trace CAPTURE...`: the sessions stage's message records as text blocks (src/render/trace-text.ts),
+ * narrowed by --client (the publisher or a receiver) and --topic (a Topic Filter, matched as a subscription would).
+ */
+import { CaptureFormatError } from '../capture/types.js';
+import type { PacketRecord } from '../mqtt/connection-decoder.js';
+import { checkFilterSyntax, stripShare, subscriptionMatches } from '../mqtt/topics.js';
+import type { ChalkInstance } from 'chalk';
+import { traceLines } from '../render/trace-text.js';
+import type { MessageRecord, TraceRecord, TraceSink } from '../sessions/records.js';
+import { KeyLog } from '../transport/tls/keylog.js';
+import { defaultPorts, EXIT, oneLine, type LineOut } from './back-end.js';
+import { buildFrontPipeline, readAll } from './pipeline.js';
+
+export interface TraceArgs {
+  captures: string[];
+  client: string | undefined;
+  topic: string | undefined;
+  port: number[];
+  auto: boolean;
+  keylog: KeyLog;
+  tlsPorts: number[];
+}
+
+/** A --topic that is no valid Topic Filter: the usage error, or null. */
+export function topicFilterError(filter: string): string | null {
+  const b = new TextEncoder().encode(filter);
+  if (b.length === 0) return '--topic needs a Topic Filter (e.g. "sensors/+/temp" or "plant/#")';
+  const issue = checkFilterSyntax(b, 0, b.length);
+  return issue === null ? null : `--topic "${filter}" is no Topic Filter: ${issue.message}`;
+}
+
+class TraceOut implements TraceSink {
+  shown = 0;
+  packets = 0;
+  private readonly levels: string[] | null;
+  constructor(private readonly a: TraceArgs, private readonly out: LineOut, private readonly chalk: ChalkInstance) {
+    this.levels = a.topic === undefined ? null : stripShare(a.topic).split('/');
+  }
+  open(): void {}
+  packet(_rec: PacketRecord): void { this.packets++; }
+  event(): void {}
+  close(): void {}
+  traced(r: TraceRecord): void {
+    if (r.kind !== 'message' || !this.wanted(r)) return;
+    if (this.shown++ > 0) this.out.line('');
+    for (const l of traceLines(r, this.chalk)) this.out.line(l);
+  }
+  private wanted(r: MessageRecord): boolean {
+    const c = this.a.client;
+    if (c !== undefined && r.clientId !== c && !r.deliveries.some((d) => d.clientId === c) && !r.ambiguous.some((d) => d.clientId === c)) return false;
+    return this.levels === null || subscriptionMatches(this.levels, r.topic);
+  }
+}
+
+export async function runTraceCommand(a: TraceArgs, out: LineOut, chalk: ChalkInstance, err: (line: string) => void): Promise<number> {
+  const sink = new TraceOut(a, out, chalk);
+  const pipeline = buildFrontPipeline(sink, {
+    ports: defaultPorts(a.port), auto: a.auto, tree: false, fieldsShown: false, dialect: 'none', keylog: a.keylog,
+    ...(a.tlsPorts.length > 0 ? { tlsPorts: a.tlsPorts } : {}),
+  });
+  try {
+    await readAll(a.captures, pipeline, { interrupted: () => false });
+  } catch (e) {
+    if (!(e instanceof CaptureFormatError)) throw e;
+    pipeline.finish();
+    out.flush();
+    err(`mqtt-dissect trace: ${oneLine(e.message)}`);
+    return EXIT.unreadable;
+  }
+  pipeline.finish();
+  out.flush();
+  if (sink.shown === 0) err(sink.packets === 0 ? 'mqtt-dissect trace: no MQTT in the capture' : 'mqtt-dissect trace: no message the filters select was published in the capture');
+  return EXIT.ok;
+}
