@@ -359,3 +359,31 @@ describe('the broker model', () => {
     expect(b.ids()).toEqual(['5.0 MQTT-3.8.4-8']);
   });
 });
+
+describe('bounds of the broker model', () => {
+  test('subscriptions past the per-client cap: one event, the client\'s deliveries no longer judged', async () => {
+    const { MAX_SUBSCRIPTIONS } = await import('../src/sessions/stage.js');
+    const b = new Broker();
+    // A session kept past the connection, so its (incomplete) subscriptions are what the session record shows.
+    login(b, 0, 'sub', 0, { clean: false });
+    for (let i = 0; i <= MAX_SUBSCRIPTIONS; i++) sub(b, 0, { topic: `f/${i}`, qos: 1 }, 1, 0.01, 4, (i % 60000) + 1);
+    login(b, 1, 'pub', 0.1);
+    b.c(1, publish({ topic: 'f/1', qos: 2, packetId: 5, payload: 'reading-1' }), 1);
+    b.s(0, publish({ topic: 'f/1', qos: 0, payload: 'reading-1' }), 1.002);
+    b.finish(2);
+    expect(b.events.filter((e) => e.event === 'sessions-limit').map((e) => e.message)).toEqual([expect.stringMatching(/^subscriptions reached a cap/)]);
+    expect(b.ids()).toEqual([]);
+    expect(b.sessions[0]!.subscriptions).toBeNull();
+  });
+  test('a message with long topics fills the index by bytes before its count: the oldest leave early', async () => {
+    const b = new Broker();
+    login(b, 1, 'pub', 0);
+    const long = 'x'.repeat(60_000);
+    // 1,200 messages of 60,000-character topics are about 72 MB: past the 64 MiB the index may hold.
+    for (let i = 0; i < 1200; i++) b.c(1, publish({ topic: `${long}/${i}`, payload: 'p' }), 1 + i * 0.001);
+    expect(b.events.filter((e) => e.event === 'sessions-limit')).toHaveLength(1);
+    expect(b.messages.length).toBeGreaterThan(0);
+    b.finish(3);
+    expect(b.messages).toHaveLength(1200);
+  });
+});

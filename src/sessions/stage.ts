@@ -40,6 +40,18 @@ export const MAX_MESSAGES = 65_536;
 export const MAX_CLIENTS = 65_536;
 /** Subscriptions kept per client; past it the client's model is incomplete and its deliveries go unchecked. */
 export const MAX_SUBSCRIPTIONS = 4_096;
+/** Subscriptions of all clients together, and the characters of their filters; past either, new ones are not kept. */
+export const MAX_ALL_SUBSCRIPTIONS = 262_144;
+export const MAX_ALL_FILTER_CHARS = 16 * 1024 * 1024;
+/**
+ * What the message index may hold, in about bytes (topics, ClientIds, listed deliveries): past it the oldest message
+ * leaves early, as past MAX_MESSAGES. 65,536 messages with 64 KiB topics would otherwise be 4 GiB.
+ */
+export const MAX_INDEX_BYTES = 64 * 1024 * 1024;
+/** Connections listed per ClientId in its session record (all are counted). */
+const MAX_CONNECTIONS_LISTED = 1_024;
+/** What one listed delivery costs the index, besides its ClientId. */
+const DELIVERY_BYTES = 96;
 /** Ambiguous deliveries listed per message (the rest are counted in `candidates` of the ones listed). */
 const MAX_AMBIGUOUS_LISTED = 16;
 /** Deliveries listed per message; more are not listed (a message to 10,000 subscribers is still one record). */
@@ -67,7 +79,6 @@ interface Open {
   packetId: number;
   /** 'publish': PUBLISH sent, no PUBACK/PUBREC yet; 'pubrel': PUBREL due or sent, no PUBCOMP yet. */
   stage: 'publish' | 'pubrel';
-  topic: string;
   hash: number;
   length: number;
   frame: number;
@@ -88,6 +99,8 @@ interface Sub {
 interface Client {
   id: string;
   connections: number[];
+  /** Accepted connections, also those past MAX_CONNECTIONS_LISTED. */
+  connected: number;
   takeovers: number;
   redeliveries: number;
   /** By the filter as subscribed ($share/ prefix included: a shared and a plain subscription are two). */
@@ -137,6 +150,8 @@ interface Msg {
   /** Client keys (ClientId, or `#conn` without one) already delivered to. */
   deliveredTo: Set<string>;
   gone: boolean;
+  /** What it holds in the index, in about bytes (MAX_INDEX_BYTES). */
+  bytes: number;
 }
 
 function seconds(sec: number, nsec: number): number {
@@ -158,7 +173,10 @@ export class SessionsStage implements PacketSink {
   private published = 0;
   private delivered = 0;
   private unmatched = 0;
-  private limitSaid = { messages: false, clients: false };
+  private limitSaid = { messages: false, clients: false, subscriptions: false };
+  private indexBytes = 0;
+  private allSubs = 0;
+  private allFilterChars = 0;
   private lastFrame = 0;
 
   constructor(next: TraceSink, opts: SessionsOptions = {}) {
@@ -219,7 +237,7 @@ export class SessionsStage implements PacketSink {
     }
     for (const c of this.clients.values()) {
       const r: SessionRecord = {
-        kind: 'session', clientId: c.id, connections: c.connections, reconnects: Math.max(0, c.connections.length - 1),
+        kind: 'session', clientId: c.id, connections: c.connections, reconnects: Math.max(0, c.connected - 1),
         takeovers: c.takeovers, redeliveries: c.redeliveries, subscriptions: c.complete ? c.subs.size : null,
       };
       this.next.traced?.(r);
@@ -301,11 +319,12 @@ export class SessionsStage implements PacketSink {
       }
     }
     client.live.add(st);
-    client.connections.push(rec.conn.id);
+    if (client.connections.length < MAX_CONNECTIONS_LISTED) client.connections.push(rec.conn.id);
+    client.connected++;
     st.resumed = !cn.clean && sp;
     if (!sp) {
       // No session on the server: nothing carried, no subscription, and from here every subscription is seen.
-      client.subs.clear();
+      this.clearSubs(client);
       client.complete = true;
       client.carried = null;
     } else if (client.last === null && client.live.size === 1) {
@@ -355,7 +374,7 @@ export class SessionsStage implements PacketSink {
       }
       return null;
     }
-    c = { id, connections: [], takeovers: 0, redeliveries: 0, subs: new Map(), complete: false, live: new Set(), last: null, carried: null };
+    c = { id, connections: [], connected: 0, takeovers: 0, redeliveries: 0, subs: new Map(), complete: false, live: new Set(), last: null, carried: null };
     this.clients.set(id, c);
     return c;
   }
@@ -376,7 +395,7 @@ export class SessionsStage implements PacketSink {
       // A resend inside the connection: the rules stage judges it; it is the same message.
       if (prev !== undefined && d.dup && prev.hash === hash) return;
       redelivery = this.resend(rec, st, dir, id, 'publish', d);
-      open.set(id, { packetId: id, stage: 'publish', topic, hash, length: d.payloadLength, frame: rec.frame, seq: st.seq++ });
+      open.set(id, { packetId: id, stage: 'publish', hash, length: d.payloadLength, frame: rec.frame, seq: st.seq++ });
     }
     if (redelivery) return;
     if (dir === 'c2s') this.index(rec, st, d, topic, hash, t);
@@ -459,7 +478,7 @@ export class SessionsStage implements PacketSink {
       const f = p.filters[i]!;
       if (code > 2) continue;
       const prev = client.subs.get(f.topic);
-      if (prev === undefined && client.subs.size >= MAX_SUBSCRIPTIONS) {
+      if (prev === undefined && !this.roomForSub(client, f.topic, rec)) {
         client.complete = false;
         continue;
       }
@@ -481,7 +500,11 @@ export class SessionsStage implements PacketSink {
     // 3.x UNSUBACK has no codes; 5.0 codes say per filter whether it was removed (0x00) or did not exist (0x11).
     for (let i = 0; i < topics.length; i++) {
       const code = d.reasonCodes?.[i];
-      if (code === undefined || code < 0x80) st.client.subs.delete(topics[i]!);
+      const topic = topics[i]!;
+      if ((code === undefined || code < 0x80) && st.client.subs.delete(topic)) {
+        this.allSubs--;
+        this.allFilterChars -= topic.length;
+      }
     }
   }
 
@@ -492,25 +515,41 @@ export class SessionsStage implements PacketSink {
     if (e !== undefined && st.connect !== null) st.connect.expirySec = e;
   }
 
+  /** Whether one more subscription fits the caps (counted when it does); the first refusal is an event. */
+  private roomForSub(client: Client, filter: string, rec: PacketRecord): boolean {
+    if (client.subs.size < MAX_SUBSCRIPTIONS && this.allSubs < MAX_ALL_SUBSCRIPTIONS && this.allFilterChars + filter.length <= MAX_ALL_FILTER_CHARS) {
+      this.allSubs++;
+      this.allFilterChars += filter.length;
+      return true;
+    }
+    if (!this.limitSaid.subscriptions) {
+      this.limitSaid.subscriptions = true;
+      this.next.event({ event: 'sessions-limit', frame: rec.frame, conn: rec.conn.id, dir: 's2c', message: `subscriptions reached a cap (${MAX_SUBSCRIPTIONS} per client, ${MAX_ALL_SUBSCRIPTIONS} in all, ${MAX_ALL_FILTER_CHARS} characters of filters): clients whose subscriptions no longer fit have their deliveries unchecked` });
+    }
+    return false;
+  }
+
+  private clearSubs(client: Client): void {
+    for (const f of client.subs.keys()) this.allFilterChars -= f.length;
+    this.allSubs -= client.subs.size;
+    client.subs.clear();
+  }
+
   // ---- tracing -------------------------------------------------------------------------------
 
   private index(rec: PacketRecord, st: ConnState, d: PublishPacket, topic: string, hash: number, t: number): void {
     this.published++;
-    if (this.indexed >= this.maxMessages) {
-      if (!this.limitSaid.messages) {
-        this.limitSaid.messages = true;
-        this.next.event({ event: 'sessions-limit', frame: rec.frame, conn: rec.conn.id, dir: 'c2s', message: `${this.maxMessages} messages waiting for their deliveries: from here on the oldest leaves the index before its ${this.windowSec} s window ends` });
-      }
-      while (this.head < this.queue.length && this.indexed >= this.maxMessages) this.expire(this.queue[this.head++]!);
-    }
+    const bytes = 256 + topic.length + (st.clientId?.length ?? 0);
+    if (this.indexed >= this.maxMessages || this.indexBytes + bytes > MAX_INDEX_BYTES) this.makeRoom(rec, bytes);
     const key = messageKey(topic, d.payloadLength ?? 0, hash);
     const m: Msg = {
       rec: {
         kind: 'message', frame: rec.frame, timeSec: rec.timeSec, timeNsec: rec.timeNsec, conn: rec.conn.id, clientId: st.clientId,
         topic, qos: d.qos, retain: d.retain, payloadLength: d.payloadLength ?? 0, payloadHash: hashHex(hash), deliveries: [], ambiguous: [],
       },
-      key, t, qos: d.qos, deliveredTo: new Set(), gone: false,
+      key, t, qos: d.qos, deliveredTo: new Set(), gone: false, bytes,
     };
+    this.indexBytes += bytes;
     const list = this.byKey.get(key);
     if (list === undefined) this.byKey.set(key, [m]);
     else list.push(m);
@@ -520,6 +559,23 @@ export class SessionsStage implements PacketSink {
       this.queue = this.queue.slice(this.head);
       this.head = 0;
     }
+  }
+
+  /** The index is full (by count or by bytes): the oldest messages leave it early; the first time is an event. */
+  private makeRoom(rec: PacketRecord, bytes: number): void {
+    if (!this.limitSaid.messages) {
+      this.limitSaid.messages = true;
+      this.next.event({ event: 'sessions-limit', frame: rec.frame, conn: rec.conn.id, dir: rec.dir, message: `the message index is full (${this.maxMessages} messages or ${MAX_INDEX_BYTES} bytes waiting for their deliveries): from here on the oldest leaves it before its ${this.windowSec} s window ends` });
+    }
+    while (this.head < this.queue.length && (this.indexed >= this.maxMessages || this.indexBytes + bytes > MAX_INDEX_BYTES)) this.expire(this.queue[this.head++]!);
+  }
+
+  /** A delivery listed on a message: its cost to the index, and room made for it. */
+  private listed(rec: PacketRecord, m: Msg, clientId: string | null): void {
+    const b = DELIVERY_BYTES + (clientId?.length ?? 0);
+    m.bytes += b;
+    this.indexBytes += b;
+    if (this.indexBytes > MAX_INDEX_BYTES) this.makeRoom(rec, 0);
   }
 
   private deliver(rec: PacketRecord, st: ConnState, d: PublishPacket, topic: string, hash: number, t: number): void {
@@ -537,9 +593,11 @@ export class SessionsStage implements PacketSink {
     if (candidates.some((c) => c.rec.conn !== m.rec.conn)) {
       // Publishers on several connections sent this topic and payload: which one this delivery is cannot be told.
       for (const c of candidates) {
-        if (c.rec.ambiguous.length < MAX_AMBIGUOUS_LISTED) {
+        // Room made for one entry may have sent an earlier candidate out already: its record is final.
+        if (!c.gone && c.rec.ambiguous.length < MAX_AMBIGUOUS_LISTED) {
           const a: AmbiguousDelivery = { conn: rec.conn.id, frame: rec.frame, clientId: st.clientId, candidates: candidates.length };
           c.rec.ambiguous.push(a);
+          this.listed(rec, c, st.clientId);
         }
       }
       return;
@@ -551,6 +609,8 @@ export class SessionsStage implements PacketSink {
     if (m.rec.deliveries.length < MAX_DELIVERIES_LISTED) {
       m.rec.deliveries.push({ conn: rec.conn.id, frame: rec.frame, clientId: st.clientId, qos: d.qos, latencyMs: Math.round((t - m.t) * 1e6) / 1e3 });
     }
+    // Counted listed or not: deliveredTo holds every receiver.
+    this.listed(rec, m, st.clientId);
     this.checkDelivery(rec, st, d, topic, m, first);
   }
 
@@ -600,6 +660,7 @@ export class SessionsStage implements PacketSink {
     if (m.gone) return;
     m.gone = true;
     this.indexed--;
+    this.indexBytes -= m.bytes;
     const list = this.byKey.get(m.key);
     if (list !== undefined) {
       const i = list.indexOf(m);
@@ -641,7 +702,7 @@ export class SessionsStage implements PacketSink {
     if (tk === null || client.live.size === 0) {
       client.last = { time: t, persists, expirySec: cn?.expirySec ?? 0, conn: st.conn.id };
       if (!persists) {
-        client.subs.clear();
+        this.clearSubs(client);
         client.complete = true;
         client.carried = null;
       } else {
