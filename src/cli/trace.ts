@@ -4,7 +4,7 @@
  */
 import { CaptureFormatError } from '../capture/types.js';
 import type { PacketRecord } from '../mqtt/connection-decoder.js';
-import { checkFilterSyntax, stripShare, subscriptionMatches } from '../mqtt/topics.js';
+import { checkFilterSyntax, stripShare, topicMatches } from '../mqtt/topics.js';
 import type { ChalkInstance } from 'chalk';
 import { traceLines } from '../render/trace-text.js';
 import type { MessageRecord, TraceRecord, TraceSink } from '../sessions/records.js';
@@ -33,9 +33,10 @@ export function topicFilterError(filter: string): string | null {
 class TraceOut implements TraceSink {
   shown = 0;
   packets = 0;
-  private readonly levels: string[] | null;
+  /** The --topic filter, `$share/{group}/` removed (it selects as the subscription would). */
+  private readonly filter: string | null;
   constructor(private readonly a: TraceArgs, private readonly out: LineOut, private readonly chalk: ChalkInstance) {
-    this.levels = a.topic === undefined ? null : stripShare(a.topic).split('/');
+    this.filter = a.topic === undefined ? null : stripShare(a.topic);
   }
   open(): void {}
   packet(_rec: PacketRecord): void { this.packets++; }
@@ -49,7 +50,7 @@ class TraceOut implements TraceSink {
   private wanted(r: MessageRecord): boolean {
     const c = this.a.client;
     if (c !== undefined && r.clientId !== c && !r.deliveries.some((d) => d.clientId === c) && !r.ambiguous.some((d) => d.clientId === c)) return false;
-    return this.levels === null || subscriptionMatches(this.levels, r.topic);
+    return this.filter === null || topicMatches(this.filter, r.topic);
   }
 }
 

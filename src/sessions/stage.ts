@@ -23,14 +23,14 @@ import type {
 import {
   CONNACK, CONNECT, DISCONNECT, PUBACK, PUBCOMP, PUBLISH, PUBREC, PUBREL, SUBACK, SUBSCRIBE, UNSUBACK, UNSUBSCRIBE,
 } from '../mqtt/tables.js';
-import { stripShare, topicDigest, topicMatches } from '../mqtt/topics.js';
+import { stripShare, topicMatches } from '../mqtt/topics.js';
 import type { ProtocolLevel } from '../mqtt/types.js';
 import { pick, violation } from '../rules/catalogue.js';
 import type { ClosedConnection } from '../rules/close.js';
 import type { Connection, ConnectionEnd, Direction, StreamEvent } from '../tcp/types.js';
 import { X } from './findings.js';
 import { fnv1a, hashHex } from './hash.js';
-import type { AmbiguousDelivery, MessageRecord, SessionRecord, TraceSink } from './records.js';
+import type { AmbiguousDelivery, Delivery, MessageRecord, SessionRecord, TraceSink } from './records.js';
 
 /** Seconds of capture time a message stays in the index, waiting for its deliveries. */
 export const WINDOW_SEC = 60;
@@ -142,13 +142,27 @@ interface ConnState {
   untraced: number;
 }
 
+/** An indexed message: what its record will say (made when it leaves the index), flat, one object per PUBLISH. */
 interface Msg {
-  rec: MessageRecord;
-  key: string;
+  frame: number;
+  timeSec: number;
+  timeNsec: number;
+  conn: number;
+  clientId: string | null;
+  topic: string;
+  retain: boolean;
+  length: number;
+  /** Null until the first entry (most messages of a one-side capture reach no one). */
+  deliveries: Delivery[] | null;
+  ambiguous: AmbiguousDelivery[] | null;
+  /** The payload hash: the index key (topic and length are compared on the few messages that share it). */
+  hash: number;
+  /** The next indexed message with the same hash. */
+  sameHash: Msg | null;
   t: number;
   qos: number;
-  /** Client keys (ClientId, or `#conn` without one) already delivered to. */
-  deliveredTo: Set<string>;
+  /** Client keys (ClientId, or `#conn` without one) already delivered to; null before the first delivery. */
+  deliveredTo: Set<string> | null;
   gone: boolean;
   /** What it holds in the index, in about bytes (MAX_INDEX_BYTES). */
   bytes: number;
@@ -165,7 +179,8 @@ export class SessionsStage implements PacketSink {
   private readonly maxClients: number;
   private readonly conns = new Map<number, ConnState>();
   private readonly clients = new Map<string, Client>();
-  private readonly byKey = new Map<string, Msg[]>();
+  /** Indexed messages by payload hash (a number key: no string is built per PUBLISH), oldest first along sameHash. */
+  private readonly byKey = new Map<number, Msg>();
   /** Indexed messages in publish order; `head` is the oldest still indexed. */
   private queue: Msg[] = [];
   private head = 0;
@@ -541,18 +556,17 @@ export class SessionsStage implements PacketSink {
     this.published++;
     const bytes = 256 + topic.length + (st.clientId?.length ?? 0);
     if (this.indexed >= this.maxMessages || this.indexBytes + bytes > MAX_INDEX_BYTES) this.makeRoom(rec, bytes);
-    const key = messageKey(topic, d.payloadLength ?? 0, hash);
     const m: Msg = {
-      rec: {
-        kind: 'message', frame: rec.frame, timeSec: rec.timeSec, timeNsec: rec.timeNsec, conn: rec.conn.id, clientId: st.clientId,
-        topic, qos: d.qos, retain: d.retain, payloadLength: d.payloadLength ?? 0, payloadHash: hashHex(hash), deliveries: [], ambiguous: [],
-      },
-      key, t, qos: d.qos, deliveredTo: new Set(), gone: false, bytes,
+      frame: rec.frame, timeSec: rec.timeSec, timeNsec: rec.timeNsec, conn: rec.conn.id, clientId: st.clientId, topic, retain: d.retain,
+      length: d.payloadLength ?? 0, deliveries: null, ambiguous: null, hash, sameHash: null, t, qos: d.qos, deliveredTo: null, gone: false, bytes,
     };
     this.indexBytes += bytes;
-    const list = this.byKey.get(key);
-    if (list === undefined) this.byKey.set(key, [m]);
-    else list.push(m);
+    let last = this.byKey.get(hash);
+    if (last === undefined) this.byKey.set(hash, m);
+    else {
+      while (last.sameHash !== null) last = last.sameHash;
+      last.sameHash = m;
+    }
     this.queue.push(m);
     this.indexed++;
     if (this.head > 4096 && this.head * 2 > this.queue.length) {
@@ -580,23 +594,25 @@ export class SessionsStage implements PacketSink {
 
   private deliver(rec: PacketRecord, st: ConnState, d: PublishPacket, topic: string, hash: number, t: number): void {
     this.delivered++;
-    const list = this.byKey.get(messageKey(topic, d.payloadLength ?? 0, hash));
+    const length = d.payloadLength ?? 0;
     const who = st.clientId ?? `#${rec.conn.id}`;
     const candidates: Msg[] = [];
-    if (list !== undefined) for (const m of list) if (!m.deliveredTo.has(who)) candidates.push(m);
+    for (let m: Msg | null = this.byKey.get(hash) ?? null; m !== null; m = m.sameHash) {
+      if (m.length === length && m.topic === topic && m.deliveredTo?.has(who) !== true) candidates.push(m);
+    }
     if (candidates.length === 0) {
       this.unmatched++;
       st.untraced++;
       return;
     }
     let m = candidates[0]!;
-    if (candidates.some((c) => c.rec.conn !== m.rec.conn)) {
+    if (candidates.some((c) => c.conn !== m.conn)) {
       // Publishers on several connections sent this topic and payload: which one this delivery is cannot be told.
       for (const c of candidates) {
         // Room made for one entry may have sent an earlier candidate out already: its record is final.
-        if (!c.gone && c.rec.ambiguous.length < MAX_AMBIGUOUS_LISTED) {
+        if (!c.gone && (c.ambiguous?.length ?? 0) < MAX_AMBIGUOUS_LISTED) {
           const a: AmbiguousDelivery = { conn: rec.conn.id, frame: rec.frame, clientId: st.clientId, candidates: candidates.length };
-          c.rec.ambiguous.push(a);
+          (c.ambiguous ??= []).push(a);
           this.listed(rec, c, st.clientId);
         }
       }
@@ -604,10 +620,10 @@ export class SessionsStage implements PacketSink {
     }
     // One publisher: its messages on one topic reach a subscriber in the order it sent them (Ordered Topic), so the earliest.
     m = candidates[0]!;
-    m.deliveredTo.add(who);
-    const first = m.rec.deliveries.length === 0 || !m.rec.deliveries.some((x) => x.conn === rec.conn.id);
-    if (m.rec.deliveries.length < MAX_DELIVERIES_LISTED) {
-      m.rec.deliveries.push({ conn: rec.conn.id, frame: rec.frame, clientId: st.clientId, qos: d.qos, latencyMs: Math.round((t - m.t) * 1e6) / 1e3 });
+    (m.deliveredTo ??= new Set()).add(who);
+    const first = m.deliveries === null || !m.deliveries.some((x) => x.conn === rec.conn.id);
+    if ((m.deliveries?.length ?? 0) < MAX_DELIVERIES_LISTED) {
+      (m.deliveries ??= []).push({ conn: rec.conn.id, frame: rec.frame, clientId: st.clientId, qos: d.qos, latencyMs: Math.round((t - m.t) * 1e6) / 1e3 });
     }
     // Counted listed or not: deliveredTo holds every receiver.
     this.listed(rec, m, st.clientId);
@@ -617,7 +633,7 @@ export class SessionsStage implements PacketSink {
   /** QoS and RETAIN of a delivery against the publisher's PUBLISH and the subscriber's subscriptions, when all are known. */
   private checkDelivery(rec: PacketRecord, st: ConnState, d: PublishPacket, topic: string, m: Msg, first: boolean): void {
     const client = st.client;
-    if (client === null || !client.complete || st.untraced > 0 || m.rec.payloadLength < MIN_JUDGED_PAYLOAD) return;
+    if (client === null || !client.complete || st.untraced > 0 || m.length < MIN_JUDGED_PAYLOAD) return;
     let maxGranted = -1;
     let matching = 0;
     let newest = -Infinity;
@@ -626,7 +642,7 @@ export class SessionsStage implements PacketSink {
     for (const [filter, s] of client.subs) {
       if (!topicMatches(s.filter, topic)) continue;
       // A No Local subscription takes no message of the client's own (5.0); the broker may skip it.
-      if (s.noLocal && m.rec.clientId !== null && m.rec.clientId === st.clientId && !filter.startsWith('$share/')) continue;
+      if (s.noLocal && m.clientId !== null && m.clientId === st.clientId && !filter.startsWith('$share/')) continue;
       matching++;
       maxGranted = Math.max(maxGranted, s.granted);
       allowed.add(Math.min(m.qos, s.granted));
@@ -637,7 +653,7 @@ export class SessionsStage implements PacketSink {
     if (matching === 0 || d.qos > maxGranted) return;
     const lv = st.level;
     const expected = Math.min(m.qos, maxGranted);
-    const from = `the message published at QoS ${m.qos} in frame ${m.rec.frame}`;
+    const from = `the message published at QoS ${m.qos} in frame ${m.frame}`;
     if (first && d.qos !== expected) {
       const r = matching > 1 ? X.qosOverlap : X.qosMin;
       rec.violations.push(violation(pick(r, lv), lv, `delivered at QoS ${d.qos}, ${from}, to a subscription${matching > 1 ? 's' : ''} granted QoS ${maxGranted}${matching > 1 ? ' at most' : ''}: expected QoS ${expected}`, 0, 1));
@@ -661,13 +677,25 @@ export class SessionsStage implements PacketSink {
     m.gone = true;
     this.indexed--;
     this.indexBytes -= m.bytes;
-    const list = this.byKey.get(m.key);
-    if (list !== undefined) {
-      const i = list.indexOf(m);
-      if (i >= 0) list.splice(i, 1);
-      if (list.length === 0) this.byKey.delete(m.key);
+    // Unlinked from its hash's chain (it is nearly always the first, and the only one).
+    const head = this.byKey.get(m.hash);
+    if (head === m) {
+      if (m.sameHash === null) this.byKey.delete(m.hash);
+      else this.byKey.set(m.hash, m.sameHash);
+    } else {
+      for (let p: Msg | null = head ?? null; p !== null; p = p.sameHash) {
+        if (p.sameHash === m) {
+          p.sameHash = m.sameHash;
+          break;
+        }
+      }
     }
-    this.next.traced?.(m.rec);
+    m.sameHash = null;
+    const r: MessageRecord = {
+      kind: 'message', frame: m.frame, timeSec: m.timeSec, timeNsec: m.timeNsec, conn: m.conn, clientId: m.clientId, topic: m.topic, qos: m.qos,
+      retain: m.retain, payloadLength: m.length, payloadHash: hashHex(m.hash), deliveries: m.deliveries ?? [], ambiguous: m.ambiguous ?? [],
+    };
+    this.next.traced?.(r);
   }
 
   // ---- ends ----------------------------------------------------------------------------------
@@ -716,9 +744,4 @@ export class SessionsStage implements PacketSink {
   private say(event: 'sessions-partial' | 'sessions-limit', message: string): void {
     this.next.event({ event, frame: this.lastFrame, conn: null, dir: null, message });
   }
-}
-
-/** The index key: a bounded stand-in for the topic, the payload length and hash. */
-function messageKey(topic: string, length: number, hash: number): string {
-  return `${topicDigest(topic, 256)}\u0000${length}\u0000${hash}`;
 }
