@@ -60,10 +60,10 @@ describe('--threads 2 prints what one thread prints', () => {
       ...sub.handshake(), ...sub.c2s(m.connect({ clientId: 'sub' })), ...sub.s2c(m.connack()),
       ...sub.c2s(m.subscribe({ packetId: 1, subscriptions: [{ topic: 'a/+', qos: 1 }] })), ...sub.s2c(m.suback({ packetId: 1, codes: [1] })),
       ...pub.handshake(), ...pub.c2s(m.connect({ clientId: 'pub' })), ...pub.s2c(m.connack()),
-      ...pub.c2s(m.publish({ topic: 'a/b', qos: 2, packetId: 3, payload: 'hello' })), ...pub.s2c(m.ack('PUBREC', { packetId: 3 })),
+      ...pub.c2s(m.publish({ topic: 'a/b', qos: 2, packetId: 3, payload: 'hello world' })), ...pub.s2c(m.ack('PUBREC', { packetId: 3 })),
       ...pub.c2s(m.ack('PUBREL', { packetId: 3 })), ...pub.s2c(m.ack('PUBCOMP', { packetId: 3 })),
       // Granted QoS 1, published at QoS 2: delivered at QoS 0 (MQTT-3.8.4-6).
-      ...sub.s2c(m.publish({ topic: 'a/b', payload: 'hello' })),
+      ...sub.s2c(m.publish({ topic: 'a/b', payload: 'hello world' })),
       // A second connection of ClientId "pub"; the first is never closed (MQTT-3.1.4-2).
       ...again.handshake(), ...again.c2s(m.connect({ clientId: 'pub' })), ...again.s2c(m.connack()),
       ...again.c2s(m.disconnect()), ...again.close(),
