@@ -245,6 +245,19 @@ describe('message tracing', () => {
     b.finish(2);
     expect(b.messages.map((m) => m.deliveries.map((d) => [d.frame, d.latencyMs]))).toEqual([[[b.packets.at(-2)!.frame, 501]], [[b.packets.at(-1)!.frame, 2]]]);
   });
+  test('message records only for what was delivered, unless every message is asked for (trace)', () => {
+    for (const undelivered of [false, true]) {
+      const b = new Broker({ undelivered });
+      login(b, 0, 'sub', 0);
+      sub(b, 0, { topic: 'x', qos: 0 }, 0, 0.01);
+      login(b, 1, 'p1', 0);
+      b.c(1, publish({ topic: 'x', payload: 'delivered payload' }), 1);
+      b.s(0, publish({ topic: 'x', payload: 'delivered payload' }), 1.001);
+      b.c(1, publish({ topic: 'y', payload: 'nobody subscribed' }), 2);
+      b.finish(3);
+      expect(b.messages.map((m) => m.topic), `undelivered: ${undelivered}`).toEqual(undelivered ? ['x', 'y'] : ['x']);
+    }
+  });
   test('a different payload on the same topic is another message', () => {
     const b = new Broker();
     login(b, 0, 'sub', 0);

@@ -51,6 +51,8 @@ export interface PipelineOptions {
   wsNotes?: WsFrameSink;
   /** The sessions stage (default true; off with a `shard` of more than one): false leaves it out (--no-sessions). */
   sessions?: boolean;
+  /** A message record for every message, delivered or not (mqtt-dissect trace). */
+  allMessages?: boolean;
 }
 
 /** Sends every record to several sinks (renderer, summary, counters). */
@@ -149,8 +151,8 @@ export function buildFrontPipeline(afterRules: TraceSink, opts: PipelineOptions,
  * connections, so a model across them would be wrong, not partial; the shards together then say what one
  * --no-sessions run says).
  */
-export function sessionsStage(next: TraceSink, opts: Pick<PipelineOptions, 'shard' | 'sessions'>): SessionsStage | null {
-  return (opts.shard === undefined || opts.shard.count === 1) && opts.sessions !== false ? new SessionsStage(next) : null;
+export function sessionsStage(next: TraceSink, opts: Pick<PipelineOptions, 'shard' | 'sessions' | 'allMessages'>): SessionsStage | null {
+  return (opts.shard === undefined || opts.shard.count === 1) && opts.sessions !== false ? new SessionsStage(next, { undelivered: opts.allMessages === true }) : null;
 }
 
 export interface ReadAllOptions {

@@ -57,7 +57,7 @@ class TraceOut implements TraceSink {
 export async function runTraceCommand(a: TraceArgs, out: LineOut, chalk: ChalkInstance, err: (line: string) => void): Promise<number> {
   const sink = new TraceOut(a, out, chalk);
   const pipeline = buildFrontPipeline(sink, {
-    ports: defaultPorts(a.port), auto: a.auto, tree: false, fieldsShown: false, dialect: 'none', keylog: a.keylog,
+    ports: defaultPorts(a.port), auto: a.auto, tree: false, fieldsShown: false, dialect: 'none', keylog: a.keylog, allMessages: true,
     ...(a.tlsPorts.length > 0 ? { tlsPorts: a.tlsPorts } : {}),
   });
   try {

@@ -72,6 +72,14 @@ export interface SessionsOptions {
   windowSec?: number;
   maxMessages?: number;
   maxClients?: number;
+  /**
+   * A record for every message, also those the capture shows no delivery of (`trace` lists them). Off by default:
+   * then a message record is made only for a message something was matched to (a delivery, or an ambiguous one),
+   * since a PUBLISH nobody in the capture received says all it can in its own packet record, and a capture of
+   * publishers alone would otherwise repeat every PUBLISH as a message record (about a third more CPU for --json on
+   * the benchmark capture).
+   */
+  undelivered?: boolean;
 }
 
 /** A QoS 1/2 exchange one side started and the other has not completed. */
@@ -168,6 +176,17 @@ interface Msg {
   bytes: number;
 }
 
+/**
+ * Whether the connection's session may outlive it, so its unfinished QoS 1/2 exchanges must be kept for the next
+ * connection of the ClientId: 3.x Clean Session 0, 5.0 a Session Expiry Interval above 0 (from the CONNECT, or the
+ * CONNACK's); a connection whose CONNECT the capture missed may.
+ */
+function mayPersist(st: ConnState): boolean {
+  const cn = st.connect;
+  if (cn === null) return true;
+  return st.level === 5 ? cn.expirySec > 0 : !cn.clean;
+}
+
 function seconds(sec: number, nsec: number): number {
   return sec + nsec / 1e9;
 }
@@ -194,11 +213,14 @@ export class SessionsStage implements PacketSink {
   private allFilterChars = 0;
   private lastFrame = 0;
 
+  private readonly undelivered: boolean;
+
   constructor(next: TraceSink, opts: SessionsOptions = {}) {
     this.next = next;
     this.windowSec = opts.windowSec ?? WINDOW_SEC;
     this.maxMessages = opts.maxMessages ?? MAX_MESSAGES;
     this.maxClients = opts.maxClients ?? MAX_CLIENTS;
+    this.undelivered = opts.undelivered ?? false;
   }
 
   open(conn: Connection): void {
@@ -405,12 +427,18 @@ export class SessionsStage implements PacketSink {
     const id = d.packetId;
     let redelivery = false;
     if (d.qos > 0 && id !== undefined) {
-      const open = st.open[dir];
-      const prev = open.get(id);
-      // A resend inside the connection: the rules stage judges it; it is the same message.
-      if (prev !== undefined && d.dup && prev.hash === hash) return;
-      redelivery = this.resend(rec, st, dir, id, 'publish', d);
-      open.set(id, { packetId: id, stage: 'publish', hash, length: d.payloadLength, frame: rec.frame, seq: st.seq++ });
+      if (mayPersist(st)) {
+        const open = st.open[dir];
+        const prev = open.get(id);
+        // A resend inside the connection: the rules stage judges it; it is the same message.
+        if (prev !== undefined && d.dup && prev.hash === hash) return;
+        redelivery = this.resend(rec, st, dir, id, 'publish', d);
+        open.set(id, { packetId: id, stage: 'publish', hash, length: d.payloadLength, frame: rec.frame, seq: st.seq++ });
+      } else if (d.dup && dir === 'c2s' && this.indexedFrom(hash, rec.conn.id, topic)) {
+        // A session that ends with its connection carries nothing to the next one, so its exchanges are not kept
+        // (one object per QoS 1/2 PUBLISH saved); a resend inside it is known by the index instead.
+        return;
+      }
     }
     if (redelivery) return;
     if (dir === 'c2s') this.index(rec, st, d, topic, hash, t);
@@ -442,6 +470,7 @@ export class SessionsStage implements PacketSink {
     const id = d.packetId;
     if (id === undefined) return;
     const st = this.state(rec.conn);
+    if (!mayPersist(st)) return;
     // An acknowledgement answers the other side's PUBLISH or PUBREL.
     const open = st.open[rec.dir === 'c2s' ? 's2c' : 'c2s'];
     const o = open.get(id);
@@ -551,6 +580,12 @@ export class SessionsStage implements PacketSink {
   }
 
   // ---- tracing -------------------------------------------------------------------------------
+
+  /** Whether the index holds a message of this connection with this payload hash and topic (a resend inside it). */
+  private indexedFrom(hash: number, conn: number, topic: string): boolean {
+    for (let m = this.byKey.get(hash) ?? null; m !== null; m = m.sameHash) if (m.conn === conn && m.topic === topic) return true;
+    return false;
+  }
 
   private index(rec: PacketRecord, st: ConnState, d: PublishPacket, topic: string, hash: number, t: number): void {
     this.published++;
@@ -691,6 +726,7 @@ export class SessionsStage implements PacketSink {
       }
     }
     m.sameHash = null;
+    if (!this.undelivered && m.deliveries === null && m.ambiguous === null) return;
     const r: MessageRecord = {
       kind: 'message', frame: m.frame, timeSec: m.timeSec, timeNsec: m.timeNsec, conn: m.conn, clientId: m.clientId, topic: m.topic, qos: m.qos,
       retain: m.retain, payloadLength: m.length, payloadHash: hashHex(m.hash), deliveries: m.deliveries ?? [], ambiguous: m.ambiguous ?? [],

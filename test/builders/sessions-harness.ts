@@ -31,7 +31,9 @@ export class Broker implements TraceSink {
   private frame = 0;
 
   constructor(opts: SessionsOptions = {}) {
-    this.stage = new SessionsStage(this, opts);
+    // Every message's record, delivered or not, so that a test sees what the stage made of each (the CLI's --json
+    // leaves out the undelivered ones: test 'message records only for what was delivered').
+    this.stage = new SessionsStage(this, { undelivered: true, ...opts });
     this.rules = new RuleEngine(this.stage);
     const found = this.shadowFound;
     this.shadow = new RuleEngine({

@@ -75,7 +75,7 @@ function bench(args: string[]): { results: Results; stderr: string } {
 
 const TARGETS = ['hexCpuGainOnBaseline', 'jsonCpuGainOnBaseline', 'jsonThreadsWallGain', 'jsonVsSuricataCpu', 'jsonVsTsharkFields',
   'modesWithOutputDifferentFromBaseline', 'peakRssBelowMB', 'summaryVsFloorTallyCpu', 'summaryVsSuricataCpu',
-  'summaryVsTsharkFields', 'textCpuGainOnBaseline', 'textThreadsWallGain', 'tlsLayerMBPerSecCpu', 'jsonFilterCpuCost'].sort();
+  'summaryVsTsharkFields', 'textCpuGainOnBaseline', 'textThreadsWallGain', 'tlsLayerMBPerSecCpu', 'jsonFilterCpuCost', 'sessionsCostOnJsonCpu'].sort();
 
 let results: Results;
 let stderr = '';
@@ -93,7 +93,7 @@ describe('bench/run.mjs --quick', () => {
     expect(results.mqttPackets).toBeGreaterThan(1000);
     // --threads 2 twins of the four output modes (cd6876e added them to bench/run.mjs).
     const expected = ['json', 'text', 'summary', 'hex', 'json-pipe', 'json-2shards', 'summary-2shards', 'floor-count', 'floor-tally',
-      'json-threads', 'text-threads', 'summary-threads', 'hex-threads', 'tls-json', 'json-filter',
+      'json-threads', 'text-threads', 'summary-threads', 'hex-threads', 'tls-json', 'json-filter', 'json-nosessions',
       ...(hasSuricata ? ['suricata'] : []), ...(hasTshark ? ['tshark-fields'] : [])];
     expect(Object.keys(results.modes).sort()).toEqual(expected.sort());
     for (const [name, m] of Object.entries(results.modes)) {
@@ -119,7 +119,7 @@ describe('bench/run.mjs --quick', () => {
 
   it('prints the ratios the targets compare, from the same run', () => {
     const expected = ['summary / floor-tally', 'json / floor-count', 'text / floor-count', ...(hasSuricata ? ['summary / suricata', 'json / suricata'] : []),
-      ...['json', 'text', 'summary', 'hex'].map((m) => `${m} / ${m}-threads`), 'json-filter / json'];
+      ...['json', 'text', 'summary', 'hex'].map((m) => `${m} / ${m}-threads`), 'json-filter / json-nosessions', 'json / json-nosessions'];
     expect(Object.keys(results.ratios).sort()).toEqual(expected.sort());
     for (const [name, x] of Object.entries(results.ratios)) {
       expect(x.wall, name).toBeGreaterThan(0);
