@@ -34,8 +34,12 @@ import type { AmbiguousDelivery, Delivery, MessageRecord, SessionRecord, TraceSi
 
 /** Seconds of capture time a message stays in the index, waiting for its deliveries. */
 export const WINDOW_SEC = 60;
-/** Messages in the index at once; past it the oldest leaves early (a `sessions-limit` event, once). */
-export const MAX_MESSAGES = 65_536;
+/**
+ * Messages in the index at once; past it the oldest leaves early (a `sessions-limit` event, once). 65,536 kept 40-50 MB
+ * more resident on the 200 MB benchmark capture and took --json to 1.30 x the CPU of --no-sessions (stop 24's bench
+ * run); a broker forwards in milliseconds, so 16,384 waiting messages cover any live delivery but the busiest seconds.
+ */
+export const MAX_MESSAGES = 16_384;
 /** ClientIds followed; past it new ClientIds are not (a `sessions-limit` event, once). */
 export const MAX_CLIENTS = 65_536;
 /** Subscriptions kept per client; past it the client's model is incomplete and its deliveries go unchecked. */
@@ -45,9 +49,9 @@ export const MAX_ALL_SUBSCRIPTIONS = 262_144;
 export const MAX_ALL_FILTER_CHARS = 16 * 1024 * 1024;
 /**
  * What the message index may hold, in about bytes (topics, ClientIds, listed deliveries): past it the oldest message
- * leaves early, as past MAX_MESSAGES. 65,536 messages with 64 KiB topics would otherwise be 4 GiB.
+ * leaves early, as past MAX_MESSAGES. 16,384 messages with 64 KiB topics would otherwise be 1 GiB.
  */
-export const MAX_INDEX_BYTES = 64 * 1024 * 1024;
+export const MAX_INDEX_BYTES = 16 * 1024 * 1024;
 /** Connections listed per ClientId in its session record (all are counted). */
 const MAX_CONNECTIONS_LISTED = 1_024;
 /** What one listed delivery costs the index, besides its ClientId. */
