@@ -13,7 +13,7 @@ import {
   unsuback, unsubscribe, type ConnectOpts, type Level, type Prop,
 } from './builders/mqtt-bytes.js';
 import { Harness, alone, describeViolations, severityMismatches } from './builders/rules-harness.js';
-import { Broker, login, sub, type Login } from './builders/sessions-harness.js';
+import { Broker, login, qosDeliveryScenario, sub, type Login } from './builders/sessions-harness.js';
 import { TcpSession } from './builders/frames.js';
 import { runFrames } from './builders/run-frames.js';
 import { clientFrame, upgradeRequest, upgradeResponse, wsFrame } from './builders/websocket.js';
@@ -948,17 +948,9 @@ add('rfc6455|RFC6455:4.2.2:accept-mismatch', 'a wrong Sec-WebSocket-Accept', () 
 // finding is the sessions stage's (Broker.all() leaves out what the rules find alone)
 // ============================================================================================
 
-/** A subscriber granted QoS 1 (and, with `overlap`, QoS 2 by a second filter) gets a QoS 2 message at `delivered`. */
+/** The delivered-QoS scenario (test/builders/sessions-harness.ts): its findings. */
 function qosDelivery(level: Level, delivered: number, overlap: boolean): Violation[] {
-  const b = new Broker();
-  login(b, 0, 'sub', 0, { level });
-  sub(b, 0, { topic: 'a/+', qos: 1 }, 1, 0.01, level);
-  if (overlap) sub(b, 0, { topic: 'a/#', qos: 2 }, 2, 0.02, level, 2);
-  login(b, 1, 'pub', 0.1, { level });
-  b.c(1, publish({ level, topic: 'a/b', qos: 2, packetId: 5, payload: 'reading-1' }), 1);
-  b.s(0, publish({ level, topic: 'a/b', qos: delivered, packetId: 9, payload: 'reading-1' }), 1.002);
-  b.finish(2);
-  return b.all();
+  return qosDeliveryScenario(level, delivered, overlap).all();
 }
 add('3.1.1|MQTT-3.3.5-1', 'overlapping subscriptions granted 1 and 2, a QoS 2 message delivered at QoS 1', () => qosDelivery(4, 1, true));
 add('5.0|MQTT-3.3.4-2', 'overlapping subscriptions granted 1 and 2, a QoS 2 message delivered at QoS 1', () => qosDelivery(5, 1, true));

@@ -4,7 +4,7 @@
  */
 import { describe, expect, test } from 'vitest';
 import { ack, connack, connect, publish, suback, subscribe, unsuback, unsubscribe, type Level } from './builders/mqtt-bytes.js';
-import { Broker, login, sub } from './builders/sessions-harness.js';
+import { Broker, login, qosDeliveryScenario, sub } from './builders/sessions-harness.js';
 
 const has = (b: Broker, spec: string, id: string): boolean => b.ids().includes(`${spec} ${id}`);
 
@@ -13,17 +13,7 @@ describe('delivery QoS is min(published QoS, granted QoS)', () => {
     const spec = level === 5 ? '5.0' : '3.1.1';
     const one = level === 5 ? 'MQTT-3.8.4-8' : 'MQTT-3.8.4-6';
     const many = level === 5 ? 'MQTT-3.3.4-2' : 'MQTT-3.3.5-1';
-    const scenario = (deliveredQos: number, overlap: boolean): Broker => {
-      const b = new Broker();
-      login(b, 0, 'sub', 0, { level });
-      sub(b, 0, { topic: 'a/+', qos: 1 }, 1, 0.01, level);
-      if (overlap) sub(b, 0, { topic: 'a/#', qos: 2 }, 2, 0.02, level, 2);
-      login(b, 1, 'pub', 0.1, { level });
-      b.c(1, publish({ level, topic: 'a/b', qos: 2, packetId: 5, payload: 'reading-1' }), 1);
-      b.s(0, publish({ level, topic: 'a/b', qos: deliveredQos, packetId: 9, payload: 'reading-1' }), 1.002);
-      b.finish(2);
-      return b;
-    };
+    const scenario = (deliveredQos: number, overlap: boolean): Broker => qosDeliveryScenario(level, deliveredQos, overlap);
     test(`${spec}: QoS 2 message, one subscription granted 1, delivered at QoS 0: ${one}`, () => {
       expect(has(scenario(0, false), spec, one)).toBe(true);
       expect(scenario(1, false).ids()).toEqual([]);

@@ -208,6 +208,14 @@ function ipFields(prefix: string, version: string, v6: boolean): FilterField[] {
   ];
 }
 
+/** One value of each of the record's findings (absent when it has none). */
+function findingField(name: string, describe: string, pick: (v: Violation) => string, values?: readonly string[]): FilterField {
+  return str(name, 'finding', describe, (s) => {
+    const vs = violationsOf(s);
+    return vs.length === 0 ? undefined : vs.map(pick);
+  }, [], values);
+}
+
 /** A flags byte exported as Wireshark shows it: 0x and two hex digits. */
 function hexByte(f: FilterField): FilterField {
   if (f.type !== 'number') return f;
@@ -547,22 +555,10 @@ export const FILTER_FIELDS: readonly FilterField[] = [
 
   // Findings and events.
   bool('violation', 'finding', 'the record has findings (bare `violation`); see violation.id', (s) => (violationsOf(s).length > 0 ? true : undefined)),
-  str('violation.id', 'finding', 'the statement ids of the record\'s findings (MQTT-3.1.2-3, RFC6455:5.1:client-mask, …)', (s) => {
-    const vs = violationsOf(s);
-    return vs.length === 0 ? undefined : vs.map((v) => v.id);
-  }),
-  str('violation.severity', 'finding', 'the severities of the record\'s findings', (s) => {
-    const vs = violationsOf(s);
-    return vs.length === 0 ? undefined : vs.map((v) => v.severity);
-  }, [], ['error', 'warning', 'note']),
-  str('violation.spec', 'finding', 'the versions the findings cite (3.1, 3.1.1, 5.0, RFC6455, TLS, ref)', (s) => {
-    const vs = violationsOf(s);
-    return vs.length === 0 ? undefined : vs.map((v) => v.spec);
-  }),
-  str('violation.message', 'finding', 'the findings\' messages', (s) => {
-    const vs = violationsOf(s);
-    return vs.length === 0 ? undefined : vs.map((v) => v.message);
-  }),
+  findingField('violation.id', 'the statement ids of the record\'s findings (MQTT-3.1.2-3, RFC6455:5.1:client-mask, …)', (v) => v.id),
+  findingField('violation.severity', 'the severities of the record\'s findings', (v) => v.severity, ['error', 'warning', 'note']),
+  findingField('violation.spec', 'the versions the findings cite (3.1, 3.1.1, 5.0, RFC6455, TLS, ref)', (v) => v.spec),
+  findingField('violation.message', 'the findings\' messages', (v) => v.message),
   str('event', 'event', 'the event\'s kind (gap, tls, websocket, …: docs/json.md)', (s) => s.ev?.event, [], EVENT_KINDS),
   str('message', 'event', 'the event\'s message', (s) => s.ev?.message),
   str('close.cause', 'record', 'why the connection ended (the close record\'s cause)', (s) => s.end?.cause, [], END_CAUSES),

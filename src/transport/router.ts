@@ -73,10 +73,6 @@ export const WEBSOCKET_ROW: LayerRow = {
   create: (next, ctx) => new WebSocketLayer(next, { held: ctx.held, notes: ctx.wsNotes }),
 };
 
-/** A ClientHello as the first bytes of a stream another layer unwrapped (TLS carried in WebSocket frames). */
-export function sniffClientHello(b: Uint8Array, n: number): Sniff {
-  return TLS_PROBER.test(b, n);
-}
 
 /**
  * TLS: the connections the TCP stage flagged `tls` (a TLS port, or a ClientHello found by --auto), claimed at open;
@@ -99,7 +95,8 @@ export const TLS_ROW: LayerRow = {
 export const TLS_INSIDE_ROW: LayerRow = {
   name: 'tls',
   probePorts: [],
-  sniff: sniffClientHello,
+  // A ClientHello as the first bytes of the unwrapped stream: --auto's test for TLS, whose verdicts are a sniff's.
+  sniff: (b, n) => TLS_PROBER.test(b, n),
   sniffBytes: TLS_PROBER.bytes,
   inner: () => [WEBSOCKET_ROW],
   create: (next, ctx) => new TlsLayer(next, { keylog: ctx.keylog, heldBytes: ctx.held }),

@@ -11,7 +11,7 @@ import { RuleEngine } from '../../src/rules/engine.js';
 import type { MessageRecord, SessionRecord, TraceRecord, TraceSink } from '../../src/sessions/records.js';
 import { SessionsStage, type SessionsOptions } from '../../src/sessions/stage.js';
 import type { Connection, ConnectionEnd, Direction, EndCause, StreamEvent } from '../../src/tcp/types.js';
-import { connack, connect, suback, subscribe, type Level, type Prop, type Sub } from './mqtt-bytes.js';
+import { connack, connect, publish, suback, subscribe, type Level, type Prop, type Sub } from './mqtt-bytes.js';
 import { makeConn } from './rules-harness.js';
 
 export type Ev = StreamEvent & { violations?: Violation[] };
@@ -132,3 +132,19 @@ export function sub(b: Broker, id: number, s: Sub, granted: number, t: number, l
   b.s(id, suback({ level, packetId, codes: [granted] }), t + 0.001);
 }
 
+
+/**
+ * A subscriber granted QoS 1 on `a/+` (and, with `overlap`, QoS 2 on `a/#` too) receives a QoS 2 message at
+ * `delivered`: the delivered-QoS scenario of the sessions tests and of the rules catalogue's cases.
+ */
+export function qosDeliveryScenario(level: Level, delivered: number, overlap: boolean): Broker {
+  const b = new Broker();
+  login(b, 0, 'sub', 0, { level });
+  sub(b, 0, { topic: 'a/+', qos: 1 }, 1, 0.01, level);
+  if (overlap) sub(b, 0, { topic: 'a/#', qos: 2 }, 2, 0.02, level, 2);
+  login(b, 1, 'pub', 0.1, { level });
+  b.c(1, publish({ level, topic: 'a/b', qos: 2, packetId: 5, payload: 'reading-1' }), 1);
+  b.s(0, publish({ level, topic: 'a/b', qos: delivered, packetId: 9, payload: 'reading-1' }), 1.002);
+  b.finish(2);
+  return b;
+}
