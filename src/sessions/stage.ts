@@ -30,6 +30,7 @@ import type { ClosedConnection } from '../rules/close.js';
 import type { Connection, ConnectionEnd, Direction, StreamEvent } from '../tcp/types.js';
 import { X } from './findings.js';
 import { fnv1a, hashHex } from './hash.js';
+import { MessageIndex, NONE } from './message-index.js';
 import type { AmbiguousDelivery, Delivery, MessageRecord, SessionRecord, TraceSink } from './records.js';
 
 /** Seconds of capture time a message stays in the index, waiting for its deliveries. */
@@ -154,32 +155,6 @@ interface ConnState {
   untraced: number;
 }
 
-/** An indexed message: what its record will say (made when it leaves the index), flat, one object per PUBLISH. */
-interface Msg {
-  frame: number;
-  timeSec: number;
-  timeNsec: number;
-  conn: number;
-  clientId: string | null;
-  topic: string;
-  retain: boolean;
-  length: number;
-  /** Null until the first entry (most messages of a one-side capture reach no one). */
-  deliveries: Delivery[] | null;
-  ambiguous: AmbiguousDelivery[] | null;
-  /** The payload hash: the index key (topic and length are compared on the few messages that share it). */
-  hash: number;
-  /** The next indexed message with the same hash. */
-  sameHash: Msg | null;
-  t: number;
-  qos: number;
-  /** Client keys (ClientId, or `#conn` without one) already delivered to; null before the first delivery. */
-  deliveredTo: Set<string> | null;
-  gone: boolean;
-  /** What it holds in the index, in about bytes (MAX_INDEX_BYTES). */
-  bytes: number;
-}
-
 /**
  * Whether the connection's session may outlive it, so its unfinished QoS 1/2 exchanges must be kept for the next
  * connection of the ClientId: 3.x Clean Session 0, 5.0 a Session Expiry Interval above 0 (from the CONNECT, or the
@@ -202,17 +177,12 @@ export class SessionsStage implements PacketSink {
   private readonly maxClients: number;
   private readonly conns = new Map<number, ConnState>();
   private readonly clients = new Map<string, Client>();
-  /** Indexed messages by payload hash (a number key: no string is built per PUBLISH), oldest first along sameHash. */
-  private readonly byKey = new Map<number, Msg>();
-  /** Indexed messages in publish order; `head` is the oldest still indexed. */
-  private queue: Msg[] = [];
-  private head = 0;
-  private indexed = 0;
+  /** Indexed messages in publish order, by payload hash (a number key: no string is built per PUBLISH). */
+  private readonly idx: MessageIndex;
   private published = 0;
   private delivered = 0;
   private unmatched = 0;
   private limitSaid = { messages: false, clients: false, subscriptions: false };
-  private indexBytes = 0;
   private allSubs = 0;
   private allFilterChars = 0;
   private lastFrame = 0;
@@ -223,6 +193,7 @@ export class SessionsStage implements PacketSink {
     this.next = next;
     this.windowSec = opts.windowSec ?? WINDOW_SEC;
     this.maxMessages = opts.maxMessages ?? MAX_MESSAGES;
+    this.idx = new MessageIndex(this.maxMessages);
     this.maxClients = opts.maxClients ?? MAX_CLIENTS;
     this.undelivered = opts.undelivered ?? false;
   }
@@ -268,9 +239,7 @@ export class SessionsStage implements PacketSink {
 
   /** End of the capture: every message still indexed, what the capture could not show, then one record per client. */
   finish(): void {
-    while (this.head < this.queue.length) this.expire(this.queue[this.head++]!);
-    this.queue = [];
-    this.head = 0;
+    while (this.idx.size > 0) this.expire(this.idx.shift());
     if (this.published > 0 && this.delivered === 0) {
       this.say('sessions-partial', `${this.published} PUBLISH packet${this.published === 1 ? '' : 's'} to the broker and none from it in the capture (only the publishers' side?): deliveries are not traced, and no delivery finding is made`);
     } else if (this.delivered > 0 && this.published === 0) {
@@ -587,31 +556,25 @@ export class SessionsStage implements PacketSink {
 
   /** Whether the index holds a message of this connection with this payload hash and topic (a resend inside it). */
   private indexedFrom(hash: number, conn: number, topic: string): boolean {
-    for (let m = this.byKey.get(hash) ?? null; m !== null; m = m.sameHash) if (m.conn === conn && m.topic === topic) return true;
+    const x = this.idx;
+    for (let m = x.first(hash); m !== NONE; m = x.next(m)) if (x.hash[m] === hash && x.conn[m] === conn && x.topic[m] === topic) return true;
     return false;
   }
 
   private index(rec: PacketRecord, st: ConnState, d: PublishPacket, topic: string, hash: number, t: number): void {
     this.published++;
+    const x = this.idx;
     const bytes = 256 + topic.length + (st.clientId?.length ?? 0);
-    if (this.indexed >= this.maxMessages || this.indexBytes + bytes > MAX_INDEX_BYTES) this.makeRoom(rec, bytes);
-    const m: Msg = {
-      frame: rec.frame, timeSec: rec.timeSec, timeNsec: rec.timeNsec, conn: rec.conn.id, clientId: st.clientId, topic, retain: d.retain,
-      length: d.payloadLength ?? 0, deliveries: null, ambiguous: null, hash, sameHash: null, t, qos: d.qos, deliveredTo: null, gone: false, bytes,
-    };
-    this.indexBytes += bytes;
-    let last = this.byKey.get(hash);
-    if (last === undefined) this.byKey.set(hash, m);
-    else {
-      while (last.sameHash !== null) last = last.sameHash;
-      last.sameHash = m;
-    }
-    this.queue.push(m);
-    this.indexed++;
-    if (this.head > 4096 && this.head * 2 > this.queue.length) {
-      this.queue = this.queue.slice(this.head);
-      this.head = 0;
-    }
+    if (x.full || x.heldBytes + bytes > MAX_INDEX_BYTES) this.makeRoom(rec, bytes);
+    const m = x.add(hash, topic, st.clientId, bytes);
+    x.frame[m] = rec.frame;
+    x.timeSec[m] = rec.timeSec;
+    x.timeNsec[m] = rec.timeNsec;
+    x.t[m] = t;
+    x.conn[m] = rec.conn.id;
+    x.length[m] = d.payloadLength ?? 0;
+    x.qos[m] = d.qos;
+    x.retain[m] = d.retain ? 1 : 0;
   }
 
   /** The index is full (by count or by bytes): the oldest messages leave it early; the first time is an event. */
@@ -620,87 +583,112 @@ export class SessionsStage implements PacketSink {
       this.limitSaid.messages = true;
       this.next.event({ event: 'sessions-limit', frame: rec.frame, conn: rec.conn.id, dir: rec.dir, message: `the message index is full (${this.maxMessages} messages or ${MAX_INDEX_BYTES} bytes waiting for their deliveries): from here on the oldest leaves it before its ${this.windowSec} s window ends` });
     }
-    while (this.head < this.queue.length && (this.indexed >= this.maxMessages || this.indexBytes + bytes > MAX_INDEX_BYTES)) this.expire(this.queue[this.head++]!);
+    const x = this.idx;
+    while (x.size > 0 && (x.full || x.heldBytes + bytes > MAX_INDEX_BYTES)) this.expire(x.shift());
   }
 
-  /** A delivery listed on a message: its cost to the index, and room made for it. */
-  private listed(rec: PacketRecord, m: Msg, clientId: string | null): void {
-    const b = DELIVERY_BYTES + (clientId?.length ?? 0);
-    m.bytes += b;
-    this.indexBytes += b;
-    if (this.indexBytes > MAX_INDEX_BYTES) this.makeRoom(rec, 0);
+  /** Whether indexed message `m` may be what a delivery of this topic and payload to `who` is. */
+  private candidate(m: number, hash: number, length: number, topic: string, who: string): boolean {
+    const x = this.idx;
+    return x.hash[m] === hash && x.length[m] === length && x.topic[m] === topic && x.deliveredTo[m]?.has(who) !== true;
   }
 
   private deliver(rec: PacketRecord, st: ConnState, d: PublishPacket, topic: string, hash: number, t: number): void {
     this.delivered++;
+    const x = this.idx;
     const length = d.payloadLength ?? 0;
     const who = st.clientId ?? `#${rec.conn.id}`;
-    const candidates: Msg[] = [];
-    for (let m: Msg | null = this.byKey.get(hash) ?? null; m !== null; m = m.sameHash) {
-      if (m.length === length && m.topic === topic && m.deliveredTo?.has(who) !== true) candidates.push(m);
+    // The earliest candidate, how many there are, and whether they came from more than one publisher (no list is built).
+    let m = NONE;
+    let count = 0;
+    let mixed = false;
+    for (let c = x.first(hash); c !== NONE; c = x.next(c)) {
+      if (!this.candidate(c, hash, length, topic, who)) continue;
+      if (count++ === 0) m = c;
+      else if (x.conn[c] !== x.conn[m]) mixed = true;
     }
-    if (candidates.length === 0) {
+    if (count === 0) {
       this.unmatched++;
       st.untraced++;
       return;
     }
-    let m = candidates[0]!;
-    if (candidates.some((c) => c.conn !== m.conn)) {
+    if (mixed) {
       // Publishers on several connections sent this topic and payload: which one this delivery is cannot be told.
-      for (const c of candidates) {
-        // Room made for one entry may have sent an earlier candidate out already: its record is final.
-        if (!c.gone && (c.ambiguous?.length ?? 0) < MAX_AMBIGUOUS_LISTED) {
-          const a: AmbiguousDelivery = { conn: rec.conn.id, frame: rec.frame, clientId: st.clientId, candidates: candidates.length };
-          (c.ambiguous ??= []).push(a);
-          this.listed(rec, c, st.clientId);
+      for (let c = m; c !== NONE; c = x.next(c)) {
+        if (!this.candidate(c, hash, length, topic, who)) continue;
+        const list = x.ambiguous[c];
+        if ((list?.length ?? 0) < MAX_AMBIGUOUS_LISTED) {
+          const a: AmbiguousDelivery = { conn: rec.conn.id, frame: rec.frame, clientId: st.clientId, candidates: count };
+          if (list === null || list === undefined) x.ambiguous[c] = [a];
+          else list.push(a);
+          this.listed(c, st.clientId);
         }
       }
+      this.roomAfterListing(rec);
       return;
     }
     // One publisher: its messages on one topic reach a subscriber in the order it sent them (Ordered Topic), so the earliest.
-    m = candidates[0]!;
-    (m.deliveredTo ??= new Set()).add(who);
-    const first = m.deliveries === null || !m.deliveries.some((x) => x.conn === rec.conn.id);
-    if ((m.deliveries?.length ?? 0) < MAX_DELIVERIES_LISTED) {
-      (m.deliveries ??= []).push({ conn: rec.conn.id, frame: rec.frame, clientId: st.clientId, qos: d.qos, latencyMs: Math.round((t - m.t) * 1e6) / 1e3 });
-    }
+    let to = x.deliveredTo[m];
+    if (to === null || to === undefined) x.deliveredTo[m] = to = new Set();
+    to.add(who);
+    const list = x.deliveries[m];
+    const first = list === null || list === undefined || !list.some((y) => y.conn === rec.conn.id);
+    const entry: Delivery = { conn: rec.conn.id, frame: rec.frame, clientId: st.clientId, qos: d.qos, latencyMs: Math.round((t - x.t[m]!) * 1e6) / 1e3 };
+    if (list === null || list === undefined) x.deliveries[m] = [entry];
+    else if (list.length < MAX_DELIVERIES_LISTED) list.push(entry);
     // Counted listed or not: deliveredTo holds every receiver.
-    this.listed(rec, m, st.clientId);
+    this.listed(m, st.clientId);
     this.checkDelivery(rec, st, d, topic, m, first);
+    this.roomAfterListing(rec);
+  }
+
+  /** A delivery listed on a message: its cost to the index. */
+  private listed(m: number, clientId: string | null): void {
+    this.idx.grow(m, DELIVERY_BYTES + (clientId?.length ?? 0));
+  }
+
+  /** Room made once a delivery is listed (not while its candidates are walked: that would send them out mid-walk). */
+  private roomAfterListing(rec: PacketRecord): void {
+    if (this.idx.heldBytes > MAX_INDEX_BYTES) this.makeRoom(rec, 0);
   }
 
   /** QoS and RETAIN of a delivery against the publisher's PUBLISH and the subscriber's subscriptions, when all are known. */
-  private checkDelivery(rec: PacketRecord, st: ConnState, d: PublishPacket, topic: string, m: Msg, first: boolean): void {
+  private checkDelivery(rec: PacketRecord, st: ConnState, d: PublishPacket, topic: string, m: number, first: boolean): void {
     const client = st.client;
-    if (client === null || !client.complete || st.untraced > 0 || m.length < MIN_JUDGED_PAYLOAD) return;
+    const x = this.idx;
+    if (client === null || !client.complete || st.untraced > 0 || x.length[m]! < MIN_JUDGED_PAYLOAD) return;
+    const published = x.qos[m]!;
+    const publisher = x.clientId[m];
     let maxGranted = -1;
     let matching = 0;
     let newest = -Infinity;
     let anyRap = false;
-    const allowed = new Set<number>();
+    /** Bit q set: some matching subscription gives QoS q. */
+    let allowed = 0;
     for (const [filter, s] of client.subs) {
       if (!topicMatches(s.filter, topic)) continue;
       // A No Local subscription takes no message of the client's own (5.0); the broker may skip it.
-      if (s.noLocal && m.clientId !== null && m.clientId === st.clientId && !filter.startsWith('$share/')) continue;
+      if (s.noLocal && publisher !== null && publisher === st.clientId && !filter.startsWith('$share/')) continue;
       matching++;
       maxGranted = Math.max(maxGranted, s.granted);
-      allowed.add(Math.min(m.qos, s.granted));
+      allowed |= 1 << Math.min(published, s.granted);
       newest = Math.max(newest, s.since);
       if (s.rap) anyRap = true;
     }
     // No matching subscription is the rules stage's finding (MQTT-3.3.2-3), and above the granted QoS too (MQTT-3.8.4-6/-8).
     if (matching === 0 || d.qos > maxGranted) return;
     const lv = st.level;
-    const expected = Math.min(m.qos, maxGranted);
-    const from = `the message published at QoS ${m.qos} in frame ${m.frame}`;
+    const expected = Math.min(published, maxGranted);
+    const from = `the message published at QoS ${published} in frame ${x.frame[m]}`;
     if (first && d.qos !== expected) {
       const r = matching > 1 ? X.qosOverlap : X.qosMin;
       rec.violations.push(violation(pick(r, lv), lv, `delivered at QoS ${d.qos}, ${from}, to a subscription${matching > 1 ? 's' : ''} granted QoS ${maxGranted}${matching > 1 ? ' at most' : ''}: expected QoS ${expected}`, 0, 1));
-    } else if (!first && !allowed.has(d.qos)) {
-      rec.violations.push(violation(pick(X.qosMin, lv), lv, `another copy of ${from} at QoS ${d.qos}, which no matching subscription gives (${[...allowed].join(', ')})`, 0, 1));
+    } else if (!first && (allowed & (1 << d.qos)) === 0) {
+      const gives = [0, 1, 2].filter((q) => (allowed & (1 << q)) !== 0).join(', ');
+      rec.violations.push(violation(pick(X.qosMin, lv), lv, `another copy of ${from} at QoS ${d.qos}, which no matching subscription gives (${gives})`, 0, 1));
     }
     // Live: every matching subscription was granted before the message was published, so no retained copy is due.
-    if (d.retain && newest < m.t && !(lv === 5 && anyRap)) {
+    if (d.retain && newest < x.t[m]! && !(lv === 5 && anyRap)) {
       const r = lv === 5 ? X.retainLive50 : X.retainLive311;
       rec.violations.push(violation(r, lv, `RETAIN=1 on a live delivery of ${from}: the subscription was granted before it was published`, 0, 1));
     }
@@ -708,34 +696,26 @@ export class SessionsStage implements PacketSink {
 
   private expireUntil(t: number): void {
     const limit = t - this.windowSec;
-    while (this.head < this.queue.length && this.queue[this.head]!.t < limit) this.expire(this.queue[this.head++]!);
+    const x = this.idx;
+    while (x.size > 0 && x.t[x.oldest()]! < limit) this.expire(x.shift());
   }
 
-  private expire(m: Msg): void {
-    if (m.gone) return;
-    m.gone = true;
-    this.indexed--;
-    this.indexBytes -= m.bytes;
-    // Unlinked from its hash's chain (it is nearly always the first, and the only one).
-    const head = this.byKey.get(m.hash);
-    if (head === m) {
-      if (m.sameHash === null) this.byKey.delete(m.hash);
-      else this.byKey.set(m.hash, m.sameHash);
+  /** A message that left the index: its record, when it has something to say. */
+  private expire(m: number): void {
+    const x = this.idx;
+    const deliveries = x.deliveries[m] ?? null;
+    const ambiguous = x.ambiguous[m] ?? null;
+    if (this.undelivered || deliveries !== null || ambiguous !== null) {
+      const r: MessageRecord = {
+        kind: 'message', frame: x.frame[m]!, timeSec: x.timeSec[m]!, timeNsec: x.timeNsec[m]!, conn: x.conn[m]!, clientId: x.clientId[m] ?? null,
+        topic: x.topic[m]!, qos: x.qos[m]!, retain: x.retain[m] === 1, payloadLength: x.length[m]!, payloadHash: hashHex(x.hash[m]!),
+        deliveries: deliveries ?? [], ambiguous: ambiguous ?? [],
+      };
+      x.release(m);
+      this.next.traced?.(r);
     } else {
-      for (let p: Msg | null = head ?? null; p !== null; p = p.sameHash) {
-        if (p.sameHash === m) {
-          p.sameHash = m.sameHash;
-          break;
-        }
-      }
+      x.release(m);
     }
-    m.sameHash = null;
-    if (!this.undelivered && m.deliveries === null && m.ambiguous === null) return;
-    const r: MessageRecord = {
-      kind: 'message', frame: m.frame, timeSec: m.timeSec, timeNsec: m.timeNsec, conn: m.conn, clientId: m.clientId, topic: m.topic, qos: m.qos,
-      retain: m.retain, payloadLength: m.length, payloadHash: hashHex(m.hash), deliveries: m.deliveries ?? [], ambiguous: m.ambiguous ?? [],
-    };
-    this.next.traced?.(r);
   }
 
   // ---- ends ----------------------------------------------------------------------------------
