@@ -13,6 +13,8 @@ import { ethernet, TcpSession } from '../builders/frames.js';
 import * as m from '../builders/mqtt-bytes.js';
 import { renderCapture } from '../builders/public.js';
 import { unsafeCharSource } from '../../src/render/unsafe.js';
+import { explainBytes } from '../../src/cli/explain.js';
+import { makeChalk } from '../../src/render/color.js';
 
 const enc = new TextEncoder();
 
@@ -171,9 +173,21 @@ describe('terminal safety: hostile strings never reach the terminal raw', () => 
   describe('explain', () => {
     const p = hostilePackets();
     const all = [...p.c2s, ...p.s2c, ...p.v311.c2s, ...p.v311.s2c];
+    // Every packet in process (what explain prints is explainBytes' lines), and a few through the CLI, stdin and stderr
+    // included: 72 CLI runs took 100 s of the suite and proved no more than these.
+    const chalk = makeChalk(false);
     for (const [i, pkt] of all.entries()) {
-      it(`packet ${i} (type ${pkt[0]! >> 4}) pasted as hex`, () => {
-        const hex = m.toHex(pkt);
+      it(`packet ${i} (type ${pkt[0]! >> 4}), explained in process`, () => {
+        for (const o of [{ level: undefined, full: false }, { level: 5 as const, full: false }, { level: undefined, full: true }]) {
+          const out = explainBytes(pkt, { ...o, json: false, chalk, redact: false }).join('\n');
+          expect(out.length).toBeGreaterThan(50);
+          expect(unsafe(out, false), `explain ${JSON.stringify(o)}`).toEqual([]);
+        }
+      });
+    }
+    for (const i of [0, p.c2s.length, all.length - 1]) {
+      it(`packet ${i} (type ${all[i]![0]! >> 4}) pasted as hex into the CLI`, () => {
+        const hex = m.toHex(all[i]!);
         for (const extra of [[], ['--protocol-version', '5'], ['--full']]) {
           const r = runCli(['explain', ...extra], { input: hex, env: { NO_COLOR: '1' } });
           expect(r.status, r.stderr).toBe(0);
