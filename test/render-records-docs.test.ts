@@ -5,6 +5,7 @@ import { expect, test } from 'vitest';
 import { decodePacket } from '../src/mqtt/decoder.js';
 import { packetJsonText } from '../src/render/ndjson.js';
 import { traceJson } from '../src/render/trace.js';
+import { receiversJson } from '../src/render/receivers.js';
 import type { MessageRecord, SessionRecord } from '../src/sessions/records.js';
 import type { Connection } from '../src/tcp/types.js';
 import { ROOT } from './builders/cli.js';
@@ -55,5 +56,17 @@ test('docs/json.md lists every key of the message and session records, in order'
   expect(documentedKeys('### Message records', '### Session records')).toEqual(Object.keys(m));
   expect(m).toMatchObject({ time: '2023-11-14T22:13:20.000005Z', deliveries: message.deliveries, ambiguous: message.ambiguous });
   const session: SessionRecord = { kind: 'session', clientId: 'p', connections: [1, 5], reconnects: 1, takeovers: 0, redeliveries: 0, subscriptions: null };
-  expect(documentedKeys('### Session records', 'What the stage checks')).toEqual(Object.keys(JSON.parse(traceJson(session)) as Record<string, unknown>));
+  expect(documentedKeys('### Session records', '### Receiver records')).toEqual(Object.keys(JSON.parse(traceJson(session)) as Record<string, unknown>));
+});
+
+test('docs/json.md lists every key of the receiver records of trace --receivers, in order', () => {
+  const s = { filter: '$share/g/a/+', qos: 1, shareGroup: 'g', noLocal: false, timeSec: 1_700_000_000.5 };
+  const lines = receiversJson({
+    topic: 'a/b', receivers: [{ kind: 'receiver', clientId: 'c', subscriptions: [s], maxQos: 1, connected: true, persists: false, complete: true }],
+    past: [{ ...s, clientId: 'd', untilSec: 1_700_000_001 }], pastCapped: false, unknown: [], clients: 2, capped: false,
+  }).map((l) => JSON.parse(l) as Record<string, unknown>);
+  expect(documentedKeys('### Receiver records', 'The closing `receivers` record')).toEqual(Object.keys(lines[0]!));
+  expect(documentedKeys('The closing `receivers` record', 'What the stage checks')).toEqual(Object.keys(lines[1]!));
+  expect(lines[0]).toMatchObject({ subscriptions: [{ filter: '$share/g/a/+', since: '2023-11-14T22:13:20.500000Z' }] });
+  expect(lines[1]).toMatchObject({ past: [{ clientId: 'd', until: '2023-11-14T22:13:21.000000Z' }] });
 });

@@ -11,7 +11,7 @@ import { pastedMqttBytes } from './pasted-frame.js';
 import { VERSION_NAME } from '../mqtt/types.js';
 import { addOptions, checkArgv, commandOf, completions, EXPLAIN_OPTIONS, READ_OPTIONS, RULES_OPTIONS, TRACE_OPTIONS } from './options.js';
 import { loadKeyLog } from './keylog-file.js';
-import { runTraceCommand, topicFilterError } from './trace.js';
+import { runTraceCommand, topicFilterError, topicNameError } from './trace.js';
 import { HexInputError } from './hex-input.js';
 import { checkFilter } from '../filter/compile.js';
 import { exportArgs } from './export-args.js';
@@ -284,6 +284,13 @@ export async function main(rawArgv: string[]): Promise<number> {
           usageError = bad;
           return;
         }
+        const receivers = a['receivers'] !== undefined ? String(a['receivers']) : undefined;
+        const badName = receivers === undefined ? null : topicNameError(receivers);
+        const mixed = receivers !== undefined && (a['client'] !== undefined || topic !== undefined);
+        if (badName !== null || mixed || (a['from'] !== undefined && receivers === undefined)) {
+          usageError = badName ?? (mixed ? '--receivers answers for one topic; --client and --topic select messages, not receivers' : '--from goes with --receivers TOPIC');
+          return;
+        }
         const err = (l: string): void => { process.stderr.write(`${l}\n`); };
         const keylog = loadKeyLog(a['tlsKeylog'] !== undefined ? String(a['tlsKeylog']) : undefined, process.env, err);
         if (keylog === null) {
@@ -293,6 +300,7 @@ export async function main(rawArgv: string[]): Promise<number> {
         const color = decideColor({ flag: a['color'] as boolean | undefined, isTTY: process.stdout.isTTY === true, env: process.env });
         code = await runTraceCommand({
           captures: checked.positionals, client: a['client'] !== undefined ? String(a['client']) : undefined, topic,
+          receivers, from: a['from'] !== undefined ? String(a['from']) : undefined, json: a['json'] === true,
           port: ([] as unknown[]).concat(a['port'] ?? []).map(Number), auto: a['auto'] === true, keylog,
           tlsPorts: ([] as unknown[]).concat(a['tlsPort'] ?? []).map(Number),
         }, out, makeChalk(color), err);
@@ -319,6 +327,7 @@ export async function main(rawArgv: string[]): Promise<number> {
     .example('$0 explain 10 2d 00 04 4d 51 54 54 04 c2 0b b8 ...', 'explain pasted bytes')
     .example('$0 rules --spec 5.0', 'the conformance rules checked for MQTT 5.0')
     .example('$0 trace --topic "sensors/#" capture.pcap', 'each message on sensors/#: its publisher and every delivery, with latencies')
+    .example('$0 trace --receivers sensors/7/temp capture.pcap', 'which clients would receive a PUBLISH to sensors/7/temp, by the subscriptions seen')
     .epilog('Exit status: 0 input read (with or without findings); 1 unreadable input; 2 usage error; 3 findings at the --fail-on threshold (--fail-on-violation: errors); 130 / 143 after SIGINT / SIGTERM (output flushed first).')
     .completion('completion', 'print a bash/zsh completion script')
     .strict()

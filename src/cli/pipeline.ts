@@ -51,6 +51,8 @@ export interface PipelineOptions {
   wsNotes?: WsFrameSink;
   /** The sessions stage (default true; off with a `shard` of more than one): false leaves it out (--no-sessions). */
   sessions?: boolean;
+  /** The sessions stage keeps the subscriptions that ended, for `trace --receivers`. */
+  subscriptionHistory?: boolean;
   /** A message record for every message, delivered or not (mqtt-dissect trace). */
   allMessages?: boolean;
 }
@@ -72,6 +74,8 @@ export interface Pipeline extends CaptureSink {
   readonly frames: number;
   /** TCP segments seen per port, for the "no MQTT" hint. */
   readonly ports: PortCensus;
+  /** The sessions stage, when it runs here (for queries of its broker model: `trace --receivers`). */
+  readonly sessions: SessionsStage | null;
 }
 
 export function buildPipeline(out: TraceSink, opts: PipelineOptions, onFrame?: (rec: CaptureRecord) => void): Pipeline {
@@ -117,6 +121,7 @@ export function buildFrontPipeline(afterRules: TraceSink, opts: PipelineOptions,
   return {
     get frames() { return frames; },
     ports,
+    sessions,
     record(rec: CaptureRecord): void {
       frames = rec.frame;
       lastSec = rec.timeSec;
@@ -151,8 +156,8 @@ export function buildFrontPipeline(afterRules: TraceSink, opts: PipelineOptions,
  * connections, so a model across them would be wrong, not partial; the shards together then say what one
  * --no-sessions run says).
  */
-export function sessionsStage(next: TraceSink, opts: Pick<PipelineOptions, 'shard' | 'sessions' | 'allMessages'>): SessionsStage | null {
-  return (opts.shard === undefined || opts.shard.count === 1) && opts.sessions !== false ? new SessionsStage(next, { undelivered: opts.allMessages === true }) : null;
+export function sessionsStage(next: TraceSink, opts: Pick<PipelineOptions, 'shard' | 'sessions' | 'allMessages' | 'subscriptionHistory'>): SessionsStage | null {
+  return (opts.shard === undefined || opts.shard.count === 1) && opts.sessions !== false ? new SessionsStage(next, { undelivered: opts.allMessages === true, history: opts.subscriptionHistory === true }) : null;
 }
 
 export interface ReadAllOptions {

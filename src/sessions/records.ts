@@ -56,6 +56,56 @@ export interface SessionRecord {
   subscriptions: number | null;
 }
 
+/** A matching subscription of a receiver (`mqtt-dissect trace --receivers TOPIC`). */
+export interface ReceiverSubscription {
+  /** As subscribed: a shared subscription keeps its `$share/{group}/` prefix. */
+  filter: string;
+  /** The QoS the SUBACK granted. */
+  qos: number;
+  /** The share group, or null for a plain subscription (a shared one gets each message to one member of its group). */
+  shareGroup: string | null;
+  noLocal: boolean;
+  /** Capture time of the SUBACK that granted it. */
+  timeSec: number;
+}
+
+/** A client the broker model says would receive a PUBLISH to the topic asked about, as the capture left things. */
+export interface Receiver {
+  kind: 'receiver';
+  clientId: string;
+  subscriptions: ReceiverSubscription[];
+  /** The highest granted QoS of its matching subscriptions: a PUBLISH at QoS q reaches it at min(q, this). */
+  maxQos: number;
+  /** A connection of the client is open: delivered now. Otherwise a persistent session queues QoS 1/2 messages. */
+  connected: boolean;
+  persists: boolean;
+  /** false: the session began before the capture, so subscriptions the capture never showed may match as well. */
+  complete: boolean;
+}
+
+/** A matching subscription that ended during the capture (UNSUBACK, or its clean session ended). */
+export interface PastSubscription extends ReceiverSubscription {
+  clientId: string;
+  /** Capture time it ended. */
+  untilSec: number;
+}
+
+/** The answer to "who would receive a PUBLISH to this topic": receivers, and what the model cannot see. */
+export interface ReceiversAnswer {
+  topic: string;
+  /** Subscribed at the end of the capture. */
+  receivers: Receiver[];
+  /** Subscribed for a while during the capture, no longer at its end, in the order they ended. */
+  past: PastSubscription[];
+  /** More subscriptions ended than the history keeps (MAX_HISTORY): `past` lists the first ones. */
+  pastCapped: boolean;
+  /** Clients with no matching subscription known, whose session began before the capture: they may receive it too. */
+  unknown: string[];
+  /** ClientIds followed, the model's cap, and whether it was reached (later ClientIds unknown). */
+  clients: number;
+  capped: boolean;
+}
+
 export type TraceRecord = MessageRecord | SessionRecord;
 
 /** The stages after the sessions stage: a PacketSink that may also take its records. */

@@ -31,7 +31,7 @@ import type { Connection, ConnectionEnd, Direction, StreamEvent } from '../tcp/t
 import { X } from './findings.js';
 import { fnv1a, hashHex } from './hash.js';
 import { MessageIndex, NONE } from './message-index.js';
-import type { AmbiguousDelivery, Delivery, MessageRecord, SessionRecord, TraceSink } from './records.js';
+import type { AmbiguousDelivery, Delivery, MessageRecord, PastSubscription, Receiver, ReceiversAnswer, ReceiverSubscription, SessionRecord, TraceSink } from './records.js';
 
 /** Seconds of capture time a message stays in the index, waiting for its deliveries. */
 export const WINDOW_SEC = 60;
@@ -85,6 +85,22 @@ export interface SessionsOptions {
    * the benchmark capture).
    */
   undelivered?: boolean;
+  /**
+   * Keep the subscriptions that ended (UNSUBACK, a clean session's end, a CONNACK without a session), up to
+   * MAX_HISTORY, for `receivers()` to say who was subscribed during the capture. Off by default: nothing else reads it.
+   */
+  history?: boolean;
+}
+
+/** Ended subscriptions kept with `history` (past it, later ones are not: the answer says so). */
+export const MAX_HISTORY = 65_536;
+
+/** A subscription that ended during the capture (`history`). */
+interface Ended {
+  clientId: string;
+  as: string;
+  sub: Sub;
+  until: number;
 }
 
 /** A QoS 1/2 exchange one side started and the other has not completed. */
@@ -188,6 +204,8 @@ export class SessionsStage implements PacketSink {
   private lastFrame = 0;
 
   private readonly undelivered: boolean;
+  private readonly history: Ended[] | null;
+  private historyCapped = false;
 
   constructor(next: TraceSink, opts: SessionsOptions = {}) {
     this.next = next;
@@ -196,6 +214,7 @@ export class SessionsStage implements PacketSink {
     this.idx = new MessageIndex(this.maxMessages);
     this.maxClients = opts.maxClients ?? MAX_CLIENTS;
     this.undelivered = opts.undelivered ?? false;
+    this.history = opts.history === true ? [] : null;
   }
 
   open(conn: Connection): void {
@@ -334,7 +353,7 @@ export class SessionsStage implements PacketSink {
     st.resumed = !cn.clean && sp;
     if (!sp) {
       // No session on the server: nothing carried, no subscription, and from here every subscription is seen.
-      this.clearSubs(client);
+      this.clearSubs(client, t);
       client.complete = true;
       client.carried = null;
     } else if (client.last === null && client.live.size === 1) {
@@ -518,7 +537,10 @@ export class SessionsStage implements PacketSink {
     for (let i = 0; i < topics.length; i++) {
       const code = d.reasonCodes?.[i];
       const topic = topics[i]!;
-      if ((code === undefined || code < 0x80) && st.client.subs.delete(topic)) {
+      const gone = st.client.subs.get(topic);
+      if ((code === undefined || code < 0x80) && gone !== undefined) {
+        st.client.subs.delete(topic);
+        this.ended1(st.client, topic, gone, seconds(rec.timeSec, rec.timeNsec));
         this.allSubs--;
         this.allFilterChars -= topic.length;
       }
@@ -546,7 +568,19 @@ export class SessionsStage implements PacketSink {
     return false;
   }
 
-  private clearSubs(client: Client): void {
+  /** A subscription ended at capture time `t`: kept in the history when that is on. */
+  private ended1(client: Client, as: string, sub: Sub, t: number): void {
+    const h = this.history;
+    if (h === null) return;
+    if (h.length >= MAX_HISTORY) {
+      this.historyCapped = true;
+      return;
+    }
+    h.push({ clientId: client.id, as, sub, until: t });
+  }
+
+  private clearSubs(client: Client, t: number): void {
+    if (this.history !== null) for (const [as, sub] of client.subs) this.ended1(client, as, sub, t);
     for (const f of client.subs.keys()) this.allFilterChars -= f.length;
     this.allSubs -= client.subs.size;
     client.subs.clear();
@@ -750,7 +784,7 @@ export class SessionsStage implements PacketSink {
     if (tk === null || client.live.size === 0) {
       client.last = { time: t, persists, expirySec: cn?.expirySec ?? 0, conn: st.conn.id };
       if (!persists) {
-        this.clearSubs(client);
+        this.clearSubs(client, t);
         client.complete = true;
         client.carried = null;
       } else {
@@ -759,6 +793,44 @@ export class SessionsStage implements PacketSink {
       }
     }
     return out;
+  }
+
+  /**
+   * Who the broker model says would receive a PUBLISH to `topic` from `publisher` (a ClientId, for No Local), as the
+   * packets so far left the subscriptions (call it before finish(): the ends of the capture's connections would drop
+   * the clean sessions' subscriptions). `$`-topics match no filter starting with a wildcard (MQTT-4.7.2-1).
+   */
+  receivers(topic: string, publisher: string | null = null): ReceiversAnswer {
+    const receivers: Receiver[] = [];
+    const unknown: string[] = [];
+    const matching = (clientId: string, as: string, s: Sub): ReceiverSubscription | null => {
+      if (!topicMatches(s.filter, topic)) return null;
+      const shared = as.startsWith('$share/');
+      if (s.noLocal && !shared && publisher !== null && publisher === clientId) return null;
+      const group = shared ? as.slice(7, Math.max(7, as.indexOf('/', 7))) : null;
+      return { filter: as, qos: s.granted, shareGroup: group, noLocal: s.noLocal, timeSec: s.since };
+    };
+    for (const c of this.clients.values()) {
+      const subs: ReceiverSubscription[] = [];
+      let maxQos = -1;
+      for (const [as, s] of c.subs) {
+        const m = matching(c.id, as, s);
+        if (m === null) continue;
+        subs.push(m);
+        maxQos = Math.max(maxQos, s.granted);
+      }
+      if (subs.length > 0) {
+        receivers.push({ kind: 'receiver', clientId: c.id, subscriptions: subs, maxQos, connected: c.live.size > 0, persists: c.live.size > 0 ? [...c.live].some(mayPersist) : c.last?.persists === true, complete: c.complete });
+      } else if (!c.complete) {
+        unknown.push(c.id);
+      }
+    }
+    const past: PastSubscription[] = [];
+    for (const e of this.history ?? []) {
+      const m = matching(e.clientId, e.as, e.sub);
+      if (m !== null) past.push({ ...m, clientId: e.clientId, untilSec: e.until });
+    }
+    return { topic, receivers, past, pastCapped: this.historyCapped, unknown, clients: this.clients.size, capped: this.limitSaid.clients };
   }
 
   private say(event: 'sessions-partial' | 'sessions-limit', message: string): void {

@@ -93,4 +93,29 @@ describe('mqtt-dissect trace', () => {
     expect(bad.stderr).toMatch(/^mqtt-dissect: --topic "a\/#\/b" is no Topic Filter/);
     expect(runCli(['trace']).status).toBe(2);
   });
+
+  it('--json: the message records, the ones of every publisher (also those nobody received)', () => {
+    const out = jsonLines(runCli(['trace', '--json', '--topic', 'corpus/v311/retained/#', V311]).stdout);
+    expect(out.map((o) => [o.kind, o.clientId, deliveries(o).length])).toEqual([['message', 'corpus-v311-retain', 1], ['message', 'corpus-v311-clear', 0]]);
+  });
+
+  it('--receivers: who would receive a PUBLISH to a topic; mosquitto\'s clients had all left by the end, so they are in the past', () => {
+    const r = runCli(['trace', '--receivers', 'corpus/v311/qos/q1', V311]);
+    expect(r.status).toBe(0);
+    expect(r.stdout.trim().split('\n')).toEqual([
+      'PUBLISH to "corpus/v311/qos/q1": 0 clients subscribed (the subscriptions the capture showed, as it left them)',
+      'Subscribed during the capture, no longer at its end (1):',
+      expect.stringMatching(/^ {2}"corpus-v311-sub" corpus\/v311\/qos\/# \(QoS 2\) from 2026-11-22T02:19:53\.\d{6}Z to 2026-11-22T02:19:53\.\d{6}Z$/),
+    ]);
+    const json = jsonLines(runCli(['trace', '--json', '--receivers', 'corpus/v311/qos/q1', V311]).stdout);
+    expect(json).toHaveLength(1);
+    expect(json[0]).toMatchObject({ kind: 'receivers', receivers: 0, past: [{ clientId: 'corpus-v311-sub', filter: 'corpus/v311/qos/#', qos: 2 }] });
+    for (const [args, msg] of [
+      [['--receivers', 'a/+'], /no Topic Name/], [['--from', 'x'], /--from goes with --receivers/], [['--receivers', 'a', '--topic', 'a'], /--receivers answers for one topic/],
+    ] as const) {
+      const bad = runCli(['trace', ...args, V311]);
+      expect(bad.status, args.join(' ')).toBe(2);
+      expect(bad.stderr).toMatch(msg);
+    }
+  });
 });
