@@ -4,7 +4,7 @@
  */
 import { describe, expect, test } from 'vitest';
 import { ack, connack, connect, publish, suback, subscribe, unsuback, unsubscribe, type Level } from './builders/mqtt-bytes.js';
-import { Broker, login, qosDeliveryScenario, sub } from './builders/sessions-harness.js';
+import { Broker, login, noLocalScenario, qosDeliveryScenario, sub, unsubackScenario } from './builders/sessions-harness.js';
 
 const has = (b: Broker, spec: string, id: string): boolean => b.ids().includes(`${spec} ${id}`);
 
@@ -202,6 +202,28 @@ describe('RETAIN on live deliveries', () => {
   test('5.0: RETAIN=1 on a live delivery without Retain As Published: MQTT-3.3.1-12 (warning)', () => {
     expect(scenario(5, false, true, true).all().map((v) => `${v.severity} ${v.id}`)).toEqual(['warning MQTT-3.3.1-12']);
     expect(scenario(5, true, true, true).ids()).toEqual([]);
+  });
+});
+
+describe('No Local (5.0): the client\'s own messages do not come back through a No Local subscription', () => {
+  const scenario = noLocalScenario;
+  test('echoed through its only matching subscription, which has No Local: MQTT-3.8.3-3 (warning)', () => {
+    expect(scenario(true, false).all().map((v) => `${v.severity} ${v.spec} ${v.id}`)).toEqual(['warning 5.0 MQTT-3.8.3-3']);
+    expect(scenario(false, false).ids()).toEqual([]);
+    // Another matching subscription without No Local gets it back rightly.
+    expect(scenario(true, true).ids()).toEqual([]);
+  });
+});
+
+describe('after the UNSUBACK, no new message through the removed subscription', () => {
+  const scenario = unsubackScenario;
+  test('a message published well after the UNSUBACK still delivered: MQTT-3.10.4-2 (warning)', () => {
+    expect(scenario(4, 3, false).all().map((v) => `${v.severity} ${v.spec} ${v.id}`)).toEqual(['warning 3.1.1 MQTT-3.10.4-2']);
+    expect(scenario(5, 3, false).ids()).toEqual(['5.0 MQTT-3.10.4-2']);
+  });
+  test('published about when the UNSUBACK went out (it may have been queued), or subscribed again: no finding', () => {
+    expect(scenario(4, 1.2, false).ids()).toEqual([]);
+    expect(scenario(4, 3, true).ids()).toEqual([]);
   });
 });
 

@@ -144,6 +144,7 @@ const IMPLEMENTED_311 = [
   'MQTT-4.7.3-1', 'MQTT-4.7.3-2', 'MQTT-4.8.0-1', 'MQTT-6.0.0-1', 'MQTT-6.0.0-3', 'MQTT-6.0.0-4',
   // Across connections: the sessions stage (src/sessions/findings.ts).
   'MQTT-3.1.4-2', 'MQTT-3.2.2-2', 'MQTT-3.2.2-3', 'MQTT-3.3.1-9', 'MQTT-3.3.5-1', 'MQTT-4.4.0-1', 'MQTT-4.6.0-1',
+  'MQTT-3.10.4-2',
 ];
 
 const IMPLEMENTED_50 = [
@@ -170,7 +171,7 @@ const IMPLEMENTED_50 = [
   'MQTT-4.7.3-2', 'MQTT-4.8.2-1', 'MQTT-4.8.2-2', 'MQTT-4.12.0-2', 'MQTT-4.12.0-3', 'MQTT-4.12.0-5',
   'MQTT-4.12.0-6', 'MQTT-4.12.0-7', 'MQTT-4.12.1-1', 'MQTT-4.13.1-1', 'MQTT-6.0.0-1', 'MQTT-6.0.0-3', 'MQTT-6.0.0-4',
   // Across connections: the sessions stage (src/sessions/findings.ts).
-  'MQTT-3.1.4-3', 'MQTT-3.2.2-3', 'MQTT-3.3.1-12', 'MQTT-3.3.4-2', 'MQTT-4.6.0-1',
+  'MQTT-3.1.4-3', 'MQTT-3.2.2-3', 'MQTT-3.3.1-12', 'MQTT-3.3.4-2', 'MQTT-4.6.0-1', 'MQTT-3.8.3-3', 'MQTT-3.10.4-2',
 ];
 
 const IMPLEMENTED_REF = [
@@ -244,7 +245,6 @@ const WHY: Record<string, string> = {
   '3.1.1|MQTT-3.12.4-1': AT_CLOSE('ALL:3.12.4:pingresp-missing'),
   '3.1.1|MQTT-4.5.0-2': AT_CLOSE('ALL:3.3.4:publish-unanswered'),
   '3.1.1|MQTT-3.8.4-4': 'a second SUBACK for one SUBSCRIBE has no request in flight and is reported as MQTT-3.8.4-2',
-  '3.1.1|MQTT-3.10.4-2': 'heuristic (buffered messages may still arrive after UNSUBACK); not implemented',
   '3.1.1|MQTT-3.10.4-3': 'whether a delivery had started before the UNSUBSCRIBE is broker-internal',
   '3.1.1|MQTT-3.10.4-5': COVERED('ALL:3.10.4:unsuback-missing (UNSUBSCRIBE never answered)'),
   '3.1.1|MQTT-3.10.4-6': 'a second UNSUBACK has no request in flight and is reported as MQTT-3.10.4-4',
@@ -279,11 +279,9 @@ const WHY: Record<string, string> = {
   '5.0|MQTT-3.3.2-12': 'whether the server accepts an alias is internal (a DISCONNECT 0x94 would only hint at it)',
   '5.0|MQTT-3.3.4-4': 'whether the server sent one copy or several is not decidable from one PUBLISH; a PUBLISH with none of the expected identifiers is MQTT-3.3.4-3',
   '5.0|MQTT-3.3.4-5': 'whether the server sent one copy or several is not decidable from one PUBLISH; a PUBLISH with none of the expected identifiers is MQTT-3.3.4-3',
-  '5.0|MQTT-3.8.3-3': 'heuristic (needs the publisher\'s ClientId and echo detection); not implemented',
   '5.0|MQTT-3.8.4-5': 'a second SUBACK for one SUBSCRIBE has no request in flight and is reported as MQTT-3.8.4-2',
   '5.0|MQTT-3.8.4-7': COVERED('MQTT-3.9.3-2 (SUBACK codes from the table) and MQTT-3.9.3-1'),
   '5.0|MQTT-3.10.4-1': 'the server\'s subscription store is internal',
-  '5.0|MQTT-3.10.4-2': 'heuristic (buffered messages may still arrive after UNSUBACK); not implemented',
   '5.0|MQTT-3.10.4-3': 'whether a delivery had started before the UNSUBSCRIBE is broker-internal',
   '5.0|MQTT-3.10.4-6': 'a second UNSUBACK has no request in flight and is reported as MQTT-3.10.4-5',
   '5.0|MQTT-3.14.4-2': CLOSE_TIME,

@@ -26,4 +26,8 @@ export const X = {
   /** A live delivery (the subscription existed before the message was published) has RETAIN=0. */
   retainLive311: rule('3.1.1', 'MQTT-3.3.1-9'),
   retainLive50: rule('5.0', 'MQTT-3.3.1-12'),
+  /** 5.0 No Local: no message back to a connection with the publisher's ClientId through a No Local subscription. */
+  noLocal: rule('5.0', 'MQTT-3.8.3-3'),
+  /** After the UNSUBACK, no new message through the subscription it removed. */
+  afterUnsuback: pair('MQTT-3.10.4-2', 'MQTT-3.10.4-2'),
 } satisfies Record<string, RulePair | RuleEntry>;

@@ -70,6 +70,13 @@ export const TAKEOVER_GRACE_SEC = 1;
 export const MIN_JUDGED_PAYLOAD = 8;
 /** Session Expiry comparisons closer than this to the boundary are not judged (clock and scheduling slack). */
 const EXPIRY_SLACK_SEC = 1;
+/**
+ * A delivery through a subscription the UNSUBACK removed is judged only for a message published this long after the
+ * UNSUBACK (capture seconds): one published just before or about then may have been queued under the subscription.
+ */
+export const UNSUBACK_GRACE_SEC = 0.5;
+/** Removed subscriptions remembered per client (for MQTT-3.10.4-2); past it the oldest is forgotten. */
+const MAX_REMOVED = 64;
 /** 5.0 Session Expiry Interval 0xFFFFFFFF: the session does not expire. */
 const NEVER = 0xffffffff;
 
@@ -134,6 +141,8 @@ interface Client {
   redeliveries: number;
   /** By the filter as subscribed ($share/ prefix included: a shared and a plain subscription are two). */
   subs: Map<string, Sub>;
+  /** Subscriptions an UNSUBACK removed, by filter as subscribed: the filter ($share/ removed) and the UNSUBACK's time. */
+  removed: Map<string, { filter: string; at: number }> | null;
   /** Every subscription the broker holds for the client is known (its session began in the capture). */
   complete: boolean;
   /** Accepted connections still open. */
@@ -403,7 +412,7 @@ export class SessionsStage implements PacketSink {
       }
       return null;
     }
-    c = { id, connections: [], connected: 0, takeovers: 0, redeliveries: 0, subs: new Map(), complete: false, live: new Set(), last: null, carried: null };
+    c = { id, connections: [], connected: 0, takeovers: 0, redeliveries: 0, subs: new Map(), removed: null, complete: false, live: new Set(), last: null, carried: null };
     this.clients.set(id, c);
     return c;
   }
@@ -519,6 +528,7 @@ export class SessionsStage implements PacketSink {
         continue;
       }
       client.subs.set(f.topic, { filter: stripShare(f.topic), granted: code, noLocal: f.noLocal, rap: f.rap, since: t });
+      client.removed?.delete(f.topic);
     }
   }
 
@@ -540,7 +550,11 @@ export class SessionsStage implements PacketSink {
       const gone = st.client.subs.get(topic);
       if ((code === undefined || code < 0x80) && gone !== undefined) {
         st.client.subs.delete(topic);
-        this.ended1(st.client, topic, gone, seconds(rec.timeSec, rec.timeNsec));
+        const t = seconds(rec.timeSec, rec.timeNsec);
+        this.ended1(st.client, topic, gone, t);
+        const removed = (st.client.removed ??= new Map());
+        if (removed.size >= MAX_REMOVED) removed.delete(removed.keys().next().value!);
+        removed.set(topic, { filter: gone.filter, at: t });
         this.allSubs--;
         this.allFilterChars -= topic.length;
       }
@@ -584,6 +598,7 @@ export class SessionsStage implements PacketSink {
     for (const f of client.subs.keys()) this.allFilterChars -= f.length;
     this.allSubs -= client.subs.size;
     client.subs.clear();
+    client.removed = null;
   }
 
   // ---- tracing -------------------------------------------------------------------------------
@@ -699,19 +714,34 @@ export class SessionsStage implements PacketSink {
     let anyRap = false;
     /** Bit q set: some matching subscription gives QoS q. */
     let allowed = 0;
+    let ownNoLocal = 0;
     for (const [filter, s] of client.subs) {
       if (!topicMatches(s.filter, topic)) continue;
       // A No Local subscription takes no message of the client's own (5.0); the broker may skip it.
-      if (s.noLocal && publisher !== null && publisher === st.clientId && !filter.startsWith('$share/')) continue;
+      if (s.noLocal && publisher !== null && publisher === st.clientId && !filter.startsWith('$share/')) {
+        ownNoLocal++;
+        continue;
+      }
       matching++;
       maxGranted = Math.max(maxGranted, s.granted);
       allowed |= 1 << Math.min(published, s.granted);
       newest = Math.max(newest, s.since);
       if (s.rap) anyRap = true;
     }
+    const lv = st.level;
+    if (matching === 0 && first) {
+      if (ownNoLocal > 0 && lv === 5) {
+        rec.violations.push(violation(X.noLocal, lv, `the client's own message (frame ${x.frame[m]}) delivered back to it, though every subscription of its that matches ${JSON.stringify(topic)} has No Local set`, 0, 1));
+        return;
+      }
+      const gone = this.removedMatching(client, topic, x.t[m]!);
+      if (gone !== null) {
+        rec.violations.push(violation(pick(X.afterUnsuback, lv), lv, `delivered through ${JSON.stringify(gone.as)}, which an UNSUBACK removed ${(x.t[m]! - gone.at).toFixed(3)} s before the message (frame ${x.frame[m]}) was published; no other subscription of the client matches`, 0, 1));
+        return;
+      }
+    }
     // No matching subscription is the rules stage's finding (MQTT-3.3.2-3), and above the granted QoS too (MQTT-3.8.4-6/-8).
     if (matching === 0 || d.qos > maxGranted) return;
-    const lv = st.level;
     const expected = Math.min(published, maxGranted);
     const from = `the message published at QoS ${published} in frame ${x.frame[m]}`;
     if (first && d.qos !== expected) {
@@ -726,6 +756,13 @@ export class SessionsStage implements PacketSink {
       const r = lv === 5 ? X.retainLive50 : X.retainLive311;
       rec.violations.push(violation(r, lv, `RETAIN=1 on a live delivery of ${from}: the subscription was granted before it was published`, 0, 1));
     }
+  }
+
+  /** A subscription an UNSUBACK removed more than UNSUBACK_GRACE_SEC before `published` whose filter matches `topic`. */
+  private removedMatching(client: Client, topic: string, published: number): { as: string; at: number } | null {
+    if (client.removed === null) return null;
+    for (const [as, r] of client.removed) if (published - r.at > UNSUBACK_GRACE_SEC && topicMatches(r.filter, topic)) return { as, at: r.at };
+    return null;
   }
 
   private expireUntil(t: number): void {

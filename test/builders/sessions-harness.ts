@@ -11,7 +11,7 @@ import { RuleEngine } from '../../src/rules/engine.js';
 import type { MessageRecord, SessionRecord, TraceRecord, TraceSink } from '../../src/sessions/records.js';
 import { SessionsStage, type SessionsOptions } from '../../src/sessions/stage.js';
 import type { Connection, ConnectionEnd, Direction, EndCause, StreamEvent } from '../../src/tcp/types.js';
-import { connack, connect, publish, suback, subscribe, type Level, type Prop, type Sub } from './mqtt-bytes.js';
+import { connack, connect, publish, suback, subscribe, unsuback, unsubscribe, type Level, type Prop, type Sub } from './mqtt-bytes.js';
 import { makeConn } from './rules-harness.js';
 
 export type Ev = StreamEvent & { violations?: Violation[] };
@@ -146,5 +146,38 @@ export function qosDeliveryScenario(level: Level, delivered: number, overlap: bo
   b.c(1, publish({ level, topic: 'a/b', qos: 2, packetId: 5, payload: 'reading-1' }), 1);
   b.s(0, publish({ level, topic: 'a/b', qos: delivered, packetId: 9, payload: 'reading-1' }), 1.002);
   b.finish(2);
+  return b;
+}
+
+/**
+ * A 5.0 client subscribed to `chat/+` (with or without No Local, and with `otherSub` also to `chat/#` without it)
+ * publishes a message and gets it back: the No Local scenario of the sessions tests and of the rules catalogue's cases.
+ */
+export function noLocalScenario(noLocal: boolean, otherSub: boolean): Broker {
+  const b = new Broker();
+  login(b, 0, 'me', 0, { level: 5 });
+  sub(b, 0, { topic: 'chat/+', qos: 0, noLocal }, 0, 0.01, 5);
+  if (otherSub) sub(b, 0, { topic: 'chat/#', qos: 0 }, 0, 0.02, 5, 2);
+  b.c(0, publish({ level: 5, topic: 'chat/room', qos: 0, payload: 'hello, everyone' }), 1);
+  b.s(0, publish({ level: 5, topic: 'chat/room', qos: 0, payload: 'hello, everyone' }), 1.001);
+  b.finish(2);
+  return b;
+}
+
+/**
+ * A subscriber of `plant/#` unsubscribes at 1 s (UNSUBACK 1 ms later; with `resubscribe` it subscribes again at 1.5 s),
+ * then a message published at `publishedAt` is delivered to it: the after-UNSUBACK scenario.
+ */
+export function unsubackScenario(level: Level, publishedAt: number, resubscribe: boolean): Broker {
+  const b = new Broker();
+  login(b, 0, 'sub', 0, { level });
+  sub(b, 0, { topic: 'plant/#', qos: 0 }, 0, 0.01, level);
+  b.c(0, unsubscribe({ level, packetId: 2, topics: ['plant/#'] }), 1);
+  b.s(0, unsuback({ level, packetId: 2 }), 1.001);
+  if (resubscribe) sub(b, 0, { topic: 'plant/#', qos: 0 }, 0, 1.5, level, 3);
+  login(b, 1, 'pub', 0, { level });
+  b.c(1, publish({ level, topic: 'plant/7/temp', qos: 0, payload: 'reading 21.5' }), publishedAt);
+  b.s(0, publish({ level, topic: 'plant/7/temp', qos: 0, payload: 'reading 21.5' }), publishedAt + 0.001);
+  b.finish(5);
   return b;
 }
