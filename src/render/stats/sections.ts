@@ -58,10 +58,10 @@ export const STATS_SECTIONS: readonly StatsSection[] = [
     tables: [{
       name: 'clients', title: 'Clients', describe: 'one row per ClientId (from the CONNECT; in 5.0 the Assigned Client Identifier for an empty one), most packets first',
       columns: [
-        c('clientId', 'client id', 'text', 'the ClientId; null (text "(no CONNECT)") for connections whose CONNECT the capture does not hold'),
+        c('clientId', 'client id', 'text', 'the ClientId; null (text "-") for connections whose CONNECT the capture does not hold'),
         c('connections', 'conns', 'int', 'connections with this ClientId'),
         c('firstSeen', 'first seen', 'time', 'time of its first connection\'s first frame'),
-        c('lastSeen', 'last seen', 'time', 'time of its last packet (or close)'),
+        c('lastSeen', 'last seen', 'time', 'time of its last counted packet'),
         c('packetsC2s', 'packets c2s', 'int', 'MQTT packets the client sent'),
         c('packetsS2c', 'packets s2c', 'int', 'MQTT packets the server sent it'),
         c('bytesC2s', 'bytes c2s', 'int', 'bytes of those packets (length on the wire)'),

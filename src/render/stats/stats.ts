@@ -231,6 +231,8 @@ export class StatsCollector {
 
   private count(rec: PacketRecord): void {
     this.pairing?.counted(rec);
+    // Every series starts at the first counted packet's second, whatever its type.
+    this.topicBuckets.origin ??= rec.timeSec;
     const d = rec.decoded;
     const c = this.info(rec.conn);
     const len = rec.truncated ?? d.length;
