@@ -195,7 +195,7 @@ export async function main(rawArgv: string[]): Promise<number> {
     return usage(`${command} takes no operand (got "${checked.positionals[0]!}")`);
   }
   if (!wantsHelp && command === 'read' && checked.positionals.length === 0) {
-    return usage('give a capture file, "-" for stdin, or a command (explain, rules, trace)');
+    return usage('give a capture file, "-" for stdin, or a command (explain, rules, trace, stats)');
   }
   if (!wantsHelp && command === 'trace' && checked.positionals.length === 0) return usage('trace needs a capture file (or - for stdin)');
   if (!wantsHelp && command === 'stats' && !rawArgv.includes('--list')) {
