@@ -332,3 +332,24 @@ describe('talkers', () => {
     expect(secs.meta.total).toBe(perSecond.size);
   });
 });
+
+describe('hostile names', () => {
+  it('ClientIds and topics with control characters are escaped in the text tables, the CSV and the records', async () => {
+    const cap = new StatsCapture();
+    const a = cap.conn('10.0.0.1:40001', 0);
+    cap.c(a, 0, connect({ clientId: 'evil\u001b]0;pwned\u0007' }));
+    cap.s(a, 0.01, connack());
+    cap.c(a, 1, publish({ topic: 'x/\u001b[2J/y', qos: 1, packetId: 1, payload: 'p' }));
+    cap.close(a, 2);
+    for (const section of STATS_SECTIONS) {
+      for (const format of ['text', 'csv', 'json'] as const) {
+        const r = await readInProcess(cap.pcap(), { stats: { section: section.name, format } });
+        expect(r.stdout, `${section.name} ${format}`).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f]/);
+      }
+    }
+    const text = await readInProcess(cap.pcap(), { stats: { section: 'clients', format: 'text' } });
+    // Shown, escaped (the cell may wrap): ESC as \e, BEL as \a.
+    expect(text.stdout).toContain('evil\\e');
+    expect(text.stdout).toContain('\\a');
+  });
+});

@@ -105,6 +105,10 @@ function stateCounts(): Record<Direction, Record<FlowState, number>> {
   return { c2s: z(), s2c: z() };
 }
 
+function pendingAt(rec: PacketRecord): Pending {
+  return { sec: rec.timeSec, nsec: rec.timeNsec, frame: rec.frame, counted: false };
+}
+
 function seconds(sec: number, nsec: number, fromSec: number, fromNsec: number): number {
   return Math.max(0, sec - fromSec + (nsec - fromNsec) / 1e9);
 }
@@ -147,12 +151,11 @@ export class Pairing {
     const dir = rec.dir;
     this.lastRec = rec;
     this.lastOpened = null;
-    const here = (): Pending => ({ sec: rec.timeSec, nsec: rec.timeNsec, frame: rec.frame, counted: false });
     switch (d.type) {
       case CONNECT:
         if (dir === 'c2s') {
           if (d.clientId !== undefined) c.clientId = d.clientId;
-          c.connect = here();
+          c.connect = pendingAt(rec);
           this.lastOpened = c.connect;
         }
         break;
@@ -166,7 +169,7 @@ export class Pairing {
         break;
       case PINGREQ:
         if (dir === 'c2s' && c.pings.length < MAX_PINGS) {
-          const p = here();
+          const p = pendingAt(rec);
           c.pings.push(p);
           this.lastOpened = p;
         }
@@ -181,7 +184,7 @@ export class Pairing {
       case UNSUBSCRIBE:
         if (dir === 'c2s' && d.packetId !== undefined && this.room()) {
           if (!c.requests.has(d.packetId)) this.open++;
-          const r: Request = { ...here(), type: d.type };
+          const r: Request = { ...pendingAt(rec), type: d.type };
           c.requests.set(d.packetId, r);
           this.lastOpened = r;
         }
@@ -211,7 +214,7 @@ export class Pairing {
           this.unanswered(c, dir, d.packetId, old, 'id-reused', rec.frame);
         }
         if (!this.room()) break;
-        const f: Flow = { ...here(), qos: d.qos, awaiting: d.qos === 1 ? 'PUBACK' : 'PUBREC', stepSec: rec.timeSec, stepNsec: rec.timeNsec };
+        const f: Flow = { ...pendingAt(rec), qos: d.qos, awaiting: d.qos === 1 ? 'PUBACK' : 'PUBREC', stepSec: rec.timeSec, stepNsec: rec.timeNsec };
         m.set(d.packetId, f);
         this.open++;
         this.lastOpened = f;

@@ -365,7 +365,7 @@ export class StatsCollector {
         return [
           t('connections', conns, this.talkerTotal, this.talkerTotal > MAX_TALKER_CONNS ? [`the ${MAX_TALKER_CONNS} with most bytes of ${this.talkerTotal}`] : []),
           t('addresses', addrs, addrs.length, capNote(this.addresses)),
-          t('seconds', secs, this.secondsSeen, [`the ${BUSIEST} with most packets of ${this.secondsSeen} seconds with packets`]),
+          t('seconds', secs, this.secondsSeen, this.secondsSeen > BUSIEST ? [`the ${BUSIEST} with most packets of ${this.secondsSeen} seconds with packets`] : []),
         ];
       }
       case 'io': {
