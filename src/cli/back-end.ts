@@ -147,7 +147,7 @@ export function buildBackEnd(a: BackEndArgs, out: LineOut, color: boolean, tree:
   const renderer = new Renderer((l) => out.line(l), ro, out);
   const stats = a.stats !== undefined ? new StatsCollector(a.stats) : null;
   // The summary's timing table comes from the timing section's code (its pairing sees every packet, like the stats).
-  const summaryTiming = a.summary ? new StatsCollector({ section: 'timing' }) : null;
+  const summaryTiming = a.summary ? new StatsCollector({ section: 'timing', overallOnly: true }) : null;
   const summary = a.summary ? new SummaryCollector(summaryTiming?.pairing ?? undefined) : null;
   const collectors = [stats, summaryTiming].filter((x) => x !== null);
   const counter = new ViolationCounter(SEVERITY_RANK[a.failOn ?? 'error']);

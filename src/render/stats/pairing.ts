@@ -116,6 +116,9 @@ function seconds(sec: number, nsec: number, fromSec: number, fromNsec: number): 
 const OTHER: Readonly<Record<Direction, Direction>> = { c2s: 's2c', s2c: 'c2s' };
 
 export class Pairing {
+  /** `perConnection` false: the overall figures only (the summary's timing table). */
+  constructor(private readonly perConnection = true) {}
+
   /** Overall timing per kind (seconds). */
   readonly overall: LogHistogram[] = TIMING_KINDS.map(() => new LogHistogram());
   /** Per-connection timing of closed and open connections, in the order they got their first pair. */
@@ -184,7 +187,7 @@ export class Pairing {
       case UNSUBSCRIBE:
         if (dir === 'c2s' && d.packetId !== undefined && this.room()) {
           if (!c.requests.has(d.packetId)) this.open++;
-          const r: Request = { ...pendingAt(rec), type: d.type };
+          const r: Request = { sec: rec.timeSec, nsec: rec.timeNsec, frame: rec.frame, counted: false, type: d.type };
           c.requests.set(d.packetId, r);
           this.lastOpened = r;
         }
@@ -214,7 +217,7 @@ export class Pairing {
           this.unanswered(c, dir, d.packetId, old, 'id-reused', rec.frame);
         }
         if (!this.room()) break;
-        const f: Flow = { ...pendingAt(rec), qos: d.qos, awaiting: d.qos === 1 ? 'PUBACK' : 'PUBREC', stepSec: rec.timeSec, stepNsec: rec.timeNsec };
+        const f: Flow = { sec: rec.timeSec, nsec: rec.timeNsec, frame: rec.frame, counted: false, qos: d.qos, awaiting: d.qos === 1 ? 'PUBACK' : 'PUBREC', stepSec: rec.timeSec, stepNsec: rec.timeNsec };
         m.set(d.packetId, f);
         this.open++;
         this.lastOpened = f;
@@ -243,7 +246,7 @@ export class Pairing {
         m.delete(d.packetId);
         this.open--;
         if (d.type === PUBCOMP) {
-          this.pair(c, 'pubcomp', { ...f, sec: f.stepSec, nsec: f.stepNsec }, rec);
+          this.pair(c, 'pubcomp', f, rec, f.stepSec, f.stepNsec);
           this.pair(c, 'qos2', f, rec);
         } else this.pair(c, 'puback', f, rec);
         if (f.counted) this.flows[f.qos][OTHER[dir]].completed++;
@@ -254,7 +257,7 @@ export class Pairing {
         const f = c.flows[dir].get(d.packetId);
         if (f === undefined) { this.orphan('pubrel'); break; }
         if (f.awaiting !== 'PUBREL') break;
-        this.pair(c, 'pubrel', { ...f, sec: f.stepSec, nsec: f.stepNsec }, rec);
+        this.pair(c, 'pubrel', f, rec, f.stepSec, f.stepNsec);
         f.awaiting = 'PUBCOMP';
         f.stepSec = rec.timeSec;
         f.stepNsec = rec.timeNsec;
@@ -311,11 +314,13 @@ export class Pairing {
     }
   }
 
-  private pair(c: ConnPairs, kind: TimingKind, from: Pending, rec: PacketRecord): void {
+  /** A request answered: timed from `from` (or from the step at fromSec/fromNsec), counted when the request was. */
+  private pair(c: ConnPairs, kind: TimingKind, from: Pending, rec: PacketRecord, fromSec = from.sec, fromNsec = from.nsec): void {
     if (!from.counted) return;
-    const s = seconds(rec.timeSec, rec.timeNsec, from.sec, from.nsec);
+    const s = seconds(rec.timeSec, rec.timeNsec, fromSec, fromNsec);
     const k = KIND_INDEX[kind];
     this.overall[k]!.add(s);
+    if (!this.perConnection) return;
     if (c.timing === null) {
       if (this.perConn.length >= MAX_TIMED_CONNECTIONS) {
         this.untimedConnections++;

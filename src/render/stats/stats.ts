@@ -61,6 +61,8 @@ export interface StatsOptions {
   section: string;
   /** --interval S (seconds): the io and topics buckets. */
   interval?: number;
+  /** Timing overall only, no table per connection (the summary's timing table). */
+  overallOnly?: boolean;
 }
 
 interface ConnInfo {
@@ -183,7 +185,7 @@ export class StatsCollector {
     this.section = o.section;
     this.want = new Set([o.section]);
     this.interval = o.interval;
-    this.pairing = this.want.has('timing') || this.want.has('qos-flows') ? new Pairing() : null;
+    this.pairing = this.want.has('timing') || this.want.has('qos-flows') ? new Pairing(o.overallOnly !== true) : null;
     this.topicBuckets = new Buckets(o.interval ?? 1, o.interval !== undefined ? TOPIC_BUCKETS : TOPIC_BUCKETS_DEFAULT);
     this.ioBuckets = new Buckets(o.interval ?? 1, IO_BUCKETS);
     this.ioTotal = this.ioBuckets.register();
