@@ -18,6 +18,7 @@ import { WsFrameNotes } from '../transport/websocket.js';
 import { compileFilter, resolveField } from '../filter/compile.js';
 import { FieldsExporter, type ExportOptions } from '../render/fields-export.js';
 import { FilterStage } from '../filter/stage.js';
+import { StatsCollector, statsCsv, statsJson, statsText, type StatsOptions } from '../render/stats/stats.js';
 
 export const EXIT = { ok: 0, unreadable: 1, usage: 2, violations: 3 } as const;
 
@@ -64,9 +65,9 @@ export interface CommonArgs {
   color: boolean | undefined;
 }
 
-export function renderOptions(a: CommonArgs & { summary?: boolean; onlyViolations?: boolean; count?: boolean; fieldsExport?: FieldsExportArgs | undefined; timeFormat?: TimeFormat | undefined }, color: boolean): RenderOptions {
+export function renderOptions(a: CommonArgs & { summary?: boolean; onlyViolations?: boolean; count?: boolean; fieldsExport?: FieldsExportArgs | undefined; timeFormat?: TimeFormat | undefined; stats?: StatsArgs | undefined }, color: boolean): RenderOptions {
   // --count and field export print no record in any mode; --summary alone prints only its tables.
-  const summaryOnly = a.count === true || a.fieldsExport !== undefined || (a.summary === true && !a.json && !a.verbose && !a.hex);
+  const summaryOnly = a.count === true || a.fieldsExport !== undefined || a.stats !== undefined || (a.summary === true && !a.json && !a.verbose && !a.hex);
   return {
     chalk: makeChalk(color),
     verbose: a.verbose,
@@ -96,6 +97,13 @@ export interface BackEndArgs extends CommonArgs {
   maxPackets?: number | undefined;
   /** -T fields -e … -E …, --csv: rows of fields instead of records (the names were checked before the run). */
   fieldsExport?: FieldsExportArgs | undefined;
+  /** `stats NAME`: one statistics section instead of the records (src/render/stats/). */
+  stats?: StatsArgs | undefined;
+}
+
+/** A statistics section and how it is printed (plain data, like the rest of the back end's arguments). */
+export interface StatsArgs extends StatsOptions {
+  format: 'text' | 'json' | 'csv';
 }
 
 /** Field export as plain data (it crosses to the render worker): the names as given and the -E settings. */
@@ -124,6 +132,8 @@ export interface BackEnd {
   readonly wsNotes: WsFrameNotes | null;
   /** -Y, -c, --count: what decides which records are shown (null: all are). */
   readonly shown: FilterStage | null;
+  /** `stats NAME`: the section collected. */
+  readonly stats: StatsCollector | null;
 }
 
 /**
@@ -135,7 +145,11 @@ export function buildBackEnd(a: BackEndArgs, out: LineOut, color: boolean, tree:
   const wsNotes = ro.hex && tree && !ro.json && !ro.quiet ? new WsFrameNotes() : null;
   if (wsNotes !== null) ro.wsNotes = wsNotes;
   const renderer = new Renderer((l) => out.line(l), ro, out);
-  const summary = a.summary ? new SummaryCollector() : null;
+  const stats = a.stats !== undefined ? new StatsCollector(a.stats) : null;
+  // The summary's timing table comes from the timing section's code (its pairing sees every packet, like the stats).
+  const summaryTiming = a.summary ? new StatsCollector({ section: 'timing', overallOnly: true }) : null;
+  const summary = a.summary ? new SummaryCollector(summaryTiming?.pairing ?? undefined) : null;
+  const collectors = [stats, summaryTiming].filter((x) => x !== null);
   const counter = new ViolationCounter(SEVERITY_RANK[a.failOn ?? 'error']);
   const shown: TraceSink[] = [renderer];
   if (a.fieldsExport !== undefined) {
@@ -143,18 +157,21 @@ export function buildBackEnd(a: BackEndArgs, out: LineOut, color: boolean, tree:
     shown.push(new FieldsExporter({ ...a.fieldsExport.options, fields, redact: a.redact }, (l) => out.line(l)));
   }
   if (summary) shown.push(summary);
+  for (const c of collectors) shown.push(c.counted);
   // The --fail-on count sees every finding; a filter only narrows what is printed and summed up.
   const filter = a.filter !== undefined ? compileFilter(a.filter) : null;
   const stage = filter === null && a.maxPackets === undefined && a.count !== true ? null
     : new FilterStage(filter, new FanOut(shown), (conn, end) => {
       renderer.close(conn);
       summary?.close(conn, end);
+      for (const c of collectors) c.close(conn, end, false);
     }, a.maxPackets ?? Infinity, onLimit);
-  const sink = new DialectStage(new FanOut([counter, ...(stage === null ? shown : [stage])]), {
+  // The collectors' observers see every record, before the filter (the pairing of requests and responses).
+  const sink = new DialectStage(new FanOut([counter, ...collectors.map((c) => c.observer), ...(stage === null ? shown : [stage])]), {
     // A filter or an exported column may ask how a payload reads (payloadView) even when no record is printed.
     dialect: a.dialect, tree, views: !ro.quiet || filter !== null || a.fieldsExport !== undefined,
   });
-  return { sink, renderer, counter, summary, ro, wsNotes, shown: stage };
+  return { sink, renderer, counter, summary, ro, wsNotes, shown: stage, stats };
 }
 
 /** After the last record: the summary tables (as text, or as kind:"summary" records with --json), then a flush. */
@@ -165,6 +182,11 @@ export function endOutput(a: BackEndArgs, be: BackEnd, out: LineOut, color: bool
   } else if (be.summary) {
     if (!be.ro.quiet) out.line('');
     out.line(be.summary.render(be.ro.chalk, color, width ?? DEFAULT_WIDTH));
+  }
+  if (be.stats !== null && a.stats !== undefined) {
+    const tables = be.stats.tables();
+    const lines = a.stats.format === 'json' ? statsJson(tables) : a.stats.format === 'csv' ? statsCsv(tables) : statsText(tables, be.ro.chalk, color, width ?? DEFAULT_WIDTH);
+    for (const l of lines) out.line(l);
   }
   if (a.count === true) {
     const n = be.shown?.packets ?? 0;

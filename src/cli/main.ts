@@ -9,7 +9,9 @@ import type { Connection } from '../tcp/types.js';
 import { explainBytes, type ExplainStats } from './explain.js';
 import { pastedMqttBytes } from './pasted-frame.js';
 import { VERSION_NAME } from '../mqtt/types.js';
-import { addOptions, checkArgv, commandOf, completions, EXPLAIN_OPTIONS, READ_OPTIONS, RULES_OPTIONS, TRACE_OPTIONS } from './options.js';
+import { addOptions, checkArgv, commandOf, completions, EXPLAIN_OPTIONS, READ_OPTIONS, RULES_OPTIONS, STATS_OPTIONS, TRACE_OPTIONS } from './options.js';
+import { SECTION_NAMES, STATS_SECTIONS, statsListText } from '../render/stats/sections.js';
+import { READ_DEFAULTS } from './read.js';
 import { loadKeyLog } from './keylog-file.js';
 import { runTraceCommand, topicFilterError, topicNameError } from './trace.js';
 import { HexInputError } from './hex-input.js';
@@ -193,9 +195,15 @@ export async function main(rawArgv: string[]): Promise<number> {
     return usage(`${command} takes no operand (got "${checked.positionals[0]!}")`);
   }
   if (!wantsHelp && command === 'read' && checked.positionals.length === 0) {
-    return usage('give a capture file, "-" for stdin, or a command (explain, rules, trace)');
+    return usage('give a capture file, "-" for stdin, or a command (explain, rules, trace, stats)');
   }
   if (!wantsHelp && command === 'trace' && checked.positionals.length === 0) return usage('trace needs a capture file (or - for stdin)');
+  if (!wantsHelp && command === 'stats' && !rawArgv.includes('--list')) {
+    const name = checked.positionals[0];
+    if (name === undefined) return usage(`stats needs a section (${SECTION_NAMES.join(', ')}) and a capture file`);
+    if (!SECTION_NAMES.includes(name)) return usage(`no stats section "${name}" (sections: ${SECTION_NAMES.join(', ')}; stats --list describes them)`);
+    if (checked.positionals.length < 2) return usage(`stats ${name} needs a capture file (or - for stdin)`);
+  }
   // Operands never go through yargs: it parses them in quadratic time (docs/decisions.md) and turns "-" into "".
   const explicit = rawArgv.includes(command) && command !== 'read' ? [command] : rawArgv.includes('read') ? ['read'] : [];
   const argv = [...explicit, ...checked.options];
@@ -307,6 +315,49 @@ export async function main(rawArgv: string[]): Promise<number> {
       },
     )
     .command(
+      'stats [name] [capture..]',
+      `one statistics section of the captures, as a table (--json NDJSON, --csv): ${SECTION_NAMES.join(', ')} (--list describes them)`,
+      (y) => addOptions(y, STATS_OPTIONS)
+        .positional('name', { type: 'string', describe: `the section: ${SECTION_NAMES.join(', ')}` })
+        .positional('capture', { type: 'string', describe: 'capture files (or -r FILE), or - for stdin' }),
+      async (a) => {
+        if (a['list'] === true) {
+          if (a['json'] === true) for (const s of STATS_SECTIONS) out.line(JSON.stringify({ kind: 'stats-section', name: s.name, describe: s.describe, tables: s.tables.map((t) => ({ name: t.name, columns: t.columns.map((c) => c.key) })) }));
+          else for (const l of statsListText()) out.line(l);
+          return;
+        }
+        if (a['json'] === true && a['csv'] === true) {
+          usageError = 'stats takes --json or --csv, not both';
+          return;
+        }
+        const filters = ([] as unknown[]).concat(a['filter'] ?? []).map(String);
+        for (const f of filters) {
+          const problem = checkFilter(f);
+          if (problem !== null) {
+            process.stderr.write(problem.map((l, i) => (i === 0 ? `mqtt-dissect: -Y: ${oneLine(l)}\n` : `${l}\n`)).join(''));
+            code = EXIT.usage;
+            return;
+          }
+        }
+        const [section, ...captures] = checked.positionals;
+        code = await runRead({
+          ...READ_DEFAULTS,
+          captures,
+          color: a['color'] as boolean | undefined,
+          filter: filters.length === 0 ? undefined : filters.length === 1 ? filters[0] : filters.map((f) => `(${f})`).join(' && '),
+          port: ([] as unknown[]).concat(a['port'] ?? []).map(Number), auto: a['auto'] === true,
+          maxConnections: a['maxConnections'] !== undefined ? Number(a['maxConnections']) : undefined,
+          tlsKeylog: a['tlsKeylog'] !== undefined ? String(a['tlsKeylog']) : undefined,
+          tlsPorts: ([] as unknown[]).concat(a['tlsPort'] ?? []).map(Number),
+          dialect: 'none',
+          stats: {
+            section: section!, format: a['json'] === true ? 'json' : a['csv'] === true ? 'csv' : 'text',
+            ...(a['interval'] !== undefined ? { interval: Number(a['interval']) } : {}),
+          },
+        }, out);
+      },
+    )
+    .command(
       'rules',
       'list the conformance rules: id, spec, severity, paraphrase, checked or why not',
       (y) => addOptions(y, RULES_OPTIONS),
@@ -326,6 +377,8 @@ export async function main(rawArgv: string[]): Promise<number> {
     .example('tcpdump -i any -U --immediate-mode -w - port 1883 | $0 -', 'live: packets appear as they arrive; Ctrl-C prints what is pending')
     .example('$0 explain 10 2d 00 04 4d 51 54 54 04 c2 0b b8 ...', 'explain pasted bytes')
     .example('$0 rules --spec 5.0', 'the conformance rules checked for MQTT 5.0')
+    .example('$0 stats qos-flows capture.pcap', 'QoS 1/2 flows completed and unacknowledged (with frames): how many QoS 1 publishes got no PUBACK')
+    .example('$0 stats io --interval 10 --csv capture.pcap > io.csv', 'packets per 10 s by type, for a plot')
     .example('$0 trace --topic "sensors/#" capture.pcap', 'each message on sensors/#: its publisher and every delivery, with latencies')
     .example('$0 trace --receivers sensors/7/temp capture.pcap', 'which clients would receive a PUBLISH to sensors/7/temp, by the subscriptions seen')
     .epilog('Exit status: 0 input read (with or without findings); 1 unreadable input; 2 usage error; 3 findings at the --fail-on threshold (--fail-on-violation: errors); 130 / 143 after SIGINT / SIGTERM (output flushed first).')

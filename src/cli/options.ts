@@ -131,9 +131,29 @@ export const TRACE_OPTIONS: OptionTable = {
   color: OUTPUT.color!,
 };
 
+function intervalCheck(v: string): string | null {
+  return /^\d{1,7}(\.\d{1,6})?$/.test(v) && Number(v) >= 0.001 ? null : `--interval needs seconds, at least 0.001 (got "${v}")`;
+}
+
+export const STATS_OPTIONS: OptionTable = {
+  read: READ_OPTIONS.read!,
+  list: { type: 'boolean', describe: 'list the sections, their tables and columns, and exit' },
+  json: { type: 'boolean', default: false, describe: 'NDJSON: a stats-table record per table, then a stats record per row' },
+  csv: { type: 'boolean', default: false, describe: 'CSV of the section\'s first table (a header of column names, then the rows)' },
+  interval: { type: 'string', describe: 'seconds per bucket of the io and topics time series (default 1 s for io; for topics the smallest doubling of 1 s that keeps 12 buckets); widened by doubling past 1,024 (io) or 256 (topics) buckets', check: intervalCheck },
+  filter: { ...READ_OPTIONS.filter!, describe: 'count only the packets this expression matches (docs/filters.md); requests and responses are still paired over every packet (docs/stats.md); repeated: all must match' },
+  port: READ_OPTIONS.port!,
+  auto: READ_OPTIONS.auto!,
+  'tls-keylog': READ_OPTIONS['tls-keylog']!,
+  'tls-port': READ_OPTIONS['tls-port']!,
+  'max-connections': READ_OPTIONS['max-connections']!,
+  color: OUTPUT.color!,
+};
+
 export const COMMANDS: Readonly<Record<string, OptionTable>> = {
   read: READ_OPTIONS,
   trace: TRACE_OPTIONS,
+  stats: STATS_OPTIONS,
   explain: EXPLAIN_OPTIONS,
   rules: RULES_OPTIONS,
   completion: {},

@@ -12,6 +12,7 @@ import { connackText, endText } from './close.js';
 import { escapeText } from './escape.js';
 import { isoTime, relativeSeconds } from './format.js';
 import { terminalSafeJson } from './json.js';
+import { timingRows, type Pairing } from './stats/pairing.js';
 
 
 /**
@@ -112,7 +113,7 @@ function wrapValue(text: string, room: number): string {
 }
 
 /** A table of string cells fitted to `width` (see fitColumns), its cells wrapped to their columns (see wrapCell). */
-function fittedTable(head: string[], rows: string[][], width: number, flexible: readonly number[], style: { head: string[]; border: string[] }): string {
+export function fittedTable(head: string[], rows: string[][], width: number, flexible: readonly number[], style: { head: string[]; border: string[] }): string {
   const colWidths = fitColumns(head, rows, width, flexible);
   const t = new (Table())({ head: head.map((h, i) => wrapCell(h, colWidths[i]! - 2)), style, colWidths });
   for (const r of rows) t.push(r.map((content, i) => wrapCell(content, colWidths[i]! - 2)));
@@ -190,6 +191,12 @@ function busiestFirst(a: ConnSummary, b: ConnSummary): number {
 }
 
 export class SummaryCollector implements PacketSink {
+  /**
+   * `timing`: the pairing of the timing statistics (src/render/stats/), fed by the back end before the filter; its
+   * overall percentiles are the summary's timing table.
+   */
+  constructor(private readonly timing?: Pairing) {}
+
   private readonly conns = new Map<number, ConnSummary>();
   private readonly topics = new Map<string, TopicSummary>();
   /** Characters of the topic names in `topics`; the row new topics go to once a cap is reached. */
@@ -340,6 +347,7 @@ export class SummaryCollector implements PacketSink {
       rec('topics', { shown: Math.min(MAX_ROWS, t.topics.length), total: t.topics.length, ...(this.otherTopics !== null ? { cappedAs: this.otherTopics } : {}) },
         t.topics.slice(0, MAX_ROWS).map((x) => ({ topic: x.name, messages: x.messages, payloadBytes: x.bytes, qos: [x.qos0, x.qos1, x.qos2], retained: x.retained }))),
       rec('types', {}, t.types),
+      ...(this.timing !== undefined ? [rec('timing', {}, timingRows(this.timing.overall, false))] : []),
       rec('findings', {}, t.rules.map((r) => ({ id: r.id, spec: r.spec, severity: r.severity, count: r.count, message: r.message }))),
       rec('events', {}, [...this.events].map(([event, count]) => ({ event, count }))),
     ];
@@ -386,6 +394,13 @@ export class SummaryCollector implements PacketSink {
     const types = new (Table())({ head: ['packet type', 'count'], style });
     for (const x of t.types) types.push([x.type, x.count]);
     out.push(chalk.bold('Packet types'), types.toString());
+
+    const timed = this.timing !== undefined ? timingRows(this.timing.overall, false) : [];
+    if (timed.length > 0) {
+      const msText = (v: unknown): string => (typeof v === 'number' ? v.toFixed(3) : '-');
+      out.push(chalk.bold('Timing, ms') + ' (request to response; mqtt-dissect stats timing has them per connection)',
+        fittedTable(['pair', 'count', 'p50', 'p90', 'p99', 'max'], timed.map((r) => [String(r.pair), String(r.count), msText(r.p50Ms), msText(r.p90Ms), msText(r.p99Ms), msText(r.maxMs)]), width, [0], style));
+    }
 
     const ruleRows = t.rules.map((r) => [r.id, r.spec, r.severity, String(r.count), escapeText(r.message)]);
     out.push(chalk.bold('Findings by rule'), this.rules.size === 0 ? '(none)' : fittedTable(['rule', 'spec', 'severity', 'count', 'what'], ruleRows, width, [0, 4], style));

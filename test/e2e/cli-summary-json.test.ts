@@ -10,7 +10,7 @@ describe('--summary --json', () => {
     const records = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(r.stdout).not.toMatch(/[┌│└─]/);
     const summary = records.filter((o) => o.kind === 'summary');
-    expect(summary.map((o) => o.table)).toEqual(['connections', 'topics', 'types', 'findings', 'events']);
+    expect(summary.map((o) => o.table)).toEqual(['connections', 'topics', 'types', 'timing', 'findings', 'events']);
     // They come last, after every packet, event and close record.
     expect(records.slice(-summary.length).every((o) => o.kind === 'summary')).toBe(true);
     const packets = records.filter((o) => o.kind === 'packet');
@@ -22,6 +22,8 @@ describe('--summary --json', () => {
     const byType = new Map<string, number>();
     for (const p of packets) byType.set(p.type as string, (byType.get(p.type as string) ?? 0) + 1);
     expect(Object.fromEntries(types.rows.map((t) => [t.type, t.count]))).toEqual(Object.fromEntries(byType));
+    const timing = summary[3] as { rows: Array<{ pair: string; count: number }> };
+    expect(timing.rows.find((t) => t.pair === 'PUBLISH->PUBACK')?.count).toBe(byType.get('PUBACK'));
     const topics = summary[1] as { rows: Array<{ topic: string; messages: number }> };
     const publishes = packets.filter((p) => p.type === 'PUBLISH').length;
     expect(topics.rows.reduce((n, t) => n + t.messages, 0)).toBe(publishes);
