@@ -170,6 +170,22 @@ function timeFormat(t: string | undefined): TimeFormat | undefined {
 
 const ARGS_PASSED_THROUGH = new Set(['--help', '-h', '--version']);
 
+/**
+ * `follow N CAPTURE...` (tshark's follow, for MQTT): connection N's packets, events and close, both directions, in
+ * order, in any mode: the read command with --conn N. Returns the rewritten command line, null when it is not
+ * `follow`, or the usage error.
+ */
+function followArgv(argv: readonly string[]): string[] | string | null {
+  if (commandOf(argv) !== 'follow') return null;
+  const at = argv.indexOf('follow');
+  // N right after the word: an option's value (-c 10) can then never be taken for it.
+  const conn = argv[at + 1];
+  if (conn === undefined || !/^\d{1,9}$/.test(conn)) {
+    return `follow needs a connection number right after it (follow N [options] capture; N as in the conn column or NDJSON conn)${conn !== undefined ? `, not "${conn}"` : ''}`;
+  }
+  return [...argv.slice(0, at), ...argv.slice(at + 2), '--conn', conn];
+}
+
 export async function main(rawArgv: string[]): Promise<number> {
   const out = new Output(process.stdout);
   // Shell completion asks with the words typed so far (the first is the program name).
@@ -178,6 +194,12 @@ export async function main(rawArgv: string[]): Promise<number> {
     out.flush();
     return EXIT.ok;
   }
+  const followed = rawArgv.some((w) => ARGS_PASSED_THROUGH.has(w)) ? null : followArgv(rawArgv);
+  if (typeof followed === 'string') {
+    process.stderr.write(`mqtt-dissect: ${followed} (see --help)\n`);
+    return EXIT.usage;
+  }
+  if (followed !== null) rawArgv = followed;
   const command = commandOf(rawArgv);
   if (command === 'read' && rawArgv.includes('--help-fields')) {
     for (const l of filterFieldsText()) out.line(l);
@@ -195,7 +217,7 @@ export async function main(rawArgv: string[]): Promise<number> {
     return usage(`${command} takes no operand (got "${checked.positionals[0]!}")`);
   }
   if (!wantsHelp && command === 'read' && checked.positionals.length === 0) {
-    return usage('give a capture file, "-" for stdin, or a command (explain, rules, trace, stats)');
+    return usage('give a capture file, "-" for stdin, or a command (explain, rules, trace, stats, follow N)');
   }
   if (!wantsHelp && command === 'trace' && checked.positionals.length === 0) return usage('trace needs a capture file (or - for stdin)');
   if (!wantsHelp && command === 'stats' && !rawArgv.includes('--list')) {
@@ -379,6 +401,7 @@ export async function main(rawArgv: string[]): Promise<number> {
     .example('$0 rules --spec 5.0', 'the conformance rules checked for MQTT 5.0')
     .example('$0 stats qos-flows capture.pcap', 'QoS 1/2 flows completed and unacknowledged (with frames): how many QoS 1 publishes got no PUBACK')
     .example('$0 stats io --interval 10 --csv capture.pcap > io.csv', 'packets per 10 s by type, for a plot')
+    .example('$0 follow 3 -x capture.pcap', 'connection 3 alone, both directions, in order (the same as --conn 3), in any mode')
     .example('$0 trace --topic "sensors/#" capture.pcap', 'each message on sensors/#: its publisher and every delivery, with latencies')
     .example('$0 trace --receivers sensors/7/temp capture.pcap', 'which clients would receive a PUBLISH to sensors/7/temp, by the subscriptions seen')
     .epilog('Exit status: 0 input read (with or without findings); 1 unreadable input; 2 usage error; 3 findings at the --fail-on threshold (--fail-on-violation: errors); 130 / 143 after SIGINT / SIGTERM (output flushed first).')

@@ -152,6 +152,8 @@ export const STATS_OPTIONS: OptionTable = {
 
 export const COMMANDS: Readonly<Record<string, OptionTable>> = {
   read: READ_OPTIONS,
+  /** `follow N CAPTURE`: read with --conn N (src/cli/main.ts rewrites it before anything else looks at it). */
+  follow: READ_OPTIONS,
   trace: TRACE_OPTIONS,
   stats: STATS_OPTIONS,
   explain: EXPLAIN_OPTIONS,

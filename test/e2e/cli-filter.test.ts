@@ -129,4 +129,14 @@ describe('-t and --conn', () => {
     expect(records(['--conn', '3', '-Y', 'type == PUBLISH', capture]).every((r) => r.conn === 3 && r.type === 'PUBLISH')).toBe(true);
     expect(runCli(['--conn', 'x', capture]).status).toBe(2);
   });
+
+  it('follow N is --conn N, in any mode; N comes right after it', () => {
+    expect(runCli(['follow', '3', '--json', capture]).stdout).toBe(runCli(['--conn', '3', '--json', capture]).stdout);
+    expect(runCli(['-x', 'follow', '3', capture]).stdout).toBe(runCli(['-x', '--conn', '3', capture]).stdout);
+    for (const args of [['follow', capture], ['follow', '--json', '3', capture], ['follow']]) {
+      const r = runCli(args);
+      expect(r.status, args.join(' ')).toBe(2);
+      expect(r.stderr).toMatch(/^mqtt-dissect: follow needs a connection number right after it/);
+    }
+  });
 });
