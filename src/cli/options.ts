@@ -150,10 +150,22 @@ export const STATS_OPTIONS: OptionTable = {
   color: OUTPUT.color!,
 };
 
+export const AUDIT_OPTIONS: OptionTable = {
+  json: { type: 'boolean', default: false, describe: 'NDJSON: one object per finding, then a summary object' },
+  list: { type: 'boolean', default: false, describe: 'list the audit checks (id, severity, why, how) and exit' },
+  'show-secrets': { type: 'boolean', default: false, describe: 'show user names, passwords and secret values instead of masking them' },
+  port: READ_OPTIONS.port!,
+  auto: READ_OPTIONS.auto!,
+  'tls-keylog': READ_OPTIONS['tls-keylog']!,
+  'tls-port': READ_OPTIONS['tls-port']!,
+  color: OUTPUT.color!,
+};
+
 export const COMMANDS: Readonly<Record<string, OptionTable>> = {
   read: READ_OPTIONS,
   trace: TRACE_OPTIONS,
   stats: STATS_OPTIONS,
+  audit: AUDIT_OPTIONS,
   explain: EXPLAIN_OPTIONS,
   rules: RULES_OPTIONS,
   completion: {},
