@@ -15,6 +15,7 @@ import { READ_DEFAULTS } from './read.js';
 import { loadKeyLog } from './keylog-file.js';
 import { runTraceCommand, topicFilterError, topicNameError } from './trace.js';
 import { auditList, runAuditCommand } from './audit.js';
+import { runCoverageCommand, type ReportFormat } from './report.js';
 import { HexInputError } from './hex-input.js';
 import { checkFilter } from '../filter/compile.js';
 import { exportArgs } from './export-args.js';
@@ -192,7 +193,8 @@ export async function main(rawArgv: string[]): Promise<number> {
     return EXIT.usage;
   };
   if (checked.error !== null && !wantsHelp) return usage(checked.error);
-  if (!wantsHelp && (command === 'rules' || command === 'completion') && checked.positionals.length > 0) {
+  const coverage = command === 'rules' && rawArgv.some((w) => w === '--coverage' || w.startsWith('--coverage='));
+  if (!wantsHelp && (command === 'rules' || command === 'completion') && checked.positionals.length > 0 && !coverage) {
     return usage(`${command} takes no operand (got "${checked.positionals[0]!}")`);
   }
   if (!wantsHelp && command === 'read' && checked.positionals.length === 0) {
@@ -250,7 +252,13 @@ export async function main(rawArgv: string[]): Promise<number> {
             return;
           }
         }
+        const reports = (checked.pairs['report'] ?? []).map(([format, file]) => ({ format: format as ReportFormat, file })); // checked against its choices by checkArgv
+        if (reports.length > 0 && Number(a['threads'] ?? 1) > 1) {
+          usageError = '--report needs the rules in the main thread: leave out --threads 2';
+          return;
+        }
         code = await runRead({
+          reports,
           count: a['count'] === true,
           timeFormat: timeFormat(a['time'] as string | undefined),
           maxPackets: a['maxPackets'] !== undefined ? Number(a['maxPackets']) : undefined,
@@ -387,8 +395,22 @@ export async function main(rawArgv: string[]): Promise<number> {
       'rules',
       'list the conformance rules: id, spec, severity, paraphrase, checked or why not',
       (y) => addOptions(y, RULES_OPTIONS),
-      (a) => {
+      async (a) => {
         const color = decideColor({ flag: a['color'] as boolean | undefined, isTTY: process.stdout.isTTY === true, env: process.env });
+        if (coverage) {
+          const err = (l: string): void => { process.stderr.write(`${l}\n`); };
+          const keylog = loadKeyLog(a['tlsKeylog'] !== undefined ? String(a['tlsKeylog']) : undefined, process.env, err);
+          if (keylog === null) {
+            code = EXIT.unreadable;
+            return;
+          }
+          code = await runCoverageCommand({
+            captures: checked.positionals, json: a['json'] === true, all: a['all'] === true,
+            port: ([] as unknown[]).concat(a['port'] ?? []).map(Number), auto: a['auto'] === true, keylog,
+            tlsPorts: ([] as unknown[]).concat(a['tlsPort'] ?? []).map(Number),
+          }, out, makeChalk(color), err);
+          return;
+        }
         const spec = a['spec'] as string | undefined;
         const onlyChecked = a['checked'] as boolean | undefined;
         const rows = ruleRows().filter((r) => (spec === undefined || r.versions.split(',').includes(spec)) && (onlyChecked === undefined || r.implemented === onlyChecked));
@@ -405,6 +427,8 @@ export async function main(rawArgv: string[]): Promise<number> {
     .example('$0 rules --spec 5.0', 'the conformance rules checked for MQTT 5.0')
     .example('$0 stats qos-flows capture.pcap', 'QoS 1/2 flows completed and unacknowledged (with frames): how many QoS 1 publishes got no PUBACK')
     .example('$0 stats io --interval 10 --csv capture.pcap > io.csv', 'packets per 10 s by type, for a plot')
+    .example('$0 --report junit rules.xml --report sarif rules.sarif capture.pcap', 'CI reports: one test case / result per rule (passed, failed with its frames, skipped)')
+    .example('$0 rules --coverage capture.pcap', 'which rules the capture exercised, passed and broke')
     .example('$0 audit capture.pcap', 'security observations: clear-text credentials, anonymous access, secrets in payloads …')
     .example('$0 trace --topic "sensors/#" capture.pcap', 'each message on sensors/#: its publisher and every delivery, with latencies')
     .example('$0 trace --receivers sensors/7/temp capture.pcap', 'which clients would receive a PUBLISH to sensors/7/temp, by the subscriptions seen')
