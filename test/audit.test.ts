@@ -1,5 +1,9 @@
 /** Every audit check on captures built for it: it fires on what it is about, and stays quiet on the clean case. */
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { runAuditCommand } from '../src/cli/audit.js';
+import type { LineOut } from '../src/cli/back-end.js';
+import { KeyLog } from '../src/transport/tls/keylog.js';
 import { AUDIT_CHECK, AUDIT_CHECKS, AUDIT_LIMITS } from '../src/audit/checks.js';
 import { guessableClientId, secretIn } from '../src/audit/stage.js';
 import { makeChalk } from '../src/render/color.js';
@@ -46,6 +50,9 @@ describe('audit checks', () => {
     const shown = auditFrames(conn(GOOD), { showSecrets: true }).findings[0]!;
     expect(shown.message).toContain('"press"');
     expect(shown.message).toContain('x9!Qw');
+    // Plaintext MQTT on the TLS port is still clear text (the read's TLS-plaintext-mqtt finding).
+    const tlsPort = conn(GOOD, 0, () => [], '10.0.0.2', '10.0.0.1:8883');
+    expect(auditFrames(tlsPort).findings.map((x) => x.check)).toContain('cleartext-credentials');
     // No credentials: no finding of this check.
     expect(ids(conn({ clientId: 'plant7-line3-press' }))).not.toContain('cleartext-credentials');
   });
@@ -60,7 +67,7 @@ describe('audit checks', () => {
     const run = auditFrames(three);
     const shared = run.findings.filter((f) => f.check === 'shared-credentials');
     expect(shared).toHaveLength(1);
-    expect(shared[0]!.message).toContain('3 ClientIds');
+    expect(shared[0]!.message).toContain('with the same password was used by 3 ClientIds');
     expect(shared[0]!.message).not.toContain('x9!Qw');
     expect(ids(['a1-press', 'a2-press'].flatMap((c) => conn({ ...GOOD, clientId: c })))).not.toContain('shared-credentials');
     expect(ids(['a1-press', 'a2-press', 'a3-press'].flatMap((c, i) => conn({ ...GOOD, clientId: c, password: `pw-${i}` })))).not.toContain('shared-credentials');
@@ -184,17 +191,38 @@ describe('audit checks', () => {
     const run = auditFrames(frames);
     expect(run.findings.filter((f) => f.check === 'anonymous-accepted')).toHaveLength(AUDIT_LIMITS.findingsPerCheck);
     expect(run.limits).toEqual([{ table: 'findings of anonymous-accepted', bound: AUDIT_LIMITS.findingsPerCheck, dropped: 3 }]);
-    const text = auditText(run.findings, run.limits, { connections: n, packets: 0 }, makeChalk(false));
+    const text = auditText(run.findings, run.limits, { connections: n, packets: 0, undecrypted: 0 }, makeChalk(false));
     expect(text.some((l) => l.includes('reached its bound of 1000; 3 more'))).toBe(true);
   });
 
   it('renders text with why, and NDJSON with a summary; capture strings are escaped for terminals', () => {
     const run = auditFrames(conn({ ...GOOD, clientId: 'mqttx_\u001b[31mred' }));
-    const text = auditText(run.findings, run.limits, { connections: 1, packets: 2 }, makeChalk(false));
+    const text = auditText(run.findings, run.limits, { connections: 1, packets: 2, undecrypted: 0 }, makeChalk(false));
     expect(text.join('\n')).not.toContain('\u001b');
     expect(text.some((l) => l.startsWith('        why: '))).toBe(true);
-    const json = auditJson(run.findings, run.limits, { connections: 1, packets: 2 }).map((l) => JSON.parse(l) as Record<string, unknown>);
+    const json = auditJson(run.findings, run.limits, { connections: 1, packets: 2, undecrypted: 0 }).map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(json.at(-1)).toMatchObject({ kind: 'audit-summary', findings: 2, high: 1, low: 1, connections: 1 });
     expect(json[0]).toMatchObject({ kind: 'audit', check: 'cleartext-credentials', severity: 'high', clientId: 'mqttx_\u001b[31mred' });
+  });
+});
+
+describe('audit command in process', () => {
+  it('says how many TLS connections it could not audit without keys, and audits them with keys', async () => {
+    const run = async (keys: string | null): Promise<string[]> => {
+      const lines: string[] = [];
+      const keylog = new KeyLog();
+      if (keys !== null) keylog.add(readFileSync(keys, 'latin1'), keys);
+      const out = { line: (l: string) => { lines.push(l); }, flush: () => {}, bytes: () => {} } as unknown as LineOut; // only line() and flush() are called
+      const code = await runAuditCommand({ captures: ['captures/real-tls-openssl.pcap'], json: true, showSecrets: false, port: [], auto: false, keylog, tlsPorts: [8884, 8885] }, out, makeChalk(false), () => {});
+      expect(code).toBe(0);
+      return lines;
+    };
+    const without = JSON.parse((await run(null)).at(-1)!) as Record<string, number>;
+    expect(without['undecrypted']).toBeGreaterThan(0);
+    // Only the plaintext CONNECT on 8883 (captures/MANIFEST.md) is readable without keys.
+    expect(without['connections']).toBe(1);
+    const withKeys = JSON.parse((await run('captures/real-tls-openssl.keys')).at(-1)!) as Record<string, number>;
+    expect(withKeys['connections']).toBeGreaterThan(5);
+    expect(withKeys['undecrypted']).toBeLessThan(without['undecrypted']!);
   });
 });

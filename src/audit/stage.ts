@@ -10,7 +10,7 @@ import type { ConnackPacket, ConnectPacket, PublishPacket, SubscribePacket } fro
 import { CONNACK, CONNECT, PUBLISH, SUBSCRIBE } from '../mqtt/tables.js';
 import { stripShare, topicMatches } from '../mqtt/topics.js';
 import { fnv1a, hashHex } from '../sessions/hash.js';
-import type { Connection } from '../tcp/types.js';
+import type { Connection, StreamEvent } from '../tcp/types.js';
 import { AUDIT_CHECK, AUDIT_LIMITS, DEFAULT_CLIENT_ID_PREFIXES, SECRET_JSON_KEYS, type AuditCheckId, type AuditSeverity } from './checks.js';
 
 export interface AuditFinding {
@@ -58,6 +58,7 @@ interface Burst {
 
 interface Credential {
   username: string;
+  withPassword: boolean;
   clientIds: Set<string>;
   more: number;
   frame: number;
@@ -76,9 +77,13 @@ interface GuessableId {
   connections: number;
 }
 
-/** Carried by TLS (decrypted, or not at all visible): only a connection that is not is plain text on the wire. */
+/**
+ * The MQTT bytes came out of TLS. A connection on a TLS port whose MQTT is readable without decryption (plaintext MQTT
+ * on 8883, the TLS-plaintext-mqtt finding) is not: its packets reach us with no 'tls' layer. An undecrypted TLS
+ * connection passes no packet at all.
+ */
 function encrypted(conn: Connection): boolean {
-  return conn.tls || (conn.transport?.includes('tls') ?? false);
+  return conn.transport?.includes('tls') ?? false;
 }
 
 function carrier(conn: Connection): string {
@@ -150,9 +155,11 @@ export class AuditStage implements PacketSink {
   /** Topic -> the ClientId that published it, for topics that name their publisher as a level. */
   private readonly publisherTopics = new Map<string, string>();
   private readonly dropped = new Map<string, { bound: number; dropped: number }>();
-  /** Connections that carried at least one MQTT packet. */
+  /** Connections whose CONNECT was seen. */
   connections = 0;
   packets = 0;
+  /** TLS connections that were not decrypted: nothing of their MQTT could be audited. */
+  undecrypted = 0;
 
   constructor(opts: AuditOptions = {}) {
     this.show = opts.showSecrets === true;
@@ -162,7 +169,9 @@ export class AuditStage implements PacketSink {
     this.conns.set(conn.id, { conn, clientId: undefined, username: undefined, connectFrame: 0, keepAlive: undefined, anonymous: false });
   }
 
-  event(): void {}
+  event(ev: StreamEvent): void {
+    if (ev.tls !== undefined && !ev.tls.decrypted) this.undecrypted++;
+  }
 
   close(conn: Connection): void {
     const f = this.conns.get(conn.id);
@@ -256,6 +265,7 @@ export class AuditStage implements PacketSink {
   }
 
   private credential(rec: PacketRecord, d: ConnectPacket, username: string, clientId: string): void {
+    const withPassword = d.password !== undefined;
     const pw = d.password === undefined ? null : rec.bytes.subarray(d.password.start, Math.min(d.password.end, rec.bytes.length));
     // The password only as a hash (with its length): the table never holds a secret.
     const key = `${username}\u0000${pw === null ? '-' : `${pw.length}:${hashHex(fnv1a(pw, 0, pw.length))}`}`;
@@ -265,7 +275,7 @@ export class AuditStage implements PacketSink {
         this.full('credentials', AUDIT_LIMITS.credentials);
         return;
       }
-      c = { username, clientIds: new Set(), more: 0, frame: rec.frame, conn: rec.conn.id };
+      c = { username, withPassword, clientIds: new Set(), more: 0, frame: rec.frame, conn: rec.conn.id };
       this.credentials.set(key, c);
     }
     if (c.clientIds.has(clientId)) return;
@@ -381,7 +391,7 @@ export class AuditStage implements PacketSink {
       const n = c.clientIds.size + c.more;
       if (n < AUDIT_LIMITS.sharedCredentialClients) continue;
       const ids = [...c.clientIds].slice(0, 10).map((x) => JSON.stringify(x)).join(', ');
-      const finding = this.add('shared-credentials', null, `user name ${mask(c.username, this.show)} with one password was used by ${n} ClientIds: ${ids}${n > 10 ? ', …' : ''}`);
+      const finding = this.add('shared-credentials', null, `user name ${mask(c.username, this.show)} ${c.withPassword ? 'with the same password' : 'without a password'} was used by ${n} ClientIds: ${ids}${n > 10 ? ', …' : ''}`);
       if (finding !== null) {
         finding.frame = c.frame;
         finding.conn = c.conn;

@@ -41,7 +41,7 @@ export async function runAuditCommand(a: AuditArgs, out: LineOut, chalk: ChalkIn
   }
   pipeline.finish();
   const findings = stage.finish();
-  const totals = { connections: stage.connections, packets: stage.packets };
+  const totals = { connections: stage.connections, packets: stage.packets, undecrypted: stage.undecrypted };
   for (const l of a.json ? auditJson(findings, stage.limits(), totals) : auditText(findings, stage.limits(), totals, chalk)) out.line(l);
   out.flush();
   if (stage.packets === 0 && code === EXIT.ok) err('mqtt-dissect audit: no MQTT in the capture');

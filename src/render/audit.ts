@@ -7,6 +7,8 @@ import { escapeText } from './escape.js';
 export interface AuditTotals {
   connections: number;
   packets: number;
+  /** TLS connections not decrypted (their MQTT is not audited). */
+  undecrypted: number;
 }
 
 function paint(chalk: ChalkInstance, s: AuditSeverity, text: string): string {
@@ -36,6 +38,7 @@ export function auditText(findings: readonly AuditFinding[], limits: readonly Au
   const c = counts(findings);
   if (out.length > 0) out.push('');
   out.push(`audit: ${findings.length} finding${findings.length === 1 ? '' : 's'} (${AUDIT_SEVERITIES.map((s) => `${c[s]} ${s}`).join(', ')}) in ${totals.connections} MQTT connection${totals.connections === 1 ? '' : 's'}; observations, not spec violations (those are mqtt-dissect read's)`);
+  if (totals.undecrypted > 0) out.push(`audit: ${totals.undecrypted} TLS connection${totals.undecrypted === 1 ? ' was' : 's were'} not decrypted, so not audited (--tls-keylog)`);
   return out;
 }
 
