@@ -397,6 +397,10 @@ export async function main(rawArgv: string[]): Promise<number> {
       (y) => addOptions(y, RULES_OPTIONS),
       async (a) => {
         const color = decideColor({ flag: a['color'] as boolean | undefined, isTTY: process.stdout.isTTY === true, env: process.env });
+        if (coverage && a['checked'] !== undefined) {
+          usageError = '--checked lists the catalogue; with --coverage, --all lists the rules not exercised';
+          return;
+        }
         if (coverage) {
           const err = (l: string): void => { process.stderr.write(`${l}\n`); };
           const keylog = loadKeyLog(a['tlsKeylog'] !== undefined ? String(a['tlsKeylog']) : undefined, process.env, err);
@@ -405,7 +409,7 @@ export async function main(rawArgv: string[]): Promise<number> {
             return;
           }
           code = await runCoverageCommand({
-            captures: checked.positionals, json: a['json'] === true, all: a['all'] === true,
+            captures: checked.positionals, json: a['json'] === true, all: a['all'] === true, spec: a['spec'] as string | undefined,
             port: ([] as unknown[]).concat(a['port'] ?? []).map(Number), auto: a['auto'] === true, keylog,
             tlsPorts: ([] as unknown[]).concat(a['tlsPort'] ?? []).map(Number),
           }, out, makeChalk(color), err);

@@ -56,6 +56,8 @@ export interface CoverageArgs {
   captures: string[];
   json: boolean;
   all: boolean;
+  /** --spec: only the rules checked on connections of this version (TLS rules on every one). */
+  spec?: string | undefined;
   port: number[];
   auto: boolean;
   keylog: KeyLog;
@@ -78,7 +80,8 @@ export async function runCoverageCommand(a: CoverageArgs, out: LineOut, chalk: C
     code = EXIT.unreadable;
   }
   pipeline.finish();
-  const rows = rowsOf(pipeline, collector);
+  const spec = a.spec;
+  const rows = rowsOf(pipeline, collector).filter((r) => spec === undefined || r.rule.entry === null || r.rule.entry.versions.some((v) => v === spec));
   for (const l of a.json ? coverageJson(rows) : coverageText(rows, chalk, a.all)) out.line(l);
   out.flush();
   if (collector.packets === 0 && code === EXIT.ok) err('mqtt-dissect rules: no MQTT in the capture');

@@ -151,8 +151,8 @@ export function coverageText(rows: readonly CoverageRow[], chalk: ChalkInstance,
     const st = STATUS_TEXT[r.status].padEnd(13);
     const status = r.status === 'broken' ? chalk.red(st) : r.status === 'passed' ? chalk.green(st) : chalk.dim(st);
     const detail = r.status === 'broken'
-      ? `${r.broken} finding${r.broken === 1 ? '' : 's'} in ${r.checked} checks, first at ${where(r.occurrences[0]!)}`
-      : r.status === 'passed' ? `${r.checked} checks` : notExercisedReason(r.rule);
+      ? `${r.broken} finding${r.broken === 1 ? '' : 's'} in ${r.checked} check${r.checked === 1 ? '' : 's'}, first at ${where(r.occurrences[0]!)}`
+      : r.status === 'passed' ? `${r.checked} check${r.checked === 1 ? '' : 's'}` : notExercisedReason(r.rule);
     return `${r.rule.id.padEnd(idW)}  ${r.rule.spec.padEnd(specW)}  ${status}  ${detail}`;
   });
   const t = coverageTotals(rows);
