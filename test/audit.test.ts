@@ -196,13 +196,16 @@ describe('audit checks', () => {
   });
 
   it('renders text with why, and NDJSON with a summary; capture strings are escaped for terminals', () => {
-    const run = auditFrames(conn({ ...GOOD, clientId: 'mqttx_\u001b[31mred' }));
+    const run = auditFrames(conn({ ...GOOD, clientId: 'mqttx_\u001b[31mred\u009b' }));
     const text = auditText(run.findings, run.limits, { connections: 1, packets: 2, undecrypted: 0 }, makeChalk(false));
     expect(text.join('\n')).not.toContain('\u001b');
     expect(text.some((l) => l.startsWith('        why: '))).toBe(true);
-    const json = auditJson(run.findings, run.limits, { connections: 1, packets: 2, undecrypted: 0 }).map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = auditJson(run.findings, run.limits, { connections: 1, packets: 2, undecrypted: 0 });
+    // JSON.stringify leaves C1 controls raw; the NDJSON escapes them as packet records do.
+    expect(lines.join('\n')).not.toMatch(/[\u0080-\u009f]/);
+    const json = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(json.at(-1)).toMatchObject({ kind: 'audit-summary', findings: 2, high: 1, low: 1, connections: 1 });
-    expect(json[0]).toMatchObject({ kind: 'audit', check: 'cleartext-credentials', severity: 'high', clientId: 'mqttx_\u001b[31mred' });
+    expect(json[0]).toMatchObject({ kind: 'audit', check: 'cleartext-credentials', severity: 'high', clientId: 'mqttx_\u001b[31mred\u009b' });
   });
 });
 

@@ -7,6 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import type { ChalkInstance } from 'chalk';
 import { CaptureFormatError } from '../capture/types.js';
 import { DialectStage } from '../dialects/stage.js';
+import { terminalSafeJson } from '../render/json.js';
 import { coverageJson, coverageText, junitXml, sarifLog } from '../render/report.js';
 import { checkedCounts, CoverageCollector, coverageRows, type CoverageRow } from '../rules/coverage.js';
 import type { KeyLog } from '../transport/tls/keylog.js';
@@ -42,7 +43,7 @@ export function rowsOf(pipeline: Pipeline, collector: CoverageCollector): Covera
 export function writeReports(reports: readonly ReportRequest[], rows: readonly CoverageRow[], captures: readonly string[]): string | null {
   const meta = { captures, version: packageVersion() };
   for (const r of reports) {
-    const text = r.format === 'junit' ? junitXml(rows, meta) : `${JSON.stringify(sarifLog(rows, meta), null, 2)}\n`;
+    const text = r.format === 'junit' ? junitXml(rows, meta) : `${terminalSafeJson(JSON.stringify(sarifLog(rows, meta), null, 2))}\n`;
     try {
       writeFileSync(r.file, text);
     } catch (e) {

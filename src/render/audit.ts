@@ -3,6 +3,7 @@ import type { ChalkInstance } from 'chalk';
 import { AUDIT_CHECK, AUDIT_CHECKS, AUDIT_SEVERITIES, type AuditSeverity } from '../audit/checks.js';
 import type { AuditFinding, AuditLimit } from '../audit/stage.js';
 import { escapeText } from './escape.js';
+import { terminalSafeJson } from './json.js';
 
 export interface AuditTotals {
   connections: number;
@@ -43,11 +44,11 @@ export function auditText(findings: readonly AuditFinding[], limits: readonly Au
 }
 
 export function auditJson(findings: readonly AuditFinding[], limits: readonly AuditLimit[], totals: AuditTotals): string[] {
-  const out = findings.map((f) => JSON.stringify({
+  const out = findings.map((f) => terminalSafeJson(JSON.stringify({
     kind: 'audit', check: f.check, severity: f.severity, title: AUDIT_CHECK[f.check].title, frame: f.frame, conn: f.conn,
     src: f.src, dst: f.dst, ...(f.clientId !== undefined ? { clientId: f.clientId } : {}), message: f.message, why: AUDIT_CHECK[f.check].why,
-  }));
-  for (const l of limits) out.push(JSON.stringify({ kind: 'audit-limit', ...l }));
+  })));
+  for (const l of limits) out.push(terminalSafeJson(JSON.stringify({ kind: 'audit-limit', ...l })));
   out.push(JSON.stringify({ kind: 'audit-summary', findings: findings.length, ...counts(findings), ...totals }));
   return out;
 }

@@ -6,6 +6,7 @@
 import type { ChalkInstance } from 'chalk';
 import { notExercisedReason, OCCURRENCES_KEPT, type CoverageRow, type CoverageStatus, type Occurrence } from '../rules/coverage.js';
 import { escapeText } from './escape.js';
+import { terminalSafeJson } from './json.js';
 
 export interface ReportMeta {
   captures: readonly string[];
@@ -161,11 +162,11 @@ export function coverageText(rows: readonly CoverageRow[], chalk: ChalkInstance,
 }
 
 export function coverageJson(rows: readonly CoverageRow[]): string[] {
-  const out = rows.map((r) => JSON.stringify({
+  const out = rows.map((r) => terminalSafeJson(JSON.stringify({
     kind: 'coverage', id: r.rule.id, spec: r.rule.spec, document: r.rule.doc, severity: r.rule.severity, status: r.status,
     checked: r.checked, broken: r.broken,
     occurrences: r.occurrences.map((o) => ({ frame: o.frame, conn: o.conn, dir: o.dir, message: o.message })),
-  }));
+  })));
   out.push(JSON.stringify({ kind: 'coverage-summary', rules: rows.length, ...coverageTotals(rows) }));
   return out;
 }
