@@ -3,12 +3,12 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
-const STAGES = ['capture', 'net', 'tcp', 'transport', 'mqtt', 'rules', 'sessions', 'dialects', 'filter', 'render', 'cli'];
+const STAGES = ['capture', 'net', 'tcp', 'transport', 'mqtt', 'rules', 'sessions', 'dialects', 'audit', 'filter', 'render', 'cli'];
 /**
  * Stages that must not import a stage before them even so: the MQTT stages may not know which transport carried the
  * bytes (the connection's `transport` field says so, and it is defined in tcp/types.ts).
  */
-const FORBIDDEN: Readonly<Record<string, readonly string[]>> = { mqtt: ['transport'], rules: ['transport'], sessions: ['transport'], dialects: ['transport'] };
+const FORBIDDEN: Readonly<Record<string, readonly string[]>> = { mqtt: ['transport'], rules: ['transport'], sessions: ['transport'], dialects: ['transport'], audit: ['transport'] };
 const SRC = join(import.meta.dirname, '..', 'src');
 
 /** Every .ts file of a stage, its sub-folders (transport/tls/ …) included. */

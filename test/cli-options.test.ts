@@ -24,7 +24,12 @@ describe('checkArgv', () => {
     expect(checkArgv(['x.pcap', '--port']).error).toBe('--port needs a value');
     expect(checkArgv(['--json=yes', 'x.pcap']).error).toBe('--json takes no value');
     expect(checkArgv(['explain', '-x', '10']).error).toMatch(/explain always prints the annotated hex/);
-    expect(checkArgv(['rules', '--port', '1']).error).toBe('unknown option --port for rules');
+    expect(checkArgv(['rules', '--summary']).error).toBe('unknown option --summary for rules');
+    expect(checkArgv(['--report', 'junit', 'r.xml', 'x.pcap'])).toMatchObject({ error: null, positionals: ['x.pcap'], pairs: { report: [['junit', 'r.xml']] } });
+    expect(checkArgv(['--report', 'html', 'r.html', 'x.pcap']).error).toBe('--report takes junit, sarif (got "html")');
+    expect(checkArgv(['x.pcap', '--report', 'junit']).error).toMatch(/^--report needs two words: junit or sarif, then a file/);
+    expect(checkArgv(['x.pcap', '--report=junit', 'r.xml']).error).toMatch(/^--report needs two words/);
+    expect(checkArgv(['audit', '--show-secrets', 'x.pcap'])).toMatchObject({ error: null, positionals: ['x.pcap'] });
     expect(checkArgv(['--no-json', 'x.pcap']).error).toBeNull();
     expect(checkArgv(['--', '--json']).positionals).toEqual(['--json']);
   });

@@ -6,13 +6,15 @@
 import { describe, expect, test } from 'vitest';
 import type { Violation } from '../src/mqtt/connection-decoder.js';
 import { PingPacket } from '../src/mqtt/packets.js';
-import { CATALOGUE, REFERENCED } from '../src/rules/catalogue.js';
+import { CATALOGUE, REFERENCED, SESSIONS_STAGE_KEYS } from '../src/rules/catalogue.js';
+import { checkedCounts, packetClass, REPORT_RULES, reportRuleOf, ruleClasses } from '../src/rules/coverage.js';
+import { VERSION_NAME } from '../src/mqtt/types.js';
 import { checkPacketAlone } from '../src/rules/engine.js';
 import {
   ack, auth, bytes, connack, connect, disconnect, hex, packet, pingreq, pingresp, publish, str, suback, subscribe,
   unsuback, unsubscribe, type ConnectOpts, type Level, type Prop,
 } from './builders/mqtt-bytes.js';
-import { Harness, alone, describeViolations, severityMismatches } from './builders/rules-harness.js';
+import { HARNESSES, Harness, alone, describeViolations, severityMismatches } from './builders/rules-harness.js';
 import { Broker, login, noLocalScenario, qosDeliveryScenario, sub, unsubackScenario, type Login } from './builders/sessions-harness.js';
 import { TcpSession } from './builders/frames.js';
 import { runFrames } from './builders/run-frames.js';
@@ -1059,6 +1061,31 @@ describe('cases and catalogue agree', () => {
   test('the check modules cite exactly the implemented rules', () => {
     const implemented = CATALOGUE.filter((e) => e.implemented).map((e) => e.key).sort();
     expect([...REFERENCED].sort()).toEqual(implemented);
+  });
+
+  test('rule coverage: each case\'s rule counts as evaluated, and every violation on a packet is of a rule its packet class evaluates', () => {
+    const wrong: string[] = [];
+    let counted = 0;
+    for (const c of CASES) {
+      HARNESSES.length = 0;
+      c.run();
+      const idx = REPORT_RULES.findIndex((r) => r.entry?.key === c.key);
+      for (const h of HARNESSES) {
+        for (const rec of h.sink.packets) {
+          const k = packetClass(rec.decoded.level, false, rec.decoded.type);
+          for (const v of rec.violations) {
+            const i = reportRuleOf(v);
+            if (i >= 0 && REPORT_RULES[i]!.entry !== null && !ruleClasses(i).includes(k)) wrong.push(`${c.key}: ${v.spec} ${v.id} (${REPORT_RULES[i]!.entry!.area}) on ${rec.decoded.typeName} ${VERSION_NAME[rec.decoded.level]}`);
+          }
+        }
+      }
+      if (HARNESSES.length > 0 && idx >= 0 && !SESSIONS_STAGE_KEYS.has(c.key)) {
+        counted++;
+        if (!HARNESSES.some((h) => checkedCounts(h.engine.counters, false)[idx]! > 0)) wrong.push(`${c.key}: broken in its case but never counted as evaluated`);
+      }
+    }
+    expect(counted).toBeGreaterThan(100);
+    expect([...new Set(wrong)]).toEqual([]);
   });
 
   test('messages and 3.1 analogy', () => {

@@ -138,9 +138,10 @@ export interface BackEnd {
 
 /**
  * `tree`: whether the dialects build tree nodes (the modes that show the field tree). `onLimit`: called once when -c's
- * packet count is reached (the caller stops reading).
+ * packet count is reached (the caller stops reading). `beside`: sinks that see every record, as the --fail-on counter
+ * does, whatever a filter shows (the --report collector).
  */
-export function buildBackEnd(a: BackEndArgs, out: LineOut, color: boolean, tree: boolean, onLimit?: () => void): BackEnd {
+export function buildBackEnd(a: BackEndArgs, out: LineOut, color: boolean, tree: boolean, onLimit?: () => void, beside: readonly PacketSink[] = []): BackEnd {
   const ro = renderOptions(a, color);
   const wsNotes = ro.hex && tree && !ro.json && !ro.quiet ? new WsFrameNotes() : null;
   if (wsNotes !== null) ro.wsNotes = wsNotes;
@@ -166,8 +167,9 @@ export function buildBackEnd(a: BackEndArgs, out: LineOut, color: boolean, tree:
       summary?.close(conn, end);
       for (const c of collectors) c.close(conn, end, false);
     }, a.maxPackets ?? Infinity, onLimit);
-  // The collectors' observers see every record, before the filter (the pairing of requests and responses).
-  const sink = new DialectStage(new FanOut([counter, ...collectors.map((c) => c.observer), ...(stage === null ? shown : [stage])]), {
+  // The collectors' observers see every record, before the filter (the pairing of requests and responses), as does
+  // what is `beside` (the --report collector).
+  const sink = new DialectStage(new FanOut([counter, ...beside, ...collectors.map((c) => c.observer), ...(stage === null ? shown : [stage])]), {
     // A filter or an exported column may ask how a payload reads (payloadView) even when no record is printed.
     dialect: a.dialect, tree, views: !ro.quiet || filter !== null || a.fieldsExport !== undefined,
   });

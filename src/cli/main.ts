@@ -9,11 +9,13 @@ import type { Connection } from '../tcp/types.js';
 import { explainBytes, type ExplainStats } from './explain.js';
 import { pastedMqttBytes } from './pasted-frame.js';
 import { VERSION_NAME } from '../mqtt/types.js';
-import { addOptions, checkArgv, commandOf, completions, EXPLAIN_OPTIONS, READ_OPTIONS, RULES_OPTIONS, STATS_OPTIONS, TRACE_OPTIONS } from './options.js';
+import { addOptions, AUDIT_OPTIONS, checkArgv, commandOf, completions, EXPLAIN_OPTIONS, READ_OPTIONS, RULES_OPTIONS, STATS_OPTIONS, TRACE_OPTIONS } from './options.js';
 import { SECTION_NAMES, STATS_SECTIONS, statsListText } from '../render/stats/sections.js';
 import { READ_DEFAULTS } from './read.js';
 import { loadKeyLog } from './keylog-file.js';
 import { runTraceCommand, topicFilterError, topicNameError } from './trace.js';
+import { auditList, runAuditCommand } from './audit.js';
+import { runCoverageCommand, type ReportFormat } from './report.js';
 import { HexInputError } from './hex-input.js';
 import { checkFilter } from '../filter/compile.js';
 import { exportArgs } from './export-args.js';
@@ -213,11 +215,12 @@ export async function main(rawArgv: string[]): Promise<number> {
     return EXIT.usage;
   };
   if (checked.error !== null && !wantsHelp) return usage(checked.error);
-  if (!wantsHelp && (command === 'rules' || command === 'completion') && checked.positionals.length > 0) {
+  const coverage = command === 'rules' && rawArgv.some((w) => w === '--coverage' || w.startsWith('--coverage='));
+  if (!wantsHelp && (command === 'rules' || command === 'completion') && checked.positionals.length > 0 && !coverage) {
     return usage(`${command} takes no operand (got "${checked.positionals[0]!}")`);
   }
   if (!wantsHelp && command === 'read' && checked.positionals.length === 0) {
-    return usage('give a capture file, "-" for stdin, or a command (explain, rules, trace, stats, follow N)');
+    return usage('give a capture file, "-" for stdin, or a command (explain, rules, trace, stats, audit, follow N)');
   }
   if (!wantsHelp && command === 'trace' && checked.positionals.length === 0) return usage('trace needs a capture file (or - for stdin)');
   if (!wantsHelp && command === 'stats' && !rawArgv.includes('--list')) {
@@ -226,6 +229,8 @@ export async function main(rawArgv: string[]): Promise<number> {
     if (!SECTION_NAMES.includes(name)) return usage(`no stats section "${name}" (sections: ${SECTION_NAMES.join(', ')}; stats --list describes them)`);
     if (checked.positionals.length < 2) return usage(`stats ${name} needs a capture file (or - for stdin)`);
   }
+  if (!wantsHelp && command === 'audit' && checked.positionals.length === 0 && !rawArgv.includes('--list')) return usage('audit needs a capture file (or - for stdin), or --list');
+  if (!wantsHelp && command === 'audit' && checked.positionals.length > 0 && rawArgv.includes('--list')) return usage('audit --list takes no capture');
   // Operands never go through yargs: it parses them in quadratic time (docs/decisions.md) and turns "-" into "".
   const explicit = rawArgv.includes(command) && command !== 'read' ? [command] : rawArgv.includes('read') ? ['read'] : [];
   const argv = [...explicit, ...checked.options];
@@ -269,7 +274,13 @@ export async function main(rawArgv: string[]): Promise<number> {
             return;
           }
         }
+        const reports = (checked.pairs['report'] ?? []).map(([format, file]) => ({ format: format as ReportFormat, file })); // checked against its choices by checkArgv
+        if (reports.length > 0 && Number(a['threads'] ?? 1) > 1) {
+          usageError = '--report needs the rules in the main thread: leave out --threads 2';
+          return;
+        }
         code = await runRead({
+          reports,
           count: a['count'] === true,
           timeFormat: timeFormat(a['time'] as string | undefined),
           maxPackets: a['maxPackets'] !== undefined ? Number(a['maxPackets']) : undefined,
@@ -380,11 +391,52 @@ export async function main(rawArgv: string[]): Promise<number> {
       },
     )
     .command(
+      'audit [capture..]',
+      'security audit: clear-text credentials, anonymous access, shared credentials, brute force, broad subscriptions, guessable ClientIds, secrets in payloads … (observations with a severity, not spec violations; --list for the checks)',
+      (y) => addOptions(y, AUDIT_OPTIONS).positional('capture', { type: 'string', describe: 'capture files, or - for stdin' }),
+      async (a) => {
+        const color = decideColor({ flag: a['color'] as boolean | undefined, isTTY: process.stdout.isTTY === true, env: process.env });
+        if (a['list'] === true) {
+          for (const l of auditList(a['json'] === true, makeChalk(color))) out.line(l);
+          return;
+        }
+        const err = (l: string): void => { process.stderr.write(`${l}\n`); };
+        const keylog = loadKeyLog(a['tlsKeylog'] !== undefined ? String(a['tlsKeylog']) : undefined, process.env, err);
+        if (keylog === null) {
+          code = EXIT.unreadable;
+          return;
+        }
+        code = await runAuditCommand({
+          captures: checked.positionals, json: a['json'] === true, showSecrets: a['showSecrets'] === true,
+          port: ([] as unknown[]).concat(a['port'] ?? []).map(Number), auto: a['auto'] === true, keylog,
+          tlsPorts: ([] as unknown[]).concat(a['tlsPort'] ?? []).map(Number),
+        }, out, makeChalk(color), err);
+      },
+    )
+    .command(
       'rules',
       'list the conformance rules: id, spec, severity, paraphrase, checked or why not',
       (y) => addOptions(y, RULES_OPTIONS),
-      (a) => {
+      async (a) => {
         const color = decideColor({ flag: a['color'] as boolean | undefined, isTTY: process.stdout.isTTY === true, env: process.env });
+        if (coverage && a['checked'] !== undefined) {
+          usageError = '--checked lists the catalogue; with --coverage, --all lists the rules not exercised';
+          return;
+        }
+        if (coverage) {
+          const err = (l: string): void => { process.stderr.write(`${l}\n`); };
+          const keylog = loadKeyLog(a['tlsKeylog'] !== undefined ? String(a['tlsKeylog']) : undefined, process.env, err);
+          if (keylog === null) {
+            code = EXIT.unreadable;
+            return;
+          }
+          code = await runCoverageCommand({
+            captures: checked.positionals, json: a['json'] === true, all: a['all'] === true, spec: a['spec'] as string | undefined,
+            port: ([] as unknown[]).concat(a['port'] ?? []).map(Number), auto: a['auto'] === true, keylog,
+            tlsPorts: ([] as unknown[]).concat(a['tlsPort'] ?? []).map(Number),
+          }, out, makeChalk(color), err);
+          return;
+        }
         const spec = a['spec'] as string | undefined;
         const onlyChecked = a['checked'] as boolean | undefined;
         const rows = ruleRows().filter((r) => (spec === undefined || r.versions.split(',').includes(spec)) && (onlyChecked === undefined || r.implemented === onlyChecked));
@@ -402,6 +454,9 @@ export async function main(rawArgv: string[]): Promise<number> {
     .example('$0 stats qos-flows capture.pcap', 'QoS 1/2 flows completed and unacknowledged (with frames): how many QoS 1 publishes got no PUBACK')
     .example('$0 stats io --interval 10 --csv capture.pcap > io.csv', 'packets per 10 s by type, for a plot')
     .example('$0 follow 3 -x capture.pcap', 'connection 3 alone, both directions, in order (the same as --conn 3), in any mode')
+    .example('$0 --report junit rules.xml --report sarif rules.sarif capture.pcap', 'CI reports: one test case / result per rule (passed, failed with its frames, skipped)')
+    .example('$0 rules --coverage capture.pcap', 'which rules the capture exercised, passed and broke')
+    .example('$0 audit capture.pcap', 'security observations: clear-text credentials, anonymous access, secrets in payloads …')
     .example('$0 trace --topic "sensors/#" capture.pcap', 'each message on sensors/#: its publisher and every delivery, with latencies')
     .example('$0 trace --receivers sensors/7/temp capture.pcap', 'which clients would receive a PUBLISH to sensors/7/temp, by the subscriptions seen')
     .epilog('Exit status: 0 input read (with or without findings); 1 unreadable input; 2 usage error; 3 findings at the --fail-on threshold (--fail-on-violation: errors); 130 / 143 after SIGINT / SIGTERM (output flushed first).')

@@ -25,6 +25,11 @@ export interface OptionSpec {
   hidden?: boolean;
   /** Known, but a usage error with this explanation (an option that means nothing for this command). */
   rejected?: string;
+  /**
+   * Takes two words, a choice and a file (`--report junit FILE`): collected in Checked.pairs, never handed to yargs
+   * (which has no option of two differently typed values). `choices` lists the first word's values.
+   */
+  pair?: true;
 }
 
 export type OptionTable = Readonly<Record<string, OptionSpec>>;
@@ -86,6 +91,7 @@ export const READ_OPTIONS: OptionTable = {
   csv: { type: 'boolean', default: false, describe: 'comma-separated rows with a header, values in double quotes (-T fields -E separator=, -E header=y -E quote=d); frame, time, conn, addresses, type, client id, topic, QoS, packet id, payload length and finding ids unless -e names the fields' },
   'help-fields': { type: 'boolean', describe: 'list the fields -Y can test, with their types and Wireshark names, and exit' },
   ...FAIL,
+  report: { type: 'string', pair: true, choices: ['junit', 'sarif'], describe: 'junit FILE or sarif FILE: write a CI report, one test case / result per rule: passed (exercised, no finding), failed (with its frames), skipped (not exercised); repeatable' },
   'fail-on-violation': { type: 'boolean', default: false, describe: 'the same as --fail-on error' },
   sessions: { type: 'boolean', default: true, describe: 'follow clients and messages across connections: sessions, subscriptions, deliveries (--no-sessions: off; off with --shard K/N, N > 1)' },
   shard: { type: 'string', describe: 'K/N: only the connections whose 4-tuple hash modulo N is K-1, to split one capture over N processes (see README)' },
@@ -107,9 +113,15 @@ export const EXPLAIN_OPTIONS: OptionTable = {
 
 export const RULES_OPTIONS: OptionTable = {
   json: { type: 'boolean', default: false, describe: 'NDJSON, one object per rule' },
+  coverage: { type: 'string', positional: true, describe: 'CAPTURE: which rules the capture exercised, passed and broke (more captures may follow); read\'s --port, --auto, --tls-keylog, --tls-port apply' },
+  all: { type: 'boolean', default: false, describe: 'with --coverage: list the rules not exercised too' },
   spec: { type: 'string', choices: ['3.1', '3.1.1', '5.0'], describe: 'only rules of this version' },
   checked: { type: 'boolean', describe: 'only rules that are checked (--no-checked: only those that are not)' },
   color: { type: 'boolean', describe: 'force colour on or off' },
+  port: READ_OPTIONS.port!,
+  auto: READ_OPTIONS.auto!,
+  'tls-keylog': READ_OPTIONS['tls-keylog']!,
+  'tls-port': READ_OPTIONS['tls-port']!,
 };
 
 /** Options every command takes. */
@@ -150,12 +162,24 @@ export const STATS_OPTIONS: OptionTable = {
   color: OUTPUT.color!,
 };
 
+export const AUDIT_OPTIONS: OptionTable = {
+  json: { type: 'boolean', default: false, describe: 'NDJSON: one object per finding, then a summary object' },
+  list: { type: 'boolean', default: false, describe: 'list the audit checks (id, severity, why, how) and exit' },
+  'show-secrets': { type: 'boolean', default: false, describe: 'show user names, passwords and secret values instead of masking them' },
+  port: READ_OPTIONS.port!,
+  auto: READ_OPTIONS.auto!,
+  'tls-keylog': READ_OPTIONS['tls-keylog']!,
+  'tls-port': READ_OPTIONS['tls-port']!,
+  color: OUTPUT.color!,
+};
+
 export const COMMANDS: Readonly<Record<string, OptionTable>> = {
   read: READ_OPTIONS,
   /** `follow N CAPTURE`: read with --conn N (src/cli/main.ts rewrites it before anything else looks at it). */
   follow: READ_OPTIONS,
   trace: TRACE_OPTIONS,
   stats: STATS_OPTIONS,
+  audit: AUDIT_OPTIONS,
   explain: EXPLAIN_OPTIONS,
   rules: RULES_OPTIONS,
   completion: {},
@@ -190,6 +214,8 @@ export interface Checked {
   positionals: string[];
   /** Option words with their values, in order (for yargs). */
   options: string[];
+  /** The values of two-word options (OptionSpec.pair), by option name, in order. */
+  pairs: Record<string, [string, string][]>;
 }
 
 function lookup(table: OptionTable, name: string): [string, OptionSpec] | undefined {
@@ -217,6 +243,7 @@ export function checkArgv(argv: readonly string[], display: (word: string) => st
   const table = COMMANDS[command]!;
   const positionals: string[] = [];
   const options: string[] = [];
+  const pairs: Record<string, [string, string][]> = {};
   let error: string | null = null;
   const fail = (msg: string): void => { error ??= msg; };
   let skippedCommand = command === 'read' && !argv.includes('read');
@@ -246,6 +273,20 @@ export function checkArgv(argv: readonly string[], display: (word: string) => st
       const [full, spec] = found;
       if (spec.rejected !== undefined) {
         fail(spec.rejected);
+        continue;
+      }
+      if (spec.pair === true) {
+        const kind = argv[i + 1];
+        const file = argv[i + 2];
+        if (eq >= 0 || kind === undefined || file === undefined || kind === '--' || file === '--') {
+          fail(`--${full} needs two words: ${(spec.choices ?? []).join(' or ')}, then a file (e.g. --${full} ${spec.choices?.[0] ?? 'KIND'} out.xml)`);
+          i = argv.length;
+          continue;
+        }
+        i += 2;
+        const bad = checkValue(full, spec, kind);
+        if (bad !== null) fail(display(bad));
+        (pairs[full] ??= []).push([kind, file]);
         continue;
       }
       if (spec.positional !== true) options.push(w);
@@ -296,7 +337,7 @@ export function checkArgv(argv: readonly string[], display: (word: string) => st
       break;
     }
   }
-  return { error, positionals, options };
+  return { error, positionals, options, pairs };
 }
 
 /**

@@ -74,8 +74,13 @@ export interface Pipeline extends CaptureSink {
   readonly frames: number;
   /** TCP segments seen per port, for the "no MQTT" hint. */
   readonly ports: PortCensus;
-  /** The sessions stage, when it runs here (for queries of its broker model: `trace --receivers`). */
+  /**
+   * The sessions stage, when it runs here (for queries of its broker model: `trace --receivers`; and the rules it
+   * checks count as exercised only when it runs).
+   */
   readonly sessions: SessionsStage | null;
+  /** The rules stage (null when this pipeline stops before it): its counters say which rules the capture exercised. */
+  readonly rules: RuleEngine | null;
 }
 
 export function buildPipeline(out: TraceSink, opts: PipelineOptions, onFrame?: (rec: CaptureRecord) => void): Pipeline {
@@ -91,7 +96,8 @@ export function buildPipeline(out: TraceSink, opts: PipelineOptions, onFrame?: (
 export function buildFrontPipeline(afterRules: TraceSink, opts: PipelineOptions, onFrame?: (rec: CaptureRecord) => void, withRules = true): Pipeline {
   // The sessions stage follows the rules wherever they run (here, or in the --threads 2 worker).
   const sessions = withRules ? sessionsStage(afterRules, opts) : null;
-  const rules: PacketSink = withRules ? new RuleEngine(sessions ?? afterRules) : afterRules;
+  const engine = withRules ? new RuleEngine(sessions ?? afterRules) : null;
+  const rules: PacketSink = engine ?? afterRules;
   const payloadLimit = opts.fieldsShown === false ? 0 : opts.payloadLimit;
   const mqtt = new ConnectionDecoder(rules, { tree: opts.tree, ...(payloadLimit !== undefined ? { payloadLimit } : {}) });
   // TCP -> transport (stream layers chosen by port and by the first bytes: TLS, WebSocket, WebSocket inside TLS) -> MQTT.
@@ -122,6 +128,7 @@ export function buildFrontPipeline(afterRules: TraceSink, opts: PipelineOptions,
     get frames() { return frames; },
     ports,
     sessions,
+    rules: engine,
     record(rec: CaptureRecord): void {
       frames = rec.frame;
       lastSec = rec.timeSec;

@@ -13,6 +13,8 @@ import { MemoryOut } from './output.js';
 import { buildFrontPipeline, readAll, type PipelineOptions } from './pipeline.js';
 import { runThreaded } from './threads.js';
 import { loadKeyLog } from './keylog-file.js';
+import { CoverageCollector } from '../rules/coverage.js';
+import { rowsOf, writeReports, type ReportRequest } from './report.js';
 import type { KeyLog } from '../transport/tls/keylog.js';
 
 export { EXIT, oneLine, renderOptions, type CommonArgs, type FailOn } from './back-end.js';
@@ -31,6 +33,8 @@ export interface ReadArgs extends BackEndArgs {
   tlsPorts?: number[];
   /** --no-sessions: false leaves the sessions stage out (it is off with --shard K/N, N > 1, either way). */
   sessions?: boolean;
+  /** --report junit|sarif FILE: CI reports written after the run (in one thread only: the rules' counters are read here). */
+  reports?: ReportRequest[];
 }
 
 /** Where a run's output goes: lines and NDJSON records (stdout), and one-line messages (stderr). */
@@ -72,7 +76,9 @@ export async function readCaptures(a: ReadArgs, io: ReadIo): Promise<number> {
   let limitReached = false;
   let onLimit = (): void => {};
   const limit = new Promise<void>((resolve) => { onLimit = () => { limitReached = true; resolve(); }; });
-  const be = buildBackEnd(a, out, io.color, needsTree(renderOptions(a, io.color)), onLimit);
+  const reports = a.reports ?? [];
+  const collector = reports.length > 0 ? new CoverageCollector() : null;
+  const be = buildBackEnd(a, out, io.color, needsTree(renderOptions(a, io.color)), onLimit, collector !== null ? [collector] : []);
   const pipeline = buildFrontPipeline(be.sink, { ...pipelineOptions(a, keylog), ...(be.wsNotes !== null ? { wsNotes: be.wsNotes } : {}) }, (rec) => be.renderer.frameTime(rec.timeSec, rec.timeNsec));
   const signalled = io.interrupted ?? ((): boolean => false);
   const interrupted = (): boolean => limitReached || signalled();
@@ -85,6 +91,10 @@ export async function readCaptures(a: ReadArgs, io: ReadIo): Promise<number> {
       pipeline.finish();
       out.flush();
       io.err(`mqtt-dissect: ${oneLine(err.message)}`);
+      if (collector !== null) {
+        const bad = writeReports(reports, rowsOf(pipeline, collector), a.captures);
+        if (bad !== null) io.err(`mqtt-dissect: ${oneLine(bad)}`);
+      }
       return EXIT.unreadable;
     }
     throw err;
@@ -93,6 +103,13 @@ export async function readCaptures(a: ReadArgs, io: ReadIo): Promise<number> {
   }
   pipeline.finish();
   endOutput(a, be, out, io.color, io.width);
+  if (collector !== null) {
+    const bad = writeReports(reports, rowsOf(pipeline, collector), a.captures);
+    if (bad !== null) {
+      io.err(`mqtt-dissect: ${oneLine(bad)}`);
+      return EXIT.unreadable;
+    }
+  }
   if (be.counter.packets === 0 && !interrupted()) io.err(noMqttMessage(a.captures.join(', '), pipeline.ports, defaultPorts(a.port), be.counter.tlsUndecrypted));
   return a.failOn !== undefined && be.counter.count > 0 ? EXIT.violations : EXIT.ok;
 }

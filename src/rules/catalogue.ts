@@ -142,10 +142,10 @@ const IMPLEMENTED_311 = [
   'MQTT-3.14.1-1', 'MQTT-3.14.4-2', 'MQTT-4.3.3-1', 'MQTT-4.3.3-2',
   'MQTT-4.6.0-2', 'MQTT-4.6.0-3', 'MQTT-4.6.0-4', 'MQTT-4.7.1-1', 'MQTT-4.7.1-2', 'MQTT-4.7.1-3', 'MQTT-4.7.2-1',
   'MQTT-4.7.3-1', 'MQTT-4.7.3-2', 'MQTT-4.8.0-1', 'MQTT-6.0.0-1', 'MQTT-6.0.0-3', 'MQTT-6.0.0-4',
-  // Across connections: the sessions stage (src/sessions/findings.ts).
-  'MQTT-3.1.4-2', 'MQTT-3.2.2-2', 'MQTT-3.2.2-3', 'MQTT-3.3.1-9', 'MQTT-3.3.5-1', 'MQTT-4.4.0-1', 'MQTT-4.6.0-1',
-  'MQTT-3.10.4-2',
 ];
+
+/** Across connections: the sessions stage checks these (src/sessions/findings.ts). */
+const ACROSS_311 = ['MQTT-3.1.4-2', 'MQTT-3.2.2-2', 'MQTT-3.2.2-3', 'MQTT-3.3.1-9', 'MQTT-3.3.5-1', 'MQTT-4.4.0-1', 'MQTT-4.6.0-1', 'MQTT-3.10.4-2'];
 
 const IMPLEMENTED_50 = [
   'MQTT-1.5.4-1', 'MQTT-1.5.4-2', 'MQTT-1.5.5-1', 'MQTT-1.5.7-1', 'MQTT-2.1.3-1', 'MQTT-2.2.1-3', 'MQTT-2.2.1-4',
@@ -170,9 +170,12 @@ const IMPLEMENTED_50 = [
   'MQTT-4.6.0-3', 'MQTT-4.6.0-4', 'MQTT-4.7.0-1', 'MQTT-4.7.1-1', 'MQTT-4.7.1-2', 'MQTT-4.7.2-1', 'MQTT-4.7.3-1',
   'MQTT-4.7.3-2', 'MQTT-4.8.2-1', 'MQTT-4.8.2-2', 'MQTT-4.12.0-2', 'MQTT-4.12.0-3', 'MQTT-4.12.0-5',
   'MQTT-4.12.0-6', 'MQTT-4.12.0-7', 'MQTT-4.12.1-1', 'MQTT-4.13.1-1', 'MQTT-6.0.0-1', 'MQTT-6.0.0-3', 'MQTT-6.0.0-4',
-  // Across connections: the sessions stage (src/sessions/findings.ts).
-  'MQTT-3.1.4-3', 'MQTT-3.2.2-3', 'MQTT-3.3.1-12', 'MQTT-3.3.4-2', 'MQTT-4.6.0-1', 'MQTT-3.8.3-3', 'MQTT-3.10.4-2',
 ];
+
+const ACROSS_50 = ['MQTT-3.1.4-3', 'MQTT-3.2.2-3', 'MQTT-3.3.1-12', 'MQTT-3.3.4-2', 'MQTT-4.6.0-1', 'MQTT-3.8.3-3', 'MQTT-3.10.4-2'];
+
+/** Keys of the rules the sessions stage checks (they are evaluated only when it runs). */
+export const SESSIONS_STAGE_KEYS: ReadonlySet<string> = new Set([...ACROSS_311.map((id) => `3.1.1|${id}`), ...ACROSS_50.map((id) => `5.0|${id}`)]);
 
 const IMPLEMENTED_REF = [
   'ALL:2.2.3:rl-max-4-bytes', '3.1.1:2.2.3:rl-nonminimal', 'ALL:2.2.1:reserved-types', 'ALL:2.2.1:direction',
@@ -345,8 +348,8 @@ function parseVersions(s: string): SpecVersion[] {
 
 const IMPLEMENTED: ReadonlySet<string> = new Set([
   ...RFC6455_RULES.map(([id]) => `rfc6455|${id}`),
-  ...IMPLEMENTED_311.map((id) => `3.1.1|${id}`),
-  ...IMPLEMENTED_50.map((id) => `5.0|${id}`),
+  ...[...IMPLEMENTED_311, ...ACROSS_311].map((id) => `3.1.1|${id}`),
+  ...[...IMPLEMENTED_50, ...ACROSS_50].map((id) => `5.0|${id}`),
   ...IMPLEMENTED_REF.map((id) => `ref|${id}`),
 ]);
 

@@ -8,6 +8,7 @@ import type { MqttPacket } from '../mqtt/packets.js';
 import type { Connection, ConnectionEnd, Direction, StreamEvent, TransportFinding } from '../tcp/types.js';
 import type { ClosedConnection } from './close.js';
 import { checkPacket } from './packet-checks.js';
+import { newCounters, packetClass, type RuleCounters } from './coverage.js';
 import { ConnSession } from './session.js';
 import { ATTACHED_TO_FIRST_PACKET, transportViolation } from './transport-findings.js';
 
@@ -25,6 +26,11 @@ export class RuleEngine implements PacketSink {
   private readonly sessions = new Map<number, ConnSession>();
   /** Transport findings waiting for the first packet of a direction (see ATTACHED_TO_FIRST_PACKET), per connection. */
   private readonly waiting = new Map<number, { dir: Direction; finding: TransportFinding }[]>();
+  /**
+   * How often the checks ran, by packet class (src/rules/coverage.ts turns it into a count per rule): one typed-array
+   * increment per packet, no lookup, no allocation.
+   */
+  readonly counters: RuleCounters = newCounters();
 
   constructor(next: PacketSink, opts: RuleEngineOptions = {}) {
     this.next = next;
@@ -32,11 +38,14 @@ export class RuleEngine implements PacketSink {
   }
 
   open(conn: Connection): void {
+    if (conn.tls) this.counters.tlsConnections++;
     if (this.session) this.sessions.set(conn.id, new ConnSession(conn));
     this.next.open(conn);
   }
 
   packet(rec: PacketRecord): void {
+    const t = rec.conn.transport;
+    this.counters.classes[packetClass(rec.decoded.level, t !== undefined && t[t.length - 1] === 'websocket', rec.decoded.type)]!++;
     checkPacket(rec.bytes, rec.decoded, rec.dir, rec.violations);
     if (this.waiting.size > 0) this.attachWaiting(rec);
     if (this.session) {

@@ -37,6 +37,9 @@ export interface HarnessOpts {
   id?: number;
 }
 
+/** Every Harness made since the last reset (the coverage test reads their packets and counters). */
+export const HARNESSES: Harness[] = [];
+
 export class Harness {
   readonly conn: Connection;
   readonly sink = new Collect();
@@ -51,6 +54,7 @@ export class Harness {
     this.level = o.level ?? 4;
     this.engine = new RuleEngine(this.sink);
     this.engine.open(this.conn);
+    HARNESSES.push(this);
   }
 
   send(dir: 'c2s' | 's2c', bytes: Uint8Array, at?: number): PacketRecord {

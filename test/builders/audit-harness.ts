@@ -1,0 +1,28 @@
+/** Frames through the pipeline into the audit stage (src/audit/stage.ts), as `mqtt-dissect audit` runs it. */
+import { AuditStage, type AuditFinding, type AuditLimit } from '../../src/audit/stage.js';
+import { buildFrontPipeline, DEFAULT_PORTS } from '../../src/cli/pipeline.js';
+import { LINK, toRecords } from './frames.js';
+
+export interface AuditRun {
+  findings: AuditFinding[];
+  limits: AuditLimit[];
+  stage: AuditStage;
+}
+
+/** `times`: each frame's time in seconds from the first (1 ms apart when absent). */
+export function auditFrames(frames: Uint8Array[], o: { showSecrets?: boolean; times?: number[]; ports?: number[] } = {}): AuditRun {
+  const stage = new AuditStage({ showSecrets: o.showSecrets === true });
+  const p = buildFrontPipeline(stage, { ports: [...DEFAULT_PORTS, ...(o.ports ?? [])], auto: false, tree: false, fieldsShown: true, dialect: 'none', sessions: false });
+  const recs = toRecords(frames, LINK.RAW);
+  const start = recs[0]?.timeSec ?? 0;
+  recs.forEach((r, i) => {
+    const t = o.times?.[i];
+    if (t !== undefined) {
+      r.timeSec = start + Math.floor(t);
+      r.timeNsec = Math.round((t - Math.floor(t)) * 1e9);
+    }
+    p.record(r);
+  });
+  p.finish();
+  return { findings: stage.finish(), limits: stage.limits(), stage };
+}
