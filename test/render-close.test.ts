@@ -8,6 +8,7 @@ import { describe, expect, test } from 'vitest';
 import { makeChalk } from '../src/render/color.js';
 import { CLOSE_KEYS, closeJson, closeLine, closeObject } from '../src/render/close.js';
 import { SummaryCollector } from '../src/render/summary.js';
+import type { SessionsClose } from '../src/sessions/records.js';
 import { ROOT } from './builders/cli.js';
 import { TcpSession } from './builders/frames.js';
 import { connack, connect, disconnect, pingreq, pingresp } from './builders/mqtt-bytes.js';
@@ -102,6 +103,28 @@ describe('close records', () => {
     const cs = closes(frames, times);
     expect(cs.map((c) => [c.conn, c.how, c.by])).toEqual([[1, 'fin', 'client'], [0, 'capture-end', null]]);
     expect(cs[1]!.durationSec).toBeCloseTo(0.6, 6);
+  });
+
+  test('the sessions stage\'s takeover and Will audit: keys in order, and said in the text line', () => {
+    const { frames, times, at } = timed();
+    const s = new TcpSession('10.0.0.2:50000', '10.0.0.1:1883');
+    at(0, s.handshake());
+    at(0.1, s.c2s(connect({ will: { topic: 'w', payload: 'x' } })));
+    at(0.2, s.s2c(connack({})));
+    at(0.4, s.close('server'));
+    const r = runFrames(frames, { times });
+    const { conn, end } = r.closes[0]!;
+    const withWill: SessionsClose = { ...end, takeover: { conn: 3, frame: 9 }, will: 'fired', willDeliveries: [{ conn: 1, frame: 12, clientId: 'w', qos: 1, afterCloseMs: 2 }] };
+    const c = closeObject(conn, withWill);
+    expect(Object.keys(c)).toEqual(CLOSE_KEYS.map((k) => k[0]).filter((k) => k in c));
+    expect(c).toMatchObject({ willDue: true, takeover: { conn: 3, frame: 9 }, will: 'fired', willDeliveries: [{ frame: 12 }] });
+    expect(closeLine(makeChalk(false), conn, withWill)).toMatch(/taken over by conn 3 \(frame 9\); Will published \(frame 12\)$/);
+    // Without the sessions stage (--no-sessions): no such keys, and the rules' "Will due".
+    const bare: SessionsClose = { ...end, will: undefined };
+    expect(closeObject(conn, bare)).not.toHaveProperty('will');
+    expect(closeLine(makeChalk(false), conn, bare)).toMatch(/Will due$/);
+    // With it: the capture ends before the Will's window does.
+    expect(closeObject(conn, end)).toMatchObject({ will: 'pending', takeover: null });
   });
 
   test('docs/json.md lists every key of the close record', () => {
