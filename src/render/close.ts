@@ -24,6 +24,7 @@ export const CLOSE_KEYS: readonly (readonly [key: string, type: string, meaning:
   ['by', '`"client"` \\| `"server"` \\| null', 'who ended it: the sender of the first DISCONNECT, else of the RST or first FIN; null when neither did (capture end, eviction, reuse)'],
   ['how', 'string', '`"disconnect"` (an MQTT DISCONNECT, then the TCP close), `"fin"`, `"rst"`, `"capture-end"` (still open when the capture ended), `"evicted"` (dropped to stay within the connection budget), `"reuse"` (a new SYN on the same 4-tuple)'],
   ['tcp', 'string', 'how the TCP stream ended: `"fin"`, `"rst"`, `"capture-end"`, `"evicted"`, `"reuse"`'],
+  ['why', 'string', 'why it ended, first that applies: `"capture-end"`, `"evicted"`, `"takeover"` (a later CONNECT of the same ClientId; sessions stage), `"refused"` (a refusing CONNACK), `"client-disconnect"` / `"server-disconnect"` (an MQTT DISCONNECT; see `reasonCode`), `"reuse"`, `"keep-alive"` (the server closed it after the client was silent past 1.5 × Keep Alive), `"client-fin"`, `"client-rst"`, `"server-fin"`, `"server-rst"` (a TCP close without DISCONNECT; `silenceSec` says after how long a silence), `"fin"` / `"rst"` (by neither side known)'],
   ['disconnectFrame', 'number', 'only with `how:"disconnect"`: the frame of that DISCONNECT'],
   ['reasonCode', 'number', 'only with a 5.0 DISCONNECT: its reason code'],
   ['reasonCodeName', 'string', 'only with a 5.0 DISCONNECT: the reason code\'s name'],
@@ -71,6 +72,7 @@ export function closeObject(conn: Connection, end: ConnectionEnd): Record<string
     by: f.by === null ? null : ROLE[f.by],
     how: d !== null ? 'disconnect' : end.cause,
     tcp: end.cause,
+    why: whyEnded(end, f),
   };
   if (d !== null) {
     o.disconnectFrame = d.frame;
@@ -96,6 +98,17 @@ export function closeObject(conn: Connection, end: ConnectionEnd): Record<string
   }
   o.violations = closeViolations(end).map(violationJson);
   return o;
+}
+
+/** The one cause of the close record's `why` key. */
+function whyEnded(end: ConnectionEnd, f: SessionEnd): string {
+  if (end.cause === 'capture-end' || end.cause === 'evicted') return end.cause;
+  if (sessionsClose(end).takeover) return 'takeover';
+  if (f.refused) return 'refused';
+  if (f.disconnect !== null) return f.disconnect.dir === 'c2s' ? 'client-disconnect' : 'server-disconnect';
+  if (end.cause === 'reuse') return end.cause;
+  if (f.keepAliveExpired && f.by === 's2c') return 'keep-alive';
+  return f.by === null ? end.cause : `${ROLE[f.by]}-${end.cause}`;
 }
 
 export function closeJson(conn: Connection, end: ConnectionEnd): string {
