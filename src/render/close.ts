@@ -124,6 +124,8 @@ export function endText(end: ConnectionEnd): string {
   const f = sessionEnd(end);
   const by = f?.by ?? end.by;
   const who = by === null ? '' : ` by ${ROLE[by]}`;
+  const tk = sessionsClose(end).takeover;
+  if (tk && end.cause !== 'capture-end' && end.cause !== 'evicted') return `taken over (conn ${tk.conn})`;
   if (f?.disconnect) return `DISCONNECT${f.disconnect.reasonCode !== undefined && f.disconnect.reasonCode !== 0 ? ` ${hex(f.disconnect.reasonCode)}` : ''}${who}`;
   switch (end.cause) {
     case 'fin': return `FIN${who}`;
