@@ -32,6 +32,8 @@ const EARLY_SEC = 1;
 const DELAY_SLACK_SEC = 1;
 /** Close records held at once; past it the oldest is decided early (with what the capture showed so far). */
 export const MAX_HELD_WILLS = 4_096;
+/** Wills with one topic looked at per delivery (many connections may share one Will Topic and payload). */
+const MAX_SCAN = 64;
 /** Will deliveries listed per close record (all count for the outcome). */
 const MAX_WILL_DELIVERIES = 64;
 /** 5.0 Session Expiry Interval 0xFFFFFFFF: the session does not expire. */
@@ -48,8 +50,9 @@ interface Entry {
   length: number;
   delaySec: number;
   accepted: boolean;
-  /** The next entry with the same payload hash. */
-  sameHash: Entry | null;
+  /** The other entries with the same Will Topic (a list per topic, newest first, unlinked in O(1)). */
+  next: Entry | null;
+  prev: Entry | null;
   closed: boolean;
   end: SessionsClose | null;
   closeT: number;
@@ -97,8 +100,12 @@ function seconds(end: ConnectionEnd): number {
 export class Wills {
   private readonly host: WillHost;
   private readonly byConn = new Map<number, Entry>();
-  private readonly byHash = new Map<number, Entry>();
+  /** Wills by Will Topic (open connections with a Will, and held closes), newest first. */
+  private readonly byTopic = new Map<string, Entry>();
+  /** Held closes, by deadline (kept sorted: most arrive in order, a 5.0 Will Delay moves one later). */
   private held: Entry[] = [];
+  /** 5.0 held closes whose Will waits for its Will Delay, by ClientId: what a reconnect cancels. */
+  private readonly delayed = new Map<string, Entry>();
   private nextDeadline = Infinity;
   private lastT = -Infinity;
   private limitSaid = false;
@@ -109,7 +116,7 @@ export class Wills {
 
   /** Wills indexed (open connections with a Will, and held closes): 0 means deliveries need not look here. */
   get size(): number {
-    return this.byHash.size;
+    return this.byTopic.size;
   }
 
   /** A CONNECT: its Will, if it has one, is indexed by payload hash. */
@@ -119,14 +126,17 @@ export class Wills {
     const wp = d.willPayload;
     const e: Entry = {
       conn: rec.conn, level: d.level, topic: d.willTopic, hash: fnv1a(rec.bytes, wp.start, wp.end), length: wp.end - wp.start,
-      delaySec: d.level === 5 ? d.willProperties?.willDelayInterval ?? 0 : 0, accepted: false, sameHash: null, closed: false,
+      delaySec: d.level === 5 ? d.willProperties?.willDelayInterval ?? 0 : 0, accepted: false, next: null, prev: null, closed: false,
       end: null, closeT: 0, fireAt: 0, deadline: 0, due: null, reason: 'undecided', delayBinds: false, clientId: null,
       deliveries: null, seen: 0, firstT: Infinity,
     };
     this.byConn.set(rec.conn.id, e);
-    const head = this.byHash.get(e.hash);
-    e.sameHash = head ?? null;
-    this.byHash.set(e.hash, e);
+    const head = this.byTopic.get(e.topic);
+    if (head !== undefined) {
+      e.next = head;
+      head.prev = e;
+    }
+    this.byTopic.set(e.topic, e);
   }
 
   /** The CONNACK accepted the connection; a new connection of the session cancels a Will waiting for its Will Delay. */
@@ -136,13 +146,13 @@ export class Wills {
       e.accepted = true;
       e.clientId = clientId;
     }
-    if (clientId === null || this.held.length === 0) return;
-    for (const h of this.held) {
-      // MQTT-3.1.3-9: a new connection to the session before the Will Delay Interval passed; the Will is not sent.
-      if (h.clientId === clientId && h.level === 5 && h.due === true && t < h.fireAt && resumed) {
-        h.due = false;
-        h.reason = 'reconnected';
-      }
+    if (clientId === null || this.delayed.size === 0) return;
+    const h = this.delayed.get(clientId);
+    // MQTT-3.1.3-9: a new connection to the session before the Will Delay Interval passed; the Will is not sent.
+    if (h !== undefined && h.due === true && t < h.fireAt && resumed) {
+      h.due = false;
+      h.reason = 'reconnected';
+      this.delayed.delete(clientId);
     }
   }
 
@@ -150,17 +160,11 @@ export class Wills {
   tick(t: number): void {
     if (t > this.lastT) this.lastT = t;
     if (t < this.nextDeadline) return;
-    const keep: Entry[] = [];
-    let next = Infinity;
-    for (const h of this.held) {
-      if (h.deadline <= t) this.resolve(h, false);
-      else {
-        keep.push(h);
-        next = Math.min(next, h.deadline);
-      }
-    }
-    this.held = keep;
-    this.nextDeadline = next;
+    let n = 0;
+    while (n < this.held.length && this.held[n]!.deadline <= t) n++;
+    const due = this.held.splice(0, n);
+    this.nextDeadline = this.held[0]?.deadline ?? Infinity;
+    for (const h of due) this.resolve(h, false);
   }
 
   get holding(): boolean {
@@ -174,8 +178,9 @@ export class Wills {
   delivery(rec: PacketRecord, clientId: string | null, qos: number, topic: string, hash: number, length: number, t: number): boolean {
     let best: Entry | null = null;
     let rank = 0;
-    for (let e = this.byHash.get(hash) ?? null; e !== null; e = e.sameHash) {
-      if (e.length !== length || e.topic !== topic || e.conn.id === rec.conn.id) continue;
+    let scanned = 0;
+    for (let e = this.byTopic.get(topic) ?? null; e !== null && scanned < MAX_SCAN; e = e.next, scanned++) {
+      if (e.hash !== hash || e.length !== length || e.conn.id === rec.conn.id) continue;
       const r = e.closed ? (e.due === true && t >= e.fireAt - DELAY_SLACK_SEC ? 3 : 2) : e.accepted ? 1 : 0;
       if (r > rank || (r === rank && best !== null && e.closed && e.closeT < best.closeT)) {
         best = e;
@@ -241,6 +246,7 @@ export class Wills {
       e.firstT = e.deliveries.reduce((m, x) => Math.min(m, x.t), Infinity);
     }
     if (e.closeT > this.lastT) this.lastT = e.closeT;
+    if (e.level === 5 && e.due === true && e.fireAt > e.closeT && e.clientId !== null) this.delayed.set(e.clientId, e);
     if (this.held.length >= MAX_HELD_WILLS) {
       if (!this.limitSaid) {
         this.limitSaid = true;
@@ -249,14 +255,18 @@ export class Wills {
       const old = this.held.shift()!;
       this.resolve(old, false);
     }
-    this.held.push(e);
-    if (e.deadline < this.nextDeadline) this.nextDeadline = e.deadline;
+    // Sorted by deadline: from the end, since closes come in capture order and most have no Will Delay.
+    let i = this.held.length;
+    while (i > 0 && this.held[i - 1]!.deadline > e.deadline) i--;
+    this.held.splice(i, 0, e);
+    this.nextDeadline = this.held[0]!.deadline;
   }
 
   /** End of the capture: every held close goes on, decided with what the capture showed. */
   finish(): void {
     const held = this.held;
     this.held = [];
+    this.delayed.clear();
     this.nextDeadline = Infinity;
     for (const h of held) this.resolve(h, true);
   }
@@ -300,7 +310,7 @@ export class Wills {
         outcome = watching > 0 ? 'not-fired' : 'not-due';
       }
     }
-    this.unindex(e);
+    if (e.clientId !== null && this.delayed.get(e.clientId) === e) this.delayed.delete(e.clientId);
     this.finishEntry(e, outcome, out);
   }
 
@@ -324,19 +334,13 @@ export class Wills {
   }
 
   private unindex(e: Entry): void {
-    const head = this.byHash.get(e.hash);
-    if (head === undefined) return;
-    if (head === e) {
-      if (e.sameHash === null) this.byHash.delete(e.hash);
-      else this.byHash.set(e.hash, e.sameHash);
-    } else {
-      for (let p: Entry | null = head; p !== null; p = p.sameHash) {
-        if (p.sameHash === e) {
-          p.sameHash = e.sameHash;
-          break;
-        }
-      }
+    if (e.prev !== null) e.prev.next = e.next;
+    else if (this.byTopic.get(e.topic) === e) {
+      if (e.next === null) this.byTopic.delete(e.topic);
+      else this.byTopic.set(e.topic, e.next);
     }
-    e.sameHash = null;
+    if (e.next !== null) e.next.prev = e.prev;
+    e.next = null;
+    e.prev = null;
   }
 }
