@@ -5,6 +5,7 @@
 import { describe, expect, test } from 'vitest';
 import { sessionEnd } from '../src/rules/close.js';
 import { connack, connect, disconnect, pingreq, publish, type Level, type Prop } from './builders/mqtt-bytes.js';
+import { MAX_HELD_WILLS } from '../src/sessions/will.js';
 import { Broker, login, sub } from './builders/sessions-harness.js';
 
 const WILL = { topic: 'will/dev', payload: 'dev-1 connection lost', qos: 1 };
@@ -192,5 +193,25 @@ describe('takeover on the close record', () => {
     expect(ids(b)).toEqual([]);
     // A connection without a Will: "none", and no takeover.
     expect(b.closed(0)).toMatchObject({ will: 'none', takeover: null });
+  });
+});
+
+describe('bounds', () => {
+  test(`past ${MAX_HELD_WILLS} closes waiting for their Will, the oldest is decided early: one sessions-limit event`, () => {
+    const b = setup();
+    const n = MAX_HELD_WILLS + 1;
+    for (let i = 0; i < n; i++) {
+      const id = 10 + i;
+      b.c(id, connect({ clientId: `dev-${i}`, will: { topic: `will/dev-${i}`, payload: 'device went away', qos: 1 } }), 1);
+      b.s(id, connack({}), 1.001);
+      b.end(id, 1.002);
+    }
+    // The first one's record went on, before its Will's window passed: undecided, no finding.
+    expect(b.closes.map((c) => c.conn)).toEqual([10]);
+    expect(b.closed(10).will).toBe('pending');
+    expect(b.closes[0]!.violations).toEqual([]);
+    expect(b.events.filter((e) => e.event === 'sessions-limit')).toHaveLength(1);
+    later(b, 10);
+    expect(b.closes).toHaveLength(n + 2);
   });
 });

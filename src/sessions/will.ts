@@ -164,7 +164,7 @@ export class Wills {
     while (n < this.held.length && this.held[n]!.deadline <= t) n++;
     const due = this.held.splice(0, n);
     this.nextDeadline = this.held[0]?.deadline ?? Infinity;
-    for (const h of due) this.resolve(h, false);
+    for (const h of due) this.resolve(h);
   }
 
   get holding(): boolean {
@@ -253,7 +253,7 @@ export class Wills {
         this.host.limit(`${MAX_HELD_WILLS} close records wait for their Wills to be decided: from here on the oldest is decided before its ${WILL_WINDOW_SEC} s window ends`);
       }
       const old = this.held.shift()!;
-      this.resolve(old, false);
+      this.resolve(old);
     }
     // Sorted by deadline: from the end, since closes come in capture order and most have no Will Delay.
     let i = this.held.length;
@@ -268,10 +268,10 @@ export class Wills {
     this.held = [];
     this.delayed.clear();
     this.nextDeadline = Infinity;
-    for (const h of held) this.resolve(h, true);
+    for (const h of held) this.resolve(h);
   }
 
-  private resolve(e: Entry, atEnd: boolean): void {
+  private resolve(e: Entry): void {
     const lv = e.level;
     const out: Violation[] = [];
     const who = (e.deliveries ?? []).slice(0, 4).map((x) => `${x.clientId === null ? `connection ${x.conn}` : `"${x.clientId}"`} in frame ${x.frame}`).join(', ');
@@ -292,7 +292,8 @@ export class Wills {
           out.push(violation(W.due[1], lv, `${name} was published ${(e.firstT - e.closeT).toFixed(3)} s after the close (to ${who}), before its Will Delay Interval of ${e.delaySec} s passed`));
         }
       }
-    } else if (atEnd && this.lastT < e.deadline) {
+    } else if (this.lastT < e.deadline) {
+      // The capture ended (or the cap made room) before the Will's window passed.
       outcome = 'pending';
     } else if (e.reason === 'reconnected') {
       outcome = 'cancelled';
