@@ -65,6 +65,7 @@ describe('the Will after an abnormal close (MQTT-3.1.2-8)', () => {
       expect(missing.closed(1).will).toBe('should-fire-not-seen');
       expect(ids(missing)).toEqual([`${spec} MQTT-3.1.2-8`]);
       expect(missing.closed(1).violations![0]!.severity).toBe('warning');
+      expect(missing.closed(1).violations![0]!.message).toContain('a subscriber in the capture ("w" (connection 0)) would have received it');
     });
     test(`${spec}: no subscriber of the Will Topic in the capture: "due-unobserved", no finding; the capture ends first: "pending"`, () => {
       const b = setup({ level, watcher: false });

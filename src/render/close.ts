@@ -40,7 +40,7 @@ export const CLOSE_KEYS: readonly (readonly [key: string, type: string, meaning:
   ['serverDisconnect', 'boolean', 'the server sent a DISCONNECT (5.0)'],
   ['willDue', 'boolean \\| null', 'the client\'s Will was due: its accepted CONNECT had a Will and the connection ended without the client\'s normal DISCONNECT (5.0: a DISCONNECT 0x00; 0x04 and the error codes leave it due); null without a CONNECT'],
   ['takeover', '{conn, frame} \\| null', 'the connection whose CONNECT took this one\'s ClientId over (`frame`: its CONNACK); null when none did. Absent with `--no-sessions` or `--shard`, like the keys below'],
-  ['will', 'string \\| null', 'what the sessions stage made of the Will: `"none"` (no Will in the CONNECT), `"fired"` (due and published), `"fired-early"` (5.0: before its Will Delay passed), `"fired-not-due"` (published after a normal DISCONNECT, a resumed session within the Will Delay, or a refused CONNECT), `"should-fire-not-seen"` (due; a subscriber of the Will Topic in the capture got nothing), `"not-fired"` (not due, and a subscriber would have shown it), `"due-unobserved"` / `"not-due"` (no subscriber in the capture to tell), `"cancelled"` (5.0: the session reconnected within the Will Delay), `"pending"` (the capture ended first), `"open"` (still open at the end); null without a CONNECT. A close with a Will is written when this is decided: up to 5 s (plus the Will Delay) of capture time after the close'],
+  ['will', 'string \\| null', 'what the sessions stage made of the Will: `"none"` (no Will in the CONNECT), `"fired"` (due and published), `"fired-early"` (5.0: before its Will Delay passed), `"fired-not-due"` (published after a normal DISCONNECT, a resumed session within the Will Delay, or a refused CONNECT), `"should-fire-not-seen"` (due; a subscriber of the Will Topic in the capture got nothing), `"not-fired"` (not due, and none seen), `"due-unobserved"` (due; no subscriber in the capture to tell), `"cancelled"` (5.0: the session reconnected within the Will Delay), `"pending"` (the capture ended first), `"open"` (still open at the end); null without a CONNECT. A close with a Will is written when this is decided: up to 5 s (plus the Will Delay) of capture time after the close'],
   ['willDeliveries', 'object[]', 'the Will\'s PUBLISH packets the broker sent: `{conn, frame, clientId, qos, afterCloseMs}` (milliseconds from the close; negative just before it), at most 64'],
   ['violations', 'object[]', 'findings only the close shows (a keep-alive silence that ran to the close, the Will audit)'],
 ];
@@ -188,7 +188,7 @@ export function closeText(conn: Connection, end: ConnectionEnd): string {
 const WILL_TEXT: Record<Exclude<WillOutcome, 'none'>, string> = {
   fired: 'Will published', 'fired-early': 'Will published before its Will Delay', 'fired-not-due': 'Will published though not due',
   'should-fire-not-seen': 'Will due, not published', 'not-fired': 'Will not published', 'due-unobserved': 'Will due (no subscriber in the capture to show it)',
-  'not-due': 'Will not due', cancelled: 'Will cancelled by a reconnect', pending: 'Will due (the capture ended first)', open: 'Will held (still open)',
+  cancelled: 'Will cancelled by a reconnect', pending: 'Will due (the capture ended first)', open: 'Will held (still open)',
 };
 
 function tcpText(end: ConnectionEnd): string {

@@ -119,13 +119,13 @@ export interface TraceSink extends PacketSink {
  * What the close record says of the client's Will (src/sessions/will.ts): `none` (the CONNECT had no Will), `fired` (due
  * and published), `fired-early` (5.0: published before its Will Delay passed), `fired-not-due` (published after a normal
  * DISCONNECT, a resumed session within the Will Delay, or a refused CONNECT), `should-fire-not-seen` (due, a subscriber in
- * the capture would have received it, none did), `not-fired` (not due, and a subscriber would have shown it),
- * `due-unobserved` / `not-due` (no subscriber of the Will Topic in the capture to tell), `cancelled` (5.0: the session
+ * the capture would have received it, none did), `not-fired` (not due, and none seen), `due-unobserved` (due, and no
+ * subscriber of the Will Topic in the capture to tell whether it was published), `cancelled` (5.0: the session
  * reconnected within the Will Delay), `pending` (the capture ended before the Will was due or its window passed), `open`
  * (the connection was still open at the end of the capture, or dropped from memory).
  */
 export type WillOutcome =
-  | 'none' | 'fired' | 'fired-early' | 'fired-not-due' | 'should-fire-not-seen' | 'not-fired' | 'due-unobserved' | 'not-due'
+  | 'none' | 'fired' | 'fired-early' | 'fired-not-due' | 'should-fire-not-seen' | 'not-fired' | 'due-unobserved'
   | 'cancelled' | 'pending' | 'open';
 
 /** An s2c PUBLISH of a closed connection's Will Topic and Will Payload. */

@@ -54,6 +54,8 @@ export const MAX_ALL_FILTER_CHARS = 16 * 1024 * 1024;
  * leaves early, as past MAX_MESSAGES. 16,384 messages with 64 KiB topics would otherwise be 1 GiB.
  */
 export const MAX_INDEX_BYTES = 16 * 1024 * 1024;
+/** Subscriptions all searches for a missing Will's subscriber may look at together (src/sessions/will.ts). */
+export const OBSERVER_BUDGET = 16_000_000;
 /** Connections listed per ClientId in its session record (all are counted). */
 const MAX_CONNECTIONS_LISTED = 1_024;
 /** What one listed delivery costs the index, besides its ClientId. */
@@ -218,6 +220,7 @@ export class SessionsStage implements PacketSink {
   private historyCapped = false;
   /** The Will audit: close records of connections with a Will wait there until it is decided. */
   private readonly wills: Wills;
+  private observerBudget = OBSERVER_BUDGET;
 
   constructor(next: TraceSink, opts: SessionsOptions = {}) {
     this.next = next;
@@ -894,22 +897,30 @@ export class SessionsStage implements PacketSink {
     return { topic, receivers, past, pastCapped: this.historyCapped, unknown, clients: this.clients.size, capped: this.limitSaid.clients };
   }
 
-  /** Open connections whose whole subscriptions (granted before `since`) take a PUBLISH to `topic`: a Will's witnesses. */
-  private observers(topic: string, since: number, notConn: number): number {
-    let n = 0;
+  /**
+   * An open connection whose whole subscriptions (granted before `since`) take a PUBLISH to `topic`: the witness a
+   * missing Will needs. Looked for only for a due Will that was not seen; all searches together look at no more than
+   * OBSERVER_BUDGET subscriptions (then a `sessions-limit` event, and no more missing Wills are judged).
+   */
+  private observers(topic: string, since: number, notConn: number): string | null {
     for (const c of this.clients.values()) {
       if (c.live.size === 0 || !c.complete) continue;
       let takes = false;
       for (const [filter, s] of c.subs) {
+        if (--this.observerBudget < 0) {
+          if (this.observerBudget === -1) this.say('sessions-limit', `${OBSERVER_BUDGET} subscriptions looked at for subscribers of Will Topics: Wills not seen are no longer judged`);
+          this.observerBudget = -2;
+          return null;
+        }
         if (s.since <= since && !(s.noLocal && !filter.startsWith('$share/')) && topicMatches(s.filter, topic)) {
           takes = true;
           break;
         }
       }
       if (!takes) continue;
-      for (const o of c.live) if (o.conn.id !== notConn && o.connect !== null && o.connect.time <= since) n++;
+      for (const o of c.live) if (o.conn.id !== notConn && o.connect !== null && o.connect.time <= since) return `"${c.id}" (connection ${o.conn.id})`;
     }
-    return n;
+    return null;
   }
 
   private say(event: 'sessions-partial' | 'sessions-limit', message: string): void {

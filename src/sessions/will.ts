@@ -83,8 +83,11 @@ export interface WillClose {
 }
 
 export interface WillHost {
-  /** Connections open now whose subscriptions (known whole, granted before `since`) take a PUBLISH to `topic`. */
-  observers(topic: string, since: number, notConn: number): number;
+  /**
+   * A connection open now whose subscriptions (known whole, granted before `since`) take a PUBLISH to `topic`, named
+   * (`"ClientId" (connection N)`); null when there is none, or the search's budget is spent.
+   */
+  observers(topic: string, since: number, notConn: number): string | null;
   emit(conn: Connection, end: ConnectionEnd): void;
   /** A cap was reached (said once). */
   limit(message: string): void;
@@ -297,18 +300,17 @@ export class Wills {
       outcome = 'pending';
     } else if (e.reason === 'reconnected') {
       outcome = 'cancelled';
+    } else if (e.due !== true) {
+      // Not due (or not decided) and not seen: nothing to judge, so no witness is looked for.
+      outcome = 'not-fired';
     } else {
-      const watching = this.host.observers(e.topic, e.fireAt, e.conn.id);
-      if (e.due === true) {
-        outcome = watching > 0 ? 'should-fire-not-seen' : 'due-unobserved';
-        if (watching > 0) {
-          const why = e.reason === 'takeover-ends-session' ? 'the connection was taken over by a clean one (the session ended)'
-            : e.reason === 'disconnect-will' ? 'the client disconnected with 0x04 (Disconnect with Will Message)'
-              : `the connection ended without the client's ${lv === 5 ? 'DISCONNECT 0x00' : 'DISCONNECT'}`;
-          out.push(violation(W.due[lv === 5 ? 1 : 0], lv, `${name} was not published within ${WILL_WINDOW_SEC} s${e.fireAt > e.closeT ? ` of its Will Delay (${(e.fireAt - e.closeT).toFixed(0)} s)` : ''} although ${why} and ${watching} subscriber connection${watching === 1 ? '' : 's'} in the capture would have received it`));
-        }
-      } else {
-        outcome = watching > 0 ? 'not-fired' : 'not-due';
+      const witness = this.host.observers(e.topic, e.fireAt, e.conn.id);
+      outcome = witness === null ? 'due-unobserved' : 'should-fire-not-seen';
+      if (witness !== null) {
+        const why = e.reason === 'takeover-ends-session' ? 'the connection was taken over by a clean one (the session ended)'
+          : e.reason === 'disconnect-will' ? 'the client disconnected with 0x04 (Disconnect with Will Message)'
+            : `the connection ended without the client's ${lv === 5 ? 'DISCONNECT 0x00' : 'DISCONNECT'}`;
+        out.push(violation(W.due[lv === 5 ? 1 : 0], lv, `${name} was not published within ${WILL_WINDOW_SEC} s${e.fireAt > e.closeT ? ` of its Will Delay (${(e.fireAt - e.closeT).toFixed(0)} s)` : ''} although ${why} and a subscriber in the capture (${witness}) would have received it`));
       }
     }
     if (e.clientId !== null && this.delayed.get(e.clientId) === e) this.delayed.delete(e.clientId);
