@@ -38,6 +38,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 SELF="$ROOT/scripts/make-captures.sh"
 CLIENTS="$ROOT/scripts/corpus-clients.mjs"
+SESS_CLIENTS="$ROOT/scripts/corpus-sessions.py"
 SNAPLEN=262144
 FILTER='tcp port 1883 or tcp port 6002 or tcp port 8080 or tcp port 8084 or tcp port 8883 or tcp port 8884 or tcp port 8885'
 # OneNET-style credentials on listener 6002: user name = product id, client id = device name,
@@ -59,6 +60,7 @@ CAPTURES=(
   "real-v5-props.pcapng|dumpcap -i lo|pcapng, Ethernet interface (LINKTYPE_ETHERNET 1)|group_v5"
   "real-onenet-6002.pcap|tcpdump -i any|pcap, Linux cooked v2 (LINKTYPE_LINUX_SLL2 276)|group_onenet"
   "real-will-kill.pcapng|dumpcap -i lo|pcapng, Ethernet interface (LINKTYPE_ETHERNET 1)|group_will"
+  "real-sessions.pcap|tcpdump -i lo|pcap, Ethernet (LINKTYPE_ETHERNET 1)|group_sessions"
   "real-large-200k.pcap|tcpdump -i lo|pcap, Ethernet (LINKTYPE_ETHERNET 1)|group_large"
   "real-midstream-json.pcap.gz|tcpdump -i lo|pcap (gzip), Ethernet (LINKTYPE_ETHERNET 1), started mid-stream|group_midstream"
   "real-tls-mqttjs.pcapng|dumpcap -i lo|pcapng, Ethernet interface (LINKTYPE_ETHERNET 1); TLS, keys in real-tls-mqttjs.keys|group_tls_mqttjs"
@@ -90,6 +92,7 @@ required_types() {
     ;;
   real-onenet-6002.pcap) echo CONNECT CONNACK PUBLISH PUBACK SUBSCRIBE SUBACK DISCONNECT ;;
   real-will-kill.pcapng) echo CONNECT CONNACK PUBLISH PUBACK SUBSCRIBE SUBACK DISCONNECT ;;
+  real-sessions.pcap) echo CONNECT CONNACK PUBLISH PUBACK SUBSCRIBE SUBACK DISCONNECT ;;
   real-large-200k.pcap) echo CONNECT CONNACK PUBLISH PUBACK SUBSCRIBE SUBACK DISCONNECT ;;
   real-midstream-json.pcap.gz) echo PUBLISH ;;
   real-tls-mqttjs.pcapng) echo CONNECT CONNACK PUBLISH PUBACK PUBREC PUBREL PUBCOMP SUBSCRIBE SUBACK PINGREQ PINGRESP DISCONNECT ;;
@@ -445,6 +448,71 @@ EOF
     expect_lines "$WORK/will-watch.out" 2 corpus-will-watch
     grep -qF 'corpus/will/v311 corpus-will-v311 lost' "$WORK/will-watch.out" || die "will of corpus-will-v311 missing"
     grep -qF 'corpus/will/v5 corpus-will-v5 lost' "$WORK/will-watch.out" || die "will of corpus-will-v5 missing"
+  }
+
+  # --- sessions across connections (issue 14): what test/e2e/cli-sessions-real.test.ts asserts ----------------
+  group_sessions() {
+    local base=(-h 127.0.0.1 -p 1883)
+    local py=(/usr/bin/python3 "$SESS_CLIENTS" 127.0.0.1 1883)
+    # Watcher of the Wills (3.1.1, clean): gets exactly the two that are due, then disconnects.
+    bg sess-watch mosquitto_sub "${base[@]}" -V mqttv311 -i corpus-sess-watch -t 'corpus/sess/will/#' -q 1 -C 2 -W 40 -v
+    local watch_pid=$BG_PID
+    wait_suback corpus-sess-watch
+    # 1. A Will not fired: mosquitto_sub (5.0) with a Will gets one message and ends with DISCONNECT 0x00.
+    bg sess-bye mosquitto_sub "${base[@]}" -V mqttv5 -i corpus-sess-will-bye -t corpus/sess/bye -q 1 -C 1 -W 20 \
+      --will-topic corpus/sess/will/bye --will-payload 'corpus-sess-will-bye must not be published' --will-qos 1
+    local bye_pid=$BG_PID
+    wait_suback corpus-sess-will-bye
+    run "publish to corpus-sess-will-bye" 15 mosquitto_pub "${base[@]}" -i corpus-sess-bye-pub -t corpus/sess/bye -m 'bye message 1' -q 1
+    wait_pid "$bye_pid" 20 "mosquitto_sub corpus-sess-will-bye"
+    ((WAIT_RC == 0)) || die "mosquitto_sub corpus-sess-will-bye failed ($WAIT_RC)"
+    # 2. QoS downgrade: a subscriber granted QoS 0 receives two QoS 1 messages at QoS 0.
+    bg sess-q0 mosquitto_sub "${base[@]}" -V mqttv311 -i corpus-sess-q0 -t corpus/sess/down -q 0 -C 2 -W 20 -v
+    local q0_pid=$BG_PID
+    wait_suback corpus-sess-q0
+    local i
+    for i in 1 2; do
+      run "QoS 1 publish $i to the QoS 0 subscriber" 15 mosquitto_pub "${base[@]}" -i "corpus-sess-down-pub$i" -t corpus/sess/down -m "downgrade message $i" -q 1
+    done
+    wait_pid "$q0_pid" 20 "mosquitto_sub corpus-sess-q0"
+    expect_lines "$WORK/sess-q0.out" 2 corpus-sess-q0
+    # 3. A shared subscription: two members of \$share/g, four messages, each to exactly one member.
+    bg sess-share "${py[@]}" share
+    local share_pid=$BG_PID
+    wait_until "the shared subscribers" 15 grep -qsx READY "$WORK/sess-share.out"
+    for i in 1 2 3 4; do
+      run "shared publish $i" 15 mosquitto_pub "${base[@]}" -V mqttv311 -i corpus-sess-share-pub -t "corpus/sess/shared/m$i" -m "shared message $i" -q 1
+    done
+    wait_pid "$share_pid" 20 "the shared subscribers"
+    ((WAIT_RC == 0)) || die "shared subscribers failed: $(cat "$WORK/sess-share.out")"
+    # 4. A persistent QoS 1 subscriber killed with two PUBLISH unacknowledged, a third queued while it is away; its
+    #    reconnect (Clean Session 0) gets the two again with DUP=1 and the same packet ids, then the third.
+    bg sess-pa "${py[@]}" persist-a
+    local pa_pid=$BG_PID
+    wait_until "corpus-sess-psub to subscribe" 15 grep -qsx READY "$WORK/sess-pa.out"
+    for i in 1 2; do
+      run "in-flight publish $i" 15 mosquitto_pub "${base[@]}" -i "corpus-sess-inflight-pub$i" -t corpus/sess/inflight/a -m "in-flight message $i" -q 1
+    done
+    wait_until "corpus-sess-psub to receive 2" 15 grep -qsx 'GOT 2' "$WORK/sess-pa.out"
+    kill_and_reap "$pa_pid"
+    wait_until "the broker to see corpus-sess-psub gone" 10 log_has_n "Client corpus-sess-psub closed its connection" 1
+    run "queued publish 3" 15 mosquitto_pub "${base[@]}" -i corpus-sess-inflight-pub3 -t corpus/sess/inflight/a -m 'queued message 3' -q 1
+    run "corpus-sess-psub reconnects" 20 "${py[@]}" persist-b
+    # 5. ClientId takeovers, 3.1.1 and 5.0 (the 5.0 victim's Will is published: the clean takeover ends its session).
+    run "takeovers" 20 "${py[@]}" takeover
+    # 6. A Will fired: mosquitto_sub (3.1.1) with a Will, killed with SIGKILL.
+    bg sess-kill mosquitto_sub "${base[@]}" -V mqttv311 -i corpus-sess-will-kill -t corpus/sess/holder -q 0 -W 30 \
+      --will-topic corpus/sess/will/kill --will-payload 'corpus-sess-will-kill lost' --will-qos 1
+    local kill_pid=$BG_PID
+    wait_suback corpus-sess-will-kill
+    # Past the 5 s Will window of corpus-sess-will-bye (the watcher still connected), so the capture decides it.
+    sleep 4
+    kill_and_reap "$kill_pid"
+    wait_pid "$watch_pid" 25 "mosquitto_sub corpus-sess-watch"
+    ((WAIT_RC == 0)) || die "mosquitto_sub corpus-sess-watch failed ($WAIT_RC): $(cat "$WORK/sess-watch.err")"
+    expect_lines "$WORK/sess-watch.out" 2 corpus-sess-watch
+    grep -qF 'corpus/sess/will/twin5 corpus-sess-twin5 taken over' "$WORK/sess-watch.out" || die "Will of corpus-sess-twin5 missing"
+    grep -qF 'corpus/sess/will/kill corpus-sess-will-kill lost' "$WORK/sess-watch.out" || die "Will of corpus-sess-will-kill missing"
   }
 
   group_large() {
@@ -825,6 +893,9 @@ describe() {
   real-will-kill.pcapng)
     echo "Wills over 127.0.0.1:1883. Watcher \`corpus-will-watch\` (mosquitto_sub, MQTT 5.0) subscribes \`corpus/will/#\` at QoS 1. mosquitto_sub \`corpus-will-v311\` (MQTT 3.1.1, will \`corpus/will/v311\` QoS 1 'corpus-will-v311 lost', subscribed to \`corpus/will-holder/v311\`) is killed with SIGKILL: its connection ends with FIN and no DISCONNECT, and the broker publishes the will to the watcher. MQTT.js \`corpus-will-v5\` (MQTT 5.0, will \`corpus/will/v5\` QoS 1 with will properties: will delay 0, payload format, message expiry 600, content type, user properties) is killed the same way; the watcher receives both wills (QoS 1, PUBACK) and disconnects."
     ;;
+  real-sessions.pcap)
+    echo "Sessions across connections over 127.0.0.1:1883 (scripts/corpus-sessions.py for the raw-socket clients). Watcher \`corpus-sess-watch\` (3.1.1) subscribes \`corpus/sess/will/#\` at QoS 1 and receives exactly two Wills. 1: mosquitto_sub \`corpus-sess-will-bye\` (5.0, Will \`corpus/sess/will/bye\`) receives one message and ends with DISCONNECT 0x00: its Will is not published. 2: \`corpus-sess-q0\` subscribes \`corpus/sess/down\` at QoS 0 and receives two QoS 1 messages from \`corpus-sess-down-pub1/2\` at QoS 0. 3: paho \`corpus-sess-share-a\`/\`-b\` subscribe \`\$share/g/corpus/sess/shared/#\` (QoS 1); \`corpus-sess-share-pub\` publishes \`shared message 1..4\`, each reaches one member. 4: persistent \`corpus-sess-psub\` (3.1.1, Clean Session 0, QoS 1 on \`corpus/sess/inflight/#\`) receives \`in-flight message 1\` and \`2\` without acknowledging them and is killed (SIGKILL); \`queued message 3\` is published while it is away; it reconnects (Session Present 1) and gets 1 and 2 again with DUP=1 and their packet ids, then 3, acknowledges all and disconnects. 5: ClientId takeovers: \`corpus-sess-twin4\` (3.1.1) connects twice, the broker closes the first connection; \`corpus-sess-twin5\` (5.0, Will \`corpus/sess/will/twin5\`, Will Delay 0, Session Expiry 0) connects twice with Clean Start 1, the broker closes the first (mosquitto 2.0.11 sends no DISCONNECT 0x8E before) and publishes its Will. 6: mosquitto_sub \`corpus-sess-will-kill\` (3.1.1, Will \`corpus/sess/will/kill\`) is killed with SIGKILL and its Will is published."
+    ;;
   real-large-200k.pcap)
     echo "MQTT 3.1.1 over 127.0.0.1:1883. \`corpus-large-sub\` subscribes \`corpus/large/blob\` at QoS 1; \`corpus-large-pub\` publishes a $LARGE_BYTES-byte (200 KiB) payload at QoS 1 (deterministic LCG bytes, sha256 \`$NODE_SHA\`); the PUBLISH spans several TCP segments in each direction (client to broker, broker to subscriber)."
     ;;
@@ -856,6 +927,7 @@ versions() {
   real-v5-props.pcapng) echo "5.0" ;;
   real-onenet-6002.pcap) echo "3.1.1, 5.0" ;;
   real-will-kill.pcapng) echo "3.1.1, 5.0" ;;
+  real-sessions.pcap) echo "3.1.1, 5.0" ;;
   real-large-200k.pcap) echo "3.1.1" ;;
   real-midstream-json.pcap.gz) echo "3.1.1, 5.0" ;;
   real-tls-mqttjs.pcapng) echo "3.1.1, 5.0" ;;

@@ -8,6 +8,7 @@ import { describe, expect, test } from 'vitest';
 import { makeChalk } from '../src/render/color.js';
 import { CLOSE_KEYS, closeJson, closeLine, closeObject } from '../src/render/close.js';
 import { SummaryCollector } from '../src/render/summary.js';
+import type { SessionsClose } from '../src/sessions/records.js';
 import { ROOT } from './builders/cli.js';
 import { TcpSession } from './builders/frames.js';
 import { connack, connect, disconnect, pingreq, pingresp } from './builders/mqtt-bytes.js';
@@ -39,7 +40,7 @@ describe('close records', () => {
     const [c] = closes(frames, times);
     expect(Object.keys(c!)).toEqual(CLOSE_KEYS.map((k) => k[0]).filter((k) => k in c!));
     expect(c).toMatchObject({
-      kind: 'close', conn: 0, by: 'server', how: 'disconnect', tcp: 'fin', reasonCode: 0x8e, reasonCodeName: 'Session taken over',
+      kind: 'close', conn: 0, by: 'server', how: 'disconnect', tcp: 'fin', why: 'server-disconnect', reasonCode: 0x8e, reasonCodeName: 'Session taken over',
       reasonString: 'taken over', durationSec: 1.2, keepAlive: 30, keepAliveFrom: 'connect', keepAliveExpired: false,
       connackCode: 0, refused: false, serverDisconnect: true, willDue: true, violations: [],
     });
@@ -55,7 +56,7 @@ describe('close records', () => {
     at(0.3, s.c2s(disconnect({})));
     at(0.4, s.close('client'));
     const [c] = closes(frames, times);
-    expect(c).toMatchObject({ by: 'client', how: 'disconnect', willDue: false });
+    expect(c).toMatchObject({ by: 'client', how: 'disconnect', why: 'client-disconnect', willDue: false });
     expect(c).not.toHaveProperty('reasonCode');
   });
 
@@ -67,7 +68,7 @@ describe('close records', () => {
     at(0.2, s.s2c(connack({ code: 5 })));
     at(0.3, s.rst('server'));
     const [c] = closes(frames, times);
-    expect(c).toMatchObject({ by: 'server', how: 'rst', connackCode: 5, connackName: 'Connection Refused, not authorized', refused: true, willDue: false });
+    expect(c).toMatchObject({ by: 'server', how: 'rst', why: 'refused', connackCode: 5, connackName: 'Connection Refused, not authorized', refused: true, willDue: false });
   });
 
   test('keep-alive expiry before the close: the findings ride on the close record', () => {
@@ -79,7 +80,7 @@ describe('close records', () => {
     at(7.01, s.close('server'));
     const r = runFrames(frames, { times });
     const c = closeObject(r.closes[0]!.conn, r.closes[0]!.end);
-    expect(c).toMatchObject({ by: 'server', how: 'fin', keepAlive: 2, keepAliveExpired: true, willDue: false });
+    expect(c).toMatchObject({ by: 'server', how: 'fin', why: 'keep-alive', keepAlive: 2, keepAliveExpired: true, willDue: false });
     expect((c.violations as { id: string }[]).map((v) => v.id)).toEqual(['MQTT-3.1.2-23', 'MQTT-3.1.2-24']);
     expect(JSON.parse(closeJson(r.closes[0]!.conn, r.closes[0]!.end))).toEqual(c);
     const line = closeLine(makeChalk(false), r.closes[0]!.conn, r.closes[0]!.end);
@@ -100,8 +101,30 @@ describe('close records', () => {
     at(0.5, a.c2s(pingreq()));
     at(0.6, a.s2c(pingresp()));
     const cs = closes(frames, times);
-    expect(cs.map((c) => [c.conn, c.how, c.by])).toEqual([[1, 'fin', 'client'], [0, 'capture-end', null]]);
+    expect(cs.map((c) => [c.conn, c.how, c.by, c.why])).toEqual([[1, 'fin', 'client', 'client-fin'], [0, 'capture-end', null, 'capture-end']]);
     expect(cs[1]!.durationSec).toBeCloseTo(0.6, 6);
+  });
+
+  test('the sessions stage\'s takeover and Will audit: keys in order, and said in the text line', () => {
+    const { frames, times, at } = timed();
+    const s = new TcpSession('10.0.0.2:50000', '10.0.0.1:1883');
+    at(0, s.handshake());
+    at(0.1, s.c2s(connect({ will: { topic: 'w', payload: 'x' } })));
+    at(0.2, s.s2c(connack({})));
+    at(0.4, s.close('server'));
+    const r = runFrames(frames, { times });
+    const { conn, end } = r.closes[0]!;
+    const withWill: SessionsClose = { ...end, takeover: { conn: 3, frame: 9 }, will: 'fired', willDeliveries: [{ conn: 1, frame: 12, clientId: 'w', qos: 1, afterCloseMs: 2 }] };
+    const c = closeObject(conn, withWill);
+    expect(Object.keys(c)).toEqual(CLOSE_KEYS.map((k) => k[0]).filter((k) => k in c));
+    expect(c).toMatchObject({ why: 'takeover', willDue: true, takeover: { conn: 3, frame: 9 }, will: 'fired', willDeliveries: [{ frame: 12 }] });
+    expect(closeLine(makeChalk(false), conn, withWill)).toMatch(/taken over by conn 3 \(frame 9\); Will published \(frame 12\)$/);
+    // Without the sessions stage (--no-sessions): no such keys, and the rules' "Will due".
+    const bare: SessionsClose = { ...end, will: undefined };
+    expect(closeObject(conn, bare)).not.toHaveProperty('will');
+    expect(closeLine(makeChalk(false), conn, bare)).toMatch(/Will due$/);
+    // With it: the capture ends before the Will's window does.
+    expect(closeObject(conn, end)).toMatchObject({ will: 'pending', takeover: null });
   });
 
   test('docs/json.md lists every key of the close record', () => {

@@ -1027,6 +1027,39 @@ add('5.0|MQTT-3.8.3-3', 'the client\'s own message back through its No Local sub
 add('3.1.1|MQTT-3.10.4-2', 'a message published 2 s after the UNSUBACK delivered through the removed subscription', () => unsubackScenario(4, 3, false).all());
 add('5.0|MQTT-3.10.4-2', 'a message published 2 s after the UNSUBACK delivered through the removed subscription', () => unsubackScenario(5, 3, false).all());
 
+/**
+ * The Will audit: watcher `w` subscribed to will/# on conn 0, device `dev` with a Will on conn 1 (5.0: Will Delay
+ * `delay`, Session Expiry 120); `steps` end it and publish (or not) the Will; then time passes and the capture ends.
+ */
+function will(level: Level, delay: number, steps: (b: Broker, out: (t: number) => void) => void): Violation[] {
+  const b = new Broker();
+  login(b, 0, 'w', 0, { level });
+  sub(b, 0, { topic: 'will/#', qos: 1 }, 1, 0.01, level);
+  const w = { topic: 'will/dev', payload: 'dev-1 connection lost', qos: 1, ...(level === 5 ? { properties: [['willDelayInterval', delay]] as Prop[] } : {}) };
+  b.c(1, connect({ level, clientId: 'dev', clean: false, will: w, ...(level === 5 ? { properties: [['sessionExpiryInterval', 120]] as Prop[] } : {}) }), 0.1);
+  b.s(1, connack({ level }), 0.101);
+  steps(b, (t) => b.s(0, publish({ level, topic: w.topic, qos: 1, packetId: 7, payload: w.payload }), t));
+  b.c(0, pingreq(), 40);
+  b.finish(41);
+  return b.all();
+}
+add('3.1.1|MQTT-3.1.2-8', 'the device killed (FIN, no DISCONNECT), its Will never reaches the watcher', () => will(4, 0, (b) => b.end(1, 1)));
+add('5.0|MQTT-3.1.2-8', 'the device killed (RST), its Will never reaches the watcher', () => will(5, 0, (b) => b.end(1, 1, 'rst', 'c2s')));
+for (const spec of ['3.1.1', '5.0'] as const) {
+  const level: Level = spec === '5.0' ? 5 : 4;
+  add(`${spec}|MQTT-3.14.4-3`, 'the Will published after the client\'s normal DISCONNECT', () => will(level, 0, (b, out) => {
+    b.c(1, disconnect({ level }), 0.9);
+    b.end(1, 1);
+    out(1.002);
+  }));
+}
+add('5.0|MQTT-3.1.3-9', 'the Will (Will Delay 30 s) published after the session was resumed within the delay', () => will(5, 30, (b, out) => {
+  b.end(1, 1);
+  b.c(2, connect({ level: 5, clientId: 'dev', clean: false, properties: [['sessionExpiryInterval', 120]] }), 5);
+  b.s(2, connack({ level: 5, sessionPresent: true }), 5.001);
+  out(31.1);
+}));
+
 // ============================================================================================
 // Run
 // ============================================================================================

@@ -9,7 +9,7 @@ import { readCapture } from '../src/capture/source.js';
 import { buildPipeline } from '../src/cli/pipeline.js';
 import type { PacketRecord, Violation } from '../src/mqtt/connection-decoder.js';
 import { closeViolations } from '../src/rules/close.js';
-import type { MessageRecord, SessionRecord, TraceRecord, TraceSink } from '../src/sessions/records.js';
+import { sessionsClose, type MessageRecord, type SessionRecord, type SessionsClose, type TraceRecord, type TraceSink } from '../src/sessions/records.js';
 import type { ConnectionEnd, StreamEvent } from '../src/tcp/types.js';
 import { KeyLog } from '../src/transport/tls/keylog.js';
 import { allCaptures, CAPTURES_DIR, type CaptureEntry } from './builders/public.js';
@@ -19,16 +19,17 @@ interface Run {
   messages: MessageRecord[];
   sessions: SessionRecord[];
   events: (StreamEvent & { violations?: Violation[] })[];
+  closes: SessionsClose[];
 }
 
 async function run(c: Pick<CaptureEntry, 'path' | 'extraPorts' | 'tls'>, sessions: boolean): Promise<Run> {
-  const out: Run = { findings: [], messages: [], sessions: [], events: [] };
+  const out: Run = { findings: [], messages: [], sessions: [], events: [], closes: [] };
   const note = (where: string, vs: readonly Violation[]): void => {
     for (const v of vs) out.findings.push(`${where} ${v.severity} ${v.spec} ${v.id}: ${v.message}`);
   };
   const sink: TraceSink = {
     open() {},
-    close(conn, end?: ConnectionEnd) { if (end) note(`close ${conn.id}`, closeViolations(end)); },
+    close(conn, end?: ConnectionEnd) { if (end) { note(`close ${conn.id}`, closeViolations(end)); out.closes.push(sessionsClose(end)); } },
     packet(rec: PacketRecord) { note(`frame ${rec.frame}`, rec.violations); },
     event(ev) { out.events.push(ev); note(`event ${ev.event} ${ev.frame}`, ev.violations ?? []); },
     traced(r: TraceRecord) { if (r.kind === 'message') out.messages.push(r); else out.sessions.push(r); },
@@ -105,11 +106,14 @@ describe('traced deliveries of the real mosquitto captures', () => {
 
   test('real-will-kill: the broker publishes both Wills to the watcher', async () => {
     const r = await run(own('real-will-kill.pcapng'), true);
-    // A Will has no publisher PUBLISH in the capture: the deliveries are the broker's own, traced to nobody.
+    // A Will has no publisher PUBLISH in the capture: its deliveries are traced to the close of the killed client.
     expect(r.messages).toEqual([]);
-    const partial = r.events.filter((e) => e.event === 'sessions-partial');
-    expect(partial).toHaveLength(1);
-    expect(partial[0]!.message).toMatch(/^2 PUBLISH packets from the broker and none to it/);
+    expect(r.events.filter((e) => e.event === 'sessions-partial')).toEqual([]);
+    const wills = r.closes.filter((c) => c.will !== 'none');
+    expect(wills.map((c) => [c.will, c.willDeliveries!.map((d) => [d.clientId, d.qos])])).toEqual([
+      ['fired', [['corpus-will-watch', 1]]], ['fired', [['corpus-will-watch', 1]]],
+    ]);
+    expect(wills.every((c) => c.willDeliveries![0]!.afterCloseMs! >= 0 && c.willDeliveries![0]!.afterCloseMs! < 1000)).toBe(true);
   });
 
   test('real-v5-props: topic aliases resolved, the request answered, the subscription ids and QoS as granted', async () => {

@@ -5,6 +5,7 @@
  */
 import type { ChalkInstance } from 'chalk';
 import { closeViolations, endSeconds, sessionEnd, type SessionEnd } from '../rules/close.js';
+import { sessionsClose, type WillOutcome } from '../sessions/records.js';
 import type { Connection, ConnectionEnd, Direction } from '../tcp/types.js';
 import { escapeText } from './escape.js';
 import { isoTime, relativeSeconds } from './format.js';
@@ -23,6 +24,7 @@ export const CLOSE_KEYS: readonly (readonly [key: string, type: string, meaning:
   ['by', '`"client"` \\| `"server"` \\| null', 'who ended it: the sender of the first DISCONNECT, else of the RST or first FIN; null when neither did (capture end, eviction, reuse)'],
   ['how', 'string', '`"disconnect"` (an MQTT DISCONNECT, then the TCP close), `"fin"`, `"rst"`, `"capture-end"` (still open when the capture ended), `"evicted"` (dropped to stay within the connection budget), `"reuse"` (a new SYN on the same 4-tuple)'],
   ['tcp', 'string', 'how the TCP stream ended: `"fin"`, `"rst"`, `"capture-end"`, `"evicted"`, `"reuse"`'],
+  ['why', 'string', 'why it ended, first that applies: `"capture-end"`, `"evicted"`, `"takeover"` (a later CONNECT of the same ClientId; sessions stage), `"refused"` (a refusing CONNACK), `"client-disconnect"` / `"server-disconnect"` (an MQTT DISCONNECT; see `reasonCode`), `"reuse"`, `"keep-alive"` (the server closed it after the client was silent past 1.5 × Keep Alive), `"client-fin"`, `"client-rst"`, `"server-fin"`, `"server-rst"` (a TCP close without DISCONNECT; `silenceSec` says after how long a silence), `"fin"` / `"rst"` (by neither side known)'],
   ['disconnectFrame', 'number', 'only with `how:"disconnect"`: the frame of that DISCONNECT'],
   ['reasonCode', 'number', 'only with a 5.0 DISCONNECT: its reason code'],
   ['reasonCodeName', 'string', 'only with a 5.0 DISCONNECT: the reason code\'s name'],
@@ -36,8 +38,11 @@ export const CLOSE_KEYS: readonly (readonly [key: string, type: string, meaning:
   ['connackName', 'string \\| null', 'its name'],
   ['refused', 'boolean', 'the CONNACK refused the connection'],
   ['serverDisconnect', 'boolean', 'the server sent a DISCONNECT (5.0)'],
-  ['willDue', 'boolean \\| null', 'the client\'s Will was due: its accepted CONNECT had a Will and the connection ended without the client\'s normal DISCONNECT (a 5.0 DISCONNECT 0x04 asks for it); null without a CONNECT'],
-  ['violations', 'object[]', 'findings only the close shows (a keep-alive silence that ran to the close)'],
+  ['willDue', 'boolean \\| null', 'the client\'s Will was due: its accepted CONNECT had a Will and the connection ended without the client\'s normal DISCONNECT (5.0: a DISCONNECT 0x00; 0x04 and the error codes leave it due); null without a CONNECT'],
+  ['takeover', '{conn, frame} \\| null', 'the connection whose CONNECT took this one\'s ClientId over (`frame`: its CONNACK); null when none did. Absent with `--no-sessions` or `--shard`, like the keys below'],
+  ['will', 'string \\| null', 'what the sessions stage made of the Will: `"none"` (no Will in the CONNECT), `"fired"` (due and published), `"fired-early"` (5.0: before its Will Delay passed), `"fired-not-due"` (published after a normal DISCONNECT, a resumed session within the Will Delay, or a refused CONNECT), `"should-fire-not-seen"` (due; a subscriber of the Will Topic in the capture got nothing), `"not-fired"` (not due, and none seen), `"due-unobserved"` (due; no subscriber in the capture to tell), `"cancelled"` (5.0: the session reconnected within the Will Delay), `"pending"` (the capture ended first), `"open"` (still open at the end); null without a CONNECT. A close with a Will is written when this is decided: up to 5 s (plus the Will Delay) of capture time after the close'],
+  ['willDeliveries', 'object[]', 'the Will\'s PUBLISH packets the broker sent: `{conn, frame, clientId, qos, afterCloseMs}` (milliseconds from the close; negative just before it), at most 64'],
+  ['violations', 'object[]', 'findings only the close shows (a keep-alive silence that ran to the close, the Will audit)'],
 ];
 
 const ROLE: Record<Direction, 'client' | 'server'> = { c2s: 'client', s2c: 'server' };
@@ -67,6 +72,7 @@ export function closeObject(conn: Connection, end: ConnectionEnd): Record<string
     by: f.by === null ? null : ROLE[f.by],
     how: d !== null ? 'disconnect' : end.cause,
     tcp: end.cause,
+    why: whyEnded(end, f),
   };
   if (d !== null) {
     o.disconnectFrame = d.frame;
@@ -84,8 +90,25 @@ export function closeObject(conn: Connection, end: ConnectionEnd): Record<string
   o.refused = f.refused;
   o.serverDisconnect = f.serverDisconnect;
   o.willDue = f.willDue;
+  const sc = sessionsClose(end);
+  if (sc.will !== undefined) {
+    o.takeover = sc.takeover ?? null;
+    o.will = sc.will;
+    o.willDeliveries = sc.willDeliveries ?? [];
+  }
   o.violations = closeViolations(end).map(violationJson);
   return o;
+}
+
+/** The one cause of the close record's `why` key. */
+function whyEnded(end: ConnectionEnd, f: SessionEnd): string {
+  if (end.cause === 'capture-end' || end.cause === 'evicted') return end.cause;
+  if (sessionsClose(end).takeover) return 'takeover';
+  if (f.refused) return 'refused';
+  if (f.disconnect !== null) return f.disconnect.dir === 'c2s' ? 'client-disconnect' : 'server-disconnect';
+  if (end.cause === 'reuse') return end.cause;
+  if (f.keepAliveExpired && f.by === 's2c') return 'keep-alive';
+  return f.by === null ? end.cause : `${ROLE[f.by]}-${end.cause}`;
 }
 
 export function closeJson(conn: Connection, end: ConnectionEnd): string {
@@ -101,6 +124,8 @@ export function endText(end: ConnectionEnd): string {
   const f = sessionEnd(end);
   const by = f?.by ?? end.by;
   const who = by === null ? '' : ` by ${ROLE[by]}`;
+  const tk = sessionsClose(end).takeover;
+  if (tk && end.cause !== 'capture-end' && end.cause !== 'evicted') return `taken over (conn ${tk.conn})`;
   if (f?.disconnect) return `DISCONNECT${f.disconnect.reasonCode !== undefined && f.disconnect.reasonCode !== 0 ? ` ${hex(f.disconnect.reasonCode)}` : ''}${who}`;
   switch (end.cause) {
     case 'fin': return `FIN${who}`;
@@ -150,9 +175,21 @@ export function closeText(conn: Connection, end: ConnectionEnd): string {
   }
   if (f?.refused) parts.push(`after a refusing CONNACK${f.connackCode !== null ? ` ${hex(f.connackCode)}` : ''}${f.connackName ? ` ${f.connackName}` : ''}`);
   if (f?.serverDisconnect && !(d && f.by === 's2c')) parts.push('after a server DISCONNECT');
-  if (f?.willDue) parts.push('Will due');
+  const sc = sessionsClose(end);
+  if (sc.takeover) parts.push(`taken over by conn ${sc.takeover.conn} (frame ${sc.takeover.frame})`);
+  const will = sc.will === undefined || sc.will === null || sc.will === 'none' ? null : WILL_TEXT[sc.will];
+  if (will !== null) {
+    const ds = sc.willDeliveries ?? [];
+    parts.push(ds.length > 0 ? `${will} (frame${ds.length === 1 ? '' : 's'} ${ds.slice(0, 4).map((x) => x.frame).join(', ')}${ds.length > 4 ? ', ...' : ''})` : will);
+  } else if (f?.willDue) parts.push('Will due');
   return escapeText(parts.join('; '));
 }
+
+const WILL_TEXT: Record<Exclude<WillOutcome, 'none'>, string> = {
+  fired: 'Will published', 'fired-early': 'Will published before its Will Delay', 'fired-not-due': 'Will published though not due',
+  'should-fire-not-seen': 'Will due, not published', 'not-fired': 'Will not published', 'due-unobserved': 'Will due (no subscriber in the capture to show it)',
+  cancelled: 'Will cancelled by a reconnect', pending: 'Will due (the capture ended first)', open: 'Will held (still open)',
+};
 
 function tcpText(end: ConnectionEnd): string {
   switch (end.cause) {

@@ -145,7 +145,8 @@ const IMPLEMENTED_311 = [
 ];
 
 /** Across connections: the sessions stage checks these (src/sessions/findings.ts). */
-const ACROSS_311 = ['MQTT-3.1.4-2', 'MQTT-3.2.2-2', 'MQTT-3.2.2-3', 'MQTT-3.3.1-9', 'MQTT-3.3.5-1', 'MQTT-4.4.0-1', 'MQTT-4.6.0-1', 'MQTT-3.10.4-2'];
+const ACROSS_311 = ['MQTT-3.1.4-2', 'MQTT-3.2.2-2', 'MQTT-3.2.2-3', 'MQTT-3.3.1-9', 'MQTT-3.3.5-1', 'MQTT-4.4.0-1', 'MQTT-4.6.0-1', 'MQTT-3.10.4-2',
+  'MQTT-3.1.2-8', 'MQTT-3.14.4-3']; // the last two: the Will (src/sessions/will.ts)
 
 const IMPLEMENTED_50 = [
   'MQTT-1.5.4-1', 'MQTT-1.5.4-2', 'MQTT-1.5.5-1', 'MQTT-1.5.7-1', 'MQTT-2.1.3-1', 'MQTT-2.2.1-3', 'MQTT-2.2.1-4',
@@ -172,7 +173,8 @@ const IMPLEMENTED_50 = [
   'MQTT-4.12.0-6', 'MQTT-4.12.0-7', 'MQTT-4.12.1-1', 'MQTT-4.13.1-1', 'MQTT-6.0.0-1', 'MQTT-6.0.0-3', 'MQTT-6.0.0-4',
 ];
 
-const ACROSS_50 = ['MQTT-3.1.4-3', 'MQTT-3.2.2-3', 'MQTT-3.3.1-12', 'MQTT-3.3.4-2', 'MQTT-4.6.0-1', 'MQTT-3.8.3-3', 'MQTT-3.10.4-2'];
+const ACROSS_50 = ['MQTT-3.1.4-3', 'MQTT-3.2.2-3', 'MQTT-3.3.1-12', 'MQTT-3.3.4-2', 'MQTT-4.6.0-1', 'MQTT-3.8.3-3', 'MQTT-3.10.4-2',
+  'MQTT-3.1.2-8', 'MQTT-3.1.3-9', 'MQTT-3.14.4-3']; // the last three: the Will (src/sessions/will.ts)
 
 /** Keys of the rules the sessions stage checks (they are evaluated only when it runs). */
 export const SESSIONS_STAGE_KEYS: ReadonlySet<string> = new Set([...ACROSS_311.map((id) => `3.1.1|${id}`), ...ACROSS_50.map((id) => `5.0|${id}`)]);
@@ -222,6 +224,9 @@ const SEVERITY: Record<string, Severity> = {
   'ref|3.1:3.1-compat:missing-user-pass': 'warning',
   'ref|ALL:3.1.2.10:keepalive-zero': 'note',
   'ref|ALL:3.1.4:no-connect-timeout': 'warning',
+  // A broker may refuse to publish a Will it is not authorized to, and a subscriber's delivery may sit in its queue.
+  '3.1.1|MQTT-3.1.2-8': 'warning',
+  '5.0|MQTT-3.1.2-8': 'warning',
 };
 
 /** The condition is checked, but reported under another id (one finding per defect). */
@@ -240,6 +245,7 @@ const WHY: Record<string, string> = {
   '3.1.1|MQTT-3.1.2-11': COVERED('MQTT-3.1.2-13 (Will QoS) and MQTT-3.1.2-15 (Will Retain); extra fields show as MQTT-3.1.2-20 or ALL:parse:trailing-bytes'),
   '3.1.1|MQTT-3.1.2-18': 'a User Name sent without its flag cannot be told apart from other extra bytes; reported as MQTT-3.1.2-20 or ALL:parse:trailing-bytes',
   '3.1.1|MQTT-3.1.3-1': 'the decoder reads the payload in this order, so a wrong order shows as a missing field (MQTT-3.1.2-9/-19/-21), a UTF-8 or a trailing-bytes finding',
+  '3.1.1|MQTT-3.1.2-10': COVERED('MQTT-3.14.4-3 (a Will published after the client\'s DISCONNECT) and MQTT-3.1.2-8 (a Will not published)'),
   '3.1.1|MQTT-3.1.3-9': COVERED('MQTT-3.2.2-5 (traffic after a refusing CONNACK)'),
   '3.1.1|MQTT-3.1.4-4': 'whether the server\'s own validation succeeded is not visible; an accepted malformed CONNECT is MQTT-3.1.4-1',
   '3.1.1|MQTT-3.1.4-5': 'the server\'s processing is not visible; server packets after a refusal are MQTT-3.2.2-5',
@@ -263,6 +269,7 @@ const WHY: Record<string, string> = {
   '5.0|MQTT-3.1.2-2': COVERED('MQTT-3.2.2-7 (close after a refusing CONNACK); sending CONNACK 0x84 is optional'),
   '5.0|MQTT-3.1.2-16': 'a User Name sent without its flag cannot be told apart from other extra bytes; reported as MQTT-3.1.2-18 or ALL:parse:trailing-bytes',
   '5.0|MQTT-3.1.2-21': COVERED('MQTT-3.2.2-21 (client silent longer than the Server Keep Alive)'),
+  '5.0|MQTT-3.1.2-10': COVERED('MQTT-3.14.4-3 (a Will published after DISCONNECT 0x00) and MQTT-3.1.2-8 (a Will not published)'),
   '5.0|MQTT-3.1.3-1': 'the decoder reads the payload in this order, so a wrong order shows as a missing field (MQTT-3.1.2-9/-17/-19), a UTF-8 or a trailing-bytes finding',
   '5.0|MQTT-3.1.3-6': `${COVERED('MQTT-3.2.2-16')}; uniqueness needs the other connections to the server`,
   '5.0|MQTT-3.1.3-7': COVERED('MQTT-3.2.2-16'),

@@ -46,6 +46,8 @@ export const AREA_TYPES: Readonly<Record<string, number>> = {
   'PACKET-ID': WITH_ID, 'PUBACK/PUBREC/PUBREL': bit(PUBACK, PUBREC, PUBREL),
   // A CONNECT's rules are partly judged on the server's answer (an accepted malformed CONNECT, MQTT-3.1.4-1).
   'CONNECT': bit(CONNECT, CONNACK), 'CONNACK': bit(CONNACK), 'CONNECT/CONNACK': bit(CONNECT, CONNACK), 'SESSION': bit(CONNECT, CONNACK),
+  // The Will (src/sessions/will.ts): judged at the close of a connection whose CONNECT carried one.
+  'WILL': bit(CONNECT),
   'PUBLISH': bit(PUBLISH), 'RETAIN': bit(PUBLISH), 'TOPIC-ALIAS': bit(PUBLISH), 'FLOW-CONTROL': bit(PUBLISH),
   'TOPIC': bit(CONNECT, PUBLISH, SUBSCRIBE, UNSUBSCRIBE),
   'PUBACK': bit(PUBACK), 'PUBREC': bit(PUBREC), 'PUBREL': bit(PUBREL), 'PUBCOMP': bit(PUBCOMP),
@@ -72,6 +74,8 @@ const RULE_TYPES: Readonly<Record<string, number>> = {
   'ref|ALL:3.10.4:unsuback-missing': bit(UNSUBSCRIBE), 'ref|ALL:3.12.4:pingresp-missing': bit(PINGREQ),
   // The Payload Format Indicator is a PUBLISH property and a Will property of CONNECT.
   'ref|5.0:3.3.2.3.2:pfi-utf8': bit(PUBLISH, CONNECT),
+  // After a normal DISCONNECT no Will (src/sessions/will.ts): judged at the close of a connection whose CONNECT had one.
+  '3.1.1|MQTT-3.14.4-3': bit(CONNECT), '5.0|MQTT-3.14.4-3': bit(CONNECT),
 };
 
 /** A rule of the report: a catalogue entry, or a TLS rule (src/rules/catalogue-tls.ts). */

@@ -1186,7 +1186,8 @@ export class ConnSession {
     const ka = this.connectSeen || this.kaFromServer ? this.keepAlive : null;
     let willDue: boolean | null = null;
     if (this.connectSeen) {
-      const normal = c !== null && (c.reasonCode === undefined || c.reasonCode !== 0x04);
+      // 3.x: any DISCONNECT of the client deletes the Will; 5.0: only 0x00 (3.1.2-8), 0x04 and the error codes do not.
+      const normal = c !== null && (c.reasonCode === undefined || c.reasonCode === 0x00);
       willDue = this.willFlag && this.accepted && !normal;
     }
     return {

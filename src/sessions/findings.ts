@@ -31,3 +31,13 @@ export const X = {
   /** After the UNSUBACK, no new message through the subscription it removed. */
   afterUnsuback: pair('MQTT-3.10.4-2', 'MQTT-3.10.4-2'),
 } satisfies Record<string, RulePair | RuleEntry>;
+
+/** The Will audit (src/sessions/will.ts). */
+export const W = {
+  /** The Will is published when the connection closes without the client's (5.0: 0x00) DISCONNECT; 5.0 after the Will Delay. */
+  due: pair('MQTT-3.1.2-8', 'MQTT-3.1.2-8'),
+  /** No Will after the client's normal DISCONNECT. */
+  notAfterDisconnect: pair('MQTT-3.14.4-3', 'MQTT-3.14.4-3'),
+  /** 5.0: a new connection to the session within the Will Delay Interval: the Will is not sent. */
+  reconnected: rule('5.0', 'MQTT-3.1.3-9'),
+} satisfies Record<string, RulePair | RuleEntry>;

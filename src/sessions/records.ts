@@ -4,6 +4,8 @@
  * data (they cross to the render worker of --threads 2 as JSON); docs/json.md documents every key.
  */
 import type { PacketSink } from '../mqtt/connection-decoder.js';
+import type { ClosedConnection } from '../rules/close.js';
+import type { ConnectionEnd } from '../tcp/types.js';
 
 /** One s2c PUBLISH matched to the message that caused it. */
 export interface Delivery {
@@ -111,4 +113,41 @@ export type TraceRecord = MessageRecord | SessionRecord;
 /** The stages after the sessions stage: a PacketSink that may also take its records. */
 export interface TraceSink extends PacketSink {
   traced?(r: TraceRecord): void;
+}
+
+/**
+ * What the close record says of the client's Will (src/sessions/will.ts): `none` (the CONNECT had no Will), `fired` (due
+ * and published), `fired-early` (5.0: published before its Will Delay passed), `fired-not-due` (published after a normal
+ * DISCONNECT, a resumed session within the Will Delay, or a refused CONNECT), `should-fire-not-seen` (due, a subscriber in
+ * the capture would have received it, none did), `not-fired` (not due, and none seen), `due-unobserved` (due, and no
+ * subscriber of the Will Topic in the capture to tell whether it was published), `cancelled` (5.0: the session
+ * reconnected within the Will Delay), `pending` (the capture ended before the Will was due or its window passed), `open`
+ * (the connection was still open at the end of the capture, or dropped from memory).
+ */
+export type WillOutcome =
+  | 'none' | 'fired' | 'fired-early' | 'fired-not-due' | 'should-fire-not-seen' | 'not-fired' | 'due-unobserved'
+  | 'cancelled' | 'pending' | 'open';
+
+/** An s2c PUBLISH of a closed connection's Will Topic and Will Payload. */
+export interface WillDelivery {
+  conn: number;
+  frame: number;
+  clientId: string | null;
+  qos: number;
+  /** Close of the Will's connection to this delivery, capture time, milliseconds (negative: just before the close). */
+  afterCloseMs: number | null;
+}
+
+/** The close record as the sessions stage hands it on: the rules stage's, plus the takeover and the Will audit. */
+export interface SessionsClose extends ClosedConnection {
+  /** The connection that took this one's ClientId over (its CONNACK's frame); null when none did. */
+  takeover?: { conn: number; frame: number } | null;
+  /** Null when the CONNECT was not seen. */
+  will?: WillOutcome | null;
+  willDeliveries?: WillDelivery[];
+}
+
+/** The sessions stage's facts of a close, when it added them. */
+export function sessionsClose(end: ConnectionEnd): SessionsClose {
+  return end;
 }

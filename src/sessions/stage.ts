@@ -32,6 +32,7 @@ import { X } from './findings.js';
 import { fnv1a, hashHex } from './hash.js';
 import { MessageIndex, NONE } from './message-index.js';
 import type { AmbiguousDelivery, Delivery, MessageRecord, PastSubscription, Receiver, ReceiversAnswer, ReceiverSubscription, SessionRecord, TraceSink } from './records.js';
+import { Wills } from './will.js';
 
 /** Seconds of capture time a message stays in the index, waiting for its deliveries. */
 export const WINDOW_SEC = 60;
@@ -53,6 +54,8 @@ export const MAX_ALL_FILTER_CHARS = 16 * 1024 * 1024;
  * leaves early, as past MAX_MESSAGES. 16,384 messages with 64 KiB topics would otherwise be 1 GiB.
  */
 export const MAX_INDEX_BYTES = 16 * 1024 * 1024;
+/** Subscriptions all searches for a missing Will's subscriber may look at together (src/sessions/will.ts). */
+export const OBSERVER_BUDGET = 16_000_000;
 /** Connections listed per ClientId in its session record (all are counted). */
 const MAX_CONNECTIONS_LISTED = 1_024;
 /** What one listed delivery costs the index, besides its ClientId. */
@@ -215,6 +218,9 @@ export class SessionsStage implements PacketSink {
   private readonly undelivered: boolean;
   private readonly history: Ended[] | null;
   private historyCapped = false;
+  /** The Will audit: close records of connections with a Will wait there until it is decided. */
+  private readonly wills: Wills;
+  private observerBudget = OBSERVER_BUDGET;
 
   constructor(next: TraceSink, opts: SessionsOptions = {}) {
     this.next = next;
@@ -224,6 +230,11 @@ export class SessionsStage implements PacketSink {
     this.maxClients = opts.maxClients ?? MAX_CLIENTS;
     this.undelivered = opts.undelivered ?? false;
     this.history = opts.history === true ? [] : null;
+    this.wills = new Wills({
+      observers: (topic, since, notConn) => this.observers(topic, since, notConn),
+      emit: (conn, end) => this.next.close(conn, end),
+      limit: (message) => this.say('sessions-limit', message),
+    });
   }
 
   open(conn: Connection): void {
@@ -233,6 +244,7 @@ export class SessionsStage implements PacketSink {
 
   packet(rec: PacketRecord): void {
     this.lastFrame = rec.frame;
+    if (this.wills.holding) this.wills.tick(seconds(rec.timeSec, rec.timeNsec));
     // Only the packets the model reads; a cut packet's fields may be missing, so it is left out.
     if (rec.truncated === undefined) {
       try {
@@ -261,12 +273,20 @@ export class SessionsStage implements PacketSink {
         const withFindings: ClosedConnection = { ...closed, violations: [...(closed.violations ?? []), ...vs] };
         out = withFindings;
       }
+      const tk = st.takenOver;
+      const by = tk === null ? undefined : this.conns.get(tk.by);
+      this.wills.close({
+        conn, level: st.level, clientId: st.clientId, connectSeen: st.connect !== null, expirySec: st.connect?.expirySec ?? 0,
+        takeover: tk === null ? null : { conn: tk.by, frame: tk.frame, clean: by?.connect?.clean ?? null },
+      }, out);
+      return;
     }
     this.next.close(conn, out);
   }
 
   /** End of the capture: every message still indexed, what the capture could not show, then one record per client. */
   finish(): void {
+    this.wills.finish();
     while (this.idx.size > 0) this.expire(this.idx.shift());
     if (this.published > 0 && this.delivered === 0) {
       this.say('sessions-partial', `${this.published} PUBLISH packet${this.published === 1 ? '' : 's'} to the broker and none from it in the capture (only the publishers' side?): deliveries are not traced, and no delivery finding is made`);
@@ -328,6 +348,7 @@ export class SessionsStage implements PacketSink {
     const expirySec = d.level === 5 ? d.properties?.sessionExpiryInterval ?? 0 : clean ? 0 : NEVER;
     st.connect = { clean, expirySec, time: seconds(rec.timeSec, rec.timeNsec) };
     st.clientId = d.clientId !== undefined && d.clientId.length > 0 ? d.clientId : null;
+    this.wills.connect(rec, d);
   }
 
   private onConnack(rec: PacketRecord, d: ConnackPacket): void {
@@ -342,6 +363,7 @@ export class SessionsStage implements PacketSink {
       // The server may set the Session Expiry Interval it uses (5.0 3.2.2.3.2).
       if (d.properties?.sessionExpiryInterval !== undefined) cn.expirySec = d.properties.sessionExpiryInterval;
     }
+    this.wills.accepted(rec.conn.id, st.clientId, !cn.clean && d.sessionPresent === true, seconds(rec.timeSec, rec.timeNsec));
     if (st.clientId === null) return;
     const client = this.client(st.clientId, rec);
     if (client === null) return;
@@ -657,6 +679,11 @@ export class SessionsStage implements PacketSink {
       else if (x.conn[c] !== x.conn[m]) mixed = true;
     }
     if (count === 0) {
+      // A Will the broker published (src/sessions/will.ts): explained, so not untraced, and no message delivery.
+      if (this.wills.size > 0 && this.wills.delivery(rec, st.clientId, d.qos, topic, hash, length, t)) {
+        this.delivered--;
+        return;
+      }
       this.unmatched++;
       st.untraced++;
       return;
@@ -868,6 +895,32 @@ export class SessionsStage implements PacketSink {
       if (m !== null) past.push({ ...m, clientId: e.clientId, untilSec: e.until });
     }
     return { topic, receivers, past, pastCapped: this.historyCapped, unknown, clients: this.clients.size, capped: this.limitSaid.clients };
+  }
+
+  /**
+   * An open connection whose whole subscriptions (granted before `since`) take a PUBLISH to `topic`: the witness a
+   * missing Will needs. Looked for only for a due Will that was not seen; all searches together look at no more than
+   * OBSERVER_BUDGET subscriptions (then a `sessions-limit` event, and no more missing Wills are judged).
+   */
+  private observers(topic: string, since: number, notConn: number): string | null {
+    for (const c of this.clients.values()) {
+      if (c.live.size === 0 || !c.complete) continue;
+      let takes = false;
+      for (const [filter, s] of c.subs) {
+        if (--this.observerBudget < 0) {
+          if (this.observerBudget === -1) this.say('sessions-limit', `${OBSERVER_BUDGET} subscriptions looked at for subscribers of Will Topics: Wills not seen are no longer judged`);
+          this.observerBudget = -2;
+          return null;
+        }
+        if (s.since <= since && !(s.noLocal && !filter.startsWith('$share/')) && topicMatches(s.filter, topic)) {
+          takes = true;
+          break;
+        }
+      }
+      if (!takes) continue;
+      for (const o of c.live) if (o.conn.id !== notConn && o.connect !== null && o.connect.time <= since) return `"${c.id}" (connection ${o.conn.id})`;
+    }
+    return null;
   }
 
   private say(event: 'sessions-partial' | 'sessions-limit', message: string): void {

@@ -8,7 +8,7 @@ import { decodePacket } from '../../src/mqtt/decoder.js';
 import type { ProtocolLevel } from '../../src/mqtt/types.js';
 import { closeViolations } from '../../src/rules/close.js';
 import { RuleEngine } from '../../src/rules/engine.js';
-import type { MessageRecord, SessionRecord, TraceRecord, TraceSink } from '../../src/sessions/records.js';
+import { sessionsClose, type MessageRecord, type SessionRecord, type SessionsClose, type TraceRecord, type TraceSink } from '../../src/sessions/records.js';
 import { SessionsStage, type SessionsOptions } from '../../src/sessions/stage.js';
 import type { Connection, ConnectionEnd, Direction, EndCause, StreamEvent } from '../../src/tcp/types.js';
 import { connack, connect, publish, suback, subscribe, unsuback, unsubscribe, type Level, type Prop, type Sub } from './mqtt-bytes.js';
@@ -19,7 +19,7 @@ export type Ev = StreamEvent & { violations?: Violation[] };
 export class Broker implements TraceSink {
   readonly packets: PacketRecord[] = [];
   readonly events: Ev[] = [];
-  readonly closes: { conn: number; violations: readonly Violation[] }[] = [];
+  readonly closes: { conn: number; violations: readonly Violation[]; end: SessionsClose }[] = [];
   readonly messages: MessageRecord[] = [];
   readonly sessions: SessionRecord[] = [];
   readonly stage: SessionsStage;
@@ -46,7 +46,7 @@ export class Broker implements TraceSink {
   open(): void {}
   packet(rec: PacketRecord): void { this.packets.push(rec); }
   event(ev: Ev): void { this.events.push(ev); }
-  close(conn: Connection, end: ConnectionEnd): void { this.closes.push({ conn: conn.id, violations: closeViolations(end) }); }
+  close(conn: Connection, end: ConnectionEnd): void { this.closes.push({ conn: conn.id, violations: closeViolations(end), end: sessionsClose(end) }); }
   traced(r: TraceRecord): void { if (r.kind === 'message') this.messages.push(r); else this.sessions.push(r); }
 
   /** Sends `bytes` on connection `id` (opened on first use) at capture time `t` seconds. */
@@ -82,7 +82,15 @@ export class Broker implements TraceSink {
     const end: ConnectionEnd = { frame: ++this.frame, timeSec: sec, timeNsec: Math.round((t - sec) * 1e9), cause, by, finC2s: cause === 'fin', finS2c: cause === 'fin' };
     this.rules.close(c.conn, end);
     this.shadow.close(c.conn, end);
-    return this.closes.at(-1)!.violations;
+    // A close with a Will waits in the stage until the Will is decided: then nothing is returned yet.
+    return this.closes.find((x) => x.conn === id)?.violations ?? [];
+  }
+
+  /** The close record of connection `id`, once the stage handed it on. */
+  closed(id: number): SessionsClose {
+    const c = this.closes.find((x) => x.conn === id);
+    if (c === undefined) throw new Error(`connection ${id} has no close record yet`);
+    return c.end;
   }
 
   /** The end of the capture at `t`: open connections end 'capture-end', then the stage's own end. */

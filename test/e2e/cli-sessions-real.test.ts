@@ -1,0 +1,91 @@
+/**
+ * captures/real-sessions.pcap (scripts/make-captures.sh, group_sessions, on a real mosquitto): the CLI's records state
+ * what the script's clients did and checked: the QoS downgrade, the shared subscription, the killed persistent
+ * subscriber's DUP redelivery, the takeovers, the Will fired by a kill and the one not fired after DISCONNECT. One run.
+ */
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { jsonLines, ROOT, runCli } from '../builders/cli.js';
+
+interface Delivery { conn: number; clientId: string; qos: number; latencyMs: number }
+/** The keys this file reads of the records docs/json.md documents (packet, message, session, close). */
+interface Rec {
+  kind: string; conn: number; type?: string; dir?: string; topic: string; clientId: string; qos: number;
+  fields: { packetId: number; dup: boolean; payload: { text: string } };
+  deliveries: Delivery[]; connections: number[]; takeovers: number; why: string; will: string;
+  willDeliveries: Delivery[]; violations?: { id: string; severity: string }[];
+}
+let out: Rec[] = [];
+const of = (kind: string): Rec[] => out.filter((o) => o.kind === kind);
+const session = (id: string): Rec => of('session').find((s) => s.clientId === id)!;
+const close = (conn: number): Rec => of('close').find((c) => c.conn === conn)!;
+const messages = (topic: RegExp): Rec[] => of('message').filter((m) => topic.test(m.topic));
+
+beforeAll(() => {
+  const r = runCli(['--json', join(ROOT, 'captures', 'real-sessions.pcap')]);
+  expect(r.status).toBe(0);
+  // Parsed NDJSON: the records' shapes are docs/json.md's (the assertions below fail on any other).
+  out = jsonLines(r.stdout) as unknown as Rec[];
+});
+
+describe('real-sessions.pcap', () => {
+  it('no error-level finding (the two unanswered PUBLISH of the killed subscriber are warnings)', () => {
+    const found = out.flatMap((o) => o.violations ?? []);
+    expect(found.filter((v) => v.severity === 'error')).toEqual([]);
+    expect(found.map((v) => v.id)).toEqual(['ALL:3.3.4:publish-unanswered', 'ALL:3.3.4:publish-unanswered']);
+  });
+
+  it('QoS downgrade: two QoS 1 messages reach the subscriber granted QoS 0 at QoS 0', () => {
+    const ms = messages(/^corpus\/sess\/down$/);
+    expect(ms.map((m) => [m.clientId, m.qos, m.deliveries.map((d) => [d.clientId, d.qos])])).toEqual([
+      ['corpus-sess-down-pub1', 1, [['corpus-sess-q0', 0]]], ['corpus-sess-down-pub2', 1, [['corpus-sess-q0', 0]]],
+    ]);
+  });
+
+  it('$share/g: each of the four messages reaches exactly one member', () => {
+    const ms = messages(/^corpus\/sess\/shared\//);
+    expect(ms.map((m) => m.topic)).toEqual(['m1', 'm2', 'm3', 'm4'].map((t) => `corpus/sess/shared/${t}`));
+    for (const m of ms) {
+      expect(m.deliveries).toHaveLength(1);
+      expect(['corpus-sess-share-a', 'corpus-sess-share-b']).toContain(m.deliveries[0]!.clientId);
+      expect(m.deliveries[0]!.latencyMs).toBeGreaterThanOrEqual(0);
+    }
+  });
+
+  it('the killed persistent subscriber: its reconnect gets the two unacknowledged PUBLISH again, DUP=1 and the same ids, then the queued one', () => {
+    const s = session('corpus-sess-psub');
+    expect(s).toMatchObject({ reconnects: 1, redeliveries: 2, subscriptions: 1 });
+    const [first, second] = s.connections;
+    expect(close(first!).why).toBe('client-fin');
+    const pubs = (conn: number): Rec[] => of('packet').filter((p) => p.conn === conn && p.type === 'PUBLISH' && p.dir === 's2c');
+    const key = (p: Rec): unknown[] => [p.fields.packetId, p.fields.dup, p.fields.payload.text];
+    const before = pubs(first!).map(key);
+    expect(before.map((k) => k[1])).toEqual([false, false]);
+    expect(pubs(second!).map(key)).toEqual([
+      ...before.map(([id, , text]) => [id, true, text]), [expect.any(Number), false, 'queued message 3'],
+    ]);
+    // The first copies are the traced deliveries; the queued message is traced to its reconnect.
+    expect(messages(/^corpus\/sess\/inflight\//).map((m) => m.deliveries.map((d) => d.conn))).toEqual([[first], [first], [second]]);
+  });
+
+  it('takeovers: the first connection of each ClientId closed by the server, with the taking connection on the record', () => {
+    for (const id of ['corpus-sess-twin4', 'corpus-sess-twin5']) {
+      const s = session(id);
+      expect(s.takeovers).toBe(1);
+      const [first, second] = s.connections;
+      expect(close(first!)).toMatchObject({ why: 'takeover', by: 'server', takeover: { conn: second } });
+      expect(close(second!).why).toBe('client-disconnect');
+    }
+  });
+
+  it('Wills: fired for the killed client and the clean 5.0 takeover (to the watcher), not fired after DISCONNECT 0x00', () => {
+    const willOf = (id: string): Rec => close(session(id).connections[0]!);
+    for (const id of ['corpus-sess-will-kill', 'corpus-sess-twin5']) {
+      const c = willOf(id);
+      expect(c.will).toBe('fired');
+      expect(c.willDeliveries.map((d) => [d.clientId, d.qos])).toEqual([['corpus-sess-watch', 1]]);
+    }
+    expect(willOf('corpus-sess-will-bye')).toMatchObject({ why: 'client-disconnect', reasonCode: 0, willDue: false, will: 'not-fired', willDeliveries: [] });
+    expect(willOf('corpus-sess-twin4').will).toBe('none');
+  });
+});
