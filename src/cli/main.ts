@@ -13,6 +13,7 @@ import { addOptions, AUDIT_OPTIONS, checkArgv, commandOf, completions, EXPLAIN_O
 import { SECTION_NAMES, STATS_SECTIONS, statsListText } from '../render/stats/sections.js';
 import { READ_DEFAULTS } from './read.js';
 import { loadKeyLog } from './keylog-file.js';
+import type { KeyLog } from '../transport/tls/keylog.js';
 import { runTraceCommand, topicFilterError, topicNameError } from './trace.js';
 import { auditList, runAuditCommand } from './audit.js';
 import { runCoverageCommand, type ReportFormat } from './report.js';
@@ -171,6 +172,13 @@ function timeFormat(t: string | undefined): TimeFormat | undefined {
 }
 
 const ARGS_PASSED_THROUGH = new Set(['--help', '-h', '--version']);
+
+const err = (l: string): void => { process.stderr.write(`${l}\n`); };
+
+/** --tls-keylog FILE (or SSLKEYLOGFILE) of a command, read; null after saying why it could not be (exit 1). */
+function commandKeyLog(a: Record<string, unknown>): KeyLog | null {
+  return loadKeyLog(a['tlsKeylog'] !== undefined ? String(a['tlsKeylog']) : undefined, process.env, err);
+}
 
 /**
  * `follow N CAPTURE...` (tshark's follow, for MQTT): connection N's packets, events and close, both directions, in
@@ -332,8 +340,7 @@ export async function main(rawArgv: string[]): Promise<number> {
           usageError = badName ?? (mixed ? '--receivers answers for one topic; --client and --topic select messages, not receivers' : '--from goes with --receivers TOPIC');
           return;
         }
-        const err = (l: string): void => { process.stderr.write(`${l}\n`); };
-        const keylog = loadKeyLog(a['tlsKeylog'] !== undefined ? String(a['tlsKeylog']) : undefined, process.env, err);
+        const keylog = commandKeyLog(a);
         if (keylog === null) {
           code = EXIT.unreadable;
           return;
@@ -400,8 +407,7 @@ export async function main(rawArgv: string[]): Promise<number> {
           for (const l of auditList(a['json'] === true, makeChalk(color))) out.line(l);
           return;
         }
-        const err = (l: string): void => { process.stderr.write(`${l}\n`); };
-        const keylog = loadKeyLog(a['tlsKeylog'] !== undefined ? String(a['tlsKeylog']) : undefined, process.env, err);
+        const keylog = commandKeyLog(a);
         if (keylog === null) {
           code = EXIT.unreadable;
           return;
@@ -424,8 +430,7 @@ export async function main(rawArgv: string[]): Promise<number> {
           return;
         }
         if (coverage) {
-          const err = (l: string): void => { process.stderr.write(`${l}\n`); };
-          const keylog = loadKeyLog(a['tlsKeylog'] !== undefined ? String(a['tlsKeylog']) : undefined, process.env, err);
+          const keylog = commandKeyLog(a);
           if (keylog === null) {
             code = EXIT.unreadable;
             return;

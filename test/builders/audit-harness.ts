@@ -1,7 +1,7 @@
 /** Frames through the pipeline into the audit stage (src/audit/stage.ts), as `mqtt-dissect audit` runs it. */
 import { AuditStage, type AuditFinding, type AuditLimit } from '../../src/audit/stage.js';
 import { buildFrontPipeline, DEFAULT_PORTS } from '../../src/cli/pipeline.js';
-import { LINK, toRecords } from './frames.js';
+import { feedFrames } from './run-frames.js';
 
 export interface AuditRun {
   findings: AuditFinding[];
@@ -13,16 +13,6 @@ export interface AuditRun {
 export function auditFrames(frames: Uint8Array[], o: { showSecrets?: boolean; times?: number[]; ports?: number[] } = {}): AuditRun {
   const stage = new AuditStage({ showSecrets: o.showSecrets === true });
   const p = buildFrontPipeline(stage, { ports: [...DEFAULT_PORTS, ...(o.ports ?? [])], auto: false, tree: false, fieldsShown: true, dialect: 'none', sessions: false });
-  const recs = toRecords(frames, LINK.RAW);
-  const start = recs[0]?.timeSec ?? 0;
-  recs.forEach((r, i) => {
-    const t = o.times?.[i];
-    if (t !== undefined) {
-      r.timeSec = start + Math.floor(t);
-      r.timeNsec = Math.round((t - Math.floor(t)) * 1e9);
-    }
-    p.record(r);
-  });
-  p.finish();
+  feedFrames(p, frames, o.times);
   return { findings: stage.finish(), limits: stage.limits(), stage };
 }

@@ -2,7 +2,7 @@
  * The whole in-process pipeline (net -> tcp -> mqtt -> rules -> dialects) over IP frames, collecting what reaches
  * the renderers: packets, events and closes, in order.
  */
-import { buildPipeline, DEFAULT_PORTS, type PipelineOptions } from '../../src/cli/pipeline.js';
+import { buildPipeline, DEFAULT_PORTS, type Pipeline, type PipelineOptions } from '../../src/cli/pipeline.js';
 import type { PacketRecord, PacketSink, Violation } from '../../src/mqtt/connection-decoder.js';
 import { closeViolations } from '../../src/rules/close.js';
 import type { Connection, ConnectionEnd, StreamEvent } from '../../src/tcp/types.js';
@@ -22,6 +22,24 @@ export interface FramesRun {
   violations: Violation[];
 }
 
+/**
+ * Frames (raw IP) into a pipeline as capture records, then its end; `times[i]`, when given, is frame i's capture time
+ * in seconds after the first frame's.
+ */
+export function feedFrames(p: Pipeline, frames: Uint8Array[], times?: readonly number[], records: RecordOptions = {}): void {
+  const recs = toRecords(frames, LINK.RAW, records);
+  const start = recs[0]?.timeSec ?? 0;
+  recs.forEach((r, i) => {
+    const t = times?.[i];
+    if (t !== undefined) {
+      r.timeSec = start + Math.floor(t);
+      r.timeNsec = Math.round((t - Math.floor(t)) * 1e9);
+    }
+    p.record(r);
+  });
+  p.finish();
+}
+
 export function runFrames(frames: Uint8Array[], o: Partial<PipelineOptions> & { times?: number[]; records?: RecordOptions } = {}): FramesRun {
   const seen: Seen[] = [];
   const sink: PacketSink = {
@@ -31,17 +49,7 @@ export function runFrames(frames: Uint8Array[], o: Partial<PipelineOptions> & { 
     close(conn, end) { seen.push({ kind: 'close', conn, end }); },
   };
   const p = buildPipeline(sink, { ports: [...DEFAULT_PORTS, ...(o.ports ?? [])], auto: o.auto ?? false, tree: false, dialect: o.dialect ?? 'auto' });
-  const recs = toRecords(frames, LINK.RAW, o.records ?? {});
-  const start = recs[0]?.timeSec ?? 0;
-  recs.forEach((r, i) => {
-    const t = o.times?.[i];
-    if (t !== undefined) {
-      r.timeSec = start + Math.floor(t);
-      r.timeNsec = Math.round((t - Math.floor(t)) * 1e9);
-    }
-    p.record(r);
-  });
-  p.finish();
+  feedFrames(p, frames, o.times, o.records);
   const packets = seen.flatMap((s) => (s.kind === 'packet' ? [s.rec] : []));
   const events = seen.flatMap((s) => (s.kind === 'event' ? [s.ev] : []));
   const closes = seen.flatMap((s) => (s.kind === 'close' ? [{ conn: s.conn, end: s.end }] : []));
