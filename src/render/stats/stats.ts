@@ -190,6 +190,17 @@ export class StatsCollector {
     this.ioBuckets = new Buckets(o.interval ?? 1, IO_BUCKETS);
     this.ioTotal = this.ioBuckets.register();
     const self = this;
+    const pairing = this.pairing;
+    if (o.overallOnly === true && pairing !== null) {
+      // The summary's timing line reads the pairing alone: no per-connection rows are kept or counted for it (they
+      // were a Map entry and a dozen counters per packet for tables nothing prints).
+      this.observer = {
+        open(): void {}, packet(rec: PacketRecord): void { pairing.packet(rec); }, event(): void {},
+        close(conn: Connection, end: ConnectionEnd): void { pairing.close(conn, end); },
+      };
+      this.counted = { open(): void {}, packet(rec: PacketRecord): void { pairing.counted(rec); }, event(): void {}, close(): void {} };
+      return;
+    }
     this.observer = {
       open(conn: Connection): void { self.open(conn); },
       packet(rec: PacketRecord): void { self.observe(rec); },
