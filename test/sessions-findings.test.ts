@@ -4,7 +4,7 @@
  */
 import { describe, expect, test } from 'vitest';
 import { ack, connack, connect, publish, suback, subscribe, unsuback, unsubscribe, type Level } from './builders/mqtt-bytes.js';
-import { Broker, login, noLocalScenario, qosDeliveryScenario, sub, unsubackScenario } from './builders/sessions-harness.js';
+import { Broker, login, noLocalScenario, qosDeliveryScenario, retainHandlingScenario, sub, unsubackScenario } from './builders/sessions-harness.js';
 
 const has = (b: Broker, spec: string, id: string): boolean => b.ids().includes(`${spec} ${id}`);
 
@@ -212,6 +212,19 @@ describe('No Local (5.0): the client\'s own messages do not come back through a 
     expect(scenario(false, false).ids()).toEqual([]);
     // Another matching subscription without No Local gets it back rightly.
     expect(scenario(true, true).ids()).toEqual([]);
+  });
+});
+
+describe('5.0 Retain Handling: the retained copy at subscribe time', () => {
+  test('Retain Handling 2 and a retained copy sent anyway: MQTT-3.3.1-11', () => {
+    expect(retainHandlingScenario(2, false).ids()).toEqual(['5.0 MQTT-3.3.1-11']);
+    expect(retainHandlingScenario(0, false).ids()).toEqual([]);
+  });
+  test('Retain Handling 1: a copy only for a new subscription, else MQTT-3.3.1-10', () => {
+    expect(retainHandlingScenario(1, false).ids()).toEqual([]);
+    // The first SUBSCRIBE's own copy is not sent (the scenario sends one, for the second): that one is the finding.
+    expect(retainHandlingScenario(1, true).ids()).toEqual(['5.0 MQTT-3.3.1-10']);
+    expect(retainHandlingScenario(0, true).ids()).toEqual([]);
   });
 });
 

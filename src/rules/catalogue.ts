@@ -174,7 +174,8 @@ const IMPLEMENTED_50 = [
 ];
 
 const ACROSS_50 = ['MQTT-3.1.4-3', 'MQTT-3.2.2-3', 'MQTT-3.3.1-12', 'MQTT-3.3.4-2', 'MQTT-4.6.0-1', 'MQTT-3.8.3-3', 'MQTT-3.10.4-2',
-  'MQTT-3.1.2-8', 'MQTT-3.1.3-9', 'MQTT-3.14.4-3']; // the last three: the Will (src/sessions/will.ts)
+  'MQTT-3.1.2-8', 'MQTT-3.1.3-9', 'MQTT-3.14.4-3', // the Will (src/sessions/will.ts)
+  'MQTT-3.3.1-10', 'MQTT-3.3.1-11'];
 
 /** Keys of the rules the sessions stage checks (they are evaluated only when it runs). */
 export const SESSIONS_STAGE_KEYS: ReadonlySet<string> = new Set([...ACROSS_311.map((id) => `3.1.1|${id}`), ...ACROSS_50.map((id) => `5.0|${id}`)]);
@@ -280,8 +281,6 @@ const WHY: Record<string, string> = {
   '5.0|MQTT-3.2.2-5': 'whether the client held session state is not visible',
   '5.0|MQTT-3.2.2-10': 'a SUBACK has no "QoS not supported" code, so the cause of a refused subscription is not visible',
   '5.0|MQTT-3.2.2-22': COVERED('MQTT-3.1.2-22 (checked against the Keep Alive in force)'),
-  '5.0|MQTT-3.3.1-10': 'needs to know whether a subscription existed before (broker state, possibly from an earlier connection)',
-  '5.0|MQTT-3.3.1-11': 'needs a timing window after each SUBSCRIBE to tell retained deliveries from live ones (not implemented)',
   '5.0|MQTT-3.3.2-7': 'aliases are resolved per connection; an alias used before being set on this connection is reported as 5.0:3.3.2.1:empty-topic-no-alias',
   '5.0|MQTT-3.3.2-9': COVERED('MQTT-3.2.2-17'),
   '5.0|MQTT-3.3.2-10': 'whether the client accepts an alias is internal (a DISCONNECT 0x94 would only hint at it)',

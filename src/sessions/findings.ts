@@ -28,6 +28,10 @@ export const X = {
   retainLive50: rule('5.0', 'MQTT-3.3.1-12'),
   /** 5.0 No Local: no message back to a connection with the publisher's ClientId through a No Local subscription. */
   noLocal: rule('5.0', 'MQTT-3.8.3-3'),
+  /** 5.0 Retain Handling 1: retained messages at subscribe time only for a subscription that did not exist. */
+  retainHandling1: rule('5.0', 'MQTT-3.3.1-10'),
+  /** 5.0 Retain Handling 2: no retained messages at subscribe time. */
+  retainHandling2: rule('5.0', 'MQTT-3.3.1-11'),
   /** After the UNSUBACK, no new message through the subscription it removed. */
   afterUnsuback: pair('MQTT-3.10.4-2', 'MQTT-3.10.4-2'),
 } satisfies Record<string, RulePair | RuleEntry>;

@@ -131,6 +131,10 @@ interface Sub {
   granted: number;
   noLocal: boolean;
   rap: boolean;
+  /** 5.0 Retain Handling: 0 send retained messages at subscribe time, 1 only if the subscription is new, 2 never. */
+  rh: number;
+  /** The SUBSCRIBE replaced a subscription the client already had (Retain Handling 1 then sends no retained message). */
+  existed: boolean;
   /** Capture time of the SUBACK that granted it (messages published after it are live deliveries). */
   since: number;
 }
@@ -157,7 +161,7 @@ interface Client {
 }
 
 interface Pending {
-  filters: { topic: string; noLocal: boolean; rap: boolean; qos: number }[];
+  filters: { topic: string; noLocal: boolean; rap: boolean; rh: number; qos: number }[];
 }
 
 interface ConnState {
@@ -523,7 +527,7 @@ export class SessionsStage implements PacketSink {
     if (d.packetId === undefined || d.subscriptions === undefined) return;
     const st = this.state(rec.conn);
     // Bounded by the 16-bit packet id space.
-    st.subscribes.set(d.packetId, { filters: d.subscriptions.map((s) => ({ topic: s.topic, noLocal: s.noLocal === true, rap: s.retainAsPublished === true, qos: s.qos })) });
+    st.subscribes.set(d.packetId, { filters: d.subscriptions.map((s) => ({ topic: s.topic, noLocal: s.noLocal === true, rap: s.retainAsPublished === true, rh: s.retainHandling ?? 0, qos: s.qos })) });
   }
 
   private onSuback(rec: PacketRecord, d: SubackPacket): void {
@@ -549,7 +553,7 @@ export class SessionsStage implements PacketSink {
         client.complete = false;
         continue;
       }
-      client.subs.set(f.topic, { filter: stripShare(f.topic), granted: code, noLocal: f.noLocal, rap: f.rap, since: t });
+      client.subs.set(f.topic, { filter: stripShare(f.topic), granted: code, noLocal: f.noLocal, rap: f.rap, rh: f.rh, existed: prev !== undefined, since: t });
       client.removed?.delete(f.topic);
     }
   }
@@ -742,6 +746,9 @@ export class SessionsStage implements PacketSink {
     /** Bit q set: some matching subscription gives QoS q. */
     let allowed = 0;
     let ownNoLocal = 0;
+    /** Matching subscriptions granted after the message was published that allow a retained copy at subscribe time. */
+    let retainedAllowed = 0;
+    let rh: { sub: string; handling: number } | null = null;
     for (const [filter, s] of client.subs) {
       if (!topicMatches(s.filter, topic)) continue;
       // A No Local subscription takes no message of the client's own (5.0); the broker may skip it.
@@ -754,6 +761,10 @@ export class SessionsStage implements PacketSink {
       allowed |= 1 << Math.min(published, s.granted);
       newest = Math.max(newest, s.since);
       if (s.rap) anyRap = true;
+      if (s.since > x.t[m]!) {
+        if (s.rh === 0 || (s.rh === 1 && !s.existed)) retainedAllowed++;
+        else rh ??= { sub: filter, handling: s.rh };
+      }
     }
     const lv = st.level;
     if (matching === 0 && first) {
@@ -777,6 +788,11 @@ export class SessionsStage implements PacketSink {
     } else if (!first && (allowed & (1 << d.qos)) === 0) {
       const gives = [0, 1, 2].filter((q) => (allowed & (1 << q)) !== 0).join(', ');
       rec.violations.push(violation(pick(X.qosMin, lv), lv, `another copy of ${from} at QoS ${d.qos}, which no matching subscription gives (${gives})`, 0, 1));
+    }
+    // A retained copy sent at subscribe time (the message older than the subscription) that Retain Handling forbade.
+    if (lv === 5 && first && d.retain && rh !== null && retainedAllowed === 0 && newest > x.t[m]! && x.retain[m] === 1) {
+      const why = rh.handling === 2 ? 'Retain Handling 2 (never at subscribe time)' : 'Retain Handling 1, and the subscription already existed';
+      rec.violations.push(violation(rh.handling === 2 ? X.retainHandling2 : X.retainHandling1, lv, `the retained message of frame ${x.frame[m]} sent for the subscription ${JSON.stringify(rh.sub)}, which asked for ${why}`, 0, 1));
     }
     // Live: every matching subscription was granted before the message was published, so no retained copy is due.
     if (d.retain && newest < x.t[m]! && !(lv === 5 && anyRap)) {

@@ -189,3 +189,20 @@ export function unsubackScenario(level: Level, publishedAt: number, resubscribe:
   b.finish(5);
   return b;
 }
+
+/**
+ * 5.0: a retained message is published at 1 s; at 2 s a client subscribes to it with Retain Handling `rh` (with
+ * `again`, a second time: the subscription then existed), and the broker sends the retained copy: the Retain Handling
+ * scenario of the sessions tests and of the rules catalogue's cases.
+ */
+export function retainHandlingScenario(rh: number, again: boolean): Broker {
+  const b = new Broker();
+  login(b, 1, 'pub', 0, { level: 5 });
+  login(b, 0, 'sub', 0, { level: 5 });
+  b.c(1, publish({ level: 5, topic: 'state/door', qos: 0, retain: true, payload: 'door: open' }), 1);
+  if (again) sub(b, 0, { topic: 'state/#', qos: 0, retainHandling: rh }, 0, 1.5, 5, 1);
+  sub(b, 0, { topic: 'state/#', qos: 0, retainHandling: rh }, 0, 2, 5, 2);
+  b.s(0, publish({ level: 5, topic: 'state/door', qos: 0, retain: true, payload: 'door: open' }), 2.002);
+  b.finish(3);
+  return b;
+}
