@@ -15,7 +15,7 @@ import {
   unsuback, unsubscribe, type ConnectOpts, type Level, type Prop,
 } from './builders/mqtt-bytes.js';
 import { HARNESSES, Harness, alone, describeViolations, severityMismatches } from './builders/rules-harness.js';
-import { Broker, login, noLocalScenario, qosDeliveryScenario, retainHandlingScenario, sub, unsubackScenario, type Login } from './builders/sessions-harness.js';
+import { Broker, brokenSession, login, noLocalScenario, qosDeliveryScenario, retainHandlingScenario, sub, unsubackScenario, type Login } from './builders/sessions-harness.js';
 import { TcpSession } from './builders/frames.js';
 import { runFrames } from './builders/run-frames.js';
 import { clientFrame, upgradeRequest, upgradeResponse, wsFrame } from './builders/websocket.js';
@@ -981,12 +981,7 @@ add('5.0|MQTT-3.2.2-3', 'Clean Start 0 after a session that expired, Session Pre
 
 /** QoS 1 PUBLISH 7 and 8 unacknowledged, the connection broken, the session resumed; then `steps` on the new one. */
 function resumed(steps: (b: Broker) => void): Violation[] {
-  const b = new Broker();
-  login(b, 0, 'dev', 0, { clean: false });
-  b.c(0, publish({ topic: 't/1', qos: 1, packetId: 7, payload: 'seven' }), 0.1);
-  b.c(0, publish({ topic: 't/2', qos: 1, packetId: 8, payload: 'eight' }), 0.2);
-  b.end(0, 0.3, 'rst', 'c2s');
-  login(b, 1, 'dev', 1, { clean: false, sp: true });
+  const b = brokenSession();
   steps(b);
   b.end(1, 2);
   b.finish(3);

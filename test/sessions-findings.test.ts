@@ -4,7 +4,7 @@
  */
 import { describe, expect, test } from 'vitest';
 import { ack, connack, connect, publish, suback, subscribe, unsuback, unsubscribe, type Level } from './builders/mqtt-bytes.js';
-import { Broker, login, noLocalScenario, qosDeliveryScenario, retainHandlingScenario, sub, unsubackScenario } from './builders/sessions-harness.js';
+import { Broker, brokenSession, login, noLocalScenario, qosDeliveryScenario, retainHandlingScenario, sub, unsubackScenario } from './builders/sessions-harness.js';
 
 const has = (b: Broker, spec: string, id: string): boolean => b.ids().includes(`${spec} ${id}`);
 
@@ -119,16 +119,7 @@ describe('Session Present against the previous connection of the ClientId', () =
 });
 
 describe('redelivery after a reconnect that resumes the session', () => {
-  /** The client sends QoS 1 PUBLISH 7 then 8, unacknowledged; the connection breaks; it reconnects with the session kept. */
-  const broken = (): Broker => {
-    const b = new Broker();
-    login(b, 0, 'dev', 0, { clean: false });
-    b.c(0, publish({ topic: 't/1', qos: 1, packetId: 7, payload: 'seven' }), 0.1);
-    b.c(0, publish({ topic: 't/2', qos: 1, packetId: 8, payload: 'eight' }), 0.2);
-    b.end(0, 0.3, 'rst', 'c2s');
-    login(b, 1, 'dev', 1, { clean: false, sp: true });
-    return b;
-  };
+  const broken = brokenSession;
   test('resent with DUP=0: MQTT-3.3.1-1', () => {
     const b = broken();
     b.c(1, publish({ topic: 't/1', qos: 1, packetId: 7, payload: 'seven' }), 1.1);

@@ -175,6 +175,18 @@ const ARGS_PASSED_THROUGH = new Set(['--help', '-h', '--version']);
 
 const err = (l: string): void => { process.stderr.write(`${l}\n`); };
 
+/** Every -Y expression compiles; the first that does not is said (with its caret line) on stderr. */
+function filtersValid(filters: readonly string[]): boolean {
+  for (const f of filters) {
+    const problem = checkFilter(f);
+    if (problem !== null) {
+      process.stderr.write(problem.map((l, i) => (i === 0 ? `mqtt-dissect: -Y: ${oneLine(l)}\n` : `${l}\n`)).join(''));
+      return false;
+    }
+  }
+  return true;
+}
+
 /** --tls-keylog FILE (or SSLKEYLOGFILE) of a command, read; null after saying why it could not be (exit 1). */
 function commandKeyLog(a: Record<string, unknown>): KeyLog | null {
   return loadKeyLog(a['tlsKeylog'] !== undefined ? String(a['tlsKeylog']) : undefined, process.env, err);
@@ -274,13 +286,9 @@ export async function main(rawArgv: string[]): Promise<number> {
         }
         const filters = ([] as unknown[]).concat(a['filter'] ?? []).map(String);
         for (const c of ([] as unknown[]).concat(a['conn'] ?? [])) filters.push(`conn == ${Number(c)}`);
-        for (const f of filters) {
-          const problem = checkFilter(f);
-          if (problem !== null) {
-            process.stderr.write(problem.map((l, i) => (i === 0 ? `mqtt-dissect: -Y: ${oneLine(l)}\n` : `${l}\n`)).join(''));
-            code = EXIT.usage;
-            return;
-          }
+        if (!filtersValid(filters)) {
+          code = EXIT.usage;
+          return;
         }
         const reports = (checked.pairs['report'] ?? []).map(([format, file]) => ({ format: format as ReportFormat, file })); // checked against its choices by checkArgv
         if (reports.length > 0 && Number(a['threads'] ?? 1) > 1) {
@@ -371,13 +379,9 @@ export async function main(rawArgv: string[]): Promise<number> {
           return;
         }
         const filters = ([] as unknown[]).concat(a['filter'] ?? []).map(String);
-        for (const f of filters) {
-          const problem = checkFilter(f);
-          if (problem !== null) {
-            process.stderr.write(problem.map((l, i) => (i === 0 ? `mqtt-dissect: -Y: ${oneLine(l)}\n` : `${l}\n`)).join(''));
-            code = EXIT.usage;
-            return;
-          }
+        if (!filtersValid(filters)) {
+          code = EXIT.usage;
+          return;
         }
         const [section, ...captures] = checked.positionals;
         code = await runRead({

@@ -144,9 +144,23 @@ export function topicMatches(filter: string, topic: string, dollarRule = true): 
   }
 }
 
+const SHARE = '$share/';
+
+/** Whether a Topic Filter is a 5.0 shared subscription, `$share/{name}/{filter}`. */
+export function isShared(filter: string): boolean {
+  return filter.startsWith(SHARE);
+}
+
 /** `$share/{name}/{filter}` subscribes to `{filter}`. */
 export function stripShare(filter: string): string {
-  if (!filter.startsWith('$share/')) return filter;
-  const slash = filter.indexOf('/', 7);
+  if (!isShared(filter)) return filter;
+  const slash = filter.indexOf('/', SHARE.length);
   return slash < 0 ? filter : filter.slice(slash + 1);
+}
+
+/** The ShareName of `$share/{name}/{filter}` (empty when malformed), or null for a plain filter. */
+export function shareName(filter: string): string | null {
+  if (!isShared(filter)) return null;
+  const slash = filter.indexOf('/', SHARE.length);
+  return slash < 0 ? '' : filter.slice(SHARE.length, slash);
 }

@@ -22,7 +22,7 @@ import type {
   AckPacket, ConnackPacket, ConnectPacket, DisconnectPacket, MqttPacket, Properties, PublishPacket, SubackPacket,
   SubscribePacket, SubscriptionRequest, UnsubackPacket, UnsubscribePacket,
 } from '../mqtt/packets.js';
-import { stripShare, topicDigest, topicMatches } from '../mqtt/topics.js';
+import { isShared, stripShare, topicDigest, topicMatches } from '../mqtt/topics.js';
 import type { ProtocolLevel } from '../mqtt/types.js';
 import type { Connection, ConnectionEnd, Direction } from '../tcp/types.js';
 import { endSeconds, endsOpen, type DisconnectSeen, type SessionEnd } from './close.js';
@@ -964,7 +964,7 @@ export class ConnSession {
       out.push(violation(S.subFeatures, 5, 'SUBSCRIBE with a Subscription Identifier although the server declared them unavailable'));
     }
     for (const s of subs) {
-      if (!this.sharedAvailable && s.topic.startsWith('$share/')) {
+      if (!this.sharedAvailable && isShared(s.topic)) {
         out.push(violation(S.subFeatures, 5, `shared subscription "${s.topic}" although the server declared Shared Subscription Available 0`));
         return;
       }

@@ -23,7 +23,7 @@ import type {
 import {
   CONNACK, CONNECT, DISCONNECT, PUBACK, PUBCOMP, PUBLISH, PUBREC, PUBREL, SUBACK, SUBSCRIBE, UNSUBACK, UNSUBSCRIBE,
 } from '../mqtt/tables.js';
-import { stripShare, topicMatches } from '../mqtt/topics.js';
+import { shareName, stripShare, topicMatches } from '../mqtt/topics.js';
 import type { ProtocolLevel } from '../mqtt/types.js';
 import { pick, violation } from '../rules/catalogue.js';
 import type { ClosedConnection } from '../rules/close.js';
@@ -128,6 +128,8 @@ interface Open {
 interface Sub {
   /** The filter ($share/ prefix removed). */
   filter: string;
+  /** The ShareName of a shared subscription, null for a plain one. */
+  share: string | null;
   granted: number;
   noLocal: boolean;
   rap: boolean;
@@ -553,7 +555,7 @@ export class SessionsStage implements PacketSink {
         client.complete = false;
         continue;
       }
-      client.subs.set(f.topic, { filter: stripShare(f.topic), granted: code, noLocal: f.noLocal, rap: f.rap, rh: f.rh, existed: prev !== undefined, since: t });
+      client.subs.set(f.topic, { filter: stripShare(f.topic), share: shareName(f.topic), granted: code, noLocal: f.noLocal, rap: f.rap, rh: f.rh, existed: prev !== undefined, since: t });
       client.removed?.delete(f.topic);
     }
   }
@@ -752,7 +754,7 @@ export class SessionsStage implements PacketSink {
     for (const [filter, s] of client.subs) {
       if (!topicMatches(s.filter, topic)) continue;
       // A No Local subscription takes no message of the client's own (5.0); the broker may skip it.
-      if (s.noLocal && publisher !== null && publisher === st.clientId && !filter.startsWith('$share/')) {
+      if (s.noLocal && publisher !== null && publisher === st.clientId && s.share === null) {
         ownNoLocal++;
         continue;
       }
@@ -885,10 +887,8 @@ export class SessionsStage implements PacketSink {
     const unknown: string[] = [];
     const matching = (clientId: string, as: string, s: Sub): ReceiverSubscription | null => {
       if (!topicMatches(s.filter, topic)) return null;
-      const shared = as.startsWith('$share/');
-      if (s.noLocal && !shared && publisher !== null && publisher === clientId) return null;
-      const group = shared ? as.slice(7, Math.max(7, as.indexOf('/', 7))) : null;
-      return { filter: as, qos: s.granted, shareGroup: group, noLocal: s.noLocal, timeSec: s.since };
+      if (s.noLocal && s.share === null && publisher !== null && publisher === clientId) return null;
+      return { filter: as, qos: s.granted, shareGroup: s.share, noLocal: s.noLocal, timeSec: s.since };
     };
     for (const c of this.clients.values()) {
       const subs: ReceiverSubscription[] = [];
@@ -922,13 +922,13 @@ export class SessionsStage implements PacketSink {
     for (const c of this.clients.values()) {
       if (c.live.size === 0 || !c.complete) continue;
       let takes = false;
-      for (const [filter, s] of c.subs) {
+      for (const s of c.subs.values()) {
         if (--this.observerBudget < 0) {
           if (this.observerBudget === -1) this.say('sessions-limit', `${OBSERVER_BUDGET} subscriptions looked at for subscribers of Will Topics: Wills not seen are no longer judged`);
           this.observerBudget = -2;
           return null;
         }
-        if (s.since <= since && !(s.noLocal && !filter.startsWith('$share/')) && topicMatches(s.filter, topic)) {
+        if (s.since <= since && !(s.noLocal && s.share === null) && topicMatches(s.filter, topic)) {
           takes = true;
           break;
         }

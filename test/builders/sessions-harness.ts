@@ -206,3 +206,17 @@ export function retainHandlingScenario(rh: number, again: boolean): Broker {
   b.finish(3);
   return b;
 }
+
+/**
+ * The client sends QoS 1 PUBLISH 7 then 8, unacknowledged; the connection breaks (RST); it reconnects with the session
+ * kept (Session Present 1). The redelivery scenarios of the sessions tests and of the rules catalogue's cases go on from here.
+ */
+export function brokenSession(): Broker {
+  const b = new Broker();
+  login(b, 0, 'dev', 0, { clean: false });
+  b.c(0, publish({ topic: 't/1', qos: 1, packetId: 7, payload: 'seven' }), 0.1);
+  b.c(0, publish({ topic: 't/2', qos: 1, packetId: 8, payload: 'eight' }), 0.2);
+  b.end(0, 0.3, 'rst', 'c2s');
+  login(b, 1, 'dev', 1, { clean: false, sp: true });
+  return b;
+}

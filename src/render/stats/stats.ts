@@ -65,10 +65,8 @@ export interface StatsOptions {
   overallOnly?: boolean;
 }
 
-interface ConnInfo {
-  conn: Connection;
-  clientId: string | null;
-  /** Counted packets and bytes each way, findings. */
+/** Counted packets and bytes each way, the PUBLISH QoS mix, findings, the last packet's time: of a connection or a client. */
+interface Traffic {
   pc2s: number;
   ps2c: number;
   bc2s: number;
@@ -80,21 +78,17 @@ interface ConnInfo {
   lastNsec: number;
 }
 
-interface ClientRow {
+interface ConnInfo extends Traffic {
+  conn: Connection;
+  clientId: string | null;
+}
+
+interface ClientRow extends Traffic {
   clientId: string | null;
   connections: number;
   firstSec: number;
   firstNsec: number;
-  lastSec: number;
-  lastNsec: number;
-  pc2s: number;
-  ps2c: number;
-  bc2s: number;
-  bs2c: number;
-  qosSent: [number, number, number];
-  qosRecv: [number, number, number];
   ends: Map<string, number>;
-  findings: number;
 }
 
 interface TopicRow {
