@@ -3,7 +3,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
-const STAGES = ['capture', 'net', 'tcp', 'transport', 'mqtt', 'rules', 'sessions', 'dialects', 'audit', 'filter', 'render', 'cli'];
+const STAGES = ['capture', 'net', 'tcp', 'transport', 'mqtt', 'rules', 'sessions', 'dialects', 'audit', 'filter', 'render', 'page', 'cli'];
 /**
  * Stages that must not import a stage before them even so: the MQTT stages may not know which transport carried the
  * bytes (the connection's `transport` field says so, and it is defined in tcp/types.ts).

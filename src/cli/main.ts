@@ -9,13 +9,14 @@ import type { Connection } from '../tcp/types.js';
 import { explainBytes, type ExplainStats } from './explain.js';
 import { pastedMqttBytes } from './pasted-frame.js';
 import { VERSION_NAME } from '../mqtt/types.js';
-import { addOptions, AUDIT_OPTIONS, checkArgv, commandOf, completions, EXPLAIN_OPTIONS, READ_OPTIONS, RULES_OPTIONS, STATS_OPTIONS, TRACE_OPTIONS } from './options.js';
+import { addOptions, AUDIT_OPTIONS, checkArgv, commandOf, completions, EXPLAIN_OPTIONS, READ_OPTIONS, REPORT_OPTIONS, RULES_OPTIONS, STATS_OPTIONS, TRACE_OPTIONS } from './options.js';
 import { SECTION_NAMES, STATS_SECTIONS, statsListText } from '../render/stats/sections.js';
 import { READ_DEFAULTS } from './read.js';
 import { loadKeyLog } from './keylog-file.js';
 import type { KeyLog } from '../transport/tls/keylog.js';
 import { runTraceCommand, topicFilterError, topicNameError } from './trace.js';
 import { auditList, runAuditCommand } from './audit.js';
+import { runPageCommand } from './page.js';
 import { runCoverageCommand, type ReportFormat } from './report.js';
 import { HexInputError } from './hex-input.js';
 import { checkFilter } from '../filter/compile.js';
@@ -249,6 +250,7 @@ export async function main(rawArgv: string[]): Promise<number> {
     if (!SECTION_NAMES.includes(name)) return usage(`no stats section "${name}" (sections: ${SECTION_NAMES.join(', ')}; stats --list describes them)`);
     if (checked.positionals.length < 2) return usage(`stats ${name} needs a capture file (or - for stdin)`);
   }
+  if (!wantsHelp && command === 'report' && checked.positionals.length === 0) return usage('report needs a capture file (or - for stdin)');
   if (!wantsHelp && command === 'audit' && checked.positionals.length === 0 && !rawArgv.includes('--list')) return usage('audit needs a capture file (or - for stdin), or --list');
   if (!wantsHelp && command === 'audit' && checked.positionals.length > 0 && rawArgv.includes('--list')) return usage('audit --list takes no capture');
   // Operands never go through yargs: it parses them in quadratic time (docs/decisions.md) and turns "-" into "".
@@ -424,6 +426,24 @@ export async function main(rawArgv: string[]): Promise<number> {
       },
     )
     .command(
+      'report [capture..]',
+      'the captures as one self-contained HTML page: overview, packet list, and packet views where every byte maps to its field (-o FILE, else standard output)',
+      (y) => addOptions(y, REPORT_OPTIONS).positional('capture', { type: 'string', describe: 'capture files, or - for stdin' }),
+      async (a) => {
+        const keylog = commandKeyLog(a);
+        if (keylog === null) {
+          code = EXIT.unreadable;
+          return;
+        }
+        code = await runPageCommand({
+          captures: checked.positionals, output: a['output'] !== undefined ? String(a['output']) : null, redact: a['redact'] === true,
+          port: ([] as unknown[]).concat(a['port'] ?? []).map(Number), auto: a['auto'] === true, keylog,
+          tlsPorts: ([] as unknown[]).concat(a['tlsPort'] ?? []).map(Number), dialect: a['dialect'] as DialectMode, // checked against its choices
+          ...(a['maxViews'] !== undefined ? { maxViews: Number(a['maxViews']) } : {}),
+        }, out, err);
+      },
+    )
+    .command(
       'rules',
       'list the conformance rules: id, spec, severity, paraphrase, checked or why not',
       (y) => addOptions(y, RULES_OPTIONS),
@@ -466,6 +486,7 @@ export async function main(rawArgv: string[]): Promise<number> {
     .example('$0 --report junit rules.xml --report sarif rules.sarif capture.pcap', 'CI reports: one test case / result per rule (passed, failed with its frames, skipped)')
     .example('$0 rules --coverage capture.pcap', 'which rules the capture exercised, passed and broke')
     .example('$0 audit capture.pcap', 'security observations: clear-text credentials, anonymous access, secrets in payloads …')
+    .example('$0 report capture.pcap -o capture.html', 'the capture as one HTML page: click any byte to see its field')
     .example('$0 trace --topic "sensors/#" capture.pcap', 'each message on sensors/#: its publisher and every delivery, with latencies')
     .example('$0 trace --receivers sensors/7/temp capture.pcap', 'which clients would receive a PUBLISH to sensors/7/temp, by the subscriptions seen')
     .epilog('Exit status: 0 input read (with or without findings); 1 unreadable input; 2 usage error; 3 findings at the --fail-on threshold (--fail-on-violation: errors); 130 / 143 after SIGINT / SIGTERM (output flushed first).')

@@ -173,6 +173,18 @@ export const AUDIT_OPTIONS: OptionTable = {
   color: OUTPUT.color!,
 };
 
+/** `report`: the HTML page (src/page/). */
+export const REPORT_OPTIONS: OptionTable = {
+  output: { type: 'string', alias: 'o', describe: 'write the page to this file (default: standard output)' },
+  'max-views': { type: 'string', describe: 'packet views (field tree and bytes) kept for the first N packets (default 2000; packets with findings get up to 2000 more)', check: (v) => (/^\d{1,7}$/.test(v) ? null : `--max-views takes a number of packets, not "${v}"`) },
+  redact: OUTPUT.redact!,
+  port: READ_OPTIONS.port!,
+  auto: READ_OPTIONS.auto!,
+  dialect: READ_OPTIONS.dialect!,
+  'tls-keylog': READ_OPTIONS['tls-keylog']!,
+  'tls-port': READ_OPTIONS['tls-port']!,
+};
+
 export const COMMANDS: Readonly<Record<string, OptionTable>> = {
   read: READ_OPTIONS,
   /** `follow N CAPTURE`: read with --conn N (src/cli/main.ts rewrites it before anything else looks at it). */
@@ -180,6 +192,7 @@ export const COMMANDS: Readonly<Record<string, OptionTable>> = {
   trace: TRACE_OPTIONS,
   stats: STATS_OPTIONS,
   audit: AUDIT_OPTIONS,
+  report: REPORT_OPTIONS,
   explain: EXPLAIN_OPTIONS,
   rules: RULES_OPTIONS,
   completion: {},

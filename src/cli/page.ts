@@ -1,0 +1,96 @@
+/**
+ * `mqtt-dissect report CAPTURE... [-o FILE]`: the captures as one self-contained HTML page (src/page/). The captures
+ * go through every stage `read` runs, with field trees built (the packet views need each field's bytes); the
+ * overview's tables are the summary's own (`--summary --json`), so the page and the terminal show the same numbers.
+ */
+import { writeFileSync } from 'node:fs';
+import { CaptureFormatError } from '../capture/types.js';
+import { VERSION_NAME, type ProtocolLevel } from '../mqtt/types.js';
+import type { PacketRecord, PacketSink } from '../mqtt/connection-decoder.js';
+import { pageHtml, type SummaryTable } from '../page/html.js';
+import { PageCollector } from '../page/model.js';
+import type { KeyLog } from '../transport/tls/keylog.js';
+import { buildBackEnd, defaultPorts, EXIT, oneLine, type BackEndArgs, type LineOut } from './back-end.js';
+import { noMqttMessage } from './no-mqtt.js';
+import { MemoryOut } from './output.js';
+import { buildFrontPipeline, readAll } from './pipeline.js';
+import type { DialectMode } from '../dialects/stage.js';
+
+export interface PageArgs {
+  captures: string[];
+  /** Where the page goes; null: standard output. */
+  output: string | null;
+  redact: boolean;
+  port: number[];
+  auto: boolean;
+  keylog: KeyLog;
+  tlsPorts: number[];
+  dialect: DialectMode;
+  maxViews?: number;
+  stdin?: AsyncIterable<Uint8Array>;
+}
+
+/** Protocol versions by packet count, for the overview's facts. */
+class VersionCount implements PacketSink {
+  readonly counts = new Map<number, number>();
+  open(): void {}
+  close(): void {}
+  event(): void {}
+  packet(rec: PacketRecord): void {
+    const lv = rec.decoded.level;
+    this.counts.set(lv, (this.counts.get(lv) ?? 0) + 1);
+  }
+}
+
+export async function runPageCommand(a: PageArgs, out: LineOut, err: (line: string) => void): Promise<number> {
+  const page = new PageCollector({ redact: a.redact, ...(a.maxViews !== undefined ? { maxViews: a.maxViews } : {}) });
+  const versions = new VersionCount();
+  const args: BackEndArgs = {
+    json: false, verbose: false, hex: false, full: false, redact: a.redact, color: false,
+    dialect: a.dialect, summary: true, onlyViolations: false, failOn: undefined,
+  };
+  // The renderer is quiet (summary only): what it would print is nothing, kept nowhere.
+  const be = buildBackEnd(args, new MemoryOut(0), false, true, undefined, [page, versions]);
+  const pipeline = buildFrontPipeline(be.sink, {
+    ports: defaultPorts(a.port), auto: a.auto, tree: true, dialect: a.dialect, keylog: a.keylog,
+    ...(a.tlsPorts.length > 0 ? { tlsPorts: a.tlsPorts } : {}),
+  }, (rec) => page.frameTime(rec.timeSec, rec.timeNsec));
+  let code: number = EXIT.ok;
+  try {
+    await readAll(a.captures, pipeline, { interrupted: () => false, ...(a.stdin ? { stdin: a.stdin } : {}) });
+  } catch (e) {
+    if (!(e instanceof CaptureFormatError)) throw e;
+    err(`mqtt-dissect report: ${oneLine(e.message)}`);
+    code = EXIT.unreadable;
+  }
+  pipeline.finish();
+  const summary = (be.summary?.renderJson() ?? []).map((l) => JSON.parse(l) as SummaryTable); // our own records, just written
+  const data = page.data();
+  const connections = summary.find((t) => t.table === 'connections');
+  const findings = summary.find((t) => t.table === 'findings');
+  const versionText = [...versions.counts].sort((x, y) => x[0] - y[0])
+    .map(([lv, n]) => `${VERSION_NAME[lv as ProtocolLevel] ?? String(lv)}: ${n}`).join(', ');
+  const facts: [string, string][] = [
+    ['captures', a.captures.map((c) => (c === '-' ? 'standard input' : c)).join(', ')],
+    ['frames', String(pipeline.frames)],
+    ['duration s', page.duration],
+    ['connections', String(connections?.total ?? 0)],
+    ['MQTT packets', String(data.packets)],
+    ['versions (packets)', versionText === '' ? '-' : versionText],
+    ['findings', String((findings?.rows ?? []).reduce((n, r) => n + Number(r['count'] ?? 0), 0))],
+  ];
+  const html = pageHtml({ title: `mqtt-dissect: ${a.captures.join(', ')}`, captures: a.captures, facts }, summary, data);
+  if (a.output === null) {
+    out.line(html);
+    out.flush();
+  } else {
+    try {
+      writeFileSync(a.output, html);
+    } catch (e) {
+      err(`mqtt-dissect report: cannot write ${oneLine(a.output)}: ${oneLine(e instanceof Error ? e.message : String(e))}`);
+      return EXIT.unreadable;
+    }
+  }
+  if (data.packets === 0 && code === EXIT.ok) err(noMqttMessage(a.captures.join(', '), pipeline.ports, defaultPorts(a.port), be.counter.tlsUndecrypted));
+  return code;
+}

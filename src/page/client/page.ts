@@ -1,0 +1,269 @@
+/**
+ * The script of the HTML page (src/page/html.ts inlines its compiled form). A plain browser script: no imports, no
+ * network, no framework. It reads the data block the page embeds and draws the packet list (filtered, paged,
+ * keyboard-driven) and the packet view: the field tree beside the bytes, each byte mapped to the smallest field that
+ * holds it and each field to its bytes, both ways, with the decoder's explanation of the field chosen.
+ *
+ * Capture text reaches the document only through textContent, never as markup.
+ */
+
+type Row = [number, string, number, 0 | 1, string, string, string, string, number, number];
+type TreeNode = [number, number, number, string, string, string];
+type Finding = [string, string, string, string, number, number];
+interface View { frame: number; hex: string; length: number; nodes: TreeNode[]; nodesLeftOut: number; findings: Finding[] }
+interface Data { rows: Row[]; views: View[]; packets: number; rowsLeftOut: number; viewsLeftOut: number; limits: { views: number; findingViews: number; viewBytes: number } }
+
+/** Rows drawn at once; "show more" draws the next ones. */
+const PAGE_ROWS = 500;
+const BYTES_PER_LINE = 16;
+
+function el<K extends keyof HTMLElementTagNameMap>(tag: K, text?: string, cls?: string): HTMLElementTagNameMap[K] {
+  const e = document.createElement(tag);
+  if (text !== undefined) e.textContent = text;
+  if (cls !== undefined) e.className = cls;
+  return e;
+}
+
+function byId<T extends HTMLElement>(id: string): T {
+  const e = document.getElementById(id);
+  if (e === null) throw new Error(`page: no #${id}`);
+  return e as T; // the page's own markup (src/page/html.ts) has every id asked for
+}
+
+const data = JSON.parse(byId('page-data').textContent ?? '{}') as Data;
+const rowsBody = byId<HTMLTableSectionElement>('rows');
+const fType = byId<HTMLSelectElement>('f-type');
+const fConn = byId<HTMLInputElement>('f-conn');
+const fTopic = byId<HTMLInputElement>('f-topic');
+const fClient = byId<HTMLInputElement>('f-client');
+const fBad = byId<HTMLInputElement>('f-bad');
+
+/** Indexes (into data.rows) the filter matches, how many of them are drawn, and the selected one (-1: none). */
+let matched: number[] = [];
+let drawn = 0;
+let selected = -1;
+
+for (const t of [...new Set(data.rows.map((r) => r[4]))].sort()) {
+  const o = el('option', t);
+  o.value = t;
+  fType.append(o);
+}
+
+/** `#p17` is the first packet of frame 17, `#p17.2` its second (a frame may carry several MQTT packets). */
+function anchorOf(i: number): string {
+  const frame = data.rows[i]![0];
+  let n = 1;
+  for (let j = i - 1; j >= 0 && data.rows[j]![0] === frame; j--) n++;
+  return n === 1 ? `p${frame}` : `p${frame}.${n}`;
+}
+
+function rowOfAnchor(hash: string): number {
+  const m = /^#p(\d+)(?:\.(\d+))?$/.exec(hash);
+  if (m === null) return -1;
+  const frame = Number(m[1]);
+  const nth = m[2] === undefined ? 1 : Number(m[2]);
+  let seen = 0;
+  for (let i = 0; i < data.rows.length; i++) {
+    if (data.rows[i]![0] === frame && ++seen === nth) return i;
+  }
+  return -1;
+}
+
+function applyFilter(): void {
+  const type = fType.value;
+  const conn = fConn.value.trim() === '' ? -1 : Number(fConn.value);
+  const topic = fTopic.value;
+  const client = fClient.value;
+  const bad = fBad.checked;
+  matched = [];
+  data.rows.forEach((r, i) => {
+    if (type !== '' && r[4] !== type) return;
+    if (conn >= 0 && r[2] !== conn) return;
+    if (topic !== '' && !r[6].includes(topic)) return;
+    if (client !== '' && !r[7].includes(client)) return;
+    if (bad && r[8] === 0) return;
+    matched.push(i);
+  });
+  rowsBody.replaceChildren();
+  drawn = 0;
+  drawMore();
+  byId('count').textContent = `${matched.length} of ${data.rows.length} packets listed`;
+}
+
+function drawMore(): void {
+  const end = Math.min(matched.length, drawn + PAGE_ROWS);
+  for (let k = drawn; k < end; k++) {
+    const i = matched[k]!;
+    const r = data.rows[i]!;
+    const tr = el('tr');
+    tr.dataset['row'] = String(i);
+    tr.id = anchorOf(i);
+    if (r[8] > 0) tr.className = 'bad';
+    tr.append(el('td', String(r[0])), el('td', r[1]), el('td', String(r[2])), el('td', r[3] === 0 ? 'c2s' : 's2c'), el('td', r[4], `t-${r[4]}`), el('td', r[5]), el('td', r[8] > 0 ? String(r[8]) : ''));
+    if (i === selected) tr.classList.add('sel');
+    rowsBody.append(tr);
+  }
+  drawn = end;
+  const more = byId('more');
+  more.replaceChildren();
+  if (drawn < matched.length) {
+    const b = el('button', `show ${Math.min(PAGE_ROWS, matched.length - drawn)} more`);
+    b.addEventListener('click', drawMore);
+    more.append(b);
+  }
+}
+
+function select(i: number, open: boolean): void {
+  rowsBody.querySelector('tr.sel')?.classList.remove('sel');
+  selected = i;
+  const tr = rowsBody.querySelector(`tr[data-row="${i}"]`);
+  tr?.classList.add('sel');
+  tr?.scrollIntoView({ block: 'nearest' });
+  if (open) {
+    history.replaceState(null, '', `#${anchorOf(i)}`);
+    showView(i);
+  }
+}
+
+/** The packet view's state: the view shown, each byte's field, the field highlighted and whether a click pinned it. */
+let view: View | null = null;
+let owner: Int32Array = new Int32Array(0);
+let pinned = false;
+
+function showView(i: number): void {
+  const r = data.rows[i]!;
+  const title = byId('view-title');
+  const note = byId('view-note');
+  const tree = byId('tree');
+  const hex = byId('hex');
+  const explain = byId('explain');
+  const found = byId('view-findings');
+  title.textContent = `Frame ${r[0]} · conn ${r[2]} ${r[3] === 0 ? 'c2s' : 's2c'} · ${r[4]}`;
+  tree.replaceChildren();
+  hex.replaceChildren();
+  explain.replaceChildren();
+  found.replaceChildren();
+  pinned = false;
+  view = r[9] >= 0 ? data.views[r[9]] ?? null : null;
+  if (view === null) {
+    note.textContent = `No packet view was kept for this packet: views are kept for the first ${data.limits.views} packets and for up to ${data.limits.findingViews} more with findings.`;
+    return;
+  }
+  const v = view;
+  const shown = v.hex.length / 2;
+  note.textContent = `${v.length} bytes${shown < v.length ? `, the first ${shown} shown` : ''}; point at a byte or a field.${v.nodesLeftOut > 0 ? ` ${v.nodesLeftOut} fields past the first ${v.nodes.length} are not listed.` : ''}`;
+  // Each byte's field: the smallest node holding it; among equals the first (a flags byte before its bits).
+  owner = new Int32Array(shown).fill(-1);
+  v.nodes.forEach((n, k) => {
+    for (let b = n[1]; b < n[1] + n[2] && b < shown; b++) {
+      const cur = owner[b]!;
+      if (cur < 0 || n[2] < v.nodes[cur]![2]) owner[b] = k;
+    }
+  });
+  v.nodes.forEach((n, k) => {
+    const d = el('div', `${'  '.repeat(n[0])}${n[3]}${n[4] !== '' ? `: ${n[4]}` : ''}`);
+    d.dataset['node'] = String(k);
+    d.title = `bytes ${n[1]}..${n[1] + n[2] - 1}`;
+    tree.append(d);
+  });
+  const bad = new Uint8Array(shown);
+  for (const f of v.findings) for (let b = Math.max(0, f[4]); f[4] >= 0 && b < f[4] + f[5] && b < shown; b++) bad[b] = 1;
+  for (let line = 0; line < shown; line += BYTES_PER_LINE) {
+    hex.append(el('span', `${line.toString(16).padStart(4, '0')}  `, 'off'));
+    for (let b = line; b < Math.min(shown, line + BYTES_PER_LINE); b++) {
+      const s = el('span', v.hex.slice(2 * b, 2 * b + 2));
+      s.dataset['byte'] = String(b);
+      if (bad[b] === 1) s.classList.add('bad');
+      hex.append(s);
+      if (b + 1 < Math.min(shown, line + BYTES_PER_LINE)) hex.append(' ');
+    }
+    hex.append('\n');
+  }
+  if (v.findings.length > 0) {
+    const ul = el('ul');
+    for (const f of v.findings) {
+      const li = el('li', `[${f[0]}] (${f[1]}, ${f[2]}) ${f[3]}${f[4] >= 0 ? ` — bytes ${f[4]}..${f[4] + f[5] - 1}` : ''}`, `sev-${f[2]}`);
+      ul.append(li);
+    }
+    found.append(el('h4', 'Findings'), ul);
+  }
+}
+
+/** Highlights node k, its descendants in the tree and its bytes, and explains it. */
+function highlight(k: number): void {
+  const v = view;
+  if (v === null || k < 0 || k >= v.nodes.length) return;
+  const n = v.nodes[k]!;
+  for (const e of document.querySelectorAll('#tree div.hi, #hex span.hi')) e.classList.remove('hi');
+  const divs = byId('tree').children;
+  divs[k]?.classList.add('hi');
+  for (let j = k + 1; j < v.nodes.length && v.nodes[j]![0] > n[0]; j++) divs[j]?.classList.add('hi');
+  for (const s of byId('hex').querySelectorAll<HTMLElement>('span[data-byte]')) {
+    const b = Number(s.dataset['byte']);
+    if (b >= n[1] && b < n[1] + n[2]) s.classList.add('hi');
+  }
+  const explain = byId('explain');
+  explain.replaceChildren();
+  const head = el('div');
+  head.append(el('strong', n[3]), ` — ${n[2] === 0 ? 'no bytes' : n[2] === 1 ? `byte ${n[1]}` : `bytes ${n[1]}..${n[1] + n[2] - 1}`}${n[4] !== '' ? `: ${n[4]}` : ''}`);
+  explain.append(head);
+  if (n[5] !== '') explain.append(el('div', n[5]));
+  explain.dataset['node'] = String(k);
+}
+
+byId('tree').addEventListener('click', (e) => {
+  const t = (e.target as HTMLElement).closest<HTMLElement>('div[data-node]'); // events come from the tree's own nodes
+  if (t === null) return;
+  pinned = true;
+  highlight(Number(t.dataset['node']));
+});
+byId('tree').addEventListener('mouseover', (e) => {
+  const t = (e.target as HTMLElement).closest<HTMLElement>('div[data-node]');
+  if (t !== null && !pinned) highlight(Number(t.dataset['node']));
+});
+function byteTarget(e: Event): number {
+  const t = (e.target as HTMLElement).closest<HTMLElement>('span[data-byte]');
+  return t === null ? -1 : owner[Number(t.dataset['byte'])] ?? -1;
+}
+byId('hex').addEventListener('mouseover', (e) => {
+  const k = byteTarget(e);
+  if (k >= 0 && !pinned) highlight(k);
+});
+byId('hex').addEventListener('click', (e) => {
+  const k = byteTarget(e);
+  if (k < 0) return;
+  pinned = true;
+  highlight(k);
+});
+
+rowsBody.addEventListener('click', (e) => {
+  const tr = (e.target as HTMLElement).closest<HTMLElement>('tr[data-row]');
+  if (tr !== null) select(Number(tr.dataset['row']), true);
+});
+
+document.addEventListener('keydown', (e) => {
+  const t = e.target as HTMLElement;
+  if (t.tagName === 'INPUT' || t.tagName === 'SELECT') return;
+  const at = matched.indexOf(selected);
+  if (e.key === 'j' || e.key === 'k') {
+    const next = e.key === 'j' ? Math.min(matched.length - 1, at + 1) : Math.max(0, at - 1);
+    while (next >= drawn && drawn < matched.length) drawMore();
+    if (matched[next] !== undefined) select(matched[next]!, false);
+  } else if (e.key === 'Enter' && selected >= 0) {
+    select(selected, true);
+  }
+});
+
+for (const c of [fType, fConn, fTopic, fClient, fBad]) c.addEventListener('input', applyFilter);
+
+function openHash(): void {
+  const i = rowOfAnchor(location.hash);
+  if (i < 0) return;
+  const k = matched.indexOf(i);
+  while (k >= drawn && drawn < matched.length) drawMore();
+  select(i, true);
+}
+window.addEventListener('hashchange', openHash);
+
+applyFilter();
+openHash();

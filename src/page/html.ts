@@ -1,0 +1,137 @@
+/**
+ * The page itself: one HTML file with its styles, its script and its data inlined, so it opens from file:// with no
+ * network. The overview (capture facts and the summary's tables) is plain HTML, readable without JavaScript; the packet
+ * list and the packet views are drawn by the script (src/page/client/page.ts, compiled by `npm run build`) from the
+ * data embedded as JSON.
+ *
+ * Everything from the capture is text to the page: HTML-escaped where it is written into markup, and in the JSON
+ * block every `<`, `>`, `&` and line separator is a \u escape, so no capture content can close the script element.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { escapeText } from '../render/escape.js';
+import type { PageData } from './model.js';
+
+export function escapeHtml(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
+}
+
+/** JSON that is safe inside a <script> element whatever strings it holds. */
+export function scriptJson(v: unknown): string {
+  return JSON.stringify(v).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/** A summary table as the `--summary --json` records carry it. */
+export interface SummaryTable {
+  table: string;
+  rows: Record<string, unknown>[];
+  shown?: number;
+  total?: number;
+  packets?: number;
+}
+
+export interface PageFacts {
+  title: string;
+  captures: string[];
+  /** Facts shown first (label, value): frames, connections, packets, versions … */
+  facts: [string, string][];
+}
+
+const TABLE_TITLES: Readonly<Record<string, string>> = {
+  connections: 'Connections', topics: 'Topics', types: 'Packet types', timing: 'Timing, ms (request to response)', findings: 'Findings by rule', events: 'Capture and transport events',
+};
+
+function cell(v: unknown): string {
+  if (v === null || v === undefined) return '-';
+  if (Array.isArray(v)) return v.map(cell).join('/');
+  if (typeof v === 'object') return escapeHtml(escapeText(JSON.stringify(v)));
+  return escapeHtml(escapeText(String(v)));
+}
+
+function tableHtml(t: SummaryTable): string {
+  const title = TABLE_TITLES[t.table] ?? t.table;
+  const count = t.total !== undefined && t.shown !== undefined && t.total > t.shown ? ` (${t.shown} of ${t.total})` : '';
+  if (t.rows.length === 0) return `<h3>${escapeHtml(title)}</h3><p class="none">(none)</p>`;
+  const keys = [...new Set(t.rows.flatMap((r) => Object.keys(r)))];
+  const head = keys.map((k) => `<th>${escapeHtml(k)}</th>`).join('');
+  const body = t.rows.map((r) => `<tr>${keys.map((k) => `<td>${cell(r[k])}</td>`).join('')}</tr>`).join('\n');
+  return `<h3>${escapeHtml(title)}${count}</h3>\n<table class="summary" data-table="${escapeHtml(t.table)}"><thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table>`;
+}
+
+let pageScript: string | null = null;
+/**
+ * The compiled page script: beside this module once built (dist/page/client/page.js); when this module runs from
+ * src/ (the unit tests), the build's copy.
+ */
+function script(): string {
+  if (pageScript === null) {
+    const places = ['./client/page.js', '../../dist/page/client/page.js'].map((p) => fileURLToPath(new URL(p, import.meta.url)));
+    const found = places.find((p) => existsSync(p));
+    if (found === undefined) throw new Error('the page script is not built (npm run build)');
+    pageScript = readFileSync(found, 'utf8').replace(/\/\/# sourceMappingURL=.*$/m, '');
+  }
+  return pageScript;
+}
+
+const STYLE = `
+:root{--fg:#1b1b1b;--bg:#fff;--muted:#666;--line:#ddd;--sel:#fff3b0;--hi:#ffd54f;--err:#c62828;--warn:#ef6c00;--note:#1565c0}
+body{font:14px/1.4 system-ui,sans-serif;color:var(--fg);background:var(--bg);margin:0 1.5em 3em}
+h1{font-size:1.4em}h2{font-size:1.2em;margin-top:1.6em;border-bottom:1px solid var(--line)}h3{font-size:1em;margin:1.2em 0 .3em}
+table{border-collapse:collapse;font-size:13px}td,th{border:1px solid var(--line);padding:2px 6px;text-align:left;vertical-align:top}
+th{background:#f4f4f4}.facts th{width:12em}.none,.limits{color:var(--muted)}
+code,.mono,#list td,#tree,#hex{font-family:ui-monospace,Menlo,Consolas,monospace}
+#controls{margin:.5em 0;display:flex;gap:.6em;flex-wrap:wrap;align-items:center}
+#list{max-height:45vh;overflow:auto;border:1px solid var(--line)}#list table{width:100%}#list tr{cursor:pointer}
+#list tr.sel{background:var(--sel)}#list tr.bad td:first-child{border-left:4px solid var(--err)}
+.t-CONNECT,.t-CONNACK{color:#2e7d32}.t-PUBLISH{color:#1565c0}.t-SUBSCRIBE,.t-SUBACK,.t-UNSUBSCRIBE,.t-UNSUBACK{color:#6a1b9a}
+.t-DISCONNECT{color:#b71c1c}
+#view{display:grid;grid-template-columns:minmax(20em,1fr) auto;gap:1em;margin-top:1em}
+#tree div{white-space:pre;cursor:pointer;padding:0 2px}#tree div.hi{background:var(--hi)}#tree div.find{color:var(--err)}
+#hex{white-space:pre;line-height:1.6}#hex span{cursor:pointer;padding:0 1px}#hex span.hi{background:var(--hi)}
+#hex span.bad{text-decoration:underline wavy var(--err)}#hex .off{color:var(--muted);cursor:default}
+#explain{grid-column:1/3;border:1px solid var(--line);padding:.4em .6em;min-height:2.8em;background:#fafafa}
+.sev-error{color:var(--err)}.sev-warning{color:var(--warn)}.sev-note{color:var(--note)}
+`;
+
+/** The whole page. `summary`: the `--summary --json` tables; `data`: the packet list and views. */
+export function pageHtml(facts: PageFacts, summary: readonly SummaryTable[], data: PageData): string {
+  const factRows = facts.facts.map(([k, v]) => `<tr><th>${escapeHtml(k)}</th><td>${escapeHtml(escapeText(v))}</td></tr>`).join('\n');
+  const limits: string[] = [];
+  if (data.rowsLeftOut > 0) limits.push(`The packet list holds the first ${data.limits.rows} packets; ${data.rowsLeftOut} more are counted in the overview but not listed.`);
+  if (data.viewsLeftOut > 0) limits.push(`Packet views (field tree and bytes) are kept for the first ${data.limits.views} packets and for up to ${data.limits.findingViews} more with findings; ${data.viewsLeftOut} packets have none.`);
+  return `<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'">
+<title>${escapeHtml(escapeText(facts.title))}</title>
+<style>${STYLE}</style></head>
+<body>
+<h1>${escapeHtml(escapeText(facts.title))}</h1>
+<section id="overview"><h2>Overview</h2>
+<table class="facts">${factRows}</table>
+${limits.map((l) => `<p class="limits">${escapeHtml(l)}</p>`).join('\n')}
+${summary.map(tableHtml).join('\n')}
+</section>
+<section id="packets"><h2>Packets</h2>
+<noscript><p>The packet list and the packet views need JavaScript; the overview above does not.</p></noscript>
+<div id="controls">
+<label>type <select id="f-type"><option value="">any</option></select></label>
+<label>connection <input id="f-conn" size="5" inputmode="numeric"></label>
+<label>topic contains <input id="f-topic" size="18"></label>
+<label>client id <input id="f-client" size="14"></label>
+<label><input type="checkbox" id="f-bad"> findings only</label>
+<span id="count" class="limits"></span>
+<span class="limits">keys: j / k move, Enter opens</span>
+</div>
+<div id="list"><table><thead><tr><th>frame</th><th>time s</th><th>conn</th><th>dir</th><th>type</th><th>fields</th><th>findings</th></tr></thead><tbody id="rows"></tbody></table></div>
+<div id="more"></div>
+<section id="packet"><h3 id="view-title">Packet view</h3><p id="view-note" class="limits">Choose a packet.</p>
+<div id="view"><div id="tree"></div><div id="hex"></div><div id="explain"></div></div>
+<div id="view-findings"></div>
+</section>
+</section>
+<script type="application/json" id="page-data">${scriptJson(data)}</script>
+<script>${script()}</script>
+</body></html>
+`;
+}

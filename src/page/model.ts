@@ -1,0 +1,174 @@
+/**
+ * What the HTML page (issue 16) shows, collected from the records the CLI already produces: a row per packet for the
+ * packet list, and for the first packets and those with findings a packet view — the bytes and the decoder's field
+ * tree, flattened with each node's offset and length, so the page can map every byte to its field and back. The
+ * explanations are the decoder's own (`FieldNode.explain`, what `-x` and `explain` print), never made in the page.
+ *
+ * Bounds: a row per packet up to MAX_ROWS, packet views for the first MAX_VIEWS packets and for up to
+ * MAX_FINDING_VIEWS more with findings; what is left out is counted and the page says so.
+ */
+import type { PacketRecord, PacketSink, Violation } from '../mqtt/connection-decoder.js';
+import { CONNECT, PUBLISH } from '../mqtt/tables.js';
+import type { FieldNode } from '../mqtt/types.js';
+import { escapeText } from '../render/escape.js';
+import { keyFields, REDACTED, SECRET_KEYS } from '../render/fields.js';
+import { relativeSeconds } from '../render/format.js';
+import { toHex } from '../mqtt/utf8.js';
+import type { Connection, ConnectionEnd, StreamEvent } from '../tcp/types.js';
+
+export const MAX_ROWS = 100_000;
+export const MAX_VIEWS = 2_000;
+export const MAX_FINDING_VIEWS = 2_000;
+/** Bytes of one packet shown in its view (a 256 MB PUBLISH is shown by its first bytes, and says so). */
+export const MAX_VIEW_BYTES = 64 * 1024;
+/** Nodes of one packet's tree kept (a SUBSCRIBE of 10,000 filters keeps its first ones). */
+export const MAX_VIEW_NODES = 4_000;
+
+/**
+ * One packet list row, as an array to keep the page small: frame, time (s from the first frame, as the text view), conn, dir
+ * (0 c2s, 1 s2c), type name, key fields (escaped for display), topic ('' when none), client id ('' when unknown),
+ * findings, index of its view (-1: none).
+ */
+export type PageRow = [number, string, number, 0 | 1, string, string, string, string, number, number];
+
+/** One field tree node: depth, offset, length, label, value ('' when none), explanation ('' when none). */
+export type PageNode = [number, number, number, string, string, string];
+
+/** One finding of a packet: id, spec, severity, message, offset (-1: the packet as a whole), length. */
+export type PageFinding = [string, string, string, string, number, number];
+
+export interface PageView {
+  frame: number;
+  /** The packet's bytes in hex (at most MAX_VIEW_BYTES of them; `length` is the whole). */
+  hex: string;
+  length: number;
+  nodes: PageNode[];
+  /** Nodes left out past MAX_VIEW_NODES. */
+  nodesLeftOut: number;
+  findings: PageFinding[];
+}
+
+export interface PageConnection {
+  conn: number;
+  client: string;
+  server: string;
+}
+
+export interface PageData {
+  rows: PageRow[];
+  views: PageView[];
+  connections: PageConnection[];
+  /** Packets seen, and those without a row (past MAX_ROWS) or without a view. */
+  packets: number;
+  rowsLeftOut: number;
+  viewsLeftOut: number;
+  limits: { rows: number; views: number; findingViews: number; viewBytes: number };
+}
+
+export interface PageOptions {
+  redact: boolean;
+  maxRows?: number;
+  maxViews?: number;
+  maxFindingViews?: number;
+}
+
+function findings(vs: readonly Violation[]): PageFinding[] {
+  return vs.map((v) => [v.id, v.spec, v.severity, escapeText(v.message), v.offset ?? -1, v.length ?? 0]);
+}
+
+/** Flattens a field tree in document order (parents before children), masking secrets when asked. */
+function flatten(tree: FieldNode, redact: boolean, out: PageNode[], max: number): number {
+  let leftOut = 0;
+  const walk = (n: FieldNode, depth: number, secret: boolean): void => {
+    const hidden = secret || (redact && SECRET_KEYS.has(n.key));
+    if (out.length >= max) leftOut++;
+    else out.push([depth, n.offset, n.length, escapeText(n.label), hidden && n.value !== undefined ? REDACTED : escapeText(n.value ?? ''), hidden ? '' : escapeText(n.explain ?? '')]);
+    for (const c of n.children ?? []) walk(c, depth + 1, hidden);
+  };
+  walk(tree, 0, false);
+  return leftOut;
+}
+
+export class PageCollector implements PacketSink {
+  private readonly rows: PageRow[] = [];
+  private readonly views: PageView[] = [];
+  private readonly connections: PageConnection[] = [];
+  private readonly clientIds = new Map<number, string>();
+  private packets = 0;
+  private rowsLeftOut = 0;
+  private viewsLeftOut = 0;
+  private findingViews = 0;
+  private baseSec = -1;
+  private baseNsec = 0;
+  private lastSec = 0;
+  private lastNsec = 0;
+  private readonly maxRows: number;
+  private readonly maxViews: number;
+  private readonly maxFindingViews: number;
+
+  constructor(private readonly opts: PageOptions) {
+    this.maxRows = opts.maxRows ?? MAX_ROWS;
+    this.maxViews = opts.maxViews ?? MAX_VIEWS;
+    this.maxFindingViews = opts.maxFindingViews ?? MAX_FINDING_VIEWS;
+  }
+
+  open(conn: Connection): void {
+    if (this.connections.length < this.maxRows) this.connections.push({ conn: conn.id, client: escapeText(conn.client), server: escapeText(conn.server) });
+  }
+
+  close(conn: Connection, _end: ConnectionEnd): void {
+    this.clientIds.delete(conn.id);
+  }
+
+  event(_ev: StreamEvent & { violations?: Violation[] }): void {}
+
+  packet(rec: PacketRecord): void {
+    this.packets++;
+    const d = rec.decoded;
+    if (this.baseSec < 0) this.frameTime(rec.timeSec, rec.timeNsec);
+    if (d.type === CONNECT && d.clientId !== undefined) this.clientIds.set(rec.conn.id, d.clientId);
+    let view = -1;
+    const hasFindings = rec.violations.length > 0;
+    const wanted = this.views.length < this.maxViews || (hasFindings && this.findingViews < this.maxFindingViews);
+    if (wanted && d.tree !== null) {
+      if (this.views.length >= this.maxViews) this.findingViews++;
+      view = this.views.length;
+      const nodes: PageNode[] = [];
+      const nodesLeftOut = flatten(d.tree, this.opts.redact, nodes, MAX_VIEW_NODES);
+      const shown = Math.min(rec.bytes.length, MAX_VIEW_BYTES);
+      this.views.push({ frame: rec.frame, hex: toHex(rec.bytes, 0, shown), length: rec.bytes.length, nodes, nodesLeftOut, findings: findings(rec.violations) });
+    } else this.viewsLeftOut++;
+    if (this.rows.length >= this.maxRows) {
+      this.rowsLeftOut++;
+      return;
+    }
+    const topic = d.type === PUBLISH ? (d.resolvedTopic ?? d.topic ?? '') : '';
+    this.rows.push([
+      rec.frame, relativeSeconds(rec.timeSec, rec.timeNsec, this.baseSec, this.baseNsec), rec.conn.id, rec.dir === 'c2s' ? 0 : 1,
+      d.typeName, escapeText(keyFields(rec, this.opts.redact)), escapeText(topic), escapeText(this.clientIds.get(rec.conn.id) ?? ''),
+      rec.violations.length, view,
+    ]);
+  }
+
+  /** Every frame's time (or the first packet's, when frames are not reported): times are relative to the first. */
+  frameTime(sec: number, nsec: number): void {
+    this.lastSec = sec;
+    this.lastNsec = nsec;
+    if (this.baseSec >= 0) return;
+    this.baseSec = sec;
+    this.baseNsec = nsec;
+  }
+
+  /** Seconds from the first frame to the last, as text ('-' before any). */
+  get duration(): string {
+    return this.baseSec < 0 ? '-' : relativeSeconds(this.lastSec, this.lastNsec, this.baseSec, this.baseNsec);
+  }
+
+  data(): PageData {
+    return {
+      rows: this.rows, views: this.views, connections: this.connections, packets: this.packets,
+      rowsLeftOut: this.rowsLeftOut, viewsLeftOut: this.viewsLeftOut,
+      limits: { rows: this.maxRows, views: this.maxViews, findingViews: this.maxFindingViews, viewBytes: MAX_VIEW_BYTES },
+    };
+  }
+}

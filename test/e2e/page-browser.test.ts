@@ -1,0 +1,114 @@
+/**
+ * The HTML page in a real browser (headless Chromium): the page's script runs from file:// with no network, and a
+ * harness page drives it as a person would — a click on a byte, a click on a field, the type filter, j and Enter —
+ * and writes what the page then shows into its own DOM, which Chromium prints. Expected values come from the decoder
+ * and from `--json`, never from the page.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { decodePacket } from '../../src/mqtt/decoder.js';
+import type { FieldNode } from '../../src/mqtt/types.js';
+import { ROOT, runCli } from '../builders/cli.js';
+
+const has = (cmd: string): boolean => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
+const CHROMIUM = ['chromium', 'chromium-browser', 'google-chrome'].find(has);
+const SEED = join(ROOT, 'captures', 'seed-walkthrough.pcap');
+
+const dir = mkdtempSync(join(tmpdir(), 'mqtt-dissect-page-e2e-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Runs in the harness page: drives the report in its iframe and writes the observations into #out. */
+const HARNESS = `<!DOCTYPE html><html><body><pre id="out">pending</pre>
+<iframe id="f" src="report.html#p4" width="1200" height="900"></iframe>
+<script>
+document.getElementById('f').addEventListener('load', () => {
+  const out = {};
+  try {
+    const w = document.getElementById('f').contentWindow;
+    const d = w.document;
+    const hi = () => [...d.querySelectorAll('#hex span.hi')].map((s) => Number(s.dataset.byte));
+    const hiNodes = () => [...d.querySelectorAll('#tree div.hi')].map((e) => e.textContent.trim());
+    const explain = () => [...d.getElementById('explain').children].map((e) => e.textContent);
+    out.title = d.getElementById('view-title').textContent;
+    out.scripts = d.scripts.length;
+    d.querySelector('#hex span[data-byte="1"]').dispatchEvent(new w.MouseEvent('click', { bubbles: true }));
+    out.byte1 = { bytes: hi(), nodes: hiNodes(), explain: explain() };
+    const flags = [...d.querySelectorAll('#tree div')].find((e) => e.textContent.trim().startsWith('connect flags'));
+    flags.dispatchEvent(new w.MouseEvent('click', { bubbles: true }));
+    out.flags = { bytes: hi(), nodes: hiNodes(), explain: explain() };
+    const sel = d.getElementById('f-type');
+    sel.value = 'PUBLISH';
+    sel.dispatchEvent(new w.Event('input'));
+    out.publishRows = [...d.querySelectorAll('#rows tr')].map((tr) => Number(tr.children[0].textContent));
+    d.dispatchEvent(new w.KeyboardEvent('keydown', { key: 'j', bubbles: true }));
+    d.dispatchEvent(new w.KeyboardEvent('keydown', { key: 'j', bubbles: true }));
+    d.dispatchEvent(new w.KeyboardEvent('keydown', { key: 'Enter', bubbles: true }));
+    out.afterKeys = { hash: w.location.hash, title: d.getElementById('view-title').textContent };
+  } catch (e) { out.error = String(e); }
+  document.getElementById('out').textContent = JSON.stringify(out);
+});
+</script></body></html>`;
+
+interface Seen {
+  error?: string;
+  title: string;
+  scripts: number;
+  byte1: { bytes: number[]; nodes: string[]; explain: string[] };
+  flags: { bytes: number[]; nodes: string[]; explain: string[] };
+  publishRows: number[];
+  afterKeys: { hash: string; title: string };
+}
+
+function find(n: FieldNode, label: string): FieldNode | null {
+  if (n.label === label) return n;
+  for (const c of n.children ?? []) {
+    const f = find(c, label);
+    if (f !== null) return f;
+  }
+  return null;
+}
+
+describe.skipIf(CHROMIUM === undefined)('report in a real browser (Chromium)', () => {
+  it('maps bytes to fields and fields to bytes, filters, and follows the keyboard', () => {
+    const made = runCli(['report', SEED, '-o', join(dir, 'report.html')]);
+    expect(made.status).toBe(0);
+    writeFileSync(join(dir, 'harness.html'), HARNESS);
+    const r = spawnSync(CHROMIUM!, [
+      '--headless', '--no-sandbox', '--disable-gpu', '--allow-file-access-from-files', '--virtual-time-budget=5000', '--dump-dom',
+      `file://${join(dir, 'harness.html')}`,
+    ], { encoding: 'utf8', timeout: 60_000 });
+    const m = /<pre id="out">([^<]*)<\/pre>/.exec(r.stdout);
+    expect(m, r.stderr.slice(-2000)).not.toBeNull();
+    const text = m![1]!.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&amp;/g, '&');
+    const seen = JSON.parse(text) as Seen;
+    expect(seen.error).toBeUndefined();
+    expect(seen.scripts).toBe(2);
+
+    // Frame 4 of the seed capture is the CONNECT: what the decoder says of its bytes is what the page shows.
+    const data = JSON.parse(/<script type="application\/json" id="page-data">([^<]*)<\/script>/.exec(readFileSync(join(dir, 'report.html'), 'utf8'))![1]!) as { views: { frame: number; hex: string }[] };
+    const view = data.views.find((v) => v.frame === 4)!;
+    const tree = decodePacket(Buffer.from(view.hex, 'hex'), { level: 4, dir: 'c2s', tree: true }).tree!;
+    expect(seen.title).toContain('Frame 4');
+    expect(seen.title).toContain('CONNECT');
+
+    const rl = find(tree, 'remaining length')!;
+    expect(seen.byte1.bytes).toEqual([1]);
+    expect(seen.byte1.nodes).toEqual([`${rl.label}: ${rl.value}`]);
+    expect(seen.byte1.explain[1]).toBe(rl.explain);
+
+    const flags = find(tree, 'connect flags')!;
+    expect(seen.flags.bytes).toEqual([flags.offset]);
+    expect(seen.flags.nodes).toEqual([flags, ...flags.children!].map((n) => `${n.label}: ${n.value}`));
+    expect(seen.flags.explain[1]).toBe(flags.explain);
+
+    // The type filter lists exactly the PUBLISH packets --json reports; j j Enter opens the second of them.
+    const records = runCli(['--json', SEED]).stdout.trim().split('\n').map((l) => JSON.parse(l) as { kind: string; type?: string; frame: number });
+    const publishes = records.filter((x) => x.kind === 'packet' && x.type === 'PUBLISH').map((x) => x.frame);
+    expect(seen.publishRows).toEqual(publishes);
+    expect(seen.afterKeys.hash).toBe(`#p${publishes[1]}`);
+    expect(seen.afterKeys.title).toContain(`Frame ${publishes[1]}`);
+  });
+});

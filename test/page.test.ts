@@ -1,0 +1,147 @@
+/**
+ * The HTML page (`report`, issue 16) on captures built for it: its data are the capture's packets and the decoder's
+ * field trees, its overview the summary's numbers, capture text can never become markup, and its limits are stated.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runPageCommand } from '../src/cli/page.js';
+import { MemoryOut } from '../src/cli/output.js';
+import { decodePacket } from '../src/mqtt/decoder.js';
+import type { FieldNode } from '../src/mqtt/types.js';
+import type { PageData } from '../src/page/model.js';
+import { escapeHtml, scriptJson } from '../src/page/html.js';
+import { escapeText } from '../src/render/escape.js';
+import { KeyLog } from '../src/transport/tls/keylog.js';
+import { StatsCapture } from './builders/stats-capture.js';
+import * as m from './builders/mqtt-bytes.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'mqtt-dissect-page-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const HOSTILE_ID = '</script><script>alert(1)</script>\u001b[31m';
+const HOSTILE_TOPIC = 'a/<img src=x onerror=alert(2)>/&amp;/"q"';
+
+/** Two clients; one with hostile strings, a packet with a finding (DUP on QoS 0), a run of PUBLISHes. */
+function capture(): StatsCapture {
+  const c = new StatsCapture();
+  const a = c.conn('10.0.0.2:40001', 0);
+  c.c(a, 0.01, m.connect({ clientId: HOSTILE_ID, username: 'jane', password: 's3cret-pw' }));
+  c.s(a, 0.02, m.connack({}));
+  for (let i = 0; i < 5; i++) c.c(a, 0.1 + i / 100, m.publish({ topic: HOSTILE_TOPIC, payload: `v${i}` }));
+  c.c(a, 0.2, m.publish({ topic: 'x/y', payload: 'p', flags: 0x08 })); // DUP 1 with QoS 0: a finding
+  c.c(a, 0.21, m.publish({ topic: 'x/long', payload: 'z'.repeat(300) })); // a two-byte Remaining Length
+  const b = c.conn('10.0.0.3:40002', 0.3);
+  c.c(b, 0.31, m.connect({ clientId: 'plain-client' }));
+  c.s(b, 0.32, m.connack({}));
+  c.c(b, 0.33, m.publish({ topic: 'plant/line1/temp', payload: '21.5', qos: 1, packetId: 7 }));
+  c.s(b, 0.34, m.ack('PUBACK', { packetId: 7 }));
+  c.close(a, 0.5);
+  c.close(b, 0.5);
+  return c;
+}
+
+async function page(name: string, o: { redact?: boolean; maxViews?: number } = {}): Promise<{ html: string; data: PageData; cap: StatsCapture }> {
+  const cap = capture();
+  const file = join(dir, `${name}.pcap`);
+  writeFileSync(file, cap.pcap());
+  const output = join(dir, `${name}.html`);
+  const errors: string[] = [];
+  const code = await runPageCommand({
+    captures: [file], output, redact: o.redact ?? false, port: [], auto: false, keylog: new KeyLog(), tlsPorts: [], dialect: 'auto',
+    ...(o.maxViews !== undefined ? { maxViews: o.maxViews } : {}),
+  }, new MemoryOut(), (l) => errors.push(l));
+  expect(errors).toEqual([]);
+  expect(code).toBe(0);
+  const html = readFileSync(output, 'utf8');
+  const block = /<script type="application\/json" id="page-data">([^<]*)<\/script>/.exec(html);
+  expect(block).not.toBeNull();
+  return { html, data: JSON.parse(block![1]!) as PageData, cap };
+}
+
+function flat(n: FieldNode, depth = 0, out: [number, number, number, string, string, string][] = []): typeof out {
+  out.push([depth, n.offset, n.length, n.label, n.value ?? '', n.explain ?? '']);
+  for (const c of n.children ?? []) flat(c, depth + 1, out);
+  return out;
+}
+
+describe('report: the HTML page', () => {
+  it('lists every MQTT packet in capture order, with the frame, connection, direction and type', async () => {
+    const { data, cap } = await page('rows');
+    expect(data.packets).toBe(cap.sent.length);
+    expect(data.rows.map((r) => [r[0], r[2], r[3] === 0 ? 'c2s' : 's2c'])).toEqual(cap.sent.map((s) => [s.frame, s.conn, s.dir]));
+    expect(data.rows.map((r) => r[4])).toEqual(['CONNECT', 'CONNACK', 'PUBLISH', 'PUBLISH', 'PUBLISH', 'PUBLISH', 'PUBLISH', 'PUBLISH', 'PUBLISH', 'CONNECT', 'CONNACK', 'PUBLISH', 'PUBACK']);
+    // The connection's client id on each of its packets (the page's client filter), and a PUBLISH's topic.
+    expect(data.rows[11]![7]).toBe('plain-client');
+    expect(data.rows[11]![6]).toBe('plant/line1/temp');
+    // Findings: the CONNECT's ClientId (characters outside the spec's safe set) and the DUP-on-QoS-0 PUBLISH.
+    expect(data.rows.filter((r) => r[8] > 0).map((r) => r[0])).toEqual([cap.sent[0]!.frame, cap.sent[7]!.frame]);
+  });
+
+  it('keeps each packet view as the decoder made it: the bytes, and every field with its offset, length and explanation', async () => {
+    const { data, cap } = await page('views');
+    for (const [i, r] of data.rows.entries()) {
+      const v = data.views[r[9]]!;
+      const sent = cap.sent[i]!;
+      expect(v.frame).toBe(sent.frame);
+      expect(v.hex).toBe(Buffer.from(sent.bytes).toString('hex'));
+      const tree = decodePacket(sent.bytes, { level: 4, dir: sent.dir, tree: true }).tree!;
+      const expected = flat(tree);
+      // The page's labels, values and explanations are the decoder's (escaped for display: the hostile id differs).
+      expect(v.nodes.map((n) => [n[0], n[1], n[2]])).toEqual(expected.map((n) => [n[0], n[1], n[2]]));
+      if (sent.type !== 1) expect(v.nodes.map((n) => [n[3], n[5]])).toEqual(expected.map((n) => [n[3], n[5]]));
+      for (const n of v.nodes) expect(n[1] + n[2]).toBeLessThanOrEqual(v.length);
+    }
+    const long = data.views[data.rows[8]![9]]!;
+    const rl = long.nodes.find((n) => n[3] === 'remaining length')!;
+    expect([rl[1], rl[2]]).toEqual([1, 2]);
+    expect(rl[5]).toMatch(/128/); // the Remaining Length arithmetic, from the decoder
+    expect(data.views[1]!.findings).toEqual([]);
+    const dup = data.views[data.rows[7]![9]]!;
+    expect(dup.findings.length).toBeGreaterThan(0);
+    expect(dup.findings[0]![4]).toBe(0); // the finding marks the fixed header's byte
+  });
+
+  it('never lets capture text become markup: two script elements, the hostile strings only escaped', async () => {
+    const { html, data } = await page('hostile');
+    expect(html.match(/<script/g)!.length).toBe(2);
+    expect(html).not.toContain('<script>alert');
+    expect(html).not.toContain('<img src=x');
+    expect(html).not.toContain('\u001b');
+    // The data block holds them as \u escapes, and they come back intact.
+    expect(data.rows[2]![6]).toBe(HOSTILE_TOPIC);
+    expect(data.rows[0]![7]).toBe(escapeText(HOSTILE_ID));
+    expect(escapeText(HOSTILE_ID)).not.toContain('\u001b');
+    // The overview's topics table holds the topic HTML-escaped.
+    expect(html).toContain(escapeHtml(HOSTILE_TOPIC));
+    expect(scriptJson('</script>\u2028')).toBe('"\\u003c/script\\u003e\\u2028"');
+  });
+
+  it('shows the summary\'s numbers in the overview, readable without the script', async () => {
+    const { html } = await page('overview');
+    const types = /<table class="summary" data-table="types">([\s\S]*?)<\/table>/.exec(html)![1]!;
+    const counts = Object.fromEntries([...types.matchAll(/<tr><td>(\w+)<\/td><td>(\d+)<\/td><\/tr>/g)].map((x) => [x[1], Number(x[2])]));
+    expect(counts).toEqual({ PUBLISH: 8, CONNECT: 2, CONNACK: 2, PUBACK: 1 });
+    expect(html).toMatch(/<th>MQTT packets<\/th><td>13<\/td>/);
+    expect(html).toMatch(/<th>connections<\/th><td>2<\/td>/);
+    expect(html).toContain('data-table="findings"');
+  });
+
+  it('states its limits: views for the first N packets and for those with findings, the rest counted', async () => {
+    const { html, data } = await page('limits', { maxViews: 3 });
+    // Three views, then the one packet with a finding gets one too.
+    expect(data.views.map((v) => v.frame)).toEqual([...data.rows.slice(0, 3).map((r) => r[0]), data.rows[7]![0]]);
+    expect(data.rows.filter((r) => r[9] < 0).length).toBe(13 - 4);
+    expect(data.viewsLeftOut).toBe(9);
+    expect(html).toContain('Packet views (field tree and bytes) are kept for the first 3 packets');
+  });
+
+  it('masks the password with --redact, in the tree and the list', async () => {
+    const plain = await page('plain');
+    expect(JSON.stringify(plain.data)).toContain('s3cret-pw');
+    const { data } = await page('redacted', { redact: true });
+    expect(JSON.stringify(data)).not.toContain('s3cret-pw');
+    expect(data.views[0]!.nodes.some((n) => n[3] === 'password' && n[4] === '***')).toBe(true);
+  });
+});
