@@ -90,6 +90,10 @@ code,.mono,#list td,#tree,#hex{font-family:ui-monospace,Menlo,Consolas,monospace
 #hex{white-space:pre;line-height:1.6}#hex span{cursor:pointer;padding:0 1px}#hex span.hi{background:var(--hi)}
 #hex span.bad{text-decoration:underline wavy var(--err)}#hex .off{color:var(--muted);cursor:default}
 #explain{grid-column:1/3;border:1px solid var(--line);padding:.4em .6em;min-height:2.8em;background:#fafafa}
+#diagram svg{font:12px ui-monospace,Menlo,Consolas,monospace}#diagram .lane{stroke:#999;stroke-width:1}
+#diagram .msg line{stroke:#444;stroke-width:1.2}#diagram .msg{cursor:pointer}#diagram .msg.sel text{font-weight:bold}
+#diagram .msg.bad line{stroke:var(--err)}#diagram .pair{stroke:#2e7d32;fill:none}#diagram .pair-label{fill:#2e7d32}
+#diagram .event line{stroke:var(--warn);stroke-dasharray:4 3}#diagram .event text{fill:var(--warn)}#diagram .close text{fill:var(--muted)}
 .sev-error{color:var(--err)}.sev-warning{color:var(--warn)}.sev-note{color:var(--note)}
 `;
 
@@ -128,6 +132,10 @@ ${summary.map(tableHtml).join('\n')}
 <section id="packet"><h3 id="view-title">Packet view</h3><p id="view-note" class="limits">Choose a packet.</p>
 <div id="view"><div id="tree"></div><div id="hex"></div><div id="explain"></div></div>
 <div id="view-findings"></div>
+</section>
+<section id="ladder"><h3>Sequence diagram</h3>
+<label>connection <select id="d-conn"></select></label> <span id="ladder-note" class="limits"></span>
+<div id="diagram"></div>
 </section>
 </section>
 <script type="application/json" id="page-data">${scriptJson(data)}</script>

@@ -10,7 +10,9 @@
 import type { PacketRecord, PacketSink, Violation } from '../mqtt/connection-decoder.js';
 import { CONNECT, PUBLISH } from '../mqtt/tables.js';
 import type { FieldNode } from '../mqtt/types.js';
+import { closeText } from '../render/close.js';
 import { escapeText } from '../render/escape.js';
+import { TIMING_KINDS, type TimingKind } from '../render/stats/pairing.js';
 import { keyFields, REDACTED, SECRET_KEYS } from '../render/fields.js';
 import { relativeSeconds } from '../render/format.js';
 import { toHex } from '../mqtt/utf8.js';
@@ -52,12 +54,28 @@ export interface PageConnection {
   conn: number;
   client: string;
   server: string;
+  /** How it ended, as the text view's close line says it (null: still open when the page was made), and its frame. */
+  close: string | null;
+  closeFrame: number;
 }
+
+/** A request and its answer joined (the summary's timing pairs): the request's frame, the answer's row, the kind, ms. */
+export type PagePair = [number, number, string, number];
+
+/** A transport event on a connection (a gap, a retransmission, a resync …): frame, conn, event, message. */
+export type PageEvent = [number, number, string, string];
+
+/** Pairs and connection events kept (each past its cap is counted). */
+export const MAX_PAIRS = 100_000;
+export const MAX_EVENTS = 10_000;
 
 export interface PageData {
   rows: PageRow[];
   views: PageView[];
   connections: PageConnection[];
+  pairs: PagePair[];
+  events: PageEvent[];
+  eventsLeftOut: number;
   /** Packets seen, and those without a row (past MAX_ROWS) or without a view. */
   packets: number;
   rowsLeftOut: number;
@@ -93,6 +111,14 @@ export class PageCollector implements PacketSink {
   private readonly rows: PageRow[] = [];
   private readonly views: PageView[] = [];
   private readonly connections: PageConnection[] = [];
+  /** Open connections' entries in `connections` (their close is filled in later). */
+  private readonly openConns = new Map<number, PageConnection>();
+  private readonly pairs: PagePair[] = [];
+  private readonly events: PageEvent[] = [];
+  private eventsLeftOut = 0;
+  /** The last packet given a row, and its row: a pair's answer is the packet just seen. */
+  private lastRec: PacketRecord | null = null;
+  private lastRow = -1;
   private readonly clientIds = new Map<number, string>();
   private packets = 0;
   private rowsLeftOut = 0;
@@ -113,14 +139,32 @@ export class PageCollector implements PacketSink {
   }
 
   open(conn: Connection): void {
-    if (this.connections.length < this.maxRows) this.connections.push({ conn: conn.id, client: escapeText(conn.client), server: escapeText(conn.server) });
+    if (this.connections.length >= this.maxRows) return;
+    const c: PageConnection = { conn: conn.id, client: escapeText(conn.client), server: escapeText(conn.server), close: null, closeFrame: -1 };
+    this.connections.push(c);
+    this.openConns.set(conn.id, c);
   }
 
-  close(conn: Connection, _end: ConnectionEnd): void {
+  close(conn: Connection, end: ConnectionEnd): void {
     this.clientIds.delete(conn.id);
+    const c = this.openConns.get(conn.id);
+    if (c === undefined) return;
+    this.openConns.delete(conn.id);
+    c.close = escapeText(closeText(conn, end));
+    c.closeFrame = end.frame;
   }
 
-  event(_ev: StreamEvent & { violations?: Violation[] }): void {}
+  event(ev: StreamEvent & { violations?: Violation[] }): void {
+    if (ev.conn === null) return;
+    if (this.events.length >= MAX_EVENTS) this.eventsLeftOut++;
+    else this.events.push([ev.frame, ev.conn, ev.event, escapeText(ev.message)]);
+  }
+
+  /** A request answered (src/render/stats/pairing.ts): joined in the sequence diagram when the answer has a row. */
+  pair(kind: TimingKind, fromFrame: number, answer: PacketRecord, seconds: number): void {
+    if (answer !== this.lastRec || this.lastRow < 0 || this.pairs.length >= MAX_PAIRS) return;
+    this.pairs.push([fromFrame, this.lastRow, TIMING_KINDS.find((k) => k.id === kind)!.name, Math.round(seconds * 1e6) / 1e3]);
+  }
 
   packet(rec: PacketRecord): void {
     this.packets++;
@@ -138,10 +182,13 @@ export class PageCollector implements PacketSink {
       const shown = Math.min(rec.bytes.length, MAX_VIEW_BYTES);
       this.views.push({ frame: rec.frame, hex: toHex(rec.bytes, 0, shown), length: rec.bytes.length, nodes, nodesLeftOut, findings: findings(rec.violations) });
     } else this.viewsLeftOut++;
+    this.lastRec = rec;
     if (this.rows.length >= this.maxRows) {
       this.rowsLeftOut++;
+      this.lastRow = -1;
       return;
     }
+    this.lastRow = this.rows.length;
     const topic = d.type === PUBLISH ? (d.resolvedTopic ?? d.topic ?? '') : '';
     this.rows.push([
       rec.frame, relativeSeconds(rec.timeSec, rec.timeNsec, this.baseSec, this.baseNsec), rec.conn.id, rec.dir === 'c2s' ? 0 : 1,
@@ -166,7 +213,7 @@ export class PageCollector implements PacketSink {
 
   data(): PageData {
     return {
-      rows: this.rows, views: this.views, connections: this.connections, packets: this.packets,
+      rows: this.rows, views: this.views, connections: this.connections, pairs: this.pairs, events: this.events, eventsLeftOut: this.eventsLeftOut, packets: this.packets,
       rowsLeftOut: this.rowsLeftOut, viewsLeftOut: this.viewsLeftOut,
       limits: { rows: this.maxRows, views: this.maxViews, findingViews: this.maxFindingViews, viewBytes: MAX_VIEW_BYTES },
     };

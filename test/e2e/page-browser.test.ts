@@ -71,6 +71,39 @@ function find(n: FieldNode, label: string): FieldNode | null {
   return null;
 }
 
+/** Loads `page` in a harness whose script drives it (`drive` runs with w, d and out in scope) and returns `out`. */
+function inBrowser<T>(name: string, page: string, drive: string): T {
+  writeFileSync(join(dir, `${name}.html`), `<!DOCTYPE html><html><body><pre id="out">pending</pre>
+<iframe id="f" src="${page}" width="1200" height="900"></iframe>
+<script>
+document.getElementById('f').addEventListener('load', () => {
+  const out = {};
+  try {
+    const w = document.getElementById('f').contentWindow;
+    const d = w.document;
+${drive}
+  } catch (e) { out.error = String(e); }
+  document.getElementById('out').textContent = JSON.stringify(out);
+});
+</script></body></html>`);
+  const r = spawnSync(CHROMIUM!, [
+    '--headless', '--no-sandbox', '--disable-gpu', '--allow-file-access-from-files', '--virtual-time-budget=5000', '--dump-dom',
+    `file://${join(dir, `${name}.html`)}`,
+  ], { encoding: 'utf8', timeout: 60_000 });
+  const m = /<pre id="out">([^<]*)<\/pre>/.exec(r.stdout);
+  expect(m, r.stderr.slice(-2000)).not.toBeNull();
+  const out = JSON.parse(m![1]!.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&amp;/g, '&')) as T & { error?: string };
+  expect(out.error).toBeUndefined();
+  return out;
+}
+
+interface Rec { kind: string; type?: string; frame: number; time: string; conn: number; dir?: string; fields?: { packetId?: number; qos?: number } }
+
+function micros(iso: string): number {
+  const m = /T(\d\d):(\d\d):(\d\d)\.(\d{6})Z$/.exec(iso)!;
+  return ((Number(m[1]) * 60 + Number(m[2])) * 60 + Number(m[3])) * 1e6 + Number(m[4]);
+}
+
 describe.skipIf(CHROMIUM === undefined)('report in a real browser (Chromium)', () => {
   it('maps bytes to fields and fields to bytes, filters, and follows the keyboard', () => {
     const made = runCli(['report', SEED, '-o', join(dir, 'report.html')]);
@@ -110,5 +143,43 @@ describe.skipIf(CHROMIUM === undefined)('report in a real browser (Chromium)', (
     expect(seen.publishRows).toEqual(publishes);
     expect(seen.afterKeys.hash).toBe(`#p${publishes[1]}`);
     expect(seen.afterKeys.title).toContain(`Frame ${publishes[1]}`);
+  });
+
+  it('draws a connection as a sequence diagram: an arrow per packet, each answer joined to its request with the time between, the close', () => {
+    const capture = join(ROOT, 'captures', 'real-v311-qos.pcap');
+    expect(runCli(['report', capture, '-o', join(dir, 'qos.html')]).status).toBe(0);
+    const seen = inBrowser<{ arrows: { row: number; dir: string; text: string }[]; labels: string[]; close: string }>('ladder', 'qos.html', `
+    const sel = d.getElementById('d-conn');
+    sel.value = '0';
+    sel.dispatchEvent(new w.Event('input'));
+    out.arrows = [...d.querySelectorAll('#diagram g.msg')].map((g) => {
+      const l = g.querySelector('line');
+      return { row: Number(g.getAttribute('data-row')), dir: Number(l.getAttribute('x1')) < Number(l.getAttribute('x2')) ? 'c2s' : 's2c', text: g.querySelector('text').textContent };
+    });
+    out.labels = [...d.querySelectorAll('#diagram text.pair-label')].map((t) => t.textContent);
+    out.close = d.querySelector('#diagram g.close text').textContent;`);
+
+    // The oracle: connection 0's packets in --json, and the request/answer times computed from them here.
+    const recs = runCli(['--json', capture]).stdout.trim().split('\n').map((l) => JSON.parse(l) as Rec).filter((r) => r.conn === 0);
+    const packets = recs.filter((r) => r.kind === 'packet');
+    expect(seen.arrows.map((a) => [a.dir, a.text.split(' ')[0]])).toEqual(packets.map((p) => [p.dir, p.type]));
+    const ms = (a: Rec, b: Rec): string => ((micros(b.time) - micros(a.time)) / 1000).toFixed(3);
+    const find = (type: string, dir: string, id?: number): Rec => packets.find((p) => p.type === type && p.dir === dir && (id === undefined || p.fields?.packetId === id))!;
+    const q1 = packets.find((p) => p.type === 'PUBLISH' && p.fields?.qos === 1)!;
+    const q2 = packets.find((p) => p.type === 'PUBLISH' && p.fields?.qos === 2)!;
+    const back = q1.dir === 'c2s' ? 's2c' : 'c2s';
+    const rec = find('PUBREC', back, q2.fields!.packetId);
+    const rel = find('PUBREL', q2.dir!, q2.fields!.packetId);
+    const comp = find('PUBCOMP', back, q2.fields!.packetId);
+    expect(seen.labels).toEqual([
+      `CONNACK ${ms(find('CONNECT', 'c2s'), find('CONNACK', 's2c'))} ms`,
+      `SUBACK ${ms(find('SUBSCRIBE', 'c2s'), find('SUBACK', 's2c'))} ms`,
+      `PUBACK ${ms(q1, find('PUBACK', back, q1.fields!.packetId))} ms`,
+      `PUBREC ${ms(q2, rec)} ms`,
+      `PUBREL ${ms(rec, rel)} ms`,
+      `PUBCOMP ${ms(rel, comp)} ms, PUBLISH->PUBCOMP ${ms(q2, comp)} ms`,
+    ]);
+    // The close is said as the text view says it.
+    expect(runCli([capture]).stdout).toContain(seen.close);
   });
 });

@@ -11,10 +11,18 @@ type Row = [number, string, number, 0 | 1, string, string, string, string, numbe
 type TreeNode = [number, number, number, string, string, string];
 type Finding = [string, string, string, string, number, number];
 interface View { frame: number; hex: string; length: number; nodes: TreeNode[]; nodesLeftOut: number; findings: Finding[] }
-interface Data { rows: Row[]; views: View[]; packets: number; rowsLeftOut: number; viewsLeftOut: number; limits: { views: number; findingViews: number; viewBytes: number } }
+interface Conn { conn: number; client: string; server: string; close: string | null; closeFrame: number }
+type Pair = [number, number, string, number];
+type ConnEvent = [number, number, string, string];
+interface Data {
+  rows: Row[]; views: View[]; connections: Conn[]; pairs: Pair[]; events: ConnEvent[]; packets: number; rowsLeftOut: number; viewsLeftOut: number;
+  limits: { views: number; findingViews: number; viewBytes: number };
+}
 
 /** Rows drawn at once; "show more" draws the next ones. */
 const PAGE_ROWS = 500;
+/** Packets of one connection drawn in its sequence diagram. */
+const LADDER_ROWS = 400;
 const BYTES_PER_LINE = 16;
 
 function el<K extends keyof HTMLElementTagNameMap>(tag: K, text?: string, cls?: string): HTMLElementTagNameMap[K] {
@@ -122,6 +130,7 @@ function select(i: number, open: boolean): void {
   if (open) {
     history.replaceState(null, '', `#${anchorOf(i)}`);
     showView(i);
+    showLadder(data.rows[i]![2], i);
   }
 }
 
@@ -256,6 +265,138 @@ document.addEventListener('keydown', (e) => {
 
 for (const c of [fType, fConn, fTopic, fClient, fBad]) c.addEventListener('input', applyFilter);
 
+// Sequence diagrams: one connection at a time, client and broker lanes, an arrow per packet, requests joined to
+// their answers (the pairs the summary's timing table counts) with the time between, transport events and the close.
+const SVG = 'http://www.w3.org/2000/svg';
+const dConn = byId<HTMLSelectElement>('d-conn');
+const rowsOfConn = new Map<number, number[]>();
+data.rows.forEach((r, i) => {
+  let list = rowsOfConn.get(r[2]);
+  if (list === undefined) rowsOfConn.set(r[2], (list = []));
+  list.push(i);
+});
+const pairsTo = new Map<number, Pair[]>();
+for (const p of data.pairs) {
+  let list = pairsTo.get(p[1]);
+  if (list === undefined) pairsTo.set(p[1], (list = []));
+  list.push(p);
+}
+for (const c of data.connections) {
+  if (!rowsOfConn.has(c.conn)) continue;
+  const o = el('option', `${c.conn}: ${c.client} → ${c.server}`);
+  o.value = String(c.conn);
+  dConn.append(o);
+}
+dConn.addEventListener('input', () => showLadder(Number(dConn.value), -1));
+
+function svg<K extends keyof SVGElementTagNameMap>(tag: K, attrs: Record<string, string | number>, text?: string): SVGElementTagNameMap[K] {
+  const e = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, String(v));
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+
+function clip(s: string, n: number): string {
+  return s.length > n ? `${s.slice(0, n - 1)}…` : s;
+}
+
+function showLadder(conn: number, mark: number): void {
+  dConn.value = String(conn);
+  const diagram = byId('diagram');
+  diagram.replaceChildren();
+  const all = rowsOfConn.get(conn) ?? [];
+  const rows = all.slice(0, LADDER_ROWS);
+  const info = data.connections.find((c) => c.conn === conn);
+  byId('ladder-note').textContent = all.length > rows.length ? `the first ${rows.length} of the connection's ${all.length} packets` : `${all.length} packets`;
+  const X_CLIENT = 120;
+  const X_BROKER = 560;
+  const X_PAIRS = 600;
+  const TOP = 50;
+  const STEP = 26;
+  const yOf = new Map<number, number>();
+  // Events and the close are placed after the last packet at or before their frame.
+  const events = data.events.filter((e) => e[1] === conn);
+  const items: ({ kind: 'row'; i: number } | { kind: 'event'; e: ConnEvent } | { kind: 'close' })[] = [];
+  let ev = 0;
+  for (const i of rows) {
+    while (ev < events.length && events[ev]![0] < data.rows[i]![0]) items.push({ kind: 'event', e: events[ev++]! });
+    items.push({ kind: 'row', i });
+  }
+  if (rows.length === all.length) {
+    while (ev < events.length) items.push({ kind: 'event', e: events[ev++]! });
+    if (info?.close != null) items.push({ kind: 'close' });
+  }
+  const height = TOP + items.length * STEP + 20;
+  const root = svg('svg', { width: 1000, height, viewBox: `0 0 1000 ${height}` });
+  const defs = svg('defs', {});
+  const marker = svg('marker', { id: 'arrow', viewBox: '0 0 10 10', refX: 10, refY: 5, markerWidth: 8, markerHeight: 8, orient: 'auto-start-reverse' });
+  marker.append(svg('path', { d: 'M 0 0 L 10 5 L 0 10 z', fill: '#444' }));
+  defs.append(marker);
+  root.append(defs);
+  root.append(svg('text', { x: X_CLIENT, y: 16, 'text-anchor': 'middle' }, `client ${info?.client ?? ''}`));
+  root.append(svg('text', { x: X_BROKER, y: 16, 'text-anchor': 'middle' }, `broker ${info?.server ?? ''}`));
+  root.append(svg('line', { x1: X_CLIENT, y1: 24, x2: X_CLIENT, y2: height - 10, class: 'lane' }));
+  root.append(svg('line', { x1: X_BROKER, y1: 24, x2: X_BROKER, y2: height - 10, class: 'lane' }));
+  items.forEach((it, k) => {
+    const y = TOP + k * STEP;
+    if (it.kind === 'row') {
+      const r = data.rows[it.i]!;
+      yOf.set(it.i, y);
+      const g = svg('g', { class: `msg${r[8] > 0 ? ' bad' : ''}${it.i === mark ? ' sel' : ''}`, 'data-row': it.i });
+      const [x1, x2] = r[3] === 0 ? [X_CLIENT, X_BROKER] : [X_BROKER, X_CLIENT];
+      g.append(svg('line', { x1, y1: y, x2, y2: y, 'marker-end': 'url(#arrow)' }));
+      g.append(svg('text', { x: (X_CLIENT + X_BROKER) / 2, y: y - 4, 'text-anchor': 'middle' }, clip(`${r[4]} ${r[5]}`, 60)));
+      g.append(svg('text', { x: 4, y: y + 4 }, r[1]));
+      root.append(g);
+    } else if (it.kind === 'event') {
+      const g = svg('g', { class: 'event' });
+      g.append(svg('line', { x1: X_CLIENT - 30, y1: y, x2: X_BROKER + 30, y2: y }));
+      g.append(svg('text', { x: X_BROKER + 36, y: y + 4 }, clip(`${it.e[2]}: ${it.e[3]}`, 60)));
+      root.append(g);
+    } else {
+      const g = svg('g', { class: 'close' });
+      g.append(svg('text', { x: 4, y: y + 4 }, clip(info!.close!, 140)));
+      root.append(g);
+    }
+  });
+  // Each answer drawn is joined to its request (the packet of that frame on this connection, before the answer).
+  const open: number[] = [];
+  const labels = new Map<number, string[]>();
+  const brackets: [number, number, number][] = [];
+  for (const i of rows) {
+    for (const p of pairsTo.get(i) ?? []) {
+      let from = -1;
+      for (const j of rows) {
+        if (j >= i) break;
+        if (data.rows[j]![0] === p[0]) from = j;
+      }
+      const y1 = from >= 0 ? yOf.get(from) : undefined;
+      const y2 = yOf.get(i)!;
+      if (y1 === undefined) continue;
+      // Brackets stack to the right: a new one takes the first column whose last bracket ended above it.
+      let col = open.findIndex((end) => end < y1);
+      if (col < 0) col = open.push(0) - 1;
+      open[col] = y2;
+      brackets.push([col, y1, y2]);
+      // One label per answer: "PUBCOMP 0.020 ms, PUBLISH->PUBCOMP 0.113 ms" (a whole QoS 2 flow ends where its last step does).
+      const [req, ans] = p[2].split('->');
+      const text = `${labels.has(i) ? `${req}->` : ''}${ans} ${p[3].toFixed(3)} ms`;
+      labels.set(i, [...(labels.get(i) ?? []), text]);
+    }
+  }
+  for (const [col, y1, y2] of brackets) {
+    const x = X_PAIRS + col * 12;
+    root.append(svg('path', { d: `M ${X_BROKER + 4} ${y1} H ${x} V ${y2} H ${X_BROKER + 4}`, class: 'pair' }));
+  }
+  const xLabel = X_PAIRS + Math.max(0, open.length - 1) * 12 + 8;
+  for (const [i, texts] of labels) root.append(svg('text', { x: xLabel, y: yOf.get(i)! + 4, class: 'pair-label' }, texts.join(', ')));
+  root.addEventListener('click', (e) => {
+    const g = (e.target as Element).closest('g[data-row]'); // the arrows drawn above
+    if (g !== null) select(Number(g.getAttribute('data-row')), true);
+  });
+  diagram.append(root);
+}
+
 function openHash(): void {
   const i = rowOfAnchor(location.hash);
   if (i < 0) return;
@@ -267,3 +408,4 @@ window.addEventListener('hashchange', openHash);
 
 applyFilter();
 openHash();
+if (selected < 0 && dConn.options.length > 0) showLadder(Number(dConn.options[0]!.value), -1);

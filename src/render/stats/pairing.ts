@@ -51,9 +51,10 @@ interface Pending {
 interface Flow extends Pending {
   qos: 1 | 2;
   awaiting: Awaiting;
-  /** Time of the step the flow waits on (the PUBREC for PUBREL, the PUBREL for PUBCOMP). */
+  /** Time and frame of the step the flow waits on (the PUBREC for PUBREL, the PUBREL for PUBCOMP). */
   stepSec: number;
   stepNsec: number;
+  stepFrame: number;
 }
 
 interface Request extends Pending {
@@ -115,9 +116,15 @@ function seconds(sec: number, nsec: number, fromSec: number, fromNsec: number): 
 
 const OTHER: Readonly<Record<Direction, Direction>> = { c2s: 's2c', s2c: 'c2s' };
 
+/** Told of every counted pair as it is made: its kind, the request's frame, the answer's record and the seconds between. */
+export type PairListener = (kind: TimingKind, fromFrame: number, answer: PacketRecord, seconds: number) => void;
+
 export class Pairing {
   /** `perConnection` false: the overall figures only (the summary's timing table). */
   constructor(private readonly perConnection = true) {}
+
+  /** Who else wants each pair (the HTML page joins requests and answers in its sequence diagrams). */
+  onPair: PairListener | null = null;
 
   /** Overall timing per kind (seconds). */
   readonly overall: LogHistogram[] = TIMING_KINDS.map(() => new LogHistogram());
@@ -217,7 +224,7 @@ export class Pairing {
           this.unanswered(c, dir, d.packetId, old, 'id-reused', rec.frame);
         }
         if (!this.room()) break;
-        const f: Flow = { sec: rec.timeSec, nsec: rec.timeNsec, frame: rec.frame, counted: false, qos: d.qos, awaiting: d.qos === 1 ? 'PUBACK' : 'PUBREC', stepSec: rec.timeSec, stepNsec: rec.timeNsec };
+        const f: Flow = { sec: rec.timeSec, nsec: rec.timeNsec, frame: rec.frame, counted: false, qos: d.qos, awaiting: d.qos === 1 ? 'PUBACK' : 'PUBREC', stepSec: rec.timeSec, stepNsec: rec.timeNsec, stepFrame: rec.frame };
         m.set(d.packetId, f);
         this.open++;
         this.lastOpened = f;
@@ -241,12 +248,13 @@ export class Pairing {
           f.awaiting = 'PUBREL';
           f.stepSec = rec.timeSec;
           f.stepNsec = rec.timeNsec;
+          f.stepFrame = rec.frame;
           break;
         }
         m.delete(d.packetId);
         this.open--;
         if (d.type === PUBCOMP) {
-          this.pair(c, 'pubcomp', f, rec, f.stepSec, f.stepNsec);
+          this.pair(c, 'pubcomp', f, rec, f.stepSec, f.stepNsec, f.stepFrame);
           this.pair(c, 'qos2', f, rec);
         } else this.pair(c, 'puback', f, rec);
         if (f.counted) this.flows[f.qos][OTHER[dir]].completed++;
@@ -257,10 +265,11 @@ export class Pairing {
         const f = c.flows[dir].get(d.packetId);
         if (f === undefined) { this.orphan('pubrel'); break; }
         if (f.awaiting !== 'PUBREL') break;
-        this.pair(c, 'pubrel', f, rec, f.stepSec, f.stepNsec);
+        this.pair(c, 'pubrel', f, rec, f.stepSec, f.stepNsec, f.stepFrame);
         f.awaiting = 'PUBCOMP';
         f.stepSec = rec.timeSec;
         f.stepNsec = rec.timeNsec;
+        f.stepFrame = rec.frame;
         break;
       }
       default:
@@ -314,12 +323,13 @@ export class Pairing {
     }
   }
 
-  /** A request answered: timed from `from` (or from the step at fromSec/fromNsec), counted when the request was. */
-  private pair(c: ConnPairs, kind: TimingKind, from: Pending, rec: PacketRecord, fromSec = from.sec, fromNsec = from.nsec): void {
+  /** A request answered: timed from `from` (or from the step at fromSec/fromNsec/fromFrame), counted when the request was. */
+  private pair(c: ConnPairs, kind: TimingKind, from: Pending, rec: PacketRecord, fromSec = from.sec, fromNsec = from.nsec, fromFrame = from.frame): void {
     if (!from.counted) return;
     const s = seconds(rec.timeSec, rec.timeNsec, fromSec, fromNsec);
     const k = KIND_INDEX[kind];
     this.overall[k]!.add(s);
+    if (this.onPair !== null) this.onPair(kind, fromFrame, rec, s);
     if (!this.perConnection) return;
     if (c.timing === null) {
       if (this.perConn.length >= MAX_TIMED_CONNECTIONS) {
