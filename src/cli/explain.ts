@@ -11,7 +11,7 @@ import { terminalSafeJson, violationJson } from '../render/json.js';
 import { fieldsText } from '../render/ndjson.js';
 import { violationText } from '../render/text.js';
 import { DialectStage, type DialectMode } from '../dialects/stage.js';
-import type { PacketRecord } from '../mqtt/connection-decoder.js';
+import type { PacketRecord, PacketSink } from '../mqtt/connection-decoder.js';
 import { checkPacketAlone } from '../rules/engine.js';
 import type { Connection } from '../tcp/types.js';
 
@@ -24,6 +24,10 @@ export interface ExplainOptions {
   dialect?: DialectMode;
   /** Filled with what was found: findings by severity and framing events (bytes that are no whole packet). */
   stats?: ExplainStats;
+  /** Also hands each packet, with its field tree, to this sink (`explain --html`: the HTML page's packet views). */
+  page?: PacketSink;
+  /** Framing events as one-line messages (for the page, which has no other place for them). */
+  eventNotes?: string[];
 }
 
 export interface ExplainStats {
@@ -73,6 +77,7 @@ export function explainBytes(bytes: Uint8Array, o: ExplainOptions): string[] {
     { dialect: o.dialect ?? 'auto', tree: !o.json },
   );
   dialects.open(PASTED);
+  o.page?.open(PASTED);
   packets.forEach((p, index) => {
     const type = p.bytes[0]! >> 4;
     let at = decodeAt(p.bytes, level, !o.json);
@@ -98,6 +103,7 @@ export function explainBytes(bytes: Uint8Array, o: ExplainOptions): string[] {
     enriched = null;
     dialects.packet(rec);
     const { violations } = (enriched ?? rec) as PacketRecord;
+    o.page?.packet((enriched ?? rec) as PacketRecord);
     if (o.stats) for (const v of violations) if (v.severity === 'error') o.stats.errors++; else if (v.severity === 'warning') o.stats.warnings++;
     const d = decoded;
     if (o.json) {
@@ -118,6 +124,7 @@ export function explainBytes(bytes: Uint8Array, o: ExplainOptions): string[] {
   });
   dialects.close(PASTED, { frame: 0, timeSec: 0, timeNsec: 0, cause: 'capture-end', by: null, finC2s: false, finS2c: false });
   if (o.stats) o.stats.events += events.length;
+  if (o.eventNotes) for (const e of events) o.eventNotes.push(`${e.event}: ${e.message}`);
   for (const e of events) {
     lines.push(o.json
       ? terminalSafeJson(JSON.stringify({ kind: 'event', event: e.event, ...(e.bytes !== undefined ? { bytes: e.bytes } : {}), message: e.message }))

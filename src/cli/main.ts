@@ -17,6 +17,8 @@ import type { KeyLog } from '../transport/tls/keylog.js';
 import { runTraceCommand, topicFilterError, topicNameError } from './trace.js';
 import { auditList, runAuditCommand } from './audit.js';
 import { runPageCommand } from './page.js';
+import { PageCollector } from '../page/model.js';
+import { pageHtml } from '../page/html.js';
 import { runCoverageCommand, type ReportFormat } from './report.js';
 import { HexInputError } from './hex-input.js';
 import { checkFilter } from '../filter/compile.js';
@@ -119,6 +121,8 @@ async function readStdinText(): Promise<string> {
 
 interface ExplainArgs extends CommonArgs {
   hexBytes: string[];
+  /** --html: the packets as the HTML page's packet views, on standard output. */
+  html: boolean;
   protocolVersion: number | undefined;
   dialect: DialectMode;
   base64: boolean;
@@ -141,7 +145,19 @@ async function runExplain(a: ExplainArgs, out: Output): Promise<number> {
   }
   const level = a.protocolVersion === undefined ? undefined : a.protocolVersion as 3 | 4 | 5;
   const stats: ExplainStats = { errors: 0, warnings: 0, events: 0 };
-  const lines = explainBytes(bytes, { level, json: a.json, chalk: makeChalk(color), full: a.full, redact: a.redact, dialect: a.dialect, stats });
+  const page = a.html ? new PageCollector({ redact: a.redact }) : null;
+  const eventNotes: string[] = [];
+  let lines = explainBytes(bytes, {
+    level, json: a.json && !a.html, chalk: makeChalk(color && !a.html), full: a.full, redact: a.redact, dialect: a.dialect, stats,
+    ...(page !== null ? { page, eventNotes } : {}),
+  });
+  if (page !== null) {
+    const data = page.data();
+    lines = [pageHtml({
+      title: 'mqtt-dissect explain', captures: [],
+      facts: [['input', `${bytes.length} pasted bytes`], ['MQTT packets', String(data.packets)], ...eventNotes.map((n): [string, string] => ['framing', n])],
+    }, [], data)];
+  }
   if (stats.detectedLevel !== undefined) notes.push(`no CONNECT gives the version: decoded as MQTT ${VERSION_NAME[stats.detectedLevel]}, the only one under which the bytes decode without problems`);
   for (const n of notes) process.stderr.write(`mqtt-dissect explain: ${oneLine(n)}\n`);
   for (const l of lines) out.line(l);
@@ -328,7 +344,7 @@ export async function main(rawArgv: string[]): Promise<number> {
           json: a['json'] === true, verbose: false, hex: false, full: a['full'] === true, redact: a['redact'] === true,
           color: a['color'] as boolean | undefined,
           protocolVersion: a['protocolVersion'] === undefined ? undefined : Number(a['protocolVersion']),
-          dialect: a['dialect'] as DialectMode, base64: a['base64'] === true, failOn: failThreshold(a),
+          dialect: a['dialect'] as DialectMode, base64: a['base64'] === true, failOn: failThreshold(a), html: a['html'] === true,
         }, out);
       },
     )

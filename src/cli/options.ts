@@ -106,6 +106,7 @@ export const EXPLAIN_OPTIONS: OptionTable = {
   verbose: { type: 'boolean', alias: 'V', hidden: true, rejected: EXPLAIN_SHOWS_ALL, describe: '' },
   hex: { type: 'boolean', alias: 'x', hidden: true, rejected: EXPLAIN_SHOWS_ALL, describe: '' },
   base64: { type: 'boolean', default: false, describe: 'the input is base64 (detected by itself when it cannot be hex)' },
+  html: { type: 'boolean', default: false, describe: 'write an HTML page instead: each packet\'s field tree beside its bytes, every byte mapped to its field (as in report)' },
   dialect: { type: 'string', choices: DIALECTS, default: 'auto', describe: 'platform dialect: auto (by topics), onenet, none' },
   'protocol-version': { type: 'string', choices: ['3', '4', '5'], describe: 'protocol level for packets before (or without) a CONNECT: 3 = 3.1, 4 = 3.1.1, 5 = 5.0 (default: detected)' },
   ...FAIL,

@@ -182,4 +182,21 @@ describe.skipIf(CHROMIUM === undefined)('report in a real browser (Chromium)', (
     // The close is said as the text view says it.
     expect(runCli([capture]).stdout).toContain(seen.close);
   });
+
+  it('explain --html: pasted bytes as packet views, the classic CONNECT with its flags byte', () => {
+    const hex = '102d00044d5154540 4c20bb8001034304630363030303530383034303530000561646d696e000870617373776f7264'.replace(/ /g, '');
+    const r = runCli(['explain', '--html', hex]);
+    expect(r.status).toBe(0);
+    writeFileSync(join(dir, 'explain.html'), r.stdout);
+    const tree = decodePacket(Buffer.from(hex, 'hex'), { level: 4, dir: 'c2s', tree: true }).tree!;
+    const flags = find(tree, 'connect flags')!;
+    const seen = inBrowser<{ title: string; bytes: number[]; explain: string }>('explain-harness', 'explain.html', `
+    out.title = d.getElementById('view-title').textContent;
+    d.querySelector('#hex span[data-byte="${flags.offset}"]').dispatchEvent(new w.MouseEvent('click', { bubbles: true }));
+    out.bytes = [...d.querySelectorAll('#hex span.hi')].map((s) => Number(s.dataset.byte));
+    out.explain = d.getElementById('explain').children[1].textContent;`);
+    expect(seen.title).toContain('CONNECT');
+    expect(seen.bytes).toEqual([flags.offset]);
+    expect(seen.explain).toBe(flags.explain);
+  });
 });

@@ -408,4 +408,10 @@ window.addEventListener('hashchange', openHash);
 
 applyFilter();
 openHash();
-if (selected < 0 && dConn.options.length > 0) showLadder(Number(dConn.options[0]!.value), -1);
+// Without a link to a packet, the first one is shown (select() without opening keeps the address as it is).
+if (selected < 0 && matched.length > 0) {
+  const first = matched[0]!;
+  select(first, false);
+  showView(first);
+  showLadder(data.rows[first]![2], first);
+}
