@@ -103,9 +103,9 @@ describe('report: the HTML page', () => {
     expect(dup.findings[0]![4]).toBe(0); // the finding marks the fixed header's byte
   });
 
-  it('never lets capture text become markup: two script elements, the hostile strings only escaped', async () => {
+  it('never lets capture text become markup: three script elements (data, chart library, page), the hostile strings only escaped', async () => {
     const { html, data } = await page('hostile');
-    expect(html.match(/<script/g)!.length).toBe(2);
+    expect(html.match(/<script/g)!.length).toBe(3);
     expect(html).not.toContain('<script>alert');
     expect(html).not.toContain('<img src=x');
     expect(html).not.toContain('\u001b');
@@ -143,5 +143,20 @@ describe('report: the HTML page', () => {
     const { data } = await page('redacted', { redact: true });
     expect(JSON.stringify(data)).not.toContain('s3cret-pw');
     expect(data.views[0]!.nodes.some((n) => n[3] === 'password' && n[4] === '***')).toBe(true);
+  });
+
+  it('plots from the statistics: packets per type and bytes each way per bucket, round trips, busiest topics', async () => {
+    const { data, cap } = await page('plots');
+    const p = data.plots!;
+    const sum = (v: number[]): number => v.reduce((a, b) => a + b, 0);
+    expect(p.ioWidth).toBe(1);
+    expect(sum(p.ioTypes['PUBLISH']!)).toBe(cap.sent.filter((x) => x.type === 3).length);
+    expect(Object.keys(p.ioTypes).sort()).toEqual(['CONNACK', 'CONNECT', 'PUBACK', 'PUBLISH']);
+    const bytes = (dir: string): number => cap.sent.filter((x) => x.dir === dir).reduce((n, x) => n + x.bytes.length, 0);
+    expect([sum(p.bytesC2s), sum(p.bytesS2c)]).toEqual([bytes('c2s'), bytes('s2c')]);
+    // Round trips at the answer's time, in ms: CONNECT 0.01 -> CONNACK 0.02 and the second client's three pairs.
+    expect(p.rtt.map((r) => [r[2], r[1]])).toEqual([['CONNECT->CONNACK', 10], ['CONNECT->CONNACK', 10], ['PUBLISH->PUBACK', 10]]);
+    expect(p.topics[0]!.topic).toBe(HOSTILE_TOPIC);
+    expect(sum(p.topics[0]!.rate)).toBe(5);
   });
 });

@@ -309,9 +309,14 @@ describe('io', () => {
     const { cap } = plant();
     const r = await readInProcess(cap.pcap(), { stats: { section: 'io', format: 'csv', interval: 4 } });
     const lines = r.stdout.trimEnd().split('\n');
-    expect(lines[0]).toBe('start,offsetSec,packets,perSecond,CONNECT,CONNACK,PUBLISH,PUBACK,PUBREC,PUBREL,PUBCOMP,SUBSCRIBE,SUBACK,PINGREQ,PINGRESP,DISCONNECT');
+    expect(lines[0]).toBe('start,offsetSec,packets,perSecond,bytesC2s,bytesS2c,CONNECT,CONNACK,PUBLISH,PUBACK,PUBREC,PUBREL,PUBCOMP,SUBSCRIBE,SUBACK,PINGREQ,PINGRESP,DISCONNECT');
     expect(lines.length).toBe(3);
-    expect(lines[1]!.split(',').slice(1, 3)).toEqual(['0', String(cap.sent.filter((s) => s.t < 4).length)]);
+    const first = cap.sent.filter((s) => s.t < 4);
+    const bytes = (dir: string): number => first.filter((s) => s.dir === dir).reduce((n, s) => n + s.bytes.length, 0);
+    expect(lines[1]!.split(',').slice(1, 3)).toEqual(['0', String(first.length)]);
+    // Bytes each way in the bucket (the page's bytes-per-second plot).
+    expect(lines[1]!.split(',').slice(4, 6)).toEqual([String(bytes('c2s')), String(bytes('s2c'))]);
+    expect(bytes('c2s')).toBeGreaterThan(0);
   });
 });
 

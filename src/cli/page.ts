@@ -8,7 +8,9 @@ import { CaptureFormatError } from '../capture/types.js';
 import { VERSION_NAME, type ProtocolLevel } from '../mqtt/types.js';
 import type { PacketRecord, PacketSink } from '../mqtt/connection-decoder.js';
 import { pageHtml, type SummaryTable } from '../page/html.js';
-import { PageCollector } from '../page/model.js';
+import { MAX_PLOTTED_TOPICS, PageCollector, type PagePlots } from '../page/model.js';
+import { StatsCollector } from '../render/stats/stats.js';
+import { escapeText } from '../render/escape.js';
 import type { KeyLog } from '../transport/tls/keylog.js';
 import { buildBackEnd, defaultPorts, EXIT, oneLine, type BackEndArgs, type LineOut } from './back-end.js';
 import { noMqttMessage } from './no-mqtt.js';
@@ -42,15 +44,44 @@ class VersionCount implements PacketSink {
   }
 }
 
+function plots(io: StatsCollector, topics: StatsCollector, page: PageCollector): PagePlots {
+  const buckets = io.tables()[0]!;
+  const num = (v: unknown): number => (typeof v === 'number' ? v : 0);
+  const ioTypes: Record<string, number[]> = {};
+  for (const col of buckets.spec.columns) {
+    if (col.sparse !== true) continue;
+    const series = buckets.rows.map((r) => num(r[col.key]));
+    if (series.some((v) => v > 0)) ioTypes[col.key] = series;
+  }
+  const topicTable = topics.tables()[0]!;
+  const rtt = page.rttPoints;
+  const notes = [...buckets.notes.map((n) => `packets per interval: ${n}`), ...topicTable.notes.map((n) => `topics: ${n}`)];
+  if (page.rttOneIn > 1) notes.push(`round trips: one in ${page.rttOneIn} is plotted, evenly over the capture (all are in the timing table)`);
+  return {
+    ioWidth: num(buckets.extra?.['intervalSec']) || 1,
+    ioOffsets: buckets.rows.map((r) => num(r['offsetSec'])),
+    ioTypes,
+    bytesC2s: buckets.rows.map((r) => num(r['bytesC2s'])),
+    bytesS2c: buckets.rows.map((r) => num(r['bytesS2c'])),
+    topicWidth: num(topicTable.extra?.['intervalSec']) || 1,
+    topics: topicTable.rows.slice(0, MAX_PLOTTED_TOPICS).map((r) => ({ topic: escapeText(String(r['topic'])), rate: Array.isArray(r['rate']) ? r['rate'].map(num) : [] })),
+    rtt,
+    notes,
+  };
+}
+
 export async function runPageCommand(a: PageArgs, out: LineOut, err: (line: string) => void): Promise<number> {
   const page = new PageCollector({ redact: a.redact, ...(a.maxViews !== undefined ? { maxViews: a.maxViews } : {}) });
   const versions = new VersionCount();
+  // The plots' series come from the statistics sections' own code: packets and bytes per bucket, messages per topic.
+  const io = new StatsCollector({ section: 'io' });
+  const topics = new StatsCollector({ section: 'topics' });
   const args: BackEndArgs = {
     json: false, verbose: false, hex: false, full: false, redact: a.redact, color: false,
     dialect: a.dialect, summary: true, onlyViolations: false, failOn: undefined,
   };
   // The renderer is quiet (summary only): what it would print is nothing, kept nowhere.
-  const be = buildBackEnd(args, new MemoryOut(0), false, true, undefined, [page, versions]);
+  const be = buildBackEnd(args, new MemoryOut(0), false, true, undefined, [page, versions, io.observer, io.counted, topics.observer, topics.counted]);
   // The sequence diagrams join requests and answers as the summary's timing table pairs them.
   if (be.timing !== null) be.timing.onPair = (kind, fromFrame, answer, seconds) => page.pair(kind, fromFrame, answer, seconds);
   const pipeline = buildFrontPipeline(be.sink, {
@@ -68,6 +99,7 @@ export async function runPageCommand(a: PageArgs, out: LineOut, err: (line: stri
   pipeline.finish();
   const summary = (be.summary?.renderJson() ?? []).map((l) => JSON.parse(l) as SummaryTable); // our own records, just written
   const data = page.data();
+  data.plots = plots(io, topics, page);
   const connections = summary.find((t) => t.table === 'connections');
   const findings = summary.find((t) => t.table === 'findings');
   const versionText = [...versions.counts].sort((x, y) => x[0] - y[0])

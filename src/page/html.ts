@@ -8,6 +8,8 @@
  * block every `<`, `>`, `&` and line separator is a \u escape, so no capture content can close the script element.
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { escapeText } from '../render/escape.js';
 import type { PageData } from './model.js';
@@ -56,6 +58,20 @@ function tableHtml(t: SummaryTable): string {
   const head = keys.map((k) => `<th>${escapeHtml(k)}</th>`).join('');
   const body = t.rows.map((r) => `<tr>${keys.map((k) => `<td>${cell(r[k])}</td>`).join('')}</tr>`).join('\n');
   return `<h3>${escapeHtml(title)}${count}</h3>\n<table class="summary" data-table="${escapeHtml(t.table)}"><thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table>`;
+}
+
+const requireHere = createRequire(import.meta.url);
+let chartLibrary: { js: string; css: string } | null = null;
+/** uPlot (MIT, pinned in package.json), inlined whole: the page never loads anything. */
+function charts(): { js: string; css: string } {
+  if (chartLibrary === null) {
+    const dir = dirname(requireHere.resolve('uplot/package.json'));
+    chartLibrary = {
+      js: readFileSync(join(dir, 'dist', 'uPlot.iife.min.js'), 'utf8').replace(/<\/script/gi, '<\\/script'),
+      css: readFileSync(join(dir, 'dist', 'uPlot.min.css'), 'utf8'),
+    };
+  }
+  return chartLibrary;
 }
 
 let pageScript: string | null = null;
@@ -108,13 +124,18 @@ export function pageHtml(facts: PageFacts, summary: readonly SummaryTable[], dat
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'">
 <title>${escapeHtml(escapeText(facts.title))}</title>
-<style>${STYLE}</style></head>
+<style>${STYLE}${charts().css}</style></head>
 <body>
 <h1>${escapeHtml(escapeText(facts.title))}</h1>
 <section id="overview"><h2>Overview</h2>
 <table class="facts">${factRows}</table>
 ${limits.map((l) => `<p class="limits">${escapeHtml(l)}</p>`).join('\n')}
 ${summary.map(tableHtml).join('\n')}
+</section>
+<section id="plots"><h2>Plots</h2>
+<noscript><p>The plots need JavaScript.</p></noscript>
+<p id="plot-notes" class="limits"></p>
+<div id="plot-types"></div><div id="plot-bytes"></div><div id="plot-rtt"></div><div id="plot-topics"></div>
 </section>
 <section id="packets"><h2>Packets</h2>
 <noscript><p>The packet list and the packet views need JavaScript; the overview above does not.</p></noscript>
@@ -139,6 +160,7 @@ ${summary.map(tableHtml).join('\n')}
 </section>
 </section>
 <script type="application/json" id="page-data">${scriptJson(data)}</script>
+<script>${charts().js}</script>
 <script>${script()}</script>
 </body></html>
 `;

@@ -69,8 +69,34 @@ export type PageEvent = [number, number, string, string];
 export const MAX_PAIRS = 100_000;
 export const MAX_EVENTS = 10_000;
 
+/**
+ * The plots' series, from the statistics sections' own tables (`stats io`, `stats topics`) and the pairs: x values
+ * are seconds from the first bucket's start.
+ */
+export interface PagePlots {
+  /** Bucket width in seconds (widened past 1,024 buckets, as `stats io` says). */
+  ioWidth: number;
+  ioOffsets: number[];
+  /** Packets per bucket by type (only types that occur). */
+  ioTypes: Record<string, number[]>;
+  bytesC2s: number[];
+  bytesS2c: number[];
+  /** The busiest topics (most messages) and their messages per bucket. */
+  topicWidth: number;
+  topics: { topic: string; rate: number[] }[];
+  /** Round trips: the answer's time (s from the first frame), the milliseconds, the pair kind; thinned evenly to fewer than MAX_RTT_POINTS. */
+  rtt: [number, number, string][];
+  notes: string[];
+}
+
+/** Round-trip points plotted (the rest are in the summary's timing table). */
+export const MAX_RTT_POINTS = 20_000;
+/** Topics plotted. */
+export const MAX_PLOTTED_TOPICS = 8;
+
 export interface PageData {
   rows: PageRow[];
+  plots?: PagePlots;
   views: PageView[];
   connections: PageConnection[];
   pairs: PagePair[];
@@ -114,6 +140,10 @@ export class PageCollector implements PacketSink {
   /** Open connections' entries in `connections` (their close is filled in later). */
   private readonly openConns = new Map<number, PageConnection>();
   private readonly pairs: PagePair[] = [];
+  private rtt: [number, number, string][] = [];
+  /** Every rttStride-th round trip is plotted: past MAX_RTT_POINTS every other point goes and the stride doubles. */
+  private rttStride = 1;
+  private rttSeen = 0;
   private readonly events: PageEvent[] = [];
   private eventsLeftOut = 0;
   /** The last packet given a row, and its row: a pair's answer is the packet just seen. */
@@ -162,8 +192,26 @@ export class PageCollector implements PacketSink {
 
   /** A request answered (src/render/stats/pairing.ts): joined in the sequence diagram when the answer has a row. */
   pair(kind: TimingKind, fromFrame: number, answer: PacketRecord, seconds: number): void {
+    const name = TIMING_KINDS.find((k) => k.id === kind)!.name;
+    const ms = Math.round(seconds * 1e6) / 1e3;
+    if (kind !== 'qos2' && this.rttSeen++ % this.rttStride === 0) {
+      this.rtt.push([Number(relativeSeconds(answer.timeSec, answer.timeNsec, this.baseSec, this.baseNsec)), ms, name]);
+      if (this.rtt.length >= MAX_RTT_POINTS) {
+        this.rtt = this.rtt.filter((_, i) => i % 2 === 0);
+        this.rttStride *= 2;
+      }
+    }
     if (answer !== this.lastRec || this.lastRow < 0 || this.pairs.length >= MAX_PAIRS) return;
-    this.pairs.push([fromFrame, this.lastRow, TIMING_KINDS.find((k) => k.id === kind)!.name, Math.round(seconds * 1e6) / 1e3]);
+    this.pairs.push([fromFrame, this.lastRow, name, ms]);
+  }
+
+  /** Round trips plotted so far (fewer than MAX_RTT_POINTS), and one in how many was kept. */
+  get rttPoints(): [number, number, string][] {
+    return this.rtt;
+  }
+
+  get rttOneIn(): number {
+    return this.rttStride;
   }
 
   packet(rec: PacketRecord): void {

@@ -34,6 +34,7 @@ document.getElementById('f').addEventListener('load', () => {
     const explain = () => [...d.getElementById('explain').children].map((e) => e.textContent);
     out.title = d.getElementById('view-title').textContent;
     out.scripts = d.scripts.length;
+    out.plots = ['plot-types', 'plot-bytes', 'plot-rtt', 'plot-topics'].map((id) => ({ canvas: d.querySelector('#' + id + ' canvas') !== null, series: Number(d.getElementById(id).dataset.series) }));
     d.querySelector('#hex span[data-byte="1"]').dispatchEvent(new w.MouseEvent('click', { bubbles: true }));
     out.byte1 = { bytes: hi(), nodes: hiNodes(), explain: explain() };
     const flags = [...d.querySelectorAll('#tree div')].find((e) => e.textContent.trim().startsWith('connect flags'));
@@ -56,6 +57,7 @@ interface Seen {
   error?: string;
   title: string;
   scripts: number;
+  plots: { canvas: boolean; series: number }[];
   byte1: { bytes: number[]; nodes: string[]; explain: string[] };
   flags: { bytes: number[]; nodes: string[]; explain: string[] };
   publishRows: number[];
@@ -118,7 +120,12 @@ describe.skipIf(CHROMIUM === undefined)('report in a real browser (Chromium)', (
     const text = m![1]!.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&amp;/g, '&');
     const seen = JSON.parse(text) as Seen;
     expect(seen.error).toBeUndefined();
-    expect(seen.scripts).toBe(2);
+    expect(seen.scripts).toBe(3);
+    // The plots are drawn (uPlot, inlined): one series per packet type the seed capture has, two byte directions.
+    const types = new Set(runCli(['--json', SEED]).stdout.trim().split('\n').map((l) => JSON.parse(l) as { kind: string; type?: string }).filter((x) => x.kind === 'packet').map((x) => x.type));
+    expect(seen.plots.map((p) => p.canvas)).toEqual([true, true, true, true]);
+    expect(seen.plots[0]!.series).toBe(types.size);
+    expect(seen.plots[1]!.series).toBe(2);
 
     // Frame 4 of the seed capture is the CONNECT: what the decoder says of its bytes is what the page shows.
     const data = JSON.parse(/<script type="application\/json" id="page-data">([^<]*)<\/script>/.exec(readFileSync(join(dir, 'report.html'), 'utf8'))![1]!) as { views: { frame: number; hex: string }[] };

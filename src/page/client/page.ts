@@ -14,7 +14,12 @@ interface View { frame: number; hex: string; length: number; nodes: TreeNode[]; 
 interface Conn { conn: number; client: string; server: string; close: string | null; closeFrame: number }
 type Pair = [number, number, string, number];
 type ConnEvent = [number, number, string, string];
+interface Plots {
+  ioWidth: number; ioOffsets: number[]; ioTypes: Record<string, number[]>; bytesC2s: number[]; bytesS2c: number[];
+  topicWidth: number; topics: { topic: string; rate: number[] }[]; rtt: [number, number, string][]; notes: string[];
+}
 interface Data {
+  plots?: Plots;
   rows: Row[]; views: View[]; connections: Conn[]; pairs: Pair[]; events: ConnEvent[]; packets: number; rowsLeftOut: number; viewsLeftOut: number;
   limits: { views: number; findingViews: number; viewBytes: number };
 }
@@ -415,3 +420,46 @@ if (selected < 0 && matched.length > 0) {
   showView(first);
   showLadder(data.rows[first]![2], first);
 }
+
+// Plots, drawn by uPlot (inlined before this script by src/page/html.ts): packets per second by type, bytes per
+// second each way, round-trip times, messages per second of the busiest topics.
+interface ChartSeries { label: string; stroke?: string; fill?: string; width?: number; paths?: () => null; points?: { show: boolean; size?: number; fill?: string } }
+interface ChartOptions { title: string; width: number; height: number; scales: Record<string, { time: boolean }>; series: ChartSeries[]; axes?: { label?: string }[] }
+declare const uPlot: (new (opts: ChartOptions, data: (number | null)[][], target: HTMLElement) => unknown) | undefined;
+
+const COLOURS = ['#1565c0', '#2e7d32', '#c62828', '#6a1b9a', '#ef6c00', '#00838f', '#5d4037', '#ad1457', '#558b2f', '#283593', '#f9a825', '#37474f', '#7b1fa2', '#d84315', '#00695c', '#616161'];
+
+function chart(id: string, title: string, x: number[], series: { label: string; values: (number | null)[] }[], yLabel: string, dots = false): void {
+  const target = byId(id);
+  target.replaceChildren();
+  if (typeof uPlot === 'undefined' || x.length === 0 || series.length === 0) return;
+  const opts: ChartOptions = {
+    title, width: 960, height: 240, scales: { x: { time: false } },
+    series: [{ label: 's' }, ...series.map((s, i): ChartSeries => (dots
+      ? { label: s.label, stroke: COLOURS[i % COLOURS.length]!, paths: () => null, points: { show: true, size: 5, fill: COLOURS[i % COLOURS.length]! } }
+      : { label: s.label, stroke: COLOURS[i % COLOURS.length]!, width: 1.5 }))],
+    axes: [{ label: 'seconds from the first bucket' }, { label: yLabel }],
+  };
+  new uPlot(opts, [x, ...series.map((s) => s.values)], target);
+  target.dataset['series'] = String(series.length);
+  target.dataset['points'] = String(x.length);
+}
+
+function drawPlots(p: Plots): void {
+  byId('plot-notes').textContent = p.notes.join('; ');
+  const perSecond = (v: number[], width: number): number[] => v.map((n) => n / width);
+  chart('plot-types', `Packets per second by type (${p.ioWidth} s buckets)`, p.ioOffsets,
+    Object.entries(p.ioTypes).map(([label, v]) => ({ label, values: perSecond(v, p.ioWidth) })), 'packets/s');
+  chart('plot-bytes', `Bytes per second each way (${p.ioWidth} s buckets)`, p.ioOffsets,
+    [{ label: 'client → server', values: perSecond(p.bytesC2s, p.ioWidth) }, { label: 'server → client', values: perSecond(p.bytesS2c, p.ioWidth) }], 'bytes/s');
+  // Round trips: one series per pair kind over the union of the answers' times (null where a point is another kind's).
+  const points = [...p.rtt].sort((a, b) => a[0] - b[0]);
+  const kinds = [...new Set(points.map((q) => q[2]))];
+  chart('plot-rtt', 'Round-trip times (request to answer)', points.map((q) => q[0]),
+    kinds.map((k) => ({ label: k, values: points.map((q) => (q[2] === k ? q[1] : null)) })), 'ms', true);
+  const longest = Math.max(0, ...p.topics.map((t) => t.rate.length));
+  chart('plot-topics', `Messages per second of the busiest topics (${p.topicWidth} s buckets)`, Array.from({ length: longest }, (_, i) => i * p.topicWidth),
+    p.topics.map((t) => ({ label: t.topic, values: Array.from({ length: longest }, (_, i) => (t.rate[i] ?? 0) / p.topicWidth) })), 'messages/s');
+}
+
+if (data.plots !== undefined) drawPlots(data.plots);

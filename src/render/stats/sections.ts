@@ -135,6 +135,8 @@ export const STATS_SECTIONS: readonly StatsSection[] = [
         c('offsetSec', 'offset s', 'num', 'seconds from the first bucket\'s start'),
         c('packets', 'packets', 'int', 'MQTT packets in the bucket'),
         c('perSecond', 'per s', 'num', 'packets per second'),
+        c('bytesC2s', 'bytes c2s', 'int', 'bytes of the MQTT packets clients sent in the bucket'),
+        c('bytesS2c', 'bytes s2c', 'int', 'bytes of the MQTT packets servers sent in the bucket'),
         ...TYPE_COLUMNS,
       ],
     }],

@@ -173,6 +173,8 @@ export class StatsCollector {
   // io
   private readonly ioBuckets: Buckets;
   private readonly ioTotal: number[];
+  private readonly ioC2s: number[];
+  private readonly ioS2c: number[];
   private readonly ioTypes = new Map<string, number[]>();
 
   constructor(o: StatsOptions) {
@@ -183,6 +185,8 @@ export class StatsCollector {
     this.topicBuckets = new Buckets(o.interval ?? 1, o.interval !== undefined ? TOPIC_BUCKETS : TOPIC_BUCKETS_DEFAULT);
     this.ioBuckets = new Buckets(o.interval ?? 1, IO_BUCKETS);
     this.ioTotal = this.ioBuckets.register();
+    this.ioC2s = this.ioBuckets.register();
+    this.ioS2c = this.ioBuckets.register();
     const self = this;
     const pairing = this.pairing;
     if (o.overallOnly === true && pairing !== null) {
@@ -266,6 +270,7 @@ export class StatsCollector {
     if (this.want.has('io')) {
       const i = this.ioBuckets.index(rec.timeSec, rec.timeNsec);
       bump(this.ioTotal, i);
+      bump(c2s ? this.ioC2s : this.ioS2c, i, len);
       let s = this.ioTypes.get(d.typeName);
       if (s === undefined) this.ioTypes.set(d.typeName, (s = this.ioBuckets.register()));
       bump(s, i);
@@ -382,7 +387,8 @@ export class StatsCollector {
           const off = i * b.width;
           const at = (b.origin ?? 0) + off;
           const sec = Math.floor(at);
-          const row: Record<string, Cell> = { start: isoTime(sec, Math.round((at - sec) * 1e9)), offsetSec: round6(off), packets: this.ioTotal[i] ?? 0, perSecond: rate(this.ioTotal[i] ?? 0, b.width) };
+          const row: Record<string, Cell> = { start: isoTime(sec, Math.round((at - sec) * 1e9)), offsetSec: round6(off), packets: this.ioTotal[i] ?? 0, perSecond: rate(this.ioTotal[i] ?? 0, b.width),
+            bytesC2s: this.ioC2s[i] ?? 0, bytesS2c: this.ioS2c[i] ?? 0 };
           for (const col of spec('buckets').columns) if (col.sparse) row[col.key] = this.ioTypes.get(col.key)?.[i] ?? 0;
           rows.push(row);
         }
