@@ -153,6 +153,7 @@ ${summary.map(tableHtml).join('\n')}
 <section id="packet"><h3 id="view-title">Packet view</h3><p id="view-note" class="limits">Choose a packet.</p>
 <div id="view"><div id="tree"></div><div id="hex"></div><div id="explain"></div></div>
 <div id="view-findings"></div>
+<div id="view-message"></div>
 </section>
 <section id="ladder"><h3>Sequence diagram</h3>
 <label>connection <select id="d-conn"></select></label> <span id="ladder-note" class="limits"></span>

@@ -7,7 +7,7 @@
  * Bounds: a row per packet up to MAX_ROWS, packet views for the first MAX_VIEWS packets and for up to
  * MAX_FINDING_VIEWS more with findings; what is left out is counted and the page says so.
  */
-import type { PacketRecord, PacketSink, Violation } from '../mqtt/connection-decoder.js';
+import type { PacketRecord, Violation } from '../mqtt/connection-decoder.js';
 import { CONNECT, PUBLISH } from '../mqtt/tables.js';
 import type { FieldNode } from '../mqtt/types.js';
 import { closeText } from '../render/close.js';
@@ -17,6 +17,7 @@ import { keyFields, REDACTED, SECRET_KEYS } from '../render/fields.js';
 import { relativeSeconds } from '../render/format.js';
 import { toHex } from '../mqtt/utf8.js';
 import type { Connection, ConnectionEnd, StreamEvent } from '../tcp/types.js';
+import type { TraceRecord, TraceSink } from '../sessions/records.js';
 
 export const MAX_ROWS = 100_000;
 export const MAX_VIEWS = 2_000;
@@ -65,6 +66,22 @@ export type PagePair = [number, number, string, number];
 /** A transport event on a connection (a gap, a retransmission, a resync …): frame, conn, event, message. */
 export type PageEvent = [number, number, string, string];
 
+/**
+ * A message traced across connections by the sessions stage: the publisher's frame and connection, the topic, each
+ * delivery as [conn, frame, latency ms, client id ('' when unknown)], and how many copies could not be attributed.
+ */
+export interface PageMessage {
+  frame: number;
+  conn: number;
+  clientId: string;
+  topic: string;
+  deliveries: [number, number, number, string][];
+  ambiguous: number;
+}
+
+/** Traced messages kept (past it they are counted). */
+export const MAX_MESSAGES = 20_000;
+
 /** Pairs and connection events kept (each past its cap is counted). */
 export const MAX_PAIRS = 100_000;
 export const MAX_EVENTS = 10_000;
@@ -101,6 +118,8 @@ export interface PageData {
   connections: PageConnection[];
   pairs: PagePair[];
   events: PageEvent[];
+  messages: PageMessage[];
+  messagesLeftOut: number;
   eventsLeftOut: number;
   /** Packets seen, and those without a row (past MAX_ROWS) or without a view. */
   packets: number;
@@ -133,7 +152,7 @@ function flatten(tree: FieldNode, redact: boolean, out: PageNode[], max: number)
   return leftOut;
 }
 
-export class PageCollector implements PacketSink {
+export class PageCollector implements TraceSink {
   private readonly rows: PageRow[] = [];
   private readonly views: PageView[] = [];
   private readonly connections: PageConnection[] = [];
@@ -145,6 +164,8 @@ export class PageCollector implements PacketSink {
   private rttStride = 1;
   private rttSeen = 0;
   private readonly events: PageEvent[] = [];
+  private readonly messages: PageMessage[] = [];
+  private messagesLeftOut = 0;
   private eventsLeftOut = 0;
   /** The last packet given a row, and its row: a pair's answer is the packet just seen. */
   private lastRec: PacketRecord | null = null;
@@ -188,6 +209,19 @@ export class PageCollector implements PacketSink {
     if (ev.conn === null) return;
     if (this.events.length >= MAX_EVENTS) this.eventsLeftOut++;
     else this.events.push([ev.frame, ev.conn, ev.event, escapeText(ev.message)]);
+  }
+
+  /** The sessions stage's records: a message's deliveries go into the packet views of its PUBLISHes. */
+  traced(r: TraceRecord): void {
+    if (r.kind !== 'message' || (r.deliveries.length === 0 && r.ambiguous.length === 0)) return;
+    if (this.messages.length >= MAX_MESSAGES) {
+      this.messagesLeftOut++;
+      return;
+    }
+    this.messages.push({
+      frame: r.frame, conn: r.conn, clientId: escapeText(r.clientId ?? ''), topic: escapeText(r.topic),
+      deliveries: r.deliveries.map((d) => [d.conn, d.frame, d.latencyMs, escapeText(d.clientId ?? '')]), ambiguous: r.ambiguous.length,
+    });
   }
 
   /** A request answered (src/render/stats/pairing.ts): joined in the sequence diagram when the answer has a row. */
@@ -261,7 +295,7 @@ export class PageCollector implements PacketSink {
 
   data(): PageData {
     return {
-      rows: this.rows, views: this.views, connections: this.connections, pairs: this.pairs, events: this.events, eventsLeftOut: this.eventsLeftOut, packets: this.packets,
+      rows: this.rows, views: this.views, connections: this.connections, pairs: this.pairs, events: this.events, eventsLeftOut: this.eventsLeftOut, messages: this.messages, messagesLeftOut: this.messagesLeftOut, packets: this.packets,
       rowsLeftOut: this.rowsLeftOut, viewsLeftOut: this.viewsLeftOut,
       limits: { rows: this.maxRows, views: this.maxViews, findingViews: this.maxFindingViews, viewBytes: MAX_VIEW_BYTES },
     };

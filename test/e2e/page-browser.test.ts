@@ -206,4 +206,29 @@ describe.skipIf(CHROMIUM === undefined)('report in a real browser (Chromium)', (
     expect(seen.bytes).toEqual([flags.offset]);
     expect(seen.explain).toBe(flags.explain);
   });
+
+  it('follows a message across connections: the publish lists its deliveries with latencies, a delivery names its publish', () => {
+    const capture = join(ROOT, 'captures', 'real-sessions.pcap');
+    expect(runCli(['report', capture, '-o', join(dir, 'sess.html')]).status).toBe(0);
+    const messages = runCli(['--json', capture]).stdout.trim().split('\n').map((l) => JSON.parse(l) as { kind: string; frame: number; conn: number; deliveries?: { conn: number; frame: number; latencyMs: number }[] })
+      .filter((r) => r.kind === 'message' && r.deliveries!.length > 0);
+    const m = messages[0]!;
+    const d = m.deliveries![0]!;
+    const seen = inBrowser<{ publish: string[]; links: string[]; delivery: string; arrow: string }>('sess-harness', `sess.html#p${m.frame}`, `
+    out.publish = [...d.querySelectorAll('#deliveries li')].map((li) => li.textContent);
+    out.links = [...d.querySelectorAll('#deliveries li a')].map((a) => a.getAttribute('href'));
+    w.location.hash = '#p${d.frame}';
+    w.dispatchEvent(new w.HashChangeEvent('hashchange'));
+    out.delivery = d.getElementById('view-message').querySelector('p').textContent;
+    out.arrow = [...d.querySelectorAll('#diagram g.msg.sel text')].map((t) => t.textContent).join(' | ');`);
+    expect(seen.publish).toHaveLength(m.deliveries!.length);
+    m.deliveries!.forEach((x, i) => {
+      expect(seen.publish[i]).toMatch(new RegExp(`^conn ${x.conn}\\b`));
+      expect(seen.publish[i]).toContain(`frame ${x.frame}, ${x.latencyMs.toFixed(3)} ms after the publish`);
+    });
+    expect(seen.links).toEqual(m.deliveries!.map((x) => `#p${x.frame}`));
+    expect(seen.delivery).toContain(`published by conn ${m.conn}`);
+    expect(seen.delivery).toContain(`frame ${m.frame}`);
+    expect(seen.arrow).toContain(`⇐ conn ${m.conn} frame ${m.frame}`);
+  });
 });

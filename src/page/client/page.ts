@@ -18,8 +18,10 @@ interface Plots {
   ioWidth: number; ioOffsets: number[]; ioTypes: Record<string, number[]>; bytesC2s: number[]; bytesS2c: number[];
   topicWidth: number; topics: { topic: string; rate: number[] }[]; rtt: [number, number, string][]; notes: string[];
 }
+interface Message { frame: number; conn: number; clientId: string; topic: string; deliveries: [number, number, number, string][]; ambiguous: number }
 interface Data {
   plots?: Plots;
+  messages: Message[];
   rows: Row[]; views: View[]; connections: Conn[]; pairs: Pair[]; events: ConnEvent[]; packets: number; rowsLeftOut: number; viewsLeftOut: number;
   limits: { views: number; findingViews: number; viewBytes: number };
 }
@@ -50,6 +52,13 @@ const fConn = byId<HTMLInputElement>('f-conn');
 const fTopic = byId<HTMLInputElement>('f-topic');
 const fClient = byId<HTMLInputElement>('f-client');
 const fBad = byId<HTMLInputElement>('f-bad');
+
+/** Traced messages by their publisher's PUBLISH and by each delivery ("conn:frame"). */
+const messageOf = new Map<string, Message>();
+for (const msg of data.messages) {
+  messageOf.set(`${msg.conn}:${msg.frame}`, msg);
+  for (const d of msg.deliveries) messageOf.set(`${d[0]}:${d[1]}`, msg);
+}
 
 /** Indexes (into data.rows) the filter matches, how many of them are drawn, and the selected one (-1: none). */
 let matched: number[] = [];
@@ -152,6 +161,7 @@ function showView(i: number): void {
   const hex = byId('hex');
   const explain = byId('explain');
   const found = byId('view-findings');
+  showMessage(r);
   title.textContent = `Frame ${r[0]} · conn ${r[2]} ${r[3] === 0 ? 'c2s' : 's2c'} · ${r[4]}`;
   tree.replaceChildren();
   hex.replaceChildren();
@@ -201,6 +211,35 @@ function showView(i: number): void {
     }
     found.append(el('h4', 'Findings'), ul);
   }
+}
+
+/** A link to the first packet of a frame. */
+function frameLink(frame: number, text: string): HTMLAnchorElement {
+  const a = el('a', text);
+  a.href = `#p${frame}`;
+  return a;
+}
+
+/** The message path of a PUBLISH: its publisher, and every delivery the broker made of it, with the latency. */
+function showMessage(r: Row): void {
+  const box = byId('view-message');
+  box.replaceChildren();
+  if (r[4] !== 'PUBLISH') return;
+  const msg = messageOf.get(`${r[2]}:${r[0]}`);
+  if (msg === undefined) return;
+  box.append(el('h4', 'Message path'));
+  const from = el('p');
+  from.append(`published by conn ${msg.conn}${msg.clientId !== '' ? ` (${msg.clientId})` : ''} in `, frameLink(msg.frame, `frame ${msg.frame}`), ` to ${msg.topic}; delivered ${msg.deliveries.length} time${msg.deliveries.length === 1 ? '' : 's'}:`);
+  box.append(from);
+  const ul = el('ul');
+  ul.id = 'deliveries';
+  for (const d of msg.deliveries) {
+    const li = el('li');
+    li.append(`conn ${d[0]}${d[3] !== '' ? ` (${d[3]})` : ''}, `, frameLink(d[1], `frame ${d[1]}`), `, ${d[2].toFixed(3)} ms after the publish`);
+    ul.append(li);
+  }
+  box.append(ul);
+  if (msg.ambiguous > 0) box.append(el('p', `${msg.ambiguous} more cop${msg.ambiguous === 1 ? 'y' : 'ies'} with the same topic and payload could be this message or another one: not attributed.`, 'limits'));
 }
 
 /** Highlights node k, its descendants in the tree and its bytes, and explains it. */
@@ -350,7 +389,11 @@ function showLadder(conn: number, mark: number): void {
       const g = svg('g', { class: `msg${r[8] > 0 ? ' bad' : ''}${it.i === mark ? ' sel' : ''}`, 'data-row': it.i });
       const [x1, x2] = r[3] === 0 ? [X_CLIENT, X_BROKER] : [X_BROKER, X_CLIENT];
       g.append(svg('line', { x1, y1: y, x2, y2: y, 'marker-end': 'url(#arrow)' }));
-      g.append(svg('text', { x: (X_CLIENT + X_BROKER) / 2, y: y - 4, 'text-anchor': 'middle' }, clip(`${r[4]} ${r[5]}`, 60)));
+      // A traced message says where it went (its publish) or where it came from (a delivery).
+      const msg = r[4] === 'PUBLISH' ? messageOf.get(`${r[2]}:${r[0]}`) : undefined;
+      const path = msg === undefined ? '' : msg.conn === r[2] && msg.frame === r[0]
+        ? ` ⇒ ${msg.deliveries.length} deliver${msg.deliveries.length === 1 ? 'y' : 'ies'}` : ` ⇐ conn ${msg.conn} frame ${msg.frame}`;
+      g.append(svg('text', { x: (X_CLIENT + X_BROKER) / 2, y: y - 4, 'text-anchor': 'middle' }, `${clip(`${r[4]} ${r[5]}`, 60 - path.length)}${path}`));
       g.append(svg('text', { x: 4, y: y + 4 }, r[1]));
       root.append(g);
     } else if (it.kind === 'event') {
