@@ -11,11 +11,11 @@
  */
 import { createHash } from 'node:crypto';
 import type { Connection, ConnectionEnd, Direction, HeldBytes, StreamEvent, StreamSink, TransportFinding, TransportFindingCode } from '../tcp/types.js';
-import { headEnd, MAX_HEAD_BYTES, parseHead, tokens, type HttpHead } from './http.js';
+import { headEnd, HTTP_FIRST_BYTE, MAX_HEAD_BYTES, parseHead, tokens, type HttpHead } from './http.js';
 import { DEFAULT_DEFLATE, MessageInflater, negotiatedDeflate, type DeflateParams } from './permessage-deflate.js';
 import { UNKNOWN_LOSS_BYTES } from './tls/layer.js';
 import {
-  closeCode, MAX_COMPRESSED_MESSAGE_BYTES, MAX_CONTROL_PAYLOAD, MAX_INFLATED_CONNECTION_BYTES, MAX_INFLATED_MESSAGE_BYTES,
+  closeCode, MAX_COMPRESSED_MESSAGE_BYTES, MIDSTREAM_FRAMES, MAX_CONTROL_PAYLOAD, MAX_INFLATED_CONNECTION_BYTES, MAX_INFLATED_MESSAGE_BYTES,
   MQTT31_SUBPROTOCOL, MQTT_SUBPROTOCOL, OP_BINARY, OP_CLOSE, OP_CONTINUATION, OP_TEXT, OPCODES, WEBSOCKET_GUID,
 } from './websocket-tables.js';
 
@@ -164,6 +164,8 @@ class WsDir {
   skipped = 0;
   /** The first data frame after a resynchronisation: whether a fragmented message was in progress is unknown. */
   afterResync = false;
+  /** Looking for the first frame header of a direction whose handshake is not in the capture (Phase.Resync). */
+  midStreamStart = false;
   /** permessage-deflate of this direction's sender (null: RSV1 marks nothing here). */
   inflater: MessageInflater | null = null;
   /** The data message in progress is compressed (RSV1 on its first frame): its payload is collected, then inflated. */
@@ -216,55 +218,87 @@ function requestDefects(req: HttpHead): string[] {
   return out;
 }
 
-/**
- * Is there a frame header at data[i] that a resynchronisation may trust? Returns where its frame ends (> 0), or 0. It must
- * fit the direction (RFC 6455 5.2, 5.5: RSV 0 unless permessage-deflate may set RSV1 on data frames, a defined opcode
- * other than text, the mask bit set exactly on client frames, control frames with FIN and at most 125 bytes, lengths
- * in their shortest form) and its frame must end exactly at the end of `data` or where the next `depth` - 1 headers
- * check out the same way; a frame that ends past `data` cannot be checked here and is not trusted.
- */
 /** Headers a resynchronisation checks: the candidate and the one its frame ends at. */
 const RESYNC_DEPTH = 2;
 
-export function resyncAt(data: Uint8Array, i: number, client: boolean, deflate: boolean, depth: number): number {
+/**
+ * The frame header at data[i], checked as a resynchronisation must (RFC 6455 5.2, 5.5): a defined opcode other than
+ * text, RSV 0 unless permessage-deflate may set RSV1 (on a binary frame, the first of a message: RFC 7692 section 6),
+ * the mask bit set exactly on client frames, control frames with FIN and at most 125 bytes, lengths in their shortest
+ * form. Returns where its frame ends (which may be past `data`), 'no', or 'more' when the header is cut short.
+ */
+export function checkHeader(data: Uint8Array, i: number, client: boolean, deflate: boolean): number | 'no' | 'more' {
   const n = data.length;
-  if (n - i < 2) return 0;
+  if (n - i < 2) return 'more';
   const b0 = data[i]!;
   const b1 = data[i + 1]!;
   const op = b0 & 0x0f;
   const info = OPCODES[op]!;
-  if (!info.defined || op === OP_TEXT) return 0;
+  if (!info.defined || op === OP_TEXT) return 'no';
   const rsv = (b0 >> 4) & 7;
-  // RSV1 only where permessage-deflate puts it: the first frame of a data message (RFC 7692 section 6).
-  if (rsv !== 0 && !(rsv === 4 && deflate && op === OP_BINARY)) return 0;
-  if (((b1 & 0x80) !== 0) !== client) return 0;
+  if (rsv !== 0 && !(rsv === 4 && deflate && op === OP_BINARY)) return 'no';
+  if (((b1 & 0x80) !== 0) !== client) return 'no';
   const len7 = b1 & 0x7f;
   const fin = (b0 & 0x80) !== 0;
-  if (info.control && (!fin || len7 > MAX_CONTROL_PAYLOAD)) return 0;
+  if (info.control && (!fin || len7 > MAX_CONTROL_PAYLOAD)) return 'no';
   let at = i + 2;
   let length = len7;
   if (len7 === 126) {
-    if (n - at < 2) return 0;
+    if (n - at < 2) return 'more';
     length = (data[at]! << 8) | data[at + 1]!;
-    if (length < 126) return 0;
+    if (length < 126) return 'no';
     at += 2;
   } else if (len7 === 127) {
-    if (n - at < 8) return 0;
+    if (n - at < 8) return 'more';
     const hi = ((data[at]! << 24) | (data[at + 1]! << 16) | (data[at + 2]! << 8) | data[at + 3]!) >>> 0;
     const lo = ((data[at + 4]! << 24) | (data[at + 5]! << 16) | (data[at + 6]! << 8) | data[at + 7]!) >>> 0;
-    if (hi >= 0x80000000) return 0;
+    if (hi >= 0x80000000) return 'no';
     length = hi * 0x100000000 + lo;
-    if (length <= 0xffff) return 0;
+    if (length <= 0xffff) return 'no';
     at += 8;
   }
   if (client) at += 4;
-  if (at > n) return 0;
-  const end = at + length;
+  if (at > n) return 'more';
+  return at + length;
+}
+
+/**
+ * Is there a frame header at data[i] that a resynchronisation may trust? Returns where its frame ends (> 0), or 0. It
+ * must pass checkHeader() and its frame must end exactly at the end of `data` or where the next `depth` - 1 headers
+ * check out the same way; a frame that ends past `data` cannot be checked here and is not trusted.
+ */
+export function resyncAt(data: Uint8Array, i: number, client: boolean, deflate: boolean, depth: number): number {
+  const end = checkHeader(data, i, client, deflate);
+  if (typeof end !== 'number') return 0;
   // The header that confirms another: it fits, wherever its own frame ends.
   if (depth <= 1) return end;
+  const n = data.length;
   if (end > n) return 0;
   if (end === n) return end;
   return resyncAt(data, end, client, deflate, depth - 1) > 0 ? end : 0;
+}
+
+/**
+ * A capture that starts after the handshake: do the first `n` bytes of a client's stream start with MIDSTREAM_FRAMES
+ * client frame headers in a row, each where the previous frame ends? 'more' while they may; 'no' when a header does
+ * not check out, or when the bytes a sniff sees (MAX_HEAD_BYTES) are in and the chain still runs past them: a stream
+ * is taken for WebSocket only on headers checked, never on one header's word. RSV1 is allowed on binary frames
+ * (whether permessage-deflate was negotiated is unknown). Plain MQTT that starts at a packet boundary hardly passes:
+ * of the first bytes of valid packets only SUBSCRIBE's 0x82 is allowed here (with a Remaining Length of 128 or more,
+ * for the mask bit), and its frame would end inside the packet, among topic filter bytes, which would have to be
+ * two more headers with the mask bit (bytes of 0x80 and more: no ASCII).
+ */
+export function midStreamFrames(b: Uint8Array, n: number): 'yes' | 'no' | 'more' {
+  const data = b.subarray(0, n);
+  let at = 0;
+  for (let k = 1; ; k++) {
+    const end = checkHeader(data, at, true, true);
+    if (end === 'no') return 'no';
+    if (end === 'more') return n >= MAX_HEAD_BYTES ? 'no' : 'more';
+    if (k === MIDSTREAM_FRAMES) return 'yes';
+    if (end >= n) return n >= MAX_HEAD_BYTES ? 'no' : 'more';
+    at = end;
+  }
 }
 
 function concatBytes(parts: readonly Uint8Array[], length: number): Uint8Array {
@@ -311,6 +345,18 @@ export class WebSocketLayer implements StreamSink {
           d.dropped += data.length - off;
           return;
         case Phase.Handshake:
+          // No HTTP message starts with a byte a frame header may start with (HTTP_FIRST_BYTE): frames where the
+          // handshake was due mean the capture started after it (the router took the stream for WebSocket on
+          // checked frame headers: midStreamFrames()).
+          if (d.headLength === 0 && st.hs.request === null && st.c2s.headLength === 0 && HTTP_FIRST_BYTE[data[off]!] === 0) {
+            this.beginMidStream(st, frame);
+            if (typeof checkHeader(data.subarray(off), 0, dir === 'c2s', true) === 'number') {
+              d.phase = Phase.Frames;
+              d.afterResync = true;
+              d.midStreamStart = false;
+            }
+            break;
+          }
           off = this.handshake(st, d, dir, data, off, frame);
           break;
         case Phase.Frames:
@@ -382,7 +428,13 @@ export class WebSocketLayer implements StreamSink {
       d.phase = Phase.Frames;
       d.inMessage = false;
       d.afterResync = true;
-      this.next.event({ event: 'resync', frame, conn: st.conn.id, dir, bytes: d.skipped, message: `WebSocket frame boundaries found again: a ${OPCODES[data[i]! & 0x0f]!.name} frame header in frame ${frame}, ${d.skipped} bytes after the last known boundary (lost and skipped)` });
+      const name = OPCODES[data[i]! & 0x0f]!.name;
+      if (!d.midStreamStart) {
+        this.next.event({ event: 'resync', frame, conn: st.conn.id, dir, bytes: d.skipped, message: `WebSocket frame boundaries found again: a ${name} frame header in frame ${frame}, ${d.skipped} bytes after the last known boundary (lost and skipped)` });
+      } else if (d.skipped > 0) {
+        this.next.event({ event: 'resync', frame, conn: st.conn.id, dir, bytes: d.skipped, message: `the first WebSocket frame header of the ${dir === 'c2s' ? 'client' : 'server'} this capture has: a ${name} frame header in frame ${frame}, after ${d.skipped} bytes of a frame whose start is not in the capture (skipped)` });
+      }
+      d.midStreamStart = false;
       d.skipped = 0;
       return i;
     }
@@ -465,6 +517,32 @@ export class WebSocketLayer implements StreamSink {
     d.headLength = 0;
   }
 
+  /**
+   * Frames without a handshake (the capture starts after the Upgrade): one `websocket` event saying what is unknown.
+   * Whether permessage-deflate was negotiated is unknown too: RSV1 on a binary frame is taken to mark a compressed
+   * message, inflated when it decodes on its own (zlib refuses references into the window the capture lacks).
+   */
+  private beginMidStream(st: WsConn, frame: number): void {
+    if (st.hs.midStream) return;
+    st.hs.midStream = true;
+    st.hs.deflate = true;
+    for (const d of [st.c2s, st.s2c]) {
+      if (d.phase !== Phase.Handshake || d.headLength > 0) continue;
+      d.phase = Phase.Resync;
+      d.midStreamStart = true;
+      d.skipped = 0;
+    }
+    const message = [
+      `WebSocket frames without their opening handshake (${st.conn.sawSyn ? 'the connection starts with frames' : 'the capture starts after the HTTP Upgrade'})`,
+      'path, Host, subprotocols and extensions unknown: MQTT-6.0.0-3/-4 (subprotocol "mqtt" offered and selected) not judged',
+      'permessage-deflate unknown: a compressed (RSV1) message is inflated when it decodes on its own, else reported (websocket-inflate)',
+    ].join('; ');
+    this.next.event({
+      event: 'websocket', frame, conn: st.conn.id, dir: null, message,
+      info: { handshake: false, path: null, host: null, offered: [], status: null, reason: null, selected: null, accept: null, extensions: [], deflate: 'unknown' },
+    });
+  }
+
   /** The server's response head is in: one `websocket` event with what both heads said, and the handshake checks. */
   private handshakeDone(st: WsConn, frame: number): void {
     const req = st.hs.request;
@@ -527,7 +605,7 @@ export class WebSocketLayer implements StreamSink {
       conn: conn.id,
       dir: null,
       message: parts.join('; '),
-      info: { path, host, offered, status, reason: res.reason, selected, accept, extensions, deflate: deflateText },
+      info: { handshake: true, path, host, offered, status, reason: res.reason, selected, accept, extensions, deflate: deflateText },
       ...(findings.length > 0 ? { findings } : {}),
     });
     if (status !== 101) {
