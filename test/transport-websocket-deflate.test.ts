@@ -6,6 +6,7 @@
  * were inflated.
  */
 import { Chalk } from 'chalk';
+import fc from 'fast-check';
 import { inflateRawSync, constants as zlibConstants } from 'node:zlib';
 import { describe, expect, test } from 'vitest';
 import { wsFrameLines } from '../src/render/ws-frames.js';
@@ -270,5 +271,46 @@ describe('annotated hex', () => {
     expect(lines[0]).toBe('WebSocket frames carrying this packet (masked payloads were unmasked, compressed messages were inflated (permessage-deflate): the bytes above are the unmasked, inflated ones, and inflated bytes have no wire offsets):');
     expect(lines.join('\n')).toMatch(/FIN 0, RSV 100, opcode 0x2 = binary/);
     expect(lines.join('\n')).toMatch(new RegExp(`payload: 4 bytes of deflate data \\(RSV1: permessage-deflate\\); the message they belong to inflated to ${p.length + 2} bytes: the whole packet \\(and 2 bytes of other packets\\)`));
+  });
+});
+
+describe('hostile input', () => {
+  test('fuzz: compressed messages cut anywhere give the plain stream; random RSV1 payloads never throw, hold nothing at the end, invent nothing', () => {
+    fc.assert(fc.property(
+      fc.array(fc.record({ data: fc.uint8Array({ maxLength: 400 }), fragments: fc.integer({ min: 1, max: 3 }), plain: fc.boolean() }), { maxLength: 8 }),
+      fc.array(fc.integer({ min: 1, max: 50 }), { minLength: 1, maxLength: 10 }),
+      fc.boolean(),
+      (specs, cuts, takeover) => {
+        const compressed = deflateMessages(specs.filter((x) => !x.plain).map((x) => x.data), { takeover });
+        let k = 0;
+        const wire: Uint8Array[] = [];
+        for (const x of specs) {
+          const payload = x.plain ? x.data : compressed[k++]!;
+          const n = Math.min(x.fragments, Math.max(1, payload.length));
+          for (let i = 0; i < n; i++) {
+            const part = payload.subarray(Math.floor((i * payload.length) / n), Math.floor(((i + 1) * payload.length) / n));
+            wire.push(clientFrame({ rsv: i === 0 && !x.plain ? 4 : 0, opcode: i === 0 ? 0x2 : 0x0, fin: i === n - 1, payload: part }));
+          }
+        }
+        const { sink, push, close, held } = layer(takeover ? [] : ['client_no_context_takeover']);
+        pushCut((b) => push('c2s', b), concat(wire), cuts);
+        close();
+        expect(sink.stream(0, 'c2s')).toEqual(concat(specs.map((x) => x.data)));
+        expect(inflateEvents(sink)).toEqual([]);
+        expect(held.held).toBe(0);
+      },
+    ), { numRuns: 150, seed: 7692 });
+
+    fc.assert(fc.property(fc.array(fc.uint8Array({ maxLength: 300 }), { maxLength: 10 }), fc.array(fc.integer({ min: 1, max: 64 }), { minLength: 1, maxLength: 5 }), (payloads, cuts) => {
+      const { sink, push, close, held } = layer([], { caps: { inflatedMessage: 4096 } });
+      pushCut((b) => push('s2c', b), concat(payloads.map((p) => wsFrame({ rsv: 4, payload: p }))), cuts);
+      close();
+      expect(held.held).toBe(0);
+      // Every message is either inflated or one event (and a loss of unknown size for the framer).
+      const lost = inflateEvents(sink).length;
+      expect(lost).toBeLessThanOrEqual(payloads.length);
+      expect(sink.gaps.length).toBe(lost);
+      expect(sink.stream(0, 's2c').length).toBeLessThanOrEqual(4096 * payloads.length);
+    }), { numRuns: 300, seed: 1951 });
   });
 });
