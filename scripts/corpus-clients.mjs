@@ -26,6 +26,9 @@
 //               publisher; QoS 0/1/2 PUBLISHes, a 300-byte payload (16-bit frame length), a 70,000-byte payload
 //               (64-bit frame length, many TCP segments), PINGREQ, UNSUBSCRIBE, DISCONNECT. MQTT.js (the `ws`
 //               library) masks every client frame
+//   ws-deflate  the ws scenario with permessage-deflate offered and every message compressed (the `ws` library's
+//               perMessageDeflate, threshold 0), to scripts/ws-deflate-bridge.mjs; `wsz` in every client id, topic and
+//               payload
 //   wss         the ws scenario over wss://HOST:PORT/mqtt (TLS checked against --ca FILE, SNI broker.corpus.test), with
 //               `wss` in every client id, topic and payload; the key log is written by Node (NODE_OPTIONS=--tls-keylog)
 //
@@ -517,6 +520,7 @@ const scenarios = {
   midstream: () => midstreamScenario(url, args.seconds, args.log),
   tls: () => tlsScenario(args.host, args.port, args.ca),
   ws: () => wsScenario(`${brokerUrl(args.host, args.port, 'ws')}/mqtt`),
+  'ws-deflate': () => wsScenario(`${brokerUrl(args.host, args.port, 'ws')}/mqtt`, 'wsz', { wsOptions: { perMessageDeflate: { threshold: 0 } } }),
   wss: () => wssScenario(args.host, args.port, args.ca),
 };
 const run = scenarios[args.scenario];

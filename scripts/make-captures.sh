@@ -26,6 +26,9 @@
 #     CCM, CCM_8, TLS 1.1, NULL, a TLS 1.3 KeyUpdate, a resumed session), MQTT bytes written through
 #     s_client; the key logs are shipped next to the captures (FILE.keys), and one pcapng carries its
 #     keys in a Decryption Secrets Block (editcap --inject-secrets)
+#   * MQTT over WebSocket with permessage-deflate: mosquitto's listener does not offer the extension, so
+#     scripts/ws-deflate-bridge.mjs (the `ws` library) listens on 8083 with it and relays each connection to 1883;
+#     MQTT.js over ws:// with compression on (its own connections to 1883 are in the capture too)
 #   * MQTT over WebSocket inside TLS (wss): a websockets listener 8084 with the same certificate (certfile/keyfile),
 #     MQTT.js over wss:// with Node's key log, shipped as real-wss-8084.keys
 #   * checks every capture with tshark (expected packet types present, no malformed packets, no
@@ -40,7 +43,7 @@ SELF="$ROOT/scripts/make-captures.sh"
 CLIENTS="$ROOT/scripts/corpus-clients.mjs"
 SESS_CLIENTS="$ROOT/scripts/corpus-sessions.py"
 SNAPLEN=262144
-FILTER='tcp port 1883 or tcp port 6002 or tcp port 8080 or tcp port 8084 or tcp port 8883 or tcp port 8884 or tcp port 8885'
+FILTER='tcp port 1883 or tcp port 6002 or tcp port 8080 or tcp port 8083 or tcp port 8084 or tcp port 8883 or tcp port 8884 or tcp port 8885'
 # OneNET-style credentials on listener 6002: user name = product id, client id = device name,
 # password = a (fixed, fake) OneNET token.
 ONENET_USER=482913
@@ -67,6 +70,7 @@ CAPTURES=(
   "real-tls-openssl.pcap|tcpdump -i lo|pcap, Ethernet (LINKTYPE_ETHERNET 1); TLS, keys in real-tls-openssl.keys|group_tls_openssl"
   "real-tls-openssl-dsb.pcapng|editcap --inject-secrets|pcapng, Ethernet; the keys in a Decryption Secrets Block|derived_dsb"
   "real-ws-8080.pcap|tcpdump -i lo|pcap, Ethernet (LINKTYPE_ETHERNET 1)|group_ws"
+  "real-ws-8083.pcap|tcpdump -i lo|pcap, Ethernet (LINKTYPE_ETHERNET 1); permessage-deflate|group_ws_deflate"
   "real-wss-8084.pcap|tcpdump -i lo|pcap, Ethernet (LINKTYPE_ETHERNET 1); TLS, keys in real-wss-8084.keys|group_wss"
 )
 # Key logs shipped with their captures (tshark -o tls.keylog_file:FILE.keys; mqtt-dissect --tls-keylog FILE.keys).
@@ -97,7 +101,7 @@ required_types() {
   real-midstream-json.pcap.gz) echo PUBLISH ;;
   real-tls-mqttjs.pcapng) echo CONNECT CONNACK PUBLISH PUBACK PUBREC PUBREL PUBCOMP SUBSCRIBE SUBACK PINGREQ PINGRESP DISCONNECT ;;
   real-tls-openssl.pcap | real-tls-openssl-dsb.pcapng) echo CONNECT CONNACK PUBLISH PUBACK DISCONNECT ;;
-  real-ws-8080.pcap | real-wss-8084.pcap) echo CONNECT CONNACK PUBLISH PUBACK PUBREC PUBREL PUBCOMP SUBSCRIBE SUBACK UNSUBSCRIBE UNSUBACK PINGREQ PINGRESP DISCONNECT ;;
+  real-ws-8080.pcap | real-ws-8083.pcap | real-wss-8084.pcap) echo CONNECT CONNACK PUBLISH PUBACK PUBREC PUBREL PUBCOMP SUBSCRIBE SUBACK UNSUBSCRIBE UNSUBACK PINGREQ PINGRESP DISCONNECT ;;
   *) die "no required types for $1" ;;
   esac
 }
@@ -642,6 +646,16 @@ EOF
     run "MQTT.js ws" 45 node "$CLIENTS" ws --host 127.0.0.1 --port 8080
   }
 
+  # MQTT over WebSocket with permessage-deflate: MQTT.js to the ws-deflate bridge on 8083, which relays to 1883.
+  group_ws_deflate() {
+    bg ws-deflate-bridge node "$ROOT/scripts/ws-deflate-bridge.mjs" 8083 1883
+    local bridge=$BG_PID
+    wait_until "the ws-deflate bridge to listen on 8083" 10 grep -qsF LISTENING "$WORK/ws-deflate-bridge.out"
+    run "MQTT.js ws with permessage-deflate" 45 node "$CLIENTS" ws-deflate --host 127.0.0.1 --port 8083
+    kill -TERM "$bridge" 2>/dev/null || true
+    wait_pid "$bridge" 10 "ws-deflate bridge"
+  }
+
   # MQTT over WebSocket inside TLS: MQTT.js over wss:// to mosquitto's TLS websockets listener, with Node's key log.
   group_wss() {
     NODE_OPTIONS="--tls-keylog=$WORK/real-wss-8084.keys" run "MQTT.js wss" 45 \
@@ -774,7 +788,7 @@ MAKE_CAPTURES_INNER=1 MAKE_CAPTURES_WORK="$WORK" MAKE_CAPTURES_ONLY="${ONLY[*]:-
 ((rc == 0)) || die "recording failed (status $rc)${KEEP_WORK:+; see $WORK}"
 
 # --- check the captures with tshark -------------------------------------------------------------
-TSHARK=(tshark -n -d 'tcp.port==6002,mqtt' -d 'tcp.port==8080,http')
+TSHARK=(tshark -n -d 'tcp.port==6002,mqtt' -d 'tcp.port==8080,http' -d 'tcp.port==8083,http')
 # tshark_for FILE: TSHARK plus, for a TLS capture, its key log and the TLS ports beyond 8883
 tshark_for() {
   TSHARK_F=("${TSHARK[@]}")
@@ -902,6 +916,9 @@ describe() {
   real-ws-8080.pcap)
     echo "MQTT over WebSocket: mosquitto's \`protocol websockets\` listener 127.0.0.1:8080 and MQTT.js over \`ws://127.0.0.1:8080/mqtt\` (subprotocol \`mqtt\`; client frames masked; decode with \`-d tcp.port==8080,http\`). \`corpus-ws-sub\` (3.1.1) subscribes \`corpus/ws/#\` at QoS 2; \`corpus-ws-pub\` (5.0) publishes to \`corpus/ws/q0..q2\` at QoS 0/1/2, a 300-byte payload to \`corpus/ws/medium\` (16-bit frame length) and a 70,000-byte one to \`corpus/ws/large\` (64-bit frame length, spread over many TCP segments), QoS 1; the subscriber receives all five, sends PINGREQ, UNSUBSCRIBE, DISCONNECT."
     ;;
+  real-ws-8083.pcap)
+    echo "MQTT over WebSocket with permessage-deflate (RFC 7692): \`scripts/ws-deflate-bridge.mjs\` (the \`ws\` library) on 127.0.0.1:8083 accepts \`permessage-deflate; client_max_window_bits=10\` and relays each connection to mosquitto on 1883 (those relayed connections are in the capture too, as plain MQTT); MQTT.js over \`ws://127.0.0.1:8083/mqtt\` offers the extension and compresses every message (threshold 0), the bridge every message it sends, both with context takeover (later messages refer back to earlier ones); decode with \`-d tcp.port==8083,http\` (tshark inflates: \`websocket.decompress\`). The real-ws-8080 scenario with \`wsz\` in every name: \`corpus-wsz-sub\` (3.1.1) subscribes \`corpus/wsz/#\` at QoS 2; \`corpus-wsz-pub\` (5.0) publishes to \`corpus/wsz/q0..q2\` at QoS 0/1/2, a 300-byte payload to \`corpus/wsz/medium\` and a 70,000-byte one to \`corpus/wsz/large\`, QoS 1; the subscriber receives all five, sends PINGREQ, UNSUBSCRIBE, DISCONNECT."
+    ;;
   real-wss-8084.pcap)
     echo "MQTT over WebSocket inside TLS (wss): mosquitto's \`protocol websockets\` listener 127.0.0.1:8084 with \`certfile\`/\`keyfile\` (the corpus certificate for \`broker.corpus.test\`) and MQTT.js over \`wss://127.0.0.1:8084/mqtt\` (SNI broker.corpus.test, subprotocol \`mqtt\`, client frames masked) with Node's key log (\`NODE_OPTIONS=--tls-keylog\`, shipped as \`real-wss-8084.keys\`; decode with \`-o tls.keylog_file:real-wss-8084.keys -d tcp.port==8084,tls -d tls.port==8084,http\`). The real-ws-8080 scenario with \`wss\` in every name: \`corpus-wss-sub\` (3.1.1) subscribes \`corpus/wss/#\` at QoS 2; \`corpus-wss-pub\` (5.0) publishes to \`corpus/wss/q0..q2\` at QoS 0/1/2, a 300-byte payload to \`corpus/wss/medium\` and a 70,000-byte one to \`corpus/wss/large\` (64-bit frame length, over several TLS records and TCP segments), QoS 1; the subscriber receives all five, sends PINGREQ, UNSUBSCRIBE, DISCONNECT."
     ;;
@@ -932,7 +949,7 @@ versions() {
   real-midstream-json.pcap.gz) echo "3.1.1, 5.0" ;;
   real-tls-mqttjs.pcapng) echo "3.1.1, 5.0" ;;
   real-tls-openssl.pcap | real-tls-openssl-dsb.pcapng) echo "3.1.1" ;;
-  real-ws-8080.pcap | real-wss-8084.pcap) echo "3.1.1, 5.0" ;;
+  real-ws-8080.pcap | real-ws-8083.pcap | real-wss-8084.pcap) echo "3.1.1, 5.0" ;;
   esac
 }
 

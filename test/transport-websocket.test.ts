@@ -46,7 +46,7 @@ describe('WebSocket layer', () => {
     expect(sink.events).toHaveLength(1);
     const ev = sink.events[0]!;
     expect(ev.event).toBe('websocket');
-    expect(ev.info).toEqual({ path: '/mqtt', host: 'broker.example:8080', offered: ['mqtt'], status: 101, reason: 'Switching Protocols', selected: 'mqtt', accept: 'valid', extensions: [] });
+    expect(ev.info).toEqual({ handshake: true, path: '/mqtt', host: 'broker.example:8080', offered: ['mqtt'], status: 101, reason: 'Switching Protocols', selected: 'mqtt', accept: 'valid', extensions: [], deflate: null });
     expect(ev.findings).toBeUndefined();
   });
 

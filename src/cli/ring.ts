@@ -166,7 +166,7 @@ export class RingWriter {
    */
   readonly wsFrames: WsFrameSink = {
     add: (conn: number, dir: Direction, note: WsFrameNote): void => {
-      this.json(T.WS_FRAME, [conn, dir, note.frame, Array.from(note.header), note.payloadLength, note.streamOffset]);
+      this.json(T.WS_FRAME, [conn, dir, note.frame, Array.from(note.header), note.payloadLength, note.streamOffset, note.inflated ?? null]);
     },
     drop: (conn: number): void => {
       this.json(T.WS_DROP, conn);
@@ -447,8 +447,8 @@ function dispatch(h: RingHandler, u8: Uint8Array, dv: DataView, at: number, type
       return;
     case T.WS_FRAME: {
       // JSON of what RingWriter.wsFrames.add wrote: numbers, the direction, the header's byte values.
-      const [conn, dir, frame, header, payloadLength, streamOffset] = readJson(u8, dv, at) as [number, Direction, number, number[], number, number];
-      h.wsFrame(conn, dir, { frame, header: Uint8Array.from(header), payloadLength, streamOffset });
+      const [conn, dir, frame, header, payloadLength, streamOffset, inflated] = readJson(u8, dv, at) as [number, Direction, number, number[], number, number, number | null];
+      h.wsFrame(conn, dir, { frame, header: Uint8Array.from(header), payloadLength, streamOffset, ...(inflated !== null ? { inflated } : {}) });
       return;
     }
     case T.TRACED:

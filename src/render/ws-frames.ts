@@ -16,7 +16,10 @@ export function wsFrameLines(notes: readonly WsFrameNote[], packetOffset: number
   if (notes.length === 0) return [];
   const out: string[] = [];
   const masked = notes.some((n) => (n.header[1]! & 0x80) !== 0);
-  out.push(`${indent}${chalk.dim(`WebSocket frame${notes.length === 1 ? '' : 's'} carrying this packet${masked ? ' (masked payloads were unmasked: the bytes above are the unmasked ones)' : ''}:`)}`);
+  const inflated = notes.some((n) => n.inflated !== undefined);
+  const how = [masked ? 'masked payloads were unmasked' : '', inflated ? 'compressed messages were inflated (permessage-deflate)' : ''].filter((t) => t !== '');
+  const said = how.length === 0 ? '' : ` (${how.join(', ')}: the bytes above are the ${masked && inflated ? 'unmasked, inflated' : masked ? 'unmasked' : 'inflated'} ones${inflated ? ', and inflated bytes have no wire offsets' : ''})`;
+  out.push(`${indent}${chalk.dim(`WebSocket frame${notes.length === 1 ? '' : 's'} carrying this packet${said}:`)}`);
   const pad = 24;
   const row = (bytes: Uint8Array, what: string): string => `${indent}    ${hex(bytes).padEnd(pad)}${what}`;
   for (const n of notes) {
@@ -39,12 +42,19 @@ export function wsFrameLines(notes: readonly WsFrameNote[], packetOffset: number
       at = 10;
     }
     if (isMasked) out.push(row(h.subarray(at, at + 4), `masking key: payload byte i was XORed with key byte i mod 4`));
+    const span = n.inflated ?? n.payloadLength;
     const from = Math.max(n.streamOffset, packetOffset) - packetOffset;
-    const to = Math.min(n.streamOffset + n.payloadLength, packetOffset + packetLength) - packetOffset;
+    const to = Math.min(n.streamOffset + span, packetOffset + packetLength) - packetOffset;
     const whole = from === 0 && to === packetLength;
     const share = whole ? 'the whole packet' : to - from === 1 ? `packet byte ${from}` : `packet bytes ${from}-${to - 1}`;
-    const rest = n.payloadLength - (to - from);
-    out.push(`${indent}    ${''.padEnd(pad)}${chalk.dim(`payload: ${share}${rest > 0 ? ` (and ${rest} byte${rest === 1 ? '' : 's'} of other packets)` : ''}`)}`);
+    const rest = span - (to - from);
+    const others = rest > 0 ? ` (and ${rest} byte${rest === 1 ? '' : 's'} of other packets)` : '';
+    // A compressed message's frames hold deflate data: which packet bytes came from which frame is unknown, only that
+    // the message as a whole inflated to them.
+    const what = n.inflated === undefined
+      ? `payload: ${share}${others}`
+      : `payload: ${n.payloadLength} bytes of deflate data (RSV1: permessage-deflate); the message they belong to inflated to ${n.inflated} bytes: ${share}${others}`;
+    out.push(`${indent}    ${''.padEnd(pad)}${chalk.dim(what)}`);
   }
   return out;
 }

@@ -43,7 +43,7 @@ export const EVENT_KINDS = [
   'gap', 'late-data', 'truncated', 'overlap-conflict', 'capture-note', 'resync', 'damaged', 'oversize', 'buffer-overflow',
   'not-mqtt', 'tls', 'incomplete', 'ip-fragment', 'file-truncated', 'corrupt-block', 'unsupported-link', 'malformed-frame',
   'incomplete-flow', 'http', 'evicted', 'limit', 'tls-alert', 'tls-error', 'websocket', 'websocket-control', 'websocket-error',
-  'websocket-lost', 'sessions-partial', 'sessions-limit',
+  'websocket-lost', 'websocket-inflate', 'sessions-partial', 'sessions-limit',
 ] as const;
 
 export type EventKind = (typeof EVENT_KINDS)[number];

@@ -19,7 +19,7 @@ import { headEnd, isWebSocketUpgrade, MAX_HEAD_BYTES, parseHead, startsHttp } fr
 import type { KeyLog } from './tls/keylog.js';
 import { TlsLayer } from './tls/layer.js';
 import { TLS_PROBER } from './tls/probe.js';
-import { WebSocketLayer, type WsFrameSink } from './websocket.js';
+import { midStreamFrames, WebSocketLayer, type WsFrameSink } from './websocket.js';
 import { WEBSOCKET_PORTS } from './websocket-tables.js';
 
 /** What every layer may need from the pipeline. */
@@ -54,9 +54,13 @@ export interface LayerRow {
   create(next: StreamSink, ctx: LayerContext): StreamSink;
 }
 
-/** A WebSocket opening handshake: GET with `Upgrade: websocket`, its head complete within MAX_HEAD_BYTES. */
+/**
+ * A WebSocket opening handshake (GET with `Upgrade: websocket`, its head complete within MAX_HEAD_BYTES), or a capture
+ * that starts after it: client frames from the first byte on, MIDSTREAM_FRAMES headers in a row (midStreamFrames).
+ */
 export function sniffWebSocket(b: Uint8Array, n: number): Sniff {
   const http = startsHttp(b, n);
+  if (http === 'no') return midStreamFrames(b, n);
   if (http !== 'yes') return http;
   const end = headEnd(b, n);
   if (end < 0) return n >= MAX_HEAD_BYTES ? 'no' : 'more';

@@ -82,3 +82,37 @@ export function closeCode(code: number): { name: string; valid: boolean } {
 /** The subprotocol an MQTT client offers and a server selects (MQTT-6.0.0-3/-4); MQTT 3.1 clients used "mqttv3.1". */
 export const MQTT_SUBPROTOCOL = 'mqtt';
 export const MQTT31_SUBPROTOCOL = 'mqttv3.1';
+
+/**
+ * permessage-deflate (RFC 7692): the extension's name and parameters (section 7.1), the 4 bytes a sender strips from
+ * the end of each compressed message and the receiver appends before inflating (section 7.2.2), the window a sender
+ * uses when its *_max_window_bits is not negotiated.
+ */
+export const PERMESSAGE_DEFLATE = 'permessage-deflate';
+export const DEFLATE_PARAMS = {
+  serverNoContextTakeover: 'server_no_context_takeover',
+  clientNoContextTakeover: 'client_no_context_takeover',
+  serverMaxWindowBits: 'server_max_window_bits',
+  clientMaxWindowBits: 'client_max_window_bits',
+} as const;
+export const DEFLATE_TAIL: Uint8Array = Uint8Array.of(0x00, 0x00, 0xff, 0xff);
+export const DEFLATE_DEFAULT_WINDOW_BITS = 15;
+export const DEFLATE_MIN_WINDOW_BITS = 8;
+
+/**
+ * Caps on inflating, so that a decompression bomb (deflate reaches ~1000:1) cannot eat memory or time: the compressed
+ * bytes of one message held until its last frame (counted in the capture's held bytes), the bytes one message may
+ * inflate to, and the bytes all messages of a connection may inflate to. Past one, an event says so. One MQTT packet
+ * may be up to 256 MB, but the MQTT framer itself holds at most 64 MiB of one (its buffer limit); 16 MiB per message
+ * is far above what MQTT over WebSocket carries in practice.
+ */
+export const MAX_COMPRESSED_MESSAGE_BYTES = 16 * 1024 * 1024;
+export const MAX_INFLATED_MESSAGE_BYTES = 16 * 1024 * 1024;
+export const MAX_INFLATED_CONNECTION_BYTES = 1024 * 1024 * 1024;
+
+/**
+ * A capture that starts after the HTTP Upgrade: how many client frame headers in a row, from the first byte of the
+ * client's stream, must check out (resyncAt: masked, defined opcode, shortest length, each ending where the next
+ * begins) before the stream is taken for WebSocket. Random bytes pass one header about 1 time in 50.
+ */
+export const MIDSTREAM_FRAMES = 3;

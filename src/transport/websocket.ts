@@ -11,11 +11,12 @@
  */
 import { createHash } from 'node:crypto';
 import type { Connection, ConnectionEnd, Direction, HeldBytes, StreamEvent, StreamSink, TransportFinding, TransportFindingCode } from '../tcp/types.js';
-import { headEnd, MAX_HEAD_BYTES, parseHead, tokens, type HttpHead } from './http.js';
+import { headEnd, HTTP_FIRST_BYTE, MAX_HEAD_BYTES, parseHead, tokens, type HttpHead } from './http.js';
+import { DEFAULT_DEFLATE, MessageInflater, negotiatedDeflate, type DeflateParams } from './permessage-deflate.js';
 import { UNKNOWN_LOSS_BYTES } from './tls/layer.js';
 import {
-  closeCode, MAX_CONTROL_PAYLOAD, MQTT31_SUBPROTOCOL, MQTT_SUBPROTOCOL, OP_BINARY, OP_CLOSE, OP_CONTINUATION, OP_TEXT,
-  OPCODES, WEBSOCKET_GUID,
+  closeCode, MAX_COMPRESSED_MESSAGE_BYTES, MIDSTREAM_FRAMES, MAX_CONTROL_PAYLOAD, MAX_INFLATED_CONNECTION_BYTES, MAX_INFLATED_MESSAGE_BYTES,
+  MQTT31_SUBPROTOCOL, MQTT_SUBPROTOCOL, OP_BINARY, OP_CLOSE, OP_CONTINUATION, OP_TEXT, OPCODES, WEBSOCKET_GUID,
 } from './websocket-tables.js';
 
 /** One data frame whose payload went into the MQTT stream: what the annotated hex shows of it. */
@@ -28,6 +29,11 @@ export interface WsFrameNote {
   payloadLength: number;
   /** Offset of the payload's first byte in the MQTT stream of its direction (gap bytes counted, as the MQTT framer counts). */
   streamOffset: number;
+  /**
+   * The frame belongs to a message compressed with permessage-deflate: its payload is deflate data, and the whole
+   * message inflated to this many MQTT stream bytes from `streamOffset` on (inflated bytes have no place on the wire).
+   */
+  inflated?: number;
 }
 
 /** Most frames remembered per direction for the annotated hex: a packet spread over more shows the latest of them. */
@@ -63,7 +69,7 @@ export class WsFrameNotes implements WsFrameSink {
     const list = this.byConn.get(conn)?.[dir];
     if (list === undefined) return [];
     const to = from + length;
-    return list.filter((n) => n.streamOffset < to && n.streamOffset + n.payloadLength > from);
+    return list.filter((n) => n.streamOffset < to && n.streamOffset + (n.inflated ?? n.payloadLength) > from);
   }
 
   drop(conn: number): void {
@@ -76,6 +82,15 @@ export interface WebSocketOptions {
   held: HeldBytes;
   /** Kept when the annotated hex is shown. */
   notes?: WsFrameSink | null;
+  /** The inflating caps (websocket-tables.ts), lower in tests. */
+  caps?: Partial<InflateCaps>;
+}
+
+/** Bounds on permessage-deflate: one message's compressed bytes held, its inflated bytes, one connection's inflated bytes. */
+export interface InflateCaps {
+  compressedMessage: number;
+  inflatedMessage: number;
+  inflatedConnection: number;
 }
 
 const enum Phase {
@@ -95,8 +110,13 @@ const enum Phase {
 interface Handshake {
   request: HttpHead | null;
   response: HttpHead | null;
-  /** The server accepted permessage-deflate: RSV1 then marks a compressed message, which is not decoded. */
+  /**
+   * RSV1 marks a compressed message (permessage-deflate): the server accepted the extension, or the capture started
+   * after the handshake, when whether it did is unknown.
+   */
   deflate: boolean;
+  /** The handshake was not in the capture: the frames were recognised without it. */
+  midStream: boolean;
   /** The request frame, for the event when no response comes. */
   requestFrame: number;
 }
@@ -144,12 +164,32 @@ class WsDir {
   skipped = 0;
   /** The first data frame after a resynchronisation: whether a fragmented message was in progress is unknown. */
   afterResync = false;
+  /** Looking for the first frame header of a direction whose handshake is not in the capture (Phase.Resync). */
+  midStreamStart = false;
+  /** permessage-deflate of this direction's sender (null: RSV1 marks nothing here). */
+  inflater: MessageInflater | null = null;
+  /** The data message in progress is compressed (RSV1 on its first frame): its payload is collected, then inflated. */
+  compressedMessage = false;
+  /** Its unmasked payload bytes so far (copies, counted in the capture's held bytes). */
+  compressed: Uint8Array[] = [];
+  compressedLength = 0;
+  /** Why the compressed message in progress cannot be inflated (a gap took some of it, it passed the cap), or null. */
+  compressedLost: { reason: 'gap' | 'compressed-cap'; message: string } | null = null;
+  /** The frame notes of that message, noted once it is inflated and its stream bytes are known. */
+  messageNotes: WsFrameNote[] = [];
+  /** Compressed messages inflated, and lost, in this direction (for the end-of-stream count). */
+  inflatedMessages = 0;
+  /** Time of the latest bytes, for what a frame's end passes on (a gap can end a frame). */
+  timeSec = 0;
+  timeNsec = 0;
 }
 
 class WsConn {
   readonly c2s = new WsDir();
   readonly s2c = new WsDir();
-  readonly hs: Handshake = { request: null, response: null, deflate: false, requestFrame: 0 };
+  readonly hs: Handshake = { request: null, response: null, deflate: false, midStream: false, requestFrame: 0 };
+  /** MQTT bytes inflated on this connection, both directions (MAX_INFLATED_CONNECTION_BYTES). */
+  inflatedTotal = 0;
   constructor(readonly conn: Connection) {}
 }
 
@@ -160,6 +200,11 @@ const FINDING_SECTION: Readonly<Partial<Record<TransportFindingCode, string>>> =
   'ws-continuation-without-start': '5.4', 'ws-data-inside-fragmented': '5.4', 'ws-bad-close-code': '7.4',
   'ws-close-payload-1': '5.5.1', 'ws-data-after-close': '5.5.1', 'ws-accept-mismatch': '4.2.2', 'ws-bad-request': '4.1',
 };
+
+/** A sender's permessage-deflate parameters in words, for the handshake event. */
+function deflateSummary(p: DeflateParams): string {
+  return `${p.noContextTakeover ? 'no context takeover' : 'context takeover'}, ${p.windowBits}-bit window`;
+}
 
 /** What an Upgrade request lacks of the fields RFC 6455 section 4.1 requires (the Upgrade itself was sniffed). */
 function requestDefects(req: HttpHead): string[] {
@@ -173,54 +218,97 @@ function requestDefects(req: HttpHead): string[] {
   return out;
 }
 
-/**
- * Is there a frame header at data[i] that a resynchronisation may trust? Returns where its frame ends (> 0), or 0. It must
- * fit the direction (RFC 6455 5.2, 5.5: RSV 0 unless permessage-deflate may set RSV1 on data frames, a defined opcode
- * other than text, the mask bit set exactly on client frames, control frames with FIN and at most 125 bytes, lengths
- * in their shortest form) and its frame must end exactly at the end of `data` or where the next `depth` - 1 headers
- * check out the same way; a frame that ends past `data` cannot be checked here and is not trusted.
- */
 /** Headers a resynchronisation checks: the candidate and the one its frame ends at. */
 const RESYNC_DEPTH = 2;
 
-export function resyncAt(data: Uint8Array, i: number, client: boolean, deflate: boolean, depth: number): number {
+/**
+ * The frame header at data[i], checked as a resynchronisation must (RFC 6455 5.2, 5.5): a defined opcode other than
+ * text, RSV 0 unless permessage-deflate may set RSV1 (on a binary frame, the first of a message: RFC 7692 section 6),
+ * the mask bit set exactly on client frames, control frames with FIN and at most 125 bytes, lengths in their shortest
+ * form. Returns where its frame ends (which may be past `data`), 'no', or 'more' when the header is cut short.
+ */
+export function checkHeader(data: Uint8Array, i: number, client: boolean, deflate: boolean): number | 'no' | 'more' {
   const n = data.length;
-  if (n - i < 2) return 0;
+  if (n - i < 2) return 'more';
   const b0 = data[i]!;
   const b1 = data[i + 1]!;
   const op = b0 & 0x0f;
   const info = OPCODES[op]!;
-  if (!info.defined || op === OP_TEXT) return 0;
+  if (!info.defined || op === OP_TEXT) return 'no';
   const rsv = (b0 >> 4) & 7;
-  if (rsv !== 0 && !(rsv === 4 && deflate && !info.control)) return 0;
-  if (((b1 & 0x80) !== 0) !== client) return 0;
+  if (rsv !== 0 && !(rsv === 4 && deflate && op === OP_BINARY)) return 'no';
+  if (((b1 & 0x80) !== 0) !== client) return 'no';
   const len7 = b1 & 0x7f;
   const fin = (b0 & 0x80) !== 0;
-  if (info.control && (!fin || len7 > MAX_CONTROL_PAYLOAD)) return 0;
+  if (info.control && (!fin || len7 > MAX_CONTROL_PAYLOAD)) return 'no';
   let at = i + 2;
   let length = len7;
   if (len7 === 126) {
-    if (n - at < 2) return 0;
+    if (n - at < 2) return 'more';
     length = (data[at]! << 8) | data[at + 1]!;
-    if (length < 126) return 0;
+    if (length < 126) return 'no';
     at += 2;
   } else if (len7 === 127) {
-    if (n - at < 8) return 0;
+    if (n - at < 8) return 'more';
     const hi = ((data[at]! << 24) | (data[at + 1]! << 16) | (data[at + 2]! << 8) | data[at + 3]!) >>> 0;
     const lo = ((data[at + 4]! << 24) | (data[at + 5]! << 16) | (data[at + 6]! << 8) | data[at + 7]!) >>> 0;
-    if (hi >= 0x80000000) return 0;
+    if (hi >= 0x80000000) return 'no';
     length = hi * 0x100000000 + lo;
-    if (length <= 0xffff) return 0;
+    if (length <= 0xffff) return 'no';
     at += 8;
   }
   if (client) at += 4;
-  if (at > n) return 0;
-  const end = at + length;
+  if (at > n) return 'more';
+  return at + length;
+}
+
+/**
+ * Is there a frame header at data[i] that a resynchronisation may trust? Returns where its frame ends (> 0), or 0. It
+ * must pass checkHeader() and its frame must end exactly at the end of `data` or where the next `depth` - 1 headers
+ * check out the same way; a frame that ends past `data` cannot be checked here and is not trusted.
+ */
+export function resyncAt(data: Uint8Array, i: number, client: boolean, deflate: boolean, depth: number): number {
+  const end = checkHeader(data, i, client, deflate);
+  if (typeof end !== 'number') return 0;
   // The header that confirms another: it fits, wherever its own frame ends.
   if (depth <= 1) return end;
+  const n = data.length;
   if (end > n) return 0;
   if (end === n) return end;
   return resyncAt(data, end, client, deflate, depth - 1) > 0 ? end : 0;
+}
+
+/**
+ * A capture that starts after the handshake: do the first `n` bytes of a client's stream start with MIDSTREAM_FRAMES
+ * client frame headers in a row, each where the previous frame ends? 'more' while they may; 'no' when a header does
+ * not check out, or when the bytes a sniff sees (MAX_HEAD_BYTES) are in and the chain still runs past them: a stream
+ * is taken for WebSocket only on headers checked, never on one header's word. RSV1 is allowed on binary frames
+ * (whether permessage-deflate was negotiated is unknown). Plain MQTT that starts at a packet boundary hardly passes:
+ * of the first bytes of valid packets only SUBSCRIBE's 0x82 is allowed here (with a Remaining Length of 128 or more,
+ * for the mask bit), and its frame would end inside the packet, among topic filter bytes, which would have to be
+ * two more headers with the mask bit (bytes of 0x80 and more: no ASCII).
+ */
+export function midStreamFrames(b: Uint8Array, n: number): 'yes' | 'no' | 'more' {
+  const data = b.subarray(0, n);
+  let at = 0;
+  for (let k = 1; ; k++) {
+    const end = checkHeader(data, at, true, true);
+    if (end === 'no') return 'no';
+    if (end === 'more') return n >= MAX_HEAD_BYTES ? 'no' : 'more';
+    if (k === MIDSTREAM_FRAMES) return 'yes';
+    if (end >= n) return n >= MAX_HEAD_BYTES ? 'no' : 'more';
+    at = end;
+  }
+}
+
+function concatBytes(parts: readonly Uint8Array[], length: number): Uint8Array {
+  const out = new Uint8Array(length);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
 }
 
 export class WebSocketLayer implements StreamSink {
@@ -229,10 +317,15 @@ export class WebSocketLayer implements StreamSink {
   private readonly notes: WsFrameSink | null;
   /** Unmasked payload bytes, reused: what is passed on is valid only during the call. */
   private scratch = new Uint8Array(4096);
+  private readonly caps: InflateCaps;
 
   constructor(private readonly next: StreamSink, opts: WebSocketOptions) {
     this.held = opts.held;
     this.notes = opts.notes ?? null;
+    this.caps = {
+      compressedMessage: MAX_COMPRESSED_MESSAGE_BYTES, inflatedMessage: MAX_INFLATED_MESSAGE_BYTES, inflatedConnection: MAX_INFLATED_CONNECTION_BYTES,
+      ...opts.caps,
+    };
   }
 
   open(conn: Connection): void {
@@ -252,6 +345,18 @@ export class WebSocketLayer implements StreamSink {
           d.dropped += data.length - off;
           return;
         case Phase.Handshake:
+          // No HTTP message starts with a byte a frame header may start with (HTTP_FIRST_BYTE): frames where the
+          // handshake was due mean the capture started after it (the router took the stream for WebSocket on
+          // checked frame headers: midStreamFrames()).
+          if (d.headLength === 0 && st.hs.request === null && st.c2s.headLength === 0 && HTTP_FIRST_BYTE[data[off]!] === 0) {
+            this.beginMidStream(st, frame);
+            if (typeof checkHeader(data.subarray(off), 0, dir === 'c2s', true) === 'number') {
+              d.phase = Phase.Frames;
+              d.afterResync = true;
+              d.midStreamStart = false;
+            }
+            break;
+          }
           off = this.handshake(st, d, dir, data, off, frame);
           break;
         case Phase.Frames:
@@ -281,7 +386,13 @@ export class WebSocketLayer implements StreamSink {
     if (d.inPayload && bytes <= d.remaining) {
       // Inside a payload the frame's length says where the next header starts: the hole is passed on as it is, and
       // the masking key's phase moves on with it, so the bytes after it unmask right.
-      if (d.forward) {
+      if (d.forward && d.compressedMessage) {
+        // Deflate data with a hole cannot be inflated: the message is lost, said when its last frame ends.
+        if (d.compressedLost === null) {
+          this.releaseCompressed(d);
+          d.compressedLost = { reason: 'gap', message: `${bytes} bytes of its compressed payload were not captured (a gap)` };
+        }
+      } else if (d.forward) {
         this.next.gap(conn, dir, bytes, frame, cut);
         d.mqttOffset += bytes;
       } else {
@@ -297,6 +408,9 @@ export class WebSocketLayer implements StreamSink {
     // against the one after it (resyncAt), so payload bytes are not taken for frames on the word of one header.
     this.next.gap(conn, dir, UNKNOWN_LOSS_BYTES, frame, cut);
     d.mqttOffset += UNKNOWN_LOSS_BYTES;
+    if (d.compressedMessage) this.dropCompressed(d);
+    // A message may have been lost in the hole: with context takeover the sender's window is no longer known.
+    d.inflater?.lose();
     d.phase = Phase.Resync;
     d.inPayload = false;
     d.hdrLength = 0;
@@ -314,7 +428,13 @@ export class WebSocketLayer implements StreamSink {
       d.phase = Phase.Frames;
       d.inMessage = false;
       d.afterResync = true;
-      this.next.event({ event: 'resync', frame, conn: st.conn.id, dir, bytes: d.skipped, message: `WebSocket frame boundaries found again: a ${OPCODES[data[i]! & 0x0f]!.name} frame header in frame ${frame}, ${d.skipped} bytes after the last known boundary (lost and skipped)` });
+      const name = OPCODES[data[i]! & 0x0f]!.name;
+      if (!d.midStreamStart) {
+        this.next.event({ event: 'resync', frame, conn: st.conn.id, dir, bytes: d.skipped, message: `WebSocket frame boundaries found again: a ${name} frame header in frame ${frame}, ${d.skipped} bytes after the last known boundary (lost and skipped)` });
+      } else if (d.skipped > 0) {
+        this.next.event({ event: 'resync', frame, conn: st.conn.id, dir, bytes: d.skipped, message: `the first WebSocket frame header of the ${dir === 'c2s' ? 'client' : 'server'} this capture has: a ${name} frame header in frame ${frame}, after ${d.skipped} bytes of a frame whose start is not in the capture (skipped)` });
+      }
+      d.midStreamStart = false;
       d.skipped = 0;
       return i;
     }
@@ -397,6 +517,32 @@ export class WebSocketLayer implements StreamSink {
     d.headLength = 0;
   }
 
+  /**
+   * Frames without a handshake (the capture starts after the Upgrade): one `websocket` event saying what is unknown.
+   * Whether permessage-deflate was negotiated is unknown too: RSV1 on a binary frame is taken to mark a compressed
+   * message, inflated when it decodes on its own (zlib refuses references into the window the capture lacks).
+   */
+  private beginMidStream(st: WsConn, frame: number): void {
+    if (st.hs.midStream) return;
+    st.hs.midStream = true;
+    st.hs.deflate = true;
+    for (const d of [st.c2s, st.s2c]) {
+      if (d.phase !== Phase.Handshake || d.headLength > 0) continue;
+      d.phase = Phase.Resync;
+      d.midStreamStart = true;
+      d.skipped = 0;
+    }
+    const message = [
+      `WebSocket frames without their opening handshake (${st.conn.sawSyn ? 'the connection starts with frames' : 'the capture starts after the HTTP Upgrade'})`,
+      'path, Host, subprotocols and extensions unknown: MQTT-6.0.0-3/-4 (subprotocol "mqtt" offered and selected) not judged',
+      'permessage-deflate unknown: a compressed (RSV1) message is inflated when it decodes on its own, else reported (websocket-inflate)',
+    ].join('; ');
+    this.next.event({
+      event: 'websocket', frame, conn: st.conn.id, dir: null, message,
+      info: { handshake: false, path: null, host: null, offered: [], status: null, reason: null, selected: null, accept: null, extensions: [], deflate: 'unknown' },
+    });
+  }
+
   /** The server's response head is in: one `websocket` event with what both heads said, and the handshake checks. */
   private handshakeDone(st: WsConn, frame: number): void {
     const req = st.hs.request;
@@ -406,7 +552,12 @@ export class WebSocketLayer implements StreamSink {
     const selectedList = tokens(res.headers.get('sec-websocket-protocol'));
     const selected = selectedList.length > 0 ? selectedList.join(', ') : null;
     const extensions = tokens(res.headers.get('sec-websocket-extensions'));
-    st.hs.deflate = extensions.some((e) => e.toLowerCase().startsWith('permessage-deflate'));
+    const deflate = res.status === 101 ? negotiatedDeflate(res.headers.get('sec-websocket-extensions')) : null;
+    st.hs.deflate = deflate !== null;
+    if (deflate !== null) {
+      st.c2s.inflater = new MessageInflater(deflate.c2s, true, this.held);
+      st.s2c.inflater = new MessageInflater(deflate.s2c, true, this.held);
+    }
     const findings: TransportFinding[] = [];
     const path = req?.target ?? null;
     const host = req?.headers.get('host') ?? null;
@@ -446,13 +597,15 @@ export class WebSocketLayer implements StreamSink {
     ];
     if (status === 101 && accept !== 'valid') parts.push(`accept key ${accept}`);
     if (extensions.length > 0) parts.push(`extensions ${extensions.join(', ')}`);
+    const deflateText = deflate === null ? null : `client ${deflateSummary(deflate.c2s)}, server ${deflateSummary(deflate.s2c)}`;
+    if (deflateText !== null) parts.push(`permessage-deflate (compressed messages are inflated): ${deflateText}`);
     this.next.event({
       event: 'websocket',
       frame,
       conn: conn.id,
       dir: null,
       message: parts.join('; '),
-      info: { path, host, offered, status, reason: res.reason, selected, accept, extensions },
+      info: { handshake: true, path, host, offered, status, reason: res.reason, selected, accept, extensions, deflate: deflateText },
       ...(findings.length > 0 ? { findings } : {}),
     });
     if (status !== 101) {
@@ -468,6 +621,8 @@ export class WebSocketLayer implements StreamSink {
   /** Reads frame headers and payloads from data[off..]; returns the offset reached (the end, or where decoding stopped). */
   private frames(st: WsConn, d: WsDir, dir: Direction, data: Uint8Array, off: number, frame: number, timeSec: number, timeNsec: number): number {
     const len = data.length;
+    d.timeSec = timeSec;
+    d.timeNsec = timeNsec;
     while (off < len && d.phase === Phase.Frames) {
       if (!d.inPayload) {
         // Header bytes, up to what is known to be needed.
@@ -483,8 +638,12 @@ export class WebSocketLayer implements StreamSink {
       if (d.forward) {
         let out = data.subarray(off, off + n);
         if (d.masked) out = this.unmask(out, d.key, d.payloadPos);
-        this.next.data(st.conn, dir, out, frame, timeSec, timeNsec);
-        d.mqttOffset += n;
+        if (d.compressedMessage) {
+          this.collectCompressed(d, out);
+        } else {
+          this.next.data(st.conn, dir, out, frame, timeSec, timeNsec);
+          d.mqttOffset += n;
+        }
       } else {
         const keep = Math.min(n, MAX_CONTROL_PAYLOAD - d.controlLength);
         if (keep > 0) {
@@ -564,13 +723,18 @@ export class WebSocketLayer implements StreamSink {
       return;
     }
     const rsv = (b0 >> 4) & 7;
-    if (rsv !== 0) {
-      if ((rsv & 4) !== 0 && st.hs.deflate && !info.control) {
-        this.stop(st, d, dir, frame, 'a message compressed with the negotiated permessage-deflate extension (RSV1): compressed messages are not decoded, the rest of this direction is not decoded');
-        return;
-      }
-      this.note(d, 'ws-reserved-bits', `RSV bits ${rsv.toString(2).padStart(3, '0')} set with no extension negotiated that defines them (frame ${frame})`);
+    // RSV1 is permessage-deflate's "Per-Message Compressed" bit, on the first frame of a data message only (RFC 7692
+    // section 6); RSV2 and RSV3 no extension here defines.
+    const rsv1 = (rsv & 4) !== 0 && st.hs.deflate;
+    const undefinedBits = st.hs.deflate ? rsv & 3 : rsv;
+    let compressedStart = false;
+    if (rsv1) {
+      const what = st.hs.midStream ? 'permessage-deflate, if negotiated,' : 'the negotiated permessage-deflate';
+      if (info.control) this.note(d, 'ws-reserved-bits', `RSV1 on a ${info.name} frame: ${what} compresses data messages only, never control frames (RFC 7692 section 6; frame ${frame})`);
+      else if (op === OP_CONTINUATION) this.note(d, 'ws-reserved-bits', `RSV1 on a continuation frame: ${what} marks a compressed message on its first frame only (RFC 7692 section 6; frame ${frame}); the message is what its first frame said`);
+      else compressedStart = true;
     }
+    if (undefinedBits !== 0) this.note(d, 'ws-reserved-bits', `RSV bits ${rsv.toString(2).padStart(3, '0')} set with no extension negotiated that defines ${st.hs.deflate ? 'RSV2 or RSV3' : 'them'} (frame ${frame})`);
     if (dir === 'c2s' && !d.masked) this.note(d, 'ws-client-unmasked', `a client frame without a masking key (frame ${frame})`);
     if (dir === 's2c' && d.masked) this.note(d, 'ws-server-masked', `a masked server frame (frame ${frame})`);
     if (d.closed) this.note(d, 'ws-data-after-close', `a ${info.name} frame after this side's close frame (frame ${frame})`);
@@ -597,14 +761,23 @@ export class WebSocketLayer implements StreamSink {
       } else {
         d.afterResync = false;
         if (d.inMessage) this.note(d, 'ws-data-inside-fragmented', `a new ${info.name} frame while a fragmented message was still in progress (frame ${frame})`);
+        // A compressed message cut off by a new one cannot be inflated: its end never comes.
+        if (d.compressedMessage) this.abandonCompressed(st, d, dir, frame, 'a new message began before its last frame');
         d.messageOpcode = op;
         d.inMessage = !d.fin;
+        if (compressedStart) this.startCompressed(d);
       }
       if (effective === OP_TEXT) this.note(d, 'ws-not-binary', `MQTT bytes in a text frame (frame ${frame}); they are decoded all the same`);
       // Findings of a data frame are reported as they are found; its payload follows in the MQTT stream.
       if (d.frameFindings.length > 0) this.report(st, d, dir, frame, d.frameFindings);
       d.frameFindings.length = 0;
-      this.notes?.add(st.conn.id, dir, { frame, header: h.slice(0, at), payloadLength: length, streamOffset: d.mqttOffset });
+      const note: WsFrameNote = { frame, header: h.slice(0, at), payloadLength: length, streamOffset: d.mqttOffset };
+      if (d.compressedMessage) {
+        // Its stream bytes are known once the message is inflated.
+        if (this.notes !== null && d.messageNotes.length < FRAME_NOTES_KEPT) d.messageNotes.push(note);
+      } else {
+        this.notes?.add(st.conn.id, dir, note);
+      }
     }
     if (length === 0) this.endFrame(st, d, dir, frame);
   }
@@ -612,7 +785,10 @@ export class WebSocketLayer implements StreamSink {
   /** A frame's payload is complete: a control frame becomes an event. */
   private endFrame(st: WsConn, d: WsDir, dir: Direction, frame: number): void {
     d.inPayload = false;
-    if (d.forward) return;
+    if (d.forward) {
+      if (d.compressedMessage && d.fin) this.endCompressed(st, d, dir, frame);
+      return;
+    }
     const op = d.opcode;
     const name = OPCODES[op]!.name;
     const shown = d.controlLength;
@@ -644,6 +820,106 @@ export class WebSocketLayer implements StreamSink {
     const findings = this.fresh(d, d.frameFindings);
     d.frameFindings.length = 0;
     this.next.event({ event: 'websocket-control', frame, conn: st.conn.id, dir, message, info, ...(findings.length > 0 ? { findings } : {}) });
+  }
+
+  // ---- permessage-deflate -------------------------------------------------------------------------
+
+  /** RSV1 on the first frame of a data message: its payload is collected until its last frame, then inflated. */
+  private startCompressed(d: WsDir): void {
+    if (d.inflater === null) d.inflater = new MessageInflater(DEFAULT_DEFLATE, false, this.held);
+    d.compressedMessage = true;
+    d.compressed = [];
+    d.compressedLength = 0;
+    d.compressedLost = null;
+    d.messageNotes = [];
+  }
+
+  /** Unmasked payload bytes of a compressed message: kept (a copy: the caller's bytes are valid only during the call). */
+  private collectCompressed(d: WsDir, bytes: Uint8Array): void {
+    if (d.compressedLost !== null || bytes.length === 0) return;
+    const total = d.compressedLength + bytes.length;
+    const cap = this.caps.compressedMessage;
+    if (total > cap || this.held.held + bytes.length > this.held.limit) {
+      const why = total > cap
+        ? `its compressed payload passes ${cap} bytes (the cap on one message's compressed bytes)`
+        : `holding its compressed payload would take the bytes held for packets in progress past ${this.held.limit}`;
+      this.releaseCompressed(d);
+      d.compressedLost = { reason: 'compressed-cap', message: why };
+      return;
+    }
+    d.compressed.push(bytes.slice());
+    d.compressedLength = total;
+    this.held.held += bytes.length;
+  }
+
+  private releaseCompressed(d: WsDir): void {
+    this.held.held -= d.compressedLength;
+    d.compressed = [];
+    d.compressedLength = 0;
+  }
+
+  /** The compressed message in progress is forgotten (its loss is told otherwise: a gap over a header, a stop). */
+  private dropCompressed(d: WsDir): void {
+    this.releaseCompressed(d);
+    d.compressedMessage = false;
+    d.compressedLost = null;
+    d.messageNotes = [];
+  }
+
+  /** A compressed message that will never end: one event, a loss for the MQTT framer, the window unknown. */
+  private abandonCompressed(st: WsConn, d: WsDir, dir: Direction, frame: number, why: string): void {
+    this.dropCompressed(d);
+    d.inflater?.lose();
+    this.lostMessage(st, d, dir, frame, 'cut', `a compressed (permessage-deflate) message is not inflated: ${why}`);
+  }
+
+  /** The last frame of a compressed message ended: inflate it and pass its bytes on, or say why not. */
+  private endCompressed(st: WsConn, d: WsDir, dir: Direction, frame: number): void {
+    const lost = d.compressedLost;
+    const notes = d.messageNotes;
+    const length = d.compressedLength;
+    const joined = d.compressed.length === 1 ? d.compressed[0]! : concatBytes(d.compressed, length);
+    this.releaseCompressed(d);
+    d.compressedMessage = false;
+    d.compressedLost = null;
+    d.messageNotes = [];
+    const inflater = d.inflater!;
+    if (lost !== null) {
+      inflater.lose();
+      this.lostMessage(st, d, dir, frame, lost.reason, `a compressed (permessage-deflate) message is not inflated: ${lost.message}`);
+      return;
+    }
+    const { inflatedMessage, inflatedConnection } = this.caps;
+    const budget = inflatedConnection - st.inflatedTotal;
+    const known = inflater.windowKnown;
+    const r = inflater.inflate(joined, Math.min(inflatedMessage, budget));
+    if (!r.ok) {
+      if (r.reason === 'message-cap' && budget < inflatedMessage) {
+        this.lostMessage(st, d, dir, frame, 'connection-cap', `a compressed (permessage-deflate) message is not inflated: it would take this connection's inflated bytes past ${inflatedConnection} (the cap on one connection's inflated bytes)`);
+        this.stop(st, d, dir, frame, `the cap on the bytes one connection's compressed messages inflate to (${inflatedConnection}) was reached: the rest of this direction is not decoded`);
+        return;
+      }
+      const unknown = known ? '' : ' (the messages before it are not all in the capture)';
+      this.lostMessage(st, d, dir, frame, r.reason, `a compressed (permessage-deflate) message of ${length} bytes is not inflated${unknown}: ${r.message}`);
+      return;
+    }
+    const out = r.bytes;
+    st.inflatedTotal += out.length;
+    d.inflatedMessages++;
+    const start = d.mqttOffset;
+    if (this.notes !== null) for (const n of notes) this.notes.add(st.conn.id, dir, { ...n, streamOffset: start, inflated: out.length });
+    if (out.length > 0) this.next.data(st.conn, dir, out, frame, d.timeSec, d.timeNsec);
+    d.mqttOffset += out.length;
+  }
+
+  /**
+   * A message whose bytes do not reach the MQTT stream: one `websocket-inflate` event, and a loss of unknown size for
+   * the MQTT framer, which resynchronises by content as after a TCP gap.
+   */
+  private lostMessage(st: WsConn, d: WsDir, dir: Direction, frame: number, reason: string, message: string): void {
+    this.next.event({ event: 'websocket-inflate', frame, conn: st.conn.id, dir, reason, message: `${message}; the MQTT stream goes on after it as after a gap` });
+    this.next.gap(st.conn, dir, UNKNOWN_LOSS_BYTES, frame);
+    d.mqttOffset += UNKNOWN_LOSS_BYTES;
   }
 
   /** Notes a finding of the frame being read. */
@@ -679,6 +955,8 @@ export class WebSocketLayer implements StreamSink {
     if (d.phase === Phase.Handshake) this.releaseHead(d);
     d.phase = Phase.Stopped;
     d.inPayload = false;
+    this.dropCompressed(d);
+    d.inflater?.release();
     this.next.event({ event: 'websocket-lost', frame, conn: st.conn.id, dir, message: why });
   }
 
@@ -693,7 +971,13 @@ export class WebSocketLayer implements StreamSink {
       this.releaseHead(d);
       return;
     }
+    const compressing = d.compressedMessage;
+    this.dropCompressed(d);
+    d.inflater?.release();
     if (d.phase !== Phase.Frames) return;
+    if (compressing && !(d.inPayload && d.remaining > 0)) {
+      this.next.event({ event: 'websocket-inflate', frame, conn: st.conn.id, dir, reason: 'cut', message: 'the stream ended inside a compressed (permessage-deflate) message: its last frame never came, it is not inflated' });
+    }
     if (d.inPayload && d.remaining > 0) {
       const name = OPCODES[d.opcode]!.name;
       this.next.event({ event: 'websocket-lost', frame, conn: st.conn.id, dir, bytes: d.remaining, message: `the stream ended ${d.remaining} bytes before the end of a ${name} frame of ${d.payloadLength} bytes` });

@@ -3,6 +3,7 @@
  * payload follows: 64-bit lengths up to 2^64 - 1), and the opening handshake's request and response.
  */
 import { createHash } from 'node:crypto';
+import { constants as zlibConstants, deflateRawSync } from 'node:zlib';
 import { WEBSOCKET_GUID } from '../../src/transport/websocket-tables.js';
 import { bytes, concat } from './frames.js';
 
@@ -82,4 +83,28 @@ export function upgradeResponse(o: { status?: string; protocol?: string | null; 
     ...(o.extra ?? []),
   ];
   return bytes(`${lines.join('\r\n')}\r\n\r\n`);
+}
+
+/**
+ * permessage-deflate's compression (RFC 7692 section 7.2.1) with zlib: each message deflated and ended with a sync
+ * flush, its 00 00 ff ff tail removed. With context takeover (the default) the window runs on from message to message:
+ * zlib is given the earlier messages' bytes as its preset dictionary, which is what a sender's running window holds.
+ */
+export function deflateMessages(messages: readonly (Uint8Array | string)[], o: { takeover?: boolean; windowBits?: number } = {}): Uint8Array[] {
+  const takeover = o.takeover ?? true;
+  const windowBits = o.windowBits ?? 15;
+  let window: Uint8Array = new Uint8Array(0);
+  return messages.map((m) => {
+    const plain = bytes(m);
+    const c = deflateRawSync(plain, { finishFlush: zlibConstants.Z_SYNC_FLUSH, windowBits, ...(takeover && window.length > 0 ? { dictionary: window } : {}) });
+    if (c.subarray(c.length - 4).join() !== '0,0,255,255') throw new Error('deflateMessages: no sync-flush tail');
+    const joined = concat([window, plain]);
+    window = joined.subarray(Math.max(0, joined.length - (1 << windowBits)));
+    return new Uint8Array(c.subarray(0, c.length - 4));
+  });
+}
+
+/** The response header that accepts permessage-deflate, with its parameters ("server_no_context_takeover", ...). */
+export function deflateAccepted(...params: string[]): string {
+  return `Sec-WebSocket-Extensions: ${['permessage-deflate', ...params].join('; ')}`;
 }

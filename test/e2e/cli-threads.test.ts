@@ -14,8 +14,8 @@ import * as m from '../builders/mqtt-bytes.js';
 
 const T0 = 1_700_000_000;
 const timed = (frames: Uint8Array[]) => frames.map((data, i) => ({ timeSec: T0 + i, timeNsec: 250_000, data: ethernet(data) }));
-/** Captures also compared in text and -x: malformed packets, transport damage, WebSocket frames, TLS records. */
-const TEXT_TOO = ['seed-walkthrough.pcap', 'synthetic-malformed.pcapng', 'synthetic-transport-trouble.pcap', 'real-wss-8084.pcap', 'real-ws-8080.pcap'];
+/** Captures also compared in text and -x: malformed packets, transport damage, WebSocket frames (also inflated ones), TLS records. */
+const TEXT_TOO = ['seed-walkthrough.pcap', 'synthetic-malformed.pcapng', 'synthetic-transport-trouble.pcap', 'real-wss-8084.pcap', 'real-ws-8080.pcap', 'real-ws-8083.pcap'];
 const CAPTURES = readdirSync(`${ROOT}/captures`).filter((f) => /\.pcap(ng)?(\.gz)?$/.test(f)).map((f) => `captures/${f}`);
 
 /** Runs both ways at once (each run is its own process) and returns [one thread, two threads]. */

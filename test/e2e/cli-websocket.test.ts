@@ -15,7 +15,7 @@ describe('mqtt-dissect on captures/real-ws-8080.pcap', () => {
     // (Message and session records are about messages and clients, not one connection's bytes.)
     expect(out.filter((o) => o.conn !== null && o.kind !== 'summary' && o.kind !== 'message' && o.kind !== 'session').every((o) => o.transport === 'websocket')).toBe(true);
     const hs = out.filter((o) => o.event === 'websocket');
-    expect(hs.map((o) => o.info)).toEqual([0, 1].map(() => ({ path: '/mqtt', host: '127.0.0.1:8080', offered: ['mqtt'], status: 101, reason: 'Switching Protocols', selected: 'mqtt', accept: 'valid', extensions: [] })));
+    expect(hs.map((o) => o.info)).toEqual([0, 1].map(() => ({ handshake: true, path: '/mqtt', host: '127.0.0.1:8080', offered: ['mqtt'], status: 101, reason: 'Switching Protocols', selected: 'mqtt', accept: 'valid', extensions: [], deflate: null })));
     // MQTT.js and mosquitto break nothing.
     expect(out.flatMap((o) => (o.violations as unknown[] | undefined) ?? [])).toEqual([]);
     const large = packets.filter((o) => (o.fields as Record<string, unknown>).topic === 'corpus/ws/large');

@@ -10,6 +10,13 @@
  * continuation frames with a ping and a pong between them, a close frame with a code and a reason. And the real wss
  * capture (the same scenario inside TLS on 8084): tshark decrypts it with the shipped key log (-o tls.keylog_file:,
  * -d tcp.port==8084,tls, -d tls.port==8084,http) before unmasking, we with --tls-keylog.
+ *
+ * permessage-deflate: tshark inflates compressed messages itself (websocket.decompress, on by default) and ws-unwrap
+ * takes what it inflated. The real capture real-ws-8083.pcap (MQTT.js and the `ws` library, context takeover, a
+ * 10-bit client window; only its WebSocket connections, not the bridge's relayed ones on 1883), and one built here
+ * with zlib: compressed messages split over 20-byte TCP segments, an uncompressed message between compressed ones,
+ * a 70 kB PUBLISH (compressed messages split over WebSocket fragments tshark does not inflate: see
+ * test/e2e/cli-websocket-deflate.test.ts).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
@@ -21,7 +28,7 @@ import { ROOT, tempFile } from '../builders/cli.js';
 import { bytes, concat, ethernet, TcpSession } from '../builders/frames.js';
 import * as m from '../builders/mqtt-bytes.js';
 import { comparePdus, oursDecode, tsharkAvailable, tsharkDecode } from '../builders/tshark.js';
-import { clientFrame, upgradeRequest, upgradeResponse, wsFrame } from '../builders/websocket.js';
+import { clientFrame, deflateAccepted, deflateMessages, upgradeRequest, upgradeResponse, wsFrame } from '../builders/websocket.js';
 
 function built(): Uint8Array {
   const s = new TcpSession('10.2.0.2:41000', '10.2.0.1:8080');
@@ -61,10 +68,50 @@ function built(): Uint8Array {
   return writePcap(frames.map((f, i) => ({ timeSec: 1_700_000_000, timeNsec: i * 1000, data: ethernet(f) })));
 }
 
+/** Compressed messages (context takeover both ways), as tshark 4.0 inflates them: see the file comment. */
+function builtDeflate(): Uint8Array {
+  const s = new TcpSession('10.2.0.2:41001', '10.2.0.1:8083');
+  const sub = m.subscribe({ level: 5, packetId: 1, subscriptions: [{ topic: 'ws/deflate/#', qos: 1 }] });
+  const pubs = Array.from({ length: 4 }, (_, i) => m.publish({ level: 5, topic: `ws/deflate/${i}`, payload: `reading ${i}: {"t":21.${i},"unit":"C"}`, qos: 1, packetId: 10 + i }));
+  const big = m.publish({ level: 5, topic: 'ws/deflate/big', payload: bytes(new Uint8Array(70_000).map((_, i) => (i % 97) + ((i >> 10) & 7))), qos: 1, packetId: 50 });
+  const client = deflateMessages([m.connect({ level: 5, clientId: 'ws-deflate-built' }), sub, ...pubs, big, m.disconnect({ level: 5 })]);
+  const server = deflateMessages([m.connack({ level: 5 }), m.suback({ level: 5, packetId: 1, codes: [1] }), ...[10, 11, 12, 13, 50].map((id) => m.ack('PUBACK', { level: 5, packetId: id }))]);
+  const seg = 20;
+  const frames = [
+    ...s.handshake(),
+    ...s.c2s(upgradeRequest({ host: '10.2.0.1:8083', extra: ['Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits'] })),
+    ...s.s2c(upgradeResponse({ extra: [deflateAccepted()] })),
+    ...s.c2s(clientFrame({ rsv: 4, payload: client[0]! }), seg),
+    ...s.s2c(wsFrame({ rsv: 4, payload: server[0]! }), seg),
+    // A ping, then the SUBSCRIBE. Not fragmented: tshark 4.0 does not inflate a compressed message split over
+    // fragments (test/e2e/cli-websocket-deflate.test.ts, docs/differences.md).
+    ...s.c2s(concat([clientFrame({ opcode: 0x9, payload: 'z' }), clientFrame({ rsv: 4, payload: client[1]! })]), seg),
+    ...s.s2c(wsFrame({ rsv: 4, payload: server[1]! }), seg),
+    ...client.slice(2, 6).flatMap((c, i) => [...s.c2s(clientFrame({ rsv: 4, payload: c }), seg), ...s.s2c(wsFrame({ rsv: 4, payload: server[2 + i]! }), seg)]),
+    // An uncompressed message (RSV1 clear) between compressed ones: not in the window.
+    ...s.c2s(clientFrame({ payload: m.pingreq() }), seg),
+    ...s.s2c(wsFrame({ payload: m.pingresp() }), seg),
+    ...s.c2s(clientFrame({ rsv: 4, payload: client[6]! })),
+    ...s.s2c(wsFrame({ rsv: 4, payload: server[6]! }), seg),
+    ...s.c2s(clientFrame({ rsv: 4, payload: client[7]! }), seg),
+    ...s.close('client'),
+  ];
+  return writePcap(frames.map((f, i) => ({ timeSec: 1_700_000_000, timeNsec: i * 1000, data: ethernet(f) })));
+}
+
+/** The capture's frames that `filter` (a tshark display filter) keeps, as a new pcap (frame numbers renumbered). */
+function only(file: string, filter: string): string {
+  const out = join(mkdtempSync(join(tmpdir(), 'ws-only-')), 'only.pcap');
+  execFileSync('tshark', ['-n', '-r', file, '-Y', filter, '-F', 'pcap', '-w', out], { stdio: 'ignore' });
+  return out;
+}
+
 /** `keylog`: the WebSocket runs inside TLS (wss), decrypted by tshark and by us with that key log. */
 const CAPTURES: Array<{ name: string; path: () => string; port: number; keylog?: string; transport: string }> = [
   { name: 'captures/real-ws-8080.pcap', path: () => join(ROOT, 'captures', 'real-ws-8080.pcap'), port: 8080, transport: 'websocket' },
   { name: 'generated/ws-built', path: () => tempFile('ws-built.pcap', built()), port: 8080, transport: 'websocket' },
+  { name: 'captures/real-ws-8083.pcap (permessage-deflate; its WebSocket connections)', path: () => only(join(ROOT, 'captures', 'real-ws-8083.pcap'), 'tcp.port==8083'), port: 8083, transport: 'websocket' },
+  { name: 'generated/ws-deflate-built', path: () => tempFile('ws-deflate-built.pcap', builtDeflate()), port: 8083, transport: 'websocket' },
   { name: 'captures/real-wss-8084.pcap', path: () => join(ROOT, 'captures', 'real-wss-8084.pcap'), port: 8084, keylog: join(ROOT, 'captures', 'real-wss-8084.keys'), transport: 'tls+websocket' },
 ];
 
