@@ -150,6 +150,12 @@ describe.skipIf(CHROMIUM === undefined)('report in a real browser (Chromium)', (
     expect(seen.publishRows).toEqual(publishes);
     expect(seen.afterKeys.hash).toBe(`#p${publishes[1]}`);
     expect(seen.afterKeys.title).toContain(`Frame ${publishes[1]}`);
+
+    // A link to a byte (#p4@9) opens the packet with the field holding that byte pinned.
+    const linked = inBrowser<{ bytes: number[]; explain: string }>('byte-link', `report.html#p4@${flags.offset}`, `
+    out.bytes = [...d.querySelectorAll('#hex span.hi')].map((s) => Number(s.dataset.byte));
+    out.explain = d.getElementById('explain').children[1].textContent;`);
+    expect(linked).toMatchObject({ bytes: [flags.offset], explain: flags.explain });
   });
 
   it('draws a connection as a sequence diagram: an arrow per packet, each answer joined to its request with the time between, the close', () => {

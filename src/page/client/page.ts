@@ -80,7 +80,7 @@ function anchorOf(i: number): string {
 }
 
 function rowOfAnchor(hash: string): number {
-  const m = /^#p(\d+)(?:\.(\d+))?$/.exec(hash);
+  const m = /^#p(\d+)(?:\.(\d+))?(?:@\d+)?$/.exec(hash);
   if (m === null) return -1;
   const frame = Number(m[1]);
   const nth = m[2] === undefined ? 1 : Number(m[2]);
@@ -445,12 +445,24 @@ function showLadder(conn: number, mark: number): void {
   diagram.append(root);
 }
 
+/** `#p17` opens frame 17's packet; `#p17@9` also points at its byte 9 (the field that holds it, pinned). */
 function openHash(): void {
-  const i = rowOfAnchor(location.hash);
+  const hash = location.hash;
+  const i = rowOfAnchor(hash);
   if (i < 0) return;
   const k = matched.indexOf(i);
   while (k >= drawn && drawn < matched.length) drawMore();
-  select(i, true);
+  select(i, false);
+  showView(i);
+  showLadder(data.rows[i]![2], i);
+  const at = /@(\d+)$/.exec(hash);
+  if (at !== null && view !== null) {
+    const node = owner[Number(at[1])] ?? -1;
+    if (node >= 0) {
+      pinned = true;
+      highlight(node);
+    }
+  }
 }
 window.addEventListener('hashchange', openHash);
 
