@@ -42,7 +42,7 @@ function capture(): StatsCapture {
   return c;
 }
 
-async function page(name: string, o: { redact?: boolean; maxViews?: number } = {}): Promise<{ html: string; data: PageData; cap: StatsCapture }> {
+async function page(name: string, o: { redact?: boolean; maxViews?: number; filter?: string } = {}): Promise<{ html: string; data: PageData; cap: StatsCapture }> {
   const cap = capture();
   const file = join(dir, `${name}.pcap`);
   writeFileSync(file, cap.pcap());
@@ -51,6 +51,7 @@ async function page(name: string, o: { redact?: boolean; maxViews?: number } = {
   const code = await runPageCommand({
     captures: [file], output, redact: o.redact ?? false, port: [], auto: false, keylog: new KeyLog(), tlsPorts: [], dialect: 'auto',
     ...(o.maxViews !== undefined ? { maxViews: o.maxViews } : {}),
+    ...(o.filter !== undefined ? { filter: o.filter } : {}),
   }, new MemoryOut(), (l) => errors.push(l));
   expect(errors).toEqual([]);
   expect(code).toBe(0);
@@ -158,5 +159,16 @@ describe('report: the HTML page', () => {
     expect(p.rtt.map((r) => [r[2], r[1]])).toEqual([['CONNECT->CONNACK', 10], ['CONNECT->CONNACK', 10], ['PUBLISH->PUBACK', 10]]);
     expect(p.topics[0]!.topic).toBe(HOSTILE_TOPIC);
     expect(sum(p.topics[0]!.rate)).toBe(5);
+  });
+
+  it('-Y: the page shows what the expression matches, its tables count only that, and it says so', async () => {
+    const { data, html, cap } = await page('filtered', { filter: 'type == PUBLISH && clientId == "plain-client"' });
+    const wanted = cap.sent.filter((x) => x.type === 3 && x.conn === 1);
+    expect(data.rows.map((r) => r[0])).toEqual(wanted.map((x) => x.frame));
+    const types = /<table class="summary" data-table="types">([\s\S]*?)<\/table>/.exec(html)![1]!;
+    expect([...types.matchAll(/<tr><td>(\w+)<\/td><td>(\d+)<\/td><\/tr>/g)].map((x) => [x[1], Number(x[2])])).toEqual([['PUBLISH', 1]]);
+    expect(html).toContain('<th>shown</th><td>what -Y type == PUBLISH &amp;&amp; clientId == &quot;plain-client&quot; matches');
+    // The unfiltered page lists every packet (the filter narrows, it does not find less).
+    expect((await page('unfiltered')).data.rows.length).toBe(cap.sent.length);
   });
 });

@@ -142,9 +142,10 @@ export interface BackEnd {
 /**
  * `tree`: whether the dialects build tree nodes (the modes that show the field tree). `onLimit`: called once when -c's
  * packet count is reached (the caller stops reading). `beside`: sinks that see every record, as the --fail-on counter
- * does, whatever a filter shows (the --report collector).
+ * does, whatever a filter shows (the --report collector). `alsoShown`: sinks that see what the filter shows, as the
+ * renderer and the summary do (the HTML page).
  */
-export function buildBackEnd(a: BackEndArgs, out: LineOut, color: boolean, tree: boolean, onLimit?: () => void, beside: readonly PacketSink[] = []): BackEnd {
+export function buildBackEnd(a: BackEndArgs, out: LineOut, color: boolean, tree: boolean, onLimit?: () => void, beside: readonly PacketSink[] = [], alsoShown: readonly TraceSink[] = []): BackEnd {
   const ro = renderOptions(a, color);
   const wsNotes = ro.hex && tree && !ro.json && !ro.quiet ? new WsFrameNotes() : null;
   if (wsNotes !== null) ro.wsNotes = wsNotes;
@@ -161,6 +162,7 @@ export function buildBackEnd(a: BackEndArgs, out: LineOut, color: boolean, tree:
     shown.push(new FieldsExporter({ ...a.fieldsExport.options, fields, redact: a.redact }, (l) => out.line(l)));
   }
   if (summary) shown.push(summary);
+  shown.push(...alsoShown);
   for (const c of collectors) shown.push(c.counted);
   // The --fail-on count sees every finding; a filter only narrows what is printed and summed up.
   const filter = a.filter !== undefined ? compileFilter(a.filter) : null;

@@ -193,6 +193,11 @@ const ARGS_PASSED_THROUGH = new Set(['--help', '-h', '--version']);
 const err = (l: string): void => { process.stderr.write(`${l}\n`); };
 
 /** Every -Y expression compiles; the first that does not is said (with its caret line) on stderr. */
+/** Repeated -Y: all must match. */
+function joinedFilter(filters: readonly string[]): string | undefined {
+  return filters.length === 0 ? undefined : filters.length === 1 ? filters[0] : filters.map((f) => `(${f})`).join(' && ');
+}
+
 function filtersValid(filters: readonly string[]): boolean {
   for (const f of filters) {
     const problem = checkFilter(f);
@@ -318,7 +323,7 @@ export async function main(rawArgv: string[]): Promise<number> {
           count: a['count'] === true,
           timeFormat: timeFormat(a['time'] as string | undefined),
           maxPackets: a['maxPackets'] !== undefined ? Number(a['maxPackets']) : undefined,
-          filter: filters.length === 0 ? undefined : filters.length === 1 ? filters[0] : filters.map((f) => `(${f})`).join(' && '),
+          filter: joinedFilter(filters),
           captures: checked.positionals,
           json: a['json'] === true || a['format'] === 'json', verbose: a['verbose'] === true, hex: a['hex'] === true, full: a['full'] === true, redact: a['redact'] === true,
           color: a['color'] as boolean | undefined,
@@ -406,7 +411,7 @@ export async function main(rawArgv: string[]): Promise<number> {
           ...READ_DEFAULTS,
           captures,
           color: a['color'] as boolean | undefined,
-          filter: filters.length === 0 ? undefined : filters.length === 1 ? filters[0] : filters.map((f) => `(${f})`).join(' && '),
+          filter: joinedFilter(filters),
           port: ([] as unknown[]).concat(a['port'] ?? []).map(Number), auto: a['auto'] === true,
           maxConnections: a['maxConnections'] !== undefined ? Number(a['maxConnections']) : undefined,
           tlsKeylog: a['tlsKeylog'] !== undefined ? String(a['tlsKeylog']) : undefined,
@@ -446,12 +451,19 @@ export async function main(rawArgv: string[]): Promise<number> {
       'the captures as one self-contained HTML page: overview, packet list, and packet views where every byte maps to its field (-o FILE, else standard output)',
       (y) => addOptions(y, REPORT_OPTIONS).positional('capture', { type: 'string', describe: 'capture files, or - for stdin' }),
       async (a) => {
+        const filters = ([] as unknown[]).concat(a['filter'] ?? []).map(String);
+        if (!filtersValid(filters)) {
+          code = EXIT.usage;
+          return;
+        }
         const keylog = commandKeyLog(a);
         if (keylog === null) {
           code = EXIT.unreadable;
           return;
         }
+        const filter = joinedFilter(filters);
         code = await runPageCommand({
+          ...(filter !== undefined ? { filter } : {}),
           captures: checked.positionals, output: a['output'] !== undefined ? String(a['output']) : null, redact: a['redact'] === true,
           port: ([] as unknown[]).concat(a['port'] ?? []).map(Number), auto: a['auto'] === true, keylog,
           tlsPorts: ([] as unknown[]).concat(a['tlsPort'] ?? []).map(Number), dialect: a['dialect'] as DialectMode, // checked against its choices

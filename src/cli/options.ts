@@ -178,6 +178,7 @@ export const AUDIT_OPTIONS: OptionTable = {
 export const REPORT_OPTIONS: OptionTable = {
   output: { type: 'string', alias: 'o', describe: 'write the page to this file (default: standard output)' },
   'max-views': { type: 'string', describe: 'packet views (field tree and bytes) kept for the first N packets (default 2000; packets with findings get up to 2000 more)', check: (v) => (/^\d{1,7}$/.test(v) ? null : `--max-views takes a number of packets, not "${v}"`) },
+  filter: READ_OPTIONS.filter!,
   redact: OUTPUT.redact!,
   port: READ_OPTIONS.port!,
   auto: READ_OPTIONS.auto!,

@@ -28,6 +28,8 @@ export interface PageArgs {
   keylog: KeyLog;
   tlsPorts: number[];
   dialect: DialectMode;
+  /** -Y: the page shows only what this expression matches (all checks still run on the whole capture). */
+  filter?: string;
   maxViews?: number;
   stdin?: AsyncIterable<Uint8Array>;
 }
@@ -79,9 +81,10 @@ export async function runPageCommand(a: PageArgs, out: LineOut, err: (line: stri
   const args: BackEndArgs = {
     json: false, verbose: false, hex: false, full: false, redact: a.redact, color: false,
     dialect: a.dialect, summary: true, onlyViolations: false, failOn: undefined,
+    ...(a.filter !== undefined ? { filter: a.filter } : {}),
   };
   // The renderer is quiet (summary only): what it would print is nothing, kept nowhere.
-  const be = buildBackEnd(args, new MemoryOut(0), false, true, undefined, [page, versions, io.observer, io.counted, topics.observer, topics.counted]);
+  const be = buildBackEnd(args, new MemoryOut(0), false, true, undefined, [io.observer, topics.observer], [page, versions, io.counted, topics.counted]);
   // The sequence diagrams join requests and answers as the summary's timing table pairs them.
   if (be.timing !== null) be.timing.onPair = (kind, fromFrame, answer, seconds) => page.pair(kind, fromFrame, answer, seconds);
   const pipeline = buildFrontPipeline(be.sink, {
@@ -112,6 +115,7 @@ export async function runPageCommand(a: PageArgs, out: LineOut, err: (line: stri
     ['MQTT packets', String(data.packets)],
     ['versions (packets)', versionText === '' ? '-' : versionText],
     ['findings', String((findings?.rows ?? []).reduce((n, r) => n + Number(r['count'] ?? 0), 0))],
+    ...(args.filter !== undefined ? [['shown', `what -Y ${args.filter} matches (the tables count only that; every check ran on the whole capture)`] as [string, string]] : []),
   ];
   const html = pageHtml({ title: `mqtt-dissect: ${a.captures.join(', ')}`, captures: a.captures, facts }, summary, data);
   if (a.output === null) {
