@@ -11,7 +11,7 @@ import { MemoryOut } from '../src/cli/output.js';
 import { decodePacket } from '../src/mqtt/decoder.js';
 import type { FieldNode } from '../src/mqtt/types.js';
 import type { PageData } from '../src/page/model.js';
-import { escapeHtml, scriptJson } from '../src/page/html.js';
+import { CONTRAST_PAIRS, escapeHtml, PALETTE, scriptJson } from '../src/page/html.js';
 import { escapeText } from '../src/render/escape.js';
 import { KeyLog } from '../src/transport/tls/keylog.js';
 import { StatsCapture } from './builders/stats-capture.js';
@@ -158,6 +158,12 @@ describe('report: the HTML page', () => {
     // Round trips at the answer's time, in ms: CONNECT 0.01 -> CONNACK 0.02 and the second client's three pairs.
     expect(p.rtt.map((r) => [r[2], r[1]])).toEqual([['CONNECT->CONNACK', 10], ['CONNECT->CONNACK', 10], ['PUBLISH->PUBACK', 10]]);
     expect(p.topics[0]!.topic).toBe(HOSTILE_TOPIC);
+    // The same pairs join requests to answers in the sequence diagrams: the request's frame, the answer's row.
+    expect(data.pairs).toEqual([
+      [cap.sent[0]!.frame, 1, 'CONNECT->CONNACK', 10],
+      [cap.sent[9]!.frame, 10, 'CONNECT->CONNACK', 10],
+      [cap.sent[11]!.frame, 12, 'PUBLISH->PUBACK', 10],
+    ]);
     expect(sum(p.topics[0]!.rate)).toBe(5);
   });
 
@@ -170,5 +176,34 @@ describe('report: the HTML page', () => {
     expect(html).toContain('<th>shown</th><td>what -Y type == PUBLISH &amp;&amp; clientId == &quot;plain-client&quot; matches');
     // The unfiltered page lists every packet (the filter narrows, it does not find less).
     expect((await page('unfiltered')).data.rows.length).toBe(cap.sent.length);
+  });
+
+  it('passes WCAG AA contrast in both colour schemes, and its CSP lets only its own two scripts run', async () => {
+    const lum = (hex: string): number => {
+      const [r, g, b] = [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16) / 255).map((c) => (c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4));
+      return 0.2126 * r! + 0.7152 * g! + 0.0722 * b!;
+    };
+    const ratio = (a: string, b: string): number => {
+      const [x, y] = [lum(a), lum(b)].sort((p, q) => q - p);
+      return (x! + 0.05) / (y! + 0.05);
+    };
+    const low: string[] = [];
+    for (const [scheme, colours] of Object.entries(PALETTE)) {
+      for (const [fg, bg, min] of CONTRAST_PAIRS) {
+        const r = ratio(colours[fg], colours[bg]);
+        if (r < min) low.push(`${scheme} ${fg} on ${bg}: ${r.toFixed(2)} < ${min}`);
+      }
+    }
+    expect(low).toEqual([]);
+    expect(ratio('#777777', '#ffffff')).toBeLessThan(4.5); // the check can fail
+    const { html } = await page('csp');
+    const csp = /http-equiv="Content-Security-Policy" content="([^"]*)"/.exec(html)![1]!;
+    expect(csp).toMatch(/default-src 'none'/);
+    const scriptSrc = /script-src ([^;]*)/.exec(csp)![1]!.trim().split(/\s+/);
+    expect(scriptSrc).toHaveLength(2);
+    const inline = [...html.matchAll(/<script>([\s\S]*?)<\/script>/g)].map((x) => x[1]!);
+    expect(inline).toHaveLength(2);
+    const { createHash } = await import('node:crypto');
+    expect(scriptSrc).toEqual(inline.map((js) => `'sha256-${createHash('sha256').update(js, 'utf8').digest('base64')}'`));
   });
 });

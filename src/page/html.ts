@@ -7,6 +7,7 @@
  * Everything from the capture is text to the page: HTML-escaped where it is written into markup, and in the JSON
  * block every `<`, `>`, `&` and line separator is a \u escape, so no capture content can close the script element.
  */
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -89,29 +90,66 @@ function script(): string {
   return pageScript;
 }
 
+/**
+ * The page's colours, per scheme, declared once: the style sheet is made from them and a test checks every text
+ * colour against its background for WCAG AA contrast (4.5:1 for text, 3:1 for the lines that carry meaning).
+ */
+export const PALETTE = {
+  light: {
+    fg: '#1b1b1b', bg: '#ffffff', muted: '#5f5f5f', line: '#d0d0d0', head: '#f1f1f1', panel: '#f7f7f7', sel: '#fff3b0', hi: '#ffd54f',
+    err: '#b71c1c', warn: '#a0470a', note: '#1557a8', connect: '#256b29', publish: '#1557a8', subscribe: '#6a1b9a', disconnect: '#b71c1c', lane: '#6f6f6f',
+  },
+  dark: {
+    fg: '#e8e8e8', bg: '#141414', muted: '#a8a8a8', line: '#4a4a4a', head: '#222222', panel: '#1c1c1c', sel: '#4a4100', hi: '#75590a',
+    err: '#ff8a80', warn: '#ffb74d', note: '#90caf9', connect: '#81c784', publish: '#90caf9', subscribe: '#ce93d8', disconnect: '#ff8a80', lane: '#9a9a9a',
+  },
+} as const;
+
+/** Which colours are read on which backgrounds (text needs 4.5:1; `lane` and `line` are lines, 3:1 for lane). */
+export const CONTRAST_PAIRS: readonly (readonly [fg: keyof typeof PALETTE.light, bg: keyof typeof PALETTE.light, min: number])[] = [
+  ['fg', 'bg', 4.5], ['fg', 'head', 4.5], ['fg', 'panel', 4.5], ['fg', 'sel', 4.5], ['fg', 'hi', 4.5], ['muted', 'bg', 4.5], ['muted', 'panel', 4.5],
+  ['err', 'bg', 4.5], ['warn', 'bg', 4.5], ['note', 'bg', 4.5], ['connect', 'bg', 4.5], ['publish', 'bg', 4.5], ['subscribe', 'bg', 4.5],
+  ['disconnect', 'bg', 4.5], ['connect', 'sel', 4.5], ['publish', 'sel', 4.5], ['lane', 'bg', 3],
+];
+
+function vars(p: Readonly<Record<string, string>>): string {
+  return Object.entries(p).map(([k, v]) => `--${k}:${v}`).join(';');
+}
+
 const STYLE = `
-:root{--fg:#1b1b1b;--bg:#fff;--muted:#666;--line:#ddd;--sel:#fff3b0;--hi:#ffd54f;--err:#c62828;--warn:#ef6c00;--note:#1565c0}
+:root{color-scheme:light dark;${vars(PALETTE.light)}}
+@media (prefers-color-scheme: dark){:root{${vars(PALETTE.dark)}}}
+@media (prefers-reduced-motion: reduce){*{scroll-behavior:auto!important;transition:none!important;animation:none!important}}
 body{font:14px/1.4 system-ui,sans-serif;color:var(--fg);background:var(--bg);margin:0 1.5em 3em}
+a{color:var(--note)}
 h1{font-size:1.4em}h2{font-size:1.2em;margin-top:1.6em;border-bottom:1px solid var(--line)}h3{font-size:1em;margin:1.2em 0 .3em}
 table{border-collapse:collapse;font-size:13px}td,th{border:1px solid var(--line);padding:2px 6px;text-align:left;vertical-align:top}
-th{background:#f4f4f4}.facts th{width:12em}.none,.limits{color:var(--muted)}
+th{background:var(--head)}.facts th{width:12em}.none,.limits{color:var(--muted)}
+input,select,button{color:var(--fg);background:var(--bg);border:1px solid var(--lane)}
+:focus-visible{outline:2px solid var(--note);outline-offset:1px}
 code,.mono,#list td,#tree,#hex{font-family:ui-monospace,Menlo,Consolas,monospace}
 #controls{margin:.5em 0;display:flex;gap:.6em;flex-wrap:wrap;align-items:center}
 #list{max-height:45vh;overflow:auto;border:1px solid var(--line)}#list table{width:100%}#list tr{cursor:pointer}
 #list tr.sel{background:var(--sel)}#list tr.bad td:first-child{border-left:4px solid var(--err)}
-.t-CONNECT,.t-CONNACK{color:#2e7d32}.t-PUBLISH{color:#1565c0}.t-SUBSCRIBE,.t-SUBACK,.t-UNSUBSCRIBE,.t-UNSUBACK{color:#6a1b9a}
-.t-DISCONNECT{color:#b71c1c}
+.t-CONNECT,.t-CONNACK{color:var(--connect)}.t-PUBLISH{color:var(--publish)}.t-SUBSCRIBE,.t-SUBACK,.t-UNSUBSCRIBE,.t-UNSUBACK{color:var(--subscribe)}
+.t-DISCONNECT{color:var(--disconnect)}
 #view{display:grid;grid-template-columns:minmax(20em,1fr) auto;gap:1em;margin-top:1em}
-#tree div{white-space:pre;cursor:pointer;padding:0 2px}#tree div.hi{background:var(--hi)}#tree div.find{color:var(--err)}
+#tree div{white-space:pre;cursor:pointer;padding:0 2px}#tree div.hi{background:var(--hi)}
 #hex{white-space:pre;line-height:1.6}#hex span{cursor:pointer;padding:0 1px}#hex span.hi{background:var(--hi)}
 #hex span.bad{text-decoration:underline wavy var(--err)}#hex .off{color:var(--muted);cursor:default}
-#explain{grid-column:1/3;border:1px solid var(--line);padding:.4em .6em;min-height:2.8em;background:#fafafa}
-#diagram svg{font:12px ui-monospace,Menlo,Consolas,monospace}#diagram .lane{stroke:#999;stroke-width:1}
-#diagram .msg line{stroke:#444;stroke-width:1.2}#diagram .msg{cursor:pointer}#diagram .msg.sel text{font-weight:bold}
-#diagram .msg.bad line{stroke:var(--err)}#diagram .pair{stroke:#2e7d32;fill:none}#diagram .pair-label{fill:#2e7d32}
+#explain{grid-column:1/3;border:1px solid var(--line);padding:.4em .6em;min-height:2.8em;background:var(--panel)}
+#diagram svg{font:12px ui-monospace,Menlo,Consolas,monospace;fill:var(--fg)}#diagram .lane{stroke:var(--lane);stroke-width:1}
+#diagram .msg line{stroke:var(--fg);stroke-width:1.2}#diagram .msg{cursor:pointer}#diagram .msg.sel text{font-weight:bold}
+#diagram .msg.bad line{stroke:var(--err)}#diagram .pair{stroke:var(--connect);fill:none}#diagram .pair-label{fill:var(--connect)}
 #diagram .event line{stroke:var(--warn);stroke-dasharray:4 3}#diagram .event text{fill:var(--warn)}#diagram .close text{fill:var(--muted)}
+#diagram marker path{fill:var(--fg)}
 .sev-error{color:var(--err)}.sev-warning{color:var(--warn)}.sev-note{color:var(--note)}
 `;
+
+/** The CSP source of an inline script: its SHA-256, so that only the page's own scripts can run. */
+function scriptHash(js: string): string {
+  return `'sha256-${createHash('sha256').update(js, 'utf8').digest('base64')}'`;
+}
 
 /** The whole page. `summary`: the `--summary --json` tables; `data`: the packet list and views. */
 export function pageHtml(facts: PageFacts, summary: readonly SummaryTable[], data: PageData): string {
@@ -122,7 +160,7 @@ export function pageHtml(facts: PageFacts, summary: readonly SummaryTable[], dat
   return `<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-src ${scriptHash(charts().js)} ${scriptHash(script())}">
 <title>${escapeHtml(escapeText(facts.title))}</title>
 <style>${STYLE}${charts().css}</style></head>
 <body>

@@ -167,9 +167,9 @@ export class PageCollector implements TraceSink {
   private readonly messages: PageMessage[] = [];
   private messagesLeftOut = 0;
   private eventsLeftOut = 0;
-  /** The last packet given a row, and its row: a pair's answer is the packet just seen. */
-  private lastRec: PacketRecord | null = null;
-  private lastRow = -1;
+  /** The answer the pairing just paired, and its pairs (request frame, kind, ms), until its row is made. */
+  private awaited: PacketRecord | null = null;
+  private readonly awaitedPairs: [number, string, number][] = [];
   private readonly clientIds = new Map<number, string>();
   private packets = 0;
   private rowsLeftOut = 0;
@@ -235,8 +235,12 @@ export class PageCollector implements TraceSink {
         this.rttStride *= 2;
       }
     }
-    if (answer !== this.lastRec || this.lastRow < 0 || this.pairs.length >= MAX_PAIRS) return;
-    this.pairs.push([fromFrame, this.lastRow, name, ms]);
+    // The pairing sees each packet before the filter and this collector after it: the answer's row comes next.
+    if (this.awaited !== answer) {
+      this.awaited = answer;
+      this.awaitedPairs.length = 0;
+    }
+    this.awaitedPairs.push([fromFrame, name, ms]);
   }
 
   /** Round trips plotted so far (fewer than MAX_RTT_POINTS), and one in how many was kept. */
@@ -264,13 +268,16 @@ export class PageCollector implements TraceSink {
       const shown = Math.min(rec.bytes.length, MAX_VIEW_BYTES);
       this.views.push({ frame: rec.frame, hex: toHex(rec.bytes, 0, shown), length: rec.bytes.length, nodes, nodesLeftOut, findings: findings(rec.violations) });
     } else this.viewsLeftOut++;
-    this.lastRec = rec;
     if (this.rows.length >= this.maxRows) {
       this.rowsLeftOut++;
-      this.lastRow = -1;
       return;
     }
-    this.lastRow = this.rows.length;
+    const row = this.rows.length;
+    if (this.awaited === rec) {
+      for (const [from, name, ms] of this.awaitedPairs) if (this.pairs.length < MAX_PAIRS) this.pairs.push([from, row, name, ms]);
+      this.awaited = null;
+      this.awaitedPairs.length = 0;
+    }
     const topic = d.type === PUBLISH ? (d.resolvedTopic ?? d.topic ?? '') : '';
     this.rows.push([
       rec.frame, relativeSeconds(rec.timeSec, rec.timeNsec, this.baseSec, this.baseNsec), rec.conn.id, rec.dir === 'c2s' ? 0 : 1,

@@ -1,67 +1,40 @@
 /**
- * The HTML page in a real browser (headless Chromium): the page's script runs from file:// with no network, and a
- * harness page drives it as a person would — a click on a byte, a click on a field, the type filter, j and Enter —
- * and writes what the page then shows into its own DOM, which Chromium prints. Expected values come from the decoder
- * and from `--json`, never from the page.
+ * The HTML page in a real browser: Debian's Chromium, headless, driven through playwright-core as a person would use
+ * the page — a click on a byte, on a field, the filter box, j and Enter, Tab to a field — with no console error on any
+ * page. Expected values come from the decoder and from `--json`, never from the page. The test run writes screenshots
+ * of the overview, a packet view and a sequence diagram to a temp dir (docs/ keeps one of each, made by
+ * scripts/report-screenshot.mjs).
  */
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { decodePacket } from '../../src/mqtt/decoder.js';
 import type { FieldNode } from '../../src/mqtt/types.js';
+import { PALETTE } from '../../src/page/html.js';
+import { CHROMIUM, closeBrowser, open } from '../builders/browser.js';
 import { ROOT, runCli } from '../builders/cli.js';
+import { StatsCapture } from '../builders/stats-capture.js';
+import * as m from '../builders/mqtt-bytes.js';
 
-const has = (cmd: string): boolean => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
-const CHROMIUM = ['chromium', 'chromium-browser', 'google-chrome'].find(has);
 const SEED = join(ROOT, 'captures', 'seed-walkthrough.pcap');
-
 const dir = mkdtempSync(join(tmpdir(), 'mqtt-dissect-page-e2e-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-/** Runs in the harness page: drives the report in its iframe and writes the observations into #out. */
-const HARNESS = `<!DOCTYPE html><html><body><pre id="out">pending</pre>
-<iframe id="f" src="report.html#p4" width="1200" height="900"></iframe>
-<script>
-document.getElementById('f').addEventListener('load', () => {
-  const out = {};
-  try {
-    const w = document.getElementById('f').contentWindow;
-    const d = w.document;
-    const hi = () => [...d.querySelectorAll('#hex span.hi')].map((s) => Number(s.dataset.byte));
-    const hiNodes = () => [...d.querySelectorAll('#tree div.hi')].map((e) => e.textContent.trim());
-    const explain = () => [...d.getElementById('explain').children].map((e) => e.textContent);
-    out.title = d.getElementById('view-title').textContent;
-    out.scripts = d.scripts.length;
-    out.plots = ['plot-types', 'plot-bytes', 'plot-rtt', 'plot-topics'].map((id) => ({ canvas: d.querySelector('#' + id + ' canvas') !== null, series: Number(d.getElementById(id).dataset.series) }));
-    d.querySelector('#hex span[data-byte="1"]').dispatchEvent(new w.MouseEvent('click', { bubbles: true }));
-    out.byte1 = { bytes: hi(), nodes: hiNodes(), explain: explain() };
-    const flags = [...d.querySelectorAll('#tree div')].find((e) => e.textContent.trim().startsWith('connect flags'));
-    flags.dispatchEvent(new w.MouseEvent('click', { bubbles: true }));
-    out.flags = { bytes: hi(), nodes: hiNodes(), explain: explain() };
-    const sel = d.getElementById('f-type');
-    sel.value = 'PUBLISH';
-    sel.dispatchEvent(new w.Event('input'));
-    out.publishRows = [...d.querySelectorAll('#rows tr')].map((tr) => Number(tr.children[0].textContent));
-    d.dispatchEvent(new w.KeyboardEvent('keydown', { key: 'j', bubbles: true }));
-    d.dispatchEvent(new w.KeyboardEvent('keydown', { key: 'j', bubbles: true }));
-    d.dispatchEvent(new w.KeyboardEvent('keydown', { key: 'Enter', bubbles: true }));
-    out.afterKeys = { hash: w.location.hash, title: d.getElementById('view-title').textContent };
-  } catch (e) { out.error = String(e); }
-  document.getElementById('out').textContent = JSON.stringify(out);
+afterAll(async () => {
+  await closeBrowser();
+  rmSync(dir, { recursive: true, force: true });
 });
-</script></body></html>`;
 
-interface Seen {
-  error?: string;
-  title: string;
-  scripts: number;
-  plots: { canvas: boolean; series: number }[];
-  byte1: { bytes: number[]; nodes: string[]; explain: string[] };
-  flags: { bytes: number[]; nodes: string[]; explain: string[] };
-  publishRows: number[];
-  afterKeys: { hash: string; title: string };
+interface Rec { kind: string; type?: string; frame: number; time: string; conn: number; dir?: string; fields?: { packetId?: number; qos?: number }; deliveries?: { conn: number; frame: number; latencyMs: number }[] }
+
+function records(capture: string): Rec[] {
+  return runCli(['--json', capture]).stdout.trim().split('\n').map((l) => JSON.parse(l) as Rec);
+}
+
+function report(capture: string, name: string, extra: string[] = []): string {
+  const out = join(dir, `${name}.html`);
+  const r = runCli(['report', ...extra, capture, '-o', out]);
+  expect(r.status, r.stderr).toBe(0);
+  return out;
 }
 
 function find(n: FieldNode, label: string): FieldNode | null {
@@ -73,168 +46,166 @@ function find(n: FieldNode, label: string): FieldNode | null {
   return null;
 }
 
-/** Loads `page` in a harness whose script drives it (`drive` runs with w, d and out in scope) and returns `out`. */
-function inBrowser<T>(name: string, page: string, drive: string): T {
-  writeFileSync(join(dir, `${name}.html`), `<!DOCTYPE html><html><body><pre id="out">pending</pre>
-<iframe id="f" src="${page}" width="1200" height="900"></iframe>
-<script>
-document.getElementById('f').addEventListener('load', () => {
-  const out = {};
-  try {
-    const w = document.getElementById('f').contentWindow;
-    const d = w.document;
-${drive}
-  } catch (e) { out.error = String(e); }
-  document.getElementById('out').textContent = JSON.stringify(out);
-});
-</script></body></html>`);
-  const r = spawnSync(CHROMIUM!, [
-    '--headless', '--no-sandbox', '--disable-gpu', '--allow-file-access-from-files', '--virtual-time-budget=5000', '--dump-dom',
-    `file://${join(dir, `${name}.html`)}`,
-  ], { encoding: 'utf8', timeout: 60_000 });
-  const m = /<pre id="out">([^<]*)<\/pre>/.exec(r.stdout);
-  expect(m, r.stderr.slice(-2000)).not.toBeNull();
-  const out = JSON.parse(m![1]!.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&amp;/g, '&')) as T & { error?: string };
-  expect(out.error).toBeUndefined();
-  return out;
-}
-
-interface Rec { kind: string; type?: string; frame: number; time: string; conn: number; dir?: string; fields?: { packetId?: number; qos?: number } }
-
 function micros(iso: string): number {
-  const m = /T(\d\d):(\d\d):(\d\d)\.(\d{6})Z$/.exec(iso)!;
-  return ((Number(m[1]) * 60 + Number(m[2])) * 60 + Number(m[3])) * 1e6 + Number(m[4]);
+  const x = /T(\d\d):(\d\d):(\d\d)\.(\d{6})Z$/.exec(iso)!;
+  return ((Number(x[1]) * 60 + Number(x[2])) * 60 + Number(x[3])) * 1e6 + Number(x[4]);
 }
 
-describe.skipIf(CHROMIUM === undefined)('report in a real browser (Chromium)', () => {
-  it('maps bytes to fields and fields to bytes, filters, and follows the keyboard', () => {
-    const made = runCli(['report', SEED, '-o', join(dir, 'report.html')]);
-    expect(made.status).toBe(0);
-    writeFileSync(join(dir, 'harness.html'), HARNESS);
-    const r = spawnSync(CHROMIUM!, [
-      '--headless', '--no-sandbox', '--disable-gpu', '--allow-file-access-from-files', '--virtual-time-budget=5000', '--dump-dom',
-      `file://${join(dir, 'harness.html')}`,
-    ], { encoding: 'utf8', timeout: 60_000 });
-    const m = /<pre id="out">([^<]*)<\/pre>/.exec(r.stdout);
-    expect(m, r.stderr.slice(-2000)).not.toBeNull();
-    const text = m![1]!.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&amp;/g, '&');
-    const seen = JSON.parse(text) as Seen;
-    expect(seen.error).toBeUndefined();
-    expect(seen.scripts).toBe(3);
-    // The plots are drawn (uPlot, inlined): one series per packet type the seed capture has, two byte directions.
-    const types = new Set(runCli(['--json', SEED]).stdout.trim().split('\n').map((l) => JSON.parse(l) as { kind: string; type?: string }).filter((x) => x.kind === 'packet').map((x) => x.type));
-    expect(seen.plots.map((p) => p.canvas)).toEqual([true, true, true, true]);
-    expect(seen.plots[0]!.series).toBe(types.size);
-    expect(seen.plots[1]!.series).toBe(2);
+describe.skipIf(CHROMIUM === null)('report in a real browser (Chromium via playwright-core)', () => {
+  it('the seed walk-through: the list, a click on c2 explains the connect flags, fields map to bytes, filter, keys, links, plots', async () => {
+    const file = report(SEED, 'seed');
+    const { page, errors, dialogs } = await open(file, '#p4');
+    const packets = records(SEED).filter((r) => r.kind === 'packet');
+    expect(await page.locator('#rows tr').count()).toBe(packets.length);
+    expect(await page.textContent('#view-title')).toContain('Frame 4');
 
-    // Frame 4 of the seed capture is the CONNECT: what the decoder says of its bytes is what the page shows.
-    const data = JSON.parse(/<script type="application\/json" id="page-data">([^<]*)<\/script>/.exec(readFileSync(join(dir, 'report.html'), 'utf8'))![1]!) as { views: { frame: number; hex: string }[] };
-    const view = data.views.find((v) => v.frame === 4)!;
-    const tree = decodePacket(Buffer.from(view.hex, 'hex'), { level: 4, dir: 'c2s', tree: true }).tree!;
-    expect(seen.title).toContain('Frame 4');
-    expect(seen.title).toContain('CONNECT');
-
-    const rl = find(tree, 'remaining length')!;
-    expect(seen.byte1.bytes).toEqual([1]);
-    expect(seen.byte1.nodes).toEqual([`${rl.label}: ${rl.value}`]);
-    expect(seen.byte1.explain[1]).toBe(rl.explain);
-
+    // The CONNECT's byte c2 is its connect flags: the field and its bits light up, the decoder's explanation shows.
+    const view = JSON.parse(/<script type="application\/json" id="page-data">([^<]*)<\/script>/.exec(readFileSync(file, 'utf8'))![1]!) as { views: { frame: number; hex: string }[] };
+    const tree = decodePacket(Buffer.from(view.views.find((v) => v.frame === 4)!.hex, 'hex'), { level: 4, dir: 'c2s', tree: true }).tree!;
     const flags = find(tree, 'connect flags')!;
-    expect(seen.flags.bytes).toEqual([flags.offset]);
-    expect(seen.flags.nodes).toEqual([flags, ...flags.children!].map((n) => `${n.label}: ${n.value}`));
-    expect(seen.flags.explain[1]).toBe(flags.explain);
+    const c2 = page.locator('#hex span[data-byte]', { hasText: /^c2$/ });
+    expect(await c2.count()).toBe(1);
+    await c2.click();
+    const lit = async (): Promise<{ bytes: number[]; nodes: string[] }> => ({
+      bytes: await page.locator('#hex span.hi').evaluateAll((xs) => xs.map((x) => Number((x as HTMLElement).dataset['byte']))),
+      nodes: (await page.locator('#tree div.hi').allTextContents()).map((t) => t.trim()),
+    });
+    expect(await lit()).toEqual({ bytes: [flags.offset], nodes: [flags, ...flags.children!].map((n) => `${n.label}: ${n.value}`) });
+    expect(await page.textContent('#explain')).toContain('clean session 1');
+    expect(await page.textContent('#explain')).toContain(flags.explain!);
 
-    // The type filter lists exactly the PUBLISH packets --json reports; j j Enter opens the second of them.
-    const records = runCli(['--json', SEED]).stdout.trim().split('\n').map((l) => JSON.parse(l) as { kind: string; type?: string; frame: number });
-    const publishes = records.filter((x) => x.kind === 'packet' && x.type === 'PUBLISH').map((x) => x.frame);
-    expect(seen.publishRows).toEqual(publishes);
-    expect(seen.afterKeys.hash).toBe(`#p${publishes[1]}`);
-    expect(seen.afterKeys.title).toContain(`Frame ${publishes[1]}`);
+    // A field chosen in the tree lights its bytes; Tab and Enter do the same as a click.
+    const rl = find(tree, 'remaining length')!;
+    await page.locator('#tree div', { hasText: /^\s*remaining length:/ }).click();
+    expect((await lit()).bytes).toEqual([rl.offset]);
+    expect(await page.textContent('#explain')).toContain(rl.explain!);
+    const clientId = find(tree, 'client identifier')!;
+    await page.locator('#tree div', { hasText: /^\s*client identifier:/ }).focus();
+    await page.keyboard.press('Enter');
+    expect((await lit()).bytes).toEqual(Array.from({ length: clientId.length }, (_, i) => clientId.offset + i));
 
-    // A link to a byte (#p4@9) opens the packet with the field holding that byte pinned.
-    const linked = inBrowser<{ bytes: number[]; explain: string }>('byte-link', `report.html#p4@${flags.offset}`, `
-    out.bytes = [...d.querySelectorAll('#hex span.hi')].map((s) => Number(s.dataset.byte));
-    out.explain = d.getElementById('explain').children[1].textContent;`);
-    expect(linked).toMatchObject({ bytes: [flags.offset], explain: flags.explain });
+    // The type filter narrows the list to what --json calls PUBLISH; j j Enter opens the second of them.
+    await page.selectOption('#f-type', 'PUBLISH');
+    const publishes = packets.filter((p) => p.type === 'PUBLISH').map((p) => p.frame);
+    expect((await page.locator('#rows tr td:first-child').allTextContents()).map(Number)).toEqual(publishes);
+    await page.locator('h1').click();
+    await page.keyboard.press('j');
+    await page.keyboard.press('j');
+    await page.keyboard.press('Enter');
+    expect(await page.evaluate(() => location.hash)).toBe(`#p${publishes[1]}`);
+    expect(await page.textContent('#view-title')).toContain(`Frame ${publishes[1]}`);
+
+    // The plots are drawn: one series per packet type the capture has, two byte directions.
+    for (const id of ['plot-types', 'plot-bytes', 'plot-rtt', 'plot-topics']) expect(await page.locator(`#${id} canvas`).count()).toBeGreaterThan(0);
+    expect(Number(await page.getAttribute('#plot-types', 'data-series'))).toBe(new Set(packets.map((p) => p.type)).size);
+
+    // Screenshots of the three views, written by the test run.
+    await page.locator('#overview').screenshot({ path: join(dir, 'overview.png') });
+    await page.goto(`file://${file}#p4@${flags.offset}`);
+    await page.reload();
+    expect((await lit()).bytes).toEqual([flags.offset]); // a link to a byte opens with its field pinned
+    await page.locator('#packet').screenshot({ path: join(dir, 'packet.png') });
+    await page.locator('#ladder').screenshot({ path: join(dir, 'ladder.png') });
+    for (const f of ['overview.png', 'packet.png', 'ladder.png']) expect(statSync(join(dir, f)).size).toBeGreaterThan(5_000);
+    expect(errors).toEqual([]);
+    expect(dialogs).toEqual([]);
   });
 
-  it('draws a connection as a sequence diagram: an arrow per packet, each answer joined to its request with the time between, the close', () => {
+  it('a sequence diagram: an arrow per packet, each answer joined to its request with the time between, the close', async () => {
     const capture = join(ROOT, 'captures', 'real-v311-qos.pcap');
-    expect(runCli(['report', capture, '-o', join(dir, 'qos.html')]).status).toBe(0);
-    const seen = inBrowser<{ arrows: { row: number; dir: string; text: string }[]; labels: string[]; close: string }>('ladder', 'qos.html', `
-    const sel = d.getElementById('d-conn');
-    sel.value = '0';
-    sel.dispatchEvent(new w.Event('input'));
-    out.arrows = [...d.querySelectorAll('#diagram g.msg')].map((g) => {
-      const l = g.querySelector('line');
-      return { row: Number(g.getAttribute('data-row')), dir: Number(l.getAttribute('x1')) < Number(l.getAttribute('x2')) ? 'c2s' : 's2c', text: g.querySelector('text').textContent };
-    });
-    out.labels = [...d.querySelectorAll('#diagram text.pair-label')].map((t) => t.textContent);
-    out.close = d.querySelector('#diagram g.close text').textContent;`);
-
-    // The oracle: connection 0's packets in --json, and the request/answer times computed from them here.
-    const recs = runCli(['--json', capture]).stdout.trim().split('\n').map((l) => JSON.parse(l) as Rec).filter((r) => r.conn === 0);
-    const packets = recs.filter((r) => r.kind === 'packet');
-    expect(seen.arrows.map((a) => [a.dir, a.text.split(' ')[0]])).toEqual(packets.map((p) => [p.dir, p.type]));
+    const { page, errors } = await open(report(capture, 'qos'));
+    await page.selectOption('#d-conn', '0');
+    const arrows = await page.locator('#diagram g.msg').evaluateAll((gs) => gs.map((g) => {
+      const l = g.querySelector('line')!;
+      return { dir: Number(l.getAttribute('x1')) < Number(l.getAttribute('x2')) ? 'c2s' : 's2c', text: g.querySelector('text')!.textContent ?? '' };
+    }));
+    const packets = records(capture).filter((r) => r.kind === 'packet' && r.conn === 0);
+    expect(arrows.map((a) => [a.dir, a.text.split(' ')[0]])).toEqual(packets.map((p) => [p.dir, p.type]));
     const ms = (a: Rec, b: Rec): string => ((micros(b.time) - micros(a.time)) / 1000).toFixed(3);
-    const find = (type: string, dir: string, id?: number): Rec => packets.find((p) => p.type === type && p.dir === dir && (id === undefined || p.fields?.packetId === id))!;
+    const pick = (type: string, dir: string, id?: number): Rec => packets.find((p) => p.type === type && p.dir === dir && (id === undefined || p.fields?.packetId === id))!;
     const q1 = packets.find((p) => p.type === 'PUBLISH' && p.fields?.qos === 1)!;
     const q2 = packets.find((p) => p.type === 'PUBLISH' && p.fields?.qos === 2)!;
     const back = q1.dir === 'c2s' ? 's2c' : 'c2s';
-    const rec = find('PUBREC', back, q2.fields!.packetId);
-    const rel = find('PUBREL', q2.dir!, q2.fields!.packetId);
-    const comp = find('PUBCOMP', back, q2.fields!.packetId);
-    expect(seen.labels).toEqual([
-      `CONNACK ${ms(find('CONNECT', 'c2s'), find('CONNACK', 's2c'))} ms`,
-      `SUBACK ${ms(find('SUBSCRIBE', 'c2s'), find('SUBACK', 's2c'))} ms`,
-      `PUBACK ${ms(q1, find('PUBACK', back, q1.fields!.packetId))} ms`,
+    const rec = pick('PUBREC', back, q2.fields!.packetId);
+    const rel = pick('PUBREL', q2.dir!, q2.fields!.packetId);
+    const comp = pick('PUBCOMP', back, q2.fields!.packetId);
+    expect(await page.locator('#diagram text.pair-label').allTextContents()).toEqual([
+      `CONNACK ${ms(pick('CONNECT', 'c2s'), pick('CONNACK', 's2c'))} ms`,
+      `SUBACK ${ms(pick('SUBSCRIBE', 'c2s'), pick('SUBACK', 's2c'))} ms`,
+      `PUBACK ${ms(q1, pick('PUBACK', back, q1.fields!.packetId))} ms`,
       `PUBREC ${ms(q2, rec)} ms`,
       `PUBREL ${ms(rec, rel)} ms`,
       `PUBCOMP ${ms(rel, comp)} ms, PUBLISH->PUBCOMP ${ms(q2, comp)} ms`,
     ]);
-    // The close is said as the text view says it.
-    expect(runCli([capture]).stdout).toContain(seen.close);
+    // The close is said as the text view says it; an arrow opens its packet.
+    expect(runCli([capture]).stdout).toContain(await page.textContent('#diagram g.close text'));
+    await page.locator('#diagram g.msg').nth(2).click();
+    expect(await page.textContent('#view-title')).toContain(`Frame ${packets[2]!.frame}`);
+    expect(errors).toEqual([]);
   });
 
-  it('explain --html: pasted bytes as packet views, the classic CONNECT with its flags byte', () => {
-    const hex = '102d00044d5154540 4c20bb8001034304630363030303530383034303530000561646d696e000870617373776f7264'.replace(/ /g, '');
+  it('explain --html: pasted bytes as packet views, the classic CONNECT with its flags byte', async () => {
+    const hex = '102d00044d51545404c20bb8001034304630363030303530383034303530000561646d696e000870617373776f7264';
     const r = runCli(['explain', '--html', hex]);
     expect(r.status).toBe(0);
     writeFileSync(join(dir, 'explain.html'), r.stdout);
-    const tree = decodePacket(Buffer.from(hex, 'hex'), { level: 4, dir: 'c2s', tree: true }).tree!;
-    const flags = find(tree, 'connect flags')!;
-    const seen = inBrowser<{ title: string; bytes: number[]; explain: string }>('explain-harness', 'explain.html', `
-    out.title = d.getElementById('view-title').textContent;
-    d.querySelector('#hex span[data-byte="${flags.offset}"]').dispatchEvent(new w.MouseEvent('click', { bubbles: true }));
-    out.bytes = [...d.querySelectorAll('#hex span.hi')].map((s) => Number(s.dataset.byte));
-    out.explain = d.getElementById('explain').children[1].textContent;`);
-    expect(seen.title).toContain('CONNECT');
-    expect(seen.bytes).toEqual([flags.offset]);
-    expect(seen.explain).toBe(flags.explain);
+    const flags = find(decodePacket(Buffer.from(hex, 'hex'), { level: 4, dir: 'c2s', tree: true }).tree!, 'connect flags')!;
+    const { page, errors } = await open(join(dir, 'explain.html'));
+    expect(await page.textContent('#view-title')).toContain('CONNECT');
+    await page.click(`#hex span[data-byte="${flags.offset}"]`);
+    expect(await page.textContent('#explain')).toContain(flags.explain!);
+    expect(errors).toEqual([]);
   });
 
-  it('follows a message across connections: the publish lists its deliveries with latencies, a delivery names its publish', () => {
+  it('follows a message across connections: the publish lists its deliveries with latencies, a delivery names its publish', async () => {
     const capture = join(ROOT, 'captures', 'real-sessions.pcap');
-    expect(runCli(['report', capture, '-o', join(dir, 'sess.html')]).status).toBe(0);
-    const messages = runCli(['--json', capture]).stdout.trim().split('\n').map((l) => JSON.parse(l) as { kind: string; frame: number; conn: number; deliveries?: { conn: number; frame: number; latencyMs: number }[] })
-      .filter((r) => r.kind === 'message' && r.deliveries!.length > 0);
-    const m = messages[0]!;
-    const d = m.deliveries![0]!;
-    const seen = inBrowser<{ publish: string[]; links: string[]; delivery: string; arrow: string }>('sess-harness', `sess.html#p${m.frame}`, `
-    out.publish = [...d.querySelectorAll('#deliveries li')].map((li) => li.textContent);
-    out.links = [...d.querySelectorAll('#deliveries li a')].map((a) => a.getAttribute('href'));
-    w.location.hash = '#p${d.frame}';
-    w.dispatchEvent(new w.HashChangeEvent('hashchange'));
-    out.delivery = d.getElementById('view-message').querySelector('p').textContent;
-    out.arrow = [...d.querySelectorAll('#diagram g.msg.sel text')].map((t) => t.textContent).join(' | ');`);
-    expect(seen.publish).toHaveLength(m.deliveries!.length);
-    m.deliveries!.forEach((x, i) => {
-      expect(seen.publish[i]).toMatch(new RegExp(`^conn ${x.conn}\\b`));
-      expect(seen.publish[i]).toContain(`frame ${x.frame}, ${x.latencyMs.toFixed(3)} ms after the publish`);
+    const msg = records(capture).find((r) => r.kind === 'message' && r.deliveries!.length > 0)!;
+    const { page, errors } = await open(report(capture, 'sess'), `#p${msg.frame}`);
+    const items = await page.locator('#deliveries li').allTextContents();
+    expect(items).toHaveLength(msg.deliveries!.length);
+    msg.deliveries!.forEach((x, i) => {
+      expect(items[i]).toMatch(new RegExp(`^conn ${x.conn}\\b`));
+      expect(items[i]).toContain(`frame ${x.frame}, ${x.latencyMs.toFixed(3)} ms after the publish`);
     });
-    expect(seen.links).toEqual(m.deliveries!.map((x) => `#p${x.frame}`));
-    expect(seen.delivery).toContain(`published by conn ${m.conn}`);
-    expect(seen.delivery).toContain(`frame ${m.frame}`);
-    expect(seen.arrow).toContain(`⇐ conn ${m.conn} frame ${m.frame}`);
+    await page.locator('#deliveries li a').first().click();
+    expect(await page.textContent('#view-message p')).toContain(`published by conn ${msg.conn}`);
+    expect(await page.locator('#diagram g.msg.sel text').first().textContent()).toContain(`⇐ conn ${msg.conn} frame ${msg.frame}`);
+    expect(errors).toEqual([]);
+  });
+
+  it('runs nothing from the capture: <script> and event handlers in topics, client ids, payloads and user properties stay text', async () => {
+    const evil = (n: number): string => `<script>window.top.pwned=${n};alert(${n})</script><img src=x onerror="window.top.pwned=${n}">`;
+    const c = new StatsCapture();
+    const a = c.conn('10.0.0.2:40001', 0);
+    c.c(a, 0.01, m.connect({ level: 5, clientId: evil(1), username: evil(2), properties: [['userProperty', [evil(3), evil(4)]]] }));
+    c.s(a, 0.02, m.connack({ level: 5 }));
+    c.c(a, 0.03, m.publish({ level: 5, topic: `t/${evil(5)}`, payload: evil(6), properties: [['userProperty', ['k', evil(7)]]] }));
+    c.close(a, 0.1);
+    const capture = join(dir, 'hostile.pcap');
+    writeFileSync(capture, c.pcap());
+    const file = report(capture, 'hostile');
+    const { page, errors, dialogs } = await open(file);
+    for (const hash of ['#p4', '#p6']) {
+      await page.evaluate((h) => { location.hash = h; }, hash);
+      await page.waitForFunction((h) => document.getElementById('view-title')?.textContent?.includes(`Frame ${h.slice(2)}`), hash);
+    }
+    await page.selectOption('#d-conn', '0');
+    expect(await page.evaluate(() => (window as unknown as { pwned?: number }).pwned)).toBeUndefined();
+    expect(dialogs).toEqual([]);
+    expect(errors).toEqual([]); // a blocked inline script would be a CSP error here
+    expect(await page.locator('img').count()).toBe(0);
+    // The topic is shown as the text it is (quoted as the text view quotes it).
+    expect(await page.locator('#rows tr').nth(2).textContent()).toContain('topic="t/<script>window.top.pwned=5;alert(5)</script><img src=x onerror=\\"window.top.pwned=5\\">"');
+    expect(await page.evaluate(() => document.scripts.length)).toBe(3);
+  });
+
+  it('follows the dark colour scheme', async () => {
+    const { page } = await open(report(SEED, 'dark'), '', { colorScheme: 'dark' });
+    const colours = await page.evaluate(() => {
+      const s = getComputedStyle(document.body);
+      return [s.backgroundColor, s.color];
+    });
+    const rgb = (hex: string): string => `rgb(${[1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16)).join(', ')})`;
+    expect(colours).toEqual([rgb(PALETTE.dark.bg), rgb(PALETTE.dark.fg)]);
   });
 });

@@ -187,6 +187,9 @@ function showView(i: number): void {
   v.nodes.forEach((n, k) => {
     const d = el('div', `${'  '.repeat(n[0])}${n[3]}${n[4] !== '' ? `: ${n[4]}` : ''}`);
     d.dataset['node'] = String(k);
+    // Fields are reachable by Tab, and Enter or Space chooses one (as a click does).
+    d.tabIndex = 0;
+    d.setAttribute('role', 'button');
     d.title = `bytes ${n[1]}..${n[1] + n[2] - 1}`;
     tree.append(d);
   });
@@ -270,6 +273,15 @@ byId('tree').addEventListener('click', (e) => {
   pinned = true;
   highlight(Number(t.dataset['node']));
 });
+byId('tree').addEventListener('keydown', (e) => {
+  if (e.key !== 'Enter' && e.key !== ' ') return;
+  const t = (e.target as HTMLElement).closest<HTMLElement>('div[data-node]');
+  if (t === null) return;
+  e.preventDefault();
+  e.stopPropagation();
+  pinned = true;
+  highlight(Number(t.dataset['node']));
+});
 byId('tree').addEventListener('mouseover', (e) => {
   const t = (e.target as HTMLElement).closest<HTMLElement>('div[data-node]');
   if (t !== null && !pinned) highlight(Number(t.dataset['node']));
@@ -296,7 +308,7 @@ rowsBody.addEventListener('click', (e) => {
 
 document.addEventListener('keydown', (e) => {
   const t = e.target as HTMLElement;
-  if (t.tagName === 'INPUT' || t.tagName === 'SELECT') return;
+  if (t.tagName === 'INPUT' || t.tagName === 'SELECT' || t.closest('#tree') !== null) return;
   const at = matched.indexOf(selected);
   if (e.key === 'j' || e.key === 'k') {
     const next = e.key === 'j' ? Math.min(matched.length - 1, at + 1) : Math.max(0, at - 1);
@@ -479,10 +491,16 @@ if (selected < 0 && matched.length > 0) {
 // Plots, drawn by uPlot (inlined before this script by src/page/html.ts): packets per second by type, bytes per
 // second each way, round-trip times, messages per second of the busiest topics.
 interface ChartSeries { label: string; stroke?: string; fill?: string; width?: number; paths?: () => null; points?: { show: boolean; size?: number; fill?: string } }
-interface ChartOptions { title: string; width: number; height: number; scales: Record<string, { time: boolean }>; series: ChartSeries[]; axes?: { label?: string }[] }
+interface ChartAxis { label?: string; stroke?: string; grid?: { stroke: string } }
+interface ChartOptions { title: string; width: number; height: number; scales: Record<string, { time: boolean }>; series: ChartSeries[]; axes?: ChartAxis[] }
 declare const uPlot: (new (opts: ChartOptions, data: (number | null)[][], target: HTMLElement) => unknown) | undefined;
 
 const COLOURS = ['#1565c0', '#2e7d32', '#c62828', '#6a1b9a', '#ef6c00', '#00838f', '#5d4037', '#ad1457', '#558b2f', '#283593', '#f9a825', '#37474f', '#7b1fa2', '#d84315', '#00695c', '#616161'];
+
+/** The page's colours in the scheme in use (light or dark), for the canvas uPlot draws on. */
+const css = getComputedStyle(document.documentElement);
+const fg = css.getPropertyValue('--fg').trim() || '#1b1b1b';
+const line = css.getPropertyValue('--line').trim() || '#d0d0d0';
 
 function chart(id: string, title: string, x: number[], series: { label: string; values: (number | null)[] }[], yLabel: string, dots = false): void {
   const target = byId(id);
@@ -493,7 +511,7 @@ function chart(id: string, title: string, x: number[], series: { label: string; 
     series: [{ label: 's' }, ...series.map((s, i): ChartSeries => (dots
       ? { label: s.label, stroke: COLOURS[i % COLOURS.length]!, paths: () => null, points: { show: true, size: 5, fill: COLOURS[i % COLOURS.length]! } }
       : { label: s.label, stroke: COLOURS[i % COLOURS.length]!, width: 1.5 }))],
-    axes: [{ label: 'seconds from the first bucket' }, { label: yLabel }],
+    axes: [{ label: 'seconds from the first bucket', stroke: fg, grid: { stroke: line } }, { label: yLabel, stroke: fg, grid: { stroke: line } }],
   };
   new uPlot(opts, [x, ...series.map((s) => s.values)], target);
   target.dataset['series'] = String(series.length);
