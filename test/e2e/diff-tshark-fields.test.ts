@@ -14,7 +14,10 @@ import { tsharkAvailable } from '../builders/tshark.js';
 
 const run = promisify(execFile);
 
-const CAPTURES = ['real-v311-qos.pcap', 'real-v5-props.pcapng', 'real-v31-sll2.pcap', 'real-will-kill.pcapng', 'real-onenet-6002.pcap', 'seed-walkthrough.pcap', 'real-large-200k.pcap'];
+const CAPTURES = ['real-v311-qos.pcap', 'real-v5-props.pcapng', 'real-v31-sll2.pcap', 'real-will-kill.pcapng', 'real-onenet-6002.pcap', 'seed-walkthrough.pcap', 'real-large-200k.pcap', 'real-tls-mqttjs.pcapng'];
+
+/** The TLS captures decrypt in both tools with their key logs (captures/NAME.keys). */
+const KEYS: Readonly<Record<string, string>> = { 'real-tls-mqttjs.pcapng': 'real-tls-mqttjs.keys' };
 
 export const SEGMENT_FIELDS = [
   'ip.ttl', 'ip.len', 'ip.proto', 'ip.flags', 'ip.flags.df', 'ip.flags.mf', 'ip.flags.rb', 'tcp.flags', 'tcp.flags.res',
@@ -69,8 +72,9 @@ describe.skipIf(!tsharkAvailable())('-T fields prints what tshark -T fields prin
   for (const capture of CAPTURES) {
     it(capture, async () => {
       const args = FIELDS.flatMap((f) => ['-e', f]);
-      const { stdout } = await run('tshark', ['-r', `${ROOT}/captures/${capture}`, '-o', 'tcp.calculate_timestamps:TRUE', '-d', 'tcp.port==6002,mqtt', '-Y', 'mqtt', '-T', 'fields', '-e', 'frame.number', ...args], { encoding: 'utf8', maxBuffer: 64 << 20 });
-      const ours = runCli(['-T', 'fields', '-e', 'frame.number', ...args, `captures/${capture}`]);
+      const keys = KEYS[capture];
+      const { stdout } = await run('tshark', ['-r', `${ROOT}/captures/${capture}`, '-o', 'tcp.calculate_timestamps:TRUE', ...(keys !== undefined ? ['-o', `tls.keylog_file:${ROOT}/captures/${keys}`] : []), '-d', 'tcp.port==6002,mqtt', '-Y', 'mqtt', '-T', 'fields', '-e', 'frame.number', ...args], { encoding: 'utf8', maxBuffer: 64 << 20 });
+      const ours = runCli(['-T', 'fields', '-e', 'frame.number', ...args, ...(keys !== undefined ? ['--tls-keylog', `captures/${keys}`] : []), `captures/${capture}`]);
       expect(ours.status, ours.stderr).toBe(0);
       const theirs = byFrame(stdout);
       const mine = byFrame(ours.stdout);
