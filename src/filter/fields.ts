@@ -251,7 +251,7 @@ const IP_FLAG_BITS: readonly { name: string; mask: number; describe: string }[] 
 ];
 const TCP_FLAG_BITS: readonly { name: string; mask: number; describe: string; older?: string }[] = [
   { name: 'tcp.flags.res', mask: 0xe00, describe: 'any of the 3 reserved TCP flag bits' },
-  { name: 'tcp.flags.ae', mask: 0x100, describe: 'TCP AE (Accurate ECN; Nonce Sum, NS, before RFC 9768)', older: 'tcp.flags.ns' },
+  { name: 'tcp.flags.ae', mask: 0x100, describe: 'TCP AE (Accurate ECN; the Nonce Sum bit, NS, in Wireshark 3.x)', older: 'tcp.flags.ns' },
   { name: 'tcp.flags.cwr', mask: 0x80, describe: 'TCP CWR (Congestion Window Reduced)' },
   { name: 'tcp.flags.ece', mask: 0x40, describe: 'TCP ECE (ECN-Echo)', older: 'tcp.flags.ecn' },
   { name: 'tcp.flags.urg', mask: 0x20, describe: 'TCP URG' },
