@@ -4,6 +4,9 @@ import type { PacketRecord, PacketSink } from '../src/mqtt/connection-decoder.js
 import { checkFilter, compileFilter } from '../src/filter/compile.js';
 import { FILTER_FIELDS, FILTER_NAMES, Subject } from '../src/filter/fields.js';
 import { FilterStage } from '../src/filter/stage.js';
+import { TraceFilter } from '../src/cli/trace.js';
+import type { MessageRecord } from '../src/sessions/records.js';
+import { WINDOW_SEC } from '../src/sessions/stage.js';
 import { FIELD, PACKET_FIELDS, PROPERTY_FIELDS, type FieldDef } from '../src/mqtt/fields.js';
 import { topicMatches } from '../src/mqtt/topics.js';
 import type { Connection, ConnectionEnd, StreamEvent } from '../src/tcp/types.js';
@@ -287,6 +290,37 @@ describe('grammar', () => {
     // Closes and capture-wide events have no direction, so no sender; ip.addr holds on every record of a connection.
     expect(shown('ip.addr == 10.0.0.1 && kind == close').lines).toEqual(['close 0', 'close 1']);
     expect(shown('ipv6.src').lines).toEqual([]);
+  });
+});
+
+describe('trace -Y: the matching PUBLISHes waiting for their message record', () => {
+  it('are released by the record that names them, or once no record can come any more', () => {
+    const h = new Harness({ id: 0 });
+    h.c(connect({ clientId: 'pub' }), 0);
+    const first = h.c(publish({ topic: 't/1', payload: 'a' }), 1);
+    h.c(publish({ topic: 'u/1', payload: 'b' }), 2);
+    const f = new TraceFilter(compileFilter('topic matches "t/#"').test);
+    f.open(h.conn);
+    for (const rec of h.sink.packets) f.packet(rec);
+    // Only the matching PUBLISH is remembered.
+    expect(f.waiting).toBe(1);
+    const message = (frame: number, topic: string): MessageRecord => ({
+      kind: 'message', frame, timeSec: 1, timeNsec: 0, conn: 0, clientId: 'pub', topic, qos: 0, retain: false, payloadLength: 1,
+      payloadHash: '00000000', deliveries: [], ambiguous: [],
+    });
+    expect(f.selects(message(first.frame + 1, 'u/1'))).toBe(false);
+    expect(f.selects(message(first.frame, 't/1'))).toBe(true);
+    expect(f.waiting).toBe(0);
+    // A second record for the same PUBLISH finds nothing: each key is taken once.
+    expect(f.selects(message(first.frame, 't/1'))).toBe(false);
+    // One whose record never comes leaves once 2 x WINDOW_SEC of capture time have passed.
+    const late = new Harness({ id: 1 });
+    late.c(connect({ clientId: 'pub2' }), 0);
+    late.c(publish({ topic: 't/2', payload: 'a' }), 1);
+    late.c(publish({ topic: 't/3', payload: 'a' }), 2 + 2 * WINDOW_SEC);
+    for (const rec of late.sink.packets) f.packet(rec);
+    expect(f.waiting).toBe(1);
+    expect(f.dropped).toBe(0);
   });
 });
 

@@ -62,7 +62,7 @@ export function topicFilterError(filter: string): string | null {
  * that can still come. MAX_MATCHED bounds the table whatever the timestamps do (a capture whose clock stands still).
  */
 const MATCH_KEEP_SEC = 2 * WINDOW_SEC;
-export const MAX_MATCHED = 1 << 20;
+const MAX_MATCHED = 1 << 20;
 
 /**
  * -Y in trace: the filter is asked about every PUBLISH packet as it passes (with the connection-level fields of
