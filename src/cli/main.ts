@@ -384,7 +384,7 @@ export async function main(rawArgv: string[]): Promise<number> {
         const color = decideColor({ flag: a['color'] as boolean | undefined, isTTY: process.stdout.isTTY === true, env: process.env });
         code = await runTraceCommand({
           captures: checked.positionals, client: a['client'] !== undefined ? String(a['client']) : undefined, topic,
-          filter: filters.length === 0 ? undefined : filters.length === 1 ? filters[0] : filters.map((f) => `(${f})`).join(' && '),
+          filter: joinedFilter(filters),
           receivers, from: a['from'] !== undefined ? String(a['from']) : undefined, json: a['json'] === true,
           port: ([] as unknown[]).concat(a['port'] ?? []).map(Number), auto: a['auto'] === true, keylog,
           tlsPorts: ([] as unknown[]).concat(a['tlsPort'] ?? []).map(Number),
