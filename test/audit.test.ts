@@ -1,4 +1,5 @@
 /** Every audit check on captures built for it: it fires on what it is about, and stays quiet on the clean case. */
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { runAuditCommand } from '../src/cli/audit.js';
@@ -11,6 +12,7 @@ import { auditJson, auditText } from '../src/render/audit.js';
 import { auditFrames } from './builders/audit-harness.js';
 import { TcpSession } from './builders/frames.js';
 import * as m from './builders/mqtt-bytes.js';
+import { clientHello, handshakeMsg, hex, record, sealers12, serverHello } from './builders/tls.js';
 
 let port = 40000;
 function session(client = '10.0.0.2', server = '10.0.0.1:1883', mss?: number): TcpSession {
@@ -227,5 +229,49 @@ describe('audit command in process', () => {
     const withKeys = JSON.parse((await run('captures/real-tls-openssl.keys')).at(-1)!) as Record<string, number>;
     expect(withKeys['connections']).toBeGreaterThan(5);
     expect(withKeys['undecrypted']).toBeLessThan(without['undecrypted']!);
+  });
+});
+
+/**
+ * A TLS 1.2 (ECDHE-RSA-AES128-GCM) connection to 8883 whose client logs in with a user name and password, and its
+ * key log: ClientHello, the server's flight, the client's Finished, then the CONNECT and CONNACK as application data.
+ */
+function tlsLogin(o: m.ConnectOpts): { frames: Uint8Array[]; keylog: KeyLog } {
+  const suite = 0xc02f;
+  const cr = randomBytes(32);
+  const sr = randomBytes(32);
+  const master = randomBytes(48);
+  const keylog = new KeyLog();
+  keylog.add(`CLIENT_RANDOM ${hex(cr)} ${hex(master)}\n`, 'login.keys');
+  const seal = sealers12(suite, master, cr, sr);
+  const finished = Uint8Array.from(handshakeMsg(20, new Array<number>(12).fill(0x5a)));
+  const s = session('10.0.0.2', '10.0.0.1:8883');
+  const cat = (parts: Uint8Array[]): Uint8Array => Uint8Array.from(Buffer.concat(parts));
+  const frames = [
+    ...s.handshake(),
+    ...s.c2s(clientHello({ random: cr, sni: 'broker.example', suites: [suite] })),
+    ...s.s2c(cat([serverHello({ random: sr, suite, version: 0x0303 }), record(20, [1]), seal.s2c.seal(22, finished)])),
+    ...s.c2s(cat([record(22, handshakeMsg(16, [0, 1, 2])), record(20, [1]), seal.c2s.seal(22, finished)])),
+    ...s.c2s(seal.c2s.seal(23, m.connect(o))),
+    ...s.s2c(seal.s2c.seal(23, m.connack())),
+  ];
+  return { frames, keylog };
+}
+
+describe('audit over TLS', () => {
+  it('credentials inside a decrypted TLS connection are no clear-text finding; the same login over plain TCP is one', () => {
+    const { frames, keylog } = tlsLogin(GOOD);
+    const run = auditFrames(frames, { keylog });
+    // Decrypted and audited: the CONNECT was read (so its login is known), and nothing said it was sent in the clear.
+    expect(run.stage.connections).toBe(1);
+    expect(run.stage.undecrypted).toBe(0);
+    expect(run.findings.map((f) => f.check)).not.toContain('cleartext-credentials');
+    expect(run.findings.map((f) => f.check)).not.toContain('anonymous-accepted');
+    // Without the keys nothing of it is read at all.
+    const blind = auditFrames(frames);
+    expect(blind.stage.undecrypted).toBe(1);
+    expect(blind.findings).toEqual([]);
+    // The control: the very same CONNECT over plain TCP.
+    expect(ids(conn(GOOD))).toContain('cleartext-credentials');
   });
 });

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import type { PacketRecord, Violation } from '../src/mqtt/connection-decoder.js';
 import { decodePacket } from '../src/mqtt/decoder.js';
 import { newRingBuffer, RING_BYTES, RingReader, RingWriter, type RingHandler, type RingPacket } from '../src/cli/ring.js';
-import type { Connection, ConnectionEnd } from '../src/tcp/types.js';
+import { unknownSegment, type Connection, type ConnectionEnd } from '../src/tcp/types.js';
 import * as m from './builders/mqtt-bytes.js';
 
 const conn: Connection = {
@@ -70,12 +70,13 @@ describe('ring of --threads 2', () => {
     const r = new RingReader(sab);
     const { h, got } = collector();
     const pub = m.publish({ topic: '', qos: 1, packetId: 9, payload: 'x', level: 5, properties: [['topicAlias', 1]] });
-    const rec = record(pub);
+    const rec = record(pub, { ipTtl: 63, ipLength: 1500, ipFlags: 2, tcpFlags: 0x118, tcpLength: 1448, tcpDeltaSec: 2 ** 33, tcpDeltaNsec: 999_999_999 });
     if (rec.decoded.type === 3) rec.decoded.resolvedTopic = 'über/température';
     const v: Violation = { id: 'MQTT-3.3.2-8', spec: '5.0', severity: 'error', message: 'a "quoted" message', offset: 2, length: 2 };
     rec.violations.push(v);
     const end: ConnectionEnd = { frame: 20, timeSec: 1_700_000_009, timeNsec: 1, cause: 'fin', by: 'c2s', finC2s: true, finS2c: true };
-    w.open(conn);
+    // The TCP stage's live header facts stay on the main thread: each packet carries its own copy.
+    w.open({ ...conn, segments: { c2s: unknownSegment(), s2c: unknownSegment() } });
     w.frameTime(1_700_000_000, 5);
     w.packet(rec);
     w.packet(record(pub.subarray(0, 5), { truncated: pub.length, levelInferred: true, dir: 's2c' }));
@@ -88,8 +89,10 @@ describe('ring of --threads 2', () => {
     expect(got[2]).toEqual(['packet', {
       connId: 7, dir: 'c2s', level: 5, levelInferred: false, frame: 12, frames: [10, 11, 12], timeSec: 1_700_000_001, timeNsec: 999_999_999,
       streamOffset: 2 ** 40 + 3, truncated: undefined, bytes: Array.from(pub.subarray(0, 8)), length: pub.length, resolvedTopic: 'über/température', violations: [v],
+      ipTtl: 63, ipLength: 1500, ipFlags: 2, tcpFlags: 0x118, tcpLength: 1448, tcpDeltaSec: 2 ** 33, tcpDeltaNsec: 999_999_999,
     }]);
-    expect(got[3]).toMatchObject(['packet', { dir: 's2c', levelInferred: true, truncated: pub.length, length: 5, resolvedTopic: undefined, violations: [] }]);
+    // A record made without them (by hand): unknown, as -1.
+    expect(got[3]).toMatchObject(['packet', { dir: 's2c', levelInferred: true, truncated: pub.length, length: 5, resolvedTopic: undefined, violations: [], ipTtl: -1, tcpFlags: -1, tcpLength: -1 }]);
     expect(got[4]).toEqual(['event', { event: 'gap', frame: 13, conn: 7, dir: 's2c', message: 'gap', bytes: 10 }]);
     expect(got[5]).toEqual(['close', 7, end]);
     expect(got).toHaveLength(6);

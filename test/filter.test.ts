@@ -4,6 +4,9 @@ import type { PacketRecord, PacketSink } from '../src/mqtt/connection-decoder.js
 import { checkFilter, compileFilter } from '../src/filter/compile.js';
 import { FILTER_FIELDS, FILTER_NAMES, Subject } from '../src/filter/fields.js';
 import { FilterStage } from '../src/filter/stage.js';
+import { TraceFilter } from '../src/cli/trace.js';
+import type { MessageRecord } from '../src/sessions/records.js';
+import { WINDOW_SEC } from '../src/sessions/stage.js';
 import { FIELD, PACKET_FIELDS, PROPERTY_FIELDS, type FieldDef } from '../src/mqtt/fields.js';
 import { topicMatches } from '../src/mqtt/topics.js';
 import type { Connection, ConnectionEnd, StreamEvent } from '../src/tcp/types.js';
@@ -190,6 +193,134 @@ describe('what a filter matches', () => {
     const r = shown('type == PUBLISH');
     expect(r.lines).not.toContain('close 0');
     expect(r.forgotten).toEqual([0, 1]);
+  });
+});
+
+/** One 5.0 client whose strings need escapes, and a PUBACK with each reason code: what a filter shows of it, by frame order. */
+function escaped(expr: string): string[] {
+  const h = new Harness({ id: 2, level: 5 });
+  h.c(connect({ level: 5, clientId: 'q"\\c' }));
+  h.s(connack({ level: 5 }));
+  h.c(publish({ level: 5, topic: 'a"b\\c', qos: 1, packetId: 1 }));
+  h.s(ack('PUBACK', { level: 5, packetId: 1, reasonCode: 0x10 }));
+  h.c(publish({ level: 5, topic: 'caf\u00e9/\u20ac', qos: 1, packetId: 2 }));
+  h.s(ack('PUBACK', { level: 5, packetId: 2, reasonCode: 0 }));
+  h.c(publish({ level: 5, topic: "it's/x", qos: 1, packetId: 3 }));
+  h.s(ack('PUBACK', { level: 5, packetId: 3, reasonCode: 0x97 }));
+  const out = new Collect();
+  const stage = new FilterStage(compileFilter(expr), out, () => {});
+  stage.open(h.conn);
+  for (const rec of h.sink.packets) stage.packet(rec);
+  return out.shown;
+}
+
+describe('grammar', () => {
+  it('precedence: && binds tighter than ||, and ! tighter than both', () => {
+    // a || b && c is a || (b && c): the CONNECTs, and the QoS 2 PUBLISH; (a || b) && c would drop the CONNECTs.
+    expect(shown('type == CONNECT || type == PUBLISH && qos == 2').lines).toEqual(['0:CONNECT', '1:CONNECT', '1:PUBLISH']);
+    expect(shown('type == CONNECT || (type == PUBLISH && qos == 2)').lines).toEqual(shown('type == CONNECT || type == PUBLISH && qos == 2').lines);
+    expect(shown('(type == CONNECT || type == PUBLISH) && qos == 2').lines).toEqual(['1:PUBLISH']);
+    // b && c || a: the same grouping from the other side.
+    expect(shown('type == PUBLISH && qos == 2 || type == CONNECT').lines).toEqual(['0:CONNECT', '1:CONNECT', '1:PUBLISH']);
+    // !retain && type == PUBLISH is (!retain) && …: the three PUBLISHes without RETAIN, not everything but the retained one.
+    expect(shown('!retain && type == PUBLISH').lines).toEqual(['0:PUBLISH', '1:PUBLISH', '1:PUBLISH']);
+    expect(shown('!(retain && type == PUBLISH) && kind == packet').lines.length).toBe(shown('kind == packet').lines.length - 1);
+    expect(shown('!!retain').lines).toEqual(shown('retain').lines);
+  });
+
+  it('and, or and not are &&, || and !, with the same precedence', () => {
+    for (const [words, symbols] of [
+      ['not retain and type == PUBLISH or type == CONNACK', '!retain && type == PUBLISH || type == CONNACK'],
+      ['type == CONNECT or type == PUBLISH and qos == 2', 'type == CONNECT || type == PUBLISH && qos == 2'],
+      ['not (qos == 1 or qos == 2) and type == PUBLISH', '!(qos == 1 || qos == 2) && type == PUBLISH'],
+    ]) {
+      const a = shown(words!).lines;
+      expect(a.length, words).toBeGreaterThan(0);
+      expect(a, words).toEqual(shown(symbols!).lines);
+    }
+    expect(shown('not (qos == 1 or qos == 2) and type == PUBLISH').lines).toEqual(['1:PUBLISH']);
+  });
+
+  it('escapes in strings: \\" \\\\ \\xHH \\uHHHH, in double and single quotes', () => {
+    expect(escaped('topic == "a\\"b\\\\c"')).toEqual(['2:PUBLISH']);
+    expect(escaped("topic == 'a\"b\\\\c'")).toEqual(['2:PUBLISH']);
+    expect(escaped('clientId == "q\\"\\\\c" && type == CONNECT')).toEqual(['2:CONNECT']);
+    expect(escaped('topic == "caf\\xe9/\\u20ac"')).toEqual(['2:PUBLISH']);
+    expect(escaped('topic == "caf\\u00e9/\\u20AC"')).toEqual(['2:PUBLISH']);
+    expect(escaped("topic == 'it\\'s/x'")).toEqual(['2:PUBLISH']);
+    expect(escaped('topic == "it\'s/x"')).toEqual(['2:PUBLISH']);
+    // Without its escape the backslash is an error, not a literal: nothing is guessed.
+    expect(error('topic == "a\\qb"')[0]).toContain('unknown escape \\q');
+    expect(error('topic == "\\x4"')[0]).toContain('unknown escape \\x');
+    expect(error('topic == "\\u12"')[0]).toContain('unknown escape \\u');
+  });
+
+  it('<=, >=, <, > on numbers, at the bounds', () => {
+    expect(shown('packetId <= 5 && type == PUBLISH').lines).toEqual(['0:PUBLISH', '1:PUBLISH']);
+    expect(shown('packetId < 5 && type == PUBLISH').lines).toEqual(['1:PUBLISH']);
+    expect(shown('packetId >= 9').lines).toEqual(['1:PUBLISH']);
+    expect(shown('packetId > 9').lines).toEqual([]);
+    expect(shown('mqtt.msgid le 0').lines).toEqual(['1:PUBLISH']);
+  });
+
+  it('~ is a regular expression on strings (and (?i) makes it case-blind), anchored only where the pattern says', () => {
+    expect(shown('topic ~ "^factory/[0-9]+/temp$"').lines).toEqual(['0:PUBLISH', '1:PUBLISH']);
+    expect(shown('topic ~ "temp"').lines).toEqual(['0:PUBLISH', '1:PUBLISH']);
+    expect(shown('topic ~ "^temp"').lines).toEqual([]);
+    expect(shown('topic ~ "CMD"').lines).toEqual([]);
+    expect(shown('topic ~ "(?i)CMD"').lines).toEqual(['0:SUBSCRIBE']);
+    // A regular expression's own backslash is doubled inside the quotes (as in Wireshark): a single one before d is an unknown escape.
+    expect(shown('clientId ~ "^sensor-\\\\d$" && type == CONNECT').lines).toEqual(['0:CONNECT']);
+    expect(error('clientId ~ "^sensor-\\d$"')[0]).toContain('unknown escape \\d');
+  });
+
+  it('reasonCode: every packet type that carries one, and a name', () => {
+    expect(escaped('reasonCode == 0x10')).toEqual(['2:PUBACK']);
+    expect(escaped('reasonCode >= 0x80')).toEqual(['2:PUBACK']);
+    expect(escaped('reasonCode == 0')).toEqual(['2:CONNACK', '2:PUBACK']);
+    expect(escaped('mqtt.puback.reason_code == 0')).toEqual(['2:PUBACK']);
+    expect(escaped('reasonCodeName contains "subscribers"')).toEqual(['2:PUBACK']);
+  });
+
+  it('src, dst and ip.src: the sender and the receiver of each record', () => {
+    expect(shown('src == "10.0.0.2:50001"').lines).toEqual(['1:CONNECT', '1:PUBLISH', '1:PUBLISH', '1:PUBLISH']);
+    expect(shown('dst == "10.0.0.2:50000"').lines).toEqual(['0:CONNACK', '0:PUBACK', '0:SUBACK']);
+    expect(shown('ip.src == 10.0.0.1').lines).toEqual(['0:CONNACK', '0:PUBACK', '0:SUBACK', '1:CONNACK', 'event gap']);
+    expect(shown('ip.dst == 10.0.0.1 && conn == 0').lines).toEqual(['0:CONNECT', '0:PUBLISH', '0:SUBSCRIBE', '0:UNSUBSCRIBE', '0:DISCONNECT']);
+    // Closes and capture-wide events have no direction, so no sender; ip.addr holds on every record of a connection.
+    expect(shown('ip.addr == 10.0.0.1 && kind == close').lines).toEqual(['close 0', 'close 1']);
+    expect(shown('ipv6.src').lines).toEqual([]);
+  });
+});
+
+describe('trace -Y: the matching PUBLISHes waiting for their message record', () => {
+  it('are released by the record that names them, or once no record can come any more', () => {
+    const h = new Harness({ id: 0 });
+    h.c(connect({ clientId: 'pub' }), 0);
+    const first = h.c(publish({ topic: 't/1', payload: 'a' }), 1);
+    h.c(publish({ topic: 'u/1', payload: 'b' }), 2);
+    const f = new TraceFilter(compileFilter('topic matches "t/#"').test);
+    f.open(h.conn);
+    for (const rec of h.sink.packets) f.packet(rec);
+    // Only the matching PUBLISH is remembered.
+    expect(f.waiting).toBe(1);
+    const message = (frame: number, topic: string): MessageRecord => ({
+      kind: 'message', frame, timeSec: 1, timeNsec: 0, conn: 0, clientId: 'pub', topic, qos: 0, retain: false, payloadLength: 1,
+      payloadHash: '00000000', deliveries: [], ambiguous: [],
+    });
+    expect(f.selects(message(first.frame + 1, 'u/1'))).toBe(false);
+    expect(f.selects(message(first.frame, 't/1'))).toBe(true);
+    expect(f.waiting).toBe(0);
+    // A second record for the same PUBLISH finds nothing: each key is taken once.
+    expect(f.selects(message(first.frame, 't/1'))).toBe(false);
+    // One whose record never comes leaves once 2 x WINDOW_SEC of capture time have passed.
+    const late = new Harness({ id: 1 });
+    late.c(connect({ clientId: 'pub2' }), 0);
+    late.c(publish({ topic: 't/2', payload: 'a' }), 1);
+    late.c(publish({ topic: 't/3', payload: 'a' }), 2 + 2 * WINDOW_SEC);
+    for (const rec of late.sink.packets) f.packet(rec);
+    expect(f.waiting).toBe(1);
+    expect(f.dropped).toBe(0);
   });
 });
 

@@ -48,6 +48,15 @@ describe('IPv4 and TCP headers', () => {
     expect(seg!.payload.buffer).toBe(frame.buffer);
   });
 
+  test('the IP and TCP header facts field export reads: TTL, total length, the 3 IPv4 flag bits, all 12 TCP flag bits', () => {
+    const frame = tcpFrame({ ...base, payload: 'hello', ttl: 37, dontFragment: true, flags: ACK | PSH | 0x80 });
+    frame[20 + 12]! |= 0x0f; // the 3 reserved bits and AE (NS), below the data offset
+    const { seg } = decodeOne(frame, LINK.RAW);
+    expect(seg).toMatchObject({ ipTtl: 37, ipLength: 45, ipFlags: 0x2, tcpFlags: 0xf98, flags: 0x98 });
+    const v6 = decodeOne(tcpFrame({ ...base, src: '2001:db8::1', dst: '2001:db8::2', payload: 'x' }), LINK.RAW).seg;
+    expect(v6).toMatchObject({ ipTtl: -1, ipLength: -1, ipFlags: -1, tcpFlags: ACK | PSH });
+  });
+
   test('Ethernet padding after a small packet is not payload', () => {
     const frame = ethernet(tcpFrame({ ...base, payload: 'ab' }));
     expect(frame.length).toBe(60);

@@ -171,7 +171,7 @@ export function buildBackEnd(a: BackEndArgs, out: LineOut, color: boolean, tree:
       renderer.close(conn);
       summary?.close(conn, end);
       for (const c of collectors) c.close(conn, end, false);
-    }, a.maxPackets ?? Infinity, onLimit);
+    }, a.maxPackets ?? Infinity, onLimit, (rec) => renderer.hidden(rec));
   // The collectors' observers see every record, before the filter (the pairing of requests and responses), as does
   // what is `beside` (the --report collector).
   const sink = new DialectStage(new FanOut([counter, ...beside, ...collectors.map((c) => c.observer), ...(stage === null ? shown : [stage])]), {

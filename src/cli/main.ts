@@ -366,9 +366,14 @@ export async function main(rawArgv: string[]): Promise<number> {
         }
         const receivers = a['receivers'] !== undefined ? String(a['receivers']) : undefined;
         const badName = receivers === undefined ? null : topicNameError(receivers);
-        const mixed = receivers !== undefined && (a['client'] !== undefined || topic !== undefined);
+        const filters = ([] as unknown[]).concat(a['filter'] ?? []).map(String);
+        const mixed = receivers !== undefined && (a['client'] !== undefined || topic !== undefined || filters.length > 0);
         if (badName !== null || mixed || (a['from'] !== undefined && receivers === undefined)) {
-          usageError = badName ?? (mixed ? '--receivers answers for one topic; --client and --topic select messages, not receivers' : '--from goes with --receivers TOPIC');
+          usageError = badName ?? (mixed ? '--receivers answers for one topic; --client, --topic and -Y select messages, not receivers' : '--from goes with --receivers TOPIC');
+          return;
+        }
+        if (!filtersValid(filters)) {
+          code = EXIT.usage;
           return;
         }
         const keylog = commandKeyLog(a);
@@ -379,6 +384,7 @@ export async function main(rawArgv: string[]): Promise<number> {
         const color = decideColor({ flag: a['color'] as boolean | undefined, isTTY: process.stdout.isTTY === true, env: process.env });
         code = await runTraceCommand({
           captures: checked.positionals, client: a['client'] !== undefined ? String(a['client']) : undefined, topic,
+          filter: joinedFilter(filters),
           receivers, from: a['from'] !== undefined ? String(a['from']) : undefined, json: a['json'] === true,
           port: ([] as unknown[]).concat(a['port'] ?? []).map(Number), auto: a['auto'] === true, keylog,
           tlsPorts: ([] as unknown[]).concat(a['tlsPort'] ?? []).map(Number),

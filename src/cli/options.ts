@@ -134,6 +134,7 @@ const GLOBAL: OptionTable = {
 export const TRACE_OPTIONS: OptionTable = {
   client: { type: 'string', describe: 'only messages this ClientId published or received' },
   topic: { type: 'string', describe: 'only messages whose topic this Topic Filter matches (+ and # as in a subscription)' },
+  filter: { ...READ_OPTIONS.filter!, describe: 'only messages whose publisher\'s PUBLISH or one of whose deliveries this expression matches (docs/filters.md); repeated: all must match' },
   receivers: { type: 'string', describe: 'instead of messages: which clients would receive a PUBLISH to this topic, by the subscriptions the capture showed (at its end)' },
   from: { type: 'string', describe: 'with --receivers: the publishing ClientId (its own No Local subscriptions do not count)' },
   json: { type: 'boolean', default: false, describe: 'NDJSON: message records (or with --receivers, receiver records)' },

@@ -82,6 +82,8 @@ function run(data: RenderWorkerData): RenderWorkerMessage {
         const rec: PacketRecord = {
           conn, dir: p.dir, frame: p.frame, frames: p.frames, timeSec: p.timeSec, timeNsec: p.timeNsec, bytes: p.bytes,
           decoded, levelInferred: p.levelInferred, streamOffset: p.streamOffset, violations: p.violations,
+          ipTtl: p.ipTtl, ipLength: p.ipLength, ipFlags: p.ipFlags, tcpFlags: p.tcpFlags, tcpLength: p.tcpLength,
+          tcpDeltaSec: p.tcpDeltaSec, tcpDeltaNsec: p.tcpDeltaNsec,
         };
         if (p.truncated !== undefined) rec.truncated = p.truncated;
         sink.packet(rec);

@@ -80,7 +80,15 @@ const P_TRUNC = 44; // f64
 const P_BYTES = 52; // u32
 const P_TOPIC = 56; // u32: UTF-8 bytes of the resolved topic
 const P_VIOL = 60; // u32: UTF-8 bytes of the violations' JSON
-const P_FIXED = 64;
+// The completing segment's headers (PacketRecord ipTtl … tcpDeltaNsec; -1: unknown).
+const P_IP_TTL = 64; // i32
+const P_IP_LEN = 68; // i32
+const P_IP_FLAGS = 72; // i16
+const P_TCP_FLAGS = 74; // i16
+const P_TCP_LEN = 76; // i32
+const P_TCP_DSEC = 80; // f64
+const P_TCP_DNSEC = 88; // u32
+const P_FIXED = 92;
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -145,7 +153,9 @@ export class RingWriter {
   }
 
   open(conn: Connection): void {
-    this.json(T.OPEN, conn);
+    // Without the live header facts: the worker gets each packet's own copy of them with the packet.
+    const { segments: _live, ...plain } = conn;
+    this.json(T.OPEN, plain);
   }
 
   close(conn: Connection, end: ConnectionEnd): void {
@@ -198,6 +208,13 @@ export class RingWriter {
     dv.setUint32(at + P_BYTES, bytes.length);
     dv.setUint32(at + P_TOPIC, topic?.length ?? 0);
     dv.setUint32(at + P_VIOL, viol?.length ?? 0);
+    dv.setInt32(at + P_IP_TTL, rec.ipTtl ?? -1);
+    dv.setInt32(at + P_IP_LEN, rec.ipLength ?? -1);
+    dv.setInt16(at + P_IP_FLAGS, rec.ipFlags ?? -1);
+    dv.setInt16(at + P_TCP_FLAGS, rec.tcpFlags ?? -1);
+    dv.setInt32(at + P_TCP_LEN, rec.tcpLength ?? -1);
+    dv.setFloat64(at + P_TCP_DSEC, rec.tcpDeltaSec ?? 0);
+    dv.setUint32(at + P_TCP_DNSEC, rec.tcpDeltaNsec ?? 0);
     let p = at + P_FIXED;
     for (let i = 0; i < frames.length; i++, p += 8) dv.setFloat64(p, frames[i]!);
     u8.set(bytes, p);
@@ -300,6 +317,14 @@ export interface RingPacket {
   bytes: Uint8Array;
   resolvedTopic: string | undefined;
   violations: Violation[];
+  /** The completing segment's headers, as on the PacketRecord (-1: unknown). */
+  ipTtl: number;
+  ipLength: number;
+  ipFlags: number;
+  tcpFlags: number;
+  tcpLength: number;
+  tcpDeltaSec: number;
+  tcpDeltaNsec: number;
 }
 
 /** What the reader hands each message to, in the order the writer wrote them. */
@@ -427,6 +452,13 @@ function dispatch(h: RingHandler, u8: Uint8Array, dv: DataView, at: number, type
         bytes,
         resolvedTopic,
         violations,
+        ipTtl: dv.getInt32(at + P_IP_TTL),
+        ipLength: dv.getInt32(at + P_IP_LEN),
+        ipFlags: dv.getInt16(at + P_IP_FLAGS),
+        tcpFlags: dv.getInt16(at + P_TCP_FLAGS),
+        tcpLength: dv.getInt32(at + P_TCP_LEN),
+        tcpDeltaSec: dv.getFloat64(at + P_TCP_DSEC),
+        tcpDeltaNsec: dv.getUint32(at + P_TCP_DNSEC),
       });
       return;
     }

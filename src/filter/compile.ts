@@ -43,7 +43,7 @@ function compileNode(n: FilterNode): Predicate {
       const f = resolve(n.field, n.at);
       // A flag named our way (`retain`, `dup`, `cleanSession`) tests that it is set; a Wireshark name keeps
       // Wireshark's meaning (`mqtt.retain`: the field is there, whatever its value).
-      if (f.type === 'boolean' && f.name === n.field) return (s) => f.get(s) === true;
+      if (f.type === 'boolean' && f.name === n.field && f.wiresharkName !== true) return (s) => f.get(s) === true;
       return presence(f);
     }
     case 'compare': {

@@ -7,6 +7,7 @@ import { FILTER_FIELDS, type FieldScope, type FilterField } from './fields.js';
 const SCOPE_TITLE: Readonly<Record<FieldScope, string>> = {
   record: 'Every record',
   connection: 'The connection (on every record of it)',
+  segment: 'The IP and TCP headers (of the frame that completed the packet)',
   packet: 'The packet',
   property: 'MQTT 5.0 properties (of the packet)',
   finding: 'Findings',

@@ -38,7 +38,7 @@ export class Subject {
   facts: ConnFacts | null = null;
 }
 
-export type FieldScope = 'record' | 'connection' | 'packet' | 'property' | 'event' | 'finding';
+export type FieldScope = 'record' | 'connection' | 'segment' | 'packet' | 'property' | 'event' | 'finding';
 
 interface FieldBase {
   /** The name as in the NDJSON (or, for what the NDJSON has no key of its own, a name in the same style). */
@@ -53,6 +53,11 @@ interface FieldBase {
   readonly secret?: true;
   /** How field export writes the value when the plain number would not be exact (a time to the nanosecond). */
   readonly text?: (s: Subject) => string | undefined;
+  /**
+   * The name is Wireshark's own (ip.flags.df, tcp.flags.syn): a bare name keeps Wireshark's meaning, the field is
+   * there, as for the Wireshark aliases of our flags (use `tcp.flags.syn == 1` for "set").
+   */
+  readonly wiresharkName?: true;
 }
 
 export interface TsharkAlias {
@@ -216,16 +221,80 @@ function findingField(name: string, describe: string, pick: (v: Violation) => st
   }, [], values);
 }
 
-/** A flags byte exported as Wireshark shows it: 0x and two hex digits. */
-function hexByte(f: FilterField): FilterField {
+/** A flags field exported as Wireshark shows it: 0x and `digits` hex digits (two for a byte). */
+function hexByte(f: FilterField, digits = 2): FilterField {
   if (f.type !== 'number') return f;
   return {
     ...f,
     text: (s) => {
       const v = f.get(s);
-      return typeof v === 'number' ? `0x${v.toString(16).padStart(2, '0')}` : undefined;
+      return typeof v === 'number' ? `0x${v.toString(16).padStart(digits, '0')}` : undefined;
     },
   };
+}
+
+/** A fact of the completing segment's headers, absent (-1) on IPv6 for the ip.* ones and on records made by hand. */
+function known(v: number | undefined): number | undefined {
+  return v === undefined || v < 0 ? undefined : v;
+}
+
+/**
+ * The IP and TCP headers of the frame that completed the packet (PacketRecord's ipTtl … tcpDeltaSec, copied there from
+ * the TCP stage), by Wireshark's names: the columns the MQTTset and MQTT-IoT-IDS2020 scripts export besides mqtt.*.
+ * One flag bit per row of IP_FLAG_BITS and TCP_FLAG_BITS, with the older names Wireshark 3.x used where 4.0 renamed
+ * the bit (tcp.flags.ns is 4.0's tcp.flags.ae, tcp.flags.ecn its tcp.flags.ece).
+ */
+const IP_FLAG_BITS: readonly { name: string; mask: number; describe: string }[] = [
+  { name: 'ip.flags.rb', mask: 0x4, describe: 'the IPv4 reserved (evil) bit' },
+  { name: 'ip.flags.df', mask: 0x2, describe: 'IPv4 Don\'t Fragment' },
+  { name: 'ip.flags.mf', mask: 0x1, describe: 'IPv4 More Fragments' },
+];
+const TCP_FLAG_BITS: readonly { name: string; mask: number; describe: string; older?: string }[] = [
+  { name: 'tcp.flags.res', mask: 0xe00, describe: 'any of the 3 reserved TCP flag bits' },
+  { name: 'tcp.flags.ae', mask: 0x100, describe: 'TCP AE (Accurate ECN; the Nonce Sum bit, NS, in Wireshark 3.x)', older: 'tcp.flags.ns' },
+  { name: 'tcp.flags.cwr', mask: 0x80, describe: 'TCP CWR (Congestion Window Reduced)' },
+  { name: 'tcp.flags.ece', mask: 0x40, describe: 'TCP ECE (ECN-Echo)', older: 'tcp.flags.ecn' },
+  { name: 'tcp.flags.urg', mask: 0x20, describe: 'TCP URG' },
+  { name: 'tcp.flags.ack', mask: 0x10, describe: 'TCP ACK' },
+  { name: 'tcp.flags.push', mask: 0x08, describe: 'TCP PSH' },
+  { name: 'tcp.flags.reset', mask: 0x04, describe: 'TCP RST' },
+  { name: 'tcp.flags.syn', mask: 0x02, describe: 'TCP SYN' },
+  { name: 'tcp.flags.fin', mask: 0x01, describe: 'TCP FIN' },
+];
+
+const OF_SEGMENT = ' of the frame that completed the packet';
+
+function segmentFields(): FilterField[] {
+  const ws = (f: FilterField): FilterField => ({ ...f, wiresharkName: true });
+  const ipFlags = (s: Subject): number | undefined => known(s.rec?.ipFlags);
+  const tcpFlags = (s: Subject): number | undefined => known(s.rec?.tcpFlags);
+  return [
+    ws(num('ip.ttl', 'segment', `the IPv4 Time to Live${OF_SEGMENT}`, (s) => known(s.rec?.ipTtl))),
+    ws(num('ip.len', 'segment', `the IPv4 total length${OF_SEGMENT}`, (s) => known(s.rec?.ipLength))),
+    ws(num('ip.proto', 'segment', `the IPv4 protocol${OF_SEGMENT} (6: TCP, the only one carrying MQTT here)`, (s) => (known(s.rec?.ipTtl) === undefined ? undefined : 6))),
+    ws(hexByte(num('ip.flags', 'segment', `the 3 IPv4 flag bits${OF_SEGMENT} (reserved, DF, MF), as a number`, ipFlags))),
+    ...IP_FLAG_BITS.map((b) => ws(bool(b.name, 'segment', b.describe + OF_SEGMENT, (s) => {
+      const v = ipFlags(s);
+      return v === undefined ? undefined : (v & b.mask) !== 0;
+    }))),
+    ws(hexByte(num('tcp.flags', 'segment', `the 12 TCP flag bits${OF_SEGMENT}`, tcpFlags), 4)),
+    ...TCP_FLAG_BITS.map((b) => ws(bool(b.name, 'segment', b.describe + OF_SEGMENT, (s) => {
+      const v = tcpFlags(s);
+      return v === undefined ? undefined : (v & b.mask) !== 0;
+    }, b.older !== undefined ? tshark(b.older) : []))),
+    ws(num('tcp.len', 'segment', `the TCP payload length${OF_SEGMENT} (its own bytes, not the packet's)`, (s) => known(s.rec?.tcpLength))),
+    ws({
+      ...num('tcp.time_delta', 'segment', `seconds since the previous frame of the TCP connection, either direction, to the frame that completed the packet (tshark needs -o tcp.calculate_timestamps:TRUE)`, (s) => {
+        const r = s.rec;
+        return r === null || r.tcpLength === undefined || r.tcpLength < 0 ? undefined : r.tcpDeltaSec! + r.tcpDeltaNsec! / 1e9;
+      }),
+      // Exported as tshark writes it: seconds and nine decimals, exact.
+      text: (s) => {
+        const r = s.rec;
+        return r === null || r.tcpLength === undefined || r.tcpLength < 0 ? undefined : `${r.tcpDeltaSec}.${String(r.tcpDeltaNsec).padStart(9, '0')}`;
+      },
+    }),
+  ];
 }
 
 const textDecoder = new TextDecoder();
@@ -386,6 +455,9 @@ export const FILTER_FIELDS: readonly FilterField[] = [
     const lv = levelOf(s);
     return lv === undefined ? undefined : VERSION_NAME[lv];
   }, [], ['3.1', '3.1.1', '5.0']),
+
+  // The frame's headers.
+  ...segmentFields(),
 
   // The packet.
   str('type', 'packet', 'the packet type by name (PUBLISH, CONNECT, …; RESERVED for 0 and 15 before 5.0)', (s) => s.rec?.decoded.typeName, [], TYPE_NAMES),

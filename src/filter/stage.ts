@@ -70,6 +70,8 @@ export class FilterStage implements TraceSink {
    * the connection, the summary notes how it ended), without being shown.
    */
   private readonly forget: (conn: Connection, end: ConnectionEnd) => void;
+  /** A packet the filter does not show, for what downstream keeps per connection from it (the text view's client id). */
+  private readonly unshown: (rec: PacketRecord) => void;
   private readonly facts = new ConnFactsTable();
   private readonly subject = new Subject();
   /** Records shown and not shown; packets shown (what --count prints and -c counts). */
@@ -80,10 +82,11 @@ export class FilterStage implements TraceSink {
   private readonly onLimit: () => void;
 
   /** `filter` null: every record matches (a packet limit alone). `limit`: packets to show at most (-c). */
-  constructor(filter: CompiledFilter | null, next: PacketSink, forget: (conn: Connection, end: ConnectionEnd) => void, limit = Infinity, onLimit: () => void = () => {}) {
+  constructor(filter: CompiledFilter | null, next: PacketSink, forget: (conn: Connection, end: ConnectionEnd) => void, limit = Infinity, onLimit: () => void = () => {}, unshown: (rec: PacketRecord) => void = () => {}) {
     this.test = filter?.test ?? (() => true);
     this.next = next;
     this.forget = forget;
+    this.unshown = unshown;
     this.limit = limit;
     this.onLimit = onLimit;
   }
@@ -126,6 +129,7 @@ export class FilterStage implements TraceSink {
       if (this.full) this.onLimit();
     } else {
       this.hidden++;
+      this.unshown(rec);
     }
   }
 

@@ -35,6 +35,18 @@ export interface PacketRecord {
   truncated?: number;
   /** Filled by the rules stage. */
   violations: Violation[];
+  /**
+   * The IP and TCP headers of the segment that completed the packet (its direction's latest segment with payload:
+   * src/tcp/types.ts SegmentFacts), copied as numbers, for field export and filters (ip.ttl, tcp.flags, tcp.len,
+   * tcp.time_delta); -1 where unknown (ip.* on IPv6). Not in the NDJSON. Absent on records made by hand.
+   */
+  ipTtl?: number;
+  ipLength?: number;
+  ipFlags?: number;
+  tcpFlags?: number;
+  tcpLength?: number;
+  tcpDeltaSec?: number;
+  tcpDeltaNsec?: number;
 }
 
 export type Severity = 'error' | 'warning' | 'note';
@@ -190,7 +202,25 @@ export class ConnectionDecoder implements StreamSink {
       levelInferred: !isConnect && (state.level === null || state.levelInferred),
       streamOffset: pkt.streamOffset,
       violations: [],
+      ipTtl: -1,
+      ipLength: -1,
+      ipFlags: -1,
+      tcpFlags: -1,
+      tcpLength: -1,
+      tcpDeltaSec: 0,
+      tcpDeltaNsec: 0,
     };
+    const seg = conn.segments;
+    if (seg !== undefined) {
+      const f = dir === 'c2s' ? seg.c2s : seg.s2c;
+      rec.ipTtl = f.ipTtl;
+      rec.ipLength = f.ipLength;
+      rec.ipFlags = f.ipFlags;
+      rec.tcpFlags = f.tcpFlags;
+      rec.tcpLength = f.tcpLength;
+      rec.tcpDeltaSec = f.deltaSec;
+      rec.tcpDeltaNsec = f.deltaNsec;
+    }
     // Added only to the rare cut packet: every other record keeps one shape, and no spread object is made per packet.
     if (pkt.truncated !== undefined) rec.truncated = pkt.truncated;
     this.next.packet(rec);

@@ -39,6 +39,10 @@ export class NetDecoder {
   private readonly v4Names = new Map<number, string>();
   /** The record being decoded, so helpers need not pass it around. */
   private rec!: CaptureRecord;
+  /** The IP header facts of the record being decoded, set by ipv4()/ipv6() for tcp() (-1: IPv6). */
+  private ipTtl = -1;
+  private ipLength = -1;
+  private ipFlags = -1;
 
   constructor(
     private readonly onEvent: (ev: NetEvent) => void,
@@ -173,9 +177,18 @@ export class NetDecoder {
         PROTO_TCP,
       );
       if (whole === null) return null;
+      this.setIpv4Header(d, off);
       return this.tcp(whole.data, 0, whole.data.length, whole.captured, 4, srcName, dstName);
     }
+    this.setIpv4Header(d, off);
     return this.tcp(d, off + ihl, claimedEnd, capturedEnd, 4, this.v4Name(src), this.v4Name(dst));
+  }
+
+  /** The IPv4 header facts the segment carries (ip.ttl, ip.len, ip.flags): of this frame's header, a fragment's too. */
+  private setIpv4Header(d: Uint8Array, off: number): void {
+    this.ipTtl = d[off + 8];
+    this.ipLength = (d[off + 2] << 8) | d[off + 3];
+    this.ipFlags = d[off + 6] >> 5;
   }
 
   private ipv6(off: number): TcpSegment | null {
@@ -199,6 +212,7 @@ export class NetDecoder {
     }
     const claimedEnd = off + 40 + payloadLen;
     const capturedEnd = claimedEnd < d.length ? claimedEnd : d.length;
+    this.ipTtl = this.ipLength = this.ipFlags = -1;
     return this.ipv6Chain(d, off + 40, claimedEnd, capturedEnd, nh, off + 8, true);
   }
 
@@ -309,6 +323,10 @@ export class NetDecoder {
       flags: buf[off + 13],
       payload: start < capturedEnd ? buf.subarray(start, capturedEnd) : EMPTY,
       payloadLength: claimedLen - doff,
+      ipTtl: this.ipTtl,
+      ipLength: this.ipLength,
+      ipFlags: this.ipFlags,
+      tcpFlags: ((buf[off + 12] & 0x0f) << 8) | buf[off + 13],
     };
   }
 

@@ -17,6 +17,15 @@ export interface TcpSegment {
   payload: Uint8Array;
   /** Payload length according to the IP header (>= payload.length; larger when the snaplen cut the frame). */
   payloadLength: number;
+  /**
+   * The IPv4 header's TTL, total length and flags (its top 3 bits: reserved, DF, MF, as Wireshark's ip.flags), -1 on
+   * IPv6; and all 12 TCP flag bits (reserved 3, AE/NS, CWR, ECE, then `flags`), Wireshark's tcp.flags. Only field
+   * export and filters read them (ip.ttl, tcp.flags.cwr, …); segments a test makes by hand may leave them out.
+   */
+  ipTtl?: number;
+  ipLength?: number;
+  ipFlags?: number;
+  tcpFlags?: number;
 }
 
 export const TCP_FIN = 0x01;

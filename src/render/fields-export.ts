@@ -1,7 +1,9 @@
 /**
  * Field export (`-T fields -e FIELD … -E …`, `--csv`): one row per MQTT packet, in tshark's conventions so that the
  * scripts built on `tshark -T fields -e mqtt.*` (the MQTTset and MQTT-IoT-IDS2020 datasets among them) work with our
- * rows: values of a field with several (a SUBSCRIBE's topic filters) joined by the aggregator (`,`), flags as 1/0,
+ * rows (their IP and TCP columns too, ip.ttl … tcp.time_delta: the headers of the frame that completed the packet,
+ * docs/filters.md lists both datasets' column sets): values of a field with several (a SUBSCRIBE's topic filters)
+ * joined by the aggregator (`,`), flags as 1/0,
  * bytes as plain hex, an absent field empty (and never quoted), `-E header=y` the field names as given. What differs
  * from tshark is on purpose and in docs/filters.md: rows are MQTT packets, not frames (two packets in one frame are
  * two rows), and values are made safe for a terminal and for CSV (control characters escaped as \n, \t, \xHH; a quote

@@ -128,6 +128,15 @@ export class Renderer implements TraceSink {
     }
   }
 
+  /**
+   * A packet a filter did not show (-Y): only what names the connection's later lines is kept, so a PUBLISH shown
+   * without its CONNECT still says which client sent it.
+   */
+  hidden(rec: PacketRecord): void {
+    const d = rec.decoded;
+    if (d.type === CONNECT && rec.dir === 'c2s' && d.clientId !== undefined) this.clientIds.set(rec.conn.id, d.clientId);
+  }
+
   close(conn: Connection, end?: ConnectionEnd): void {
     this.conns.delete(conn.id);
     this.clientIds.delete(conn.id);

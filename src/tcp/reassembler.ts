@@ -3,7 +3,7 @@ import { shardOfTuple } from './shard.js';
 import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, type TcpSegment } from '../net/types.js';
 import { seqDiff, seqGt, seqLt } from './seq.js';
 import { MAX_CONVERSATIONS, note, StreamNumbers, type Conversation } from './streams.js';
-import type { ConnectProbe, ConnectProber, Connection, ConnectionEnd, Direction, EndCause, HeldBytes, StreamEvent, StreamSink } from './types.js';
+import { unknownSegment, type ConnectProbe, type ConnectProber, type Connection, type ConnectionEnd, type Direction, type EndCause, type HeldBytes, type SegmentFacts, type StreamEvent, type StreamSink } from './types.js';
 
 /** MQTT over TLS: connections on it are delivered flagged `tls`, for the transport stage to unwrap. */
 export const MQTT_TLS_PORT = 8883;
@@ -170,6 +170,8 @@ class DirState {
   acksData = false;
   /** Where this direction's newest record in the shared history log starts (-1: none). */
   histLast = -1;
+  /** The headers of this direction's latest segment with payload: the Connection's `segments` (one object, rewritten). */
+  readonly facts: SegmentFacts = unknownSegment();
 }
 
 class ConnState {
@@ -204,6 +206,9 @@ class ConnState {
   ) {}
   /** Carried by TLS: a TLS port, or a ClientHello found by --auto. */
   tls = false;
+  /** The time of the connection's latest frame, either direction (for tcp.time_delta). */
+  lastSec = this.startSec;
+  lastNsec = this.startNsec;
 }
 
 /**
@@ -370,6 +375,7 @@ export class TcpReassembler {
       }
     } else {
       const dir: Direction = fromClient ? 'c2s' : 's2c';
+      this.noteHeaders(st, d, seg);
       if ((flags & (TCP_ACK | TCP_RST)) === TCP_ACK) {
         // The sender had received what it acknowledges before it sent this segment's bytes: settle the other
         // direction first, so a reply is never shown before the request it answers.
@@ -383,6 +389,31 @@ export class TcpReassembler {
     // still arrives; holes before a FIN are settled by the ACK of that FIN, or at the end of the capture.
     const done = st.mode === LIVE ? st.c2s.finDone && st.s2c.finDone : st.c2s.finSeen && st.s2c.finSeen;
     if (done || (flags & TCP_RST) !== 0) this.close(st, seg.frame, seg.timeSec, seg.timeNsec, (flags & TCP_RST) !== 0 ? 'rst' : 'fin');
+  }
+
+  /**
+   * The time since the connection's previous frame, and for a segment with payload its headers, into the direction's
+   * facts before its bytes are passed on: the packets they complete are stamped with them (tshark shows the headers
+   * of the frame in which a PDU was reassembled). Numbers only: nothing is allocated per segment.
+   */
+  private noteHeaders(st: ConnState, d: DirState, seg: TcpSegment): void {
+    let dSec = seg.timeSec - st.lastSec;
+    let dNsec = seg.timeNsec - st.lastNsec;
+    if (dNsec < 0) {
+      dNsec += 1e9;
+      dSec--;
+    }
+    st.lastSec = seg.timeSec;
+    st.lastNsec = seg.timeNsec;
+    if (seg.payloadLength === 0) return;
+    const f = d.facts;
+    f.ipTtl = seg.ipTtl ?? -1;
+    f.ipLength = seg.ipLength ?? -1;
+    f.ipFlags = seg.ipFlags ?? -1;
+    f.tcpFlags = seg.tcpFlags ?? seg.flags;
+    f.tcpLength = seg.payloadLength;
+    f.deltaSec = dSec;
+    f.deltaNsec = dNsec;
   }
 
   /** End of capture: every hole becomes a gap, then every connection is closed, in connection order. */
@@ -614,6 +645,7 @@ export class TcpReassembler {
       startNsec: st.startNsec,
       tls: st.tls,
       tcpStream: st.tshark === null ? null : st.tshark.stream,
+      segments: { c2s: st.c2s.facts, s2c: st.s2c.facts },
     };
     this.nextId += this.shardCount;
     st.conn = conn;

@@ -33,6 +33,35 @@ export interface Connection {
    * `tcp.stream eq N` in Wireshark; null past the numbering table's bound.
    */
   tcpStream: number | null;
+  /**
+   * The IP and TCP header facts of each direction's latest segment with payload (set by the TCP stage before it
+   * passes that segment's bytes on): the MQTT stage copies them onto the packets the segment completes. Absent on
+   * connections made by hand (tests, `explain`).
+   */
+  readonly segments?: { readonly c2s: SegmentFacts; readonly s2c: SegmentFacts };
+}
+
+/**
+ * One direction's latest segment with payload, as Wireshark's fields name its headers (ip.ttl, ip.len, ip.flags,
+ * tcp.flags, tcp.len, tcp.time_delta). Numbers overwritten per segment, so no object is made per segment or packet.
+ */
+export interface SegmentFacts {
+  /** IPv4 TTL, total length and the 3 flag bits; -1 on IPv6 (or unknown). */
+  ipTtl: number;
+  ipLength: number;
+  ipFlags: number;
+  /** The 12 TCP flag bits; -1 unknown. */
+  tcpFlags: number;
+  /** The segment's payload length by its IP header (tcp.len). */
+  tcpLength: number;
+  /** Time since the previous frame of the connection, in either direction (tcp.time_delta; 0 for its first). */
+  deltaSec: number;
+  deltaNsec: number;
+}
+
+/** Facts before any segment: unknown. */
+export function unknownSegment(): SegmentFacts {
+  return { ipTtl: -1, ipLength: -1, ipFlags: -1, tcpFlags: -1, tcpLength: -1, deltaSec: 0, deltaNsec: 0 };
 }
 
 /** A stream layer of the transport stage. */

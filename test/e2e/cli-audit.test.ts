@@ -37,6 +37,33 @@ describe('mqtt-dissect audit', () => {
     expect(runCli(['audit', '--show-secrets', file]).stdout).toContain('hunter2');
   });
 
+  it('audit findings are no spec findings: never in `violations`, never counted by --fail-on or --report', () => {
+    const file = auditCapture();
+    const audit = (jsonLines(runCli(['audit', '--json', file]).stdout) as { kind: string; check?: string }[]).filter((r) => r.kind === 'audit');
+    expect(audit.length).toBeGreaterThanOrEqual(6);
+    const checks = new Set(audit.map((r) => r.check!));
+    // The read of the same capture: no record carries a finding, none of them is an audit check, the summary counts none.
+    const read = runCli(['--json', file]);
+    expect(read.status).toBe(0);
+    const records = jsonLines(read.stdout) as { violations?: { id: string }[] }[];
+    expect(records.length).toBeGreaterThan(5);
+    const ids = records.flatMap((r) => (r.violations ?? []).map((v) => v.id));
+    expect(ids.filter((id) => checks.has(id as never))).toEqual([]);
+    expect(ids).toEqual([]);
+    expect(runCli(['-Y', 'violation', '--count', file]).stdout).toBe('0\n');
+    for (const level of ['warning', 'error']) expect(runCli(['--fail-on', level, file]).status, level).toBe(0);
+    expect(runCli(['--fail-on-violation', file]).status).toBe(0);
+    // The CI reports: every rule passed or not exercised, no audit check among their ids.
+    const dir = mkdtempSync(join(tmpdir(), 'mqtt-dissect-audit-report-'));
+    const sarif = join(dir, 'r.sarif');
+    expect(runCli(['--report', 'sarif', sarif, '--fail-on', 'warning', file]).status).toBe(0);
+    const log = JSON.parse(readFileSync(sarif, 'utf8')) as { runs: { results: { ruleId: string; kind: string }[] }[] };
+    expect(log.runs[0]!.results.filter((r) => r.kind === 'fail')).toEqual([]);
+    expect(log.runs[0]!.results.filter((r) => checks.has(r.ruleId as never))).toEqual([]);
+    // And `audit` itself exits 0 with its findings: they are observations, not failures.
+    expect(runCli(['audit', file]).status).toBe(0);
+  });
+
   it('--list prints the table; usage errors exit 2; an unreadable capture exits 1', () => {
     const list = runCli(['audit', '--list']);
     expect(list.status).toBe(0);

@@ -14,7 +14,16 @@ import { tsharkAvailable } from '../builders/tshark.js';
 
 const run = promisify(execFile);
 
-const CAPTURES = ['real-v311-qos.pcap', 'real-v5-props.pcapng', 'real-v31-sll2.pcap', 'real-will-kill.pcapng', 'real-onenet-6002.pcap', 'seed-walkthrough.pcap', 'real-large-200k.pcap'];
+const CAPTURES = ['real-v311-qos.pcap', 'real-v5-props.pcapng', 'real-v31-sll2.pcap', 'real-will-kill.pcapng', 'real-onenet-6002.pcap', 'seed-walkthrough.pcap', 'real-large-200k.pcap', 'real-tls-mqttjs.pcapng'];
+
+/** The TLS captures decrypt in both tools with their key logs (captures/NAME.keys). */
+const KEYS: Readonly<Record<string, string>> = { 'real-tls-mqttjs.pcapng': 'real-tls-mqttjs.keys' };
+
+export const SEGMENT_FIELDS = [
+  'ip.ttl', 'ip.len', 'ip.proto', 'ip.flags', 'ip.flags.df', 'ip.flags.mf', 'ip.flags.rb', 'tcp.flags', 'tcp.flags.res',
+  'tcp.flags.ae', 'tcp.flags.cwr', 'tcp.flags.ece', 'tcp.flags.urg', 'tcp.flags.ack', 'tcp.flags.push', 'tcp.flags.reset',
+  'tcp.flags.syn', 'tcp.flags.fin', 'tcp.time_delta', 'tcp.len',
+];
 
 /** The MQTT columns of the MQTTset feature list, then further names people export. */
 const FIELDS = [
@@ -25,6 +34,10 @@ const FIELDS = [
   'mqtt.suback.qos', 'mqtt.ver', 'mqtt.willmsg', 'mqtt.willmsg_len', 'mqtt.willtopic', 'mqtt.willtopic_len',
   'mqtt.topic', 'mqtt.topic_len', 'mqtt.clientid', 'mqtt.clientid_len', 'mqtt.username', 'mqtt.username_len', 'mqtt.passwd',
   'mqtt.passwd_len', 'mqtt.hdr_reserved', 'ip.src', 'ip.dst', 'tcp.srcport', 'tcp.dstport', 'frame.time_epoch',
+  // The IP and TCP columns of MQTTset (tcp.flags, tcp.time_delta, tcp.len) and of MQTT-IoT-IDS2020's feature
+  // extraction, by Wireshark 4.0's names (its tcp.flags.ns is 4.0's tcp.flags.ae, its tcp.flags.ecn 4.0's
+  // tcp.flags.ece): the headers of the frame that completed the packet, as tshark shows them for a reassembled PDU.
+  ...SEGMENT_FIELDS,
 ];
 
 const EMPTY_PAYLOAD = 'tshark writes <MISSING> for a PUBLISH with an empty payload; we write an empty value';
@@ -59,8 +72,9 @@ describe.skipIf(!tsharkAvailable())('-T fields prints what tshark -T fields prin
   for (const capture of CAPTURES) {
     it(capture, async () => {
       const args = FIELDS.flatMap((f) => ['-e', f]);
-      const { stdout } = await run('tshark', ['-r', `${ROOT}/captures/${capture}`, '-d', 'tcp.port==6002,mqtt', '-Y', 'mqtt', '-T', 'fields', '-e', 'frame.number', ...args], { encoding: 'utf8', maxBuffer: 64 << 20 });
-      const ours = runCli(['-T', 'fields', '-e', 'frame.number', ...args, `captures/${capture}`]);
+      const keys = KEYS[capture];
+      const { stdout } = await run('tshark', ['-r', `${ROOT}/captures/${capture}`, '-o', 'tcp.calculate_timestamps:TRUE', ...(keys !== undefined ? ['-o', `tls.keylog_file:${ROOT}/captures/${keys}`] : []), '-d', 'tcp.port==6002,mqtt', '-Y', 'mqtt', '-T', 'fields', '-e', 'frame.number', ...args], { encoding: 'utf8', maxBuffer: 64 << 20 });
+      const ours = runCli(['-T', 'fields', '-e', 'frame.number', ...args, ...(keys !== undefined ? ['--tls-keylog', `captures/${keys}`] : []), `captures/${capture}`]);
       expect(ours.status, ours.stderr).toBe(0);
       const theirs = byFrame(stdout);
       const mine = byFrame(ours.stdout);

@@ -23,6 +23,8 @@ const FILTERS = [
   'mqtt.conflag.cleansess == 1', 'mqtt.msgid == 1', 'mqtt.len > 20', 'mqtt.conack.val == 0', 'mqtt.ver == 5',
   'mqtt.property.topic_alias', 'mqtt.sub.qos == 2', 'mqtt.subscription_options_qos == 1', 'mqtt.suback.qos == 128',
   'mqtt.msgtype == 8 || mqtt.msgtype == 10', 'tcp.port == 1883 && mqtt.msgtype == 12', '!(mqtt.msgtype == 3) && mqtt.len < 3',
+  // The headers of the frame (of the one that completed the packet, for us).
+  'mqtt.msgtype && tcp.len > 40', 'mqtt.msgtype == 3 && tcp.flags.push == 1 && ip.ttl == 64 && ip.flags.df == 1',
 ];
 
 const EXPECTED: Readonly<Record<string, string>> = {
