@@ -4,7 +4,7 @@
  */
 import { describe, expect, test } from 'vitest';
 import { ack, connack, connect, publish, suback, subscribe, unsuback, unsubscribe, type Level } from './builders/mqtt-bytes.js';
-import { Broker, brokenSession, login, noLocalScenario, qosDeliveryScenario, retainHandlingScenario, sub, unsubackScenario } from './builders/sessions-harness.js';
+import { Broker, brokenSession, expiryScenario, login, noLocalScenario, qosDeliveryScenario, retainHandlingScenario, sub, unsubackScenario } from './builders/sessions-harness.js';
 
 const has = (b: Broker, spec: string, id: string): boolean => b.ids().includes(`${spec} ${id}`);
 
@@ -228,6 +228,35 @@ describe('after the UNSUBACK, no new message through the removed subscription', 
   test('published about when the UNSUBACK went out (it may have been queued), or subscribed again: no finding', () => {
     expect(scenario(4, 1.2, false).ids()).toEqual([]);
     expect(scenario(4, 3, true).ids()).toEqual([]);
+  });
+});
+
+describe('5.0 Message Expiry: reduced by the time the broker held the message', () => {
+  test('the published interval forwarded unchanged after 10 s, or left out: MQTT-3.3.2-6', () => {
+    expect(expiryScenario(60, 10, 60).ids()).toEqual(['5.0 MQTT-3.3.2-6']);
+    expect(expiryScenario(60, 10, null).ids()).toEqual(['5.0 MQTT-3.3.2-6']);
+    // Reduced by too much is as wrong as not reduced.
+    expect(expiryScenario(60, 10, 47).ids()).toEqual(['5.0 MQTT-3.3.2-6']);
+    expect(expiryScenario(60, 10, 50).ids()).toEqual([]);
+  });
+  test('whole seconds: up to 1 s either way is the broker\'s rounding, not a finding', () => {
+    expect(expiryScenario(60, 10.6, 50).ids()).toEqual([]);
+    expect(expiryScenario(60, 10.4, 49).ids()).toEqual([]);
+    expect(expiryScenario(60, 0.002, 60).ids()).toEqual([]);
+    expect(expiryScenario(60, 10, 51).ids()).toEqual([]);
+    expect(expiryScenario(60, 10, 52).ids()).toEqual(['5.0 MQTT-3.3.2-6']);
+  });
+  test('delivered after the interval passed: MQTT-3.3.2-5 (and not also MQTT-3.3.2-6)', () => {
+    expect(expiryScenario(5, 10, 0).ids()).toEqual(['5.0 MQTT-3.3.2-5']);
+    expect(expiryScenario(5, 5.5, 0).ids()).toEqual([]);
+  });
+  test('only on deliveries traced to their publish: nothing for a copy no PUBLISH of the capture explains', () => {
+    const b = new Broker();
+    login(b, 0, 'sub', 0, { level: 5 });
+    sub(b, 0, { topic: 'alerts/#', qos: 0 }, 0, 0.01, 5);
+    b.s(0, publish({ level: 5, topic: 'alerts/fire', payload: 'smoke in hall B' }), 20);
+    b.finish(21);
+    expect(b.ids()).toEqual([]);
   });
 });
 

@@ -48,7 +48,7 @@ export const AREA_TYPES: Readonly<Record<string, number>> = {
   'CONNECT': bit(CONNECT, CONNACK), 'CONNACK': bit(CONNACK), 'CONNECT/CONNACK': bit(CONNECT, CONNACK), 'SESSION': bit(CONNECT, CONNACK),
   // The Will (src/sessions/will.ts): judged at the close of a connection whose CONNECT carried one.
   'WILL': bit(CONNECT),
-  'PUBLISH': bit(PUBLISH), 'RETAIN': bit(PUBLISH), 'TOPIC-ALIAS': bit(PUBLISH), 'FLOW-CONTROL': bit(PUBLISH),
+  'PUBLISH': bit(PUBLISH), 'RETAIN': bit(PUBLISH), 'EXPIRY': bit(PUBLISH), 'TOPIC-ALIAS': bit(PUBLISH), 'FLOW-CONTROL': bit(PUBLISH),
   'TOPIC': bit(CONNECT, PUBLISH, SUBSCRIBE, UNSUBSCRIBE),
   'PUBACK': bit(PUBACK), 'PUBREC': bit(PUBREC), 'PUBREL': bit(PUBREL), 'PUBCOMP': bit(PUBCOMP),
   'QOS-FLOW': bit(PUBLISH) | ACKS, 'ORDERING': bit(PUBLISH, SUBACK, UNSUBACK) | ACKS,

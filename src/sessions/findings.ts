@@ -34,6 +34,10 @@ export const X = {
   retainHandling2: rule('5.0', 'MQTT-3.3.1-11'),
   /** After the UNSUBACK, no new message through the subscription it removed. */
   afterUnsuback: pair('MQTT-3.10.4-2', 'MQTT-3.10.4-2'),
+  /** 5.0: a delivery carries the published Message Expiry Interval less the seconds the broker held the message. */
+  expiryReduced: rule('5.0', 'MQTT-3.3.2-6'),
+  /** 5.0: no delivery starts once the message's Message Expiry Interval has passed. */
+  expired: rule('5.0', 'MQTT-3.3.2-5'),
 } satisfies Record<string, RulePair | RuleEntry>;
 
 /** The Will audit (src/sessions/will.ts). */

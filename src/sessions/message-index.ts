@@ -26,6 +26,8 @@ export class MessageIndex {
   readonly hash: Uint32Array;
   readonly qos: Uint8Array;
   readonly retain: Uint8Array;
+  /** 5.0 Message Expiry Interval the publisher set, in seconds; -1 without one (5.0 MQTT-3.3.2-5/-6). */
+  readonly expiry: Float64Array;
   /** What the message holds in the index, in about bytes (its topic, ClientId and listed deliveries). */
   readonly bytes: Float64Array;
   readonly topic: string[];
@@ -58,6 +60,7 @@ export class MessageIndex {
     this.hash = new Uint32Array(capacity);
     this.qos = new Uint8Array(capacity);
     this.retain = new Uint8Array(capacity);
+    this.expiry = new Float64Array(capacity);
     this.bytes = new Float64Array(capacity);
     this.topic = new Array<string>(capacity).fill('');
     this.clientId = new Array<string | null>(capacity).fill(null);

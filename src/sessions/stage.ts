@@ -80,6 +80,11 @@ const EXPIRY_SLACK_SEC = 1;
 export const UNSUBACK_GRACE_SEC = 0.5;
 /** Removed subscriptions remembered per client (for MQTT-3.10.4-2); past it the oldest is forgotten. */
 const MAX_REMOVED = 64;
+/**
+ * Seconds a delivery's 5.0 Message Expiry Interval may differ from the published one less the time waited: brokers keep
+ * whole seconds (mosquitto stores the second the message expires and sends that less the current second).
+ */
+export const EXPIRY_ROUNDING_SEC = 1;
 /** 5.0 Session Expiry Interval 0xFFFFFFFF: the session does not expire. */
 const NEVER = 0xffffffff;
 
@@ -652,6 +657,7 @@ export class SessionsStage implements PacketSink {
     x.length[m] = d.payloadLength ?? 0;
     x.qos[m] = d.qos;
     x.retain[m] = d.retain ? 1 : 0;
+    x.expiry[m] = d.properties?.messageExpiryInterval ?? -1;
   }
 
   /** The index is full (by count or by bytes): the oldest messages leave it early; the first time is an event. */
@@ -721,6 +727,7 @@ export class SessionsStage implements PacketSink {
     // Counted listed or not: deliveredTo holds every receiver.
     this.listed(m, st.clientId);
     this.checkDelivery(rec, st, d, topic, m, first);
+    if (x.expiry[m]! >= 0) this.checkExpiry(rec, st, d, m, t, first);
     this.roomAfterListing(rec);
   }
 
@@ -800,6 +807,31 @@ export class SessionsStage implements PacketSink {
     if (d.retain && newest < x.t[m]! && !(lv === 5 && anyRap)) {
       const r = lv === 5 ? X.retainLive50 : X.retainLive311;
       rec.violations.push(violation(r, lv, `RETAIN=1 on a live delivery of ${from}: the subscription was granted before it was published`, 0, 1));
+    }
+  }
+
+  /**
+   * 5.0 Message Expiry on a delivery traced to a PUBLISH that set one: the delivery carries the published interval less
+   * the time the broker held the message (MQTT-3.3.2-6), and none starts after the interval passed (MQTT-3.3.2-5; a
+   * second copy on the connection, or one with DUP=1, may be the resend of one started in time: only a first one is judged). Brokers
+   * count whole seconds, so EXPIRY_ROUNDING_SEC either way is allowed; the subscriber's subscriptions do not matter.
+   */
+  private checkExpiry(rec: PacketRecord, st: ConnState, d: PublishPacket, m: number, t: number, first: boolean): void {
+    const x = this.idx;
+    if (st.level !== 5 || st.untraced > 0 || x.length[m]! < MIN_JUDGED_PAYLOAD) return;
+    const published = x.expiry[m]!;
+    const waited = t - x.t[m]!;
+    const held = `${waited.toFixed(3)} s after the message of frame ${x.frame[m]} was published with a Message Expiry Interval of ${published} s`;
+    if (waited > published + EXPIRY_ROUNDING_SEC) {
+      if (first && !d.dup) rec.violations.push(violation(X.expired, 5, `delivered ${held}: it had expired`));
+      return;
+    }
+    const got = d.properties?.messageExpiryInterval;
+    const expected = Math.max(0, published - waited);
+    if (got === undefined) {
+      rec.violations.push(violation(X.expiryReduced, 5, `no Message Expiry Interval on a delivery ${held} (expected about ${expected.toFixed(0)} s)`));
+    } else if (Math.abs(got - expected) > EXPIRY_ROUNDING_SEC) {
+      rec.violations.push(violation(X.expiryReduced, 5, `Message Expiry Interval ${got} s on a delivery ${held}: expected ${published} s less the ${waited.toFixed(3)} s it waited, about ${expected.toFixed(0)} s`));
     }
   }
 

@@ -220,3 +220,20 @@ export function brokenSession(): Broker {
   login(b, 1, 'dev', 1, { clean: false, sp: true });
   return b;
 }
+
+/**
+ * 5.0: a message published at 1 s with a Message Expiry Interval of `published` s reaches a subscriber `waited` s later
+ * carrying `delivered` (null: no Message Expiry Interval): the Message Expiry scenario of the sessions tests and of the
+ * rules catalogue's cases.
+ */
+export function expiryScenario(published: number, waited: number, delivered: number | null): Broker {
+  const b = new Broker();
+  login(b, 0, 'sub', 0, { level: 5 });
+  sub(b, 0, { topic: 'alerts/#', qos: 1 }, 1, 0.01, 5);
+  login(b, 1, 'pub', 0, { level: 5 });
+  b.c(1, publish({ level: 5, topic: 'alerts/fire', qos: 1, packetId: 3, properties: [['messageExpiryInterval', published]], payload: 'smoke in hall B' }), 1);
+  const properties: Prop[] = delivered === null ? [] : [['messageExpiryInterval', delivered]];
+  b.s(0, publish({ level: 5, topic: 'alerts/fire', qos: 1, packetId: 4, properties, payload: 'smoke in hall B' }), 1 + waited);
+  b.finish(2 + waited);
+  return b;
+}
