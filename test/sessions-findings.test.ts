@@ -4,7 +4,7 @@
  */
 import { describe, expect, test } from 'vitest';
 import { ack, connack, connect, publish, suback, subscribe, unsuback, unsubscribe, type Level } from './builders/mqtt-bytes.js';
-import { Broker, brokenSession, expiryScenario, login, noLocalScenario, qosDeliveryScenario, retainHandlingScenario, sub, unsubackScenario } from './builders/sessions-harness.js';
+import { Broker, brokenSession, expiryScenario, login, noLocalScenario, qosDeliveryScenario, retainHandlingScenario, sub, subIdScenario, unsubackScenario } from './builders/sessions-harness.js';
 
 const has = (b: Broker, spec: string, id: string): boolean => b.ids().includes(`${spec} ${id}`);
 
@@ -260,6 +260,37 @@ describe('5.0 Message Expiry: reduced by the time the broker held the message', 
   });
 });
 
+describe('5.0 Subscription Identifiers: those of the matching subscriptions, and no others', () => {
+  const two: [string, number][] = [['meter/#', 1], ['meter/+', 2]];
+  test('one matching subscription, another identifier on the copy: MQTT-3.3.4-4', () => {
+    expect(subIdScenario([['meter/#', 7]], 'meter/a', [[8]]).ids()).toEqual(['5.0 MQTT-3.3.4-4']);
+    // The identifier of a subscription that does not match the topic.
+    expect(subIdScenario([['meter/#', 7], ['other/#', 8]], 'meter/a', [[8]]).ids()).toEqual(['5.0 MQTT-3.3.4-4']);
+    expect(subIdScenario([['meter/#', 7]], 'meter/a', [[7]]).ids()).toEqual([]);
+    // A copy with none is the rules stage's MQTT-3.3.4-3, not this stage's.
+    expect(subIdScenario([['meter/#', 7]], 'meter/a', [[]]).ids()).toEqual([]);
+  });
+  test('one copy for two subscriptions: both identifiers, in any order; one missing: MQTT-3.3.4-4', () => {
+    expect(subIdScenario(two, 'meter/a', [[1, 2]]).ids()).toEqual([]);
+    expect(subIdScenario(two, 'meter/a', [[2, 1]]).ids()).toEqual([]);
+    expect(subIdScenario([...two, ['meter/a', 3]], 'meter/a', [[1, 3]]).ids()).toEqual(['5.0 MQTT-3.3.4-4']);
+    expect(subIdScenario(two, 'meter/a', [[1, 9]]).ids()).toEqual(['5.0 MQTT-3.3.4-4']);
+  });
+  test('a copy per subscription, each with its own identifier; one with a foreign one: MQTT-3.3.4-5', () => {
+    expect(subIdScenario(two, 'meter/a', [[1], [2]]).ids()).toEqual([]);
+    expect(subIdScenario(two, 'meter/a', [[1], [9]]).ids()).toEqual(['5.0 MQTT-3.3.4-5']);
+    // One copy of the two so far: not judged (its other copy may follow).
+    expect(subIdScenario(two, 'meter/a', [[1]]).ids()).toEqual([]);
+    // A subscription without an identifier beside one with: its copy carries the one there is.
+    expect(subIdScenario([['meter/#', 0], ['meter/+', 5]], 'meter/a', [[5]]).ids()).toEqual([]);
+  });
+  test('a shared subscription\'s copy is its own: the plain subscription\'s identifier may be on another copy', () => {
+    expect(subIdScenario([['$share/g/meter/#', 1], ['meter/+', 2]], 'meter/a', [[1]]).ids()).toEqual([]);
+    expect(subIdScenario([['$share/g/meter/#', 1], ['meter/+', 2], ['meter/a', 3]], 'meter/a', [[2, 3], [1]]).ids()).toEqual([]);
+    expect(subIdScenario([['$share/g/meter/#', 1], ['meter/+', 2]], 'meter/a', [[1, 4]]).ids()).toEqual(['5.0 MQTT-3.3.4-4']);
+  });
+});
+
 describe('message tracing', () => {
   test('the same payload from two publishers at once is ambiguous, said so, not attributed', () => {
     const b = new Broker();
@@ -302,6 +333,13 @@ describe('message tracing', () => {
       b.finish(3);
       expect(b.messages.map((m) => m.topic), `undelivered: ${undelivered}`).toEqual(undelivered ? ['x', 'y'] : ['x']);
     }
+  });
+  test('a further copy to a client that already got the message is traced to it, and its deliveries still judged', () => {
+    const b = subIdScenario([['meter/#', 1], ['meter/+', 2]], 'meter/a', [[1], [2]]);
+    expect(b.messages[0]!.deliveries.map((d) => d.conn)).toEqual([0, 0]);
+    // A later message to the same subscriber is still judged (the copy did not make it untraced).
+    const c = subIdScenario([['meter/#', 1], ['meter/+', 2]], 'meter/a', [[1], [2], [9]]);
+    expect(c.ids()).toEqual(['5.0 MQTT-3.3.4-5']);
   });
   test('a different payload on the same topic is another message', () => {
     const b = new Broker();

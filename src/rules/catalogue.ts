@@ -175,7 +175,7 @@ const IMPLEMENTED_50 = [
 
 const ACROSS_50 = ['MQTT-3.1.4-3', 'MQTT-3.2.2-3', 'MQTT-3.3.1-12', 'MQTT-3.3.4-2', 'MQTT-4.6.0-1', 'MQTT-3.8.3-3', 'MQTT-3.10.4-2',
   'MQTT-3.1.2-8', 'MQTT-3.1.3-9', 'MQTT-3.14.4-3', // the Will (src/sessions/will.ts)
-  'MQTT-3.3.1-10', 'MQTT-3.3.1-11', 'MQTT-3.3.2-5', 'MQTT-3.3.2-6'];
+  'MQTT-3.3.1-10', 'MQTT-3.3.1-11', 'MQTT-3.3.2-5', 'MQTT-3.3.2-6', 'MQTT-3.3.4-4', 'MQTT-3.3.4-5'];
 
 /** Keys of the rules the sessions stage checks (they are evaluated only when it runs). */
 export const SESSIONS_STAGE_KEYS: ReadonlySet<string> = new Set([...ACROSS_311.map((id) => `3.1.1|${id}`), ...ACROSS_50.map((id) => `5.0|${id}`)]);
@@ -286,8 +286,6 @@ const WHY: Record<string, string> = {
   '5.0|MQTT-3.3.2-10': 'whether the client accepts an alias is internal (a DISCONNECT 0x94 would only hint at it)',
   '5.0|MQTT-3.3.2-11': COVERED('MQTT-3.1.2-26'),
   '5.0|MQTT-3.3.2-12': 'whether the server accepts an alias is internal (a DISCONNECT 0x94 would only hint at it)',
-  '5.0|MQTT-3.3.4-4': 'whether the server sent one copy or several is not decidable from one PUBLISH; a PUBLISH with none of the expected identifiers is MQTT-3.3.4-3',
-  '5.0|MQTT-3.3.4-5': 'whether the server sent one copy or several is not decidable from one PUBLISH; a PUBLISH with none of the expected identifiers is MQTT-3.3.4-3',
   '5.0|MQTT-3.8.4-5': 'a second SUBACK for one SUBSCRIBE has no request in flight and is reported as MQTT-3.8.4-2',
   '5.0|MQTT-3.8.4-7': COVERED('MQTT-3.9.3-2 (SUBACK codes from the table) and MQTT-3.9.3-1'),
   '5.0|MQTT-3.10.4-1': 'the server\'s subscription store is internal',

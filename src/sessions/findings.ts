@@ -36,6 +36,10 @@ export const X = {
   afterUnsuback: pair('MQTT-3.10.4-2', 'MQTT-3.10.4-2'),
   /** 5.0: a delivery carries the published Message Expiry Interval less the seconds the broker held the message. */
   expiryReduced: rule('5.0', 'MQTT-3.3.2-6'),
+  /** 5.0: a single copy for several matching subscriptions carries the Subscription Identifiers of all of them. */
+  subIdsAll: rule('5.0', 'MQTT-3.3.4-4'),
+  /** 5.0: each of several copies carries the Subscription Identifier of its own matching subscription. */
+  subIdOwn: rule('5.0', 'MQTT-3.3.4-5'),
   /** 5.0: no delivery starts once the message's Message Expiry Interval has passed. */
   expired: rule('5.0', 'MQTT-3.3.2-5'),
 } satisfies Record<string, RulePair | RuleEntry>;

@@ -144,6 +144,8 @@ interface Sub {
   existed: boolean;
   /** Capture time of the SUBACK that granted it (messages published after it are live deliveries). */
   since: number;
+  /** 5.0 Subscription Identifier of the SUBSCRIBE that made it; 0 without one (identifiers start at 1). */
+  subId: number;
 }
 
 interface Client {
@@ -155,6 +157,8 @@ interface Client {
   redeliveries: number;
   /** By the filter as subscribed ($share/ prefix included: a shared and a plain subscription are two). */
   subs: Map<string, Sub>;
+  /** How many of `subs` have a Subscription Identifier: deliveries of a client without any skip that check. */
+  withIds: number;
   /** Subscriptions an UNSUBACK removed, by filter as subscribed: the filter ($share/ removed) and the UNSUBACK's time. */
   removed: Map<string, { filter: string; at: number }> | null;
   /** Every subscription the broker holds for the client is known (its session began in the capture). */
@@ -169,6 +173,8 @@ interface Client {
 
 interface Pending {
   filters: { topic: string; noLocal: boolean; rap: boolean; rh: number; qos: number }[];
+  /** The SUBSCRIBE's Subscription Identifier (it applies to every filter of the packet); 0 without one. */
+  subId: number;
 }
 
 interface ConnState {
@@ -232,6 +238,9 @@ export class SessionsStage implements PacketSink {
   /** The Will audit: close records of connections with a Will wait there until it is decided. */
   private readonly wills: Wills;
   private observerBudget = OBSERVER_BUDGET;
+  /** Scratch lists of the Subscription Identifiers of a delivery's matching subscriptions (checkDelivery). */
+  private readonly idsAll: number[] = [];
+  private readonly idsPlain: number[] = [];
 
   constructor(next: TraceSink, opts: SessionsOptions = {}) {
     this.next = next;
@@ -445,7 +454,7 @@ export class SessionsStage implements PacketSink {
       }
       return null;
     }
-    c = { id, connections: [], connected: 0, takeovers: 0, redeliveries: 0, subs: new Map(), removed: null, complete: false, live: new Set(), last: null, carried: null };
+    c = { id, connections: [], connected: 0, takeovers: 0, redeliveries: 0, subs: new Map(), withIds: 0, removed: null, complete: false, live: new Set(), last: null, carried: null };
     this.clients.set(id, c);
     return c;
   }
@@ -534,7 +543,11 @@ export class SessionsStage implements PacketSink {
     if (d.packetId === undefined || d.subscriptions === undefined) return;
     const st = this.state(rec.conn);
     // Bounded by the 16-bit packet id space.
-    st.subscribes.set(d.packetId, { filters: d.subscriptions.map((s) => ({ topic: s.topic, noLocal: s.noLocal === true, rap: s.retainAsPublished === true, rh: s.retainHandling ?? 0, qos: s.qos })) });
+    const sid = d.properties?.subscriptionIdentifier;
+    st.subscribes.set(d.packetId, {
+      filters: d.subscriptions.map((s) => ({ topic: s.topic, noLocal: s.noLocal === true, rap: s.retainAsPublished === true, rh: s.retainHandling ?? 0, qos: s.qos })),
+      subId: typeof sid === 'number' ? sid : 0,
+    });
   }
 
   private onSuback(rec: PacketRecord, d: SubackPacket): void {
@@ -560,7 +573,10 @@ export class SessionsStage implements PacketSink {
         client.complete = false;
         continue;
       }
-      client.subs.set(f.topic, { filter: stripShare(f.topic), share: shareName(f.topic), granted: code, noLocal: f.noLocal, rap: f.rap, rh: f.rh, existed: prev !== undefined, since: t });
+      // A SUBSCRIBE to a filter the client has replaces the subscription, its Subscription Identifier included.
+      if (prev !== undefined && prev.subId > 0) client.withIds--;
+      if (p.subId > 0) client.withIds++;
+      client.subs.set(f.topic, { filter: stripShare(f.topic), share: shareName(f.topic), granted: code, noLocal: f.noLocal, rap: f.rap, rh: f.rh, existed: prev !== undefined, since: t, subId: p.subId });
       client.removed?.delete(f.topic);
     }
   }
@@ -583,6 +599,7 @@ export class SessionsStage implements PacketSink {
       const gone = st.client.subs.get(topic);
       if ((code === undefined || code < 0x80) && gone !== undefined) {
         st.client.subs.delete(topic);
+        if (gone.subId > 0) st.client.withIds--;
         const t = seconds(rec.timeSec, rec.timeNsec);
         this.ended1(st.client, topic, gone, t);
         const removed = (st.client.removed ??= new Map());
@@ -631,6 +648,7 @@ export class SessionsStage implements PacketSink {
     for (const f of client.subs.keys()) this.allFilterChars -= f.length;
     this.allSubs -= client.subs.size;
     client.subs.clear();
+    client.withIds = 0;
     client.removed = null;
   }
 
@@ -696,11 +714,13 @@ export class SessionsStage implements PacketSink {
         this.delivered--;
         return;
       }
-      this.unmatched++;
-      st.untraced++;
-      return;
-    }
-    if (mixed) {
+      m = this.copyOf(hash, length, topic, who);
+      if (m === NONE) {
+        this.unmatched++;
+        st.untraced++;
+        return;
+      }
+    } else if (mixed) {
       // Publishers on several connections sent this topic and payload: which one this delivery is cannot be told.
       for (let c = m; c !== NONE; c = x.next(c)) {
         if (!this.candidate(c, hash, length, topic, who)) continue;
@@ -715,7 +735,8 @@ export class SessionsStage implements PacketSink {
       this.roomAfterListing(rec);
       return;
     }
-    // One publisher: its messages on one topic reach a subscriber in the order it sent them (Ordered Topic), so the earliest.
+    // One publisher: its messages on one topic reach a subscriber in the order it sent them (Ordered Topic), so the
+    // earliest; or a further copy of one already delivered to this client (copyOf).
     let to = x.deliveredTo[m];
     if (to === null || to === undefined) x.deliveredTo[m] = to = new Set();
     to.add(who);
@@ -729,6 +750,22 @@ export class SessionsStage implements PacketSink {
     this.checkDelivery(rec, st, d, topic, m, first);
     if (x.expiry[m]! >= 0) this.checkExpiry(rec, st, d, m, t, first);
     this.roomAfterListing(rec);
+  }
+
+  /**
+   * The message a delivery no undelivered message explains is a further copy of: the newest indexed one with this topic
+   * and payload already delivered to `who`, when one publisher sent all such (a copy per overlapping subscription,
+   * 5.0 MQTT-3.3.4-5, or a resend); NONE otherwise (the delivery is then untraced).
+   */
+  private copyOf(hash: number, length: number, topic: string, who: string): number {
+    const x = this.idx;
+    let m = NONE;
+    for (let c = x.first(hash); c !== NONE; c = x.next(c)) {
+      if (x.hash[c] !== hash || x.length[c] !== length || x.topic[c] !== topic || x.deliveredTo[c]?.has(who) !== true) continue;
+      if (m !== NONE && x.conn[c] !== x.conn[m]) return NONE;
+      m = c;
+    }
+    return m;
   }
 
   /** A delivery listed on a message: its cost to the index. */
@@ -758,6 +795,14 @@ export class SessionsStage implements PacketSink {
     /** Matching subscriptions granted after the message was published that allow a retained copy at subscribe time. */
     let retainedAllowed = 0;
     let rh: { sub: string; handling: number } | null = null;
+    // 5.0 Subscription Identifiers of the matching subscriptions (all, and the non-shared ones), gathered only when a
+    // subscription has one or the delivery carries one; the arrays are the stage's, reused.
+    const lv = st.level;
+    const ids = lv === 5 && (client.withIds > 0 || d.properties?.subscriptionIdentifier !== undefined);
+    const idsAll = this.idsAll;
+    const idsPlain = this.idsPlain;
+    if (ids) idsAll.length = idsPlain.length = 0;
+    let shared = 0;
     for (const [filter, s] of client.subs) {
       if (!topicMatches(s.filter, topic)) continue;
       // A No Local subscription takes no message of the client's own (5.0); the broker may skip it.
@@ -766,6 +811,11 @@ export class SessionsStage implements PacketSink {
         continue;
       }
       matching++;
+      if (s.share !== null) shared++;
+      if (ids && s.subId > 0) {
+        idsAll.push(s.subId);
+        if (s.share === null) idsPlain.push(s.subId);
+      }
       maxGranted = Math.max(maxGranted, s.granted);
       allowed |= 1 << Math.min(published, s.granted);
       newest = Math.max(newest, s.since);
@@ -775,7 +825,6 @@ export class SessionsStage implements PacketSink {
         else rh ??= { sub: filter, handling: s.rh };
       }
     }
-    const lv = st.level;
     if (matching === 0 && first) {
       if (ownNoLocal > 0 && lv === 5) {
         rec.violations.push(violation(X.noLocal, lv, `the client's own message (frame ${x.frame[m]}) delivered back to it, though every subscription of its that matches ${JSON.stringify(topic)} has No Local set`, 0, 1));
@@ -788,7 +837,9 @@ export class SessionsStage implements PacketSink {
       }
     }
     // No matching subscription is the rules stage's finding (MQTT-3.3.2-3), and above the granted QoS too (MQTT-3.8.4-6/-8).
-    if (matching === 0 || d.qos > maxGranted) return;
+    if (matching === 0) return;
+    if (ids) this.checkSubIds(rec, d, topic, m, matching, shared);
+    if (d.qos > maxGranted) return;
     const expected = Math.min(published, maxGranted);
     const from = `the message published at QoS ${published} in frame ${x.frame[m]}`;
     if (first && d.qos !== expected) {
@@ -813,17 +864,18 @@ export class SessionsStage implements PacketSink {
   /**
    * 5.0 Message Expiry on a delivery traced to a PUBLISH that set one: the delivery carries the published interval less
    * the time the broker held the message (MQTT-3.3.2-6), and none starts after the interval passed (MQTT-3.3.2-5; a
-   * second copy on the connection, or one with DUP=1, may be the resend of one started in time: only a first one is judged). Brokers
+   * second copy on the connection may be the resend of one started in time, so only the first is judged; a DUP=1 copy
+   * is a resend, and is not judged at all). Brokers
    * count whole seconds, so EXPIRY_ROUNDING_SEC either way is allowed; the subscriber's subscriptions do not matter.
    */
   private checkExpiry(rec: PacketRecord, st: ConnState, d: PublishPacket, m: number, t: number, first: boolean): void {
     const x = this.idx;
-    if (st.level !== 5 || st.untraced > 0 || x.length[m]! < MIN_JUDGED_PAYLOAD) return;
+    if (st.level !== 5 || st.untraced > 0 || d.dup || x.length[m]! < MIN_JUDGED_PAYLOAD) return;
     const published = x.expiry[m]!;
     const waited = t - x.t[m]!;
     const held = `${waited.toFixed(3)} s after the message of frame ${x.frame[m]} was published with a Message Expiry Interval of ${published} s`;
     if (waited > published + EXPIRY_ROUNDING_SEC) {
-      if (first && !d.dup) rec.violations.push(violation(X.expired, 5, `delivered ${held}: it had expired`));
+      if (first) rec.violations.push(violation(X.expired, 5, `delivered ${held}: it had expired`));
       return;
     }
     const got = d.properties?.messageExpiryInterval;
@@ -832,6 +884,36 @@ export class SessionsStage implements PacketSink {
       rec.violations.push(violation(X.expiryReduced, 5, `no Message Expiry Interval on a delivery ${held} (expected about ${expected.toFixed(0)} s)`));
     } else if (Math.abs(got - expected) > EXPIRY_ROUNDING_SEC) {
       rec.violations.push(violation(X.expiryReduced, 5, `Message Expiry Interval ${got} s on a delivery ${held}: expected ${published} s less the ${waited.toFixed(3)} s it waited, about ${expected.toFixed(0)} s`));
+    }
+  }
+
+  /**
+   * 5.0 Subscription Identifiers on a delivery, against the matching subscriptions (this.idsAll, this.idsPlain). The
+   * broker sends one copy carrying the identifiers of all of them (MQTT-3.3.4-4) or one copy per subscription carrying
+   * its own (MQTT-3.3.4-5), so: an identifier no matching subscription has is wrong either way (-4 when the copy can
+   * only be the single one: one matching subscription, or several identifiers on it; else -5); a copy with several
+   * identifiers stands for several subscriptions, so it is the single copy and lacks none of the non-shared ones' (a
+   * shared subscription's copy is its own). One identifier of several expected may be one of several copies, whose
+   * others are not awaited: not judged. A copy with none is MQTT-3.3.4-3, the rules stage's.
+   */
+  private checkSubIds(rec: PacketRecord, d: PublishPacket, topic: string, m: number, matching: number, shared: number): void {
+    const p = d.properties?.subscriptionIdentifier;
+    if (p === undefined) return;
+    const carried = typeof p === 'number' ? [p] : p;
+    if (carried.length === 0) return;
+    const all = this.idsAll;
+    const of = `a delivery of ${JSON.stringify(topic)} (the message of frame ${this.idx.frame[m]})`;
+    const theirs = all.length === 0 ? 'they have none' : `they have ${all.join(', ')}`;
+    for (const id of carried) {
+      if (all.includes(id)) continue;
+      const single = matching === 1 || carried.length > 1;
+      rec.violations.push(violation(single ? X.subIdsAll : X.subIdOwn, 5, `Subscription Identifier ${id} on ${of}, which none of the client's ${matching} matching subscription${matching === 1 ? '' : 's'} has (${theirs})`));
+      return;
+    }
+    if (carried.length < 2 || shared > 0) return;
+    const missing = this.idsPlain.filter((id) => !carried.includes(id));
+    if (missing.length > 0) {
+      rec.violations.push(violation(X.subIdsAll, 5, `${of} carries Subscription Identifiers ${carried.join(', ')}, so it is the one copy for several subscriptions, but not ${missing.join(', ')} of the other matching subscription${missing.length === 1 ? '' : 's'}`));
     }
   }
 

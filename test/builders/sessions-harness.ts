@@ -237,3 +237,25 @@ export function expiryScenario(published: number, waited: number, delivered: num
   b.finish(2 + waited);
   return b;
 }
+
+/**
+ * 5.0: a client subscribes to each filter of `subs` in its own SUBSCRIBE (with the Subscription Identifier given; 0:
+ * none), then a message on `topic` published at 1 s reaches it as one copy per entry of `copies`, each carrying those
+ * identifiers: the Subscription Identifier scenario of the sessions tests and of the rules catalogue's cases.
+ */
+export function subIdScenario(subs: readonly [filter: string, id: number][], topic: string, copies: readonly (readonly number[])[]): Broker {
+  const b = new Broker();
+  login(b, 0, 'sub', 0, { level: 5 });
+  subs.forEach(([filter, id], i) => {
+    const properties: Prop[] = id > 0 ? [['subscriptionIdentifier', id]] : [];
+    b.c(0, subscribe({ level: 5, packetId: i + 1, properties, subscriptions: [{ topic: filter, qos: 0 }] }), 0.01 + i * 0.01);
+    b.s(0, suback({ level: 5, packetId: i + 1, codes: [0] }), 0.015 + i * 0.01);
+  });
+  login(b, 1, 'pub', 0, { level: 5 });
+  b.c(1, publish({ level: 5, topic, payload: 'meter reading 42' }), 1);
+  copies.forEach((ids, i) => {
+    b.s(0, publish({ level: 5, topic, properties: ids.map((id): Prop => ['subscriptionIdentifier', id]), payload: 'meter reading 42' }), 1.001 + i * 0.001);
+  });
+  b.finish(2);
+  return b;
+}
