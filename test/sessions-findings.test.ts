@@ -4,7 +4,7 @@
  */
 import { describe, expect, test } from 'vitest';
 import { ack, connack, connect, publish, suback, subscribe, unsuback, unsubscribe, type Level } from './builders/mqtt-bytes.js';
-import { Broker, brokenSession, expiryScenario, login, noLocalScenario, qosDeliveryScenario, retainHandlingScenario, sub, subIdScenario, unsubackScenario } from './builders/sessions-harness.js';
+import { Broker, brokenSession, expiryScenario, login, noLocalScenario, qosDeliveryScenario, retainHandlingScenario, sharedScenario, sub, subIdScenario, unsubackScenario } from './builders/sessions-harness.js';
 
 const has = (b: Broker, spec: string, id: string): boolean => b.ids().includes(`${spec} ${id}`);
 
@@ -288,6 +288,19 @@ describe('5.0 Subscription Identifiers: those of the matching subscriptions, and
     expect(subIdScenario([['$share/g/meter/#', 1], ['meter/+', 2]], 'meter/a', [[1]]).ids()).toEqual([]);
     expect(subIdScenario([['$share/g/meter/#', 1], ['meter/+', 2], ['meter/a', 3]], 'meter/a', [[2, 3], [1]]).ids()).toEqual([]);
     expect(subIdScenario([['$share/g/meter/#', 1], ['meter/+', 2]], 'meter/a', [[1, 4]]).ids()).toEqual(['5.0 MQTT-3.3.4-4']);
+  });
+});
+
+describe('5.0 shared subscriptions: each message to one member', () => {
+  const SHARED = '5.0 5.0:4.8:shared-one-session';
+  test('two members of one group got the message: a warning naming both', () => {
+    const b = sharedScenario(false, false);
+    expect(b.all().map((v) => `${v.severity} ${v.spec} ${v.id}`)).toEqual([`warning ${SHARED}`]);
+    expect(b.all()[0]!.message).toMatch(/to "w2" here and to "w1" \(connection 0, frame \d+, still open\)/);
+  });
+  test('members of two groups each get it; after the first member\'s connection broke another may: no finding', () => {
+    expect(sharedScenario(true, false).ids()).toEqual([]);
+    expect(sharedScenario(false, true).ids()).toEqual([]);
   });
 });
 

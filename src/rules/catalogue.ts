@@ -97,6 +97,9 @@ const OWN_RULES: readonly OwnRule[] = [
     'An UNSUBSCRIBE was still without its UNSUBACK when the connection ended (MQTT-3.10.4-4).'],
   ['ALL:3.12.4:pingresp-missing', '3.1,3.1.1,5.0', 'PINGRESP', 'warning',
     'A PINGREQ was still without its PINGRESP when the connection ended (MQTT-3.12.4-1).'],
+  // Across connections (the sessions stage, src/sessions/findings.ts).
+  ['5.0:4.8:shared-one-session', '5.0', 'SHARED-SUB', 'warning',
+    'A message matching a Shared Subscription is sent to the client of one of the sessions attached to it (4.8, unnumbered): not to a second member while the first one\'s connection is open.'],
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -177,8 +180,13 @@ const ACROSS_50 = ['MQTT-3.1.4-3', 'MQTT-3.2.2-3', 'MQTT-3.3.1-12', 'MQTT-3.3.4-
   'MQTT-3.1.2-8', 'MQTT-3.1.3-9', 'MQTT-3.14.4-3', // the Will (src/sessions/will.ts)
   'MQTT-3.3.1-10', 'MQTT-3.3.1-11', 'MQTT-3.3.2-5', 'MQTT-3.3.2-6', 'MQTT-3.3.4-4', 'MQTT-3.3.4-5'];
 
+/** Our own rules (and unnumbered ones) the sessions stage checks. */
+const ACROSS_REF = ['5.0:4.8:shared-one-session'];
+
 /** Keys of the rules the sessions stage checks (they are evaluated only when it runs). */
-export const SESSIONS_STAGE_KEYS: ReadonlySet<string> = new Set([...ACROSS_311.map((id) => `3.1.1|${id}`), ...ACROSS_50.map((id) => `5.0|${id}`)]);
+export const SESSIONS_STAGE_KEYS: ReadonlySet<string> = new Set([
+  ...ACROSS_311.map((id) => `3.1.1|${id}`), ...ACROSS_50.map((id) => `5.0|${id}`), ...ACROSS_REF.map((id) => `ref|${id}`),
+]);
 
 const IMPLEMENTED_REF = [
   'ALL:2.2.3:rl-max-4-bytes', '3.1.1:2.2.3:rl-nonminimal', 'ALL:2.2.1:reserved-types', 'ALL:2.2.1:direction',
@@ -354,7 +362,7 @@ const IMPLEMENTED: ReadonlySet<string> = new Set([
   ...RFC6455_RULES.map(([id]) => `rfc6455|${id}`),
   ...[...IMPLEMENTED_311, ...ACROSS_311].map((id) => `3.1.1|${id}`),
   ...[...IMPLEMENTED_50, ...ACROSS_50].map((id) => `5.0|${id}`),
-  ...IMPLEMENTED_REF.map((id) => `ref|${id}`),
+  ...[...IMPLEMENTED_REF, ...ACROSS_REF].map((id) => `ref|${id}`),
 ]);
 
 function buildCatalogue(): RuleEntry[] {

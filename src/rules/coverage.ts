@@ -76,6 +76,8 @@ const RULE_TYPES: Readonly<Record<string, number>> = {
   'ref|5.0:3.3.2.3.2:pfi-utf8': bit(PUBLISH, CONNECT),
   // After a normal DISCONNECT no Will (src/sessions/will.ts): judged at the close of a connection whose CONNECT had one.
   '3.1.1|MQTT-3.14.4-3': bit(CONNECT), '5.0|MQTT-3.14.4-3': bit(CONNECT),
+  // A shared subscription's message to a second member (src/sessions/stage.ts): judged on the deliveries.
+  'ref|5.0:4.8:shared-one-session': bit(PUBLISH),
 };
 
 /** A rule of the report: a catalogue entry, or a TLS rule (src/rules/catalogue-tls.ts). */

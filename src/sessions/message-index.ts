@@ -10,6 +10,14 @@
  */
 import type { AmbiguousDelivery, Delivery } from './records.js';
 
+/** The first member of a shared subscription a message went to, and whether a second one was reported. */
+export interface SharedMember {
+  who: string;
+  conn: number;
+  frame: number;
+  said: boolean;
+}
+
 /** No slot: the end of a chain, an empty bucket. */
 export const NONE = -1;
 
@@ -35,6 +43,11 @@ export class MessageIndex {
   /** Null until the first entry (most messages of a one-side capture reach no one). */
   readonly deliveries: (Delivery[] | null)[];
   readonly ambiguous: (AmbiguousDelivery[] | null)[];
+  /**
+   * By shared subscription (`$share/{ShareName}/{filter}`), the first member the message was delivered to through it;
+   * null unless it was (5.0 4.8: one member per message).
+   */
+  readonly sharedTo: (Map<string, SharedMember> | null)[];
   /** Client keys (ClientId, or `#conn` without one) already delivered to; null before the first delivery. */
   readonly deliveredTo: (Set<string> | null)[];
   /** The next slot in the same hash bucket, in publish order. */
@@ -67,6 +80,7 @@ export class MessageIndex {
     this.deliveries = new Array<Delivery[] | null>(capacity).fill(null);
     this.ambiguous = new Array<AmbiguousDelivery[] | null>(capacity).fill(null);
     this.deliveredTo = new Array<Set<string> | null>(capacity).fill(null);
+    this.sharedTo = new Array<Map<string, SharedMember> | null>(capacity).fill(null);
     this.chain = new Int32Array(capacity).fill(NONE);
     // Twice as many buckets as slots: chains stay about one long.
     let buckets = 1;
@@ -101,6 +115,7 @@ export class MessageIndex {
     this.deliveries[slot] = null;
     this.ambiguous[slot] = null;
     this.deliveredTo[slot] = null;
+    this.sharedTo[slot] = null;
     this.chain[slot] = NONE;
     const b = hash & this.mask;
     const tail = this.bucketTail[b]!;
@@ -142,6 +157,7 @@ export class MessageIndex {
     this.deliveries[slot] = null;
     this.ambiguous[slot] = null;
     this.deliveredTo[slot] = null;
+    this.sharedTo[slot] = null;
   }
 
   /** The first slot (oldest) whose hash shares a bucket with `hash`; compare `hash[slot]` before using it. */

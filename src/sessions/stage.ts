@@ -803,6 +803,8 @@ export class SessionsStage implements PacketSink {
     const idsPlain = this.idsPlain;
     if (ids) idsAll.length = idsPlain.length = 0;
     let shared = 0;
+    /** The shared subscription (as subscribed: `$share/{ShareName}/{filter}`) among the matching ones, the last seen. */
+    let group: string | null = null;
     for (const [filter, s] of client.subs) {
       if (!topicMatches(s.filter, topic)) continue;
       // A No Local subscription takes no message of the client's own (5.0); the broker may skip it.
@@ -811,7 +813,10 @@ export class SessionsStage implements PacketSink {
         continue;
       }
       matching++;
-      if (s.share !== null) shared++;
+      if (s.share !== null) {
+        shared++;
+        group = filter;
+      }
       if (ids && s.subId > 0) {
         idsAll.push(s.subId);
         if (s.share === null) idsPlain.push(s.subId);
@@ -839,6 +844,8 @@ export class SessionsStage implements PacketSink {
     // No matching subscription is the rules stage's finding (MQTT-3.3.2-3), and above the granted QoS too (MQTT-3.8.4-6/-8).
     if (matching === 0) return;
     if (ids) this.checkSubIds(rec, d, topic, m, matching, shared);
+    // Through a shared subscription only when it is the one matching subscription (else the copy may be another's).
+    if (lv === 5 && first && matching === 1 && group !== null) this.checkShared(rec, st, group, m);
     if (d.qos > maxGranted) return;
     const expected = Math.min(published, maxGranted);
     const from = `the message published at QoS ${published} in frame ${x.frame[m]}`;
@@ -915,6 +922,28 @@ export class SessionsStage implements PacketSink {
     if (missing.length > 0) {
       rec.violations.push(violation(X.subIdsAll, 5, `${of} carries Subscription Identifiers ${carried.join(', ')}, so it is the one copy for several subscriptions, but not ${missing.join(', ')} of the other matching subscription${missing.length === 1 ? '' : 's'}`));
     }
+  }
+
+  /**
+   * 5.0: a message that matches a shared subscription goes to one of the sessions attached to it (4.8). The group is
+   * the subscription as subscribed (ShareName and filter); its first member to get the message is kept on the message,
+   * and another member getting it too is a warning, unless the first one's connection has closed since: the broker may
+   * then send an unacknowledged QoS 1/2 message to another member (4.8.2). Once per message and group.
+   */
+  private checkShared(rec: PacketRecord, st: ConnState, group: string, m: number): void {
+    const x = this.idx;
+    const who = st.clientId ?? `#${rec.conn.id}`;
+    let got = x.sharedTo[m];
+    if (got === null || got === undefined) x.sharedTo[m] = got = new Map();
+    const earlier = got.get(group);
+    if (earlier === undefined) {
+      got.set(group, { who, conn: rec.conn.id, frame: rec.frame, said: false });
+      x.grow(m, DELIVERY_BYTES + group.length);
+      return;
+    }
+    if (earlier.said || earlier.who === who || !this.conns.has(earlier.conn)) return;
+    earlier.said = true;
+    rec.violations.push(violation(X.sharedOnce, 5, `the message of frame ${x.frame[m]} delivered through the shared subscription ${JSON.stringify(group)} to ${JSON.stringify(who)} here and to ${JSON.stringify(earlier.who)} (connection ${earlier.conn}, frame ${earlier.frame}, still open): a shared subscription's message goes to one member`));
   }
 
   /** A subscription an UNSUBACK removed more than UNSUBACK_GRACE_SEC before `published` whose filter matches `topic`. */

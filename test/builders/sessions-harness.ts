@@ -259,3 +259,23 @@ export function subIdScenario(subs: readonly [filter: string, id: number][], top
   b.finish(2);
   return b;
 }
+
+/**
+ * 5.0: workers w1 and w2 subscribe to `$share/pool/jobs/#` (w2, with `otherGroup`, to `$share/other/jobs/#`); one
+ * message published at 1 s reaches both (with `firstGone`, w1's connection ends before w2 gets it): the shared
+ * subscription scenario of the sessions tests and of the rules catalogue's cases.
+ */
+export function sharedScenario(otherGroup: boolean, firstGone: boolean): Broker {
+  const b = new Broker();
+  login(b, 0, 'w1', 0, { level: 5 });
+  sub(b, 0, { topic: '$share/pool/jobs/#', qos: 1 }, 1, 0.01, 5);
+  login(b, 1, 'w2', 0, { level: 5 });
+  sub(b, 1, { topic: `$share/${otherGroup ? 'other' : 'pool'}/jobs/#`, qos: 1 }, 1, 0.01, 5);
+  login(b, 2, 'boss', 0, { level: 5 });
+  b.c(2, publish({ level: 5, topic: 'jobs/resize', qos: 1, packetId: 1, payload: 'job 17: resize' }), 1);
+  b.s(0, publish({ level: 5, topic: 'jobs/resize', qos: 1, packetId: 1, payload: 'job 17: resize' }), 1.001);
+  if (firstGone) b.end(0, 1.5, 'rst', 'c2s');
+  b.s(1, publish({ level: 5, topic: 'jobs/resize', qos: 1, packetId: 1, payload: 'job 17: resize' }), 2);
+  b.finish(3);
+  return b;
+}
