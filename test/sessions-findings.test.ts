@@ -4,7 +4,7 @@
  */
 import { describe, expect, test } from 'vitest';
 import { ack, connack, connect, publish, suback, subscribe, unsuback, unsubscribe, type Level } from './builders/mqtt-bytes.js';
-import { Broker, brokenSession, expiryScenario, login, noLocalScenario, qosDeliveryScenario, retainHandlingScenario, sharedScenario, sub, subIdScenario, unsubackScenario } from './builders/sessions-harness.js';
+import { Broker, brokenSession, expiryScenario, login, noLocalScenario, qosDeliveryScenario, retainHandlingScenario, sharedScenario, sub, subIdScenario, takeoverLoopScenario, unsubackScenario } from './builders/sessions-harness.js';
 
 const has = (b: Broker, spec: string, id: string): boolean => b.ids().includes(`${spec} ${id}`);
 
@@ -75,6 +75,24 @@ describe('session takeover: the broker closes the older connection of a ClientId
       expect(b.sessions[0]!.takeovers).toBe(1);
     });
   }
+});
+
+describe('two devices sharing one ClientId: takeovers back and forth between two addresses', () => {
+  const LOOP = 'ALL:3.1.4:clientid-shared';
+  test('3 takeovers back and forth: one warning with the count, on the CONNACK of the third; the session counts them all', () => {
+    for (const level of [4, 5] as const) {
+      const b = takeoverLoopScenario(6, false, level);
+      const found = b.all();
+      expect(found.map((v) => `${v.severity} ${v.id}`)).toEqual([`warning ${LOOP}`]);
+      expect(found[0]!.message, found[0]!.message).toMatch(/^ClientId "sensor" taken over 3 times back and forth between 10\.0\.0\.7 and 10\.0\.0\.8/);
+      expect(b.packets.find((p) => p.violations.includes(found[0]!))!.conn.id).toBe(3);
+      expect(b.sessions[0]).toMatchObject({ clientId: 'sensor', takeovers: 5 });
+    }
+  });
+  test('2 takeovers, or any number from one address (one device reconnecting): no finding', () => {
+    expect(takeoverLoopScenario(3).ids()).toEqual([]);
+    expect(takeoverLoopScenario(6, true).ids()).toEqual([]);
+  });
 });
 
 describe('Session Present against the previous connection of the ClientId', () => {

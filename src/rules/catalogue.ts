@@ -98,6 +98,8 @@ const OWN_RULES: readonly OwnRule[] = [
   ['ALL:3.12.4:pingresp-missing', '3.1,3.1.1,5.0', 'PINGRESP', 'warning',
     'A PINGREQ was still without its PINGRESP when the connection ended (MQTT-3.12.4-1).'],
   // Across connections (the sessions stage, src/sessions/findings.ts).
+  ['ALL:3.1.4:clientid-shared', '3.1,3.1.1,5.0', 'SESSION', 'warning',
+    'Connections from two addresses take one ClientId over from each other again and again (3 takeovers back and forth): two devices seem to share the ClientId, and each connection makes the broker close the other\'s (3.1.4; 3.1.1 MQTT-3.1.4-2, 5.0 MQTT-3.1.4-3).'],
   ['5.0:4.8:shared-one-session', '5.0', 'SHARED-SUB', 'warning',
     'A message matching a Shared Subscription is sent to the client of one of the sessions attached to it (4.8, unnumbered): not to a second member while the first one\'s connection is open.'],
 ];
@@ -181,7 +183,7 @@ const ACROSS_50 = ['MQTT-3.1.4-3', 'MQTT-3.2.2-3', 'MQTT-3.3.1-12', 'MQTT-3.3.4-
   'MQTT-3.3.1-10', 'MQTT-3.3.1-11', 'MQTT-3.3.2-5', 'MQTT-3.3.2-6', 'MQTT-3.3.4-4', 'MQTT-3.3.4-5'];
 
 /** Our own rules (and unnumbered ones) the sessions stage checks. */
-const ACROSS_REF = ['5.0:4.8:shared-one-session'];
+const ACROSS_REF = ['5.0:4.8:shared-one-session', 'ALL:3.1.4:clientid-shared'];
 
 /** Keys of the rules the sessions stage checks (they are evaluated only when it runs). */
 export const SESSIONS_STAGE_KEYS: ReadonlySet<string> = new Set([

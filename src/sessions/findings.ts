@@ -40,6 +40,8 @@ export const X = {
   subIdsAll: rule('5.0', 'MQTT-3.3.4-4'),
   /** 5.0: each of several copies carries the Subscription Identifier of its own matching subscription. */
   subIdOwn: rule('5.0', 'MQTT-3.3.4-5'),
+  /** Takeovers of one ClientId back and forth between two addresses: two devices share it. */
+  clientIdShared: rule('ref', 'ALL:3.1.4:clientid-shared'),
   /** 5.0: a message matching a shared subscription goes to one of the sessions attached to it. */
   sharedOnce: rule('ref', '5.0:4.8:shared-one-session'),
   /** 5.0: no delivery starts once the message's Message Expiry Interval has passed. */

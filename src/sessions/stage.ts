@@ -64,6 +64,8 @@ const DELIVERY_BYTES = 96;
 const MAX_AMBIGUOUS_LISTED = 16;
 /** Deliveries listed per message; more are not listed (a message to 10,000 subscribers is still one record). */
 const MAX_DELIVERIES_LISTED = 1_024;
+/** Takeovers back and forth between two addresses that make the warning that two devices share a ClientId. */
+export const TAKEOVER_LOOP = 3;
 /** How long the broker may take to close a taken-over connection before that is a finding (capture seconds). */
 export const TAKEOVER_GRACE_SEC = 1;
 /**
@@ -161,6 +163,8 @@ interface Client {
   withIds: number;
   /** Subscriptions an UNSUBACK removed, by filter as subscribed: the filter ($share/ removed) and the UNSUBACK's time. */
   removed: Map<string, { filter: string; at: number }> | null;
+  /** Takeovers from one address to another, counted while they stay between the same two (takeoverAcross). */
+  loop: { a: string; b: string; count: number; said: boolean } | null;
   /** Every subscription the broker holds for the client is known (its session began in the capture). */
   complete: boolean;
   /** Accepted connections still open. */
@@ -396,6 +400,7 @@ export class SessionsStage implements PacketSink {
       if (old.takenOver === null) {
         old.takenOver = { frame: rec.frame, time: t, by: rec.conn.id };
         client.takeovers++;
+        if (old.conn.clientIp !== rec.conn.clientIp) this.takeoverAcross(rec, st, client, old);
       }
     }
     client.live.add(st);
@@ -411,6 +416,25 @@ export class SessionsStage implements PacketSink {
       // A session from before the capture: its subscriptions were never seen.
       client.complete = false;
     }
+  }
+
+  /**
+   * A takeover of the ClientId from another address: counted per pair of addresses (a takeover between other ones
+   * starts the count again), and at TAKEOVER_LOOP of them back and forth a warning on this CONNACK, once per ClientId:
+   * two devices sharing one ClientId throw each other off. One device reconnecting from the same address (a
+   * half-open connection) is not counted.
+   */
+  private takeoverAcross(rec: PacketRecord, st: ConnState, client: Client, old: ConnState): void {
+    const from = old.conn.clientIp;
+    const to = rec.conn.clientIp;
+    const l = client.loop;
+    if (l === null || !((l.a === from && l.b === to) || (l.a === to && l.b === from))) {
+      client.loop = { a: from, b: to, count: 1, said: l?.said ?? false };
+      return;
+    }
+    if (++l.count < TAKEOVER_LOOP || l.said) return;
+    l.said = true;
+    rec.violations.push(violation(X.clientIdShared, st.level, `ClientId "${client.id}" taken over ${l.count} times back and forth between ${l.a} and ${l.b} (this connection ${rec.conn.id} from ${to} takes it from connection ${old.conn.id}): two devices sharing one ClientId? The session record counts all its takeovers`));
   }
 
   /** Session Present against the client's previous connection, when the capture holds it (a warning: brokers may drop sessions). */
@@ -454,7 +478,7 @@ export class SessionsStage implements PacketSink {
       }
       return null;
     }
-    c = { id, connections: [], connected: 0, takeovers: 0, redeliveries: 0, subs: new Map(), withIds: 0, removed: null, complete: false, live: new Set(), last: null, carried: null };
+    c = { id, connections: [], connected: 0, takeovers: 0, redeliveries: 0, subs: new Map(), withIds: 0, loop: null, removed: null, complete: false, live: new Set(), last: null, carried: null };
     this.clients.set(id, c);
     return c;
   }

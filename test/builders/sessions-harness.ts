@@ -28,6 +28,8 @@ export class Broker implements TraceSink {
   private readonly shadow: RuleEngine;
   private readonly shadowFound: Violation[] = [];
   private readonly conns = new Map<number, { conn: Connection; level: ProtocolLevel }>();
+  /** Client IP addresses of connections not opened yet (from()); the others are 10.0.0.2. */
+  private readonly addresses = new Map<number, string>();
   private frame = 0;
 
   constructor(opts: SessionsOptions = {}) {
@@ -53,7 +55,10 @@ export class Broker implements TraceSink {
   send(id: number, dir: Direction, bytes: Uint8Array, t: number): PacketRecord {
     let c = this.conns.get(id);
     if (c === undefined) {
-      c = { conn: { ...makeConn(id), startSec: Math.floor(t) }, level: 4 };
+      const base = makeConn(id);
+      const ip = this.addresses.get(id);
+      const at = ip === undefined ? {} : { clientIp: ip, client: `${ip}:${base.clientPort}` };
+      c = { conn: { ...base, ...at, startSec: Math.floor(t) }, level: 4 };
       this.conns.set(id, c);
       this.rules.open(c.conn);
       this.shadow.open(c.conn);
@@ -68,6 +73,12 @@ export class Broker implements TraceSink {
     this.rules.packet(rec);
     this.shadow.packet({ ...rec, decoded: decodePacket(bytes, { level: rec.decoded.level, dir, tree: false }), violations: [] });
     return rec;
+  }
+
+  /** Connection `id`, once opened, comes from client address `ip`. */
+  from(id: number, ip: string): this {
+    this.addresses.set(id, ip);
+    return this;
   }
 
   c(id: number, bytes: Uint8Array, t: number): PacketRecord { return this.send(id, 'c2s', bytes, t); }
@@ -277,5 +288,21 @@ export function sharedScenario(otherGroup: boolean, firstGone: boolean): Broker 
   if (firstGone) b.end(0, 1.5, 'rst', 'c2s');
   b.s(1, publish({ level: 5, topic: 'jobs/resize', qos: 1, packetId: 1, payload: 'job 17: resize' }), 2);
   b.finish(3);
+  return b;
+}
+
+/**
+ * `connections` connections of ClientId `sensor`, one a second, alternately from 10.0.0.7 and 10.0.0.8 (or, with
+ * `oneAddress`, all from 10.0.0.7); each takes the session over and the broker closes the older one 10 ms later: the
+ * takeover-loop scenario of the sessions tests and of the rules catalogue's cases.
+ */
+export function takeoverLoopScenario(connections: number, oneAddress = false, level: Level = 4): Broker {
+  const b = new Broker();
+  for (let i = 0; i < connections; i++) {
+    b.from(i, oneAddress || i % 2 === 0 ? '10.0.0.7' : '10.0.0.8');
+    login(b, i, 'sensor', i, { level });
+    if (i > 0) b.end(i - 1, i + 0.01, 'fin', 's2c');
+  }
+  b.finish(connections + 1);
   return b;
 }
