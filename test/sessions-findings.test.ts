@@ -3,8 +3,8 @@
  * must not give the finding: each test fails without the check it is about.
  */
 import { describe, expect, test } from 'vitest';
-import { ack, connack, connect, publish, suback, subscribe, unsuback, unsubscribe, type Level } from './builders/mqtt-bytes.js';
-import { Broker, brokenSession, expiryScenario, login, noLocalScenario, qosDeliveryScenario, retainHandlingScenario, sharedScenario, sub, subIdScenario, takeoverLoopScenario, unsubackScenario } from './builders/sessions-harness.js';
+import { ack, connack, connect, pingreq, publish, suback, subscribe, unsuback, unsubscribe, type Level } from './builders/mqtt-bytes.js';
+import { Broker, brokenSession, expiryScenario, login, noLocalScenario, owedScenario, qosDeliveryScenario, retainHandlingScenario, sharedScenario, sub, subIdScenario, takeoverLoopScenario, unsubackScenario } from './builders/sessions-harness.js';
 
 const has = (b: Broker, spec: string, id: string): boolean => b.ids().includes(`${spec} ${id}`);
 
@@ -319,6 +319,57 @@ describe('5.0 shared subscriptions: each message to one member', () => {
   test('members of two groups each get it; after the first member\'s connection broke another may: no finding', () => {
     expect(sharedScenario(true, false).ids()).toEqual([]);
     expect(sharedScenario(false, true).ids()).toEqual([]);
+  });
+});
+
+describe('a message owed to a connected subscriber that never reached it', () => {
+  for (const level of [4, 5] as const) {
+    const spec = level === 5 ? '5.0' : '3.1.1';
+    test(`${spec}: not delivered, the subscriber open 19 s after the PUBLISH: MQTT-4.5.0-1 (warning) on its close, naming the message`, () => {
+      const b = owedScenario({ level });
+      expect(b.all().map((v) => `${v.severity} ${v.spec} ${v.id}`)).toEqual([`warning ${spec} MQTT-4.5.0-1`]);
+      const [v] = b.closes.find((c) => c.conn === 0)!.violations.filter((x) => x.id === 'MQTT-4.5.0-1');
+      expect(v!.message).toMatch(/^1 message published while this connection was open, matching a subscription of "sub" granted before, never reached it, though the connection stayed open 10 s or more after: frame \d+ \("plant\/7\/temp" from "pub", through "plant\/#"\)$/);
+    });
+    test(`${spec}: delivered, or the subscriber gone or unsubscribed before the grace ended: no finding`, () => {
+      expect(owedScenario({ level, delivered: true }).ids()).toEqual([]);
+      expect(owedScenario({ level, endAt: 5 }).ids()).toEqual([]);
+      expect(owedScenario({ level, unsubscribe: true }).ids()).toEqual([]);
+    });
+  }
+  test('judged when the message leaves the index while the subscriber is still open; a copy after that is not traced', () => {
+    const b = new Broker({ windowSec: 15 });
+    login(b, 0, 'sub', 0);
+    sub(b, 0, { topic: 'plant/#', qos: 0 }, 0, 0.01);
+    login(b, 1, 'pub', 0);
+    b.c(1, publish({ topic: 'plant/7/temp', payload: 'reading 21.5' }), 1);
+    b.c(1, publish({ topic: 'plant/8/temp', payload: 'reading 19.0' }), 20);
+    b.s(0, publish({ topic: 'plant/8/temp', payload: 'reading 19.0' }), 20.001);
+    b.end(0, 40);
+    b.finish(41);
+    expect(b.closes.find((c) => c.conn === 0)!.violations.map((v) => v.id)).toEqual(['MQTT-4.5.0-1']);
+  });
+  test('5.0: a PUBLISH the broker refused (PUBACK 0x87) is owed to no one', () => {
+    expect(owedScenario({ level: 5, refused: true }).ids()).toEqual([]);
+  });
+  test('the capture ends before the grace: not judged', () => {
+    const b = new Broker();
+    login(b, 0, 'sub', 0);
+    sub(b, 0, { topic: 'plant/#', qos: 1 }, 1, 0.01);
+    login(b, 1, 'pub', 0);
+    b.c(1, publish({ topic: 'plant/7/temp', payload: 'reading 21.5' }), 1);
+    b.finish(5);
+    expect(b.ids()).toEqual([]);
+  });
+  test('a subscriber whose session began before the capture (subscriptions unknown) is owed nothing', () => {
+    const b = new Broker();
+    login(b, 0, 'sub', 0, { clean: false, sp: true });
+    sub(b, 0, { topic: 'plant/#', qos: 1 }, 1, 0.01);
+    login(b, 1, 'pub', 0);
+    b.c(1, publish({ topic: 'plant/7/temp', payload: 'reading 21.5' }), 1);
+    b.c(1, pingreq(), 12);
+    b.finish(20);
+    expect(b.ids()).toEqual([]);
   });
 });
 

@@ -150,7 +150,7 @@ const IMPLEMENTED_311 = [
 ];
 
 /** Across connections: the sessions stage checks these (src/sessions/findings.ts). */
-const ACROSS_311 = ['MQTT-3.1.4-2', 'MQTT-3.2.2-2', 'MQTT-3.2.2-3', 'MQTT-3.3.1-9', 'MQTT-3.3.5-1', 'MQTT-4.4.0-1', 'MQTT-4.6.0-1', 'MQTT-3.10.4-2',
+const ACROSS_311 = ['MQTT-4.5.0-1', 'MQTT-3.1.4-2', 'MQTT-3.2.2-2', 'MQTT-3.2.2-3', 'MQTT-3.3.1-9', 'MQTT-3.3.5-1', 'MQTT-4.4.0-1', 'MQTT-4.6.0-1', 'MQTT-3.10.4-2',
   'MQTT-3.1.2-8', 'MQTT-3.14.4-3']; // the last two: the Will (src/sessions/will.ts)
 
 const IMPLEMENTED_50 = [
@@ -180,7 +180,7 @@ const IMPLEMENTED_50 = [
 
 const ACROSS_50 = ['MQTT-3.1.4-3', 'MQTT-3.2.2-3', 'MQTT-3.3.1-12', 'MQTT-3.3.4-2', 'MQTT-4.6.0-1', 'MQTT-3.8.3-3', 'MQTT-3.10.4-2',
   'MQTT-3.1.2-8', 'MQTT-3.1.3-9', 'MQTT-3.14.4-3', // the Will (src/sessions/will.ts)
-  'MQTT-3.3.1-10', 'MQTT-3.3.1-11', 'MQTT-3.3.2-5', 'MQTT-3.3.2-6', 'MQTT-3.3.4-4', 'MQTT-3.3.4-5'];
+  'MQTT-3.3.1-10', 'MQTT-3.3.1-11', 'MQTT-3.3.2-5', 'MQTT-3.3.2-6', 'MQTT-3.3.4-4', 'MQTT-3.3.4-5', 'MQTT-4.5.0-1'];
 
 /** Our own rules (and unnumbered ones) the sessions stage checks. */
 const ACROSS_REF = ['5.0:4.8:shared-one-session', 'ALL:3.1.4:clientid-shared'];
@@ -222,6 +222,8 @@ const NOT_FOR_31 = new Set([
 const SEVERITY: Record<string, Severity> = {
   '3.1.1|MQTT-2.2.2-2': 'warning', // the receiver may have sent packets before it read the bad one
   '3.1.1|MQTT-4.8.0-1': 'warning',
+  // A message that never reached a matching subscriber: the broker's access control (unseen) may have kept it back.
+  '3.1.1|MQTT-4.5.0-1': 'warning', '5.0|MQTT-4.5.0-1': 'warning',
   '5.0|MQTT-4.13.1-1': 'warning',
   '3.1.1|MQTT-3.1.2-6': 'warning', // capture gaps and ack races look the same
   '5.0|MQTT-3.1.2-4': 'warning',

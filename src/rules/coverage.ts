@@ -78,6 +78,8 @@ const RULE_TYPES: Readonly<Record<string, number>> = {
   '3.1.1|MQTT-3.14.4-3': bit(CONNECT), '5.0|MQTT-3.14.4-3': bit(CONNECT),
   // A shared subscription's message to a second member (src/sessions/stage.ts): judged on the deliveries.
   'ref|5.0:4.8:shared-one-session': bit(PUBLISH),
+  // A message owed to a subscriber (MQTT-4.5.0-1): judged on each PUBLISH to the broker, reported at the subscriber's close.
+  '3.1.1|MQTT-4.5.0-1': bit(PUBLISH), '5.0|MQTT-4.5.0-1': bit(PUBLISH),
 };
 
 /** A rule of the report: a catalogue entry, or a TLS rule (src/rules/catalogue-tls.ts). */

@@ -40,6 +40,8 @@ export const X = {
   subIdsAll: rule('5.0', 'MQTT-3.3.4-4'),
   /** 5.0: each of several copies carries the Subscription Identifier of its own matching subscription. */
   subIdOwn: rule('5.0', 'MQTT-3.3.4-5'),
+  /** A message a connected subscriber's subscription matched never reached it (a warning: brokers' ACLs are unseen). */
+  owed: pair('MQTT-4.5.0-1', 'MQTT-4.5.0-1'),
   /** Takeovers of one ClientId back and forth between two addresses: two devices share it. */
   clientIdShared: rule('ref', 'ALL:3.1.4:clientid-shared'),
   /** 5.0: a message matching a shared subscription goes to one of the sessions attached to it. */

@@ -21,7 +21,8 @@ export interface SharedMember {
 /** No slot: the end of a chain, an empty bucket. */
 export const NONE = -1;
 
-export class MessageIndex {
+/** `Owed`: what the stage keeps per subscriber a message is owed to (the index only holds it). */
+export class MessageIndex<Owed = unknown> {
   readonly capacity: number;
   // One entry per slot. A slot's columns stay readable after shift() until the next add() reuses it.
   readonly frame: Float64Array;
@@ -48,6 +49,11 @@ export class MessageIndex {
    * null unless it was (5.0 4.8: one member per message).
    */
   readonly sharedTo: (Map<string, SharedMember> | null)[];
+  /**
+   * The watched subscribers the message is owed to (src/sessions/stage.ts, MQTT-4.5.0-1), until it is judged; null
+   * when none is, or once judged.
+   */
+  readonly expected: (Owed[] | null)[];
   /** Client keys (ClientId, or `#conn` without one) already delivered to; null before the first delivery. */
   readonly deliveredTo: (Set<string> | null)[];
   /** The next slot in the same hash bucket, in publish order. */
@@ -81,6 +87,7 @@ export class MessageIndex {
     this.ambiguous = new Array<AmbiguousDelivery[] | null>(capacity).fill(null);
     this.deliveredTo = new Array<Set<string> | null>(capacity).fill(null);
     this.sharedTo = new Array<Map<string, SharedMember> | null>(capacity).fill(null);
+    this.expected = new Array<Owed[] | null>(capacity).fill(null);
     this.chain = new Int32Array(capacity).fill(NONE);
     // Twice as many buckets as slots: chains stay about one long.
     let buckets = 1;
@@ -116,6 +123,7 @@ export class MessageIndex {
     this.ambiguous[slot] = null;
     this.deliveredTo[slot] = null;
     this.sharedTo[slot] = null;
+    this.expected[slot] = null;
     this.chain[slot] = NONE;
     const b = hash & this.mask;
     const tail = this.bucketTail[b]!;
@@ -158,6 +166,7 @@ export class MessageIndex {
     this.ambiguous[slot] = null;
     this.deliveredTo[slot] = null;
     this.sharedTo[slot] = null;
+    this.expected[slot] = null;
   }
 
   /** The first slot (oldest) whose hash shares a bucket with `hash`; compare `hash[slot]` before using it. */

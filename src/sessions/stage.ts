@@ -64,6 +64,21 @@ const DELIVERY_BYTES = 96;
 const MAX_AMBIGUOUS_LISTED = 16;
 /** Deliveries listed per message; more are not listed (a message to 10,000 subscribers is still one record). */
 const MAX_DELIVERIES_LISTED = 1_024;
+/**
+ * A message a connected subscriber's subscription matched and that never reached it is a finding only when the
+ * connection stayed open this long after the PUBLISH (capture seconds); it is judged when the connection ends or the
+ * message leaves the index (WINDOW_SEC), whichever comes first. Brokers forward in milliseconds; 10 s leaves room for
+ * a queue behind a full Receive Maximum or a slow link.
+ */
+export const MISSING_GRACE_SEC = 10;
+/** Messages kept per watched connection for judging at its close (past it, the oldest are judged at leaving only). */
+const MAX_OWED_PER_CONN = 4_096;
+/** Subscriptions all PUBLISH packets together may look at to find who must receive them; then no more are judged. */
+export const MISSING_BUDGET = 8_000_000;
+/** Subscribers watched per message for a missing delivery (more are not). */
+const MAX_EXPECTED = 64;
+/** Missing deliveries listed on one connection's close (all are counted). */
+const MAX_MISSED_LISTED = 8;
 /** Takeovers back and forth between two addresses that make the warning that two devices share a ClientId. */
 export const TAKEOVER_LOOP = 3;
 /** How long the broker may take to close a taken-over connection before that is a finding (capture seconds). */
@@ -175,6 +190,12 @@ interface Client {
   carried: { c2s: Open[]; s2c: Open[] } | null;
 }
 
+/** A watched subscriber a message is owed to, and the subscription (as subscribed) that matched it. */
+interface Owed {
+  st: ConnState;
+  as: string;
+}
+
 interface Pending {
   filters: { topic: string; noLocal: boolean; rap: boolean; rh: number; qos: number }[];
   /** The SUBSCRIBE's Subscription Identifier (it applies to every filter of the packet); 0 without one. */
@@ -202,6 +223,16 @@ interface ConnState {
    * Will, a retained message from before it). From the first one on, this subscriber's deliveries are not judged.
    */
   untraced: number;
+  /** In `watch`: a subscriber whose missing deliveries are judged. */
+  watched: boolean;
+  /** The connection has ended: a message that matched it can no longer be owed to it. */
+  ended: boolean;
+  /** Messages it should have got and did not (MISSING_GRACE_SEC), for its close record; null before the first. */
+  missed: { count: number; listed: string[] } | null;
+  /** Messages owed to it still in the index, as slot and frame pairs (judged at its close); null before the first. */
+  owed: number[] | null;
+  /** c2s QoS 1/2 PUBLISH packets awaiting their PUBACK/PUBREC whose message waits for subscribers: by packet id. */
+  awaiting: Map<number, { slot: number; frame: number }> | null;
 }
 
 /**
@@ -227,7 +258,7 @@ export class SessionsStage implements PacketSink {
   private readonly conns = new Map<number, ConnState>();
   private readonly clients = new Map<string, Client>();
   /** Indexed messages in publish order, by payload hash (a number key: no string is built per PUBLISH). */
-  private readonly idx: MessageIndex;
+  private readonly idx: MessageIndex<Owed>;
   private published = 0;
   private delivered = 0;
   private unmatched = 0;
@@ -242,6 +273,14 @@ export class SessionsStage implements PacketSink {
   /** The Will audit: close records of connections with a Will wait there until it is decided. */
   private readonly wills: Wills;
   private observerBudget = OBSERVER_BUDGET;
+  /**
+   * Accepted, open connections whose client's subscriptions are all known and that have a plain subscription: the
+   * subscribers a PUBLISH is owed to (MQTT-4.5.0-1). Empty on captures of publishers alone: nothing is looked at then.
+   */
+  private readonly watch = new Set<ConnState>();
+  private missingBudget = MISSING_BUDGET;
+  /** Capture time of the latest packet or close. */
+  private now = 0;
   /** Scratch lists of the Subscription Identifiers of a delivery's matching subscriptions (checkDelivery). */
   private readonly idsAll: number[] = [];
   private readonly idsPlain: number[] = [];
@@ -250,7 +289,7 @@ export class SessionsStage implements PacketSink {
     this.next = next;
     this.windowSec = opts.windowSec ?? WINDOW_SEC;
     this.maxMessages = opts.maxMessages ?? MAX_MESSAGES;
-    this.idx = new MessageIndex(this.maxMessages);
+    this.idx = new MessageIndex<Owed>(this.maxMessages);
     this.maxClients = opts.maxClients ?? MAX_CLIENTS;
     this.undelivered = opts.undelivered ?? false;
     this.history = opts.history === true ? [] : null;
@@ -269,6 +308,7 @@ export class SessionsStage implements PacketSink {
   packet(rec: PacketRecord): void {
     this.lastFrame = rec.frame;
     if (this.wills.holding) this.wills.tick(seconds(rec.timeSec, rec.timeNsec));
+    this.now = seconds(rec.timeSec, rec.timeNsec);
     // Only the packets the model reads; a cut packet's fields may be missing, so it is left out.
     if (rec.truncated === undefined) {
       try {
@@ -288,6 +328,7 @@ export class SessionsStage implements PacketSink {
   close(conn: Connection, end: ConnectionEnd): void {
     const st = this.conns.get(conn.id);
     this.conns.delete(conn.id);
+    this.now = seconds(end.timeSec, end.timeNsec);
     let out: ConnectionEnd = end;
     if (st !== undefined) {
       const vs = this.ended(st, end);
@@ -333,6 +374,7 @@ export class SessionsStage implements PacketSink {
       conn, level: 4, clientId: null, client: null, connect: null, accepted: false, resumed: false,
       open: { c2s: new Map(), s2c: new Map() }, seq: 0, subscribes: new Map(), unsubscribes: new Map(),
       resent: { c2s: new Set(), s2c: new Set(), lastSeq: -1 }, takenOver: null, untraced: 0,
+      watched: false, ended: false, missed: null, owed: null, awaiting: null,
     };
   }
 
@@ -400,6 +442,7 @@ export class SessionsStage implements PacketSink {
       if (old.takenOver === null) {
         old.takenOver = { frame: rec.frame, time: t, by: rec.conn.id };
         client.takeovers++;
+        this.unwatch(old);
         if (old.conn.clientIp !== rec.conn.clientIp) this.takeoverAcross(rec, st, client, old);
       }
     }
@@ -416,6 +459,7 @@ export class SessionsStage implements PacketSink {
       // A session from before the capture: its subscriptions were never seen.
       client.complete = false;
     }
+    this.watchIfOwed(st);
   }
 
   /**
@@ -537,6 +581,13 @@ export class SessionsStage implements PacketSink {
     const id = d.packetId;
     if (id === undefined) return;
     const st = this.state(rec.conn);
+    const aw = st.awaiting;
+    if (aw !== null && rec.dir === 's2c' && d.type !== PUBCOMP) {
+      const w = aw.get(id);
+      aw.delete(id);
+      // 5.0: a refused PUBLISH (PUBACK/PUBREC 0x80 or above: not authorized, quota...) is owed to no one.
+      if (w !== undefined && d.reasonCode !== undefined && d.reasonCode >= 0x80 && this.idx.frame[w.slot] === w.frame) this.idx.expected[w.slot] = null;
+    }
     if (!mayPersist(st)) return;
     // An acknowledgement answers the other side's PUBLISH or PUBREL.
     const open = st.open[rec.dir === 'c2s' ? 's2c' : 'c2s'];
@@ -603,6 +654,7 @@ export class SessionsStage implements PacketSink {
       client.subs.set(f.topic, { filter: stripShare(f.topic), share: shareName(f.topic), granted: code, noLocal: f.noLocal, rap: f.rap, rh: f.rh, existed: prev !== undefined, since: t, subId: p.subId });
       client.removed?.delete(f.topic);
     }
+    this.watchIfOwed(st);
   }
 
   private onUnsubscribe(rec: PacketRecord, d: UnsubscribePacket): void {
@@ -700,6 +752,109 @@ export class SessionsStage implements PacketSink {
     x.qos[m] = d.qos;
     x.retain[m] = d.retain ? 1 : 0;
     x.expiry[m] = d.properties?.messageExpiryInterval ?? -1;
+    if (this.watch.size > 0 && this.missingBudget > 0 && x.length[m]! >= MIN_JUDGED_PAYLOAD && (x.expiry[m]! < 0 || x.expiry[m]! > MISSING_GRACE_SEC)) this.owe(rec, st, d, m, topic, t);
+  }
+
+  /** Watches a connection for missing deliveries once it is accepted, its client's subscriptions whole, and one plain. */
+  private watchIfOwed(st: ConnState): void {
+    const c = st.client;
+    if (st.watched || st.ended || !st.accepted || st.connect === null || st.untraced > 0 || st.takenOver !== null || c === null || !c.complete) return;
+    for (const s of c.subs.values()) {
+      if (s.share === null) {
+        st.watched = true;
+        this.watch.add(st);
+        return;
+      }
+    }
+  }
+
+  private unwatch(st: ConnState): void {
+    if (!st.watched) return;
+    st.watched = false;
+    this.watch.delete(st);
+  }
+
+  /**
+   * The watched subscribers message `m` is owed to (MQTT-4.5.0-1): a plain subscription granted before it was published
+   * matches it (No Local aside). Kept on the message (and each subscriber), judged at the subscriber's close or when the message leaves the index.
+   */
+  private owe(rec: PacketRecord, publisher: ConnState, d: PublishPacket, m: number, topic: string, t: number): void {
+    const x = this.idx;
+    let list: Owed[] | null = null;
+    for (const w of this.watch) {
+      const c = w.client!;
+      if (!c.complete) continue;
+      for (const [as, s] of c.subs) {
+        if (--this.missingBudget < 0) {
+          this.say('sessions-limit', `${MISSING_BUDGET} subscriptions looked at for the subscribers PUBLISH packets are owed to: missing deliveries are no longer judged`);
+          this.watch.clear();
+          break;
+        }
+        if (s.share !== null || s.since >= t || (s.noLocal && publisher.clientId !== null && publisher.clientId === c.id) || !topicMatches(s.filter, topic)) continue;
+        (list ??= []).push({ st: w, as });
+        break;
+      }
+      if (list !== null && list.length >= MAX_EXPECTED) break;
+    }
+    if (list === null) return;
+    x.expected[m] = list;
+    x.grow(m, list.length * DELIVERY_BYTES);
+    for (const e of list) {
+      const owed = (e.st.owed ??= []);
+      // Pairs of messages that left the index are dropped in steps; past the cap the oldest are judged at leaving only.
+      if (owed.length >= 2 * MAX_OWED_PER_CONN) this.compactOwed(owed);
+      owed.push(m, rec.frame);
+    }
+    if (d.qos > 0 && d.packetId !== undefined) (publisher.awaiting ??= new Map()).set(d.packetId, { slot: m, frame: rec.frame });
+  }
+
+  /** Keeps the pairs of messages still in the index and not judged, and at most half the cap of them. */
+  private compactOwed(owed: number[]): void {
+    const x = this.idx;
+    let w = 0;
+    for (let i = 0; i < owed.length; i += 2) {
+      const m = owed[i]!;
+      if (x.frame[m] === owed[i + 1] && x.expected[m] !== null) {
+        owed[w++] = m;
+        owed[w++] = owed[i + 1]!;
+      }
+    }
+    const keep = Math.min(w, MAX_OWED_PER_CONN);
+    owed.copyWithin(0, w - keep, w);
+    owed.length = keep;
+  }
+
+  /** At the close of `st`: each message owed to it, still indexed, published MISSING_GRACE_SEC or more before `t`. */
+  private judgeOwedAtClose(st: ConnState, t: number): void {
+    const x = this.idx;
+    const owed = st.owed!;
+    st.owed = null;
+    for (let i = 0; i < owed.length; i += 2) {
+      const m = owed[i]!;
+      if (x.frame[m] !== owed[i + 1] || x.expected[m] === null || x.t[m]! + MISSING_GRACE_SEC > t) continue;
+      const e = x.expected[m]!.find((o) => o.st === st);
+      if (e !== undefined) this.judgeOwed1(m, st, e.as);
+    }
+  }
+
+  /** A message leaving the index: each subscriber it is owed to that is still open (and was long enough) is judged. */
+  private judgeOwedAtLeaving(m: number): void {
+    const x = this.idx;
+    const list = x.expected[m];
+    if (list === null || list === undefined || x.t[m]! + MISSING_GRACE_SEC > this.now) return;
+    for (const e of list) this.judgeOwed1(m, e.st, e.as);
+  }
+
+  private judgeOwed1(m: number, w: ConnState, as: string): void {
+    const x = this.idx;
+    const c = w.client!;
+    // Ended, taken over, made untraced, or no longer holding the subscription since: not owed, or not decidable.
+    if (w.ended || w.takenOver !== null || w.untraced > 0 || !c.complete || !c.subs.has(as)) return;
+    if (x.deliveredTo[m]?.has(w.clientId ?? `#${w.conn.id}`) === true) return;
+    if (x.ambiguous[m]?.some((a) => a.conn === w.conn.id) === true) return;
+    const missed = (w.missed ??= { count: 0, listed: [] });
+    missed.count++;
+    if (missed.listed.length < MAX_MISSED_LISTED) missed.listed.push(`frame ${x.frame[m]} (${JSON.stringify(x.topic[m])} from ${x.clientId[m] === null ? `connection ${x.conn[m]}` : JSON.stringify(x.clientId[m])}, through ${JSON.stringify(as)})`);
   }
 
   /** The index is full (by count or by bytes): the oldest messages leave it early; the first time is an event. */
@@ -742,6 +897,7 @@ export class SessionsStage implements PacketSink {
       if (m === NONE) {
         this.unmatched++;
         st.untraced++;
+        this.unwatch(st);
         return;
       }
     } else if (mixed) {
@@ -986,6 +1142,7 @@ export class SessionsStage implements PacketSink {
   /** A message that left the index: its record, when it has something to say. */
   private expire(m: number): void {
     const x = this.idx;
+    if (x.expected[m] !== null) this.judgeOwedAtLeaving(m);
     const deliveries = x.deliveries[m] ?? null;
     const ambiguous = x.ambiguous[m] ?? null;
     if (this.undelivered || deliveries !== null || ambiguous !== null) {
@@ -1005,9 +1162,18 @@ export class SessionsStage implements PacketSink {
 
   private ended(st: ConnState, end: ConnectionEnd): Violation[] {
     const out: Violation[] = [];
+    // The messages owed to it that it never got, while it was open long enough: for this close record.
+    if (st.owed !== null) this.judgeOwedAtClose(st, seconds(end.timeSec, end.timeNsec));
+    st.ended = true;
+    this.unwatch(st);
     const client = st.client;
     if (client === null || !st.accepted) return out;
     client.live.delete(st);
+    const missed = st.missed;
+    if (missed !== null) {
+      const more = missed.count > missed.listed.length ? `, and ${missed.count - missed.listed.length} more` : '';
+      out.push(violation(pick(X.owed, st.level), st.level, `${missed.count} message${missed.count === 1 ? '' : 's'} published while this connection was open, matching a subscription of "${client.id}" granted before, never reached it, though the connection stayed open ${MISSING_GRACE_SEC} s or more after: ${missed.listed.join('; ')}${more}`));
+    }
     const t = seconds(end.timeSec, end.timeNsec);
     const lv = st.level;
     const tk = st.takenOver;

@@ -11,7 +11,7 @@ import { RuleEngine } from '../../src/rules/engine.js';
 import { sessionsClose, type MessageRecord, type SessionRecord, type SessionsClose, type TraceRecord, type TraceSink } from '../../src/sessions/records.js';
 import { SessionsStage, type SessionsOptions } from '../../src/sessions/stage.js';
 import type { Connection, ConnectionEnd, Direction, EndCause, StreamEvent } from '../../src/tcp/types.js';
-import { connack, connect, publish, suback, subscribe, unsuback, unsubscribe, type Level, type Prop, type Sub } from './mqtt-bytes.js';
+import { ack, connack, connect, pingreq, pingresp, publish, suback, subscribe, unsuback, unsubscribe, type Level, type Prop, type Sub } from './mqtt-bytes.js';
 import { makeConn } from './rules-harness.js';
 
 export type Ev = StreamEvent & { violations?: Violation[] };
@@ -304,5 +304,47 @@ export function takeoverLoopScenario(connections: number, oneAddress = false, le
     if (i > 0) b.end(i - 1, i + 0.01, 'fin', 's2c');
   }
   b.finish(connections + 1);
+  return b;
+}
+
+export interface OwedOpts {
+  level?: Level;
+  /** The broker forwards the message to the subscriber (1 ms after the PUBLISH). */
+  delivered?: boolean;
+  /** When the subscriber's connection ends (FIN by the client); 20 s by default. */
+  endAt?: number;
+  /** 5.0: the broker refuses the PUBLISH (PUBACK 0x87, not authorized). */
+  refused?: boolean;
+  /** The subscriber unsubscribes at 2 s. */
+  unsubscribe?: boolean;
+}
+
+/**
+ * A subscriber of `plant/#` (QoS 1) stays connected while a publisher sends one QoS 1 message at 1 s, PUBACKed; the
+ * publisher pings at 12 s (past MISSING_GRACE_SEC): the missing-delivery scenario of the sessions tests and of the
+ * rules catalogue's cases. The subscriber's close record is where a finding goes.
+ */
+export function owedScenario(o: OwedOpts = {}): Broker {
+  const level = o.level ?? 4;
+  const b = new Broker();
+  login(b, 0, 'sub', 0, { level });
+  sub(b, 0, { topic: 'plant/#', qos: 1 }, 1, 0.01, level);
+  login(b, 1, 'pub', 0, { level });
+  b.c(1, publish({ level, topic: 'plant/7/temp', qos: 1, packetId: 4, payload: 'reading 21.5' }), 1);
+  b.s(1, ack('PUBACK', { level, packetId: 4, ...(o.refused === true ? { reasonCode: 0x87 } : {}) }), 1.001);
+  if (o.delivered === true) {
+    b.s(0, publish({ level, topic: 'plant/7/temp', qos: 1, packetId: 2, payload: 'reading 21.5' }), 1.002);
+    b.c(0, ack('PUBACK', { level, packetId: 2 }), 1.003);
+  }
+  if (o.unsubscribe === true) {
+    b.c(0, unsubscribe({ level, packetId: 3, topics: ['plant/#'] }), 2);
+    b.s(0, unsuback({ level, packetId: 3 }), 2.001);
+  }
+  const endAt = o.endAt ?? 20;
+  if (endAt < 12) b.end(0, endAt);
+  b.c(1, pingreq(), 12);
+  b.s(1, pingresp(), 12.001);
+  if (endAt >= 12) b.end(0, endAt);
+  b.finish(30);
   return b;
 }
