@@ -349,6 +349,23 @@ describe('a message owed to a connected subscriber that never reached it', () =>
     b.finish(41);
     expect(b.closes.find((c) => c.conn === 0)!.violations.map((v) => v.id)).toEqual(['MQTT-4.5.0-1']);
   });
+  test('past the budget of subscriptions looked at: one sessions-limit event, and no more missing deliveries judged', () => {
+    const run = (missingBudget: number): Broker => {
+      const b = new Broker({ missingBudget });
+      login(b, 0, 'sub', 0);
+      for (let i = 0; i < 3; i++) sub(b, 0, { topic: `other/${i}`, qos: 0 }, 0, 0.01, 4, i + 1);
+      sub(b, 0, { topic: 'plant/#', qos: 0 }, 0, 0.01, 4, 9);
+      login(b, 1, 'pub', 0);
+      b.c(1, publish({ topic: 'plant/7/temp', payload: 'reading 21.5' }), 1);
+      b.c(1, pingreq(), 12);
+      b.finish(20);
+      return b;
+    };
+    expect(run(4).ids()).toEqual(['3.1.1 MQTT-4.5.0-1']);
+    const capped = run(3);
+    expect(capped.ids()).toEqual([]);
+    expect(capped.events.filter((e) => e.event === 'sessions-limit').map((e) => e.message)).toEqual(['3 subscriptions looked at for the subscribers PUBLISH packets are owed to: missing deliveries are no longer judged']);
+  });
   test('5.0: a PUBLISH the broker refused (PUBACK 0x87) is owed to no one', () => {
     expect(owedScenario({ level: 5, refused: true }).ids()).toEqual([]);
   });

@@ -122,6 +122,8 @@ export interface SessionsOptions {
    * MAX_HISTORY, for `receivers()` to say who was subscribed during the capture. Off by default: nothing else reads it.
    */
   history?: boolean;
+  /** Subscriptions all PUBLISH packets may look at to find whom they are owed to (MISSING_BUDGET by default). */
+  missingBudget?: number;
 }
 
 /** Ended subscriptions kept with `history` (past it, later ones are not: the answer says so). */
@@ -278,7 +280,8 @@ export class SessionsStage implements PacketSink {
    * subscribers a PUBLISH is owed to (MQTT-4.5.0-1). Empty on captures of publishers alone: nothing is looked at then.
    */
   private readonly watch = new Set<ConnState>();
-  private missingBudget = MISSING_BUDGET;
+  private readonly missingBudgetAll: number;
+  private missingBudget: number;
   /** Capture time of the latest packet or close. */
   private now = 0;
   /** Scratch lists of the Subscription Identifiers of a delivery's matching subscriptions (checkDelivery). */
@@ -292,6 +295,7 @@ export class SessionsStage implements PacketSink {
     this.idx = new MessageIndex<Owed>(this.maxMessages);
     this.maxClients = opts.maxClients ?? MAX_CLIENTS;
     this.undelivered = opts.undelivered ?? false;
+    this.missingBudgetAll = this.missingBudget = opts.missingBudget ?? MISSING_BUDGET;
     this.history = opts.history === true ? [] : null;
     this.wills = new Wills({
       observers: (topic, since, notConn) => this.observers(topic, since, notConn),
@@ -752,7 +756,7 @@ export class SessionsStage implements PacketSink {
     x.qos[m] = d.qos;
     x.retain[m] = d.retain ? 1 : 0;
     x.expiry[m] = d.properties?.messageExpiryInterval ?? -1;
-    if (this.watch.size > 0 && this.missingBudget > 0 && x.length[m]! >= MIN_JUDGED_PAYLOAD && (x.expiry[m]! < 0 || x.expiry[m]! > MISSING_GRACE_SEC)) this.owe(rec, st, d, m, topic, t);
+    if (this.watch.size > 0 && this.missingBudget >= 0 && x.length[m]! >= MIN_JUDGED_PAYLOAD && (x.expiry[m]! < 0 || x.expiry[m]! > MISSING_GRACE_SEC)) this.owe(rec, st, d, m, topic, t);
   }
 
   /** Watches a connection for missing deliveries once it is accepted, its client's subscriptions whole, and one plain. */
@@ -786,7 +790,7 @@ export class SessionsStage implements PacketSink {
       if (!c.complete) continue;
       for (const [as, s] of c.subs) {
         if (--this.missingBudget < 0) {
-          this.say('sessions-limit', `${MISSING_BUDGET} subscriptions looked at for the subscribers PUBLISH packets are owed to: missing deliveries are no longer judged`);
+          this.say('sessions-limit', `${this.missingBudgetAll} subscriptions looked at for the subscribers PUBLISH packets are owed to: missing deliveries are no longer judged`);
           this.watch.clear();
           break;
         }
