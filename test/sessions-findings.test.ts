@@ -4,7 +4,7 @@
  */
 import { describe, expect, test } from 'vitest';
 import { ack, connack, connect, pingreq, publish, suback, subscribe, unsuback, unsubscribe, type Level } from './builders/mqtt-bytes.js';
-import { Broker, brokenSession, expiryScenario, login, noLocalScenario, owedScenario, qosDeliveryScenario, retainHandlingScenario, sharedScenario, sub, subIdScenario, takeoverLoopScenario, unsubackScenario } from './builders/sessions-harness.js';
+import { Broker, brokenSession, expiryScenario, forwarded, login, noLocalScenario, owedScenario, qosDeliveryScenario, retainHandlingScenario, sharedScenario, sub, subIdScenario, takeoverLoopScenario, unsubackScenario } from './builders/sessions-harness.js';
 
 const has = (b: Broker, spec: string, id: string): boolean => b.ids().includes(`${spec} ${id}`);
 
@@ -342,6 +342,7 @@ describe('a message owed to a connected subscriber that never reached it', () =>
     login(b, 0, 'sub', 0);
     sub(b, 0, { topic: 'plant/#', qos: 0 }, 0, 0.01);
     login(b, 1, 'pub', 0);
+    forwarded(b, 1, 0, 0.5);
     b.c(1, publish({ topic: 'plant/7/temp', payload: 'reading 21.5' }), 1);
     b.c(1, publish({ topic: 'plant/8/temp', payload: 'reading 19.0' }), 20);
     b.s(0, publish({ topic: 'plant/8/temp', payload: 'reading 19.0' }), 20.001);
@@ -356,6 +357,7 @@ describe('a message owed to a connected subscriber that never reached it', () =>
       for (let i = 0; i < 3; i++) sub(b, 0, { topic: `other/${i}`, qos: 0 }, 0, 0.01, 4, i + 1);
       sub(b, 0, { topic: 'plant/#', qos: 0 }, 0, 0.01, 4, 9);
       login(b, 1, 'pub', 0);
+      forwarded(b, 1, 0, 0.5);
       b.c(1, publish({ topic: 'plant/7/temp', payload: 'reading 21.5' }), 1);
       b.c(1, pingreq(), 12);
       b.finish(20);
@@ -366,6 +368,17 @@ describe('a message owed to a connected subscriber that never reached it', () =>
     expect(capped.ids()).toEqual([]);
     expect(capped.events.filter((e) => e.event === 'sessions-limit').map((e) => e.message)).toEqual(['3 subscriptions looked at for the subscribers PUBLISH packets are owed to: missing deliveries are no longer judged']);
   });
+  test('nothing is owed before the capture shows one delivery traced to its PUBLISH', () => {
+    const b = new Broker();
+    login(b, 0, 'sub', 0);
+    sub(b, 0, { topic: 'plant/#', qos: 1 }, 1, 0.01);
+    login(b, 1, 'pub', 0);
+    b.c(1, publish({ topic: 'plant/7/temp', payload: 'reading 21.5' }), 1);
+    forwarded(b, 1, 0, 2);
+    b.c(1, pingreq(), 14);
+    b.finish(20);
+    expect(b.ids()).toEqual([]);
+  });
   test('5.0: a PUBLISH the broker refused (PUBACK 0x87) is owed to no one', () => {
     expect(owedScenario({ level: 5, refused: true }).ids()).toEqual([]);
   });
@@ -374,6 +387,7 @@ describe('a message owed to a connected subscriber that never reached it', () =>
     login(b, 0, 'sub', 0);
     sub(b, 0, { topic: 'plant/#', qos: 1 }, 1, 0.01);
     login(b, 1, 'pub', 0);
+    forwarded(b, 1, 0, 0.5);
     b.c(1, publish({ topic: 'plant/7/temp', payload: 'reading 21.5' }), 1);
     b.finish(5);
     expect(b.ids()).toEqual([]);
@@ -383,6 +397,7 @@ describe('a message owed to a connected subscriber that never reached it', () =>
     login(b, 0, 'sub', 0, { clean: false, sp: true });
     sub(b, 0, { topic: 'plant/#', qos: 1 }, 1, 0.01);
     login(b, 1, 'pub', 0);
+    forwarded(b, 1, 0, 0.5);
     b.c(1, publish({ topic: 'plant/7/temp', payload: 'reading 21.5' }), 1);
     b.c(1, pingreq(), 12);
     b.finish(20);

@@ -74,7 +74,7 @@ export const MISSING_GRACE_SEC = 10;
 /** Messages kept per watched connection for judging at its close (past it, the oldest are judged at leaving only). */
 const MAX_OWED_PER_CONN = 4_096;
 /** Subscriptions all PUBLISH packets together may look at to find who must receive them; then no more are judged. */
-export const MISSING_BUDGET = 8_000_000;
+export const MISSING_BUDGET = 2_000_000;
 /** Subscribers watched per message for a missing delivery (more are not). */
 const MAX_EXPECTED = 64;
 /** Missing deliveries listed on one connection's close (all are counted). */
@@ -284,6 +284,11 @@ export class SessionsStage implements PacketSink {
   private missingBudget: number;
   /** Capture time of the latest packet or close. */
   private now = 0;
+  /**
+   * A delivery was traced to a PUBLISH of the capture: it shows the broker forwarding between connections it holds.
+   * Until then no message is owed to anyone (a capture of generated or unrelated traffic pays nothing for it).
+   */
+  private tracedAny = false;
   /** Scratch lists of the Subscription Identifiers of a delivery's matching subscriptions (checkDelivery). */
   private readonly idsAll: number[] = [];
   private readonly idsPlain: number[] = [];
@@ -756,7 +761,7 @@ export class SessionsStage implements PacketSink {
     x.qos[m] = d.qos;
     x.retain[m] = d.retain ? 1 : 0;
     x.expiry[m] = d.properties?.messageExpiryInterval ?? -1;
-    if (this.watch.size > 0 && this.missingBudget >= 0 && x.length[m]! >= MIN_JUDGED_PAYLOAD && (x.expiry[m]! < 0 || x.expiry[m]! > MISSING_GRACE_SEC)) this.owe(rec, st, d, m, topic, t);
+    if (this.watch.size > 0 && this.tracedAny && this.missingBudget >= 0 && x.length[m]! >= MIN_JUDGED_PAYLOAD && (x.expiry[m]! < 0 || x.expiry[m]! > MISSING_GRACE_SEC)) this.owe(rec, st, d, m, topic, t);
   }
 
   /** Watches a connection for missing deliveries once it is accepted, its client's subscriptions whole, and one plain. */
@@ -921,6 +926,7 @@ export class SessionsStage implements PacketSink {
     }
     // One publisher: its messages on one topic reach a subscriber in the order it sent them (Ordered Topic), so the
     // earliest; or a further copy of one already delivered to this client (copyOf).
+    this.tracedAny = true;
     let to = x.deliveredTo[m];
     if (to === null || to === undefined) x.deliveredTo[m] = to = new Set();
     to.add(who);

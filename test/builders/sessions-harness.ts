@@ -307,6 +307,15 @@ export function takeoverLoopScenario(connections: number, oneAddress = false, le
   return b;
 }
 
+/**
+ * A QoS 0 message on `plant/0/boot` from connection `from` at `t`, delivered to connection `to` 1 ms later: the
+ * capture then shows the broker forwarding, which messages need before they are owed to anyone.
+ */
+export function forwarded(b: Broker, from: number, to: number, t: number, level: Level = 4): void {
+  b.c(from, publish({ level, topic: 'plant/0/boot', payload: 'first reading' }), t);
+  b.s(to, publish({ level, topic: 'plant/0/boot', payload: 'first reading' }), t + 0.001);
+}
+
 export interface OwedOpts {
   level?: Level;
   /** The broker forwards the message to the subscriber (1 ms after the PUBLISH). */
@@ -320,7 +329,8 @@ export interface OwedOpts {
 }
 
 /**
- * A subscriber of `plant/#` (QoS 1) stays connected while a publisher sends one QoS 1 message at 1 s, PUBACKed; the
+ * A subscriber of `plant/#` (QoS 1) gets a first message at 0.5 s (forwarded()) and stays connected while a publisher
+ * sends a QoS 1 message at 1 s, PUBACKed; the
  * publisher pings at 12 s (past MISSING_GRACE_SEC): the missing-delivery scenario of the sessions tests and of the
  * rules catalogue's cases. The subscriber's close record is where a finding goes.
  */
@@ -330,6 +340,7 @@ export function owedScenario(o: OwedOpts = {}): Broker {
   login(b, 0, 'sub', 0, { level });
   sub(b, 0, { topic: 'plant/#', qos: 1 }, 1, 0.01, level);
   login(b, 1, 'pub', 0, { level });
+  forwarded(b, 1, 0, 0.5, level);
   b.c(1, publish({ level, topic: 'plant/7/temp', qos: 1, packetId: 4, payload: 'reading 21.5' }), 1);
   b.s(1, ack('PUBACK', { level, packetId: 4, ...(o.refused === true ? { reasonCode: 0x87 } : {}) }), 1.001);
   if (o.delivered === true) {
