@@ -379,6 +379,19 @@ describe('a message owed to a connected subscriber that never reached it', () =>
     b.finish(20);
     expect(b.ids()).toEqual([]);
   });
+  test('past the messages kept per subscriber, the oldest waiting are let go, and its finding says how many', () => {
+    const b = new Broker({ maxOwedPerConn: 4 });
+    login(b, 0, 'sub', 0);
+    sub(b, 0, { topic: 'plant/#', qos: 0 }, 0, 0.01);
+    login(b, 1, 'pub', 0);
+    forwarded(b, 1, 0, 0.5);
+    // Six messages: at the fourth the array is full, the oldest two of the four go (the newest half is kept).
+    for (let i = 0; i < 6; i++) b.c(1, publish({ topic: `plant/${i + 1}/temp`, payload: `reading number ${i}` }), 1 + i * 0.01);
+    b.end(0, 20);
+    b.finish(21);
+    const [v] = b.closes.find((c) => c.conn === 0)!.violations;
+    expect(v!.message).toMatch(/^4 messages published while this connection was open, .* \(2 older messages owed to it not kept to be judged: 4 are\)$/);
+  });
   test('5.0: a PUBLISH the broker refused (PUBACK 0x87) is owed to no one', () => {
     expect(owedScenario({ level: 5, refused: true }).ids()).toEqual([]);
   });

@@ -71,8 +71,11 @@ const MAX_DELIVERIES_LISTED = 1_024;
  * a queue behind a full Receive Maximum or a slow link.
  */
 export const MISSING_GRACE_SEC = 10;
-/** Messages kept per watched connection for judging at its close (past it, the oldest are judged at leaving only). */
-const MAX_OWED_PER_CONN = 4_096;
+/**
+ * Messages kept per watched connection for judging at its close; past it the oldest are let go (then judged only if
+ * they leave the index while the connection is open) and the finding says how many.
+ */
+export const MAX_OWED_PER_CONN = 4_096;
 /** Subscriptions all PUBLISH packets together may look at to find who must receive them; then no more are judged. */
 export const MISSING_BUDGET = 2_000_000;
 /** Subscribers watched per message for a missing delivery (more are not). */
@@ -124,6 +127,8 @@ export interface SessionsOptions {
   history?: boolean;
   /** Subscriptions all PUBLISH packets may look at to find whom they are owed to (MISSING_BUDGET by default). */
   missingBudget?: number;
+  /** Messages owed to one connection kept for its close (MAX_OWED_PER_CONN by default). */
+  maxOwedPerConn?: number;
 }
 
 /** Ended subscriptions kept with `history` (past it, later ones are not: the answer says so). */
@@ -233,6 +238,8 @@ interface ConnState {
   missed: { count: number; listed: string[] } | null;
   /** Messages owed to it still in the index, as slot and frame pairs (judged at its close); null before the first. */
   owed: number[] | null;
+  /** Messages owed to it let go past maxOwedPerConn while still waiting: the close's finding may miss them. */
+  owedLetGo: number;
   /** c2s QoS 1/2 PUBLISH packets awaiting their PUBACK/PUBREC whose message waits for subscribers: by packet id. */
   awaiting: Map<number, { slot: number; frame: number }> | null;
 }
@@ -281,6 +288,7 @@ export class SessionsStage implements PacketSink {
    */
   private readonly watch = new Set<ConnState>();
   private readonly missingBudgetAll: number;
+  private readonly maxOwedPerConn: number;
   private missingBudget: number;
   /** Capture time of the latest packet or close. */
   private now = 0;
@@ -301,6 +309,7 @@ export class SessionsStage implements PacketSink {
     this.maxClients = opts.maxClients ?? MAX_CLIENTS;
     this.undelivered = opts.undelivered ?? false;
     this.missingBudgetAll = this.missingBudget = opts.missingBudget ?? MISSING_BUDGET;
+    this.maxOwedPerConn = opts.maxOwedPerConn ?? MAX_OWED_PER_CONN;
     this.history = opts.history === true ? [] : null;
     this.wills = new Wills({
       observers: (topic, since, notConn) => this.observers(topic, since, notConn),
@@ -383,7 +392,7 @@ export class SessionsStage implements PacketSink {
       conn, level: 4, clientId: null, client: null, connect: null, accepted: false, resumed: false,
       open: { c2s: new Map(), s2c: new Map() }, seq: 0, subscribes: new Map(), unsubscribes: new Map(),
       resent: { c2s: new Set(), s2c: new Set(), lastSeq: -1 }, takenOver: null, untraced: 0,
-      watched: false, ended: false, missed: null, owed: null, awaiting: null,
+      watched: false, ended: false, missed: null, owed: null, owedLetGo: 0, awaiting: null,
     };
   }
 
@@ -810,15 +819,18 @@ export class SessionsStage implements PacketSink {
     x.grow(m, list.length * DELIVERY_BYTES);
     for (const e of list) {
       const owed = (e.st.owed ??= []);
-      // Pairs of messages that left the index are dropped in steps; past the cap the oldest are judged at leaving only.
-      if (owed.length >= 2 * MAX_OWED_PER_CONN) this.compactOwed(owed);
+      // Two numbers a message: at the cap, those that left the index go, and past half the cap the oldest waiting ones.
+      if (owed.length >= 2 * this.maxOwedPerConn) e.st.owedLetGo += this.compactOwed(owed);
       owed.push(m, rec.frame);
     }
     if (d.qos > 0 && d.packetId !== undefined) (publisher.awaiting ??= new Map()).set(d.packetId, { slot: m, frame: rec.frame });
   }
 
-  /** Keeps the pairs of messages still in the index and not judged, and at most half the cap of them. */
-  private compactOwed(owed: number[]): void {
+  /**
+   * Keeps the pairs (slot, frame) of messages still in the index and not judged, the newest half of the cap of them at
+   * most, so that pairs are let go in steps; returns how many waiting ones it let go.
+   */
+  private compactOwed(owed: number[]): number {
     const x = this.idx;
     let w = 0;
     for (let i = 0; i < owed.length; i += 2) {
@@ -828,9 +840,10 @@ export class SessionsStage implements PacketSink {
         owed[w++] = owed[i + 1]!;
       }
     }
-    const keep = Math.min(w, MAX_OWED_PER_CONN);
+    const keep = Math.min(w, this.maxOwedPerConn);
     owed.copyWithin(0, w - keep, w);
     owed.length = keep;
+    return (w - keep) / 2;
   }
 
   /** At the close of `st`: each message owed to it, still indexed, published MISSING_GRACE_SEC or more before `t`. */
@@ -1181,7 +1194,8 @@ export class SessionsStage implements PacketSink {
     client.live.delete(st);
     const missed = st.missed;
     if (missed !== null) {
-      const more = missed.count > missed.listed.length ? `, and ${missed.count - missed.listed.length} more` : '';
+      const more = (missed.count > missed.listed.length ? `, and ${missed.count - missed.listed.length} more` : '')
+        + (st.owedLetGo > 0 ? ` (${st.owedLetGo} older message${st.owedLetGo === 1 ? '' : 's'} owed to it not kept to be judged: ${this.maxOwedPerConn} are)` : '');
       out.push(violation(pick(X.owed, st.level), st.level, `${missed.count} message${missed.count === 1 ? '' : 's'} published while this connection was open, matching a subscription of "${client.id}" granted before, never reached it, though the connection stayed open ${MISSING_GRACE_SEC} s or more after: ${missed.listed.join('; ')}${more}`));
     }
     const t = seconds(end.timeSec, end.timeNsec);
