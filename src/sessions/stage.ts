@@ -794,7 +794,8 @@ export class SessionsStage implements PacketSink {
 
   /**
    * The watched subscribers message `m` is owed to (MQTT-4.5.0-1): a plain subscription granted before it was published
-   * matches it (No Local aside). Kept on the message (and each subscriber), judged at the subscriber's close or when the message leaves the index.
+   * matches it (No Local aside). Kept on the message and on each subscriber; judged at the subscriber's close or when
+   * the message leaves the index.
    */
   private owe(rec: PacketRecord, publisher: ConnState, d: PublishPacket, m: number, topic: string, t: number): void {
     const x = this.idx;
@@ -1075,8 +1076,8 @@ export class SessionsStage implements PacketSink {
    * 5.0 Message Expiry on a delivery traced to a PUBLISH that set one: the delivery carries the published interval less
    * the time the broker held the message (MQTT-3.3.2-6), and none starts after the interval passed (MQTT-3.3.2-5; a
    * second copy on the connection may be the resend of one started in time, so only the first is judged; a DUP=1 copy
-   * is a resend, and is not judged at all). Brokers
-   * count whole seconds, so EXPIRY_ROUNDING_SEC either way is allowed; the subscriber's subscriptions do not matter.
+   * is a resend, and is not judged at all). Brokers count whole seconds, so EXPIRY_ROUNDING_SEC either way is allowed;
+   * the subscriber's subscriptions do not matter.
    */
   private checkExpiry(rec: PacketRecord, st: ConnState, d: PublishPacket, m: number, t: number, first: boolean): void {
     const x = this.idx;
