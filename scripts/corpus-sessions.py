@@ -10,6 +10,11 @@ exits non-zero when the broker did not do what the scenario expects.
                                            PUBLISH resent with DUP=1 and their packet ids, then the one queued meanwhile
   corpus-sessions.py HOST PORT takeover    3.1.1 and 5.0 ClientId takeovers (the 5.0 victim has a Will)
   corpus-sessions.py HOST PORT share       two members of $share/g/corpus/sess/shared/#; prints READY, then waits for 4
+  corpus-sessions.py HOST PORT ids         (real-sessions-v5.pcap) a 5.0 subscriber of corpus/s5/ids/# (Subscription
+                                           Identifier 1) and corpus/s5/ids/+ (2) in two SUBSCRIBEs; prints READY, then
+                                           each PUBLISH with the identifiers it carries, until 3
+  corpus-sessions.py HOST PORT twins       (real-sessions-v5.pcap) ClientId corpus-s5-twin from 127.0.0.1 and 127.0.0.2
+                                           in turn, 4 connections: 3 takeovers back and forth, each closing the other
 """
 import socket
 import struct
@@ -57,8 +62,32 @@ def connect(cid, level=4, clean=True, keepalive=60, will=None, props=b'', will_p
     return pkt(0x10, var + payload)
 
 
-def subscribe(pid, topic, qos, level=4):
-    return pkt(0x82, struct.pack('>H', pid) + (b'\x00' if level == 5 else b'') + s(topic) + bytes([qos]))
+def subscribe(pid, topic, qos, level=4, props=b''):
+    return pkt(0x82, struct.pack('>H', pid) + (vbi(len(props)) + props if level == 5 else b'') + s(topic) + bytes([qos]))
+
+
+def read_vbi(b, i):
+    n, mul = 0, 1
+    while True:
+        n += (b[i] & 0x7F) * mul
+        mul *= 128
+        i += 1
+        if not b[i - 1] & 0x80:
+            return n, i
+
+
+def sub_ids(body, qos):
+    """The Subscription Identifiers (property 0x0B) of a 5.0 PUBLISH body; the scenario's PUBLISH carry no other."""
+    tlen = struct.unpack('>H', body[:2])[0]
+    i = 2 + tlen + (2 if qos else 0)
+    plen, i = read_vbi(body, i)
+    end, ids = i + plen, []
+    while i < end:
+        if body[i] != 0x0B:
+            fail(f'unexpected property 0x{body[i]:02x}')
+        v, i = read_vbi(body, i + 1)
+        ids.append(v)
+    return ids
 
 
 def disconnect(level=4):
@@ -66,8 +95,8 @@ def disconnect(level=4):
 
 
 class Conn:
-    def __init__(self):
-        self.sock = socket.create_connection((HOST, PORT), timeout=10)
+    def __init__(self, source=None):
+        self.sock = socket.create_connection((HOST, PORT), timeout=10, source_address=(source, 0) if source else None)
         self.buf = b''
 
     def send(self, b):
@@ -221,6 +250,43 @@ elif MODE == 'share':
     if sorted(got['a'] + got['b']) != [f'shared message {i}' for i in range(1, 5)]:
         fail(f'shared messages: {got}')
     print(f'SHARE a={len(got["a"])} b={len(got["b"])}', flush=True)
+
+elif MODE == 'ids':
+    c = Conn()
+    c.send(connect('corpus-s5-ids', level=5))
+    c.expect(2, 'CONNACK')
+    for pid, (topic, sid) in enumerate((('corpus/s5/ids/#', 1), ('corpus/s5/ids/+', 2)), 1):
+        c.send(subscribe(pid, topic, 0, level=5, props=b'\x0b' + vbi(sid)))
+        c.expect(9, f'SUBACK {pid}')
+    print('READY', flush=True)
+    got = 0
+    while got < 3:
+        p = c.read()
+        if p is None:
+            fail('closed by the broker')
+        if p[0] >> 4 == 3:
+            topic, qos, _pid, _dup, _ = publish_fields(*p)
+            got += 1
+            print(f'PUBLISH {topic} ids={",".join(map(str, sorted(sub_ids(p[1], qos))))}', flush=True)
+    time.sleep(0.3)
+    c.send(disconnect(5))
+    c.sock.close()
+
+elif MODE == 'twins':
+    old = None
+    for i, source in enumerate(('127.0.0.1', '127.0.0.2', '127.0.0.1', '127.0.0.2')):
+        c = Conn(source)
+        c.send(connect('corpus-s5-twin'))
+        c.expect(2, f'CONNACK {i + 1} from {source}')
+        if old is not None:
+            if old.read() is not None:
+                fail(f'takeover {i}: the older connection was not closed')
+            old.sock.close()
+            print(f'TAKEOVER {i} {source}', flush=True)
+        old = c
+        time.sleep(0.2)
+    old.send(disconnect())
+    old.sock.close()
 
 else:
     fail(f'unknown mode {MODE}')

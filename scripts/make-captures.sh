@@ -64,6 +64,7 @@ CAPTURES=(
   "real-onenet-6002.pcap|tcpdump -i any|pcap, Linux cooked v2 (LINKTYPE_LINUX_SLL2 276)|group_onenet"
   "real-will-kill.pcapng|dumpcap -i lo|pcapng, Ethernet interface (LINKTYPE_ETHERNET 1)|group_will"
   "real-sessions.pcap|tcpdump -i lo|pcap, Ethernet (LINKTYPE_ETHERNET 1)|group_sessions"
+  "real-sessions-v5.pcap|tcpdump -i lo|pcap, Ethernet (LINKTYPE_ETHERNET 1)|group_sessions5"
   "real-large-200k.pcap|tcpdump -i lo|pcap, Ethernet (LINKTYPE_ETHERNET 1)|group_large"
   "real-midstream-json.pcap.gz|tcpdump -i lo|pcap (gzip), Ethernet (LINKTYPE_ETHERNET 1), started mid-stream|group_midstream"
   "real-tls-mqttjs.pcapng|dumpcap -i lo|pcapng, Ethernet interface (LINKTYPE_ETHERNET 1); TLS, keys in real-tls-mqttjs.keys|group_tls_mqttjs"
@@ -96,7 +97,7 @@ required_types() {
     ;;
   real-onenet-6002.pcap) echo CONNECT CONNACK PUBLISH PUBACK SUBSCRIBE SUBACK DISCONNECT ;;
   real-will-kill.pcapng) echo CONNECT CONNACK PUBLISH PUBACK SUBSCRIBE SUBACK DISCONNECT ;;
-  real-sessions.pcap) echo CONNECT CONNACK PUBLISH PUBACK SUBSCRIBE SUBACK DISCONNECT ;;
+  real-sessions.pcap | real-sessions-v5.pcap) echo CONNECT CONNACK PUBLISH PUBACK SUBSCRIBE SUBACK DISCONNECT ;;
   real-large-200k.pcap) echo CONNECT CONNACK PUBLISH PUBACK SUBSCRIBE SUBACK DISCONNECT ;;
   real-midstream-json.pcap.gz) echo PUBLISH ;;
   real-tls-mqttjs.pcapng) echo CONNECT CONNACK PUBLISH PUBACK PUBREC PUBREL PUBCOMP SUBSCRIBE SUBACK PINGREQ PINGRESP DISCONNECT ;;
@@ -519,6 +520,54 @@ EOF
     grep -qF 'corpus/sess/will/kill corpus-sess-will-kill lost' "$WORK/sess-watch.out" || die "Will of corpus-sess-will-kill missing"
   }
 
+  # --- sessions across connections, 5.0 (issue 14): what test/e2e/cli-sessions-real.test.ts asserts of real-sessions-v5
+  group_sessions5() {
+    local base=(-h 127.0.0.1 -p 1883 -V mqttv5)
+    local py=(/usr/bin/python3 "$SESS_CLIENTS" 127.0.0.1 1883)
+    # 1. Message Expiry: a persistent subscriber (Session Expiry 300) is away 3 s while a message of 60 s and one of
+    #    2 s are published; it comes back to the first with about 57 s left, and never gets the second.
+    run "corpus-s5-exp subscribes" 15 mosquitto_sub "${base[@]}" -i corpus-s5-exp -c -x 300 -q 1 -t 'corpus/s5/exp/#' -E
+    run "publish expiring in 60 s" 15 mosquitto_pub "${base[@]}" -i corpus-s5-exp-pub1 -t corpus/s5/exp/long -m 'expires in 60 s' -q 1 -D publish message-expiry-interval 60
+    run "publish expiring in 2 s" 15 mosquitto_pub "${base[@]}" -i corpus-s5-exp-pub2 -t corpus/s5/exp/short -m 'expires in 2 s' -q 1 -D publish message-expiry-interval 2
+    sleep 3
+    bg s5-exp mosquitto_sub "${base[@]}" -i corpus-s5-exp -c -x 300 -q 1 -t 'corpus/s5/exp/#' -W 3 -v
+    local exp_pid=$BG_PID
+    wait_pid "$exp_pid" 10 "mosquitto_sub corpus-s5-exp"
+    # mosquitto_sub -W ends with exit status 27 when its time is up.
+    ((WAIT_RC == 0 || WAIT_RC == 27)) || die "mosquitto_sub corpus-s5-exp failed ($WAIT_RC): $(cat "$WORK/s5-exp.err")"
+    expect_lines "$WORK/s5-exp.out" 1 corpus-s5-exp
+    grep -qx 'corpus/s5/exp/long expires in 60 s' "$WORK/s5-exp.out" || die "corpus-s5-exp: $(cat "$WORK/s5-exp.out")"
+    # 2. Subscription Identifiers: corpus/s5/ids/# (identifier 1) and corpus/s5/ids/+ (2) in two SUBSCRIBEs;
+    #    mosquitto sends a copy per matching subscription, each with its own identifier.
+    bg s5-ids "${py[@]}" ids
+    local ids_pid=$BG_PID
+    wait_until "corpus-s5-ids to subscribe" 15 grep -qsx READY "$WORK/s5-ids.out"
+    run "publish to both filters" 15 mosquitto_pub "${base[@]}" -i corpus-s5-ids-pub -t corpus/s5/ids/a -m 'matches both filters'
+    run "publish to one filter" 15 mosquitto_pub "${base[@]}" -i corpus-s5-ids-pub -t corpus/s5/ids/b/c -m 'matches the wildcard filter only'
+    wait_pid "$ids_pid" 20 "corpus-s5-ids"
+    ((WAIT_RC == 0)) || die "corpus-s5-ids failed: $(cat "$WORK/s5-ids.out")"
+    grep -qx 'PUBLISH corpus/s5/ids/b/c ids=1' "$WORK/s5-ids.out" || die "corpus-s5-ids: $(cat "$WORK/s5-ids.out")"
+    # 3. A 5.0 shared subscription: two members of \$share/g5, four messages, each to one member.
+    local m share_pids=()
+    for m in a b; do
+      bg "s5-share-$m" mosquitto_sub "${base[@]}" -i "corpus-s5-share-$m" -t '$share/g5/corpus/s5/jobs/#' -q 1 -W 20 -v
+      share_pids+=("$BG_PID")
+      wait_suback "corpus-s5-share-$m"
+    done
+    local i
+    for i in 1 2 3 4; do
+      run "shared job $i" 15 mosquitto_pub "${base[@]}" -i corpus-s5-jobs-pub -t corpus/s5/jobs/resize -m "shared job $i" -q 1
+    done
+    wait_until "the four shared jobs" 10 bash -c '(($(cat "$0" "$1" | wc -l) >= 4))' "$WORK/s5-share-a.out" "$WORK/s5-share-b.out"
+    sleep 0.5 # a copy to both members would show here
+    (($(cat "$WORK/s5-share-a.out" "$WORK/s5-share-b.out" | wc -l) == 4)) || die "shared jobs: $(cat "$WORK/s5-share-a.out" "$WORK/s5-share-b.out")"
+    # SIGINT: mosquitto_sub sends its DISCONNECT and exits.
+    for m in "${share_pids[@]}"; do kill -INT "$m"; done
+    for m in "${share_pids[@]}"; do wait_pid "$m" 10 "a shared member"; done
+    # 4. Two devices, one ClientId (3.1.1): corpus-s5-twin from 127.0.0.1 and 127.0.0.2 in turn, 3 takeovers.
+    run "takeovers back and forth" 20 "${py[@]}" twins
+  }
+
   group_large() {
     local base=(-h 127.0.0.1 -p 1883 -V mqttv311)
     bg large-sub mosquitto_sub "${base[@]}" -i corpus-large-sub -t corpus/large/blob -q 1 -C 1 -N -W 20
@@ -910,6 +959,9 @@ describe() {
   real-sessions.pcap)
     echo "Sessions across connections over 127.0.0.1:1883 (scripts/corpus-sessions.py for the raw-socket clients). Watcher \`corpus-sess-watch\` (3.1.1) subscribes \`corpus/sess/will/#\` at QoS 1 and receives exactly two Wills. 1: mosquitto_sub \`corpus-sess-will-bye\` (5.0, Will \`corpus/sess/will/bye\`) receives one message and ends with DISCONNECT 0x00: its Will is not published. 2: \`corpus-sess-q0\` subscribes \`corpus/sess/down\` at QoS 0 and receives two QoS 1 messages from \`corpus-sess-down-pub1/2\` at QoS 0. 3: paho \`corpus-sess-share-a\`/\`-b\` subscribe \`\$share/g/corpus/sess/shared/#\` (QoS 1); \`corpus-sess-share-pub\` publishes \`shared message 1..4\`, each reaches one member. 4: persistent \`corpus-sess-psub\` (3.1.1, Clean Session 0, QoS 1 on \`corpus/sess/inflight/#\`) receives \`in-flight message 1\` and \`2\` without acknowledging them and is killed (SIGKILL); \`queued message 3\` is published while it is away; it reconnects (Session Present 1) and gets 1 and 2 again with DUP=1 and their packet ids, then 3, acknowledges all and disconnects. 5: ClientId takeovers: \`corpus-sess-twin4\` (3.1.1) connects twice, the broker closes the first connection; \`corpus-sess-twin5\` (5.0, Will \`corpus/sess/will/twin5\`, Will Delay 0, Session Expiry 0) connects twice with Clean Start 1, the broker closes the first (mosquitto 2.0.11 sends no DISCONNECT 0x8E before) and publishes its Will. 6: mosquitto_sub \`corpus-sess-will-kill\` (3.1.1, Will \`corpus/sess/will/kill\`) is killed with SIGKILL and its Will is published."
     ;;
+  real-sessions-v5.pcap)
+    echo "Sessions across connections, mostly MQTT 5.0, over 127.0.0.1:1883 (scripts/corpus-sessions.py for the raw-socket clients). 1: persistent mosquitto_sub \`corpus-s5-exp\` (Session Expiry 300, QoS 1 on \`corpus/s5/exp/#\`) subscribes and leaves; \`corpus/s5/exp/long\` (Message Expiry Interval 60) and \`corpus/s5/exp/short\` (2) are published; 3 s later it comes back (Session Present 1) and gets the first with about 57 s left, never the second. 2: \`corpus-s5-ids\` subscribes \`corpus/s5/ids/#\` (Subscription Identifier 1) and \`corpus/s5/ids/+\` (2) in two SUBSCRIBEs; \`corpus/s5/ids/a\` reaches it as two copies, one with each identifier, \`corpus/s5/ids/b/c\` once with 1. 3: mosquitto_sub \`corpus-s5-share-a\`/\`-b\` subscribe \`\$share/g5/corpus/s5/jobs/#\` (QoS 1); \`shared job 1..4\` each reach one member. 4: two devices with ClientId \`corpus-s5-twin\` (3.1.1) connect in turn from 127.0.0.1 and 127.0.0.2, four connections: each takes the session over and the broker closes the other's (3 takeovers back and forth)."
+    ;;
   real-large-200k.pcap)
     echo "MQTT 3.1.1 over 127.0.0.1:1883. \`corpus-large-sub\` subscribes \`corpus/large/blob\` at QoS 1; \`corpus-large-pub\` publishes a $LARGE_BYTES-byte (200 KiB) payload at QoS 1 (deterministic LCG bytes, sha256 \`$NODE_SHA\`); the PUBLISH spans several TCP segments in each direction (client to broker, broker to subscriber)."
     ;;
@@ -944,7 +996,7 @@ versions() {
   real-v5-props.pcapng) echo "5.0" ;;
   real-onenet-6002.pcap) echo "3.1.1, 5.0" ;;
   real-will-kill.pcapng) echo "3.1.1, 5.0" ;;
-  real-sessions.pcap) echo "3.1.1, 5.0" ;;
+  real-sessions.pcap | real-sessions-v5.pcap) echo "3.1.1, 5.0" ;;
   real-large-200k.pcap) echo "3.1.1" ;;
   real-midstream-json.pcap.gz) echo "3.1.1, 5.0" ;;
   real-tls-mqttjs.pcapng) echo "3.1.1, 5.0" ;;

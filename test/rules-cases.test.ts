@@ -15,7 +15,7 @@ import {
   unsuback, unsubscribe, type ConnectOpts, type Level, type Prop,
 } from './builders/mqtt-bytes.js';
 import { HARNESSES, Harness, alone, describeViolations, severityMismatches } from './builders/rules-harness.js';
-import { Broker, brokenSession, login, noLocalScenario, qosDeliveryScenario, retainHandlingScenario, sub, unsubackScenario, type Login } from './builders/sessions-harness.js';
+import { Broker, brokenSession, expiryScenario, login, noLocalScenario, owedScenario, qosDeliveryScenario, retainHandlingScenario, sharedScenario, sub, subIdScenario, takeoverLoopScenario, unsubackScenario, type Login } from './builders/sessions-harness.js';
 import { TcpSession } from './builders/frames.js';
 import { runFrames } from './builders/run-frames.js';
 import { clientFrame, upgradeRequest, upgradeResponse, wsFrame } from './builders/websocket.js';
@@ -1020,6 +1020,14 @@ add('3.1.1|MQTT-3.3.1-9', 'RETAIN=1 on a delivery for a subscription made before
 add('5.0|MQTT-3.3.1-12', 'RETAIN=1 on a live delivery, Retain As Published 0', () => liveRetain(5));
 add('5.0|MQTT-3.3.1-11', 'Retain Handling 2, and the retained message sent at subscribe time', () => retainHandlingScenario(2, false).all());
 add('5.0|MQTT-3.3.1-10', 'Retain Handling 1 on a subscription that existed, and the retained message sent again', () => retainHandlingScenario(1, true).all());
+add('5.0|MQTT-3.3.2-6', 'a Message Expiry Interval of 60 s forwarded unchanged 10 s after the PUBLISH', () => expiryScenario(60, 10, 60).all());
+add('5.0|MQTT-3.3.2-5', 'a message with a Message Expiry Interval of 5 s delivered 10 s after its PUBLISH', () => expiryScenario(5, 10, 0).all());
+add('5.0|MQTT-3.3.4-4', 'one copy for subscriptions with identifiers 1, 2 and 3 carrying only 1 and 3', () => subIdScenario([['meter/#', 1], ['meter/+', 2], ['meter/a', 3]], 'meter/a', [[1, 3]]).all());
+add('5.0|MQTT-3.3.4-5', 'a copy per subscription (identifiers 1 and 2), the second carrying 9', () => subIdScenario([['meter/#', 1], ['meter/+', 2]], 'meter/a', [[1], [9]]).all());
+add('3.1.1|MQTT-4.5.0-1', 'a message matching a connected subscriber\'s subscription, not delivered in 10 s', () => owedScenario({ level: 4 }).all());
+add('5.0|MQTT-4.5.0-1', 'a message matching a connected subscriber\'s subscription, not delivered in 10 s', () => owedScenario({ level: 5 }).all());
+add('ref|ALL:3.1.4:clientid-shared', 'ClientId "sensor" taken over 3 times back and forth between two addresses', () => takeoverLoopScenario(4).all());
+add('ref|5.0:4.8:shared-one-session', 'one message delivered to two members of $share/pool/jobs/#, both connected', () => sharedScenario(false, false).all());
 add('5.0|MQTT-3.8.3-3', 'the client\'s own message back through its No Local subscription', () => noLocalScenario(true, false).all());
 add('3.1.1|MQTT-3.10.4-2', 'a message published 2 s after the UNSUBACK delivered through the removed subscription', () => unsubackScenario(4, 3, false).all());
 add('5.0|MQTT-3.10.4-2', 'a message published 2 s after the UNSUBACK delivered through the removed subscription', () => unsubackScenario(5, 3, false).all());

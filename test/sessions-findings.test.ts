@@ -3,8 +3,8 @@
  * must not give the finding: each test fails without the check it is about.
  */
 import { describe, expect, test } from 'vitest';
-import { ack, connack, connect, publish, suback, subscribe, unsuback, unsubscribe, type Level } from './builders/mqtt-bytes.js';
-import { Broker, brokenSession, login, noLocalScenario, qosDeliveryScenario, retainHandlingScenario, sub, unsubackScenario } from './builders/sessions-harness.js';
+import { ack, connack, connect, pingreq, publish, suback, subscribe, unsuback, unsubscribe, type Level } from './builders/mqtt-bytes.js';
+import { Broker, brokenSession, expiryScenario, forwarded, login, noLocalScenario, owedScenario, qosDeliveryScenario, retainHandlingScenario, sharedScenario, sub, subIdScenario, takeoverLoopScenario, unsubackScenario } from './builders/sessions-harness.js';
 
 const has = (b: Broker, spec: string, id: string): boolean => b.ids().includes(`${spec} ${id}`);
 
@@ -75,6 +75,24 @@ describe('session takeover: the broker closes the older connection of a ClientId
       expect(b.sessions[0]!.takeovers).toBe(1);
     });
   }
+});
+
+describe('two devices sharing one ClientId: takeovers back and forth between two addresses', () => {
+  const LOOP = 'ALL:3.1.4:clientid-shared';
+  test('3 takeovers back and forth: one warning with the count, on the CONNACK of the third; the session counts them all', () => {
+    for (const level of [4, 5] as const) {
+      const b = takeoverLoopScenario(6, false, level);
+      const found = b.all();
+      expect(found.map((v) => `${v.severity} ${v.id}`)).toEqual([`warning ${LOOP}`]);
+      expect(found[0]!.message, found[0]!.message).toMatch(/^ClientId "sensor" taken over 3 times back and forth between 10\.0\.0\.7 and 10\.0\.0\.8/);
+      expect(b.packets.find((p) => p.violations.includes(found[0]!))!.conn.id).toBe(3);
+      expect(b.sessions[0]).toMatchObject({ clientId: 'sensor', takeovers: 5 });
+    }
+  });
+  test('2 takeovers, or any number from one address (one device reconnecting): no finding', () => {
+    expect(takeoverLoopScenario(3).ids()).toEqual([]);
+    expect(takeoverLoopScenario(6, true).ids()).toEqual([]);
+  });
 });
 
 describe('Session Present against the previous connection of the ClientId', () => {
@@ -231,6 +249,175 @@ describe('after the UNSUBACK, no new message through the removed subscription', 
   });
 });
 
+describe('5.0 Message Expiry: reduced by the time the broker held the message', () => {
+  test('the published interval forwarded unchanged after 10 s, or left out: MQTT-3.3.2-6', () => {
+    expect(expiryScenario(60, 10, 60).ids()).toEqual(['5.0 MQTT-3.3.2-6']);
+    expect(expiryScenario(60, 10, null).ids()).toEqual(['5.0 MQTT-3.3.2-6']);
+    // Reduced by too much is as wrong as not reduced.
+    expect(expiryScenario(60, 10, 47).ids()).toEqual(['5.0 MQTT-3.3.2-6']);
+    expect(expiryScenario(60, 10, 50).ids()).toEqual([]);
+  });
+  test('whole seconds: up to 1 s either way is the broker\'s rounding, not a finding', () => {
+    expect(expiryScenario(60, 10.6, 50).ids()).toEqual([]);
+    expect(expiryScenario(60, 10.4, 49).ids()).toEqual([]);
+    expect(expiryScenario(60, 0.002, 60).ids()).toEqual([]);
+    expect(expiryScenario(60, 10, 51).ids()).toEqual([]);
+    expect(expiryScenario(60, 10, 52).ids()).toEqual(['5.0 MQTT-3.3.2-6']);
+  });
+  test('delivered after the interval passed: MQTT-3.3.2-5 (and not also MQTT-3.3.2-6)', () => {
+    expect(expiryScenario(5, 10, 0).ids()).toEqual(['5.0 MQTT-3.3.2-5']);
+    expect(expiryScenario(5, 5.5, 0).ids()).toEqual([]);
+  });
+  test('only on deliveries traced to their publish: nothing for a copy no PUBLISH of the capture explains', () => {
+    const b = new Broker();
+    login(b, 0, 'sub', 0, { level: 5 });
+    sub(b, 0, { topic: 'alerts/#', qos: 0 }, 0, 0.01, 5);
+    b.s(0, publish({ level: 5, topic: 'alerts/fire', payload: 'smoke in hall B' }), 20);
+    b.finish(21);
+    expect(b.ids()).toEqual([]);
+  });
+});
+
+describe('5.0 Subscription Identifiers: those of the matching subscriptions, and no others', () => {
+  const two: [string, number][] = [['meter/#', 1], ['meter/+', 2]];
+  test('one matching subscription, another identifier on the copy: MQTT-3.3.4-4', () => {
+    expect(subIdScenario([['meter/#', 7]], 'meter/a', [[8]]).ids()).toEqual(['5.0 MQTT-3.3.4-4']);
+    // The identifier of a subscription that does not match the topic.
+    expect(subIdScenario([['meter/#', 7], ['other/#', 8]], 'meter/a', [[8]]).ids()).toEqual(['5.0 MQTT-3.3.4-4']);
+    expect(subIdScenario([['meter/#', 7]], 'meter/a', [[7]]).ids()).toEqual([]);
+    // A copy with none is the rules stage's MQTT-3.3.4-3, not this stage's.
+    expect(subIdScenario([['meter/#', 7]], 'meter/a', [[]]).ids()).toEqual([]);
+  });
+  test('one copy for two subscriptions: both identifiers, in any order; one missing: MQTT-3.3.4-4', () => {
+    expect(subIdScenario(two, 'meter/a', [[1, 2]]).ids()).toEqual([]);
+    expect(subIdScenario(two, 'meter/a', [[2, 1]]).ids()).toEqual([]);
+    expect(subIdScenario([...two, ['meter/a', 3]], 'meter/a', [[1, 3]]).ids()).toEqual(['5.0 MQTT-3.3.4-4']);
+    expect(subIdScenario(two, 'meter/a', [[1, 9]]).ids()).toEqual(['5.0 MQTT-3.3.4-4']);
+  });
+  test('a copy per subscription, each with its own identifier; one with a foreign one: MQTT-3.3.4-5', () => {
+    expect(subIdScenario(two, 'meter/a', [[1], [2]]).ids()).toEqual([]);
+    expect(subIdScenario(two, 'meter/a', [[1], [9]]).ids()).toEqual(['5.0 MQTT-3.3.4-5']);
+    // One copy of the two so far: not judged (its other copy may follow).
+    expect(subIdScenario(two, 'meter/a', [[1]]).ids()).toEqual([]);
+    // A subscription without an identifier beside one with: its copy carries the one there is.
+    expect(subIdScenario([['meter/#', 0], ['meter/+', 5]], 'meter/a', [[5]]).ids()).toEqual([]);
+  });
+  test('a shared subscription\'s copy is its own: the plain subscription\'s identifier may be on another copy', () => {
+    expect(subIdScenario([['$share/g/meter/#', 1], ['meter/+', 2]], 'meter/a', [[1]]).ids()).toEqual([]);
+    expect(subIdScenario([['$share/g/meter/#', 1], ['meter/+', 2], ['meter/a', 3]], 'meter/a', [[2, 3], [1]]).ids()).toEqual([]);
+    expect(subIdScenario([['$share/g/meter/#', 1], ['meter/+', 2]], 'meter/a', [[1, 4]]).ids()).toEqual(['5.0 MQTT-3.3.4-4']);
+  });
+});
+
+describe('5.0 shared subscriptions: each message to one member', () => {
+  const SHARED = '5.0 5.0:4.8:shared-one-session';
+  test('two members of one group got the message: a warning naming both', () => {
+    const b = sharedScenario(false, false);
+    expect(b.all().map((v) => `${v.severity} ${v.spec} ${v.id}`)).toEqual([`warning ${SHARED}`]);
+    expect(b.all()[0]!.message).toMatch(/to "w2" here and to "w1" \(connection 0, frame \d+, still open\)/);
+  });
+  test('members of two groups each get it; after the first member\'s connection broke another may: no finding', () => {
+    expect(sharedScenario(true, false).ids()).toEqual([]);
+    expect(sharedScenario(false, true).ids()).toEqual([]);
+  });
+});
+
+describe('a message owed to a connected subscriber that never reached it', () => {
+  for (const level of [4, 5] as const) {
+    const spec = level === 5 ? '5.0' : '3.1.1';
+    test(`${spec}: not delivered, the subscriber open 19 s after the PUBLISH: MQTT-4.5.0-1 (warning) on its close, naming the message`, () => {
+      const b = owedScenario({ level });
+      expect(b.all().map((v) => `${v.severity} ${v.spec} ${v.id}`)).toEqual([`warning ${spec} MQTT-4.5.0-1`]);
+      const [v] = b.closes.find((c) => c.conn === 0)!.violations.filter((x) => x.id === 'MQTT-4.5.0-1');
+      expect(v!.message).toMatch(/^1 message published while this connection was open, matching a subscription of "sub" granted before, never reached it, though the connection stayed open 10 s or more after: frame \d+ \("plant\/7\/temp" from "pub", through "plant\/#"\)$/);
+    });
+    test(`${spec}: delivered, or the subscriber gone or unsubscribed before the grace ended: no finding`, () => {
+      expect(owedScenario({ level, delivered: true }).ids()).toEqual([]);
+      expect(owedScenario({ level, endAt: 5 }).ids()).toEqual([]);
+      expect(owedScenario({ level, unsubscribe: true }).ids()).toEqual([]);
+    });
+  }
+  test('judged when the message leaves the index while the subscriber is still open; a copy after that is not traced', () => {
+    const b = new Broker({ windowSec: 15 });
+    login(b, 0, 'sub', 0);
+    sub(b, 0, { topic: 'plant/#', qos: 0 }, 0, 0.01);
+    login(b, 1, 'pub', 0);
+    forwarded(b, 1, 0, 0.5);
+    b.c(1, publish({ topic: 'plant/7/temp', payload: 'reading 21.5' }), 1);
+    b.c(1, publish({ topic: 'plant/8/temp', payload: 'reading 19.0' }), 20);
+    b.s(0, publish({ topic: 'plant/8/temp', payload: 'reading 19.0' }), 20.001);
+    b.end(0, 40);
+    b.finish(41);
+    expect(b.closes.find((c) => c.conn === 0)!.violations.map((v) => v.id)).toEqual(['MQTT-4.5.0-1']);
+  });
+  test('past the budget of subscriptions looked at: one sessions-limit event, and no more missing deliveries judged', () => {
+    const run = (missingBudget: number): Broker => {
+      const b = new Broker({ missingBudget });
+      login(b, 0, 'sub', 0);
+      for (let i = 0; i < 3; i++) sub(b, 0, { topic: `other/${i}`, qos: 0 }, 0, 0.01, 4, i + 1);
+      sub(b, 0, { topic: 'plant/#', qos: 0 }, 0, 0.01, 4, 9);
+      login(b, 1, 'pub', 0);
+      forwarded(b, 1, 0, 0.5);
+      b.c(1, publish({ topic: 'plant/7/temp', payload: 'reading 21.5' }), 1);
+      b.c(1, pingreq(), 12);
+      b.finish(20);
+      return b;
+    };
+    expect(run(4).ids()).toEqual(['3.1.1 MQTT-4.5.0-1']);
+    const capped = run(3);
+    expect(capped.ids()).toEqual([]);
+    expect(capped.events.filter((e) => e.event === 'sessions-limit').map((e) => e.message)).toEqual(['3 subscriptions looked at for the subscribers PUBLISH packets are owed to: missing deliveries are no longer judged']);
+  });
+  test('nothing is owed before the capture shows one delivery traced to its PUBLISH', () => {
+    const b = new Broker();
+    login(b, 0, 'sub', 0);
+    sub(b, 0, { topic: 'plant/#', qos: 1 }, 1, 0.01);
+    login(b, 1, 'pub', 0);
+    b.c(1, publish({ topic: 'plant/7/temp', payload: 'reading 21.5' }), 1);
+    forwarded(b, 1, 0, 2);
+    b.c(1, pingreq(), 14);
+    b.finish(20);
+    expect(b.ids()).toEqual([]);
+  });
+  test('past the messages kept per subscriber, the oldest waiting are let go, and its finding says how many', () => {
+    const b = new Broker({ maxOwedPerConn: 4 });
+    login(b, 0, 'sub', 0);
+    sub(b, 0, { topic: 'plant/#', qos: 0 }, 0, 0.01);
+    login(b, 1, 'pub', 0);
+    forwarded(b, 1, 0, 0.5);
+    // Six messages: at the fourth the array is full, the oldest two of the four go (the newest half is kept).
+    for (let i = 0; i < 6; i++) b.c(1, publish({ topic: `plant/${i + 1}/temp`, payload: `reading number ${i}` }), 1 + i * 0.01);
+    b.end(0, 20);
+    b.finish(21);
+    const [v] = b.closes.find((c) => c.conn === 0)!.violations;
+    expect(v!.message).toMatch(/^4 messages published while this connection was open, .* \(2 older messages owed to it not kept to be judged: 4 are\)$/);
+  });
+  test('5.0: a PUBLISH the broker refused (PUBACK 0x87) is owed to no one', () => {
+    expect(owedScenario({ level: 5, refused: true }).ids()).toEqual([]);
+  });
+  test('the capture ends before the grace: not judged', () => {
+    const b = new Broker();
+    login(b, 0, 'sub', 0);
+    sub(b, 0, { topic: 'plant/#', qos: 1 }, 1, 0.01);
+    login(b, 1, 'pub', 0);
+    forwarded(b, 1, 0, 0.5);
+    b.c(1, publish({ topic: 'plant/7/temp', payload: 'reading 21.5' }), 1);
+    b.finish(5);
+    expect(b.ids()).toEqual([]);
+  });
+  test('a subscriber whose session began before the capture (subscriptions unknown) is owed nothing', () => {
+    const b = new Broker();
+    login(b, 0, 'sub', 0, { clean: false, sp: true });
+    sub(b, 0, { topic: 'plant/#', qos: 1 }, 1, 0.01);
+    login(b, 1, 'pub', 0);
+    forwarded(b, 1, 0, 0.5);
+    b.c(1, publish({ topic: 'plant/7/temp', payload: 'reading 21.5' }), 1);
+    b.c(1, pingreq(), 12);
+    b.finish(20);
+    expect(b.ids()).toEqual([]);
+  });
+});
+
 describe('message tracing', () => {
   test('the same payload from two publishers at once is ambiguous, said so, not attributed', () => {
     const b = new Broker();
@@ -273,6 +460,13 @@ describe('message tracing', () => {
       b.finish(3);
       expect(b.messages.map((m) => m.topic), `undelivered: ${undelivered}`).toEqual(undelivered ? ['x', 'y'] : ['x']);
     }
+  });
+  test('a further copy to a client that already got the message is traced to it, and its deliveries still judged', () => {
+    const b = subIdScenario([['meter/#', 1], ['meter/+', 2]], 'meter/a', [[1], [2]]);
+    expect(b.messages[0]!.deliveries.map((d) => d.conn)).toEqual([0, 0]);
+    // A later message to the same subscriber is still judged (the copy did not make it untraced).
+    const c = subIdScenario([['meter/#', 1], ['meter/+', 2]], 'meter/a', [[1], [2], [9]]);
+    expect(c.ids()).toEqual(['5.0 MQTT-3.3.4-5']);
   });
   test('a different payload on the same topic is another message', () => {
     const b = new Broker();

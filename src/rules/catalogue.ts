@@ -97,6 +97,11 @@ const OWN_RULES: readonly OwnRule[] = [
     'An UNSUBSCRIBE was still without its UNSUBACK when the connection ended (MQTT-3.10.4-4).'],
   ['ALL:3.12.4:pingresp-missing', '3.1,3.1.1,5.0', 'PINGRESP', 'warning',
     'A PINGREQ was still without its PINGRESP when the connection ended (MQTT-3.12.4-1).'],
+  // Across connections (the sessions stage, src/sessions/findings.ts).
+  ['ALL:3.1.4:clientid-shared', '3.1,3.1.1,5.0', 'SESSION', 'warning',
+    'Connections from two addresses take one ClientId over from each other again and again (3 takeovers back and forth): two devices seem to share the ClientId, and each connection makes the broker close the other\'s (3.1.4; 3.1.1 MQTT-3.1.4-2, 5.0 MQTT-3.1.4-3).'],
+  ['5.0:4.8:shared-one-session', '5.0', 'SHARED-SUB', 'warning',
+    'A message matching a Shared Subscription is sent to the client of one of the sessions attached to it (4.8, unnumbered): not to a second member while the first one\'s connection is open.'],
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -145,7 +150,7 @@ const IMPLEMENTED_311 = [
 ];
 
 /** Across connections: the sessions stage checks these (src/sessions/findings.ts). */
-const ACROSS_311 = ['MQTT-3.1.4-2', 'MQTT-3.2.2-2', 'MQTT-3.2.2-3', 'MQTT-3.3.1-9', 'MQTT-3.3.5-1', 'MQTT-4.4.0-1', 'MQTT-4.6.0-1', 'MQTT-3.10.4-2',
+const ACROSS_311 = ['MQTT-4.5.0-1', 'MQTT-3.1.4-2', 'MQTT-3.2.2-2', 'MQTT-3.2.2-3', 'MQTT-3.3.1-9', 'MQTT-3.3.5-1', 'MQTT-4.4.0-1', 'MQTT-4.6.0-1', 'MQTT-3.10.4-2',
   'MQTT-3.1.2-8', 'MQTT-3.14.4-3']; // the last two: the Will (src/sessions/will.ts)
 
 const IMPLEMENTED_50 = [
@@ -175,10 +180,15 @@ const IMPLEMENTED_50 = [
 
 const ACROSS_50 = ['MQTT-3.1.4-3', 'MQTT-3.2.2-3', 'MQTT-3.3.1-12', 'MQTT-3.3.4-2', 'MQTT-4.6.0-1', 'MQTT-3.8.3-3', 'MQTT-3.10.4-2',
   'MQTT-3.1.2-8', 'MQTT-3.1.3-9', 'MQTT-3.14.4-3', // the Will (src/sessions/will.ts)
-  'MQTT-3.3.1-10', 'MQTT-3.3.1-11'];
+  'MQTT-3.3.1-10', 'MQTT-3.3.1-11', 'MQTT-3.3.2-5', 'MQTT-3.3.2-6', 'MQTT-3.3.4-4', 'MQTT-3.3.4-5', 'MQTT-4.5.0-1'];
+
+/** Our own rules (and unnumbered ones) the sessions stage checks. */
+const ACROSS_REF = ['5.0:4.8:shared-one-session', 'ALL:3.1.4:clientid-shared'];
 
 /** Keys of the rules the sessions stage checks (they are evaluated only when it runs). */
-export const SESSIONS_STAGE_KEYS: ReadonlySet<string> = new Set([...ACROSS_311.map((id) => `3.1.1|${id}`), ...ACROSS_50.map((id) => `5.0|${id}`)]);
+export const SESSIONS_STAGE_KEYS: ReadonlySet<string> = new Set([
+  ...ACROSS_311.map((id) => `3.1.1|${id}`), ...ACROSS_50.map((id) => `5.0|${id}`), ...ACROSS_REF.map((id) => `ref|${id}`),
+]);
 
 const IMPLEMENTED_REF = [
   'ALL:2.2.3:rl-max-4-bytes', '3.1.1:2.2.3:rl-nonminimal', 'ALL:2.2.1:reserved-types', 'ALL:2.2.1:direction',
@@ -212,6 +222,8 @@ const NOT_FOR_31 = new Set([
 const SEVERITY: Record<string, Severity> = {
   '3.1.1|MQTT-2.2.2-2': 'warning', // the receiver may have sent packets before it read the bad one
   '3.1.1|MQTT-4.8.0-1': 'warning',
+  // A message that never reached a matching subscriber: the broker's access control (unseen) may have kept it back.
+  '3.1.1|MQTT-4.5.0-1': 'warning', '5.0|MQTT-4.5.0-1': 'warning',
   '5.0|MQTT-4.13.1-1': 'warning',
   '3.1.1|MQTT-3.1.2-6': 'warning', // capture gaps and ack races look the same
   '5.0|MQTT-3.1.2-4': 'warning',
@@ -286,8 +298,6 @@ const WHY: Record<string, string> = {
   '5.0|MQTT-3.3.2-10': 'whether the client accepts an alias is internal (a DISCONNECT 0x94 would only hint at it)',
   '5.0|MQTT-3.3.2-11': COVERED('MQTT-3.1.2-26'),
   '5.0|MQTT-3.3.2-12': 'whether the server accepts an alias is internal (a DISCONNECT 0x94 would only hint at it)',
-  '5.0|MQTT-3.3.4-4': 'whether the server sent one copy or several is not decidable from one PUBLISH; a PUBLISH with none of the expected identifiers is MQTT-3.3.4-3',
-  '5.0|MQTT-3.3.4-5': 'whether the server sent one copy or several is not decidable from one PUBLISH; a PUBLISH with none of the expected identifiers is MQTT-3.3.4-3',
   '5.0|MQTT-3.8.4-5': 'a second SUBACK for one SUBSCRIBE has no request in flight and is reported as MQTT-3.8.4-2',
   '5.0|MQTT-3.8.4-7': COVERED('MQTT-3.9.3-2 (SUBACK codes from the table) and MQTT-3.9.3-1'),
   '5.0|MQTT-3.10.4-1': 'the server\'s subscription store is internal',
@@ -356,7 +366,7 @@ const IMPLEMENTED: ReadonlySet<string> = new Set([
   ...RFC6455_RULES.map(([id]) => `rfc6455|${id}`),
   ...[...IMPLEMENTED_311, ...ACROSS_311].map((id) => `3.1.1|${id}`),
   ...[...IMPLEMENTED_50, ...ACROSS_50].map((id) => `5.0|${id}`),
-  ...IMPLEMENTED_REF.map((id) => `ref|${id}`),
+  ...[...IMPLEMENTED_REF, ...ACROSS_REF].map((id) => `ref|${id}`),
 ]);
 
 function buildCatalogue(): RuleEntry[] {

@@ -48,7 +48,9 @@ export const AREA_TYPES: Readonly<Record<string, number>> = {
   'CONNECT': bit(CONNECT, CONNACK), 'CONNACK': bit(CONNACK), 'CONNECT/CONNACK': bit(CONNECT, CONNACK), 'SESSION': bit(CONNECT, CONNACK),
   // The Will (src/sessions/will.ts): judged at the close of a connection whose CONNECT carried one.
   'WILL': bit(CONNECT),
-  'PUBLISH': bit(PUBLISH), 'RETAIN': bit(PUBLISH), 'TOPIC-ALIAS': bit(PUBLISH), 'FLOW-CONTROL': bit(PUBLISH),
+  'PUBLISH': bit(PUBLISH), 'RETAIN': bit(PUBLISH), 'EXPIRY': bit(PUBLISH),
+  // A message owed to every matching subscriber (MQTT-4.5.0-1): judged on each PUBLISH, reported at the subscriber's close.
+  'DELIVERY': bit(PUBLISH), 'TOPIC-ALIAS': bit(PUBLISH), 'FLOW-CONTROL': bit(PUBLISH),
   'TOPIC': bit(CONNECT, PUBLISH, SUBSCRIBE, UNSUBSCRIBE),
   'PUBACK': bit(PUBACK), 'PUBREC': bit(PUBREC), 'PUBREL': bit(PUBREL), 'PUBCOMP': bit(PUBCOMP),
   'QOS-FLOW': bit(PUBLISH) | ACKS, 'ORDERING': bit(PUBLISH, SUBACK, UNSUBACK) | ACKS,
@@ -76,6 +78,8 @@ const RULE_TYPES: Readonly<Record<string, number>> = {
   'ref|5.0:3.3.2.3.2:pfi-utf8': bit(PUBLISH, CONNECT),
   // After a normal DISCONNECT no Will (src/sessions/will.ts): judged at the close of a connection whose CONNECT had one.
   '3.1.1|MQTT-3.14.4-3': bit(CONNECT), '5.0|MQTT-3.14.4-3': bit(CONNECT),
+  // A shared subscription's message to a second member (src/sessions/stage.ts): judged on the deliveries.
+  'ref|5.0:4.8:shared-one-session': bit(PUBLISH),
 };
 
 /** A rule of the report: a catalogue entry, or a TLS rule (src/rules/catalogue-tls.ts). */

@@ -34,6 +34,20 @@ export const X = {
   retainHandling2: rule('5.0', 'MQTT-3.3.1-11'),
   /** After the UNSUBACK, no new message through the subscription it removed. */
   afterUnsuback: pair('MQTT-3.10.4-2', 'MQTT-3.10.4-2'),
+  /** 5.0: a delivery carries the published Message Expiry Interval less the seconds the broker held the message. */
+  expiryReduced: rule('5.0', 'MQTT-3.3.2-6'),
+  /** 5.0: a single copy for several matching subscriptions carries the Subscription Identifiers of all of them. */
+  subIdsAll: rule('5.0', 'MQTT-3.3.4-4'),
+  /** 5.0: each of several copies carries the Subscription Identifier of its own matching subscription. */
+  subIdOwn: rule('5.0', 'MQTT-3.3.4-5'),
+  /** A message a connected subscriber's subscription matched never reached it (a warning: brokers' ACLs are unseen). */
+  owed: pair('MQTT-4.5.0-1', 'MQTT-4.5.0-1'),
+  /** Takeovers of one ClientId back and forth between two addresses: two devices share it. */
+  clientIdShared: rule('ref', 'ALL:3.1.4:clientid-shared'),
+  /** 5.0: a message matching a shared subscription goes to one of the sessions attached to it. */
+  sharedOnce: rule('ref', '5.0:4.8:shared-one-session'),
+  /** 5.0: no delivery starts once the message's Message Expiry Interval has passed. */
+  expired: rule('5.0', 'MQTT-3.3.2-5'),
 } satisfies Record<string, RulePair | RuleEntry>;
 
 /** The Will audit (src/sessions/will.ts). */

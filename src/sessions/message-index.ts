@@ -10,10 +10,19 @@
  */
 import type { AmbiguousDelivery, Delivery } from './records.js';
 
+/** The first member of a shared subscription a message went to, and whether a second one was reported. */
+export interface SharedMember {
+  who: string;
+  conn: number;
+  frame: number;
+  said: boolean;
+}
+
 /** No slot: the end of a chain, an empty bucket. */
 export const NONE = -1;
 
-export class MessageIndex {
+/** `Owed`: what the stage keeps per subscriber a message is owed to (the index only holds it). */
+export class MessageIndex<Owed = unknown> {
   readonly capacity: number;
   // One entry per slot. A slot's columns stay readable after shift() until the next add() reuses it.
   readonly frame: Float64Array;
@@ -26,6 +35,8 @@ export class MessageIndex {
   readonly hash: Uint32Array;
   readonly qos: Uint8Array;
   readonly retain: Uint8Array;
+  /** 5.0 Message Expiry Interval the publisher set, in seconds; -1 without one (5.0 MQTT-3.3.2-5/-6). */
+  readonly expiry: Float64Array;
   /** What the message holds in the index, in about bytes (its topic, ClientId and listed deliveries). */
   readonly bytes: Float64Array;
   readonly topic: string[];
@@ -33,6 +44,16 @@ export class MessageIndex {
   /** Null until the first entry (most messages of a one-side capture reach no one). */
   readonly deliveries: (Delivery[] | null)[];
   readonly ambiguous: (AmbiguousDelivery[] | null)[];
+  /**
+   * By shared subscription (`$share/{ShareName}/{filter}`), the first member the message was delivered to through it;
+   * null unless it was (5.0 4.8: one member per message).
+   */
+  readonly sharedTo: (Map<string, SharedMember> | null)[];
+  /**
+   * The watched subscribers the message is owed to (src/sessions/stage.ts, MQTT-4.5.0-1), until it is judged; null
+   * when none is, or once judged.
+   */
+  readonly expected: (Owed[] | null)[];
   /** Client keys (ClientId, or `#conn` without one) already delivered to; null before the first delivery. */
   readonly deliveredTo: (Set<string> | null)[];
   /** The next slot in the same hash bucket, in publish order. */
@@ -58,12 +79,15 @@ export class MessageIndex {
     this.hash = new Uint32Array(capacity);
     this.qos = new Uint8Array(capacity);
     this.retain = new Uint8Array(capacity);
+    this.expiry = new Float64Array(capacity);
     this.bytes = new Float64Array(capacity);
     this.topic = new Array<string>(capacity).fill('');
     this.clientId = new Array<string | null>(capacity).fill(null);
     this.deliveries = new Array<Delivery[] | null>(capacity).fill(null);
     this.ambiguous = new Array<AmbiguousDelivery[] | null>(capacity).fill(null);
     this.deliveredTo = new Array<Set<string> | null>(capacity).fill(null);
+    this.sharedTo = new Array<Map<string, SharedMember> | null>(capacity).fill(null);
+    this.expected = new Array<Owed[] | null>(capacity).fill(null);
     this.chain = new Int32Array(capacity).fill(NONE);
     // Twice as many buckets as slots: chains stay about one long.
     let buckets = 1;
@@ -98,6 +122,8 @@ export class MessageIndex {
     this.deliveries[slot] = null;
     this.ambiguous[slot] = null;
     this.deliveredTo[slot] = null;
+    this.sharedTo[slot] = null;
+    this.expected[slot] = null;
     this.chain[slot] = NONE;
     const b = hash & this.mask;
     const tail = this.bucketTail[b]!;
@@ -139,6 +165,8 @@ export class MessageIndex {
     this.deliveries[slot] = null;
     this.ambiguous[slot] = null;
     this.deliveredTo[slot] = null;
+    this.sharedTo[slot] = null;
+    this.expected[slot] = null;
   }
 
   /** The first slot (oldest) whose hash shares a bucket with `hash`; compare `hash[slot]` before using it. */

@@ -64,6 +64,26 @@ const DELIVERY_BYTES = 96;
 const MAX_AMBIGUOUS_LISTED = 16;
 /** Deliveries listed per message; more are not listed (a message to 10,000 subscribers is still one record). */
 const MAX_DELIVERIES_LISTED = 1_024;
+/**
+ * A message a connected subscriber's subscription matched and that never reached it is a finding only when the
+ * connection stayed open this long after the PUBLISH (capture seconds); it is judged when the connection ends or the
+ * message leaves the index (WINDOW_SEC), whichever comes first. Brokers forward in milliseconds; 10 s leaves room for
+ * a queue behind a full Receive Maximum or a slow link.
+ */
+export const MISSING_GRACE_SEC = 10;
+/**
+ * Messages kept per watched connection for judging at its close; past it the oldest are let go (then judged only if
+ * they leave the index while the connection is open) and the finding says how many.
+ */
+export const MAX_OWED_PER_CONN = 4_096;
+/** Subscriptions all PUBLISH packets together may look at to find who must receive them; then no more are judged. */
+export const MISSING_BUDGET = 2_000_000;
+/** Subscribers watched per message for a missing delivery (more are not). */
+const MAX_EXPECTED = 64;
+/** Missing deliveries listed on one connection's close (all are counted). */
+const MAX_MISSED_LISTED = 8;
+/** Takeovers back and forth between two addresses that make the warning that two devices share a ClientId. */
+export const TAKEOVER_LOOP = 3;
 /** How long the broker may take to close a taken-over connection before that is a finding (capture seconds). */
 export const TAKEOVER_GRACE_SEC = 1;
 /**
@@ -80,6 +100,11 @@ const EXPIRY_SLACK_SEC = 1;
 export const UNSUBACK_GRACE_SEC = 0.5;
 /** Removed subscriptions remembered per client (for MQTT-3.10.4-2); past it the oldest is forgotten. */
 const MAX_REMOVED = 64;
+/**
+ * Seconds a delivery's 5.0 Message Expiry Interval may differ from the published one less the time waited: brokers keep
+ * whole seconds (mosquitto stores the second the message expires and sends that less the current second).
+ */
+export const EXPIRY_ROUNDING_SEC = 1;
 /** 5.0 Session Expiry Interval 0xFFFFFFFF: the session does not expire. */
 const NEVER = 0xffffffff;
 
@@ -100,6 +125,10 @@ export interface SessionsOptions {
    * MAX_HISTORY, for `receivers()` to say who was subscribed during the capture. Off by default: nothing else reads it.
    */
   history?: boolean;
+  /** Subscriptions all PUBLISH packets may look at to find whom they are owed to (MISSING_BUDGET by default). */
+  missingBudget?: number;
+  /** Messages owed to one connection kept for its close (MAX_OWED_PER_CONN by default). */
+  maxOwedPerConn?: number;
 }
 
 /** Ended subscriptions kept with `history` (past it, later ones are not: the answer says so). */
@@ -139,6 +168,8 @@ interface Sub {
   existed: boolean;
   /** Capture time of the SUBACK that granted it (messages published after it are live deliveries). */
   since: number;
+  /** 5.0 Subscription Identifier of the SUBSCRIBE that made it; 0 without one (identifiers start at 1). */
+  subId: number;
 }
 
 interface Client {
@@ -150,8 +181,12 @@ interface Client {
   redeliveries: number;
   /** By the filter as subscribed ($share/ prefix included: a shared and a plain subscription are two). */
   subs: Map<string, Sub>;
+  /** How many of `subs` have a Subscription Identifier: deliveries of a client without any skip that check. */
+  withIds: number;
   /** Subscriptions an UNSUBACK removed, by filter as subscribed: the filter ($share/ removed) and the UNSUBACK's time. */
   removed: Map<string, { filter: string; at: number }> | null;
+  /** Takeovers from one address to another, counted while they stay between the same two (takeoverAcross). */
+  loop: { a: string; b: string; count: number; said: boolean } | null;
   /** Every subscription the broker holds for the client is known (its session began in the capture). */
   complete: boolean;
   /** Accepted connections still open. */
@@ -162,8 +197,16 @@ interface Client {
   carried: { c2s: Open[]; s2c: Open[] } | null;
 }
 
+/** A watched subscriber a message is owed to, and the subscription (as subscribed) that matched it. */
+interface Owed {
+  st: ConnState;
+  as: string;
+}
+
 interface Pending {
   filters: { topic: string; noLocal: boolean; rap: boolean; rh: number; qos: number }[];
+  /** The SUBSCRIBE's Subscription Identifier (it applies to every filter of the packet); 0 without one. */
+  subId: number;
 }
 
 interface ConnState {
@@ -187,6 +230,18 @@ interface ConnState {
    * Will, a retained message from before it). From the first one on, this subscriber's deliveries are not judged.
    */
   untraced: number;
+  /** In `watch`: a subscriber whose missing deliveries are judged. */
+  watched: boolean;
+  /** The connection has ended: a message that matched it can no longer be owed to it. */
+  ended: boolean;
+  /** Messages it should have got and did not (MISSING_GRACE_SEC), for its close record; null before the first. */
+  missed: { count: number; listed: string[] } | null;
+  /** Messages owed to it still in the index, as slot and frame pairs (judged at its close); null before the first. */
+  owed: number[] | null;
+  /** Messages owed to it let go past maxOwedPerConn while still waiting: the close's finding may miss them. */
+  owedLetGo: number;
+  /** c2s QoS 1/2 PUBLISH packets awaiting their PUBACK/PUBREC whose message waits for subscribers: by packet id. */
+  awaiting: Map<number, { slot: number; frame: number }> | null;
 }
 
 /**
@@ -212,7 +267,7 @@ export class SessionsStage implements PacketSink {
   private readonly conns = new Map<number, ConnState>();
   private readonly clients = new Map<string, Client>();
   /** Indexed messages in publish order, by payload hash (a number key: no string is built per PUBLISH). */
-  private readonly idx: MessageIndex;
+  private readonly idx: MessageIndex<Owed>;
   private published = 0;
   private delivered = 0;
   private unmatched = 0;
@@ -227,14 +282,34 @@ export class SessionsStage implements PacketSink {
   /** The Will audit: close records of connections with a Will wait there until it is decided. */
   private readonly wills: Wills;
   private observerBudget = OBSERVER_BUDGET;
+  /**
+   * Accepted, open connections whose client's subscriptions are all known and that have a plain subscription: the
+   * subscribers a PUBLISH is owed to (MQTT-4.5.0-1). Empty on captures of publishers alone: nothing is looked at then.
+   */
+  private readonly watch = new Set<ConnState>();
+  private readonly missingBudgetAll: number;
+  private readonly maxOwedPerConn: number;
+  private missingBudget: number;
+  /** Capture time of the latest packet or close. */
+  private now = 0;
+  /**
+   * A delivery was traced to a PUBLISH of the capture: it shows the broker forwarding between connections it holds.
+   * Until then no message is owed to anyone (a capture of generated or unrelated traffic pays nothing for it).
+   */
+  private tracedAny = false;
+  /** Scratch lists of the Subscription Identifiers of a delivery's matching subscriptions (checkDelivery). */
+  private readonly idsAll: number[] = [];
+  private readonly idsPlain: number[] = [];
 
   constructor(next: TraceSink, opts: SessionsOptions = {}) {
     this.next = next;
     this.windowSec = opts.windowSec ?? WINDOW_SEC;
     this.maxMessages = opts.maxMessages ?? MAX_MESSAGES;
-    this.idx = new MessageIndex(this.maxMessages);
+    this.idx = new MessageIndex<Owed>(this.maxMessages);
     this.maxClients = opts.maxClients ?? MAX_CLIENTS;
     this.undelivered = opts.undelivered ?? false;
+    this.missingBudgetAll = this.missingBudget = opts.missingBudget ?? MISSING_BUDGET;
+    this.maxOwedPerConn = opts.maxOwedPerConn ?? MAX_OWED_PER_CONN;
     this.history = opts.history === true ? [] : null;
     this.wills = new Wills({
       observers: (topic, since, notConn) => this.observers(topic, since, notConn),
@@ -251,6 +326,7 @@ export class SessionsStage implements PacketSink {
   packet(rec: PacketRecord): void {
     this.lastFrame = rec.frame;
     if (this.wills.holding) this.wills.tick(seconds(rec.timeSec, rec.timeNsec));
+    this.now = seconds(rec.timeSec, rec.timeNsec);
     // Only the packets the model reads; a cut packet's fields may be missing, so it is left out.
     if (rec.truncated === undefined) {
       try {
@@ -270,6 +346,7 @@ export class SessionsStage implements PacketSink {
   close(conn: Connection, end: ConnectionEnd): void {
     const st = this.conns.get(conn.id);
     this.conns.delete(conn.id);
+    this.now = seconds(end.timeSec, end.timeNsec);
     let out: ConnectionEnd = end;
     if (st !== undefined) {
       const vs = this.ended(st, end);
@@ -315,6 +392,7 @@ export class SessionsStage implements PacketSink {
       conn, level: 4, clientId: null, client: null, connect: null, accepted: false, resumed: false,
       open: { c2s: new Map(), s2c: new Map() }, seq: 0, subscribes: new Map(), unsubscribes: new Map(),
       resent: { c2s: new Set(), s2c: new Set(), lastSeq: -1 }, takenOver: null, untraced: 0,
+      watched: false, ended: false, missed: null, owed: null, owedLetGo: 0, awaiting: null,
     };
   }
 
@@ -382,6 +460,8 @@ export class SessionsStage implements PacketSink {
       if (old.takenOver === null) {
         old.takenOver = { frame: rec.frame, time: t, by: rec.conn.id };
         client.takeovers++;
+        this.unwatch(old);
+        if (old.conn.clientIp !== rec.conn.clientIp) this.takeoverAcross(rec, st, client, old);
       }
     }
     client.live.add(st);
@@ -397,6 +477,26 @@ export class SessionsStage implements PacketSink {
       // A session from before the capture: its subscriptions were never seen.
       client.complete = false;
     }
+    this.watchIfOwed(st);
+  }
+
+  /**
+   * A takeover of the ClientId from another address: counted per pair of addresses (a takeover between other ones
+   * starts the count again), and at TAKEOVER_LOOP of them back and forth a warning on this CONNACK, once per ClientId:
+   * two devices sharing one ClientId throw each other off. One device reconnecting from the same address (a
+   * half-open connection) is not counted.
+   */
+  private takeoverAcross(rec: PacketRecord, st: ConnState, client: Client, old: ConnState): void {
+    const from = old.conn.clientIp;
+    const to = rec.conn.clientIp;
+    const l = client.loop;
+    if (l === null || !((l.a === from && l.b === to) || (l.a === to && l.b === from))) {
+      client.loop = { a: from, b: to, count: 1, said: l?.said ?? false };
+      return;
+    }
+    if (++l.count < TAKEOVER_LOOP || l.said) return;
+    l.said = true;
+    rec.violations.push(violation(X.clientIdShared, st.level, `ClientId "${client.id}" taken over ${l.count} times back and forth between ${l.a} and ${l.b} (this connection ${rec.conn.id} from ${to} takes it from connection ${old.conn.id}): two devices sharing one ClientId? The session record counts all its takeovers`));
   }
 
   /** Session Present against the client's previous connection, when the capture holds it (a warning: brokers may drop sessions). */
@@ -440,7 +540,7 @@ export class SessionsStage implements PacketSink {
       }
       return null;
     }
-    c = { id, connections: [], connected: 0, takeovers: 0, redeliveries: 0, subs: new Map(), removed: null, complete: false, live: new Set(), last: null, carried: null };
+    c = { id, connections: [], connected: 0, takeovers: 0, redeliveries: 0, subs: new Map(), withIds: 0, loop: null, removed: null, complete: false, live: new Set(), last: null, carried: null };
     this.clients.set(id, c);
     return c;
   }
@@ -499,6 +599,13 @@ export class SessionsStage implements PacketSink {
     const id = d.packetId;
     if (id === undefined) return;
     const st = this.state(rec.conn);
+    const aw = st.awaiting;
+    if (aw !== null && rec.dir === 's2c' && d.type !== PUBCOMP) {
+      const w = aw.get(id);
+      aw.delete(id);
+      // 5.0: a refused PUBLISH (PUBACK/PUBREC 0x80 or above: not authorized, quota...) is owed to no one.
+      if (w !== undefined && d.reasonCode !== undefined && d.reasonCode >= 0x80 && this.idx.frame[w.slot] === w.frame) this.idx.expected[w.slot] = null;
+    }
     if (!mayPersist(st)) return;
     // An acknowledgement answers the other side's PUBLISH or PUBREL.
     const open = st.open[rec.dir === 'c2s' ? 's2c' : 'c2s'];
@@ -529,7 +636,11 @@ export class SessionsStage implements PacketSink {
     if (d.packetId === undefined || d.subscriptions === undefined) return;
     const st = this.state(rec.conn);
     // Bounded by the 16-bit packet id space.
-    st.subscribes.set(d.packetId, { filters: d.subscriptions.map((s) => ({ topic: s.topic, noLocal: s.noLocal === true, rap: s.retainAsPublished === true, rh: s.retainHandling ?? 0, qos: s.qos })) });
+    const sid = d.properties?.subscriptionIdentifier;
+    st.subscribes.set(d.packetId, {
+      filters: d.subscriptions.map((s) => ({ topic: s.topic, noLocal: s.noLocal === true, rap: s.retainAsPublished === true, rh: s.retainHandling ?? 0, qos: s.qos })),
+      subId: typeof sid === 'number' ? sid : 0,
+    });
   }
 
   private onSuback(rec: PacketRecord, d: SubackPacket): void {
@@ -555,9 +666,13 @@ export class SessionsStage implements PacketSink {
         client.complete = false;
         continue;
       }
-      client.subs.set(f.topic, { filter: stripShare(f.topic), share: shareName(f.topic), granted: code, noLocal: f.noLocal, rap: f.rap, rh: f.rh, existed: prev !== undefined, since: t });
+      // A SUBSCRIBE to a filter the client has replaces the subscription, its Subscription Identifier included.
+      if (prev !== undefined && prev.subId > 0) client.withIds--;
+      if (p.subId > 0) client.withIds++;
+      client.subs.set(f.topic, { filter: stripShare(f.topic), share: shareName(f.topic), granted: code, noLocal: f.noLocal, rap: f.rap, rh: f.rh, existed: prev !== undefined, since: t, subId: p.subId });
       client.removed?.delete(f.topic);
     }
+    this.watchIfOwed(st);
   }
 
   private onUnsubscribe(rec: PacketRecord, d: UnsubscribePacket): void {
@@ -578,6 +693,7 @@ export class SessionsStage implements PacketSink {
       const gone = st.client.subs.get(topic);
       if ((code === undefined || code < 0x80) && gone !== undefined) {
         st.client.subs.delete(topic);
+        if (gone.subId > 0) st.client.withIds--;
         const t = seconds(rec.timeSec, rec.timeNsec);
         this.ended1(st.client, topic, gone, t);
         const removed = (st.client.removed ??= new Map());
@@ -626,6 +742,7 @@ export class SessionsStage implements PacketSink {
     for (const f of client.subs.keys()) this.allFilterChars -= f.length;
     this.allSubs -= client.subs.size;
     client.subs.clear();
+    client.withIds = 0;
     client.removed = null;
   }
 
@@ -652,6 +769,115 @@ export class SessionsStage implements PacketSink {
     x.length[m] = d.payloadLength ?? 0;
     x.qos[m] = d.qos;
     x.retain[m] = d.retain ? 1 : 0;
+    x.expiry[m] = d.properties?.messageExpiryInterval ?? -1;
+    if (this.watch.size > 0 && this.tracedAny && this.missingBudget >= 0 && x.length[m]! >= MIN_JUDGED_PAYLOAD && (x.expiry[m]! < 0 || x.expiry[m]! > MISSING_GRACE_SEC)) this.owe(rec, st, d, m, topic, t);
+  }
+
+  /** Watches a connection for missing deliveries once it is accepted, its client's subscriptions whole, and one plain. */
+  private watchIfOwed(st: ConnState): void {
+    const c = st.client;
+    if (st.watched || st.ended || !st.accepted || st.connect === null || st.untraced > 0 || st.takenOver !== null || c === null || !c.complete) return;
+    for (const s of c.subs.values()) {
+      if (s.share === null) {
+        st.watched = true;
+        this.watch.add(st);
+        return;
+      }
+    }
+  }
+
+  private unwatch(st: ConnState): void {
+    if (!st.watched) return;
+    st.watched = false;
+    this.watch.delete(st);
+  }
+
+  /**
+   * The watched subscribers message `m` is owed to (MQTT-4.5.0-1): a plain subscription granted before it was published
+   * matches it (No Local aside). Kept on the message and on each subscriber; judged at the subscriber's close or when
+   * the message leaves the index.
+   */
+  private owe(rec: PacketRecord, publisher: ConnState, d: PublishPacket, m: number, topic: string, t: number): void {
+    const x = this.idx;
+    let list: Owed[] | null = null;
+    for (const w of this.watch) {
+      const c = w.client!;
+      if (!c.complete) continue;
+      for (const [as, s] of c.subs) {
+        if (--this.missingBudget < 0) {
+          this.say('sessions-limit', `${this.missingBudgetAll} subscriptions looked at for the subscribers PUBLISH packets are owed to: missing deliveries are no longer judged`);
+          this.watch.clear();
+          break;
+        }
+        if (s.share !== null || s.since >= t || (s.noLocal && publisher.clientId !== null && publisher.clientId === c.id) || !topicMatches(s.filter, topic)) continue;
+        (list ??= []).push({ st: w, as });
+        break;
+      }
+      if (list !== null && list.length >= MAX_EXPECTED) break;
+    }
+    if (list === null) return;
+    x.expected[m] = list;
+    x.grow(m, list.length * DELIVERY_BYTES);
+    for (const e of list) {
+      const owed = (e.st.owed ??= []);
+      // Two numbers a message: at the cap, those that left the index go, and past half the cap the oldest waiting ones.
+      if (owed.length >= 2 * this.maxOwedPerConn) e.st.owedLetGo += this.compactOwed(owed);
+      owed.push(m, rec.frame);
+    }
+    if (d.qos > 0 && d.packetId !== undefined) (publisher.awaiting ??= new Map()).set(d.packetId, { slot: m, frame: rec.frame });
+  }
+
+  /**
+   * Keeps the pairs (slot, frame) of messages still in the index and not judged, the newest half of the cap of them at
+   * most, so that pairs are let go in steps; returns how many waiting ones it let go.
+   */
+  private compactOwed(owed: number[]): number {
+    const x = this.idx;
+    let w = 0;
+    for (let i = 0; i < owed.length; i += 2) {
+      const m = owed[i]!;
+      if (x.frame[m] === owed[i + 1] && x.expected[m] !== null) {
+        owed[w++] = m;
+        owed[w++] = owed[i + 1]!;
+      }
+    }
+    const keep = Math.min(w, this.maxOwedPerConn);
+    owed.copyWithin(0, w - keep, w);
+    owed.length = keep;
+    return (w - keep) / 2;
+  }
+
+  /** At the close of `st`: each message owed to it, still indexed, published MISSING_GRACE_SEC or more before `t`. */
+  private judgeOwedAtClose(st: ConnState, t: number): void {
+    const x = this.idx;
+    const owed = st.owed!;
+    st.owed = null;
+    for (let i = 0; i < owed.length; i += 2) {
+      const m = owed[i]!;
+      if (x.frame[m] !== owed[i + 1] || x.expected[m] === null || x.t[m]! + MISSING_GRACE_SEC > t) continue;
+      const e = x.expected[m]!.find((o) => o.st === st);
+      if (e !== undefined) this.judgeOwed1(m, st, e.as);
+    }
+  }
+
+  /** A message leaving the index: each subscriber it is owed to that is still open (and was long enough) is judged. */
+  private judgeOwedAtLeaving(m: number): void {
+    const x = this.idx;
+    const list = x.expected[m];
+    if (list === null || list === undefined || x.t[m]! + MISSING_GRACE_SEC > this.now) return;
+    for (const e of list) this.judgeOwed1(m, e.st, e.as);
+  }
+
+  private judgeOwed1(m: number, w: ConnState, as: string): void {
+    const x = this.idx;
+    const c = w.client!;
+    // Ended, taken over, made untraced, or no longer holding the subscription since: not owed, or not decidable.
+    if (w.ended || w.takenOver !== null || w.untraced > 0 || !c.complete || !c.subs.has(as)) return;
+    if (x.deliveredTo[m]?.has(w.clientId ?? `#${w.conn.id}`) === true) return;
+    if (x.ambiguous[m]?.some((a) => a.conn === w.conn.id) === true) return;
+    const missed = (w.missed ??= { count: 0, listed: [] });
+    missed.count++;
+    if (missed.listed.length < MAX_MISSED_LISTED) missed.listed.push(`frame ${x.frame[m]} (${JSON.stringify(x.topic[m])} from ${x.clientId[m] === null ? `connection ${x.conn[m]}` : JSON.stringify(x.clientId[m])}, through ${JSON.stringify(as)})`);
   }
 
   /** The index is full (by count or by bytes): the oldest messages leave it early; the first time is an event. */
@@ -690,11 +916,14 @@ export class SessionsStage implements PacketSink {
         this.delivered--;
         return;
       }
-      this.unmatched++;
-      st.untraced++;
-      return;
-    }
-    if (mixed) {
+      m = this.copyOf(hash, length, topic, who);
+      if (m === NONE) {
+        this.unmatched++;
+        st.untraced++;
+        this.unwatch(st);
+        return;
+      }
+    } else if (mixed) {
       // Publishers on several connections sent this topic and payload: which one this delivery is cannot be told.
       for (let c = m; c !== NONE; c = x.next(c)) {
         if (!this.candidate(c, hash, length, topic, who)) continue;
@@ -709,7 +938,9 @@ export class SessionsStage implements PacketSink {
       this.roomAfterListing(rec);
       return;
     }
-    // One publisher: its messages on one topic reach a subscriber in the order it sent them (Ordered Topic), so the earliest.
+    // One publisher: its messages on one topic reach a subscriber in the order it sent them (Ordered Topic), so the
+    // earliest; or a further copy of one already delivered to this client (copyOf).
+    this.tracedAny = true;
     let to = x.deliveredTo[m];
     if (to === null || to === undefined) x.deliveredTo[m] = to = new Set();
     to.add(who);
@@ -721,7 +952,24 @@ export class SessionsStage implements PacketSink {
     // Counted listed or not: deliveredTo holds every receiver.
     this.listed(m, st.clientId);
     this.checkDelivery(rec, st, d, topic, m, first);
+    if (x.expiry[m]! >= 0) this.checkExpiry(rec, st, d, m, t, first);
     this.roomAfterListing(rec);
+  }
+
+  /**
+   * The message a delivery no undelivered message explains is a further copy of: the newest indexed one with this topic
+   * and payload already delivered to `who`, when one publisher sent all such (a copy per overlapping subscription,
+   * 5.0 MQTT-3.3.4-5, or a resend); NONE otherwise (the delivery is then untraced).
+   */
+  private copyOf(hash: number, length: number, topic: string, who: string): number {
+    const x = this.idx;
+    let m = NONE;
+    for (let c = x.first(hash); c !== NONE; c = x.next(c)) {
+      if (x.hash[c] !== hash || x.length[c] !== length || x.topic[c] !== topic || x.deliveredTo[c]?.has(who) !== true) continue;
+      if (m !== NONE && x.conn[c] !== x.conn[m]) return NONE;
+      m = c;
+    }
+    return m;
   }
 
   /** A delivery listed on a message: its cost to the index. */
@@ -751,6 +999,16 @@ export class SessionsStage implements PacketSink {
     /** Matching subscriptions granted after the message was published that allow a retained copy at subscribe time. */
     let retainedAllowed = 0;
     let rh: { sub: string; handling: number } | null = null;
+    // 5.0 Subscription Identifiers of the matching subscriptions (all, and the non-shared ones), gathered only when a
+    // subscription has one or the delivery carries one; the arrays are the stage's, reused.
+    const lv = st.level;
+    const ids = lv === 5 && (client.withIds > 0 || d.properties?.subscriptionIdentifier !== undefined);
+    const idsAll = this.idsAll;
+    const idsPlain = this.idsPlain;
+    if (ids) idsAll.length = idsPlain.length = 0;
+    let shared = 0;
+    /** The shared subscription (as subscribed: `$share/{ShareName}/{filter}`) among the matching ones, the last seen. */
+    let group: string | null = null;
     for (const [filter, s] of client.subs) {
       if (!topicMatches(s.filter, topic)) continue;
       // A No Local subscription takes no message of the client's own (5.0); the broker may skip it.
@@ -759,6 +1017,14 @@ export class SessionsStage implements PacketSink {
         continue;
       }
       matching++;
+      if (s.share !== null) {
+        shared++;
+        group = filter;
+      }
+      if (ids && s.subId > 0) {
+        idsAll.push(s.subId);
+        if (s.share === null) idsPlain.push(s.subId);
+      }
       maxGranted = Math.max(maxGranted, s.granted);
       allowed |= 1 << Math.min(published, s.granted);
       newest = Math.max(newest, s.since);
@@ -768,7 +1034,6 @@ export class SessionsStage implements PacketSink {
         else rh ??= { sub: filter, handling: s.rh };
       }
     }
-    const lv = st.level;
     if (matching === 0 && first) {
       if (ownNoLocal > 0 && lv === 5) {
         rec.violations.push(violation(X.noLocal, lv, `the client's own message (frame ${x.frame[m]}) delivered back to it, though every subscription of its that matches ${JSON.stringify(topic)} has No Local set`, 0, 1));
@@ -781,7 +1046,11 @@ export class SessionsStage implements PacketSink {
       }
     }
     // No matching subscription is the rules stage's finding (MQTT-3.3.2-3), and above the granted QoS too (MQTT-3.8.4-6/-8).
-    if (matching === 0 || d.qos > maxGranted) return;
+    if (matching === 0) return;
+    if (ids) this.checkSubIds(rec, d, topic, m, matching, shared);
+    // Through a shared subscription only when it is the one matching subscription (else the copy may be another's).
+    if (lv === 5 && first && matching === 1 && group !== null) this.checkShared(rec, st, group, m);
+    if (d.qos > maxGranted) return;
     const expected = Math.min(published, maxGranted);
     const from = `the message published at QoS ${published} in frame ${x.frame[m]}`;
     if (first && d.qos !== expected) {
@@ -803,6 +1072,84 @@ export class SessionsStage implements PacketSink {
     }
   }
 
+  /**
+   * 5.0 Message Expiry on a delivery traced to a PUBLISH that set one: the delivery carries the published interval less
+   * the time the broker held the message (MQTT-3.3.2-6), and none starts after the interval passed (MQTT-3.3.2-5; a
+   * second copy on the connection may be the resend of one started in time, so only the first is judged; a DUP=1 copy
+   * is a resend, and is not judged at all). Brokers count whole seconds, so EXPIRY_ROUNDING_SEC either way is allowed;
+   * the subscriber's subscriptions do not matter.
+   */
+  private checkExpiry(rec: PacketRecord, st: ConnState, d: PublishPacket, m: number, t: number, first: boolean): void {
+    const x = this.idx;
+    if (st.level !== 5 || st.untraced > 0 || d.dup || x.length[m]! < MIN_JUDGED_PAYLOAD) return;
+    const published = x.expiry[m]!;
+    const waited = t - x.t[m]!;
+    const held = `${waited.toFixed(3)} s after the message of frame ${x.frame[m]} was published with a Message Expiry Interval of ${published} s`;
+    if (waited > published + EXPIRY_ROUNDING_SEC) {
+      if (first) rec.violations.push(violation(X.expired, 5, `delivered ${held}: it had expired`));
+      return;
+    }
+    const got = d.properties?.messageExpiryInterval;
+    const expected = Math.max(0, published - waited);
+    if (got === undefined) {
+      rec.violations.push(violation(X.expiryReduced, 5, `no Message Expiry Interval on a delivery ${held} (expected about ${expected.toFixed(0)} s)`));
+    } else if (Math.abs(got - expected) > EXPIRY_ROUNDING_SEC) {
+      rec.violations.push(violation(X.expiryReduced, 5, `Message Expiry Interval ${got} s on a delivery ${held}: expected ${published} s less the ${waited.toFixed(3)} s it waited, about ${expected.toFixed(0)} s`));
+    }
+  }
+
+  /**
+   * 5.0 Subscription Identifiers on a delivery, against the matching subscriptions (this.idsAll, this.idsPlain). The
+   * broker sends one copy carrying the identifiers of all of them (MQTT-3.3.4-4) or one copy per subscription carrying
+   * its own (MQTT-3.3.4-5), so: an identifier no matching subscription has is wrong either way (-4 when the copy can
+   * only be the single one: one matching subscription, or several identifiers on it; else -5); a copy with several
+   * identifiers stands for several subscriptions, so it is the single copy and lacks none of the non-shared ones' (a
+   * shared subscription's copy is its own). One identifier of several expected may be one of several copies, whose
+   * others are not awaited: not judged. A copy with none is MQTT-3.3.4-3, the rules stage's.
+   */
+  private checkSubIds(rec: PacketRecord, d: PublishPacket, topic: string, m: number, matching: number, shared: number): void {
+    const p = d.properties?.subscriptionIdentifier;
+    if (p === undefined) return;
+    const carried = typeof p === 'number' ? [p] : p;
+    if (carried.length === 0) return;
+    const all = this.idsAll;
+    const of = `a delivery of ${JSON.stringify(topic)} (the message of frame ${this.idx.frame[m]})`;
+    const theirs = all.length === 0 ? 'they have none' : `they have ${all.join(', ')}`;
+    for (const id of carried) {
+      if (all.includes(id)) continue;
+      const single = matching === 1 || carried.length > 1;
+      rec.violations.push(violation(single ? X.subIdsAll : X.subIdOwn, 5, `Subscription Identifier ${id} on ${of}, which none of the client's ${matching} matching subscription${matching === 1 ? '' : 's'} has (${theirs})`));
+      return;
+    }
+    if (carried.length < 2 || shared > 0) return;
+    const missing = this.idsPlain.filter((id) => !carried.includes(id));
+    if (missing.length > 0) {
+      rec.violations.push(violation(X.subIdsAll, 5, `${of} carries Subscription Identifiers ${carried.join(', ')}, so it is the one copy for several subscriptions, but not ${missing.join(', ')} of the other matching subscription${missing.length === 1 ? '' : 's'}`));
+    }
+  }
+
+  /**
+   * 5.0: a message that matches a shared subscription goes to one of the sessions attached to it (4.8). The group is
+   * the subscription as subscribed (ShareName and filter); its first member to get the message is kept on the message,
+   * and another member getting it too is a warning, unless the first one's connection has closed since: the broker may
+   * then send an unacknowledged QoS 1/2 message to another member (4.8.2). Once per message and group.
+   */
+  private checkShared(rec: PacketRecord, st: ConnState, group: string, m: number): void {
+    const x = this.idx;
+    const who = st.clientId ?? `#${rec.conn.id}`;
+    let got = x.sharedTo[m];
+    if (got === null || got === undefined) x.sharedTo[m] = got = new Map();
+    const earlier = got.get(group);
+    if (earlier === undefined) {
+      got.set(group, { who, conn: rec.conn.id, frame: rec.frame, said: false });
+      x.grow(m, DELIVERY_BYTES + group.length);
+      return;
+    }
+    if (earlier.said || earlier.who === who || !this.conns.has(earlier.conn)) return;
+    earlier.said = true;
+    rec.violations.push(violation(X.sharedOnce, 5, `the message of frame ${x.frame[m]} delivered through the shared subscription ${JSON.stringify(group)} to ${JSON.stringify(who)} here and to ${JSON.stringify(earlier.who)} (connection ${earlier.conn}, frame ${earlier.frame}, still open): a shared subscription's message goes to one member`));
+  }
+
   /** A subscription an UNSUBACK removed more than UNSUBACK_GRACE_SEC before `published` whose filter matches `topic`. */
   private removedMatching(client: Client, topic: string, published: number): { as: string; at: number } | null {
     if (client.removed === null) return null;
@@ -819,6 +1166,7 @@ export class SessionsStage implements PacketSink {
   /** A message that left the index: its record, when it has something to say. */
   private expire(m: number): void {
     const x = this.idx;
+    if (x.expected[m] !== null) this.judgeOwedAtLeaving(m);
     const deliveries = x.deliveries[m] ?? null;
     const ambiguous = x.ambiguous[m] ?? null;
     if (this.undelivered || deliveries !== null || ambiguous !== null) {
@@ -838,9 +1186,19 @@ export class SessionsStage implements PacketSink {
 
   private ended(st: ConnState, end: ConnectionEnd): Violation[] {
     const out: Violation[] = [];
+    // The messages owed to it that it never got, while it was open long enough: for this close record.
+    if (st.owed !== null) this.judgeOwedAtClose(st, seconds(end.timeSec, end.timeNsec));
+    st.ended = true;
+    this.unwatch(st);
     const client = st.client;
     if (client === null || !st.accepted) return out;
     client.live.delete(st);
+    const missed = st.missed;
+    if (missed !== null) {
+      const more = (missed.count > missed.listed.length ? `, and ${missed.count - missed.listed.length} more` : '')
+        + (st.owedLetGo > 0 ? ` (${st.owedLetGo} older message${st.owedLetGo === 1 ? '' : 's'} owed to it not kept to be judged: ${this.maxOwedPerConn} are)` : '');
+      out.push(violation(pick(X.owed, st.level), st.level, `${missed.count} message${missed.count === 1 ? '' : 's'} published while this connection was open, matching a subscription of "${client.id}" granted before, never reached it, though the connection stayed open ${MISSING_GRACE_SEC} s or more after: ${missed.listed.join('; ')}${more}`));
+    }
     const t = seconds(end.timeSec, end.timeNsec);
     const lv = st.level;
     const tk = st.takenOver;

@@ -11,7 +11,7 @@ import { RuleEngine } from '../../src/rules/engine.js';
 import { sessionsClose, type MessageRecord, type SessionRecord, type SessionsClose, type TraceRecord, type TraceSink } from '../../src/sessions/records.js';
 import { SessionsStage, type SessionsOptions } from '../../src/sessions/stage.js';
 import type { Connection, ConnectionEnd, Direction, EndCause, StreamEvent } from '../../src/tcp/types.js';
-import { connack, connect, publish, suback, subscribe, unsuback, unsubscribe, type Level, type Prop, type Sub } from './mqtt-bytes.js';
+import { ack, connack, connect, pingreq, pingresp, publish, suback, subscribe, unsuback, unsubscribe, type Level, type Prop, type Sub } from './mqtt-bytes.js';
 import { makeConn } from './rules-harness.js';
 
 export type Ev = StreamEvent & { violations?: Violation[] };
@@ -28,6 +28,8 @@ export class Broker implements TraceSink {
   private readonly shadow: RuleEngine;
   private readonly shadowFound: Violation[] = [];
   private readonly conns = new Map<number, { conn: Connection; level: ProtocolLevel }>();
+  /** Client IP addresses of connections not opened yet (from()); the others are 10.0.0.2. */
+  private readonly addresses = new Map<number, string>();
   private frame = 0;
 
   constructor(opts: SessionsOptions = {}) {
@@ -53,7 +55,10 @@ export class Broker implements TraceSink {
   send(id: number, dir: Direction, bytes: Uint8Array, t: number): PacketRecord {
     let c = this.conns.get(id);
     if (c === undefined) {
-      c = { conn: { ...makeConn(id), startSec: Math.floor(t) }, level: 4 };
+      const base = makeConn(id);
+      const ip = this.addresses.get(id);
+      const at = ip === undefined ? {} : { clientIp: ip, client: `${ip}:${base.clientPort}` };
+      c = { conn: { ...base, ...at, startSec: Math.floor(t) }, level: 4 };
       this.conns.set(id, c);
       this.rules.open(c.conn);
       this.shadow.open(c.conn);
@@ -68,6 +73,12 @@ export class Broker implements TraceSink {
     this.rules.packet(rec);
     this.shadow.packet({ ...rec, decoded: decodePacket(bytes, { level: rec.decoded.level, dir, tree: false }), violations: [] });
     return rec;
+  }
+
+  /** Connection `id`, once opened, comes from client address `ip`. */
+  from(id: number, ip: string): this {
+    this.addresses.set(id, ip);
+    return this;
   }
 
   c(id: number, bytes: Uint8Array, t: number): PacketRecord { return this.send(id, 'c2s', bytes, t); }
@@ -218,5 +229,133 @@ export function brokenSession(): Broker {
   b.c(0, publish({ topic: 't/2', qos: 1, packetId: 8, payload: 'eight' }), 0.2);
   b.end(0, 0.3, 'rst', 'c2s');
   login(b, 1, 'dev', 1, { clean: false, sp: true });
+  return b;
+}
+
+/**
+ * 5.0: a message published at 1 s with a Message Expiry Interval of `published` s reaches a subscriber `waited` s later
+ * carrying `delivered` (null: no Message Expiry Interval): the Message Expiry scenario of the sessions tests and of the
+ * rules catalogue's cases.
+ */
+export function expiryScenario(published: number, waited: number, delivered: number | null): Broker {
+  const b = new Broker();
+  login(b, 0, 'sub', 0, { level: 5 });
+  sub(b, 0, { topic: 'alerts/#', qos: 1 }, 1, 0.01, 5);
+  login(b, 1, 'pub', 0, { level: 5 });
+  b.c(1, publish({ level: 5, topic: 'alerts/fire', qos: 1, packetId: 3, properties: [['messageExpiryInterval', published]], payload: 'smoke in hall B' }), 1);
+  const properties: Prop[] = delivered === null ? [] : [['messageExpiryInterval', delivered]];
+  b.s(0, publish({ level: 5, topic: 'alerts/fire', qos: 1, packetId: 4, properties, payload: 'smoke in hall B' }), 1 + waited);
+  b.finish(2 + waited);
+  return b;
+}
+
+/**
+ * 5.0: a client subscribes to each filter of `subs` in its own SUBSCRIBE (with the Subscription Identifier given; 0:
+ * none), then a message on `topic` published at 1 s reaches it as one copy per entry of `copies`, each carrying those
+ * identifiers: the Subscription Identifier scenario of the sessions tests and of the rules catalogue's cases.
+ */
+export function subIdScenario(subs: readonly [filter: string, id: number][], topic: string, copies: readonly (readonly number[])[]): Broker {
+  const b = new Broker();
+  login(b, 0, 'sub', 0, { level: 5 });
+  subs.forEach(([filter, id], i) => {
+    const properties: Prop[] = id > 0 ? [['subscriptionIdentifier', id]] : [];
+    b.c(0, subscribe({ level: 5, packetId: i + 1, properties, subscriptions: [{ topic: filter, qos: 0 }] }), 0.01 + i * 0.01);
+    b.s(0, suback({ level: 5, packetId: i + 1, codes: [0] }), 0.015 + i * 0.01);
+  });
+  login(b, 1, 'pub', 0, { level: 5 });
+  b.c(1, publish({ level: 5, topic, payload: 'meter reading 42' }), 1);
+  copies.forEach((ids, i) => {
+    b.s(0, publish({ level: 5, topic, properties: ids.map((id): Prop => ['subscriptionIdentifier', id]), payload: 'meter reading 42' }), 1.001 + i * 0.001);
+  });
+  b.finish(2);
+  return b;
+}
+
+/**
+ * 5.0: workers w1 and w2 subscribe to `$share/pool/jobs/#` (w2, with `otherGroup`, to `$share/other/jobs/#`); one
+ * message published at 1 s reaches both (with `firstGone`, w1's connection ends before w2 gets it): the shared
+ * subscription scenario of the sessions tests and of the rules catalogue's cases.
+ */
+export function sharedScenario(otherGroup: boolean, firstGone: boolean): Broker {
+  const b = new Broker();
+  login(b, 0, 'w1', 0, { level: 5 });
+  sub(b, 0, { topic: '$share/pool/jobs/#', qos: 1 }, 1, 0.01, 5);
+  login(b, 1, 'w2', 0, { level: 5 });
+  sub(b, 1, { topic: `$share/${otherGroup ? 'other' : 'pool'}/jobs/#`, qos: 1 }, 1, 0.01, 5);
+  login(b, 2, 'boss', 0, { level: 5 });
+  b.c(2, publish({ level: 5, topic: 'jobs/resize', qos: 1, packetId: 1, payload: 'job 17: resize' }), 1);
+  b.s(0, publish({ level: 5, topic: 'jobs/resize', qos: 1, packetId: 1, payload: 'job 17: resize' }), 1.001);
+  if (firstGone) b.end(0, 1.5, 'rst', 'c2s');
+  b.s(1, publish({ level: 5, topic: 'jobs/resize', qos: 1, packetId: 1, payload: 'job 17: resize' }), 2);
+  b.finish(3);
+  return b;
+}
+
+/**
+ * `connections` connections of ClientId `sensor`, one a second, alternately from 10.0.0.7 and 10.0.0.8 (or, with
+ * `oneAddress`, all from 10.0.0.7); each takes the session over and the broker closes the older one 10 ms later: the
+ * takeover-loop scenario of the sessions tests and of the rules catalogue's cases.
+ */
+export function takeoverLoopScenario(connections: number, oneAddress = false, level: Level = 4): Broker {
+  const b = new Broker();
+  for (let i = 0; i < connections; i++) {
+    b.from(i, oneAddress || i % 2 === 0 ? '10.0.0.7' : '10.0.0.8');
+    login(b, i, 'sensor', i, { level });
+    if (i > 0) b.end(i - 1, i + 0.01, 'fin', 's2c');
+  }
+  b.finish(connections + 1);
+  return b;
+}
+
+/**
+ * A QoS 0 message on `plant/0/boot` from connection `from` at `t`, delivered to connection `to` 1 ms later: the
+ * capture then shows the broker forwarding, which messages need before they are owed to anyone.
+ */
+export function forwarded(b: Broker, from: number, to: number, t: number, level: Level = 4): void {
+  b.c(from, publish({ level, topic: 'plant/0/boot', payload: 'first reading' }), t);
+  b.s(to, publish({ level, topic: 'plant/0/boot', payload: 'first reading' }), t + 0.001);
+}
+
+export interface OwedOpts {
+  level?: Level;
+  /** The broker forwards the message to the subscriber (1 ms after the PUBLISH). */
+  delivered?: boolean;
+  /** When the subscriber's connection ends (FIN by the client); 20 s by default. */
+  endAt?: number;
+  /** 5.0: the broker refuses the PUBLISH (PUBACK 0x87, not authorized). */
+  refused?: boolean;
+  /** The subscriber unsubscribes at 2 s. */
+  unsubscribe?: boolean;
+}
+
+/**
+ * A subscriber of `plant/#` (QoS 1) gets a first message at 0.5 s (forwarded()) and stays connected while a publisher
+ * sends a QoS 1 message at 1 s, PUBACKed; the
+ * publisher pings at 12 s (past MISSING_GRACE_SEC): the missing-delivery scenario of the sessions tests and of the
+ * rules catalogue's cases. The subscriber's close record is where a finding goes.
+ */
+export function owedScenario(o: OwedOpts = {}): Broker {
+  const level = o.level ?? 4;
+  const b = new Broker();
+  login(b, 0, 'sub', 0, { level });
+  sub(b, 0, { topic: 'plant/#', qos: 1 }, 1, 0.01, level);
+  login(b, 1, 'pub', 0, { level });
+  forwarded(b, 1, 0, 0.5, level);
+  b.c(1, publish({ level, topic: 'plant/7/temp', qos: 1, packetId: 4, payload: 'reading 21.5' }), 1);
+  b.s(1, ack('PUBACK', { level, packetId: 4, ...(o.refused === true ? { reasonCode: 0x87 } : {}) }), 1.001);
+  if (o.delivered === true) {
+    b.s(0, publish({ level, topic: 'plant/7/temp', qos: 1, packetId: 2, payload: 'reading 21.5' }), 1.002);
+    b.c(0, ack('PUBACK', { level, packetId: 2 }), 1.003);
+  }
+  if (o.unsubscribe === true) {
+    b.c(0, unsubscribe({ level, packetId: 3, topics: ['plant/#'] }), 2);
+    b.s(0, unsuback({ level, packetId: 3 }), 2.001);
+  }
+  const endAt = o.endAt ?? 20;
+  if (endAt < 12) b.end(0, endAt);
+  b.c(1, pingreq(), 12);
+  b.s(1, pingresp(), 12.001);
+  if (endAt >= 12) b.end(0, endAt);
+  b.finish(30);
   return b;
 }

@@ -2,6 +2,8 @@
  * captures/real-sessions.pcap (scripts/make-captures.sh, group_sessions, on a real mosquitto): the CLI's records state
  * what the script's clients did and checked: the QoS downgrade, the shared subscription, the killed persistent
  * subscriber's DUP redelivery, the takeovers, the Will fired by a kill and the one not fired after DISCONNECT. One run.
+ * captures/real-sessions-v5.pcap (group_sessions5): Message Expiry after an absence, Subscription Identifiers on a copy
+ * per subscription, a 5.0 shared subscription, and a takeover loop between two addresses. One run.
  */
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -11,7 +13,7 @@ interface Delivery { conn: number; clientId: string; qos: number; latencyMs: num
 /** The keys this file reads of the records docs/json.md documents (packet, message, session, close). */
 interface Rec {
   kind: string; conn: number; type?: string; dir?: string; topic: string; clientId: string; qos: number;
-  fields: { packetId: number; dup: boolean; payload: { text: string } };
+  fields: { packetId: number; dup: boolean; topic?: string; payload: { text: string }; properties?: { messageExpiryInterval?: number; subscriptionIdentifier?: number[] } };
   deliveries: Delivery[]; connections: number[]; takeovers: number; why: string; will: string;
   willDeliveries: Delivery[]; violations?: { id: string; severity: string }[];
 }
@@ -87,5 +89,52 @@ describe('real-sessions.pcap', () => {
     }
     expect(willOf('corpus-sess-will-bye')).toMatchObject({ why: 'client-disconnect', reasonCode: 0, willDue: false, will: 'not-fired', willDeliveries: [] });
     expect(willOf('corpus-sess-twin4').will).toBe('none');
+  });
+});
+
+describe('real-sessions-v5.pcap', () => {
+  let v5: Rec[] = [];
+  const kind = (k: string): Rec[] => v5.filter((o) => o.kind === k);
+  const msgs = (topic: RegExp): Rec[] => kind('message').filter((m) => topic.test(m.topic));
+  beforeAll(() => {
+    const r = runCli(['--json', join(ROOT, 'captures', 'real-sessions-v5.pcap')]);
+    expect(r.status).toBe(0);
+    v5 = jsonLines(r.stdout) as unknown as Rec[];
+  });
+
+  it('one finding: the takeover loop of corpus-s5-twin (a warning, on the CONNACK of the fourth connection, with the count)', () => {
+    const found = v5.flatMap((o) => (o.violations ?? []).map((v) => ({ ...v, at: o })));
+    expect(found.map((v) => [v.severity, v.id])).toEqual([['warning', 'ALL:3.1.4:clientid-shared']]);
+    const s = kind('session').find((x) => x.clientId === 'corpus-s5-twin')!;
+    expect(s).toMatchObject({ takeovers: 3 });
+    expect(found[0]!.at).toMatchObject({ kind: 'packet', type: 'CONNACK', conn: s.connections[3] });
+    expect((found[0] as unknown as { message: string }).message).toMatch(/taken over 3 times back and forth between 127\.0\.0\.1 and 127\.0\.0\.2/);
+  });
+
+  it('Message Expiry: the message of 60 s reaches the returning subscriber about 3 s later with 60 less those seconds; the one of 2 s never', () => {
+    const [long] = msgs(/^corpus\/s5\/exp\/long$/);
+    expect(long!.deliveries).toHaveLength(1);
+    const waited = long!.deliveries[0]!.latencyMs / 1000;
+    expect(waited).toBeGreaterThan(2.5);
+    const delivered = kind('packet').find((p) => p.conn === long!.deliveries[0]!.conn && p.type === 'PUBLISH' && p.dir === 's2c')!;
+    const left = delivered.fields.properties!.messageExpiryInterval!;
+    expect(Math.abs(left - (60 - waited))).toBeLessThanOrEqual(1);
+    // Undelivered messages have no record (the CLI lists only what it traced).
+    expect(msgs(/^corpus\/s5\/exp\/short$/)).toEqual([]);
+  });
+
+  it('Subscription Identifiers: a copy per matching subscription, each with its own identifier, all traced to their message', () => {
+    const [both, one] = [msgs(/^corpus\/s5\/ids\/a$/)[0]!, msgs(/^corpus\/s5\/ids\/b\/c$/)[0]!];
+    expect([both.deliveries.length, one.deliveries.length]).toEqual([2, 1]);
+    const ids = kind('packet').filter((p) => p.conn === both.deliveries[0]!.conn && p.type === 'PUBLISH' && p.dir === 's2c')
+      .map((p) => `${p.fields.topic} ${p.fields.properties!.subscriptionIdentifier!.join(',')}`);
+    // The order of the two copies is the broker's.
+    expect(ids.sort()).toEqual(['corpus/s5/ids/a 1', 'corpus/s5/ids/a 2', 'corpus/s5/ids/b/c 1']);
+  });
+
+  it('$share/g5: each of the four jobs reaches exactly one member', () => {
+    const ms = msgs(/^corpus\/s5\/jobs\//);
+    expect(ms).toHaveLength(4);
+    for (const m of ms) expect(m.deliveries.map((d) => d.clientId)).toEqual([expect.stringMatching(/^corpus-s5-share-[ab]$/)]);
   });
 });
