@@ -1,6 +1,12 @@
+#!/usr/bin/env node
+/**
+ * How fast a report page opens and answers in headless Chromium (Debian's, through playwright-core): for a page made by
+ * `mqtt-dissect report`, three fresh loads, each timed to the packet list drawn, then a click on a row to its packet
+ * view, then the type filter. Usage: node scripts/report-open-time.mjs PAGE.html (CHROMIUM=path for another binary).
+ */
 import { chromium } from 'playwright-core';
 const file = process.argv[2];
-const b = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu'] });
+const b = await chromium.launch({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu'] });
 for (let run = 0; run < 3; run++) {
   const p = await b.newPage({ viewport: { width: 1200, height: 900 } });
   const t0 = Date.now();
