@@ -226,6 +226,37 @@ describe('clients', () => {
     }
   });
 
+  it('a client over several connections: first seen at its first connection, each end counted, findings as the records have them', async () => {
+    const cap = new StatsCapture();
+    const x = cap.conn('10.0.0.5:41001', 0);
+    cap.c(x, 0.1, connect({ clientId: 'roamer' }));
+    cap.s(x, 0.11, connack());
+    cap.c(x, 0.2, publish({ topic: 'r/1', payload: 'a', flags: 0x08 })); // DUP 1 with QoS 0: one finding
+    cap.reset(x, 0.3, 'client');
+    const y = cap.conn('10.0.0.5:41002', 1.0);
+    cap.c(y, 1.1, connect({ clientId: 'roamer' }));
+    cap.s(y, 1.11, connack());
+    cap.closeByServer(y, 1.5);
+    const z = cap.conn('10.0.0.5:41003', 2.0);
+    cap.c(z, 2.1, connect({ clientId: 'roamer' }));
+    cap.s(z, 2.11, connack());
+    cap.c(z, 2.2, disconnect());
+    cap.close(z, 2.3);
+    const rows = (await stats(cap, 'clients')).tables.get('clients')!.rows;
+    expect(rows).toHaveLength(1);
+    const json = await readInProcess(cap.pcap(), { json: true });
+    const records = json.stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as { kind: string; violations?: unknown[] });
+    const findings = records.reduce((n, r) => n + (r.kind === 'packet' || r.kind === 'close' ? (r.violations?.length ?? 0) : 0), 0);
+    expect(findings).toBeGreaterThan(0);
+    expect(rows[0]).toMatchObject({
+      clientId: 'roamer', connections: 3, packetsC2s: 5, packetsS2c: 3, findings,
+      ends: { 'RST by client': 1, 'FIN by server': 1, 'DISCONNECT by client': 1 },
+    });
+    // First seen: the first connection's start (its SYN at 0 s); last seen: the last packet (the DISCONNECT at 2.2 s).
+    expect(Date.parse(rows[0]!.firstSeen as string) / 1000).toBeCloseTo(T0, 3);
+    expect(Date.parse(rows[0]!.lastSeen as string) / 1000).toBeCloseTo(T0 + 2.2, 3);
+  });
+
   it('-Y counts only what matches, the client known from its CONNECT', async () => {
     const { cap } = plant();
     const rows = (await stats(cap, 'clients', { filter: 'topic matches "plant/b/#"' })).tables.get('clients')!.rows;

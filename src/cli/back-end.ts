@@ -23,6 +23,13 @@ import type { Pairing } from '../render/stats/pairing.js';
 
 export const EXIT = { ok: 0, unreadable: 1, usage: 2, violations: 3 } as const;
 
+/**
+ * Statistics sections (src/render/stats/) that --summary shows after its own tables, from the same pass: per client,
+ * top talkers and busiest seconds, QoS flows. io and topics are `stats io` / `stats topics` only: a time series per
+ * bucket is for plotting, not for a summary, and the summary has its own topics table.
+ */
+export const SUMMARY_SECTIONS: readonly string[] = ['clients', 'talkers', 'qos-flows'];
+
 /** One line for stderr, terminal-safe: messages may quote what the user typed or a file name. */
 export function oneLine(s: string): string {
   return escapeText(s.replace(/[\r\n]+/g, ' ').trim());
@@ -127,6 +134,8 @@ export interface BackEnd {
   readonly summary: SummaryCollector | null;
   /** The summary's pairing of requests and answers (with --summary): what its timing table counts. */
   readonly timing: Pairing | null;
+  /** The statistics sections --summary shows after its own tables (SUMMARY_SECTIONS). */
+  readonly summaryStats: StatsCollector | null;
   readonly ro: RenderOptions;
   /**
    * The WebSocket frame headers the annotated hex shows below a packet carried over WebSocket (null without -x): the
@@ -152,7 +161,7 @@ export function buildBackEnd(a: BackEndArgs, out: LineOut, color: boolean, tree:
   const renderer = new Renderer((l) => out.line(l), ro, out);
   const stats = a.stats !== undefined ? new StatsCollector(a.stats) : null;
   // The summary's timing table comes from the timing section's code (its pairing sees every packet, like the stats).
-  const summaryTiming = a.summary ? new StatsCollector({ section: 'timing', overallOnly: true }) : null;
+  const summaryTiming = a.summary ? new StatsCollector({ section: 'timing', overallOnly: true, also: SUMMARY_SECTIONS }) : null;
   const summary = a.summary ? new SummaryCollector(summaryTiming?.pairing ?? undefined) : null;
   const collectors = [stats, summaryTiming].filter((x) => x !== null);
   const counter = new ViolationCounter(SEVERITY_RANK[a.failOn ?? 'error']);
@@ -178,7 +187,7 @@ export function buildBackEnd(a: BackEndArgs, out: LineOut, color: boolean, tree:
     // A filter or an exported column may ask how a payload reads (payloadView) even when no record is printed.
     dialect: a.dialect, tree, views: !ro.quiet || filter !== null || a.fieldsExport !== undefined,
   });
-  return { sink, renderer, counter, summary, timing: summaryTiming?.pairing ?? null, ro, wsNotes, shown: stage, stats };
+  return { sink, renderer, counter, summary, timing: summaryTiming?.pairing ?? null, summaryStats: summaryTiming, ro, wsNotes, shown: stage, stats };
 }
 
 /** After the last record: the summary tables (as text, or as kind:"summary" records with --json), then a flush. */
@@ -186,9 +195,11 @@ export function endOutput(a: BackEndArgs, be: BackEnd, out: LineOut, color: bool
   if (be.summary && a.json) {
     // Pure NDJSON: the tables become kind:"summary" records after the packet, event and close records.
     for (const line of be.summary.renderJson()) out.line(line);
+    for (const line of statsJson(be.summaryStats?.alsoTables() ?? [])) out.line(line);
   } else if (be.summary) {
     if (!be.ro.quiet) out.line('');
     out.line(be.summary.render(be.ro.chalk, color, width ?? DEFAULT_WIDTH));
+    for (const line of statsText(be.summaryStats?.alsoTables() ?? [], be.ro.chalk, color, width ?? DEFAULT_WIDTH)) out.line(line);
   }
   if (be.stats !== null && a.stats !== undefined) {
     const tables = be.stats.tables();

@@ -101,6 +101,10 @@ export async function runPageCommand(a: PageArgs, out: LineOut, err: (line: stri
   }
   pipeline.finish();
   const summary = (be.summary?.renderJson() ?? []).map((l) => JSON.parse(l) as SummaryTable); // our own records, just written
+  // The statistics sections --summary shows after its tables (per client, talkers, QoS flows), cut as its text is.
+  for (const t of be.summaryStats?.alsoTables() ?? []) {
+    summary.push({ table: `${t.section}-${t.spec.name}`, title: t.spec.title, rows: t.rows.slice(0, t.textRows).map((r) => ({ ...r })), shown: Math.min(t.rows.length, t.textRows), total: t.total });
+  }
   const data = page.data();
   data.plots = plots(io, topics, page);
   const connections = summary.find((t) => t.table === 'connections');

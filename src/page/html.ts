@@ -27,6 +27,8 @@ export function scriptJson(v: unknown): string {
 /** A summary table as the `--summary --json` records carry it. */
 export interface SummaryTable {
   table: string;
+  /** The heading (the summary's own tables have theirs in TABLE_TITLES). */
+  title?: string;
   rows: Record<string, unknown>[];
   shown?: number;
   total?: number;
@@ -52,7 +54,7 @@ function cell(v: unknown): string {
 }
 
 function tableHtml(t: SummaryTable): string {
-  const title = TABLE_TITLES[t.table] ?? t.table;
+  const title = t.title ?? TABLE_TITLES[t.table] ?? t.table;
   const count = t.total !== undefined && t.shown !== undefined && t.total > t.shown ? ` (${t.shown} of ${t.total})` : '';
   if (t.rows.length === 0) return `<h3>${escapeHtml(title)}</h3><p class="none">(none)</p>`;
   const keys = [...new Set(t.rows.flatMap((r) => Object.keys(r)))];

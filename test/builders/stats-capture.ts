@@ -38,6 +38,16 @@ export class StatsCapture {
     this.push(t, this.sessions[conn]!.close('client'));
   }
 
+  /** A RST from `from` at `t`. */
+  reset(conn: number, t: number, from: 'client' | 'server' = 'client'): void {
+    this.push(t, [this.sessions[conn]!.rst(from)]);
+  }
+
+  /** An orderly close that the server starts (its FIN first). */
+  closeByServer(conn: number, t: number): void {
+    this.push(t, this.sessions[conn]!.close('server'));
+  }
+
   pcap(): Uint8Array {
     return writePcap(this.frames, { linkType: LINK.RAW });
   }

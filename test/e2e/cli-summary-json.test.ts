@@ -11,9 +11,17 @@ describe('--summary --json', () => {
     expect(r.stdout).not.toMatch(/[┌│└─]/);
     const summary = records.filter((o) => o.kind === 'summary');
     expect(summary.map((o) => o.table)).toEqual(['connections', 'topics', 'types', 'timing', 'findings', 'events']);
-    // They come last, after every packet, event and close record.
-    expect(records.slice(-summary.length).every((o) => o.kind === 'summary')).toBe(true);
+    // They come last, after every packet, event and close record, followed only by the statistics sections --summary
+    // shows too (per client, talkers, QoS flows: stats-table records, each followed by its rows).
+    const tail = records.slice(records.indexOf(summary[0]!));
+    expect(tail.every((o) => o.kind === 'summary' || o.kind === 'stats-table' || o.kind === 'stats')).toBe(true);
+    expect(tail.slice(0, summary.length).every((o) => o.kind === 'summary')).toBe(true);
+    const statsTables = records.filter((o) => o.kind === 'stats-table').map((o) => `${String(o.section)}/${String(o.table)}`);
+    expect(statsTables).toEqual(['clients/clients', 'talkers/connections', 'talkers/addresses', 'talkers/seconds', 'qos-flows/states', 'qos-flows/unacknowledged']);
+    // The per-client rows count the packet records: every packet belongs to one client row.
+    const clientRows = records.filter((o) => o.kind === 'stats' && o.section === 'clients') as Array<{ packetsC2s: number; packetsS2c: number }>;
     const packets = records.filter((o) => o.kind === 'packet');
+    expect(clientRows.reduce((n, c) => n + c.packetsC2s + c.packetsS2c, 0)).toBe(packets.length);
     const conns = summary[0] as { packets: number; total: number; rows: Array<{ conn: number; packets: number }> };
     expect(conns.packets).toBe(packets.length);
     expect(conns.rows.reduce((n, c) => n + c.packets, 0)).toBe(packets.length);
@@ -29,9 +37,12 @@ describe('--summary --json', () => {
     expect(topics.rows.reduce((n, t) => n + t.messages, 0)).toBe(publishes);
   });
 
-  it('text mode keeps the tables', () => {
+  it('text mode keeps the tables, and shows the per-client, talkers and QoS flow sections after them', () => {
     const r = runCli(['--summary', 'captures/real-v311-qos.pcap']);
     expect(r.stdout).toContain('Connections');
+    const at = (title: string): number => r.stdout.indexOf(`\n${title}`);
+    expect(at('Findings by rule')).toBeGreaterThan(0);
+    for (const title of ['Clients', 'Top connections', 'Busiest seconds', 'QoS flows']) expect(at(title)).toBeGreaterThan(at('Findings by rule'));
     expect(r.stdout).toMatch(/[┌│└─]/);
   });
 });

@@ -59,6 +59,8 @@ export const TOPIC_BUCKETS_DEFAULT = 12;
 export interface StatsOptions {
   /** The section (a name of STATS_SECTIONS). */
   section: string;
+  /** More sections collected in the same pass (`--summary` shows clients, talkers and qos-flows besides its own tables). */
+  also?: readonly string[];
   /** --interval S (seconds): the io and topics buckets. */
   interval?: number;
   /** Timing overall only, no table per connection (the summary's timing table). */
@@ -179,7 +181,7 @@ export class StatsCollector {
 
   constructor(o: StatsOptions) {
     this.section = o.section;
-    this.want = new Set([o.section]);
+    this.want = new Set([o.section, ...(o.also ?? [])]);
     this.interval = o.interval;
     this.pairing = this.want.has('timing') || this.want.has('qos-flows') ? new Pairing(o.overallOnly !== true) : null;
     this.topicBuckets = new Buckets(o.interval ?? 1, o.interval !== undefined ? TOPIC_BUCKETS : TOPIC_BUCKETS_DEFAULT);
@@ -189,7 +191,7 @@ export class StatsCollector {
     this.ioS2c = this.ioBuckets.register();
     const self = this;
     const pairing = this.pairing;
-    if (o.overallOnly === true && pairing !== null) {
+    if (o.overallOnly === true && pairing !== null && this.want.size === 1) {
       // The summary's timing line reads the pairing alone: no per-connection rows are kept or counted for it (they
       // were a Map entry and a dozen counters per packet for tables nothing prints).
       this.observer = {
@@ -343,13 +345,22 @@ export class StatsCollector {
 
   /** The section's tables, computed at the end (connections still open were closed by the end of the capture). */
   tables(): StatsTable[] {
-    const section = sectionNamed(this.section);
+    return this.tablesOf(this.section);
+  }
+
+  /** The tables of the `also` sections, in the order given. */
+  alsoTables(): StatsTable[] {
+    return [...this.want].filter((name) => name !== this.section).flatMap((name) => this.tablesOf(name));
+  }
+
+  private tablesOf(sectionName: string): StatsTable[] {
+    const section = sectionNamed(sectionName);
     if (section === undefined) return [];
     const spec = (name: string): StatsTableSpec => section.tables.find((t) => t.name === name)!;
     const t = (name: string, rows: Row[], total: number, notes: string[], textRows = TEXT_ROWS, extra?: Record<string, number>): StatsTable =>
       ({ section: section.name, spec: spec(name), rows, total, notes, textRows, ...(extra !== undefined ? { extra } : {}) });
     const capNote = (k: BoundedKeys<unknown>): string[] => (k.other !== null ? [`past the cap, rows counted as "${k.other}"`] : []);
-    switch (this.section) {
+    switch (sectionName) {
       case 'clients': {
         const rows = [...this.clients.rows.values()].sort((a, b) => b.pc2s + b.ps2c - (a.pc2s + a.ps2c) || ((a.clientId ?? '') < (b.clientId ?? '') ? -1 : 1)).map((r): Row => ({
           clientId: r.clientId, connections: r.connections, firstSeen: isoTime(r.firstSec, r.firstNsec), lastSeen: isoTime(r.lastSec, r.lastNsec),
