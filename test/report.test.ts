@@ -125,7 +125,8 @@ describe('rule coverage', () => {
       const { checked, collector } = await rowsOfFile(e.path, ports);
       for (let i = 0; i < REPORT_RULES.length; i++) if (collector.broken[i]! > 0 && !(checked[i]! > 0)) wrong.push(`${f}: ${REPORT_RULES[i]!.id} broken, never counted`);
     }
-    expect(seen).toBeGreaterThan(10);
+    // Our own captures alone (a clone without ../shared) hold 8 such findings; with the public ones, many more.
+    expect(seen).toBeGreaterThan(publicCaptures().length > 0 ? 10 : 5);
     expect(wrong).toEqual([]);
   });
 
