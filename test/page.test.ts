@@ -126,6 +126,8 @@ describe('report: the HTML page', () => {
     expect(counts).toEqual({ PUBLISH: 8, CONNECT: 2, CONNACK: 2, PUBACK: 1 });
     expect(html).toMatch(/<th>MQTT packets<\/th><td>13<\/td>/);
     expect(html).toMatch(/<th>connections<\/th><td>2<\/td>/);
+    // The builder writes raw IP frames (LINKTYPE_RAW): every frame of the capture counted under it.
+    expect(html).toMatch(new RegExp(`<th>link types \\(frames\\)</th><td>raw IP \\(RAW\\): ${capture().frames.length}</td>`));
     expect(html).toContain('data-table="findings"');
   });
 

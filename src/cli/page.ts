@@ -6,6 +6,7 @@
 import { writeFileSync } from 'node:fs';
 import { CaptureFormatError } from '../capture/types.js';
 import { VERSION_NAME, type ProtocolLevel } from '../mqtt/types.js';
+import { LINK_TYPE_NAMES } from '../net/decoder.js';
 import type { PacketRecord, PacketSink } from '../mqtt/connection-decoder.js';
 import { pageHtml, type SummaryTable } from '../page/html.js';
 import { MAX_PLOTTED_TOPICS, PageCollector, type PagePlots } from '../page/model.js';
@@ -75,6 +76,7 @@ function plots(io: StatsCollector, topics: StatsCollector, page: PageCollector):
 export async function runPageCommand(a: PageArgs, out: LineOut, err: (line: string) => void): Promise<number> {
   const page = new PageCollector({ redact: a.redact, ...(a.maxViews !== undefined ? { maxViews: a.maxViews } : {}) });
   const versions = new VersionCount();
+  const linkTypes = new Map<number, number>();
   // The plots' series come from the statistics sections' own code: packets and bytes per bucket, messages per topic.
   const io = new StatsCollector({ section: 'io' });
   const topics = new StatsCollector({ section: 'topics' });
@@ -90,7 +92,13 @@ export async function runPageCommand(a: PageArgs, out: LineOut, err: (line: stri
   const pipeline = buildFrontPipeline(be.sink, {
     ports: defaultPorts(a.port), auto: a.auto, tree: true, dialect: a.dialect, keylog: a.keylog,
     ...(a.tlsPorts.length > 0 ? { tlsPorts: a.tlsPorts } : {}),
-  }, (rec) => page.frameTime(rec.timeSec, rec.timeNsec));
+  }, (rec) => {
+    page.frameTime(rec.timeSec, rec.timeNsec);
+    // Frames per link type (a capture has one or a few; a pcapng's interfaces may differ): at most 64 kept.
+    const n = linkTypes.get(rec.linkType);
+    if (n !== undefined) linkTypes.set(rec.linkType, n + 1);
+    else if (linkTypes.size < 64) linkTypes.set(rec.linkType, 1);
+  });
   let code: number = EXIT.ok;
   try {
     await readAll(a.captures, pipeline, { interrupted: () => false, ...(a.stdin ? { stdin: a.stdin } : {}) });
@@ -114,6 +122,7 @@ export async function runPageCommand(a: PageArgs, out: LineOut, err: (line: stri
   const facts: [string, string][] = [
     ['captures', a.captures.map((c) => (c === '-' ? 'standard input' : c)).join(', ')],
     ['frames', String(pipeline.frames)],
+    ['link types (frames)', [...linkTypes].map(([t, n]) => `${LINK_TYPE_NAMES[t] ?? `link type ${t}`}: ${n}`).join(', ') || '-'],
     ['duration s', page.duration],
     ['connections', String(connections?.total ?? 0)],
     ['MQTT packets', String(data.packets)],

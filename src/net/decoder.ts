@@ -12,6 +12,18 @@ export const LINKTYPE_IPV4 = 228;
 export const LINKTYPE_IPV6 = 229;
 export const LINKTYPE_LINUX_SLL2 = 276;
 
+/** The link types decoded, by name (the page's capture facts; tcpdump's LINKTYPE_ names in brackets). */
+export const LINK_TYPE_NAMES: Readonly<Record<number, string>> = {
+  [LINKTYPE_NULL]: 'BSD loopback (NULL)',
+  [LINKTYPE_ETHERNET]: 'Ethernet (ETHERNET)',
+  [LINKTYPE_RAW]: 'raw IP (RAW)',
+  [LINKTYPE_LOOP]: 'OpenBSD loopback (LOOP)',
+  [LINKTYPE_LINUX_SLL]: 'Linux cooked (LINUX_SLL)',
+  [LINKTYPE_IPV4]: 'raw IPv4 (IPV4)',
+  [LINKTYPE_IPV6]: 'raw IPv6 (IPV6)',
+  [LINKTYPE_LINUX_SLL2]: 'Linux cooked v2 (LINUX_SLL2)',
+};
+
 const ETHERTYPE_IPV4 = 0x0800;
 const ETHERTYPE_IPV6 = 0x86dd;
 const ETHERTYPE_VLAN = 0x8100;
