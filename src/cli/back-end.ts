@@ -19,7 +19,6 @@ import { compileFilter, resolveField } from '../filter/compile.js';
 import { FieldsExporter, type ExportOptions } from '../render/fields-export.js';
 import { FilterStage } from '../filter/stage.js';
 import { StatsCollector, statsCsv, statsJson, statsText, type StatsOptions } from '../render/stats/stats.js';
-import type { Pairing } from '../render/stats/pairing.js';
 
 export const EXIT = { ok: 0, unreadable: 1, usage: 2, violations: 3 } as const;
 
@@ -132,9 +131,7 @@ export interface BackEnd {
   readonly renderer: Renderer;
   readonly counter: ViolationCounter;
   readonly summary: SummaryCollector | null;
-  /** The summary's pairing of requests and answers (with --summary): what its timing table counts. */
-  readonly timing: Pairing | null;
-  /** The statistics sections --summary shows after its own tables (SUMMARY_SECTIONS). */
+  /** The statistics sections --summary shows after its own tables (SUMMARY_SECTIONS); its pairing is the timing table's. */
   readonly summaryStats: StatsCollector | null;
   readonly ro: RenderOptions;
   /**
@@ -187,7 +184,7 @@ export function buildBackEnd(a: BackEndArgs, out: LineOut, color: boolean, tree:
     // A filter or an exported column may ask how a payload reads (payloadView) even when no record is printed.
     dialect: a.dialect, tree, views: !ro.quiet || filter !== null || a.fieldsExport !== undefined,
   });
-  return { sink, renderer, counter, summary, timing: summaryTiming?.pairing ?? null, summaryStats: summaryTiming, ro, wsNotes, shown: stage, stats };
+  return { sink, renderer, counter, summary, summaryStats: summaryTiming, ro, wsNotes, shown: stage, stats };
 }
 
 /** After the last record: the summary tables (as text, or as kind:"summary" records with --json), then a flush. */

@@ -88,7 +88,8 @@ export async function runPageCommand(a: PageArgs, out: LineOut, err: (line: stri
   // The renderer is quiet (summary only): what it would print is nothing, kept nowhere.
   const be = buildBackEnd(args, new MemoryOut(0), false, true, undefined, [io.observer, topics.observer], [page, versions, io.counted, topics.counted]);
   // The sequence diagrams join requests and answers as the summary's timing table pairs them.
-  if (be.timing !== null) be.timing.onPair = (kind, fromFrame, answer, seconds) => page.pair(kind, fromFrame, answer, seconds);
+  const pairing = be.summaryStats?.pairing ?? null;
+  if (pairing !== null) pairing.onPair = (kind, fromFrame, answer, seconds) => page.pair(kind, fromFrame, answer, seconds);
   const pipeline = buildFrontPipeline(be.sink, {
     ports: defaultPorts(a.port), auto: a.auto, tree: true, dialect: a.dialect, keylog: a.keylog,
     ...(a.tlsPorts.length > 0 ? { tlsPorts: a.tlsPorts } : {}),

@@ -10,7 +10,7 @@ import type { PacketRecord } from '../mqtt/connection-decoder.js';
 import { checkFilterSyntax, stripShare, topicMatches } from '../mqtt/topics.js';
 import { compileFilter, type Predicate } from '../filter/compile.js';
 import { Subject } from '../filter/fields.js';
-import { ConnFactsTable } from '../filter/stage.js';
+import { ConnFactsTable, testPacket } from '../filter/stage.js';
 import { PUBLISH } from '../mqtt/tables.js';
 import { WINDOW_SEC } from '../sessions/stage.js';
 import type { ChalkInstance } from 'chalk';
@@ -83,18 +83,12 @@ export class TraceFilter {
   close(conn: Connection): void { this.facts.close(conn); }
 
   packet(rec: PacketRecord): void {
-    const facts = this.facts.packet(rec);
     const d = rec.decoded;
-    if (d.type !== PUBLISH) return;
-    const s = this.subject;
-    s.kind = 'packet';
-    s.rec = rec;
-    s.ev = null;
-    s.end = null;
-    s.facts = facts;
-    const ok = this.test(s);
-    s.rec = null;
-    s.facts = null;
+    if (d.type !== PUBLISH) {
+      this.facts.packet(rec); // a CONNECT's client id and user name hold for the PUBLISHes after it
+      return;
+    }
+    const ok = testPacket(this.test, this.facts, this.subject, rec);
     this.forgetBefore(rec.timeSec - MATCH_KEEP_SEC);
     if (!ok) return;
     if (this.matched.size >= MAX_MATCHED) {

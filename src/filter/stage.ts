@@ -62,6 +62,23 @@ export class ConnFactsTable {
   }
 }
 
+/**
+ * Asks `test` about a packet, read with its connection's facts (which the packet itself updates first: a CONNECT, a
+ * CONNACK). One place for the filter stage and trace -Y; `s` is the caller's reused subject.
+ */
+export function testPacket(test: CompiledFilter['test'], facts: ConnFactsTable, s: Subject, rec: PacketRecord): boolean {
+  const f = facts.packet(rec);
+  s.kind = 'packet';
+  s.rec = rec;
+  s.ev = null;
+  s.end = null;
+  s.facts = f;
+  const ok = test(s);
+  s.rec = null;
+  s.facts = null;
+  return ok;
+}
+
 export class FilterStage implements TraceSink {
   private readonly next: PacketSink;
   private readonly test: CompiledFilter['test'];
@@ -113,15 +130,9 @@ export class FilterStage implements TraceSink {
   }
 
   packet(rec: PacketRecord): void {
-    const facts = this.facts.packet(rec);
-    const s = this.subject;
-    s.kind = 'packet';
-    s.rec = rec;
-    s.ev = null;
-    s.end = null;
-    s.facts = facts;
-    const ok = !this.full && this.test(s);
-    s.rec = null;
+    let ok = false;
+    if (this.full) this.facts.packet(rec);
+    else ok = testPacket(this.test, this.facts, this.subject, rec);
     if (ok) {
       this.shown++;
       this.packets++;

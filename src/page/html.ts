@@ -13,6 +13,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { escapeText } from '../render/escape.js';
+import { SUMMARY_TABLE_TITLES } from '../render/summary.js';
 import type { PageData } from './model.js';
 
 export function escapeHtml(s: string): string {
@@ -27,7 +28,7 @@ export function scriptJson(v: unknown): string {
 /** A summary table as the `--summary --json` records carry it. */
 export interface SummaryTable {
   table: string;
-  /** The heading (the summary's own tables have theirs in TABLE_TITLES). */
+  /** The heading (the summary's own tables have theirs in SUMMARY_TABLE_TITLES). */
   title?: string;
   rows: Record<string, unknown>[];
   shown?: number;
@@ -42,9 +43,6 @@ export interface PageFacts {
   facts: [string, string][];
 }
 
-const TABLE_TITLES: Readonly<Record<string, string>> = {
-  connections: 'Connections', topics: 'Topics', types: 'Packet types', timing: 'Timing, ms (request to response)', findings: 'Findings by rule', events: 'Capture and transport events',
-};
 
 function cell(v: unknown): string {
   if (v === null || v === undefined) return '-';
@@ -54,7 +52,7 @@ function cell(v: unknown): string {
 }
 
 function tableHtml(t: SummaryTable): string {
-  const title = t.title ?? TABLE_TITLES[t.table] ?? t.table;
+  const title = t.title ?? (t.table in SUMMARY_TABLE_TITLES ? SUMMARY_TABLE_TITLES[t.table as keyof typeof SUMMARY_TABLE_TITLES] : t.table); // checked by `in`
   const count = t.total !== undefined && t.shown !== undefined && t.total > t.shown ? ` (${t.shown} of ${t.total})` : '';
   if (t.rows.length === 0) return `<h3>${escapeHtml(title)}</h3><p class="none">(none)</p>`;
   const keys = [...new Set(t.rows.flatMap((r) => Object.keys(r)))];

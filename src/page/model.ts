@@ -106,6 +106,9 @@ export interface PagePlots {
   notes: string[];
 }
 
+/** Each timing kind's name (`PUBLISH->PUBACK`), as the timing tables call it. */
+const KIND_NAME = Object.fromEntries(TIMING_KINDS.map((k) => [k.id, k.name])) as Record<TimingKind, string>; // every kind, from the list
+
 /** Round-trip points plotted (the rest are in the summary's timing table). */
 export const MAX_RTT_POINTS = 20_000;
 /** Topics plotted. */
@@ -226,7 +229,7 @@ export class PageCollector implements TraceSink {
 
   /** A request answered (src/render/stats/pairing.ts): joined in the sequence diagram when the answer has a row. */
   pair(kind: TimingKind, fromFrame: number, answer: PacketRecord, seconds: number): void {
-    const name = TIMING_KINDS.find((k) => k.id === kind)!.name;
+    const name = KIND_NAME[kind];
     const ms = Math.round(seconds * 1e6) / 1e3;
     if (kind !== 'qos2' && this.rttSeen++ % this.rttStride === 0) {
       this.rtt.push([Number(relativeSeconds(answer.timeSec, answer.timeNsec, this.baseSec, this.baseNsec)), ms, name]);

@@ -190,6 +190,11 @@ function busiestFirst(a: ConnSummary, b: ConnSummary): number {
   return b.findings - a.findings || b.packets - a.packets || a.conn.id - b.conn.id;
 }
 
+/** The summary's tables by the name their `--summary --json` record has, with the heading both views give them. */
+export const SUMMARY_TABLE_TITLES = {
+  connections: 'Connections', topics: 'Topics', types: 'Packet types', timing: 'Timing, ms', findings: 'Findings by rule', events: 'Capture and transport events',
+} as const;
+
 export class SummaryCollector implements PacketSink {
   /**
    * `timing`: the pairing of the timing statistics (src/render/stats/), fed by the back end before the filter; its
@@ -383,32 +388,32 @@ export class SummaryCollector implements PacketSink {
         cells.map((c) => [`${c.conn}\n${c.version}`, `${c.client}\n${c.server}`, c.clientId, `${c.start}\n${c.duration}`, `${c.connack}\n${c.end}`, `${c.packets}\n${c.bytes}`, c.findings]),
         width, [1, 2, 4], style);
     const dated = day === null ? '' : ` (started ${day}, times UTC)`;
-    out.push(chalk.bold('Connections') + dated + (shownCount > MAX_ROWS ? ` (the ${MAX_ROWS} with most findings and packets, of ${shownCount}; ${totalPackets} packets in all; --json lists every one)` : ''), connTable);
+    out.push(chalk.bold(SUMMARY_TABLE_TITLES.connections) + dated + (shownCount > MAX_ROWS ? ` (the ${MAX_ROWS} with most findings and packets, of ${shownCount}; ${totalPackets} packets in all; --json lists every one)` : ''), connTable);
 
     const sortedTopics = t.topics;
     const topicRows = sortedTopics.slice(0, MAX_ROWS).map((x) => [escapeText(x.name), String(x.messages), String(x.bytes), `${x.qos0}/${x.qos1}/${x.qos2}`, String(x.retained)]);
     const capped = this.otherTopics !== null ? `; messages to topics past the cap are counted as "${this.otherTopics}"` : '';
-    out.push(chalk.bold('Topics') + (sortedTopics.length > MAX_ROWS ? ` (top ${MAX_ROWS} of ${sortedTopics.length}${capped})` : capped !== '' ? ` (${capped.slice(2)})` : ''),
+    out.push(chalk.bold(SUMMARY_TABLE_TITLES.topics) + (sortedTopics.length > MAX_ROWS ? ` (top ${MAX_ROWS} of ${sortedTopics.length}${capped})` : capped !== '' ? ` (${capped.slice(2)})` : ''),
       fittedTable(['topic', 'messages', 'payload bytes', 'QoS 0/1/2', 'retained'], topicRows, width, [0], style));
 
     const types = new (Table())({ head: ['packet type', 'count'], style });
     for (const x of t.types) types.push([x.type, x.count]);
-    out.push(chalk.bold('Packet types'), types.toString());
+    out.push(chalk.bold(SUMMARY_TABLE_TITLES.types), types.toString());
 
     const timed = this.timing !== undefined ? timingRows(this.timing.overall, false) : [];
     if (timed.length > 0) {
       const msText = (v: unknown): string => (typeof v === 'number' ? v.toFixed(3) : '-');
-      out.push(chalk.bold('Timing, ms') + ' (request to response; mqtt-dissect stats timing has them per connection)',
+      out.push(chalk.bold(SUMMARY_TABLE_TITLES.timing) + ' (request to response; mqtt-dissect stats timing has them per connection)',
         fittedTable(['pair', 'count', 'p50', 'p90', 'p99', 'max'], timed.map((r) => [String(r.pair), String(r.count), msText(r.p50Ms), msText(r.p90Ms), msText(r.p99Ms), msText(r.maxMs)]), width, [0], style));
     }
 
     const ruleRows = t.rules.map((r) => [r.id, r.spec, r.severity, String(r.count), escapeText(r.message)]);
-    out.push(chalk.bold('Findings by rule'), this.rules.size === 0 ? '(none)' : fittedTable(['rule', 'spec', 'severity', 'count', 'what'], ruleRows, width, [0, 4], style));
+    out.push(chalk.bold(SUMMARY_TABLE_TITLES.findings), this.rules.size === 0 ? '(none)' : fittedTable(['rule', 'spec', 'severity', 'count', 'what'], ruleRows, width, [0, 4], style));
 
     if (this.events.size > 0) {
       const events = new (Table())({ head: ['event', 'count'], style });
       for (const [name, n] of this.events) events.push([name, n]);
-      out.push(chalk.bold('Capture and transport events'), events.toString());
+      out.push(chalk.bold(SUMMARY_TABLE_TITLES.events), events.toString());
     }
     return out.join('\n');
   }
