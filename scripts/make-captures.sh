@@ -31,6 +31,10 @@
 #     MQTT.js over ws:// with compression on (its own connections to 1883 are in the capture too)
 #   * MQTT over WebSocket inside TLS (wss): a websockets listener 8084 with the same certificate (certfile/keyfile),
 #     MQTT.js over wss:// with Node's key log, shipped as real-wss-8084.keys
+#   * Sparkplug B: Eclipse Tahu's edge node client (sparkplug-client, MQTT 3.1.1) and a primary host application
+#     (MQTT.js 5.0, sparkplug-payload for its commands), scripts/corpus-sparkplug.mjs; births, data by alias, a
+#     rebirth request, a device command, a device death, a seq wrap, the edge node killed (its NDEATH Will published);
+#     what each client published is shipped as real-sparkplug.expected.ndjson
 #   * checks every capture with tshark (expected packet types present, no malformed packets, no
 #     expert warnings/errors) and writes MANIFEST.md with tshark's packet-type counts
 #
@@ -42,6 +46,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 SELF="$ROOT/scripts/make-captures.sh"
 CLIENTS="$ROOT/scripts/corpus-clients.mjs"
 SESS_CLIENTS="$ROOT/scripts/corpus-sessions.py"
+SPARKPLUG="$ROOT/scripts/corpus-sparkplug.mjs"
 SNAPLEN=262144
 FILTER='tcp port 1883 or tcp port 6002 or tcp port 8080 or tcp port 8083 or tcp port 8084 or tcp port 8883 or tcp port 8884 or tcp port 8885'
 # OneNET-style credentials on listener 6002: user name = product id, client id = device name,
@@ -73,6 +78,7 @@ CAPTURES=(
   "real-ws-8080.pcap|tcpdump -i lo|pcap, Ethernet (LINKTYPE_ETHERNET 1)|group_ws"
   "real-ws-8083.pcap|tcpdump -i lo|pcap, Ethernet (LINKTYPE_ETHERNET 1); permessage-deflate|group_ws_deflate"
   "real-wss-8084.pcap|tcpdump -i lo|pcap, Ethernet (LINKTYPE_ETHERNET 1); TLS, keys in real-wss-8084.keys|group_wss"
+  "real-sparkplug.pcap|tcpdump -i lo|pcap, Ethernet (LINKTYPE_ETHERNET 1)|group_sparkplug"
 )
 # Key logs shipped with their captures (tshark -o tls.keylog_file:FILE.keys; mqtt-dissect --tls-keylog FILE.keys).
 keys_of() {
@@ -103,6 +109,7 @@ required_types() {
   real-tls-mqttjs.pcapng) echo CONNECT CONNACK PUBLISH PUBACK PUBREC PUBREL PUBCOMP SUBSCRIBE SUBACK PINGREQ PINGRESP DISCONNECT ;;
   real-tls-openssl.pcap | real-tls-openssl-dsb.pcapng) echo CONNECT CONNACK PUBLISH PUBACK DISCONNECT ;;
   real-ws-8080.pcap | real-ws-8083.pcap | real-wss-8084.pcap) echo CONNECT CONNACK PUBLISH PUBACK PUBREC PUBREL PUBCOMP SUBSCRIBE SUBACK UNSUBSCRIBE UNSUBACK PINGREQ PINGRESP DISCONNECT ;;
+  real-sparkplug.pcap) echo CONNECT CONNACK PUBLISH PUBACK SUBSCRIBE SUBACK DISCONNECT ;;
   *) die "no required types for $1" ;;
   esac
 }
@@ -711,6 +718,33 @@ EOF
       node "$CLIENTS" wss --host 127.0.0.1 --port 8084 --ca "$WORK/tls/ca.pem"
   }
 
+  # Sparkplug B (issue 17): a primary host application (MQTT.js 5.0) and Eclipse Tahu's edge node client
+  # (sparkplug-client, MQTT 3.1.1), scripts/corpus-sparkplug.mjs. Both append what they publish to
+  # real-sparkplug.expected.ndjson. The host checks every message it receives and prints ALL-RECEIVED after the burst;
+  # the edge node prints DONE and is then killed with SIGKILL, so the broker publishes its NDEATH Will to the host,
+  # which publishes its STATE death and disconnects.
+  group_sparkplug() {
+    local sp=(node "$SPARKPLUG")
+    local elog="$WORK/real-sparkplug.expected.ndjson"
+    : >"$elog"
+    # out_or_exit LINE FILE PID: FILE has the line LINE, or PID has exited (then the caller's check below fails at once)
+    out_or_exit() { grep -qsx "$1" "$2" || ! kill -0 "$3" 2>/dev/null; }
+    bg sp-host "${sp[@]}" host --host 127.0.0.1 --port 1883 --log "$elog"
+    local host_pid=$BG_PID
+    wait_until "the Sparkplug host to come online" 15 out_or_exit READY "$WORK/sp-host.out" "$host_pid"
+    grep -qsx READY "$WORK/sp-host.out" || die "Sparkplug host failed: $(cat "$WORK/sp-host.err")"
+    bg sp-edge "${sp[@]}" edge --host 127.0.0.1 --port 1883 --log "$elog"
+    local edge_pid=$BG_PID
+    wait_until "the Sparkplug host to receive the edge node's messages" 40 out_or_exit ALL-RECEIVED "$WORK/sp-host.out" "$host_pid"
+    grep -qsx ALL-RECEIVED "$WORK/sp-host.out" || die "Sparkplug host failed: $(cat "$WORK/sp-host.err") / edge: $(cat "$WORK/sp-edge.err")"
+    wait_until "the Sparkplug edge node to finish" 10 out_or_exit DONE "$WORK/sp-edge.out" "$edge_pid"
+    grep -qsx DONE "$WORK/sp-edge.out" || die "Sparkplug edge node failed: $(cat "$WORK/sp-edge.err")"
+    kill_and_reap "$edge_pid"
+    wait_pid "$host_pid" 20 "the Sparkplug host"
+    # The host exits 0 only after it received the NDEATH Will with the NBIRTH's bdSeq and its STATE death's echo.
+    ((WAIT_RC == 0)) || die "Sparkplug host failed ($WAIT_RC): $(cat "$WORK/sp-host.err")"
+  }
+
   ip link set lo up
   make_tls_certs
   mosquitto_passwd -c -b "$WORK/passwd" "$ONENET_USER" "$ONENET_TOKEN" >/dev/null 2>&1 ||
@@ -816,6 +850,8 @@ node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)
   die "node >= 20 is required (found $(node --version))"
 [[ -f "$ROOT/node_modules/mqtt/package.json" ]] ||
   die "MQTT.js is missing: run 'npm ci' in $ROOT first (dev dependency 'mqtt')"
+[[ -f "$ROOT/node_modules/sparkplug-client/package.json" && -f "$ROOT/node_modules/sparkplug-payload/package.json" ]] ||
+  die "sparkplug-client / sparkplug-payload are missing: run 'npm ci' in $ROOT first (dev dependencies)"
 
 # --- run the scenarios in a private network namespace ------------------------------------------
 WORK=$(mktemp -d /tmp/mqtt-corpus.XXXXXX)
@@ -911,12 +947,18 @@ for entry in "${CAPTURES[@]}"; do
     continue
   fi
   experts=$("${TSHARK_F[@]}" -r "$f" -Y '_ws.malformed || _ws.expert.severity >= 0x00600000' -T fields \
-    -E aggregator='|' -e frame.number -e _ws.expert.severity -e _ws.expert.message -e _ws.malformed 2>/dev/null)
+    -E aggregator='|' -e frame.number -e _ws.expert.severity -e _ws.expert.message -e _ws.malformed -e mqtt.topic 2>/dev/null)
   # MQTT.js over WebSocket (the ws library) ends its TCP connection with a RST after the close frames.
   ws=0
   [[ "$file" == real-ws-* || "$file" == real-wss-* ]] && ws=1
-  bad=$(awk -F'\t' -v ws="$ws" '
+  # tshark 4.0's SparkplugB dissector predates Sparkplug 3.0's STATE topic: it reads spBv1.0/STATE/HOST_ID as group
+  # "STATE" and message type HOST_ID, and marks the PUBLISH malformed ("Missing Edge Node ID"). Allowed in the
+  # Sparkplug capture for a frame that holds one PUBLISH to spBv1.0/STATE/... and has no other expert info.
+  sp=0
+  [[ "$file" == real-sparkplug.pcap ]] && sp=1
+  bad=$(awk -F'\t' -v ws="$ws" -v sp="$sp" '
     {
+      if (sp == 1 && $5 ~ /^spBv1\.0\/STATE\/[^|]+$/ && $3 ~ /^Missing Edge Node ID$/) next
       if ($4 != "") { print; next }
       ns = split($2, sev, "|"); split($3, msg, "|")
       for (i = 1; i <= ns; i++) {
@@ -932,12 +974,23 @@ for entry in "${CAPTURES[@]}"; do
   [[ -z "$bad" ]] || die "$file: tshark reports malformed packets or expert warnings/errors:
 $bad"
   allowed=$(grep -c . <<<"$experts" || true)
-  ((allowed == 0)) || log "$file: $allowed frame(s) with TCP window-full/zero-window warnings (expected flow control)"
+  if ((allowed > 0)); then
+    if ((sp)); then
+      log "$file: $allowed frame(s) with tshark's SparkplugB \"Missing Edge Node ID\" on Sparkplug 3.0 STATE (tshark 4.0 predates it)"
+    else
+      log "$file: $allowed frame(s) with TCP window-full/zero-window warnings (expected flow control)"
+    fi
+  fi
   log "$file: $(stat -c %s "$f") bytes; $c"
 done
 
 # --- install the captures and the manifest -------------------------------------------------------
 NODE_SHA=$(sha256sum "$WORK/blob.bin" | cut -d' ' -f1)
+pkg_version() { node -p 'require(process.argv[1]).version' "$ROOT/node_modules/$1/package.json"; }
+SP_CLIENT_VERSION=$(pkg_version sparkplug-client)
+SP_PAYLOAD_VERSION=$(pkg_version sparkplug-payload)
+SP_MQTT_VERSION=$(node -p 'require(process.argv[1]).version' "$ROOT/node_modules/sparkplug-client/node_modules/mqtt/package.json" 2>/dev/null || echo '?')
+SP_BURST=$(sed -n 's/^const BURST = \([0-9]*\);.*/\1/p' "$SPARKPLUG")
 
 describe() {
   case "$1" in
@@ -986,6 +1039,9 @@ describe() {
   real-tls-openssl-dsb.pcapng)
     echo "\`real-tls-openssl.pcap\` converted by \`editcap --inject-secrets tls,real-tls-openssl.keys -F pcapng\`: the same traffic with its key log in a pcapng Decryption Secrets Block, so no key file is needed."
     ;;
+  real-sparkplug.pcap)
+    echo "Sparkplug B over 127.0.0.1:1883 (\`scripts/corpus-sparkplug.mjs\`; \`real-sparkplug.expected.ndjson\` lists every message each client published or registered as its Will). Primary host application \`corpus-sp-host\` (MQTT.js, MQTT 5.0, Clean Start 1, Session Expiry 0) connects with the Will \`spBv1.0/STATE/corpus-sp-host\` \`{\"online\":false,\"timestamp\":T}\` (QoS 1, retained), subscribes \`spBv1.0/CorpusGroup/#\` and its own \`spBv1.0/STATE/corpus-sp-host\` (QoS 1, one SUBSCRIBE), publishes the Sparkplug 3.0 STATE birth \`{\"online\":true,\"timestamp\":T}\` (QoS 1, retained, the Will's T) and receives its echo. Edge node \`Edge1\` of group \`CorpusGroup\`: Eclipse Tahu \`sparkplug-client\` $SP_CLIENT_VERSION (its own MQTT.js $SP_MQTT_VERSION, MQTT 3.1.1, client id \`corpus-sp-edge1\`, keep alive 60, no credentials) connects with the NDEATH Will \`spBv1.0/CorpusGroup/NDEATH/Edge1\` (timestamp and metric \`bdSeq\` UInt64 0, no seq) at QoS 0, not retained; subscribes \`spBv1.0/CorpusGroup/NCMD/Edge1/#\` and \`spBv1.0/CorpusGroup/DCMD/Edge1/#\` at QoS 0 (two SUBSCRIBEs); publishes (everything QoS 0, not retained) NBIRTH seq 0 (\`Node Control/Rebirth\` Boolean false without alias; Int32, Int64 9007199254740993 and -1234567890123, Int16 -12, Float 23.7 with properties engUnit \`°C\`, engLow, engHigh, Double, Boolean, a non-ASCII String, DateTime, UInt32 4000000000, aliases 1-10, each with a timestamp; then the \`bdSeq\` UInt64 0 the client appends, without alias), DBIRTH \`Dev1\` seq 1 (aliases 101-105: Double with engUnit \`bar\`, Int32 -7, Boolean \`Outputs/LED\`, Float, String) and DBIRTH \`Dev2\` seq 2 (201-205: Boolean, UInt16, Bytes, Int8 -128, UUID), six NDATA/DDATA by alias only, no names (seq 3-8; one value null, is_null). The host sends NCMD \`Node Control/Rebirth\` = true (by name, no seq); Edge1 answers with a new NBIRTH, again seq 0 and bdSeq 0 (current values: the Float is null), and both DBIRTHs (seq 1, 2). The host sends DCMD \`Outputs/LED\` = true to Dev1 (by name); Edge1 answers with a DDATA of alias 103 = true (seq 3) and publishes DDEATH \`Dev2\` (seq 4), then $SP_BURST NDATA/DDATA 3 ms apart (seq 5-255, then 0-48: one wrap). Edge1's process is killed with SIGKILL: its connection ends with a FIN and no DISCONNECT, and the broker publishes the NDEATH Will to the host (QoS 0). The host publishes its STATE death \`{\"online\":false,\"timestamp\":now}\` (QoS 1, retained), receives its echo and sends DISCONNECT (reason 0), so its Will is not published. Each edge node PUBLISH is in the capture twice (edge node to broker, broker to host), each NCMD/DCMD three times (to the edge node and back to the host), each STATE twice."
+    ;;
   esac
 }
 
@@ -1002,6 +1058,7 @@ versions() {
   real-tls-mqttjs.pcapng) echo "3.1.1, 5.0" ;;
   real-tls-openssl.pcap | real-tls-openssl-dsb.pcapng) echo "3.1.1" ;;
   real-ws-8080.pcap | real-ws-8083.pcap | real-wss-8084.pcap) echo "3.1.1, 5.0" ;;
+  real-sparkplug.pcap) echo "3.1.1, 5.0" ;;
   esac
 }
 
@@ -1047,6 +1104,10 @@ done
 if selected real-midstream-json.pcap.gz; then
   install -m 644 "$WORK/real-midstream-json.clients.ndjson" "$OUT_DIR/real-midstream-json.clients.ndjson"
 fi
+# What the Sparkplug clients published, for the test of the Sparkplug decoding.
+if selected real-sparkplug.pcap; then
+  install -m 644 "$WORK/real-sparkplug.expected.ndjson" "$OUT_DIR/real-sparkplug.expected.ndjson"
+fi
 
 {
   cat <<EOF
@@ -1055,7 +1116,8 @@ fi
 Captures of real clients talking to a real broker (mosquitto $(mosquitto -h 2>/dev/null | sed -n 's/^mosquitto version \([^ ]*\).*/\1/p'),
 mosquitto_pub/mosquitto_sub, MQTT.js $(node -p 'require(process.argv[1]).version' "$ROOT/node_modules/mqtt/package.json")),
 recorded on the loopback interface of a private network namespace by \`scripts/make-captures.sh\`
-(MQTT.js scenarios: \`scripts/corpus-clients.mjs\`). Regenerate with \`sudo scripts/make-captures.sh\`;
+(MQTT.js scenarios: \`scripts/corpus-clients.mjs\`; Sparkplug B: \`scripts/corpus-sparkplug.mjs\` with Eclipse Tahu's
+sparkplug-client $SP_CLIENT_VERSION and sparkplug-payload $SP_PAYLOAD_VERSION). Regenerate with \`sudo scripts/make-captures.sh\`;
 \`sudo scripts/make-captures.sh --check\` regenerates into a temp dir and compares the packet-type counts
 with this table.
 
@@ -1105,6 +1167,30 @@ Notes:
   the captures; only these sessions' secrets are shipped.
 - `real-wss-8084.pcap` is counted like `real-ws-8080.pcap`, tshark decrypting it first with its key log and
   `-d tcp.port==8084,tls -d tls.port==8084,http` before `scripts/ws-unwrap.mjs` joins the payloads it unmasked.
+EOF
+  cat <<EOF
+- \`real-sparkplug.expected.ndjson\` is written by the Sparkplug clients themselves, not by a dissector: one line per
+  message each published (or registered as its Will, \`"will":true\`; the edge node's fires, the host's does not), in
+  the order they did, with \`client\`, \`topic\`, \`message_type\`, MQTT \`qos\` and \`retain\`, \`payload\` (the object exactly
+  as passed to sparkplug-payload's \`encodePayload\`, after sparkplug-client added \`seq\` and \`bdSeq\`; Long values as
+  decimal strings, byte arrays as hex) and \`hex\` (the bytes the encoder returned, which are the PUBLISH payload); for
+  STATE, \`payload\` and its exact JSON \`text\`. Floats are as passed: the wire holds the nearest float32 (23.7 is
+  23.700000762939453). Negative Int8/Int16/Int32 go out as 32-bit two's complement in \`int_value\` (5-byte varints),
+  negative Int64 as 64-bit two's complement in \`long_value\`.
+- \`real-sparkplug.pcap\`, where sparkplug-client $SP_CLIENT_VERSION departs from Sparkplug 3.0: the NDEATH Will is QoS 0
+  (tck-id-payloads-ndeath-will-message-qos: MUST be 1); \`bdSeq\` is UInt64 (the Will's metric type is the string
+  \`uint64\`), where tck-id-message-flow-edge-node-birth-publish-will-message-payload-bdSeq says Int64, and it is a
+  fixed 0 that the client never increments on a new CONNECT (not visible here: one connection); it subscribes to
+  NCMD and DCMD at QoS 0 (tck-id-message-flow-edge-node-ncmd-subscribe: QoS 1) on \`.../NCMD/Edge1/#\` and
+  \`.../DCMD/Edge1/#\`; it sends a datatype with every DATA metric (sparkplug-payload needs it to encode a value; SHOULD
+  NOT); it has no wait for a primary host's STATE, and cannot subscribe to STATE (its message handler gives every message to
+  the protobuf decoder, which throws on the JSON STATE payload), so the script starts the host first; it has no \`rebirth\` event: the rebirth request arrives as an \`ncmd\` event the application
+  answers. The rebirth NBIRTH has seq 0 (tck-id-topics-nbirth-seq-num) and the same bdSeq
+  (tck-id-operational-behavior-data-commands-rebirth-action-3), as the spec says. The host's DCMD names its metric
+  instead of using the alias (tck-id-payloads-alias-data-cmd-requirement says alias only), on purpose: a command by
+  name. tshark 4.0's SparkplugB dissector predates the Sparkplug 3.0 STATE topic: it reads
+  \`spBv1.0/STATE/corpus-sp-host\` as group \`STATE\` and marks those 4 PUBLISH frames malformed ("Missing Edge Node
+  ID"), the only expert infos allowed in this capture; it decodes every other payload without complaint.
 EOF
 } >"$OUT_DIR/MANIFEST.md"
 
