@@ -1183,9 +1183,10 @@ EOF
   fixed 0 that the client never increments on a new CONNECT (not visible here: one connection); it subscribes to
   NCMD and DCMD at QoS 0 (tck-id-message-flow-edge-node-ncmd-subscribe: QoS 1) on \`.../NCMD/Edge1/#\` and
   \`.../DCMD/Edge1/#\`; it sends a datatype with every DATA metric (sparkplug-payload needs it to encode a value; SHOULD
-  NOT); it has no wait for a primary host's STATE, and cannot subscribe to STATE (its message handler gives every message to
-  the protobuf decoder, which throws on the JSON STATE payload), so the script starts the host first; it has no \`rebirth\` event: the rebirth request arrives as an \`ncmd\` event the application
-  answers. The rebirth NBIRTH has seq 0 (tck-id-topics-nbirth-seq-num) and the same bdSeq
+  NOT); it has no wait for a primary host's STATE, and cannot subscribe to STATE (its message handler gives every
+  message to the protobuf decoder, which throws on the JSON STATE payload), so the script starts the host first; it has
+  no \`rebirth\` event: the rebirth request arrives as an \`ncmd\` event the application answers; it writes the NBIRTH
+  and the two DBIRTHs in one TCP segment. The rebirth NBIRTH has seq 0 (tck-id-topics-nbirth-seq-num) and the same bdSeq
   (tck-id-operational-behavior-data-commands-rebirth-action-3), as the spec says. The host's DCMD names its metric
   instead of using the alias (tck-id-payloads-alias-data-cmd-requirement says alias only), on purpose: a command by
   name. tshark 4.0's SparkplugB dissector predates the Sparkplug 3.0 STATE topic: it reads
