@@ -184,6 +184,7 @@ export function buildBackEnd(a: BackEndArgs, out: LineOut, color: boolean, tree:
     // A filter or an exported column may ask how a payload reads (payloadView) even when no record is printed.
     dialect: a.dialect, tree, views: !ro.quiet || filter !== null || a.fieldsExport !== undefined,
   });
+  summary?.useSparkplug(sink.sparkplug);
   return { sink, renderer, counter, summary, summaryStats: summaryTiming, ro, wsNotes, shown: stage, stats };
 }
 

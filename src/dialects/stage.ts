@@ -7,12 +7,16 @@
  * already passed on (an auto-detected connection on another port gets no CONNECT annotations).
  */
 import type { PacketRecord, Violation } from '../mqtt/connection-decoder.js';
-import { CONNECT, PUBLISH, SUBSCRIBE } from '../mqtt/tables.js';
+import { CONNECT, DISCONNECT, PUBLISH, SUBSCRIBE } from '../mqtt/tables.js';
+import type { ClosedConnection } from '../rules/close.js';
 import type { TraceRecord, TraceSink } from '../sessions/records.js';
 import type { Connection, ConnectionEnd, StreamEvent } from '../tcp/types.js';
 import { addChild, payloadNode, payloadRange } from './nodes.js';
 import { NOTHING, OneNetConnection, type PublishOutcome } from './onenet.js';
 import { classifyPayload, jsonViewNode, TREE_JSON_MAX_BYTES } from './payload-view.js';
+import { sparkplugNodes, sparkplugTreeLabel } from './sparkplug/view.js';
+import { SparkplugTracker } from './sparkplug/state.js';
+import { inSparkplugNamespace } from './sparkplug/topic.js';
 
 export type DialectMode = 'auto' | 'onenet' | 'none';
 
@@ -32,10 +36,13 @@ export class DialectStage implements TraceSink {
   private readonly next: TraceSink;
   private readonly opts: DialectStageOptions;
   private readonly conns = new Map<number, OneNetConnection>();
+  /** Sparkplug B state across all connections (null with --dialect none). */
+  readonly sparkplug: SparkplugTracker | null;
 
   constructor(next: TraceSink, opts: DialectStageOptions) {
     this.next = next;
     this.opts = opts;
+    this.sparkplug = opts.dialect === 'none' ? null : new SparkplugTracker();
   }
 
   /** Connections with dialect state (released on close). */
@@ -68,6 +75,14 @@ export class DialectStage implements TraceSink {
 
   close(conn: Connection, end: ConnectionEnd): void {
     this.conns.delete(conn.id);
+    const vs = this.sparkplug?.close(conn) ?? [];
+    if (vs.length > 0) {
+      // Every close reaching this stage comes through the rules stage: a ConnectionEnd, or the ClosedConnection it extends.
+      const closed: ClosedConnection = end;
+      const withFindings: ClosedConnection = { ...closed, violations: [...(closed.violations ?? []), ...vs] };
+      this.next.close(conn, withFindings);
+      return;
+    }
     this.next.close(conn, end);
   }
 
@@ -89,12 +104,19 @@ export class DialectStage implements TraceSink {
     const d = rec.decoded;
     const tree = this.opts.tree && d.tree !== null;
     const st = this.state(rec.conn);
+    const sp = this.sparkplug;
     if (d.type === CONNECT) {
       if (st && rec.dir === 'c2s') st.connect(rec, d, tree);
+      sp?.connect(rec, d);
       return;
     }
     if (d.type === SUBSCRIBE) {
       st?.subscribe(d);
+      sp?.subscribe(rec, d);
+      return;
+    }
+    if (d.type === DISCONNECT) {
+      sp?.disconnect(rec, d);
       return;
     }
     if (d.type !== PUBLISH) return;
@@ -103,7 +125,20 @@ export class DialectStage implements TraceSink {
     const resolved = d.resolvedTopic;
     const topic = resolved !== undefined && resolved.length > 0 ? resolved : d.topic;
     let out: PublishOutcome = NOTHING;
-    if (st && topic !== undefined) out = st.publish(rec, d, topic, range.start, range.end, tree);
+    if (sp && topic !== undefined && inSparkplugNamespace(topic)) {
+      const r = sp.publish(rec, d, topic, range.start, range.end);
+      if (r !== null) {
+        d.sparkplug = r.info;
+        if (tree && r.payload) {
+          const pn = payloadNode(rec, range.start);
+          if (pn) {
+            pn.label = sparkplugTreeLabel(r.info);
+            pn.children = sparkplugNodes(rec.bytes, r, range.end);
+          }
+          out = { container: null, jsonShown: true };
+        }
+      }
+    } else if (st && topic !== undefined) out = st.publish(rec, d, topic, range.start, range.end, tree);
     if (this.opts.views === false) return;
     const view = classifyPayload(rec.bytes, range.start, range.end, d.properties, tree);
     d.payloadView = view.view;

@@ -115,6 +115,7 @@ export const FIELD = {
   payload: def('payload', 'payload', 'bytes', 'bytes value', { tshark: 'mqtt.msg' }),
   resolvedTopic: def('resolvedTopic', 'resolved topic', 'string', 'string', { addedBy: 'rules' }),
   onenet: def('onenet', 'OneNET', 'object', 'object', { addedBy: 'dialects' }),
+  sparkplug: def('sparkplug', 'Sparkplug B', 'object', 'object', { addedBy: 'dialects' }),
   payloadView: def('payloadView', 'payload view', 'enum', 'string', { addedBy: 'dialects' }),
 
   // SUBSCRIBE / SUBACK / UNSUBSCRIBE / UNSUBACK
@@ -203,6 +204,7 @@ export const PACKET_FIELDS: readonly (readonly PacketFieldRow[])[] = (() => {
     row(F.payload, 'all', 'the payload, cut after `payloadLimit` bytes (then `"truncated": true`)'),
     row(F.resolvedTopic, '5.0, alias', 'added by the rules stage: the topic the Topic Alias stands for in that direction'),
     row(F.onenet, 'OneNET', 'added by the dialect stage: `$dp` data points, command links (docs/onenet.md)'),
+    row(F.sparkplug, 'Sparkplug B', 'added by the dialect stage on `spBv1.0/` topics: message type, group, edge node, device, seq, timestamp and the metrics with names and typed values (docs/sparkplug.md)'),
     row(F.payloadView, 'all', 'added by the dialect stage: `"json"`, `"text"` or `"binary"` (how the payload reads)'),
   ];
   for (const [type, tshark] of [

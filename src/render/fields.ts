@@ -3,6 +3,7 @@
  * previews.
  */
 import { ONENET_SECRET_KEYS } from '../dialects/onenet.js';
+import { sparkplugLine } from '../dialects/sparkplug/view.js';
 import type { PacketRecord } from '../mqtt/connection-decoder.js';
 import { SECRET_KEYS as FIELD_SECRET_KEYS } from '../mqtt/fields.js';
 import type { ByteRange, DialectJson, MqttPacket, SubscriptionRequest } from '../mqtt/packets.js';
@@ -148,11 +149,14 @@ export function keyFields(rec: PacketRecord, redact: boolean, full = false): str
       if (p.payloadLength !== undefined) line = add(line, `len=${p.payloadLength}`);
       const dialect = dialectSummary(p.onenet);
       // Data points replace the raw payload; a command keeps its payload (the command text) beside the link.
-      const isDataPoints = dialect !== null && !dialect.startsWith('OneNET command');
+      const sparkplug = sparkplugLine(p.sparkplug);
+      // Decoded Sparkplug metrics replace the protobuf bytes too (a payload that is not protobuf keeps them).
+      const isDataPoints = (dialect !== null && !dialect.startsWith('OneNET command')) || (sparkplug !== null && p.sparkplug?.['error'] === undefined && p.sparkplug?.['kind'] !== 'invalid');
       if (!isDataPoints && p.payloadLength !== undefined) {
         line = add(line, showEncoded(bytesValue(p, { start: p.payloadOffset, end: p.payloadEnd }, payloadLimit(full), p.payloadOffset + p.payloadLength), 40));
       }
       if (dialect !== null) line = add(line, dialect);
+      if (sparkplug !== null) line = add(line, escapeText(sparkplug));
       break;
     }
     case SUBSCRIBE: {

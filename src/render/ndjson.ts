@@ -302,6 +302,7 @@ export function writeFields(w: ByteOut, p: MqttPacket, o: JsonOptions): void {
       }
       if (p.resolvedTopic !== undefined) { m.key(K.resolvedTopic); w.jsonString(p.resolvedTopic); }
       if (p.onenet !== undefined) { m.key(K.onenet); writeJson(w, p.onenet, o.redact); }
+      if (p.sparkplug !== undefined) { m.key(K.sparkplug); writeJson(w, p.sparkplug, false); }
       if (p.payloadView !== undefined) { m.key(K.payloadView); w.jsonString(p.payloadView); }
       break;
     }

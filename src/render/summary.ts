@@ -13,6 +13,7 @@ import { escapeText } from './escape.js';
 import { isoTime, relativeSeconds } from './format.js';
 import { terminalSafeJson } from './json.js';
 import { timingRows, type Pairing } from './stats/pairing.js';
+import type { SparkplugTracker } from '../dialects/sparkplug/state.js';
 
 
 /**
@@ -193,6 +194,7 @@ function busiestFirst(a: ConnSummary, b: ConnSummary): number {
 /** The summary's tables by the name their `--summary --json` record has, with the heading both views give them. */
 export const SUMMARY_TABLE_TITLES = {
   connections: 'Connections', topics: 'Topics', types: 'Packet types', timing: 'Timing, ms', findings: 'Findings by rule', events: 'Capture and transport events',
+  sparkplugNodes: 'Sparkplug B edge nodes', sparkplugDevices: 'Sparkplug B devices', sparkplugHosts: 'Sparkplug B host applications',
 } as const;
 
 export class SummaryCollector implements PacketSink {
@@ -201,6 +203,26 @@ export class SummaryCollector implements PacketSink {
    * overall percentiles are the summary's timing table.
    */
   constructor(private readonly timing?: Pairing) {}
+
+  /** The dialect stage's Sparkplug state: its edge nodes, devices and hosts become three more tables when there are any. */
+  private sparkplug: SparkplugTracker | null = null;
+
+  useSparkplug(t: SparkplugTracker | null): void {
+    this.sparkplug = t;
+  }
+
+  private sparkplugTables(): { nodes: Record<string, unknown>[]; devices: Record<string, unknown>[]; hosts: Record<string, unknown>[] } {
+    const sp = this.sparkplug;
+    if (sp === null) return { nodes: [], devices: [], hosts: [] };
+    const all = sp.edgeNodes;
+    const nodes = all.slice(0, MAX_ROWS).map((n) => ({
+      edgeNode: `${n.group}/${n.edge}`, births: n.births, deaths: n.deaths, data: n.data, commands: n.commands, rebirthRequests: n.rebirthRequests,
+      seqGaps: n.seqGaps, metrics: n.metrics, devices: n.devices.length, bdSeq: n.lastBdSeq, online: n.online,
+    }));
+    const devices = all.flatMap((n) => n.devices.map((d) => ({ device: `${n.group}/${n.edge}/${d.id}`, births: d.births, deaths: d.deaths, metrics: d.metrics }))).slice(0, MAX_ROWS);
+    const hosts = sp.hostApplications.slice(0, MAX_ROWS).map((h) => ({ host: h.host, online: h.online, births: h.births, deaths: h.deaths }));
+    return { nodes, devices, hosts };
+  }
 
   private readonly conns = new Map<number, ConnSummary>();
   private readonly topics = new Map<string, TopicSummary>();
@@ -355,7 +377,17 @@ export class SummaryCollector implements PacketSink {
       ...(this.timing !== undefined ? [rec('timing', {}, timingRows(this.timing.overall, false))] : []),
       rec('findings', {}, t.rules.map((r) => ({ id: r.id, spec: r.spec, severity: r.severity, count: r.count, message: r.message }))),
       rec('events', {}, [...this.events].map(([event, count]) => ({ event, count }))),
+      ...this.sparkplugJson(rec),
     ];
+  }
+
+  private sparkplugJson(rec: (table: string, extra: Record<string, unknown>, rows: unknown[]) => string): string[] {
+    const t = this.sparkplugTables();
+    const out: string[] = [];
+    if (t.nodes.length > 0) out.push(rec('sparkplug-edge-nodes', {}, t.nodes));
+    if (t.devices.length > 0) out.push(rec('sparkplug-devices', {}, t.devices));
+    if (t.hosts.length > 0) out.push(rec('sparkplug-hosts', {}, t.hosts));
+    return out;
   }
 
   /** The text tables, each fitted to `width` terminal columns (DEFAULT_WIDTH, or the terminal's own width). */
@@ -414,6 +446,19 @@ export class SummaryCollector implements PacketSink {
       const events = new (Table())({ head: ['event', 'count'], style });
       for (const [name, n] of this.events) events.push([name, n]);
       out.push(chalk.bold(SUMMARY_TABLE_TITLES.events), events.toString());
+    }
+    const sp = this.sparkplugTables();
+    const cell = (v: unknown): string => (v === null || v === undefined ? '-' : typeof v === 'boolean' ? (v ? 'yes' : 'no') : escapeText(String(v)));
+    if (sp.nodes.length > 0) {
+      out.push(chalk.bold(SUMMARY_TABLE_TITLES.sparkplugNodes) + ' (births, deaths and seq gaps from the edge nodes\' own connections where the capture has them)',
+        fittedTable(['edge node', 'births', 'deaths', 'data', 'commands', 'rebirth requests', 'seq gaps', 'metrics', 'devices', 'bdSeq', 'online at end'],
+          sp.nodes.map((n) => [n['edgeNode'], n['births'], n['deaths'], n['data'], n['commands'], n['rebirthRequests'], n['seqGaps'], n['metrics'], n['devices'], n['bdSeq'], n['online']].map(cell)), width, [0], style));
+    }
+    if (sp.devices.length > 0) {
+      out.push(chalk.bold(SUMMARY_TABLE_TITLES.sparkplugDevices), fittedTable(['device', 'births', 'deaths', 'metrics'], sp.devices.map((d) => [d['device'], d['births'], d['deaths'], d['metrics']].map(cell)), width, [0], style));
+    }
+    if (sp.hosts.length > 0) {
+      out.push(chalk.bold(SUMMARY_TABLE_TITLES.sparkplugHosts), fittedTable(['host application', 'online at end', 'births', 'deaths'], sp.hosts.map((h) => [h['host'], h['online'], h['births'], h['deaths']].map(cell)), width, [0], style));
     }
     return out.join('\n');
   }

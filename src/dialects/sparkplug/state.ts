@@ -1,0 +1,822 @@
+/**
+ * Sparkplug B across the capture: one SparkplugTracker sees every CONNECT, PUBLISH and DISCONNECT of every
+ * connection, knows which connection is which edge node (by its NDEATH Will) or host application (by its STATE Will
+ * or STATE messages), keeps each edge node's metric names and data types from its births so that NDATA/DDATA/NCMD/DCMD
+ * metrics sent by alias get their names and typed values, and checks the Sparkplug 3.0 assertions a capture can show
+ * broken (docs/sparkplug.md lists them).
+ *
+ * Who is judged: an edge node's and a host's own packets (client to server). Copies the broker delivers to
+ * subscribers are decoded with what the tracker learnt but not judged again (the broker may lower their QoS, and one
+ * message reaches many subscribers). A capture that holds only the subscribers' side decodes but judges little.
+ *
+ * Bounds: MAX_EDGE_NODES edge nodes, MAX_METRICS metric definitions per edge node (its devices included),
+ * MAX_DEVICES devices per edge node; past a cap the tracker says so once and stops learning, never stops decoding.
+ */
+import type { PacketRecord, Violation } from '../../mqtt/connection-decoder.js';
+import type { ConnectPacket, DisconnectPacket, PublishPacket, SubscribePacket } from '../../mqtt/packets.js';
+import { stripShare, topicMatches } from '../../mqtt/topics.js';
+import type { Connection } from '../../tcp/types.js';
+import { finding } from './findings.js';
+import { decodeSparkplugPayload, metricValue, propertiesValue, templateOf, type SpMetric, type SpPayload } from './payload.js';
+import { BDSEQ_METRIC, dataType, MESSAGE_TYPES, REBIRTH_METRIC, type MessageType } from './schema.js';
+import { parseSparkplugTopic, type SparkplugTopic } from './topic.js';
+
+export const MAX_EDGE_NODES = 10_000;
+export const MAX_METRICS = 100_000;
+export const MAX_DEVICES = 10_000;
+export const MAX_HOSTS = 1_000;
+/** Metrics listed in one message's JSON record; the rest are counted. */
+export const MAX_METRICS_SHOWN = 1_000;
+
+/** What one metric definition (from a birth) says. */
+interface MetricDef {
+  name: string;
+  alias: string | undefined;
+  datatype: number | undefined;
+  unit: string | undefined;
+}
+
+interface Scope {
+  byName: Map<string, MetricDef>;
+  byAlias: Map<string, MetricDef>;
+}
+
+interface Device extends Scope {
+  id: string;
+  born: boolean;
+  births: number;
+  deaths: number;
+}
+
+export interface EdgeNodeSummary {
+  group: string;
+  edge: string;
+  births: number;
+  deaths: number;
+  data: number;
+  commands: number;
+  rebirthRequests: number;
+  seqGaps: number;
+  metrics: number;
+  devices: { id: string; births: number; deaths: number; metrics: number }[];
+  lastBdSeq: number | string | null;
+  online: boolean;
+}
+
+export interface HostSummary {
+  host: string;
+  online: boolean | null;
+  births: number;
+  deaths: number;
+}
+
+class EdgeNode implements Scope {
+  readonly byName = new Map<string, MetricDef>();
+  readonly byAlias = new Map<string, MetricDef>();
+  readonly devices = new Map<string, Device>();
+  /** The connection the edge node last connected on (its CONNECT carried its NDEATH Will), or published births on. */
+  conn: number | undefined;
+  /** The bdSeq of the current connection's Will, and of the connection before. */
+  willBdSeq: number | string | undefined;
+  prevWillBdSeq: number | string | undefined;
+  /** A birth was seen in the edge node's current session. */
+  born = false;
+  lastBdSeq: number | string | undefined;
+  lastSeq: number | undefined;
+  /** Some birth metric had an alias: the edge node uses aliases. */
+  usesAliases = false;
+  /** Data was published since the last NBIRTH (a later DBIRTH is then not "right after the NBIRTH"). */
+  dataSinceBirth = false;
+  /** An NDEATH the edge node published itself on its connection (before a DISCONNECT). */
+  ndeathPublished = false;
+  /** A Rebirth request delivered (or sent) and not yet answered by an NBIRTH. */
+  rebirthPending: { frame: number; conn: number } | undefined;
+  metricCount = 0;
+  capped = false;
+  births = 0;
+  deaths = 0;
+  data = 0;
+  commands = 0;
+  rebirthRequests = 0;
+  seqGaps = 0;
+  online = false;
+
+  constructor(readonly group: string, readonly edge: string) {}
+}
+
+interface Host {
+  id: string;
+  conn: number | undefined;
+  willTimestamp: unknown;
+  online: boolean | null;
+  births: number;
+  deaths: number;
+  /** Filters the host's connection subscribed to. */
+  subscribed: string[];
+}
+
+/** The JSON a PUBLISH gets as fields.sparkplug (docs/sparkplug.md). */
+export type SparkplugInfo = Record<string, unknown>;
+
+export interface SparkplugOutcome {
+  info: SparkplugInfo;
+  payload: SpPayload | null;
+  /** Resolved name and type per metric (index → definition), for the tree and the text view. */
+  resolved: (MetricDefView | undefined)[];
+}
+
+export interface MetricDefView {
+  name: string | undefined;
+  datatype: number | undefined;
+  unit: string | undefined;
+}
+
+interface ConnRole {
+  edge: EdgeNode | undefined;
+  host: Host | undefined;
+  level: number;
+}
+
+export class SparkplugTracker {
+  private readonly nodes = new Map<string, EdgeNode>();
+  private readonly hosts = new Map<string, Host>();
+  private readonly roles = new Map<number, ConnRole>();
+  private nodesCapped = false;
+  /** Counts for the summary. */
+  messages = 0;
+  malformed = 0;
+
+  /** Forget a closed connection's role; findings only a close can show. */
+  close(conn: Connection): Violation[] {
+    const role = this.roles.get(conn.id);
+    this.roles.delete(conn.id);
+    const out: Violation[] = [];
+    const n = role?.edge;
+    if (n && n.conn === conn.id) {
+      if (n.rebirthPending !== undefined) {
+        out.push(finding('tck-id-operational-behavior-data-commands-rebirth-action-2', `the Rebirth request of frame ${n.rebirthPending.frame} to ${n.group}/${n.edge} was never answered by an NBIRTH on this connection`));
+        n.rebirthPending = undefined;
+      }
+      n.online = false;
+      n.born = false;
+      n.conn = undefined;
+    }
+    return out;
+  }
+
+  connect(rec: PacketRecord, p: ConnectPacket): void {
+    if (rec.dir !== 'c2s') return;
+    const role: ConnRole = { edge: undefined, host: undefined, level: p.protocolLevel ?? 4 };
+    this.roles.set(rec.conn.id, role);
+    const willTopic = p.willFlag === true ? p.willTopic : undefined;
+    const t = willTopic !== undefined ? parseSparkplugTopic(willTopic) : null;
+    if (t === null) return;
+    const v = rec.violations;
+    if (t.kind === 'invalid') {
+      v.push(finding(t.id, `Will Topic ${JSON.stringify(willTopic)}: ${t.problem}`));
+      return;
+    }
+    if (t.kind === 'state') {
+      const h = this.host(t.host);
+      if (!h) return;
+      role.host = h;
+      h.conn = rec.conn.id;
+      h.subscribed = [];
+      if (p.willQos !== 1) v.push(finding('tck-id-operational-behavior-host-application-connect-will-qos', `the host application's STATE Will has QoS ${p.willQos}; it must be 1`));
+      if (p.willRetain !== true) v.push(finding('tck-id-operational-behavior-host-application-connect-will-retained', "the host application's STATE Will is not retained; it must be"));
+      const state = p.willPayload ? stateJson(rec.bytes, p.willPayload.start, p.willPayload.end) : null;
+      if (state === null || state.online !== false || state.timestamp === undefined) {
+        v.push(finding('tck-id-operational-behavior-host-application-connect-will-payload', `the STATE Will payload must be JSON {"online":false,"timestamp":<ms>}; it is ${state === null ? 'not a JSON object' : JSON.stringify(state.raw)}`));
+      }
+      h.willTimestamp = state?.timestamp;
+      if (role.level === 5) {
+        const expiry = p.properties?.sessionExpiryInterval ?? 0;
+        if (p.cleanStart !== true || expiry !== 0) v.push(finding('tck-id-message-flow-phid-sparkplug-clean-session-50', `a host application connects with Clean Start 1 and Session Expiry Interval 0; this CONNECT has Clean Start ${p.cleanStart ? 1 : 0}, Session Expiry ${expiry}`));
+      } else if (p.cleanSession === false) {
+        v.push(finding('tck-id-message-flow-phid-sparkplug-clean-session-311', 'a host application connects with Clean Session 1; this CONNECT has 0'));
+      }
+      return;
+    }
+    if (t.type !== 'NDEATH') return;
+    const n = this.node(t.group, t.edge, rec);
+    if (!n) return;
+    role.edge = n;
+    n.conn = rec.conn.id;
+    n.born = false;
+    n.lastSeq = undefined;
+    n.ndeathPublished = false;
+    n.dataSinceBirth = false;
+    for (const d of n.devices.values()) d.born = false;
+    if (p.willQos !== 1) v.push(finding('tck-id-payloads-ndeath-will-message-qos', `the NDEATH Will has QoS ${p.willQos}; it must be 1`));
+    if (p.willRetain === true) v.push(finding('tck-id-payloads-ndeath-will-message-retain', 'the NDEATH Will is retained; it must not be'));
+    n.prevWillBdSeq = n.willBdSeq;
+    n.willBdSeq = undefined;
+    if (p.willPayload) {
+      const payload = decodeSparkplugPayload(rec.bytes, p.willPayload.start, p.willPayload.end);
+      if (payload.error) {
+        v.push(finding('tck-id-message-flow-edge-node-birth-publish-will-message-payload', `the NDEATH Will payload is not a Sparkplug B protobuf payload: ${payload.error.message}`, payload.error.offset, 0));
+      } else {
+        const bd = metricByName(payload, BDSEQ_METRIC);
+        if (!bd) {
+          v.push(finding('tck-id-message-flow-edge-node-birth-publish-will-message-payload-bdSeq', 'the NDEATH Will payload has no bdSeq metric'));
+        } else {
+          if (bd.datatype !== 4) v.push(finding('tck-id-message-flow-edge-node-birth-publish-will-message-payload-bdSeq', `the Will's bdSeq metric has data type ${typeName(bd.datatype)}; it must be Int64`));
+          const val = bd.raw ? metricValue(rec.bytes, bd.raw, 4).value : undefined;
+          if (typeof val === 'number' || typeof val === 'string') {
+            n.willBdSeq = val;
+            const prev = n.prevWillBdSeq;
+            if (prev !== undefined && typeof prev === 'number' && typeof val === 'number' && val !== (prev + 1) % 256 && val !== prev + 1) {
+              v.push(finding('tck-id-topics-nbirth-bdseq-increment', `bdSeq ${val} in this CONNECT's Will; the edge node's previous CONNECT had ${prev}, so ${prev + 1} was due`));
+            }
+          }
+        }
+      }
+    }
+  }
+
+  subscribe(rec: PacketRecord, p: SubscribePacket): void {
+    if (rec.dir !== 'c2s') return;
+    const h = this.roles.get(rec.conn.id)?.host;
+    if (!h || !p.subscriptions) return;
+    for (const s of p.subscriptions) if (h.subscribed.length < 64) h.subscribed.push(s.topic);
+  }
+
+  disconnect(rec: PacketRecord, p: DisconnectPacket): void {
+    if (rec.dir !== 'c2s') return;
+    const n = this.roles.get(rec.conn.id)?.edge;
+    if (!n || !n.born) return;
+    if (this.roles.get(rec.conn.id)?.level === 5) {
+      if (p.reasonCode !== 0x04 && !n.ndeathPublished) rec.violations.push(finding('tck-id-payloads-ndeath-will-message-publisher-disconnect-mqtt50', `an MQTT 5.0 edge node disconnects with reason 0x04 (Disconnect with Will Message) so its NDEATH is sent; this DISCONNECT has 0x${(p.reasonCode ?? 0).toString(16).padStart(2, '0')}`));
+    } else if (!n.ndeathPublished) {
+      rec.violations.push(finding('tck-id-payloads-ndeath-will-message-publisher-disconnect-mqtt311', 'an MQTT 3.1.1 edge node publishes its NDEATH before it sends DISCONNECT (the broker drops the Will on a DISCONNECT); none was published'));
+    }
+  }
+
+  /** A PUBLISH in the Sparkplug namespace (topic already known to start with spBv1.0/). */
+  publish(rec: PacketRecord, p: PublishPacket, topic: string, start: number, end: number): SparkplugOutcome | null {
+    const t = parseSparkplugTopic(topic);
+    if (t === null) return null;
+    this.messages++;
+    const v = rec.violations;
+    const own = rec.dir === 'c2s';
+    if (t.kind === 'invalid') {
+      if (own) v.push(finding(t.id, `topic ${JSON.stringify(topic)}: ${t.problem}`));
+      return { info: { kind: 'invalid', problem: t.problem }, payload: null, resolved: [] };
+    }
+    if (t.kind === 'state') return this.state(rec, p, t.host, start, end);
+    return this.message(rec, p, t, start, end);
+  }
+
+  private state(rec: PacketRecord, p: PublishPacket, hostId: string, start: number, end: number): SparkplugOutcome {
+    const st = stateJson(rec.bytes, start, end);
+    const info: SparkplugInfo = { kind: 'STATE', host: hostId };
+    if (st?.online !== undefined) info['online'] = st.online;
+    if (st?.timestamp !== undefined) info['timestamp'] = st.timestamp;
+    const h = this.host(hostId);
+    if (rec.dir === 'c2s' && h) {
+      const v = rec.violations;
+      h.conn ??= rec.conn.id;
+      const role = this.roles.get(rec.conn.id);
+      if (role && role.host === undefined) role.host = h;
+      const birth = st?.online === true;
+      const ids = birth
+        ? { qos: 'tck-id-operational-behavior-host-application-connect-birth-qos', retain: 'tck-id-operational-behavior-host-application-connect-birth-retained', payload: 'tck-id-operational-behavior-host-application-connect-birth-payload' }
+        : { qos: 'tck-id-operational-behavior-host-application-death-qos', retain: 'tck-id-operational-behavior-host-application-death-retained', payload: 'tck-id-operational-behavior-host-application-death-payload' };
+      if (p.qos !== 1) v.push(finding(ids.qos, `STATE published with QoS ${p.qos}; it must be 1`, 0, 1));
+      if (!p.retain) v.push(finding(ids.retain, 'STATE published without RETAIN; it must be retained', 0, 1));
+      if (st === null || typeof st.online !== 'boolean' || st.timestamp === undefined) {
+        v.push(finding(ids.payload, `a STATE payload is JSON {"online":true|false,"timestamp":<ms>}; this one is ${st === null ? 'not a JSON object' : JSON.stringify(st.raw)}`, start, end - start));
+      }
+      if (birth) {
+        h.births++;
+        h.online = true;
+        if (h.willTimestamp !== undefined && st?.timestamp !== undefined && st.timestamp !== h.willTimestamp) {
+          v.push(finding('tck-id-host-topic-phid-birth-payload-timestamp', `the STATE birth's timestamp ${String(st.timestamp)} differs from the ${String(h.willTimestamp)} of the CONNECT's Will`, start, end - start));
+        }
+        const own = `spBv1.0/STATE/${hostId}`;
+        if (h.conn === rec.conn.id && !h.subscribed.some((f) => topicMatches(stripShare(f), own))) {
+          v.push(finding('tck-id-payloads-state-subscribe', `the host application published its STATE birth before subscribing to ${own}`));
+        }
+      } else if (st?.online === false) {
+        h.deaths++;
+        h.online = false;
+      }
+    } else if (h && st?.online !== undefined) {
+      // A delivered copy (or a retained STATE): it still tells whether the host is online.
+      h.online = st.online;
+    }
+    return { info, payload: null, resolved: [] };
+  }
+
+  private message(rec: PacketRecord, p: PublishPacket, t: Extract<SparkplugTopic, { kind: 'message' }>, start: number, end: number): SparkplugOutcome {
+    const own = rec.dir === 'c2s';
+    const v = rec.violations;
+    const type = t.type;
+    const payload = decodeSparkplugPayload(rec.bytes, start, end);
+    const n = this.node(t.group, t.edge, rec);
+    const dev = n && t.device !== undefined ? this.device(n, t.device, rec) : undefined;
+    const scope: Scope | undefined = dev ?? n;
+    const fromEdge = MESSAGE_TYPES[type].from === 'edge';
+    if (n && own && fromEdge) {
+      // The connection that publishes an edge node's messages is the edge node's (even without a Will to say so).
+      if (n.conn === undefined) n.conn = rec.conn.id;
+      const role = this.roles.get(rec.conn.id);
+      if (role && role.edge === undefined) role.edge = n;
+    }
+    const info: SparkplugInfo = { kind: type, group: t.group, edge: t.edge };
+    if (t.device !== undefined) info['device'] = t.device;
+    if (payload.error) {
+      this.malformed++;
+      info['error'] = payload.error.message;
+      if (own) {
+        const id = type === 'NBIRTH' ? 'tck-id-message-flow-edge-node-birth-publish-nbirth-payload'
+          : type === 'DBIRTH' ? 'tck-id-message-flow-device-birth-publish-dbirth-payload' : 'SPARKPLUG-payload-malformed';
+        v.push(finding(id, `the ${type} payload is not a Sparkplug B protobuf payload: ${payload.error.message}`, payload.error.offset, 0));
+      }
+    }
+    if (payload.seq !== undefined) info['seq'] = payload.seq;
+    if (payload.timestamp !== undefined) info['timestamp'] = payload.timestamp;
+    if (payload.uuid !== undefined) info['uuid'] = payload.uuid;
+    if (payload.bodyLength !== undefined) info['bodyLength'] = payload.bodyLength;
+    if (payload.cut.length > 0) info['cut'] = payload.cut;
+
+    if (n && own && !payload.error) this.judge(rec, p, t, payload, n, dev);
+    // Births teach the names after they were judged (alias uniqueness compares against what was there before).
+    if (n && scope && (type === 'NBIRTH' || type === 'DBIRTH') && !payload.error) this.learn(rec, n, scope, payload, type === 'NBIRTH');
+    if (n) this.count(n, dev, type, own, rec, payload);
+
+    const resolved: (MetricDefView | undefined)[] = [];
+    const metrics: Record<string, unknown>[] = [];
+    for (const m of payload.metrics) {
+      const def = resolve(scope, n, m);
+      resolved.push(def);
+      if (metrics.length < MAX_METRICS_SHOWN) metrics.push(this.metricJson(rec, m, def, own && fromEdge ? v : null, type));
+    }
+    info['metrics'] = metrics;
+    if (payload.metrics.length > MAX_METRICS_SHOWN) info['metricsOmitted'] = payload.metrics.length - MAX_METRICS_SHOWN;
+    if (payload.unknownFields.length > 0) info['unknownFields'] = payload.unknownFields;
+    return { info, payload, resolved };
+  }
+
+  private metricJson(rec: PacketRecord, m: SpMetric, def: MetricDefView | undefined, v: Violation[] | null, type: MessageType): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    const name = m.name ?? def?.name;
+    if (name !== undefined) out['name'] = name;
+    if (m.alias !== undefined) out['alias'] = m.alias;
+    const dt = m.datatype ?? def?.datatype;
+    if (dt !== undefined) out['datatype'] = dataType(dt)?.name ?? dt;
+    if (m.timestamp !== undefined) out['timestamp'] = m.timestamp;
+    if (m.isHistorical) out['isHistorical'] = true;
+    if (m.isTransient) out['isTransient'] = true;
+    if (m.isNull) out['isNull'] = true;
+    if (m.raw && !m.isNull) {
+      const tv = metricValue(rec.bytes, m.raw, dt);
+      out['value'] = tv.value;
+      if (tv.problem !== undefined && v) v.push(finding('SPARKPLUG-value-field', `${type} metric ${name ?? `#${m.index}`}: ${tv.problem}`, m.raw.wire.tagStart, m.raw.wire.end - m.raw.wire.tagStart));
+    } else if (!m.isNull) {
+      out['value'] = null;
+    }
+    if (def?.unit !== undefined) out['unit'] = def.unit;
+    if (m.properties) out['properties'] = propertiesValue(rec.bytes, m.properties);
+    if (m.metadata) out['metadata'] = m.metadata;
+    return out;
+  }
+
+  /** The checks on an edge node's or host's own message. */
+  private judge(rec: PacketRecord, p: PublishPacket, t: Extract<SparkplugTopic, { kind: 'message' }>, pl: SpPayload, n: EdgeNode, dev: Device | undefined): void {
+    const v = rec.violations;
+    const type = t.type;
+    const lower = type.toLowerCase();
+    // QoS and RETAIN: every message type is sent at QoS 0 without RETAIN (NDEATH normally comes as the Will).
+    if (type !== 'NDEATH') {
+      const mqttId = type === 'DDEATH' ? 'tck-id-topics-ddeath-mqtt' : `tck-id-payloads-${lower}-qos`;
+      if (p.qos !== 0) v.push(finding(mqttId, `${type} published with QoS ${p.qos}; it must be 0`, 0, 1));
+      const retainId = type === 'DDEATH' ? 'tck-id-topics-ddeath-mqtt' : `tck-id-payloads-${lower}-retain`;
+      if (p.retain) v.push(finding(retainId, `${type} published with RETAIN; it must not be`, 0, 1));
+    }
+    // The payload timestamp (every type but NDEATH).
+    if (type !== 'NDEATH' && pl.timestamp === undefined) v.push(finding(`tck-id-payloads-${lower}-timestamp`, `${type} without a payload timestamp`));
+    // seq: on every edge node message but NDEATH, never on NDEATH and commands.
+    const wantsSeq = type !== 'NDEATH' && type !== 'NCMD' && type !== 'DCMD';
+    const seqAt = pl.seqRange;
+    if (!wantsSeq && pl.seq !== undefined) {
+      v.push(finding(`tck-id-payloads-${lower}-seq`, `${type} carries seq ${pl.seq}; it must not have one`, seqAt?.start, seqAt ? seqAt.end - seqAt.start : 0));
+    }
+    if (wantsSeq && pl.seq === undefined) v.push(finding(`tck-id-payloads-${lower}-seq`, `${type} without a seq number`));
+    if (type === 'NCMD' || type === 'DCMD') {
+      this.command(rec, pl, n, dev, type);
+      return;
+    }
+    if (type === 'NDEATH') {
+      n.ndeathPublished = true;
+      if (pl.metrics.length !== 1 || pl.metrics[0]!.name !== BDSEQ_METRIC) {
+        v.push(finding('tck-id-topics-ndeath-payload', `an NDEATH payload holds exactly one metric, bdSeq; this one has ${pl.metrics.length} metric${pl.metrics.length === 1 ? '' : 's'}${pl.metrics.length > 0 ? ` (${pl.metrics.slice(0, 4).map((m) => m.name ?? `alias ${String(m.alias)}`).join(', ')})` : ''}`));
+      }
+      const bd = metricByName(pl, BDSEQ_METRIC);
+      const val = bd?.raw ? metricValue(rec.bytes, bd.raw, 4).value : undefined;
+      if (val !== undefined && n.lastBdSeq !== undefined && val !== n.lastBdSeq) {
+        v.push(finding('tck-id-payloads-ndeath-bdseq', `NDEATH with bdSeq ${String(val)}; the NBIRTH of this session had ${String(n.lastBdSeq)}`));
+      }
+      return;
+    }
+    // Order: births before data.
+    if (type === 'NBIRTH') {
+      this.nbirth(rec, pl, n);
+    } else if (!n.born) {
+      const id = type === 'DBIRTH' ? 'tck-id-message-flow-device-birth-publish-nbirth-wait' : type === 'NDATA' ? 'tck-id-payloads-ndata-order' : type === 'DDATA' ? 'tck-id-payloads-ddata-order' : 'SPARKPLUG-death-before-birth';
+      v.push(finding(id, `${type} from ${t.group}/${t.edge} before any NBIRTH on this connection`));
+    } else if (type === 'DDATA' && dev && !dev.born) {
+      v.push(finding('tck-id-payloads-ddata-order', `DDATA for device ${t.device} before its DBIRTH in this session`));
+    }
+    if (n.rebirthPending !== undefined && (type === 'NDATA' || type === 'DDATA')) {
+      v.push(finding('tck-id-operational-behavior-data-commands-rebirth-action-1', `${type} after the Rebirth request of frame ${n.rebirthPending.frame} and before the new NBIRTH (data must stop until the birth sequence is sent)`));
+    }
+    // seq continuity per edge node.
+    if (pl.seq !== undefined) {
+      const seq = typeof pl.seq === 'number' ? pl.seq : Number.NaN;
+      const len = seqAt ? seqAt.end - seqAt.start : 0;
+      if (!(seq >= 0 && seq <= 255)) {
+        v.push(finding(type === 'NBIRTH' ? 'tck-id-payloads-nbirth-seq' : `tck-id-payloads-${lower}-seq-inc`, `seq ${String(pl.seq)} is outside 0 to 255`, seqAt?.start, len));
+      } else if (type === 'NBIRTH') {
+        if (seq !== 0) v.push(finding('tck-id-topics-nbirth-seq-num', `NBIRTH with seq ${seq}; it must be 0`, seqAt?.start, len));
+      } else if (n.lastSeq !== undefined && seq !== (n.lastSeq + 1) % 256) {
+        n.seqGaps++;
+        const missing = (seq - n.lastSeq - 1 + 256) % 256;
+        v.push(finding(`tck-id-payloads-${lower}-seq-inc`, `seq ${seq} after ${n.lastSeq} from ${t.group}/${t.edge}: ${(n.lastSeq + 1) % 256} was due (${missing} message${missing === 1 ? '' : 's'} missing, repeated or reordered)`, seqAt?.start, len));
+      }
+      if (seq >= 0 && seq <= 255) n.lastSeq = seq;
+    }
+    if (type === 'NDATA' || type === 'DDATA') {
+      n.dataSinceBirth = true;
+      this.dataMetrics(rec, pl, dev ?? n, type);
+    }
+    if (type === 'NBIRTH' || type === 'DBIRTH') this.birthMetrics(rec, pl, n, dev ?? n, type);
+    this.structure(rec, pl, type);
+  }
+
+  private nbirth(rec: PacketRecord, pl: SpPayload, n: EdgeNode): void {
+    const v = rec.violations;
+    const role = this.roles.get(rec.conn.id);
+    if (role && role.edge === n && n.willBdSeq === undefined && n.conn === rec.conn.id && !this.hadWill(rec)) {
+      v.push(finding('tck-id-payloads-ndeath-will-message', `NBIRTH from ${n.group}/${n.edge} on a connection whose CONNECT registered no NDEATH Will`));
+    }
+    const bd = metricByName(pl, BDSEQ_METRIC);
+    if (!bd) {
+      v.push(finding('tck-id-payloads-nbirth-bdseq', 'NBIRTH without a bdSeq metric'));
+    } else {
+      const val = bd.raw ? metricValue(rec.bytes, bd.raw, 4).value : undefined;
+      if (bd.datatype !== undefined && bd.datatype !== 4) v.push(finding('tck-id-message-flow-edge-node-birth-publish-nbirth-payload-bdSeq', `the NBIRTH's bdSeq metric has data type ${typeName(bd.datatype)}; it must be Int64`, bd.start, bd.end - bd.start));
+      if (n.willBdSeq !== undefined && val !== n.willBdSeq) {
+        v.push(finding('tck-id-payloads-nbirth-bdseq-repeat', `NBIRTH with bdSeq ${String(val)}; this connection's NDEATH Will has ${String(n.willBdSeq)}`, bd.start, bd.end - bd.start));
+      }
+      if (typeof val === 'number' || typeof val === 'string') n.lastBdSeq = val;
+    }
+    const rb = metricByName(pl, REBIRTH_METRIC);
+    if (!rb) {
+      v.push(finding('tck-id-payloads-nbirth-rebirth-req', `NBIRTH without the "${REBIRTH_METRIC}" metric`));
+    } else {
+      const val = rb.raw ? metricValue(rec.bytes, rb.raw, rb.datatype).value : undefined;
+      if (rb.datatype !== 11) v.push(finding('tck-id-operational-behavior-data-commands-rebirth-datatype', `"${REBIRTH_METRIC}" has data type ${typeName(rb.datatype)}; it must be Boolean`, rb.start, rb.end - rb.start));
+      else if (val !== false) v.push(finding('tck-id-operational-behavior-data-commands-rebirth-value', `"${REBIRTH_METRIC}" is ${JSON.stringify(val)} in the NBIRTH; it must be false`, rb.start, rb.end - rb.start));
+      if (rb.alias !== undefined && pl.metrics.some((m) => m !== rb && m.alias !== undefined)) {
+        v.push(finding('tck-id-operational-behavior-data-commands-rebirth-name-aliases', `"${REBIRTH_METRIC}" has alias ${String(rb.alias)}; with aliases in use it must have none`, rb.start, rb.end - rb.start));
+      }
+    }
+    // A new birth sequence: every device must be born again.
+    n.born = true;
+    n.rebirthPending = undefined;
+    n.dataSinceBirth = false;
+    n.byAlias.clear();
+    n.byName.clear();
+    n.metricCount = 0;
+    for (const d of n.devices.values()) {
+      d.born = false;
+      d.byAlias.clear();
+      d.byName.clear();
+    }
+  }
+
+  private hadWill(rec: PacketRecord): boolean {
+    return this.roles.get(rec.conn.id)?.edge?.willBdSeq !== undefined;
+  }
+
+  private birthMetrics(rec: PacketRecord, pl: SpPayload, n: EdgeNode, scope: Scope, type: 'NBIRTH' | 'DBIRTH'): void {
+    const v = rec.violations;
+    const lower = type.toLowerCase();
+    const aliases = pl.metrics.some((m) => m.alias !== undefined);
+    const seenLower = new Map<string, string>();
+    const seenAlias = new Set<string>();
+    for (const m of pl.metrics) {
+      const at = m.start;
+      const len = m.end - m.start;
+      const label = m.name ?? `#${m.index}`;
+      if (m.name === undefined || m.datatype === undefined || (m.raw === undefined && m.isNull !== true)) {
+        const miss = [m.name === undefined ? 'name' : '', m.datatype === undefined ? 'datatype' : '', m.raw === undefined && m.isNull !== true ? 'value (or is_null)' : ''].filter((s) => s !== '').join(', ');
+        v.push(finding(`tck-id-topics-${lower}-metrics`, `${type} metric ${label} has no ${miss}`, at, len));
+      }
+      if (m.datatype !== undefined && (m.datatype < 1 || m.datatype > 34)) v.push(finding('tck-id-payloads-metric-datatype-value', `${type} metric ${label} has data type ${m.datatype}, which Sparkplug does not define`, at, len));
+      if (aliases && m.alias === undefined && m.name !== REBIRTH_METRIC && m.name !== BDSEQ_METRIC) {
+        v.push(finding('tck-id-payloads-alias-birth-requirement', `${type} metric ${label} has no alias while other metrics have one`, at, len));
+      }
+      if (m.alias !== undefined) {
+        const key = String(m.alias);
+        const clash = n.byAlias.get(key) ?? (scope !== n ? undefined : undefined);
+        const otherDevice = this.aliasElsewhere(n, scope, key);
+        if (seenAlias.has(key) || (clash !== undefined && scope !== n && clash.name !== m.name) || otherDevice !== undefined) {
+          v.push(finding('tck-id-payloads-alias-uniqueness', `alias ${key} of ${type} metric ${label} is already used by ${otherDevice ?? clash?.name ?? 'another metric of this birth'} on this edge node`, at, len));
+        }
+        seenAlias.add(key);
+      }
+      if (m.name !== undefined) {
+        const lc = m.name.toLowerCase();
+        const prev = seenLower.get(lc);
+        if (prev !== undefined && prev !== m.name) v.push(finding('tck-id-case-sensitivity-metric-names', `${type} metrics ${JSON.stringify(prev)} and ${JSON.stringify(m.name)} differ only in case`, at, len));
+        seenLower.set(lc, m.name);
+      }
+      if (m.timestamp === undefined) v.push(finding('tck-id-payloads-name-birth-data-requirement', `${type} metric ${label} has no timestamp`, at, len));
+    }
+  }
+
+  /** Another scope of the edge node (the node itself or another device) that already has this alias, by its name. */
+  private aliasElsewhere(n: EdgeNode, scope: Scope, alias: string): string | undefined {
+    if (scope !== n) {
+      const d = n.byAlias.get(alias);
+      if (d) return d.name;
+    }
+    for (const dev of n.devices.values()) {
+      if (dev === scope) continue;
+      const d = dev.byAlias.get(alias);
+      if (d) return `${d.name} of device ${dev.id}`;
+    }
+    return undefined;
+  }
+
+  private dataMetrics(rec: PacketRecord, pl: SpPayload, scope: Scope, type: 'NDATA' | 'DDATA'): void {
+    const v = rec.violations;
+    const typed: string[] = [];
+    for (const m of pl.metrics) {
+      const def = this.knownMetric(m, scope, type, v);
+      if (def && m.datatype !== undefined) typed.push(def.name);
+    }
+    // One finding per message, not per metric: an encoder that always writes the type would otherwise flood the view.
+    if (typed.length > 0) {
+      const first = pl.metrics.find((m) => m.datatype !== undefined)!;
+      v.push(finding('tck-id-payloads-metric-datatype-not-req', `${type} repeats the data type its birth declared for ${typed.length === pl.metrics.length ? (typed.length === 1 ? 'its metric' : `all ${typed.length} metrics`) : `${typed.length} of ${pl.metrics.length} metrics`} (${typed.slice(0, 3).join(', ')}${typed.length > 3 ? ', …' : ''})`, first.start, first.end - first.start));
+    }
+  }
+
+  /** A data or command metric: named or aliased, known from the birth, typed as the birth says. */
+  private knownMetric(m: SpMetric, scope: Scope, type: MessageType, v: Violation[]): MetricDef | undefined {
+    const at = m.start;
+    const len = m.end - m.start;
+    if (m.name === undefined && m.alias === undefined) {
+      v.push(finding('tck-id-payloads-name-requirement', `${type} metric #${m.index} has neither a name nor an alias`, at, len));
+      return undefined;
+    }
+    const def = m.alias !== undefined ? scope.byAlias.get(String(m.alias)) : m.name !== undefined ? scope.byName.get(m.name) : undefined;
+    const usesAliases = scope.byAlias.size > 0;
+    if (usesAliases && m.name !== undefined && m.alias !== undefined) {
+      v.push(finding('tck-id-payloads-alias-data-cmd-requirement', `${type} metric ${m.name} carries both its name and alias ${String(m.alias)}; with aliases in use only the alias is sent`, m.nameRange?.start ?? at, m.nameRange ? m.nameRange.end - m.nameRange.start : len));
+    }
+    if (def === undefined) {
+      if (scope.byName.size > 0 || scope.byAlias.size > 0) {
+        v.push(finding('SPARKPLUG-unknown-metric', `${type} metric ${m.name !== undefined ? JSON.stringify(m.name) : `alias ${String(m.alias)}`} is not in the birth certificate`, at, len));
+      }
+      return undefined;
+    }
+    if (m.datatype !== undefined) {
+      if (def.datatype !== undefined && m.datatype !== def.datatype) {
+        v.push(finding('SPARKPLUG-datatype-changed', `${type} metric ${def.name} has data type ${typeName(m.datatype)}; its birth declared ${typeName(def.datatype)}`, at, len));
+      }
+    }
+    if (type === 'NDATA' || type === 'DDATA') {
+      if (m.timestamp === undefined) v.push(finding('tck-id-payloads-name-birth-data-requirement', `${type} metric ${def.name} has no timestamp`, at, len));
+    }
+    return def;
+  }
+
+  private command(rec: PacketRecord, pl: SpPayload, n: EdgeNode, dev: Device | undefined, type: 'NCMD' | 'DCMD'): void {
+    const v = rec.violations;
+    const scope: Scope = dev ?? n;
+    const lower = type.toLowerCase();
+    for (const m of pl.metrics) {
+      if (type === 'NCMD' && m.name === REBIRTH_METRIC) {
+        const val = m.raw ? metricValue(rec.bytes, m.raw, 11).value : undefined;
+        if (val !== true) v.push(finding('tck-id-operational-behavior-data-commands-ncmd-rebirth-value', `a Rebirth request writes true to "${REBIRTH_METRIC}"; this one writes ${JSON.stringify(val)}`, m.start, m.end - m.start));
+        continue;
+      }
+      if (m.name === undefined && m.alias === undefined) {
+        v.push(finding('tck-id-payloads-name-requirement', `${type} metric #${m.index} has neither a name nor an alias`, m.start, m.end - m.start));
+        continue;
+      }
+      const def = m.alias !== undefined ? scope.byAlias.get(String(m.alias)) : scope.byName.get(m.name!);
+      if (def === undefined) {
+        if (scope.byName.size > 0) v.push(finding(`tck-id-operational-behavior-data-commands-${lower}-metric-name`, `${type} writes ${m.name !== undefined ? JSON.stringify(m.name) : `alias ${String(m.alias)}`}, which the ${type === 'NCMD' ? 'NBIRTH' : 'DBIRTH'} does not declare`, m.start, m.end - m.start));
+        continue;
+      }
+      if (m.raw && def.datatype !== undefined) {
+        const row = dataType(def.datatype);
+        if (row?.field && row.field !== m.raw.field) {
+          v.push(finding(`tck-id-operational-behavior-data-commands-${lower}-metric-value`, `${type} writes ${def.name} (${row.name}, carried in ${row.field}) with a value in ${m.raw.field}`, m.start, m.end - m.start));
+        }
+      }
+    }
+  }
+
+  /** PropertySet, DataSet and Template shapes, wherever they appear in the message's metrics. */
+  private structure(rec: PacketRecord, pl: SpPayload, type: MessageType): void {
+    const v = rec.violations;
+    const walk = (metrics: SpMetric[], depth: number): void => {
+      for (const m of metrics) {
+        if (m.properties && m.properties.keys.length !== m.properties.values.length) {
+          v.push(finding('tck-id-payloads-propertyset-keys-array-size', `metric ${m.name ?? `#${m.index}`}: a PropertySet with ${m.properties.keys.length} keys and ${m.properties.values.length} values`, m.properties.start, m.properties.end - m.properties.start));
+        }
+        const w = m.raw?.wire;
+        if (!w?.message) continue;
+        if (m.raw!.field === 'dataset_value') {
+          let columns = 0;
+          let types = 0;
+          for (const g of w.message) {
+            if (g.name === 'columns') columns++;
+            else if (g.name === 'types') types += g.packed ? g.packed.length : 1;
+          }
+          if (types === 0) v.push(finding('tck-id-payloads-dataset-parameter-type-req', `metric ${m.name ?? `#${m.index}`}: a DataSet without its types array`, w.start, w.end - w.start));
+          else if (types !== columns) v.push(finding('tck-id-payloads-dataset-types-num', `metric ${m.name ?? `#${m.index}`}: a DataSet with ${columns} columns and ${types} types`, w.start, w.end - w.start));
+        } else if (m.raw!.field === 'template_value' && depth < 8) {
+          const tpl = templateOf(rec.bytes, w.message);
+          const label = m.name ?? `#${m.index}`;
+          if (tpl.isDefinition === undefined) v.push(finding('tck-id-payloads-template-is-definition', `template ${label} does not say whether it is a definition (is_definition)`, w.start, w.end - w.start));
+          if (tpl.isDefinition === true) {
+            if (type !== 'NBIRTH') v.push(finding('tck-id-payloads-template-definition-nbirth-only', `template definition ${label} in a ${type}; definitions belong in the NBIRTH`, w.start, w.end - w.start));
+            if (tpl.templateRef !== undefined) v.push(finding('tck-id-payloads-template-definition-ref', `template definition ${label} has template_ref ${JSON.stringify(tpl.templateRef)}; a definition has none`, w.start, w.end - w.start));
+          } else if (tpl.isDefinition === false && tpl.templateRef === undefined) {
+            v.push(finding('tck-id-payloads-template-instance-ref', `template instance ${label} has no template_ref naming its definition`, w.start, w.end - w.start));
+          }
+          walk(tpl.metrics, depth + 1);
+        }
+      }
+    };
+    walk(pl.metrics, 0);
+  }
+
+  /** A birth's metrics become the scope's definitions. */
+  private learn(rec: PacketRecord, n: EdgeNode, scope: Scope, pl: SpPayload, isNode: boolean): void {
+    if (!isNode) {
+      scope.byAlias.clear();
+      scope.byName.clear();
+      const d = scope as Device; // a DBIRTH's scope is always a device (this.device() made it)
+      d.born = true;
+    }
+    for (const m of pl.metrics) {
+      if (m.name === undefined) continue;
+      if (n.metricCount >= MAX_METRICS) {
+        if (!n.capped) {
+          n.capped = true;
+          rec.violations.push(finding('SPARKPLUG-limit', `${MAX_METRICS} metric definitions remembered for ${n.group}/${n.edge}: later metrics are shown by alias only`));
+        }
+        return;
+      }
+      const def: MetricDef = { name: m.name, alias: m.alias !== undefined ? String(m.alias) : undefined, datatype: m.datatype, unit: unitOf(rec.bytes, m) };
+      scope.byName.set(m.name, def);
+      if (def.alias !== undefined) {
+        scope.byAlias.set(def.alias, def);
+        n.usesAliases = true;
+      }
+      n.metricCount++;
+    }
+  }
+
+  private count(n: EdgeNode, dev: Device | undefined, type: MessageType, own: boolean, rec: PacketRecord, pl: SpPayload): void {
+    // Counted once per message: the edge node's own copy, or when its connection is not in the capture, every copy.
+    if (!own && n.conn !== undefined && type !== 'NDEATH' && type !== 'NCMD' && type !== 'DCMD') return;
+    switch (type) {
+      case 'NBIRTH': n.births++; n.online = true; break;
+      case 'NDEATH':
+        if (!own && n.conn !== undefined && n.conn !== rec.conn.id && this.roles.get(rec.conn.id)?.edge !== n) {
+          // The broker delivering the Will (or the edge node's own NDEATH) to a subscriber: counted once per death.
+          if (n.online) { n.deaths++; n.online = false; }
+        } else if (own || n.online) {
+          n.deaths++;
+          n.online = false;
+        }
+        break;
+      case 'DBIRTH': if (dev) dev.births++; break;
+      case 'DDEATH': if (dev) { dev.deaths++; dev.born = false; } break;
+      case 'NDATA': case 'DDATA': n.data++; break;
+      case 'NCMD': case 'DCMD': {
+        // A command counts once: as delivered to the edge node's connection, or as the host sent it when the edge
+        // node's connection is not in the capture. Copies to other subscribers (the host itself) do not count.
+        const toEdge = !own && this.roles.get(rec.conn.id)?.edge === n;
+        if (!toEdge && !(own && n.conn === undefined)) return;
+        n.commands++;
+        if (type === 'NCMD' && pl.metrics.some((m) => m.name === REBIRTH_METRIC)) {
+          n.rebirthRequests++;
+          n.rebirthPending ??= { frame: rec.frame, conn: rec.conn.id };
+        }
+        break;
+      }
+    }
+  }
+
+  private node(group: string, edge: string, rec: PacketRecord): EdgeNode | undefined {
+    const key = `${group}/${edge}`;
+    let n = this.nodes.get(key);
+    if (n === undefined) {
+      if (this.nodes.size >= MAX_EDGE_NODES) {
+        if (!this.nodesCapped) {
+          this.nodesCapped = true;
+          rec.violations.push(finding('SPARKPLUG-limit', `${MAX_EDGE_NODES} edge nodes tracked: later edge nodes are decoded without state`));
+        }
+        return undefined;
+      }
+      n = new EdgeNode(group, edge);
+      this.nodes.set(key, n);
+    }
+    return n;
+  }
+
+  private device(n: EdgeNode, id: string, rec: PacketRecord): Device | undefined {
+    let d = n.devices.get(id);
+    if (d === undefined) {
+      if (n.devices.size >= MAX_DEVICES) {
+        if (!n.capped) {
+          n.capped = true;
+          rec.violations.push(finding('SPARKPLUG-limit', `${MAX_DEVICES} devices tracked for ${n.group}/${n.edge}: later devices are decoded without state`));
+        }
+        return undefined;
+      }
+      d = { id, born: false, births: 0, deaths: 0, byName: new Map(), byAlias: new Map() };
+      n.devices.set(id, d);
+    }
+    return d;
+  }
+
+  private host(id: string): Host | undefined {
+    let h = this.hosts.get(id);
+    if (h === undefined) {
+      if (this.hosts.size >= MAX_HOSTS) return undefined;
+      h = { id, conn: undefined, willTimestamp: undefined, online: null, births: 0, deaths: 0, subscribed: [] };
+      this.hosts.set(id, h);
+    }
+    return h;
+  }
+
+  get edgeNodes(): EdgeNodeSummary[] {
+    return [...this.nodes.values()].map((n) => ({
+      group: n.group, edge: n.edge, births: n.births, deaths: n.deaths, data: n.data, commands: n.commands,
+      rebirthRequests: n.rebirthRequests, seqGaps: n.seqGaps, metrics: n.byName.size, lastBdSeq: n.lastBdSeq ?? null, online: n.online,
+      devices: [...n.devices.values()].map((d) => ({ id: d.id, births: d.births, deaths: d.deaths, metrics: d.byName.size })),
+    }));
+  }
+
+  get hostApplications(): HostSummary[] {
+    return [...this.hosts.values()].map((h) => ({ host: h.id, online: h.online, births: h.births, deaths: h.deaths }));
+  }
+}
+
+function metricByName(p: SpPayload, name: string): SpMetric | undefined {
+  for (const m of p.metrics) if (m.name === name) return m;
+  return undefined;
+}
+
+function typeName(t: number | undefined): string {
+  if (t === undefined) return 'none';
+  const row = dataType(t);
+  return row ? row.name : String(t);
+}
+
+/** The metric's name and type: its own, or the birth's for its alias (or name). */
+function resolve(scope: Scope | undefined, n: EdgeNode | undefined, m: SpMetric): MetricDefView | undefined {
+  let def: MetricDef | undefined;
+  if (scope) def = m.alias !== undefined ? scope.byAlias.get(String(m.alias)) : m.name !== undefined ? scope.byName.get(m.name) : undefined;
+  if (!def && n && scope !== n && m.alias !== undefined) def = n.byAlias.get(String(m.alias));
+  if (!def) return m.name !== undefined || m.datatype !== undefined ? { name: m.name, datatype: m.datatype, unit: undefined } : undefined;
+  return { name: m.name ?? def.name, datatype: m.datatype ?? def.datatype, unit: def.unit };
+}
+
+/** The engineering unit a birth's metric properties give (Ignition and Tahu use "engUnit"). */
+function unitOf(b: Uint8Array, m: SpMetric): string | undefined {
+  if (!m.properties) return undefined;
+  const props = propertiesValue(b, m.properties);
+  for (const k of ['engUnit', 'EngUnit', 'engineeringUnits', 'unit', 'units']) {
+    const u = props[k];
+    if (typeof u === 'string' && u.length > 0 && u.length <= 32) return u;
+  }
+  return undefined;
+}
+
+/** A STATE payload: Sparkplug 3.0 JSON {"online":bool,"timestamp":ms}; null when it is not a JSON object. */
+function stateJson(b: Uint8Array, start: number, end: number): { online: boolean | undefined; timestamp: unknown; raw: unknown } | null {
+  if (end - start > 4096) return null;
+  let v: unknown;
+  try {
+    v = JSON.parse(Buffer.from(b.buffer, b.byteOffset + start, end - start).toString('utf8'));
+  } catch {
+    return null;
+  }
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) return null;
+  const o = v as Record<string, unknown>; // a parsed JSON object
+  const online = typeof o['online'] === 'boolean' ? o['online'] : undefined;
+  const ts = typeof o['timestamp'] === 'number' ? o['timestamp'] : undefined;
+  return { online, timestamp: ts, raw: v };
+}
