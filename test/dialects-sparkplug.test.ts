@@ -2,6 +2,7 @@ import { describe, expect, test } from 'vitest';
 import { decodeSparkplugPayload, metricValue } from '../src/dialects/sparkplug/payload.js';
 import { parseSparkplugTopic } from '../src/dialects/sparkplug/topic.js';
 import type { PublishPacket } from '../src/mqtt/packets.js';
+import type { FieldNode } from '../src/mqtt/types.js';
 import { keyFields } from '../src/render/fields.js';
 import { connect, disconnect, publish, subscribe } from './builders/mqtt-bytes.js';
 import { SpHarness, spEncode, spRaw, spReferenceDecode, type SpMetricIn, type SpPayloadIn } from './builders/sparkplug.js';
@@ -165,6 +166,34 @@ describe('Sparkplug B state across connections', () => {
     expect(line).not.toMatch(/payload=|\\x/);
     const birth = keyFields(h.packets.find((p) => (p.decoded as PublishPacket).sparkplug?.['kind'] === 'NBIRTH')!, false);
     expect(birth).toContain('NBIRTH Plant1/Edge1 seq=0 bdSeq=0, Node Control/Rebirth=false, Temperature=21.5 °C (alias 1), Count=-3 (alias 2)');
+  });
+});
+
+describe('Sparkplug B in the annotated hex', () => {
+  test('every payload byte is explained once, the tag arithmetic and metric names shown', () => {
+    const h = new SpHarness(true);
+    cleanSession(h);
+    for (const rec of h.packets) {
+      const d = rec.decoded as PublishPacket;
+      if (d.type !== 3 || d.sparkplug === undefined || d.sparkplug['kind'] === 'STATE') continue;
+      const pn = d.tree!.children!.find((c) => c.key === 'payload')!;
+      expect(pn.label).toBe(`payload (Sparkplug B ${String(d.sparkplug['kind'])})`);
+      const leaves: FieldNode[] = [];
+      const walk = (n: FieldNode): void => { if (n.children?.length) n.children.forEach(walk); else leaves.push(n); };
+      walk(pn);
+      let at = d.payloadOffset;
+      for (const l of leaves) {
+        expect(l.offset).toBe(at);
+        at += l.length;
+      }
+      expect(at).toBe(d.payloadEnd);
+    }
+    const data = h.packets.find((p) => (p.decoded as PublishPacket).sparkplug?.['kind'] === 'NDATA')!;
+    const pn = data.decoded.tree!.children!.find((c) => c.key === 'payload')!;
+    const metric = pn.children!.find((c) => c.key === 'metrics')!;
+    expect(metric.label).toBe('metric 0 "Temperature" (alias 1)');
+    expect(metric.children![0]!.explain).toBe('field 2 (metrics) × 8 + wire type 2 (length-delimited)');
+    expect(metric.children!.find((c) => c.key === 'float_value')!.value).toBe('22.25 (Float)');
   });
 });
 

@@ -123,6 +123,14 @@ describe('no Will after the client\'s normal DISCONNECT (MQTT-3.14.4-3)', () => 
       expect(good.closed(1).will).toBe('not-fired');
       expect(ids(good)).toEqual([]);
     });
+
+    test(`${spec}: the capture ends right after the DISCONNECT: "not-fired", not "pending" (nothing is due)`, () => {
+      const b = setup({ level });
+      b.c(1, disconnect({ level }), 0.9);
+      b.end(1, 1);
+      b.finish(1.01);
+      expect(b.closed(1).will).toBe('not-fired');
+    });
   }
 });
 

@@ -295,8 +295,9 @@ export class Wills {
           out.push(violation(W.due[1], lv, `${name} was published ${(e.firstT - e.closeT).toFixed(3)} s after the close (to ${who}), before its Will Delay Interval of ${e.delaySec} s passed`));
         }
       }
-    } else if (this.lastT < e.deadline) {
-      // The capture ended (or the cap made room) before the Will's window passed.
+    } else if (this.lastT < e.deadline && e.due !== false) {
+      // The capture ended (or the cap made room) before the Will's window passed. A Will the close made not due
+      // (DISCONNECT 0x00) is not waiting for anything: it falls through to 'not-fired' below.
       outcome = 'pending';
     } else if (e.reason === 'reconnected') {
       outcome = 'cancelled';

@@ -42,7 +42,7 @@ function nodesOf(b: Uint8Array, fields: readonly WireField[], naming: WireNodeNa
 function fieldNode(b: Uint8Array, f: WireField, index: number, naming: WireNodeNaming, budget: Budget): FieldNode {
   const label = naming.label?.(f, index) ?? f.name ?? `field ${f.fieldNo}`;
   const node: FieldNode = { key: f.name ?? `field${f.fieldNo}`, label, offset: f.tagStart, length: f.end - f.tagStart };
-  const kids: FieldNode[] = [{ key: 'tag', label: 'tag', offset: f.tagStart, length: f.tagEnd - f.tagStart, value: `0x${(f.fieldNo * 8 + f.wireType).toString(16)}`, explain: tagExplain(f, b) }];
+  const kids: FieldNode[] = [{ key: 'tag', label: 'tag', offset: f.tagStart, length: f.tagEnd - f.tagStart, value: hexTag(f), explain: tagExplain(f, b) }];
   if (f.wireType === 2) {
     kids.push({ key: 'length', label: 'length', offset: f.tagEnd, length: f.start - f.tagEnd, value: String(f.end - f.start), explain: `varint ${varintExplain(b, f.tagEnd, f.start)} bytes follow` });
   }
@@ -62,6 +62,11 @@ function fieldNode(b: Uint8Array, f: WireField, index: number, naming: WireNodeN
   }
   node.children = kids;
   return node;
+}
+
+function hexTag(f: WireField): string {
+  const v = f.fieldNo * 8 + f.wireType;
+  return `0x${v.toString(16).padStart(2, '0')}`;
 }
 
 function defaultValue(b: Uint8Array, f: WireField): string | undefined {

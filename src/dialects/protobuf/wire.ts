@@ -277,13 +277,15 @@ export function varintExplain(b: Uint8Array, start: number, end: number): string
     if (digit !== 0n || end - start === 1) terms.push(k === 0 ? String(digit) : `${digit}×128${k === 1 ? '' : `^${k}`}`);
   }
   if (end - start === 1) return `${hex[0]} = ${value}`;
-  return `${hex.join(' ')} = ${terms.join(' + ')} = ${value}`;
+  // The digits are the bytes' low 7 bits, in decimal, least significant first.
+  return `${hex.join(' ')}: 7-bit groups ${terms.join(' + ')} = ${value}`;
 }
 
-/** "tag 0x12 = field 2 (metrics) × 8 + wire type 2 (length-delimited)". */
+/**
+ * "field 2 (metrics) × 8 + wire type 2 (length-delimited)"; a tag of several bytes (field numbers from 16) first
+ * shows its varint arithmetic.
+ */
 export function tagExplain(f: WireField, b: Uint8Array): string {
-  const tagBytes = f.tagEnd - f.tagStart;
-  const tagValue = f.fieldNo * 8 + f.wireType;
-  const shown = tagBytes === 1 ? `tag 0x${tagValue.toString(16).padStart(2, '0')}` : `tag ${varintExplain(b, f.tagStart, f.tagEnd)}`;
-  return `${shown} = field ${f.fieldNo}${f.name ? ` (${f.name})` : ''} × 8 + wire type ${f.wireType} (${WIRE_TYPE_NAMES[f.wireType]})`;
+  const split = `field ${f.fieldNo}${f.name ? ` (${f.name})` : ''} × 8 + wire type ${f.wireType} (${WIRE_TYPE_NAMES[f.wireType]})`;
+  return f.tagEnd - f.tagStart === 1 ? split : `varint ${varintExplain(b, f.tagStart, f.tagEnd)} = ${split}`;
 }
