@@ -126,3 +126,21 @@ describe('Sparkplug B decoding against the reference, on the real capture', () =
     }
   });
 });
+
+describe('Sparkplug B in --summary, on the real capture', () => {
+  test('edge nodes, devices and hosts as the clients lived them', () => {
+    const r = runCli(['--summary', '--json', join(ROOT, 'captures', 'real-sparkplug.pcap')]);
+    expect(r.status).toBe(0);
+    const tables = new Map(jsonLines(r.stdout).filter((x) => x['kind'] === 'summary').map((x) => [x['table'], x['rows'] as Record<string, unknown>[]]));
+    // Two NBIRTHs (the first and the rebirth), one NDEATH (the Will after SIGKILL), one Rebirth request, no seq gap
+    // although seq wrapped past 255.
+    expect(tables.get('sparkplug-edge-nodes')).toEqual([{ edgeNode: 'CorpusGroup/Edge1', births: 2, deaths: 1, data: 307, commands: 2, rebirthRequests: 1, seqGaps: 0, metrics: 12, devices: 2, bdSeq: 0, online: false }]);
+    const sent = lines.filter((l) => l.client === 'corpus-sp-edge1' && (l.message_type === 'NDATA' || l.message_type === 'DDATA'));
+    expect(sent.length).toBe(307);
+    expect(tables.get('sparkplug-devices')).toEqual([
+      { device: 'CorpusGroup/Edge1/Dev1', births: 2, deaths: 0, metrics: 5 },
+      { device: 'CorpusGroup/Edge1/Dev2', births: 2, deaths: 1, metrics: 5 },
+    ]);
+    expect(tables.get('sparkplug-hosts')).toEqual([{ host: 'corpus-sp-host', online: false, births: 1, deaths: 1 }]);
+  });
+});
