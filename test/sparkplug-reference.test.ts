@@ -144,3 +144,17 @@ describe('Sparkplug B in --summary, on the real capture', () => {
     expect(tables.get('sparkplug-hosts')).toEqual([{ host: 'corpus-sp-host', online: false, births: 1, deaths: 1 }]);
   });
 });
+
+describe('Sparkplug B filter fields, on the real capture', () => {
+  test.each([
+    ['sparkplug.type == "NCMD"', 3], // the host's, and the broker's copies to the edge node and to the host
+    ['sparkplug.seq == 255 && dir == "c2s"', 1], // seq wraps once in the capture
+    ['sparkplug.type == "NBIRTH" && sparkplug.metric == "Node Control/Rebirth" && dir == "c2s"', 2],
+    ['sparkplug.device == "Dev2" && sparkplug.type == "DDEATH"', 2],
+    ['sparkplug.host == "corpus-sp-host" && dir == "c2s"', 2],
+  ])('%s: %i packets', (expr, n) => {
+    const r = runCli(['--json', '-Y', expr, join(ROOT, 'captures', 'real-sparkplug.pcap')]);
+    expect(r.status).toBe(0);
+    expect(jsonLines(r.stdout).filter((x) => x['kind'] === 'packet')).toHaveLength(n);
+  });
+});

@@ -264,6 +264,38 @@ const TCP_FLAG_BITS: readonly { name: string; mask: number; describe: string; ol
 
 const OF_SEGMENT = ' of the frame that completed the packet';
 
+/** A key of a PUBLISH's decoded Sparkplug message. */
+function sparkplugOf(s: Subject, key: string): unknown {
+  const d = s.rec?.decoded;
+  return d?.type === PUBLISH ? d.sparkplug?.[key] : undefined;
+}
+
+function sparkplugFields(): FilterField[] {
+  const text = (key: string) => (s: Subject): string | undefined => {
+    const v = sparkplugOf(s, key);
+    return typeof v === 'string' ? v : undefined;
+  };
+  return [
+    str('sparkplug.type', 'packet', 'the Sparkplug B message type of a PUBLISH on spBv1.0/ (NBIRTH, NDATA, …, STATE; invalid for a malformed topic)', text('kind'), [], ['NBIRTH', 'NDEATH', 'DBIRTH', 'DDEATH', 'NDATA', 'DDATA', 'NCMD', 'DCMD', 'STATE', 'invalid']),
+    str('sparkplug.group', 'packet', 'the Sparkplug group id', text('group')),
+    str('sparkplug.edge', 'packet', 'the Sparkplug edge node id', text('edge')),
+    str('sparkplug.device', 'packet', 'the Sparkplug device id', text('device')),
+    str('sparkplug.host', 'packet', 'the host application id of a STATE message', text('host')),
+    num('sparkplug.seq', 'packet', 'the Sparkplug payload\'s seq (0-255)', (s) => {
+      const v = sparkplugOf(s, 'seq');
+      return typeof v === 'number' ? v : undefined;
+    }),
+    str('sparkplug.metric', 'packet', 'the names of the message\'s metrics (an alias resolved through the birth)', (s) => {
+      const v = sparkplugOf(s, 'metrics');
+      if (!Array.isArray(v)) return undefined;
+      const names: string[] = [];
+      // The dialect stage writes metrics as plain objects with an optional string name.
+      for (const m of v as Record<string, unknown>[]) if (typeof m['name'] === 'string') names.push(m['name']);
+      return names;
+    }),
+  ];
+}
+
 function segmentFields(): FilterField[] {
   const ws = (f: FilterField): FilterField => ({ ...f, wiresharkName: true });
   const ipFlags = (s: Subject): number | undefined => known(s.rec?.ipFlags);
@@ -458,6 +490,9 @@ export const FILTER_FIELDS: readonly FilterField[] = [
 
   // The frame's headers.
   ...segmentFields(),
+
+  // Sparkplug B (the dialect stage's fields.sparkplug, docs/sparkplug.md).
+  ...sparkplugFields(),
 
   // The packet.
   str('type', 'packet', 'the packet type by name (PUBLISH, CONNECT, …; RESERVED for 0 and 15 before 5.0)', (s) => s.rec?.decoded.typeName, [], TYPE_NAMES),
