@@ -1,7 +1,10 @@
-/** The Sparkplug 3.0 catalogue (src/rules/catalogue-sparkplug.ts). */
-import { describe, expect, it } from 'vitest';
+/** The Sparkplug 3.0 catalogue (src/rules/catalogue-sparkplug.ts) and `mqtt-dissect rules --spec sparkplug`, in-process. */
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { main } from '../src/cli/main.js';
+import { checkArgv } from '../src/cli/options.js';
+import { ruleRows } from '../src/rules/catalogue.js';
 import {
-  SPARKPLUG_RULES, SPARKPLUG_SOURCE, sparkplugCounts, sparkplugRule, sparkplugViolation,
+  SPARKPLUG_RULES, SPARKPLUG_SOURCE, sparkplugCounts, sparkplugRule, sparkplugRuleRows, sparkplugViolation,
 } from '../src/rules/catalogue-sparkplug.js';
 
 /**
@@ -92,5 +95,86 @@ describe('the Sparkplug catalogue', () => {
     });
     expect(sparkplugViolation('tck-id-topics-nbirth-mqtt', 'retained NBIRTH', 0, 1)).toMatchObject({ offset: 0, length: 1 });
     expect(() => sparkplugViolation('tck-id-bogus', 'x')).toThrow();
+  });
+});
+
+/** Runs the CLI in this process and returns what it wrote to stdout, and its exit code. */
+async function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    out.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
+    return true;
+  });
+  vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    err.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
+    return true;
+  });
+  const code = await main(args);
+  await new Promise((resolve) => setImmediate(resolve));
+  vi.restoreAllMocks();
+  return { code, stdout: out.join(''), stderr: err.join('') };
+}
+
+describe('mqtt-dissect rules --spec sparkplug', () => {
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  it('takes the option', () => {
+    expect(checkArgv(['rules', '--spec', 'sparkplug']).error).toBeNull();
+    expect(checkArgv(['rules', '--spec=sparkplug', '--json']).error).toBeNull();
+  });
+
+  it('--json: one rule record per row, with section, checked and why', async () => {
+    const r = await run(['rules', '--spec', 'sparkplug', '--json']);
+    expect(r.code).toBe(0);
+    const recs = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(recs).toHaveLength(SPEC_TCK_IDS);
+    expect(recs.map((x) => x['id'])).toEqual(SPARKPLUG_RULES.map((x) => x.id));
+    expect(recs).toEqual(sparkplugRuleRows().map((x) => ({ kind: 'rule', ...x })));
+    expect(recs.find((x) => x['id'] === 'tck-id-topics-nbirth-mqtt')).toMatchObject({
+      kind: 'rule', spec: 'Sparkplug 3.0 4.2.1', section: '4.2.1', severity: 'error', observable: 'capture', implemented: false,
+      why: 'not yet checked',
+    });
+  });
+
+  it('text: every id with its section, severity, paraphrase and why not, then the counts', async () => {
+    const r = await run(['rules', '--spec', 'sparkplug', '--no-color']);
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trimEnd().split('\n');
+    for (const rule of SPARKPLUG_RULES) {
+      const line = lines.find((l) => l.startsWith(`${rule.id} `));
+      expect(line, rule.id).toBeDefined();
+      expect(line).toContain(` ${rule.section} `);
+      expect(line).toContain(rule.severity);
+      expect(line).toContain(rule.paraphrase);
+      if (!rule.implemented) expect(line).toContain(rule.observable === 'capture' ? ` — ${rule.why}` : ` — not checked: ${rule.why}`);
+    }
+    const c = sparkplugCounts();
+    expect(lines.at(-1)).toBe(`checked: Sparkplug 3.0 ${c.implemented}/${SPEC_TCK_IDS} statements (${c.capture} observable in a capture); spec eclipse-sparkplug/sparkplug v3.0.0`);
+  });
+
+  it('--checked / --no-checked filter the Sparkplug rows', async () => {
+    const unchecked = (await run(['rules', '--spec', 'sparkplug', '--no-checked', '--json'])).stdout.trim().split('\n').filter((l) => l !== '');
+    const checked = (await run(['rules', '--spec', 'sparkplug', '--checked', '--json'])).stdout.trim().split('\n').filter((l) => l !== '');
+    expect(unchecked.length + checked.length).toBe(SPEC_TCK_IDS);
+    expect(checked).toHaveLength(sparkplugCounts().implemented);
+  });
+
+  it('the MQTT listing is unchanged: no Sparkplug rows without --spec sparkplug', async () => {
+    const r = await run(['rules', '--json']);
+    const recs = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { id: string });
+    expect(recs).toHaveLength(ruleRows().length);
+    expect(recs.some((x) => x.id.startsWith('tck-id-'))).toBe(false);
+    const v5 = (await run(['rules', '--spec', '5.0', '--json'])).stdout.trim().split('\n');
+    expect(v5.some((l) => l.includes('tck-id-'))).toBe(false);
+  });
+
+  it('refuses --coverage with --spec sparkplug (coverage is about the MQTT rules)', async () => {
+    const r = await run(['rules', '--spec', 'sparkplug', '--coverage', 'captures/seed-walkthrough.pcap']);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/--spec sparkplug lists the Sparkplug 3\.0 catalogue; --coverage covers the MQTT rules only/);
   });
 });
