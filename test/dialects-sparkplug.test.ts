@@ -1,9 +1,11 @@
 import { describe, expect, test } from 'vitest';
 import { decodeSparkplugPayload, metricValue } from '../src/dialects/sparkplug/payload.js';
+import { MAX_EDGE_NODES } from '../src/dialects/sparkplug/state.js';
 import { parseSparkplugTopic } from '../src/dialects/sparkplug/topic.js';
 import type { PublishPacket } from '../src/mqtt/packets.js';
 import type { FieldNode } from '../src/mqtt/types.js';
 import { keyFields } from '../src/render/fields.js';
+import { SPARKPLUG_CHECKED, SPARKPLUG_OWN_RULES } from '../src/rules/catalogue-sparkplug.js';
 import { connect, disconnect, publish, subscribe } from './builders/mqtt-bytes.js';
 import { SpHarness, spEncode, spRaw, spReferenceDecode, type SpMetricIn, type SpPayloadIn } from './builders/sparkplug.js';
 
@@ -248,10 +250,101 @@ describe('Sparkplug B conformance checks', () => {
     ['SPARKPLUG-value-field', (h) => { h.c(EDGE, edgeConnect()); h.c(EDGE, nbirth(0, [...NBIRTH_METRICS, { name: 'U32', alias: 5, type: 'UInt32', value: 7, timestamp: T0 }])); }],
     ['SPARKPLUG-payload-malformed', (h) => { h.c(EDGE, edgeConnect()); h.c(EDGE, nbirth(0)); h.c(EDGE, publish({ topic: `spBv1.0/${G}/NDATA/${E}`, payload: Uint8Array.of(0x12, 0x40, 0x01) })); }],
   ];
+  // The per-message-type families: QoS, RETAIN, the payload timestamp and seq, on each type that has the rule.
+  const T = T0;
+  const bodies: Record<string, { topic: string; metrics: Record<string, unknown>[]; seq: number | undefined; from: number }> = {
+    DBIRTH: { topic: `spBv1.0/${G}/DBIRTH/${E}/Dev2`, metrics: [{ name: 'Level2', alias: 20, datatype: 10, double_value: 1.5, timestamp: T }], seq: 2, from: EDGE },
+    NDATA: { topic: `spBv1.0/${G}/NDATA/${E}`, metrics: [{ alias: 1, float_value: 1.5, timestamp: T }], seq: 2, from: EDGE },
+    DDATA: { topic: `spBv1.0/${G}/DDATA/${E}/Dev1`, metrics: [{ alias: 10, double_value: 1.5, timestamp: T }], seq: 2, from: EDGE },
+    DDEATH: { topic: `spBv1.0/${G}/DDEATH/${E}/Dev1`, metrics: [], seq: 2, from: EDGE },
+    NCMD: { topic: `spBv1.0/${G}/NCMD/${E}`, metrics: [{ name: 'Temperature', float_value: 5 }], seq: undefined, from: HOST },
+    DCMD: { topic: `spBv1.0/${G}/DCMD/${E}/Dev1`, metrics: [{ name: 'Level', double_value: 5 }], seq: undefined, from: HOST },
+  };
+  const born = (h: SpHarness): void => { h.c(HOST, hostConnect()); h.c(EDGE, edgeConnect()); h.c(EDGE, nbirth(0)); h.c(EDGE, dbirth(1)); };
+  const send = (h: SpHarness, type: string, o: { qos?: number; retain?: boolean; noTimestamp?: boolean; seq?: number | null } = {}): void => {
+    const m = bodies[type]!;
+    const seq = o.seq === null ? undefined : o.seq ?? m.seq;
+    const payload = spRaw({ ...(o.noTimestamp ? {} : { timestamp: T }), ...(seq !== undefined ? { seq } : {}), metrics: m.metrics });
+    h.c(m.from, publish({ topic: m.topic, payload, qos: o.qos ?? 0, retain: o.retain ?? false, ...(o.qos ? { packetId: 7 } : {}) }));
+  };
+  for (const type of Object.keys(bodies)) {
+    const lower = type.toLowerCase();
+    cases.push([type === 'DDEATH' ? 'tck-id-topics-ddeath-mqtt' : `tck-id-payloads-${lower}-qos`, (h) => { born(h); send(h, type, { qos: 1 }); }]);
+    if (type !== 'DDEATH') cases.push([`tck-id-payloads-${lower}-retain`, (h) => { born(h); send(h, type, { retain: true }); }]);
+    cases.push([`tck-id-payloads-${lower}-timestamp`, (h) => { born(h); send(h, type, { noTimestamp: true }); }]);
+    if (bodies[type]!.seq !== undefined) {
+      cases.push([`tck-id-payloads-${lower}-seq`, (h) => { born(h); send(h, type, { seq: null }); }]);
+      cases.push([`tck-id-payloads-${lower}-seq-inc`, (h) => { born(h); send(h, type, { seq: 9 }); }]);
+    } else {
+      cases.push([`tck-id-payloads-${lower}-seq`, (h) => { born(h); send(h, type, { seq: 3 }); }]);
+    }
+  }
+  const raw = (topic: string, p: Record<string, unknown>, from = EDGE) => (h: SpHarness): void => { h.c(from, publish({ topic, payload: spRaw(p) })); };
+  const birthWith = (metric: Record<string, unknown>) => (h: SpHarness): void => {
+    h.c(EDGE, edgeConnect());
+    raw(`spBv1.0/${G}/NBIRTH/${E}`, { timestamp: T, seq: 0, metrics: [{ name: 'bdSeq', datatype: 4, long_value: 0, timestamp: T }, { name: 'Node Control/Rebirth', datatype: 11, boolean_value: false, timestamp: T }, metric] })(h);
+  };
+  const invalidTopics: [string, string][] = [
+    ['tck-id-topic-structure', 'spBv1.0/G/XDATA/E'],
+    ['tck-id-topic-structure-namespace-device-id-associated-message-types', 'spBv1.0/G/DDATA/E'],
+    ['tck-id-topic-structure-namespace-device-id-non-associated-message-types', 'spBv1.0/G/NDATA/E/D'],
+    ['tck-id-topic-structure-namespace-valid-group-id', 'spBv1.0//NDATA/E'],
+    ['tck-id-topic-structure-namespace-valid-edge-node-id', 'spBv1.0/G/NDATA/'],
+    ['tck-id-topic-structure-namespace-valid-device-id', 'spBv1.0/G/DDATA/E/'],
+    ['tck-id-host-topic-phid-birth-topic', 'spBv1.0/STATE/h/x'],
+  ];
+  for (const [id, topic] of invalidTopics) cases.push([id, (h) => { h.c(EDGE, publish({ topic, payload: 'x' })); }]);
+  const garbage = Uint8Array.of(0x12, 0x40, 0x01);
+  cases.push(
+    ['tck-id-message-flow-edge-node-birth-publish-nbirth-payload', (h) => { h.c(EDGE, edgeConnect()); h.c(EDGE, publish({ topic: `spBv1.0/${G}/NBIRTH/${E}`, payload: garbage })); }],
+    ['tck-id-message-flow-device-birth-publish-dbirth-payload', (h) => { born(h); h.c(EDGE, publish({ topic: `spBv1.0/${G}/DBIRTH/${E}/Dev3`, payload: garbage })); }],
+    ['tck-id-message-flow-edge-node-birth-publish-nbirth-payload-bdSeq', (h) => { h.c(EDGE, edgeConnect()); raw(`spBv1.0/${G}/NBIRTH/${E}`, { timestamp: T, seq: 0, metrics: [{ name: 'bdSeq', datatype: 8, long_value: 0, timestamp: T }, { name: 'Node Control/Rebirth', datatype: 11, boolean_value: false, timestamp: T }] })(h); }],
+    ['tck-id-message-flow-edge-node-birth-publish-will-message-payload', (h) => { h.c(EDGE, connect({ clientId: 'e', will: { topic: `spBv1.0/${G}/NDEATH/${E}`, payload: garbage, qos: 1 } })); }],
+    ['tck-id-message-flow-edge-node-birth-publish-will-message-payload-bdSeq', (h) => { h.c(EDGE, connect({ clientId: 'e', will: { topic: `spBv1.0/${G}/NDEATH/${E}`, payload: spRaw({ timestamp: T }), qos: 1 } })); }],
+    ['tck-id-message-flow-phid-sparkplug-clean-session-50', (h) => { h.c(HOST, hostConnect({ level: 5, clean: false })); }],
+    ['tck-id-operational-behavior-data-commands-ncmd-metric-name', (h) => { born(h); raw(`spBv1.0/${G}/NCMD/${E}`, { timestamp: T, metrics: [{ name: 'Nope', float_value: 1 }] }, HOST)(h); }],
+    ['tck-id-operational-behavior-data-commands-ncmd-metric-value', (h) => { born(h); raw(`spBv1.0/${G}/NCMD/${E}`, { timestamp: T, metrics: [{ name: 'Temperature', string_value: 'hot' }] }, HOST)(h); }],
+    ['tck-id-operational-behavior-data-commands-rebirth-name-aliases', (h) => { h.c(EDGE, edgeConnect()); raw(`spBv1.0/${G}/NBIRTH/${E}`, { timestamp: T, seq: 0, metrics: [{ name: 'bdSeq', datatype: 4, long_value: 0, timestamp: T }, { name: 'Node Control/Rebirth', alias: 99, datatype: 11, boolean_value: false, timestamp: T }, { name: 'A', alias: 1, datatype: 3, int_value: 1, timestamp: T }] })(h); }],
+    ['tck-id-operational-behavior-host-application-connect-birth-payload', (h) => { h.c(HOST, hostConnect()); h.c(HOST, subscribe({ packetId: 1, subscriptions: [{ topic: STATE, qos: 1 }] })); h.c(HOST, publish({ topic: STATE, payload: '{"online":true}', qos: 1, packetId: 2, retain: true })); }],
+    ['tck-id-operational-behavior-host-application-connect-will-payload', (h) => { h.c(HOST, connect({ clientId: 'host1', will: { topic: STATE, payload: 'offline', qos: 1, retain: true } })); }],
+    ['tck-id-operational-behavior-host-application-connect-will-qos', (h) => { h.c(HOST, connect({ clientId: 'host1', will: { topic: STATE, payload: JSON.stringify({ online: false, timestamp: T }), qos: 0, retain: true } })); }],
+    ['tck-id-operational-behavior-host-application-death-payload', (h) => { h.c(HOST, hostConnect()); h.c(HOST, publish({ topic: STATE, payload: 'bye', qos: 1, packetId: 2, retain: true })); }],
+    ['tck-id-operational-behavior-host-application-death-qos', (h) => { h.c(HOST, hostConnect()); h.c(HOST, publish({ topic: STATE, payload: JSON.stringify({ online: false, timestamp: T }), qos: 0, retain: true })); }],
+    ['tck-id-operational-behavior-host-application-death-retained', (h) => { h.c(HOST, hostConnect()); h.c(HOST, publish({ topic: STATE, payload: JSON.stringify({ online: false, timestamp: T }), qos: 1, packetId: 2 })); }],
+    ['tck-id-payloads-dataset-parameter-type-req', birthWith({ name: 'DS', alias: 3, datatype: 16, timestamp: T, dataset_value: { num_of_columns: 1, columns: ['a'] } })],
+    ['tck-id-payloads-dataset-types-num', birthWith({ name: 'DS', alias: 3, datatype: 16, timestamp: T, dataset_value: { num_of_columns: 2, columns: ['a', 'b'], types: [3] } })],
+    ['tck-id-payloads-metric-datatype-value', birthWith({ name: 'Odd', alias: 3, datatype: 99, int_value: 1, timestamp: T })],
+    ['tck-id-payloads-template-definition-ref', birthWith({ name: 'TD', alias: 3, datatype: 19, timestamp: T, template_value: { is_definition: true, template_ref: 'X' } })],
+    ['tck-id-payloads-template-instance-ref', birthWith({ name: 'TI', alias: 3, datatype: 19, timestamp: T, template_value: { is_definition: false } })],
+    ['tck-id-payloads-template-is-definition', birthWith({ name: 'T?', alias: 3, datatype: 19, timestamp: T, template_value: { version: '1' } })],
+    ['tck-id-payloads-template-definition-nbirth-only', (h) => { born(h); raw(`spBv1.0/${G}/DBIRTH/${E}/Dev2`, { timestamp: T, seq: 2, metrics: [{ name: 'TD', alias: 30, datatype: 19, timestamp: T, template_value: { is_definition: true } }] })(h); }],
+    ['tck-id-payloads-nbirth-seq', (h) => { h.c(EDGE, edgeConnect()); h.c(EDGE, nbirth(300)); }],
+    ['tck-id-payloads-ndeath-bdseq', (h) => { h.c(EDGE, edgeConnect()); h.c(EDGE, nbirth(0)); raw(`spBv1.0/${G}/NDEATH/${E}`, { timestamp: T, metrics: [{ name: 'bdSeq', datatype: 4, long_value: 7 }] })(h); }],
+    ['tck-id-topics-dbirth-metrics', (h) => { born(h); raw(`spBv1.0/${G}/DBIRTH/${E}/Dev2`, { timestamp: T, seq: 2, metrics: [{ name: 'Untyped', alias: 40, int_value: 1, timestamp: T }] })(h); }],
+    ['SPARKPLUG-datatype-changed', (h) => { born(h); h.c(EDGE, ndata(2, [{ alias: 1, datatype: 10, double_value: 1, timestamp: T }])); }],
+    ['SPARKPLUG-death-before-birth', (h) => { h.c(EDGE, edgeConnect()); raw(`spBv1.0/${G}/DDEATH/${E}/Dev1`, { timestamp: T, seq: 0 })(h); }],
+    ['SPARKPLUG-limit', (h) => {
+      const p = spRaw({ timestamp: T, seq: 0, metrics: [] });
+      for (let i = 0; i <= MAX_EDGE_NODES; i++) h.s(HOST, publish({ topic: `spBv1.0/${G}/NDATA/edge${i}`, payload: p }));
+    }],
+  );
+
   test.each(cases)('%s', (id, run) => {
     const h = new SpHarness();
     run(h);
     expect(h.ids()).toContain(id);
+  });
+
+  test('every id the catalogue calls checked has a case here that raises it, and every raised id is catalogued', () => {
+    const raised = new Set<string>();
+    for (const [, run] of cases) {
+      const h = new SpHarness();
+      run(h);
+      for (const id of h.ids()) raised.add(id);
+    }
+    const catalogued = new Set([...SPARKPLUG_CHECKED, ...SPARKPLUG_OWN_RULES.map((r) => r.id)]);
+    expect([...catalogued].filter((id) => !raised.has(id)).sort()).toEqual([]);
+    expect([...raised].filter((id) => !catalogued.has(id)).sort()).toEqual([]);
   });
 });
 

@@ -2,8 +2,9 @@
 import yargs from 'yargs';
 import { CaptureFormatError } from '../capture/types.js';
 import { decideColor, makeChalk } from '../render/color.js';
-import { rulesJson, rulesText } from '../render/rules.js';
+import { rulesJson, rulesText, sparkplugRulesJson, sparkplugRulesText } from '../render/rules.js';
 import { ruleRows } from '../rules/catalogue.js';
+import { sparkplugRuleRows } from '../rules/catalogue-sparkplug.js';
 import type { Shard } from '../tcp/reassembler.js';
 import type { Connection } from '../tcp/types.js';
 import { explainBytes, type ExplainStats } from './explain.js';
@@ -487,6 +488,10 @@ export async function main(rawArgv: string[]): Promise<number> {
           usageError = '--checked lists the catalogue; with --coverage, --all lists the rules not exercised';
           return;
         }
+        if (coverage && a['spec'] === 'sparkplug') {
+          usageError = '--spec sparkplug lists the Sparkplug 3.0 catalogue; --coverage covers the MQTT rules only';
+          return;
+        }
         if (coverage) {
           const keylog = commandKeyLog(a);
           if (keylog === null) {
@@ -502,6 +507,11 @@ export async function main(rawArgv: string[]): Promise<number> {
         }
         const spec = a['spec'] as string | undefined;
         const onlyChecked = a['checked'] as boolean | undefined;
+        if (spec === 'sparkplug') {
+          const sp = sparkplugRuleRows().filter((r) => onlyChecked === undefined || r.implemented === onlyChecked);
+          for (const l of a['json'] === true ? sparkplugRulesJson(sp) : sparkplugRulesText(sp, makeChalk(color))) out.line(l);
+          return;
+        }
         const rows = ruleRows().filter((r) => (spec === undefined || r.versions.split(',').includes(spec)) && (onlyChecked === undefined || r.implemented === onlyChecked));
         for (const l of a['json'] === true ? rulesJson(rows) : rulesText(rows, makeChalk(color))) out.line(l);
       },
@@ -514,6 +524,7 @@ export async function main(rawArgv: string[]): Promise<number> {
     .example('tcpdump -i any -U --immediate-mode -w - port 1883 | $0 -', 'live: packets appear as they arrive; Ctrl-C prints what is pending')
     .example('$0 explain 10 2d 00 04 4d 51 54 54 04 c2 0b b8 ...', 'explain pasted bytes')
     .example('$0 rules --spec 5.0', 'the conformance rules checked for MQTT 5.0')
+    .example('$0 rules --spec sparkplug', 'the Sparkplug 3.0 statements (tck-ids): checked, or why not')
     .example('$0 stats qos-flows capture.pcap', 'QoS 1/2 flows completed and unacknowledged (with frames): how many QoS 1 publishes got no PUBACK')
     .example('$0 stats io --interval 10 --csv capture.pcap > io.csv', 'packets per 10 s by type, for a plot')
     .example('$0 follow 3 -x capture.pcap', 'connection 3 alone, both directions, in order (the same as --conn 3), in any mode')

@@ -116,7 +116,7 @@ export const RULES_OPTIONS: OptionTable = {
   json: { type: 'boolean', default: false, describe: 'NDJSON, one object per rule' },
   coverage: { type: 'string', positional: true, describe: 'CAPTURE: which rules the capture exercised, passed and broke (more captures may follow); read\'s --port, --auto, --tls-keylog, --tls-port apply' },
   all: { type: 'boolean', default: false, describe: 'with --coverage: list the rules not exercised too' },
-  spec: { type: 'string', choices: ['3.1', '3.1.1', '5.0'], describe: 'only rules of this version' },
+  spec: { type: 'string', choices: ['3.1', '3.1.1', '5.0', 'sparkplug'], describe: 'only rules of this version; sparkplug: the Sparkplug 3.0 catalogue instead of the MQTT rules' },
   checked: { type: 'boolean', describe: 'only rules that are checked (--no-checked: only those that are not)' },
   color: { type: 'boolean', describe: 'force colour on or off' },
   port: READ_OPTIONS.port!,

@@ -1,8 +1,9 @@
 /**
- * docs/rules.md, generated from the catalogue (test/rules-docs.test.ts keeps the file in step with it;
- * `UPDATE_RULES_DOC=1 npx vitest run test/rules-docs` rewrites it).
+ * docs/rules.md and docs/rules-sparkplug.md, generated from the catalogues (test/rules-docs.test.ts keeps the files in
+ * step with them; `UPDATE_RULES_DOC=1 npx vitest run test/rules-docs` rewrites both).
  */
 import { CATALOGUE, catalogueCounts, type RuleEntry, type RuleSpec } from './catalogue.js';
+import { SPARKPLUG_OWN_RULES, SPARKPLUG_RULES, SPARKPLUG_SOURCE, sparkplugCounts, type SparkplugRule } from './catalogue-sparkplug.js';
 import { TLS_RULES } from './catalogue-tls.js';
 import { INCOMPLETE_GRACE_SEC } from './session.js';
 
@@ -34,7 +35,8 @@ export function rulesMarkdown(): string {
     '<!-- Generated from src/rules/catalogue.ts by src/rules/docs.ts; do not edit by hand. -->',
     '',
     'Every finding the analyzer reports cites one entry of this catalogue. `mqtt-dissect rules` prints the same list',
-    '(`--json` for machines).',
+    '(`--json` for machines). The Sparkplug 3.0 statements are in [rules-sparkplug.md](rules-sparkplug.md)',
+    '(`mqtt-dissect rules --spec sparkplug`).',
     '',
     '| document | checked | total |',
     '|---|---|---|',
@@ -114,5 +116,64 @@ export function rulesMarkdown(): string {
   out.push('| id | severity | reference | finding |', '|---|---|---|---|');
   for (const r of TLS_RULES) out.push(`| \`${r.id}\` | ${r.severity} | ${cell(r.reference)} | ${cell(r.paraphrase)} |`);
   out.push('');
+  return out.join('\n');
+}
+
+/** The chapters of Sparkplug 3.0.0 that hold tck-ids, by number. */
+const SPARKPLUG_CHAPTERS: Readonly<Record<string, string>> = {
+  '1': 'Introduction', '2': 'Principles', '3': 'Sparkplug Architecture and Infrastructure Components',
+  '4': 'Topics and Messages', '5': 'Operational Behavior', '6': 'Payloads', '10': 'Conformance',
+};
+
+function sparkplugTable(rules: readonly SparkplugRule[]): string[] {
+  const lines = ['| id | section | area | severity | in a capture | checked | statement (our paraphrase) |', '|---|---|---|---|---|---|---|'];
+  for (const r of rules) {
+    const status = r.implemented ? (r.reportedAs !== undefined ? `yes, reported as \`${r.reportedAs}\`` : 'yes') : `no: ${r.why ?? ''}`;
+    const seen = r.observable === 'capture' ? 'yes' : 'no';
+    lines.push(`| \`${r.id}\` | ${r.section} ${cell(r.heading)} | ${r.area} | ${r.severity} | ${seen} | ${cell(status)} | ${cell(r.paraphrase)} |`);
+  }
+  return lines;
+}
+
+export function sparkplugRulesMarkdown(): string {
+  const c = sparkplugCounts();
+  const out: string[] = [
+    '# Sparkplug 3.0 conformance rules',
+    '',
+    '<!-- Generated from src/rules/catalogue-sparkplug.ts by src/rules/docs.ts; do not edit by hand. -->',
+    '',
+    'One row per normative statement of the Eclipse Sparkplug 3.0.0 specification that carries a TCK id',
+    `(\`[tck-testable tck-id-…]\`), read from ${SPARKPLUG_SOURCE.repository} at tag ${SPARKPLUG_SOURCE.tag}`,
+    `(commit ${SPARKPLUG_SOURCE.commit}), ${SPARKPLUG_SOURCE.path}. \`mqtt-dissect rules --spec sparkplug\` prints`,
+    'the same list (`--json` for machines). The MQTT rules are in [rules.md](rules.md).',
+    '',
+    '| statements | observable in a capture | not observable | checked |',
+    '|---|---|---|---|',
+    `| ${c.total} | ${c.capture} | ${c.total - c.capture} | ${c.implemented} |`,
+    '',
+    '## Ids, sections and severities',
+    '',
+    '* Ids are the spec\'s anchor ids, the ones the Sparkplug TCK reports, spelled exactly as the spec does (a few have',
+    '  upper case, e.g. `tck-id-payloads-timestamp-in-UTC`). Four statements print another label after their anchor; the',
+    '  label is not an id. One MUST (5.3: metrics go STALE when a Host Application loses its MQTT Server) is tagged',
+    '  not testable and has no id, so no row.',
+    '* A finding cites `spec` "Sparkplug 3.0 <section>" (for example "Sparkplug 3.0 4.2.1"), as RFC 6455 findings cite',
+    '  "RFC 6455 5.1". The section is the number the rendered specification shows (three levels); the headings below',
+    '  it follow in the section column.',
+    '* **error**: a MUST or MUST NOT. **warning**: a SHOULD, SHOULD NOT or MAY, or a statement a capture can only',
+    '  suggest broken (a heuristic: uniqueness across the whole infrastructure, UTC against the capture clock).',
+    '* "In a capture": whether the MQTT traffic between the clients and the MQTT Server can show the statement broken.',
+    '  Statements about what a Host Application shows its user, timers and settings inside a client, the link between',
+    '  an Edge Node and its Devices, or what an MQTT Server supports as a whole cannot; their row says why.',
+    '',
+  ];
+  const chapters = [...new Set(SPARKPLUG_RULES.map((r) => r.section.split('.')[0] ?? ''))];
+  for (const ch of chapters) {
+    out.push(`## ${ch} ${SPARKPLUG_CHAPTERS[ch] ?? ''}`.trimEnd(), '');
+    out.push(...sparkplugTable(SPARKPLUG_RULES.filter((r) => r.section.split('.')[0] === ch)));
+    out.push('');
+  }
+  out.push('## Our own findings', '', 'What a capture shows wrong that no tck-id names word for word (docs/sparkplug.md); the section is what they rest on.', '');
+  out.push(...sparkplugTable(SPARKPLUG_OWN_RULES), '');
   return out.join('\n');
 }
