@@ -13,10 +13,11 @@ import type { Connection, ConnectionEnd, StreamEvent } from '../tcp/types.js';
 import { addChild, payloadNode, payloadRange } from './nodes.js';
 import { NOTHING, OneNetConnection, type PublishOutcome } from './onenet.js';
 import { classifyPayload, jsonViewNode, TREE_JSON_MAX_BYTES } from './payload-view.js';
+import { PublishPayloads, type PublishPayloadOptions } from './decoders/publish.js';
 
 export type DialectMode = 'auto' | 'onenet' | 'none';
 
-export interface DialectStageOptions {
+export interface DialectStageOptions extends PublishPayloadOptions {
   /** auto: OneNET on server port 6002 or once OneNET topics appear; onenet: always; none: only payload views. */
   dialect: DialectMode;
   /** Build tree nodes (-x, -V); the fields are filled either way. */
@@ -32,10 +33,13 @@ export class DialectStage implements TraceSink {
   private readonly next: TraceSink;
   private readonly opts: DialectStageOptions;
   private readonly conns = new Map<number, OneNetConnection>();
+  /** The Content Type check and the --decode bindings (src/dialects/decoders/). */
+  private readonly payloads: PublishPayloads;
 
   constructor(next: TraceSink, opts: DialectStageOptions) {
     this.next = next;
     this.opts = opts;
+    this.payloads = new PublishPayloads(opts);
   }
 
   /** Connections with dialect state (released on close). */
@@ -104,11 +108,12 @@ export class DialectStage implements TraceSink {
     const topic = resolved !== undefined && resolved.length > 0 ? resolved : d.topic;
     let out: PublishOutcome = NOTHING;
     if (st && topic !== undefined) out = st.publish(rec, d, topic, range.start, range.end, tree);
+    const decodedShown = this.payloads.publish(rec, d, topic, range.start, range.end, tree, out.container);
     if (this.opts.views === false) return;
     const view = classifyPayload(rec.bytes, range.start, range.end, d.properties, tree);
     d.payloadView = view.view;
     const n = range.end - range.start;
-    if (tree && view.json && !out.jsonShown && n <= TREE_JSON_MAX_BYTES) {
+    if (tree && view.json && !out.jsonShown && !decodedShown && n <= TREE_JSON_MAX_BYTES) {
       const parent = out.container ?? payloadNode(rec, range.start);
       if (parent) addChild(parent, jsonViewNode(view.json.value, range.start, n));
     }

@@ -116,6 +116,7 @@ export const FIELD = {
   resolvedTopic: def('resolvedTopic', 'resolved topic', 'string', 'string', { addedBy: 'rules' }),
   onenet: def('onenet', 'OneNET', 'object', 'object', { addedBy: 'dialects' }),
   payloadView: def('payloadView', 'payload view', 'enum', 'string', { addedBy: 'dialects' }),
+  payloadDecoded: def('payloadDecoded', 'decoded payload', 'object', 'object', { addedBy: 'dialects' }),
 
   // SUBSCRIBE / SUBACK / UNSUBSCRIBE / UNSUBACK
   subscriptions: def('subscriptions', 'subscriptions', 'list', 'array'),
@@ -204,6 +205,7 @@ export const PACKET_FIELDS: readonly (readonly PacketFieldRow[])[] = (() => {
     row(F.resolvedTopic, '5.0, alias', 'added by the rules stage: the topic the Topic Alias stands for in that direction'),
     row(F.onenet, 'OneNET', 'added by the dialect stage: `$dp` data points, command links (docs/onenet.md)'),
     row(F.payloadView, 'all', 'added by the dialect stage: `"json"`, `"text"` or `"binary"` (how the payload reads)'),
+    row(F.payloadDecoded, '--decode', 'added by the dialect stage when a `--decode FILTER=FORMAT` binding matches the topic: `{filter, format, detected?, layers?, value?, cut?, error?}` (docs/decoders.md)'),
   ];
   for (const [type, tshark] of [
     [PUBACK, 'mqtt.puback.reason_code'],

@@ -179,6 +179,8 @@ export class PublishPacket extends PacketBase {
   onenet: DialectJson | undefined = undefined;
   /** Added by the dialect stage: how the payload reads. */
   payloadView: PayloadView | undefined = undefined;
+  /** Added by the dialect stage when a --decode binding matched the topic: the decoded payload (docs/decoders.md). */
+  payloadDecoded: DialectJson | undefined = undefined;
 
   constructor(bytes: Uint8Array, flags: number, level: ProtocolLevel) {
     super(bytes, 3, 'PUBLISH', flags, level);

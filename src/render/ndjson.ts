@@ -303,6 +303,7 @@ export function writeFields(w: ByteOut, p: MqttPacket, o: JsonOptions): void {
       if (p.resolvedTopic !== undefined) { m.key(K.resolvedTopic); w.jsonString(p.resolvedTopic); }
       if (p.onenet !== undefined) { m.key(K.onenet); writeJson(w, p.onenet, o.redact); }
       if (p.payloadView !== undefined) { m.key(K.payloadView); w.jsonString(p.payloadView); }
+      if (p.payloadDecoded !== undefined) { m.key(K.payloadDecoded); writeJson(w, p.payloadDecoded, o.redact); }
       break;
     }
     case PUBACK: case PUBREC: case PUBREL: case PUBCOMP: {
