@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { gzipSync, deflateSync, deflateRawSync } from 'node:zlib';
 import { encode as cborEncode } from 'cbor-x';
 import { encode as msgpackEncode } from '@msgpack/msgpack';
+import fc from 'fast-check';
 import { afterEach, describe, expect, test } from 'vitest';
 import { parseBinding, parseBindingFile, PayloadBindings } from '../src/dialects/decoders/bindings.js';
 import { scanCbor } from '../src/dialects/decoders/cbor.js';
@@ -583,5 +584,30 @@ describe('5.0 Content Type JSON check (own rule 5.0:3.3.2.3.9:content-type-json)
     const rec = run(`"${'x'.repeat(70_000)}`, { level: 5, properties: ct });
     expect(rec.violations.map((v) => [v.id, v.severity])).toEqual([['PAYLOAD-json-unchecked', 'note']]);
     expect(rec.violations[0]!.message).toContain('more than the 64 KiB checked');
+  });
+});
+
+describe('random and damaged bytes never throw', () => {
+  const FORMATS = ['json', 'text', 'hex', 'cbor', 'msgpack', 'auto', 'base64', 'gzip+json', 'zlib+cbor', 'deflate+msgpack', 'base64+gzip+auto'];
+  /** Reference encodings of small values, then damaged: truncated, a byte changed, bytes appended. */
+  const seeds = [
+    cborEncode({ a: [1, 2, { b: 'c' }], n: -5, f: 1.5, big: 2n ** 70n }), msgpackEncode({ a: [1, 2, { b: 'c' }], n: -5, f: 1.5 }),
+    gzipSync('{"a":[1,2,3]}'), deflateSync(cborEncode([1, 'x'])), deflateRawSync(msgpackEncode({ k: 1 })), enc.encode(Buffer.from(gzipSync('{"x":1}')).toString('base64')),
+  ];
+  const damaged = fc.tuple(fc.constantFrom(...seeds), fc.nat(), fc.integer({ min: 0, max: 255 }), fc.uint8Array({ maxLength: 8 }), fc.constantFrom('cut', 'flip', 'append'))
+    .map(([s, at, v, more, how]) => {
+      const b = new Uint8Array(s);
+      if (how === 'cut') return b.subarray(0, at % (b.length + 1));
+      if (how === 'flip') { b[at % b.length] = v; return b; }
+      return new Uint8Array([...b, ...more]);
+    });
+  test.each(FORMATS)('%s', (format) => {
+    fc.assert(fc.property(fc.oneof(fc.uint8Array({ maxLength: 64 }), damaged), fc.boolean(), (bytes, tree) => {
+      const r = dec(format, bytes, { tree, pad: 7 });
+      expect(typeof r.format).toBe('string');
+      expect(() => JSON.stringify(r.value)).not.toThrow();
+      if (r.nodes) expect(exactNodes(r.nodes, 7, 7 + bytes.length)).toEqual([]);
+      if (r.error?.offset !== undefined) expect(r.error.offset >= 7 && r.error.offset <= 7 + bytes.length).toBe(true);
+    }), { numRuns: 300 });
   });
 });
