@@ -945,6 +945,15 @@ add('rfc6455|RFC6455:4.1:request-fields', 'an Upgrade request without Sec-WebSoc
 });
 add('rfc6455|RFC6455:4.2.2:accept-mismatch', 'a wrong Sec-WebSocket-Accept', () => ws([], { accept: 'AAAAAAAAAAAAAAAAAAAAAAAAAAA=' }));
 
+// The dialect stage holds the JSON validator, so this own rule is checked there: the whole pipeline runs it.
+add('ref|5.0:3.3.2.3.9:content-type-json', 'a JSON Content Type on a payload that is not JSON', () => {
+  const s = new TcpSession('10.0.0.1:40000', '10.0.0.2:1883');
+  return runFrames([
+    ...s.handshake(), ...s.c2s(connect({ level: 5, clientId: 'ct' })), ...s.s2c(connack({ level: 5 })),
+    ...s.c2s(publish({ level: 5, topic: 'a', payload: '{"t":', properties: [['contentType', 'application/json']] })), ...s.close(),
+  ]).violations;
+});
+
 // ============================================================================================
 // Across connections: the sessions stage (src/sessions/), scenarios of test/builders/sessions-harness.ts; every
 // finding is the sessions stage's (Broker.all() leaves out what the rules find alone)

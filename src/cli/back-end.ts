@@ -5,6 +5,7 @@
  */
 import type { PacketRecord, PacketSink, Severity, Violation } from '../mqtt/connection-decoder.js';
 import { DialectStage, type DialectMode } from '../dialects/stage.js';
+import type { DecodeBinding } from '../dialects/decoders/bindings.js';
 import type { TraceSink } from '../sessions/records.js';
 import { makeChalk } from '../render/color.js';
 import { DEFAULT_WIDTH, SummaryCollector } from '../render/summary.js';
@@ -106,6 +107,8 @@ export interface BackEndArgs extends CommonArgs {
   fieldsExport?: FieldsExportArgs | undefined;
   /** `stats NAME`: one statistics section instead of the records (src/render/stats/). */
   stats?: StatsArgs | undefined;
+  /** --decode, --decode-file: payload formats bound to topic filters (checked before the run). */
+  decode?: readonly DecodeBinding[] | undefined;
 }
 
 /** A statistics section and how it is printed (plain data, like the rest of the back end's arguments). */
@@ -183,6 +186,7 @@ export function buildBackEnd(a: BackEndArgs, out: LineOut, color: boolean, tree:
   const sink = new DialectStage(new FanOut([counter, ...beside, ...collectors.map((c) => c.observer), ...(stage === null ? shown : [stage])]), {
     // A filter or an exported column may ask how a payload reads (payloadView) even when no record is printed.
     dialect: a.dialect, tree, views: !ro.quiet || filter !== null || a.fieldsExport !== undefined,
+    ...(a.decode !== undefined && a.decode.length > 0 ? { decode: a.decode } : {}),
   });
   summary?.useSparkplug(sink.sparkplug);
   return { sink, renderer, counter, summary, summaryStats: summaryTiming, ro, wsNotes, shown: stage, stats };

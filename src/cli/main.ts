@@ -30,6 +30,7 @@ import { MemoryGuard } from './memory.js';
 import { Output } from './output.js';
 import type { DialectMode } from '../dialects/stage.js';
 import { EXIT, oneLine, readCaptures, type CommonArgs, type FailOn, type ReadArgs } from './read.js';
+import { loadBindings } from './decode-file.js';
 
 export { EXIT };
 
@@ -210,6 +211,11 @@ function filtersValid(filters: readonly string[]): boolean {
   return true;
 }
 
+/** --decode and --decode-file of a command, read and checked: the bindings, or the usage error. */
+function commandBindings(a: Record<string, unknown>): ReturnType<typeof loadBindings> {
+  return loadBindings(([] as unknown[]).concat(a['decode'] ?? []).map(String), ([] as unknown[]).concat(a['decodeFile'] ?? []).map(String));
+}
+
 /** --tls-keylog FILE (or SSLKEYLOGFILE) of a command, read; null after saying why it could not be (exit 1). */
 function commandKeyLog(a: Record<string, unknown>): KeyLog | null {
   return loadKeyLog(a['tlsKeylog'] !== undefined ? String(a['tlsKeylog']) : undefined, process.env, err);
@@ -314,6 +320,11 @@ export async function main(rawArgv: string[]): Promise<number> {
           code = EXIT.usage;
           return;
         }
+        const decode = commandBindings(a);
+        if (typeof decode === 'string') {
+          usageError = decode;
+          return;
+        }
         const reports = (checked.pairs['report'] ?? []).map(([format, file]) => ({ format: format as ReportFormat, file })); // checked against its choices by checkArgv
         if (reports.length > 0 && Number(a['threads'] ?? 1) > 1) {
           usageError = '--report needs the rules in the main thread: leave out --threads 2';
@@ -336,6 +347,7 @@ export async function main(rawArgv: string[]): Promise<number> {
           tlsKeylog: a['tlsKeylog'] !== undefined ? String(a['tlsKeylog']) : undefined,
           tlsPorts: ([] as unknown[]).concat(a['tlsPort'] ?? []).map(Number),
           sessions: a['sessions'] !== false,
+          ...(decode.length > 0 ? { decode } : {}),
         }, out);
       },
     )
@@ -463,6 +475,11 @@ export async function main(rawArgv: string[]): Promise<number> {
           code = EXIT.usage;
           return;
         }
+        const decode = commandBindings(a);
+        if (typeof decode === 'string') {
+          usageError = decode;
+          return;
+        }
         const keylog = commandKeyLog(a);
         if (keylog === null) {
           code = EXIT.unreadable;
@@ -475,6 +492,7 @@ export async function main(rawArgv: string[]): Promise<number> {
           port: ([] as unknown[]).concat(a['port'] ?? []).map(Number), auto: a['auto'] === true, keylog,
           tlsPorts: ([] as unknown[]).concat(a['tlsPort'] ?? []).map(Number), dialect: a['dialect'] as DialectMode, // checked against its choices
           ...(a['maxViews'] !== undefined ? { maxViews: Number(a['maxViews']) } : {}),
+          ...(decode.length > 0 ? { decode } : {}),
         }, out, err);
       },
     )
@@ -530,6 +548,7 @@ export async function main(rawArgv: string[]): Promise<number> {
     .example('$0 follow 3 -x capture.pcap', 'connection 3 alone, both directions, in order (the same as --conn 3), in any mode')
     .example('$0 --report junit rules.xml --report sarif rules.sarif capture.pcap', 'CI reports: one test case / result per rule (passed, failed with its frames, skipped)')
     .example('$0 rules --coverage capture.pcap', 'which rules the capture exercised, passed and broke')
+    .example("$0 --decode 'sensors/+/cbor=cbor' --decode 'sensors/#=auto' capture.pcap", 'decode payloads by topic (the first binding that matches wins; auto says what it detected)')
     .example('$0 audit capture.pcap', 'security observations: clear-text credentials, anonymous access, secrets in payloads …')
     .example('$0 report capture.pcap -o capture.html', 'the capture as one HTML page: click any byte to see its field')
     .example('$0 trace --topic "sensors/#" capture.pcap', 'each message on sensors/#: its publisher and every delivery, with latencies')

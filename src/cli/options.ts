@@ -10,6 +10,8 @@
  */
 import type { Argv } from 'yargs';
 import { DEFAULT_MAX_CONNECTIONS } from '../tcp/reassembler.js';
+import { parseBinding } from '../dialects/decoders/bindings.js';
+import { FORMAT_LIST } from '../dialects/decoders/formats.js';
 
 export interface OptionSpec {
   type: 'boolean' | 'string';
@@ -53,6 +55,17 @@ function portCheck(v: string): string | null {
   return /^\d{1,5}$/.test(v) && Number(v) >= 1 && Number(v) <= 65535 ? null : `--port needs a number 1-65535 (got "${v}")`;
 }
 
+function decodeCheck(v: string): string | null {
+  const r = parseBinding(v);
+  return typeof r === 'string' ? `--decode ${JSON.stringify(v)}: ${r}` : null;
+}
+
+/** --decode and --decode-file, for every command that decodes PUBLISH payloads (read, follow, report). */
+const DECODE: OptionTable = {
+  decode: { type: 'string', describe: `decode PUBLISH payloads whose topic matches FILTER as FORMAT: FILTER=FORMAT, e.g. --decode 'sensors/+/cbor=cbor' (repeatable; the first binding that matches wins; formats: ${FORMAT_LIST}; docs/decoders.md)`, check: decodeCheck },
+  'decode-file': { type: 'string', describe: 'bindings from a file: one FILTER=FORMAT a line, # comments (repeatable; after every --decode, so a --decode wins over the file for the topics it matches)' },
+};
+
 function tlsPortCheck(v: string): string | null {
   return /^\d{1,5}$/.test(v) && Number(v) >= 1 && Number(v) <= 65535 ? null : `--tls-port needs a number 1-65535 (got "${v}")`;
 }
@@ -78,6 +91,7 @@ export const READ_OPTIONS: OptionTable = {
   'tls-keylog': { type: 'string', describe: 'NSS key log file (SSLKEYLOGFILE format) to decrypt MQTT over TLS; SSLKEYLOGFILE is read when this is absent' },
   'tls-port': { type: 'string', describe: 'also treat this TCP port as MQTT over TLS (repeatable); 8883 and the wss ports 8084, 8091 always (--tls-port 443 for wss on the HTTPS port)', check: tlsPortCheck },
   dialect: { type: 'string', choices: DIALECTS, default: 'auto', describe: 'platform dialect: auto (OneNET on port 6002 or by its topics), onenet, none' },
+  ...DECODE,
   summary: { type: 'boolean', default: false, describe: 'tables at the end: connections, topics, packet types, findings' },
   'only-violations': { type: 'boolean', default: false, describe: 'print only packets with findings, and events' },
   filter: { type: 'string', alias: 'Y', describe: 'show only the packets, events and closes this expression matches, e.g. -Y \'type == PUBLISH && topic matches "factory/+/temp"\' (docs/filters.md; --help-fields lists the fields); repeated: all must match' },
@@ -184,6 +198,7 @@ export const REPORT_OPTIONS: OptionTable = {
   port: READ_OPTIONS.port!,
   auto: READ_OPTIONS.auto!,
   dialect: READ_OPTIONS.dialect!,
+  ...DECODE,
   'tls-keylog': READ_OPTIONS['tls-keylog']!,
   'tls-port': READ_OPTIONS['tls-port']!,
 };

@@ -18,6 +18,7 @@ import { noMqttMessage } from './no-mqtt.js';
 import { MemoryOut } from './output.js';
 import { buildFrontPipeline, readAll } from './pipeline.js';
 import type { DialectMode } from '../dialects/stage.js';
+import type { DecodeBinding } from '../dialects/decoders/bindings.js';
 
 export interface PageArgs {
   captures: string[];
@@ -29,6 +30,8 @@ export interface PageArgs {
   keylog: KeyLog;
   tlsPorts: number[];
   dialect: DialectMode;
+  /** --decode, --decode-file (checked). */
+  decode?: readonly DecodeBinding[];
   /** -Y: the page shows only what this expression matches (all checks still run on the whole capture). */
   filter?: string;
   maxViews?: number;
@@ -84,6 +87,7 @@ export async function runPageCommand(a: PageArgs, out: LineOut, err: (line: stri
     json: false, verbose: false, hex: false, full: false, redact: a.redact, color: false,
     dialect: a.dialect, summary: true, onlyViolations: false, failOn: undefined,
     ...(a.filter !== undefined ? { filter: a.filter } : {}),
+    ...(a.decode !== undefined ? { decode: a.decode } : {}),
   };
   // The renderer is quiet (summary only): what it would print is nothing, kept nowhere.
   const be = buildBackEnd(args, new MemoryOut(0), false, true, undefined, [io.observer, topics.observer], [page, versions, io.counted, topics.counted]);

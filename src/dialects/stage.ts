@@ -17,10 +17,11 @@ import { classifyPayload, jsonViewNode, TREE_JSON_MAX_BYTES } from './payload-vi
 import { sparkplugNodes, sparkplugTreeLabel } from './sparkplug/view.js';
 import { SparkplugTracker } from './sparkplug/state.js';
 import { inSparkplugNamespace } from './sparkplug/topic.js';
+import { PublishPayloads, type PublishPayloadOptions } from './decoders/publish.js';
 
 export type DialectMode = 'auto' | 'onenet' | 'none';
 
-export interface DialectStageOptions {
+export interface DialectStageOptions extends PublishPayloadOptions {
   /** auto: OneNET on server port 6002 or once OneNET topics appear; onenet: always; none: only payload views. */
   dialect: DialectMode;
   /** Build tree nodes (-x, -V); the fields are filled either way. */
@@ -38,11 +39,14 @@ export class DialectStage implements TraceSink {
   private readonly conns = new Map<number, OneNetConnection>();
   /** Sparkplug B state across all connections (null with --dialect none). */
   readonly sparkplug: SparkplugTracker | null;
+  /** The Content Type check and the --decode bindings (src/dialects/decoders/). */
+  private readonly payloads: PublishPayloads;
 
   constructor(next: TraceSink, opts: DialectStageOptions) {
     this.next = next;
     this.opts = opts;
     this.sparkplug = opts.dialect === 'none' ? null : new SparkplugTracker();
+    this.payloads = new PublishPayloads(opts);
   }
 
   /** Connections with dialect state (released on close). */
@@ -139,11 +143,12 @@ export class DialectStage implements TraceSink {
         }
       }
     } else if (st && topic !== undefined) out = st.publish(rec, d, topic, range.start, range.end, tree);
+    const decodedShown = this.payloads.publish(rec, d, topic, range.start, range.end, tree, out.container);
     if (this.opts.views === false) return;
     const view = classifyPayload(rec.bytes, range.start, range.end, d.properties, tree);
     d.payloadView = view.view;
     const n = range.end - range.start;
-    if (tree && view.json && !out.jsonShown && n <= TREE_JSON_MAX_BYTES) {
+    if (tree && view.json && !out.jsonShown && !decodedShown && n <= TREE_JSON_MAX_BYTES) {
       const parent = out.container ?? payloadNode(rec, range.start);
       if (parent) addChild(parent, jsonViewNode(view.json.value, range.start, n));
     }

@@ -117,6 +117,7 @@ export const FIELD = {
   onenet: def('onenet', 'OneNET', 'object', 'object', { addedBy: 'dialects' }),
   sparkplug: def('sparkplug', 'Sparkplug B', 'object', 'object', { addedBy: 'dialects' }),
   payloadView: def('payloadView', 'payload view', 'enum', 'string', { addedBy: 'dialects' }),
+  payloadDecoded: def('payloadDecoded', 'decoded payload', 'object', 'object', { addedBy: 'dialects' }),
 
   // SUBSCRIBE / SUBACK / UNSUBSCRIBE / UNSUBACK
   subscriptions: def('subscriptions', 'subscriptions', 'list', 'array'),
@@ -206,6 +207,7 @@ export const PACKET_FIELDS: readonly (readonly PacketFieldRow[])[] = (() => {
     row(F.onenet, 'OneNET', 'added by the dialect stage: `$dp` data points, command links (docs/onenet.md)'),
     row(F.sparkplug, 'Sparkplug B', 'added by the dialect stage on `spBv1.0/` topics: message type, group, edge node, device, seq, timestamp and the metrics with names and typed values (docs/sparkplug.md)'),
     row(F.payloadView, 'all', 'added by the dialect stage: `"json"`, `"text"` or `"binary"` (how the payload reads)'),
+    row(F.payloadDecoded, '--decode', 'added by the dialect stage when a `--decode FILTER=FORMAT` binding matches the topic: `{filter, format, detected?, layers?, value?, cut?, error?}` (docs/decoders.md)'),
   ];
   for (const [type, tshark] of [
     [PUBACK, 'mqtt.puback.reason_code'],

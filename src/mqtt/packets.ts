@@ -181,6 +181,8 @@ export class PublishPacket extends PacketBase {
   payloadView: PayloadView | undefined = undefined;
   /** Added by the dialect stage on Sparkplug B topics (spBv1.0/…): the decoded message (docs/sparkplug.md). */
   sparkplug: DialectJson | undefined = undefined;
+  /** Added by the dialect stage when a --decode binding matched the topic: the decoded payload (docs/decoders.md). */
+  payloadDecoded: DialectJson | undefined = undefined;
 
   constructor(bytes: Uint8Array, flags: number, level: ProtocolLevel) {
     super(bytes, 3, 'PUBLISH', flags, level);

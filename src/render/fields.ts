@@ -11,6 +11,7 @@ import { ReservedPacket } from '../mqtt/packets.js';
 import { AUTH, CONNACK, CONNECT, DISCONNECT, PUBACK, PUBCOMP, PUBLISH, PUBREC, PUBREL, SUBACK, SUBSCRIBE, UNSUBACK, UNSUBSCRIBE } from '../mqtt/tables.js';
 import { displayBytes, type BytesValue } from '../mqtt/utf8.js';
 import { escapeText, quote } from './escape.js';
+import { decodedLine } from './decoded.js';
 
 /** Field keys whose values are secrets; `--redact` masks them in every mode (the registry's, and the dialects'). */
 export const SECRET_KEYS: ReadonlySet<string> = new Set([...FIELD_SECRET_KEYS, ...ONENET_SECRET_KEYS]);
@@ -157,6 +158,9 @@ export function keyFields(rec: PacketRecord, redact: boolean, full = false): str
       }
       if (dialect !== null) line = add(line, dialect);
       if (sparkplug !== null) line = add(line, escapeText(sparkplug));
+      // --decode: what the bound format made of the payload (nothing without a binding, so the line stays as it was).
+      const decoded = decodedLine(p.payloadDecoded, full);
+      if (decoded !== null) line = add(line, escapeText(decoded));
       break;
     }
     case SUBSCRIBE: {

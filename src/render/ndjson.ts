@@ -304,6 +304,7 @@ export function writeFields(w: ByteOut, p: MqttPacket, o: JsonOptions): void {
       if (p.onenet !== undefined) { m.key(K.onenet); writeJson(w, p.onenet, o.redact); }
       if (p.sparkplug !== undefined) { m.key(K.sparkplug); writeJson(w, p.sparkplug, false); }
       if (p.payloadView !== undefined) { m.key(K.payloadView); w.jsonString(p.payloadView); }
+      if (p.payloadDecoded !== undefined) { m.key(K.payloadDecoded); writeJson(w, p.payloadDecoded, o.redact); }
       break;
     }
     case PUBACK: case PUBREC: case PUBREL: case PUBCOMP: {

@@ -102,6 +102,9 @@ const OWN_RULES: readonly OwnRule[] = [
     'Connections from two addresses take one ClientId over from each other again and again (3 takeovers back and forth): two devices seem to share the ClientId, and each connection makes the broker close the other\'s (3.1.4; 3.1.1 MQTT-3.1.4-2, 5.0 MQTT-3.1.4-3).'],
   ['5.0:4.8:shared-one-session', '5.0', 'SHARED-SUB', 'warning',
     'A message matching a Shared Subscription is sent to the client of one of the sessions attached to it (4.8, unnumbered): not to a second member while the first one\'s connection is open.'],
+  // Checked by the dialect stage (src/dialects/decoders/publish.ts), which holds the JSON validator.
+  ['5.0:3.3.2.3.9:content-type-json', '5.0', 'PUBLISH', 'warning',
+    'A PUBLISH whose Content Type names JSON (application/json, text/json, application/…+json) carries a JSON payload. The Content Type is the applications\' agreement, not a requirement of MQTT, hence a warning; payloads over 64 KiB are not checked (a PAYLOAD-json-unchecked note says so).'],
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -203,7 +206,7 @@ const IMPLEMENTED_REF = [
   '3.1.1:3.2.0:second-connack', 'ALL:3.13:unsolicited-pingresp', '3.1:3.1.3:clientid-length', 'ALL:3.1.2.2:bridge-bit',
   '5.0:1.5.5:vbi-max-4-bytes', '5.0:2.4:reason-table-conflict', 'ALL:decoder:problem',
   '5.0:3.15.2.1:short-auth-no-method', '3.1:2.2.2:reserved-flags', '3.1:1.5.3:ill-formed-utf8', 'ALL:3.3.4:publish-unanswered', 'ALL:4.3.3:pubrel-missing', 'ALL:4.3.3:pubcomp-missing', 'ALL:3.8.4:suback-missing',
-  'ALL:3.10.4:unsuback-missing', 'ALL:3.12.4:pingresp-missing',
+  'ALL:3.10.4:unsuback-missing', 'ALL:3.12.4:pingresp-missing', '5.0:3.3.2.3.9:content-type-json',
 ];
 
 /**
