@@ -123,6 +123,9 @@ describe('format syntax', () => {
   });
 
   test('protobuf and sparkplug are known but not available until a decoder registers', () => {
+    // formats.ts registers both (src/dialects/decoders/protobuf.ts): forget them to see the state before.
+    unregisterPayloadFormat('sparkplug');
+    unregisterPayloadFormat('protobuf');
     for (const f of ['sparkplug', 'protobuf:x.proto:T']) {
       const s = parseFormat(f);
       expect(typeof s).not.toBe('string');

@@ -2,6 +2,7 @@
  * Drives the rules stage the way the pipeline does: packets of one connection in capture order, each decoded with
  * the connection's level (taken from its CONNECT), with capture timestamps, then close().
  */
+import { SPARKPLUG_OWN_RULES, SPARKPLUG_RULES, sparkplugSpec } from '../../src/rules/catalogue-sparkplug.js';
 import { TLS_RULES } from '../../src/rules/catalogue-tls.js';
 import type { PacketRecord, PacketSink, Violation } from '../../src/mqtt/connection-decoder.js';
 import { decodePacket } from '../../src/mqtt/decoder.js';
@@ -110,6 +111,13 @@ export function severityMismatches(vs: readonly Violation[]): string[] {
       const t = TLS_RULES.find((r) => r.id === v.id);
       if (t === undefined) out.add(`TLS ${v.id}: no catalogue entry`);
       else if (t.severity !== v.severity) out.add(`TLS ${v.id}: ${v.severity}, the catalogue says ${t.severity}`);
+      continue;
+    }
+    if (v.spec.startsWith('Sparkplug 3.0')) {
+      // Sparkplug findings have their own table (src/rules/catalogue-sparkplug.ts): its row's severity and section.
+      const r = [...SPARKPLUG_RULES, ...SPARKPLUG_OWN_RULES].find((x) => x.id === v.id);
+      if (r === undefined) out.add(`${v.spec} ${v.id}: no catalogue entry`);
+      else if (r.severity !== v.severity || sparkplugSpec(r) !== v.spec) out.add(`${v.spec} ${v.id}: ${v.severity}, the catalogue says ${r.severity} (${sparkplugSpec(r)})`);
       continue;
     }
     const e = CATALOGUE.find((x) => x.id === v.id && (x.spec === v.spec || x.spec === 'ref' || (x.spec === 'rfc6455' && v.spec.startsWith('RFC 6455 '))));

@@ -26,7 +26,6 @@ describe('usage errors, one line each', () => {
     [['--decode', 'sensors'], 'mqtt-dissect: --decode "sensors": "sensors" is no FILTER=FORMAT binding (e.g. "sensors/+/cbor=cbor") (see --help)'],
     [['--decode', 'a/#/b=json'], 'mqtt-dissect: --decode "a/#/b=json": "a/#/b" is no topic filter: \'#\' must be the last character of the filter (see --help)'],
     [['--decode', 'a=yaml'], 'mqtt-dissect: --decode "a=yaml": unknown format "yaml" (formats: json, text, hex, cbor, msgpack, auto, base64[+F], gzip+F, zlib+F, deflate+F, protobuf:FILE.proto:Type, sparkplug) (see --help)'],
-    [['--decode', 'spBv1.0/#=sparkplug'], 'mqtt-dissect: --decode "spBv1.0/#=sparkplug": format sparkplug is not available (see --help)'],
     [['--decode', 'a=protobuf:x.proto'], 'mqtt-dissect: --decode "a=protobuf:x.proto": protobuf needs a .proto file and a message type: protobuf:FILE.proto:MessageType (see --help)'],
     [['--decode', 'a=protobuf:/no/such.proto:pkg.T'], 'mqtt-dissect: --decode "a=protobuf:/no/such.proto:pkg.T": /no/such.proto no such file (see --help)'],
     [['--decode-file', '/no/such.conf'], 'mqtt-dissect: --decode-file /no/such.conf: no such file (see --help)'],
@@ -34,9 +33,9 @@ describe('usage errors, one line each', () => {
     expect(usageError([...args, DEMO])).toBe(line);
   });
 
-  test('protobuf with a file that exists is not available until its decoder registers', () => {
+  test('protobuf with a file that exists but lacks the message type: the schema\'s own error, one line', () => {
     const proto = tempFile('r.proto', 'syntax = "proto3"; message R { double t = 1; }\n');
-    expect(usageError(['--decode', `a=protobuf:${proto}:R`, DEMO])).toBe(`mqtt-dissect: --decode "a=protobuf:${proto}:R": format protobuf is not available (see --help)`);
+    expect(usageError(['--decode', `a=protobuf:${proto}:Nope`, DEMO])).toMatch(/^mqtt-dissect: --decode "a=protobuf:.*:Nope": protobuf:.*r\.proto:Nope: no such type: Nope/);
   });
 
   test('a binding file with a bad line names the file and the line', () => {

@@ -6,3 +6,4 @@
  * below.
  */
 export * from './registry.js';
+import './protobuf.js';

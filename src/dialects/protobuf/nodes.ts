@@ -48,6 +48,16 @@ function fieldNode(b: Uint8Array, f: WireField, index: number, naming: WireNodeN
   }
   if (f.message !== undefined) {
     kids.push(...nodesOf(b, f.message, naming, budget));
+  } else if (f.packed !== undefined) {
+    // Packed repeated scalars: one node per element, each with its own arithmetic.
+    let shownEnd = f.start;
+    for (let i = 0; i < f.packed.length && budget.left > 0; i++, budget.left--) {
+      const p = f.packed[i]!;
+      const one: WireField = { ...f, wireType: packedWireType(f.protoType), start: p.start, end: p.end, scalar: p.value, packed: undefined };
+      kids.push({ key: 'element', label: `[${i}]`, offset: p.start, length: p.end - p.start, value: String(p.value), explain: valueExplain(b, one) });
+      shownEnd = p.end;
+    }
+    if (shownEnd < f.end) kids.push({ key: 'more', label: 'more elements', offset: shownEnd, length: f.end - shownEnd });
   } else if (f.end > f.start) {
     const v = naming.value?.(f) ?? defaultValue(b, f);
     const vn: FieldNode = { key: 'value', label: 'value', offset: f.start, length: f.end - f.start };
@@ -62,6 +72,13 @@ function fieldNode(b: Uint8Array, f: WireField, index: number, naming: WireNodeN
   }
   node.children = kids;
   return node;
+}
+
+/** The wire type one element of a packed field would have on its own. */
+function packedWireType(protoType: string | undefined): number {
+  if (protoType === 'double' || protoType === 'fixed64' || protoType === 'sfixed64') return 1;
+  if (protoType === 'float' || protoType === 'fixed32' || protoType === 'sfixed32') return 5;
+  return 0;
 }
 
 function hexTag(f: WireField): string {
