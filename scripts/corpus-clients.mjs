@@ -35,6 +35,7 @@
 // Every step is bounded: a step that does not finish in time makes the process exit non-zero.
 import { readFileSync } from 'node:fs';
 import mqtt from 'mqtt';
+import { SequentialMessageIdProvider } from './message-ids.mjs';
 
 const STEP_TIMEOUT_MS = 10_000;
 const OVERALL_TIMEOUT_MS = 40_000;
@@ -73,27 +74,6 @@ function brokerUrl(host, port, scheme = 'mqtt') {
   return host.includes(':') ? `${scheme}://[${host}]:${port}` : `${scheme}://${host}:${port}`;
 }
 
-/**
- * Packet identifiers 1, 2, 3, ... in the order packets are sent (MQTT.js' default provider starts at
- * a random number), so reruns give the same identifiers.
- */
-class SequentialMessageIdProvider {
-  next = 1;
-  last = 0;
-  allocate() {
-    this.last = this.next;
-    this.next = this.next === 65535 ? 1 : this.next + 1;
-    return this.last;
-  }
-  getLastAllocated() {
-    return this.last;
-  }
-  register() {
-    return true;
-  }
-  deallocate() {}
-  clear() {}
-}
 
 async function connect(url, opts) {
   const client = mqtt.connect(url, {

@@ -33,6 +33,7 @@
 import { appendFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import mqtt from 'mqtt';
+import { SequentialMessageIdProvider } from './message-ids.mjs';
 
 const require = createRequire(import.meta.url);
 // The very module instances sparkplug-client uses: sparkplug-payload 1.0.3 (its protobufjs 6 and long 4).
@@ -299,24 +300,6 @@ async function edge() {
 // Primary host application: MQTT.js 5, sparkplug-payload for NCMD/DCMD
 // =============================================================================================
 
-/** Packet identifiers 1, 2, 3, ... in the order packets are sent (reruns give the same identifiers). */
-class SequentialMessageIdProvider {
-  next = 1;
-  last = 0;
-  allocate() {
-    this.last = this.next;
-    this.next = this.next === 65535 ? 1 : this.next + 1;
-    return this.last;
-  }
-  getLastAllocated() {
-    return this.last;
-  }
-  register() {
-    return true;
-  }
-  deallocate() {}
-  clear() {}
-}
 
 /** Waits for the next message the predicate accepts; any other message first is a failure. */
 function makeInbox(client) {
