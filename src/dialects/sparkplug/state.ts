@@ -135,6 +135,8 @@ interface ConnRole {
   edge: EdgeNode | undefined;
   host: Host | undefined;
   level: number;
+  /** The CONNECT registered a STATE Will. */
+  hostWill?: boolean;
 }
 
 export class SparkplugTracker {
@@ -180,6 +182,7 @@ export class SparkplugTracker {
       const h = this.host(t.host);
       if (!h) return;
       role.host = h;
+      role.hostWill = true;
       h.conn = rec.conn.id;
       h.subscribed = [];
       if (p.willQos !== 1) v.push(finding('tck-id-operational-behavior-host-application-connect-will-qos', `the host application's STATE Will has QoS ${p.willQos}; it must be 1`));
@@ -278,6 +281,9 @@ export class SparkplugTracker {
       h.conn ??= rec.conn.id;
       const role = this.roles.get(rec.conn.id);
       if (role && role.host === undefined) role.host = h;
+      if (role && role.hostWill !== true && st?.online === true) {
+        v.push(finding('tck-id-operational-behavior-host-application-connect-will', `host application ${hostId} published its STATE birth on a connection whose CONNECT registered no STATE Will`));
+      }
       const birth = st?.online === true;
       const ids = birth
         ? { qos: 'tck-id-operational-behavior-host-application-connect-birth-qos', retain: 'tck-id-operational-behavior-host-application-connect-birth-retained', payload: 'tck-id-operational-behavior-host-application-connect-birth-payload' }
@@ -419,6 +425,11 @@ export class SparkplugTracker {
       }
       return;
     }
+    // A device is born under the group and edge node of the connection's own edge node.
+    const connEdge = this.roles.get(rec.conn.id)?.edge;
+    if (type === 'DBIRTH' && connEdge !== undefined && connEdge !== n) {
+      v.push(finding('tck-id-message-flow-device-birth-publish-dbirth-match-edge-node-topic', `DBIRTH under ${t.group}/${t.edge} on the connection of edge node ${connEdge.group}/${connEdge.edge}`));
+    }
     // Order: births before data.
     if (type === 'NBIRTH') {
       this.nbirth(rec, pl, n);
@@ -457,6 +468,9 @@ export class SparkplugTracker {
   private nbirth(rec: PacketRecord, pl: SpPayload, n: EdgeNode): void {
     const v = rec.violations;
     const role = this.roles.get(rec.conn.id);
+    if (role?.edge !== undefined && role.edge !== n) {
+      v.push(finding('tck-id-message-flow-edge-node-birth-publish-will-message-topic', `NBIRTH for ${n.group}/${n.edge} on a connection whose NDEATH Will is for ${role.edge.group}/${role.edge.edge}`));
+    }
     if (role && role.edge === n && n.willBdSeq === undefined && n.conn === rec.conn.id && !this.hadWill(rec)) {
       v.push(finding('tck-id-payloads-ndeath-will-message', `NBIRTH from ${n.group}/${n.edge} on a connection whose CONNECT registered no NDEATH Will`));
     }
@@ -534,6 +548,14 @@ export class SparkplugTracker {
         seenLower.set(lc, m.name);
       }
       if (m.timestamp === undefined) v.push(finding('tck-id-payloads-name-birth-data-requirement', `${type} metric ${label} has no timestamp`, at, len));
+      if (m.isNull === true && m.raw !== undefined) {
+        v.push(finding(type === 'NBIRTH' ? 'tck-id-operational-behavior-data-publish-nbirth-values' : 'tck-id-operational-behavior-data-publish-dbirth-values', `${type} metric ${label} has is_null set and a value as well`, at, len));
+      }
+      if (m.properties) {
+        for (const p of m.properties.values) {
+          if (p.type === undefined) v.push(finding('tck-id-payloads-metric-propertyvalue-type-req', `${type} metric ${label}: property ${JSON.stringify(p.key ?? '?')} has no type`, m.properties.start, m.properties.end - m.properties.start));
+        }
+      }
     }
   }
 
@@ -580,7 +602,8 @@ export class SparkplugTracker {
     }
     if (def === undefined) {
       if (scope.byName.size > 0 || scope.byAlias.size > 0) {
-        v.push(finding('SPARKPLUG-unknown-metric', `${type} metric ${m.name !== undefined ? JSON.stringify(m.name) : `alias ${String(m.alias)}`} is not in the birth certificate`, at, len));
+        // The birth must declare every metric the node (or device) will ever report.
+        v.push(finding(type === 'NDATA' ? 'tck-id-topics-nbirth-metric-reqs' : 'tck-id-topics-dbirth-metric-reqs', `${type} metric ${m.name !== undefined ? JSON.stringify(m.name) : `alias ${String(m.alias)}`} is not in the ${type === 'NDATA' ? 'NBIRTH' : 'DBIRTH'}`, at, len));
       }
       return undefined;
     }
@@ -628,8 +651,20 @@ export class SparkplugTracker {
     const v = rec.violations;
     const walk = (metrics: SpMetric[], depth: number): void => {
       for (const m of metrics) {
-        if (m.properties && m.properties.keys.length !== m.properties.values.length) {
-          v.push(finding('tck-id-payloads-propertyset-keys-array-size', `metric ${m.name ?? `#${m.index}`}: a PropertySet with ${m.properties.keys.length} keys and ${m.properties.values.length} values`, m.properties.start, m.properties.end - m.properties.start));
+        const ps = m.properties;
+        if (ps && ps.keys.length !== ps.values.length) {
+          v.push(finding('tck-id-payloads-propertyset-keys-array-size', `metric ${m.name ?? `#${m.index}`}: a PropertySet with ${ps.keys.length} keys and ${ps.values.length} values`, ps.start, ps.end - ps.start));
+        }
+        for (const p of ps?.values ?? []) {
+          const where = `metric ${m.name ?? `#${m.index}`}: property ${JSON.stringify(p.key ?? '?')}`;
+          if (p.type !== undefined && !((p.type >= 1 && p.type <= 14) || p.type === 20 || p.type === 21)) {
+            v.push(finding('tck-id-payloads-metric-propertyvalue-type-value', `${where} has type ${p.type}, not a basic, PropertySet or PropertySetList type`, ps!.start, ps!.end - ps!.start));
+          }
+          if (p.key === 'Quality') {
+            if (p.type !== 3) v.push(finding('tck-id-payloads-propertyset-quality-value-type', `${where} has type ${p.type ?? 'none'}; Quality is an Int32 (3)`, ps!.start, ps!.end - ps!.start));
+            const q = p.raw?.field === 'int_value' ? p.raw.wire.scalar : undefined;
+            if (q !== 0 && q !== 192 && q !== 500) v.push(finding('tck-id-payloads-propertyset-quality-value-value', `${where} is ${q === undefined ? `not an int_value (${p.raw?.field ?? 'no value'})` : String(q)}; Quality is 0 (bad), 192 (good) or 500 (stale)`, ps!.start, ps!.end - ps!.start));
+          }
         }
         const w = m.raw?.wire;
         if (!w?.message) continue;
@@ -639,6 +674,12 @@ export class SparkplugTracker {
           for (const g of w.message) {
             if (g.name === 'columns') columns++;
             else if (g.name === 'types') types += g.packed ? g.packed.length : 1;
+          }
+          for (const g of w.message) {
+            if (g.name !== 'types') continue;
+            const ts = g.packed ? g.packed.map((x) => Number(x.value)) : [Number(g.scalar)];
+            const bad = ts.find((x) => !(x >= 1 && x <= 14));
+            if (bad !== undefined) v.push(finding('tck-id-payloads-dataset-types-value', `metric ${m.name ?? `#${m.index}`}: a DataSet column of type ${bad}, not a basic data type`, g.tagStart, g.end - g.tagStart));
           }
           if (types === 0) v.push(finding('tck-id-payloads-dataset-parameter-type-req', `metric ${m.name ?? `#${m.index}`}: a DataSet without its types array`, w.start, w.end - w.start));
           else if (types !== columns) v.push(finding('tck-id-payloads-dataset-types-num', `metric ${m.name ?? `#${m.index}`}: a DataSet with ${columns} columns and ${types} types`, w.start, w.end - w.start));
@@ -651,6 +692,9 @@ export class SparkplugTracker {
             if (tpl.templateRef !== undefined) v.push(finding('tck-id-payloads-template-definition-ref', `template definition ${label} has template_ref ${JSON.stringify(tpl.templateRef)}; a definition has none`, w.start, w.end - w.start));
           } else if (tpl.isDefinition === false && tpl.templateRef === undefined) {
             v.push(finding('tck-id-payloads-template-instance-ref', `template instance ${label} has no template_ref naming its definition`, w.start, w.end - w.start));
+          }
+          for (const prm of tpl.parameters) {
+            if (prm.name === undefined) v.push(finding('tck-id-payloads-template-parameter-name-required', `template ${label} has a parameter without a name`, w.start, w.end - w.start));
           }
           walk(tpl.metrics, depth + 1);
         }
