@@ -6,7 +6,7 @@ import type { PublishPacket } from '../src/mqtt/packets.js';
 import type { FieldNode } from '../src/mqtt/types.js';
 import { keyFields } from '../src/render/fields.js';
 import { SPARKPLUG_CHECKED, SPARKPLUG_OWN_RULES } from '../src/rules/catalogue-sparkplug.js';
-import { connect, disconnect, publish, subscribe } from './builders/mqtt-bytes.js';
+import { connack, connect, disconnect, publish, subscribe } from './builders/mqtt-bytes.js';
 import { SpHarness, spEncode, spRaw, spReferenceDecode, type SpMetricIn, type SpPayloadIn } from './builders/sparkplug.js';
 
 const T0 = 1_700_000_000_000;
@@ -58,12 +58,20 @@ function stateBirth(o: { qos?: 0 | 1; retain?: boolean; timestamp?: number } = {
   return publish({ topic: STATE, payload: JSON.stringify({ online: true, timestamp: o.timestamp ?? T0 }), qos: o.qos ?? 1, packetId: 1, retain: o.retain ?? true });
 }
 
+/** An edge node's connection as Sparkplug wants it: CONNECT with its NDEATH Will, CONNACK, its command subscriptions. */
+function edgeOnline(h: SpHarness, o: Parameters<typeof edgeConnect>[0] = {}): void {
+  h.c(EDGE, edgeConnect(o));
+  h.s(EDGE, connack({}));
+  h.c(EDGE, subscribe({ packetId: 1, subscriptions: [{ topic: `spBv1.0/${G}/NCMD/${E}`, qos: 1 }, { topic: `spBv1.0/${G}/DCMD/${E}/+`, qos: 1 }] }));
+}
+
 /** A clean Sparkplug session: a host comes online, an edge node is born with a device and sends data. */
 function cleanSession(h: SpHarness): void {
   h.c(HOST, hostConnect());
+  h.s(HOST, connack({}));
   h.c(HOST, subscribe({ packetId: 1, subscriptions: [{ topic: STATE, qos: 1 }, { topic: 'spBv1.0/#', qos: 0 }] }));
   h.c(HOST, stateBirth());
-  h.c(EDGE, edgeConnect());
+  edgeOnline(h);
   h.c(EDGE, nbirth(0));
   h.s(HOST, nbirth(0));
   h.c(EDGE, dbirth(1));
@@ -150,6 +158,8 @@ describe('Sparkplug B state across connections', () => {
   test('a clean session has no finding, and NDATA by alias gets its name, unit and type from the NBIRTH', () => {
     const h = new SpHarness();
     cleanSession(h);
+    h.end(EDGE);
+    h.end(HOST);
     expect(h.findings()).toEqual([]);
     const data = h.packets.filter((p) => (p.decoded as PublishPacket).sparkplug?.['kind'] === 'NDATA');
     expect(data).toHaveLength(2);
@@ -333,6 +343,13 @@ describe('Sparkplug B conformance checks', () => {
     ['tck-id-payloads-propertyset-quality-value-value', birthWith({ name: 'P', alias: 3, datatype: 3, int_value: 1, timestamp: T, properties: { keys: ['Quality'], values: [{ type: 3, int_value: 100 }] } })],
     ['tck-id-payloads-dataset-types-value', birthWith({ name: 'DS', alias: 3, datatype: 16, timestamp: T, dataset_value: { num_of_columns: 1, columns: ['a'], types: [19] } })],
     ['tck-id-payloads-template-parameter-name-required', birthWith({ name: 'TD', alias: 3, datatype: 19, timestamp: T, template_value: { is_definition: true, parameters: [{ type: 3, int_value: 1 }] } })],
+    ['tck-id-principles-persistence-clean-session-311', (h) => { h.c(EDGE, connect({ clientId: 'e', clean: false, will: { topic: `spBv1.0/${G}/NDEATH/${E}`, payload: will(0), qos: 1 } })); }],
+    ['tck-id-principles-persistence-clean-session-50', (h) => { h.c(EDGE, connect({ level: 5, clientId: 'e', clean: true, properties: [['sessionExpiryInterval', 60]], will: { topic: `spBv1.0/${G}/NDEATH/${E}`, payload: will(0), qos: 1 } })); }],
+    ['tck-id-message-flow-edge-node-ncmd-subscribe', (h) => { h.c(EDGE, edgeConnect()); h.s(EDGE, connack({})); h.c(EDGE, subscribe({ packetId: 1, subscriptions: [{ topic: `spBv1.0/${G}/NCMD/${E}/#`, qos: 0 }] })); }],
+    ['tck-id-message-flow-device-dcmd-subscribe', (h) => { h.c(EDGE, edgeConnect()); h.s(EDGE, connack({})); h.c(EDGE, subscribe({ packetId: 1, subscriptions: [{ topic: `spBv1.0/${G}/DCMD/${E}/#`, qos: 0 }] })); }],
+    ['tck-id-principles-birth-certificates-order', (h) => { h.c(EDGE, edgeConnect()); h.c(EDGE, ddata(1)); }],
+    ['tck-id-host-topic-phid-birth-message', (h) => { h.c(HOST, hostConnect()); raw(`spBv1.0/${G}/NCMD/${E}`, { timestamp: T, metrics: [] }, HOST)(h); h.c(HOST, stateBirth()); }],
+    ['tck-id-message-flow-edge-node-birth-publish-connect', (h) => { h.c(EDGE, edgeConnect()); h.c(EDGE, nbirth(0)); }],
     ['SPARKPLUG-datatype-changed', (h) => { born(h); h.c(EDGE, ndata(2, [{ alias: 1, datatype: 10, double_value: 1, timestamp: T }])); }],
     ['SPARKPLUG-death-before-birth', (h) => { h.c(EDGE, edgeConnect()); raw(`spBv1.0/${G}/DDEATH/${E}/Dev1`, { timestamp: T, seq: 0 })(h); }],
     ['SPARKPLUG-limit', (h) => {

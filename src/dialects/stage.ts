@@ -7,7 +7,7 @@
  * already passed on (an auto-detected connection on another port gets no CONNECT annotations).
  */
 import type { PacketRecord, Violation } from '../mqtt/connection-decoder.js';
-import { CONNECT, DISCONNECT, PUBLISH, SUBSCRIBE } from '../mqtt/tables.js';
+import { CONNACK, CONNECT, DISCONNECT, PUBLISH, SUBSCRIBE } from '../mqtt/tables.js';
 import type { ClosedConnection } from '../rules/close.js';
 import type { TraceRecord, TraceSink } from '../sessions/records.js';
 import type { Connection, ConnectionEnd, StreamEvent } from '../tcp/types.js';
@@ -121,6 +121,10 @@ export class DialectStage implements TraceSink {
     }
     if (d.type === DISCONNECT) {
       sp?.disconnect(rec, d);
+      return;
+    }
+    if (d.type === CONNACK) {
+      sp?.connack(rec, d.reasonCode ?? d.returnCode);
       return;
     }
     if (d.type !== PUBLISH) return;

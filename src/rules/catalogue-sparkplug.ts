@@ -987,6 +987,13 @@ const ROWS: readonly SparkplugRule[] = [
  * each check and fails when an id here is never raised, or when a check raises an id missing here.
  */
 export const SPARKPLUG_CHECKED: ReadonlySet<string> = new Set([
+  'tck-id-message-flow-edge-node-birth-publish-connect',
+  'tck-id-host-topic-phid-birth-message',
+  'tck-id-principles-birth-certificates-order',
+  'tck-id-message-flow-device-dcmd-subscribe',
+  'tck-id-message-flow-edge-node-ncmd-subscribe',
+  'tck-id-principles-persistence-clean-session-50',
+  'tck-id-principles-persistence-clean-session-311',
   'tck-id-payloads-template-parameter-name-required',
   'tck-id-payloads-dataset-types-value',
   'tck-id-payloads-propertyset-quality-value-value',
@@ -1157,6 +1164,11 @@ export const SPARKPLUG_REPORTED_AS: Readonly<Record<string, string>> = {
   'tck-id-payloads-template-definition-is-definition': 'tck-id-payloads-template-is-definition',
   'tck-id-payloads-template-ref-definition': 'tck-id-payloads-template-definition-ref',
   'tck-id-payloads-template-ref-instance': 'tck-id-payloads-template-instance-ref',
+  'tck-id-message-flow-phid-sparkplug-subscription': 'tck-id-payloads-state-subscribe',
+  'tck-id-host-topic-phid-birth-sub-required': 'tck-id-payloads-state-subscribe',
+  'tck-id-intro-device-id-chars': 'tck-id-topic-structure-namespace-valid-device-id',
+  'tck-id-intro-edge-node-id-chars': 'tck-id-topic-structure-namespace-valid-edge-node-id',
+  'tck-id-intro-group-id-chars': 'tck-id-topic-structure-namespace-valid-group-id',
   'tck-id-host-topic-phid-death-required': 'tck-id-operational-behavior-host-application-connect-will',
   'tck-id-operational-behavior-data-publish-nbirth': 'tck-id-topics-nbirth-metric-reqs',
   'tck-id-operational-behavior-data-publish-dbirth': 'tck-id-topics-dbirth-metric-reqs',

@@ -137,6 +137,12 @@ interface ConnRole {
   level: number;
   /** The CONNECT registered a STATE Will. */
   hostWill?: boolean;
+  /** The broker accepted the CONNECT (a CONNACK with code 0 was seen). */
+  accepted: boolean;
+  /** Sparkplug PUBLISH packets the client sent on this connection. */
+  published: number;
+  /** The client subscribed to its edge node's NCMD topic. */
+  ncmdSubscribed: boolean;
 }
 
 export class SparkplugTracker {
@@ -154,6 +160,9 @@ export class SparkplugTracker {
     this.roles.delete(conn.id);
     const out: Violation[] = [];
     const n = role?.edge;
+    if (n && role && n.conn === conn.id && n.born && !role.ncmdSubscribed && role.accepted) {
+      out.push(finding('tck-id-message-flow-edge-node-ncmd-subscribe', `edge node ${n.group}/${n.edge} was born on this connection but never subscribed to spBv1.0/${n.group}/NCMD/${n.edge}`));
+    }
     if (n && n.conn === conn.id) {
       if (n.rebirthPending !== undefined) {
         out.push(finding('tck-id-operational-behavior-data-commands-rebirth-action-2', `the Rebirth request of frame ${n.rebirthPending.frame} to ${n.group}/${n.edge} was never answered by an NBIRTH on this connection`));
@@ -168,7 +177,7 @@ export class SparkplugTracker {
 
   connect(rec: PacketRecord, p: ConnectPacket): void {
     if (rec.dir !== 'c2s') return;
-    const role: ConnRole = { edge: undefined, host: undefined, level: p.protocolLevel ?? 4 };
+    const role: ConnRole = { edge: undefined, host: undefined, level: p.protocolLevel ?? 4, accepted: false, published: 0, ncmdSubscribed: false };
     this.roles.set(rec.conn.id, role);
     const willTopic = p.willFlag === true ? p.willTopic : undefined;
     const t = willTopic !== undefined ? parseSparkplugTopic(willTopic) : null;
@@ -210,6 +219,12 @@ export class SparkplugTracker {
     n.ndeathPublished = false;
     n.dataSinceBirth = false;
     for (const d of n.devices.values()) d.born = false;
+    if (role.level === 5) {
+      const expiry = p.properties?.sessionExpiryInterval ?? 0;
+      if (p.cleanStart !== true || expiry !== 0) v.push(finding('tck-id-principles-persistence-clean-session-50', `an edge node connects with Clean Start 1 and Session Expiry Interval 0; this CONNECT has Clean Start ${p.cleanStart ? 1 : 0}, Session Expiry ${expiry}`));
+    } else if (p.cleanSession === false) {
+      v.push(finding('tck-id-principles-persistence-clean-session-311', 'an edge node connects with Clean Session 1; this CONNECT has 0'));
+    }
     if (p.willQos !== 1) v.push(finding('tck-id-payloads-ndeath-will-message-qos', `the NDEATH Will has QoS ${p.willQos}; it must be 1`));
     if (p.willRetain === true) v.push(finding('tck-id-payloads-ndeath-will-message-retain', 'the NDEATH Will is retained; it must not be'));
     n.prevWillBdSeq = n.willBdSeq;
@@ -237,11 +252,31 @@ export class SparkplugTracker {
     }
   }
 
+  connack(rec: PacketRecord, code: number | undefined): void {
+    const role = this.roles.get(rec.conn.id);
+    if (role && rec.dir === 's2c' && code === 0) role.accepted = true;
+  }
+
   subscribe(rec: PacketRecord, p: SubscribePacket): void {
-    if (rec.dir !== 'c2s') return;
-    const h = this.roles.get(rec.conn.id)?.host;
-    if (!h || !p.subscriptions) return;
-    for (const s of p.subscriptions) if (h.subscribed.length < 64) h.subscribed.push(s.topic);
+    if (rec.dir !== 'c2s' || !p.subscriptions) return;
+    const role = this.roles.get(rec.conn.id);
+    const h = role?.host;
+    if (h) for (const s of p.subscriptions) if (h.subscribed.length < 64) h.subscribed.push(s.topic);
+    const n = role?.edge;
+    if (!n || !role) return;
+    // The edge node's command topics: its NCMD, and any device's DCMD.
+    const ncmd = `spBv1.0/${n.group}/NCMD/${n.edge}`;
+    const dcmd = `spBv1.0/${n.group}/DCMD/${n.edge}/+device`;
+    for (const s of p.subscriptions) {
+      const f = stripShare(s.topic);
+      if (topicMatches(f, ncmd)) {
+        role.ncmdSubscribed = true;
+        if (s.qos !== 1) rec.violations.push(finding('tck-id-message-flow-edge-node-ncmd-subscribe', `the edge node subscribes to its NCMD topic (${JSON.stringify(s.topic)}) with QoS ${s.qos}; it must be 1`));
+      }
+      if (topicMatches(f, dcmd) && s.qos !== 1) {
+        rec.violations.push(finding('tck-id-message-flow-device-dcmd-subscribe', `the edge node subscribes to its devices' DCMD topics (${JSON.stringify(s.topic)}) with QoS ${s.qos}; it must be 1`));
+      }
+    }
   }
 
   disconnect(rec: PacketRecord, p: DisconnectPacket): void {
@@ -266,11 +301,17 @@ export class SparkplugTracker {
       if (own) v.push(finding(t.id, `topic ${JSON.stringify(topic)}: ${t.problem}`));
       return { info: { kind: 'invalid', problem: t.problem }, payload: null, resolved: [] };
     }
-    if (t.kind === 'state') return this.state(rec, p, t.host, start, end);
-    return this.message(rec, p, t, start, end);
+    // The client's first Sparkplug message on its connection: a birth certificate is due first.
+    const role = own ? this.roles.get(rec.conn.id) : undefined;
+    const first = role !== undefined && role.published++ === 0;
+    if (t.kind === 'state') return this.state(rec, p, t.host, start, end, first);
+    if (first && role?.host !== undefined) {
+      v.push(finding('tck-id-host-topic-phid-birth-message', `the host application's first message on this connection is ${t.type}, not its STATE birth`));
+    }
+    return this.message(rec, p, t, start, end, first);
   }
 
-  private state(rec: PacketRecord, p: PublishPacket, hostId: string, start: number, end: number): SparkplugOutcome {
+  private state(rec: PacketRecord, p: PublishPacket, hostId: string, start: number, end: number, first: boolean): SparkplugOutcome {
     const st = stateJson(rec.bytes, start, end);
     const info: SparkplugInfo = { kind: 'STATE', host: hostId };
     if (st?.online !== undefined) info['online'] = st.online;
@@ -281,6 +322,9 @@ export class SparkplugTracker {
       h.conn ??= rec.conn.id;
       const role = this.roles.get(rec.conn.id);
       if (role && role.host === undefined) role.host = h;
+      if (first && st?.online !== true) {
+        v.push(finding('tck-id-host-topic-phid-birth-message', `the host application's first message on this connection is not its STATE birth (online true)`));
+      }
       if (role && role.hostWill !== true && st?.online === true) {
         v.push(finding('tck-id-operational-behavior-host-application-connect-will', `host application ${hostId} published its STATE birth on a connection whose CONNECT registered no STATE Will`));
       }
@@ -314,7 +358,7 @@ export class SparkplugTracker {
     return { info, payload: null, resolved: [] };
   }
 
-  private message(rec: PacketRecord, p: PublishPacket, t: Extract<SparkplugTopic, { kind: 'message' }>, start: number, end: number): SparkplugOutcome {
+  private message(rec: PacketRecord, p: PublishPacket, t: Extract<SparkplugTopic, { kind: 'message' }>, start: number, end: number, first: boolean): SparkplugOutcome {
     const own = rec.dir === 'c2s';
     const v = rec.violations;
     const type = t.type;
@@ -328,6 +372,12 @@ export class SparkplugTracker {
       if (n.conn === undefined) n.conn = rec.conn.id;
       const role = this.roles.get(rec.conn.id);
       if (role && role.edge === undefined) role.edge = n;
+      if (first && type !== 'NBIRTH') {
+        v.push(finding('tck-id-principles-birth-certificates-order', `the edge node's first message on this connection is ${type}, not its NBIRTH`));
+      }
+      if (role && !role.accepted && (type === 'NBIRTH' || type === 'DBIRTH')) {
+        v.push(finding('tck-id-message-flow-edge-node-birth-publish-connect', `${type} sent before the broker's CONNACK accepted the connection`));
+      }
     }
     const info: SparkplugInfo = { kind: type, group: t.group, edge: t.edge };
     if (t.device !== undefined) info['device'] = t.device;
