@@ -35,7 +35,7 @@
 // Every step is bounded: a step that does not finish in time makes the process exit non-zero.
 import { readFileSync } from 'node:fs';
 import mqtt from 'mqtt';
-import { SequentialMessageIdProvider } from './message-ids.mjs';
+import { SequentialMessageIdProvider, timeout } from './corpus-common.mjs';
 
 const STEP_TIMEOUT_MS = 10_000;
 const OVERALL_TIMEOUT_MS = 40_000;
@@ -61,13 +61,7 @@ function parseArgs(argv) {
 const log = (...a) => console.error(`[corpus-clients]`, ...a);
 
 function withTimeout(promise, what, ms = STEP_TIMEOUT_MS) {
-  let timer;
-  return Promise.race([
-    promise,
-    new Promise((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
+  return timeout(promise, what, ms);
 }
 
 function brokerUrl(host, port, scheme = 'mqtt') {

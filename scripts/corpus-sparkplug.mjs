@@ -33,7 +33,7 @@
 import { appendFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import mqtt from 'mqtt';
-import { SequentialMessageIdProvider } from './message-ids.mjs';
+import { SequentialMessageIdProvider, timeout } from './corpus-common.mjs';
 
 const require = createRequire(import.meta.url);
 // The very module instances sparkplug-client uses: sparkplug-payload 1.0.3 (its protobufjs 6 and long 4).
@@ -83,13 +83,7 @@ function fail(message) {
 }
 
 function withTimeout(promise, what, ms = STEP_TIMEOUT_MS) {
-  let timer;
-  return Promise.race([
-    promise,
-    new Promise((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
+  return timeout(promise, what, ms);
 }
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));

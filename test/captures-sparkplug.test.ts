@@ -6,26 +6,16 @@
  * records must match that file (each client's PUBLISHes in order, their topics, QoS, retain and payload lengths, the
  * Wills), and the broker's deliveries must be what the subscriptions imply.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { jsonLines, runCli } from './builders/cli.js';
+import { readExpectedPublishes, type ExpectedPublish } from './builders/sparkplug.js';
 
 const DIR = join(import.meta.dirname, '..', 'captures');
 const CAPTURE = join(DIR, 'real-sparkplug.pcap');
-const EXPECTED = join(DIR, 'real-sparkplug.expected.ndjson');
 
-interface Expected {
-  client: string;
-  message_type: string;
-  topic: string;
-  will?: boolean;
-  qos: number;
-  retain: boolean;
-  payload: { seq?: number; timestamp?: number; metrics?: Array<{ name?: string; alias?: number }> } & Record<string, unknown>;
-  hex?: string;
-  text?: string;
-}
+type Expected = ExpectedPublish;
 
 interface Rec {
   kind: string;
@@ -37,7 +27,7 @@ interface Rec {
 
 const HOST = 'corpus-sp-host';
 const EDGE = 'corpus-sp-edge1';
-const expected: Expected[] = readFileSync(EXPECTED, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Expected);
+const expected: Expected[] = readExpectedPublishes();
 const published = expected.filter((e) => !e.will);
 const wills = expected.filter((e) => e.will);
 const lengthOf = (e: Expected): number => (e.hex !== undefined ? e.hex.length / 2 : Buffer.byteLength(e.text ?? ''));

@@ -5,32 +5,17 @@
  * metrics with us as with sparkplug-payload's decodePayload, and to the values the client passed; and the CLI's
  * --json carries those metrics, by name, for every PUBLISH the clients sent.
  */
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { decodeSparkplugPayload, metricValue } from '../src/dialects/sparkplug/payload.js';
 import { dataType } from '../src/dialects/sparkplug/schema.js';
 import { jsonLines, ROOT, runCli } from './builders/cli.js';
-import { spReferenceDecode } from './builders/sparkplug.js';
+import { readExpectedPublishes, spReferenceDecode, type ExpectedMetric, type ExpectedPublish } from './builders/sparkplug.js';
 
-interface Passed {
-  name?: string;
-  alias?: number;
-  type: string;
-  value: unknown;
-}
-interface Line {
-  client: string;
-  message_type: string;
-  topic: string;
-  will?: boolean;
-  qos: number;
-  retain: boolean;
-  payload: { seq?: number; timestamp?: number; metrics?: Passed[] } | Record<string, unknown>;
-  hex?: string;
-}
+type Passed = ExpectedMetric;
+type Line = ExpectedPublish;
 
-const lines: Line[] = readFileSync(join(ROOT, 'captures', 'real-sparkplug.expected.ndjson'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Line);
+const lines: Line[] = readExpectedPublishes();
 const encoded = lines.filter((l) => l.hex !== undefined);
 
 /** A value as the client passed it and as we decoded it are the same value (float32 metrics come back rounded). */

@@ -3,7 +3,9 @@
  * library), and a harness that feeds MQTT packets of several connections through the dialect stage the way the
  * pipeline does, collecting what it hands on.
  */
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { join } from 'node:path';
 import { sparkplugTypes } from '../../src/dialects/sparkplug/schema.js';
 import { DialectStage } from '../../src/dialects/stage.js';
 import type { PacketRecord, Violation } from '../../src/mqtt/connection-decoder.js';
@@ -55,6 +57,37 @@ export function spRaw(p: Record<string, unknown>): Uint8Array {
 /** Decodes with the reference decoder. */
 export function spReferenceDecode(b: Uint8Array): Record<string, unknown> {
   return lib.decodePayload(b);
+}
+
+/** A metric of captures/real-sparkplug.expected.ndjson, as the client passed it to the encoder. */
+export interface ExpectedMetric {
+  name?: string;
+  alias?: number;
+  type: string;
+  value: unknown;
+}
+
+/** One line of captures/real-sparkplug.expected.ndjson: what a Sparkplug client of the capture published. */
+export interface ExpectedPublish {
+  client: string;
+  message_type: string;
+  topic: string;
+  /** The message is a CONNECT's Will (published by the broker, if ever). */
+  will?: boolean;
+  qos: number;
+  retain: boolean;
+  /** Sparkplug payloads as passed to the encoder; STATE payloads as JSON. */
+  payload: { seq?: number; timestamp?: number; metrics?: ExpectedMetric[]; online?: boolean } & Record<string, unknown>;
+  /** The encoder's bytes (protobuf payloads) … */
+  hex?: string;
+  /** … or the text (STATE). */
+  text?: string;
+}
+
+/** The clients' own record of what they published in captures/real-sparkplug.pcap. */
+export function readExpectedPublishes(): ExpectedPublish[] {
+  return readFileSync(join(import.meta.dirname, '..', '..', 'captures', 'real-sparkplug.expected.ndjson'), 'utf8')
+    .trim().split('\n').map((l) => JSON.parse(l) as ExpectedPublish);
 }
 
 export class SpHarness {

@@ -8,8 +8,23 @@ import { isUtf8 } from 'node:buffer';
 import protobuf from 'protobufjs';
 import type { WireField } from './wire.js';
 
+/** Longest string value kept whole; longer ones are cut with "…". */
 export const MAX_TEXT_CHARS = 4096;
+/** Bytes shown as hex; longer values end with their byte count. */
 export const MAX_HEX_BYTES = 1024;
+
+/** UTF-8 text of a range, cut at MAX_TEXT_CHARS; invalid sequences become U+FFFD (isUtf8 tells whether any did). */
+export function rangeText(b: Uint8Array, start: number, end: number): string {
+  const s = Buffer.from(b.buffer, b.byteOffset + start, end - start).toString('utf8');
+  return s.length > MAX_TEXT_CHARS ? `${s.slice(0, MAX_TEXT_CHARS)}…` : s;
+}
+
+/** A range as hex, cut at `max` bytes with the whole count after. */
+export function rangeHex(b: Uint8Array, start: number, end: number, max = MAX_HEX_BYTES): string {
+  const stop = Math.min(end, start + max);
+  const s = Buffer.from(b.buffer, b.byteOffset + start, stop - start).toString('hex');
+  return end > stop ? `${s}… (${end - start} bytes)` : s;
+}
 
 export interface ValueBudget {
   left: number;
@@ -49,11 +64,10 @@ function fieldValue(b: Uint8Array, f: WireField, decl: protobuf.Field | undefine
   if (f.packed !== undefined) return f.packed.map((p) => p.value);
   if (f.wireType === 2) {
     if (decl?.type === 'string' && f.note === undefined) {
-      const s = Buffer.from(b.buffer, b.byteOffset + f.start, f.end - f.start).toString('utf8');
-      const t = s.length > MAX_TEXT_CHARS ? `${s.slice(0, MAX_TEXT_CHARS)}…` : s;
+      const t = rangeText(b, f.start, f.end);
       return isUtf8(b.subarray(f.start, f.end)) ? t : { invalidUtf8: t };
     }
-    return hex(b, f.start, f.end);
+    return rangeHex(b, f.start, f.end);
   }
   return null;
 }
@@ -64,8 +78,3 @@ function enumName(decl: protobuf.Field, v: unknown): unknown {
   return v;
 }
 
-function hex(b: Uint8Array, start: number, end: number): string {
-  const stop = Math.min(end, start + MAX_HEX_BYTES);
-  const s = Buffer.from(b.buffer, b.byteOffset + start, stop - start).toString('hex');
-  return end > stop ? `${s}… (${end - start} bytes)` : s;
-}

@@ -5,11 +5,10 @@
  * (state.ts), so metricValue() turns a raw value into a typed one when the caller knows the type.
  */
 import { isUtf8 } from 'node:buffer';
+import { rangeHex, rangeText } from '../protobuf/value.js';
 import { walkMessage, type WireField, type WireLimits, type WireScalar } from '../protobuf/wire.js';
 import { dataType, sparkplugTypes, type ValueField } from './schema.js';
 
-/** Longest string value kept whole; longer ones are cut and say so. */
-export const MAX_STRING_CHARS = 4096;
 /** Bytes of a Bytes/File value shown as hex. */
 export const MAX_HEX_BYTES = 256;
 /** Array elements decoded from one bytes_value; DataSet rows kept. */
@@ -96,11 +95,7 @@ function numberish(v: WireScalar | undefined): number | string | undefined {
   return typeof v === 'number' || typeof v === 'string' ? v : undefined;
 }
 
-/** UTF-8 text of a range, cut at MAX_STRING_CHARS; invalid sequences become U+FFFD (checkUtf8 says whether any did). */
-export function text(b: Uint8Array, start: number, end: number): string {
-  const s = Buffer.from(b.buffer, b.byteOffset + start, end - start).toString('utf8');
-  return s.length > MAX_STRING_CHARS ? `${s.slice(0, MAX_STRING_CHARS)}…` : s;
-}
+const text = rangeText;
 
 export function validUtf8(b: Uint8Array, start: number, end: number): boolean {
   return isUtf8(b.subarray(start, end));
@@ -235,10 +230,7 @@ function withProblem(value: unknown, problem: string | undefined): TypedValue {
 }
 
 export function hexValue(b: Uint8Array, start: number, end: number): string {
-  const stop = Math.min(end, start + MAX_HEX_BYTES);
-  let s = Buffer.from(b.buffer, b.byteOffset + start, stop - start).toString('hex');
-  if (end > stop) s += `… (${end - start} bytes)`;
-  return s;
+  return rangeHex(b, start, end, MAX_HEX_BYTES);
 }
 
 /** Packed little-endian arrays (§6.4.17): fixed-width elements, BooleanArray's count + bits, NUL-ended strings. */

@@ -169,6 +169,26 @@ export function dataType(id: number | undefined): DataTypeRow | undefined {
   return id === undefined ? undefined : DATA_TYPES[id];
 }
 
+/** A data type a metric may have: every row but Unknown (0). */
+export function isMetricType(id: number): boolean {
+  return id >= 1 && id < DATA_TYPES.length;
+}
+
+/** The basic types (§6.4.16, Int8 … Text): what DataSet columns and Template parameters may be. */
+export function isBasicType(id: number): boolean {
+  return id >= 1 && id <= 14;
+}
+
+/** What a PropertyValue may be: a basic type, PropertySet (20) or PropertySetList (21). */
+export function isPropertyValueType(id: number): boolean {
+  return isBasicType(id) || id === 20 || id === 21;
+}
+
+/** The "Quality" property (§6.4.x): an Int32 of one of these codes. */
+export const QUALITY_PROPERTY = 'Quality';
+export const QUALITY_TYPE = 3;
+export const QUALITY_CODES: ReadonlyMap<number, string> = new Map([[0, 'bad'], [192, 'good'], [500, 'stale']]);
+
 /** The message types of the topic namespace (§4.1.2), with who sends each. */
 export const MESSAGE_TYPES = {
   NBIRTH: { scope: 'node', from: 'edge', label: 'node birth certificate' },

@@ -14,11 +14,12 @@
  */
 import type { PacketRecord, Violation } from '../../mqtt/connection-decoder.js';
 import type { ConnectPacket, DisconnectPacket, PublishPacket, SubscribePacket } from '../../mqtt/packets.js';
+import { REASON_CODES } from '../../mqtt/tables.js';
 import { stripShare, topicMatches } from '../../mqtt/topics.js';
 import type { Connection } from '../../tcp/types.js';
 import { finding } from './findings.js';
 import { decodeSparkplugPayload, metricValue, propertiesValue, templateOf, type SpMetric, type SpPayload } from './payload.js';
-import { BDSEQ_METRIC, dataType, MESSAGE_TYPES, REBIRTH_METRIC, type MessageType } from './schema.js';
+import { BDSEQ_METRIC, dataType, isBasicType, isMetricType, isPropertyValueType, MESSAGE_TYPES, QUALITY_CODES, QUALITY_PROPERTY, QUALITY_TYPE, REBIRTH_METRIC, type MessageType } from './schema.js';
 import { parseSparkplugTopic, type SparkplugTopic } from './topic.js';
 
 export const MAX_EDGE_NODES = 10_000;
@@ -27,6 +28,9 @@ export const MAX_DEVICES = 10_000;
 export const MAX_HOSTS = 1_000;
 /** Metrics listed in one message's JSON record; the rest are counted. */
 export const MAX_METRICS_SHOWN = 1_000;
+
+/** The 5.0 DISCONNECT reason that tells the broker to send the Will (0x04), from the reason-code table. */
+const DISCONNECT_WITH_WILL = REASON_CODES.find((r) => r.name === 'Disconnect with Will Message')!.value;
 
 /** What one metric definition (from a birth) says. */
 interface MetricDef {
@@ -135,8 +139,9 @@ interface ConnRole {
   edge: EdgeNode | undefined;
   host: Host | undefined;
   level: number;
-  /** The CONNECT registered a STATE Will. */
+  /** The CONNECT registered a STATE Will, or an NDEATH Will. */
   hostWill?: boolean;
+  edgeWill?: boolean;
   /** The broker accepted the CONNECT (a CONNACK with code 0 was seen). */
   accepted: boolean;
   /** Sparkplug PUBLISH packets the client sent on this connection. */
@@ -213,6 +218,7 @@ export class SparkplugTracker {
     const n = this.node(t.group, t.edge, rec);
     if (!n) return;
     role.edge = n;
+    role.edgeWill = true;
     n.conn = rec.conn.id;
     n.born = false;
     n.lastSeq = undefined;
@@ -284,7 +290,7 @@ export class SparkplugTracker {
     const n = this.roles.get(rec.conn.id)?.edge;
     if (!n || !n.born) return;
     if (this.roles.get(rec.conn.id)?.level === 5) {
-      if (p.reasonCode !== 0x04 && !n.ndeathPublished) rec.violations.push(finding('tck-id-payloads-ndeath-will-message-publisher-disconnect-mqtt50', `an MQTT 5.0 edge node disconnects with reason 0x04 (Disconnect with Will Message) so its NDEATH is sent; this DISCONNECT has 0x${(p.reasonCode ?? 0).toString(16).padStart(2, '0')}`));
+      if (p.reasonCode !== DISCONNECT_WITH_WILL && !n.ndeathPublished) rec.violations.push(finding('tck-id-payloads-ndeath-will-message-publisher-disconnect-mqtt50', `an MQTT 5.0 edge node disconnects with reason 0x04 (Disconnect with Will Message) so its NDEATH is sent; this DISCONNECT has 0x${(p.reasonCode ?? 0).toString(16).padStart(2, '0')}`));
     } else if (!n.ndeathPublished) {
       rec.violations.push(finding('tck-id-payloads-ndeath-will-message-publisher-disconnect-mqtt311', 'an MQTT 3.1.1 edge node publishes its NDEATH before it sends DISCONNECT (the broker drops the Will on a DISCONNECT); none was published'));
     }
@@ -521,7 +527,7 @@ export class SparkplugTracker {
     if (role?.edge !== undefined && role.edge !== n) {
       v.push(finding('tck-id-message-flow-edge-node-birth-publish-will-message-topic', `NBIRTH for ${n.group}/${n.edge} on a connection whose NDEATH Will is for ${role.edge.group}/${role.edge.edge}`));
     }
-    if (role && role.edge === n && n.willBdSeq === undefined && n.conn === rec.conn.id && !this.hadWill(rec)) {
+    if (role && role.edge === n && role.edgeWill !== true) {
       v.push(finding('tck-id-payloads-ndeath-will-message', `NBIRTH from ${n.group}/${n.edge} on a connection whose CONNECT registered no NDEATH Will`));
     }
     const bd = metricByName(pl, BDSEQ_METRIC);
@@ -560,10 +566,6 @@ export class SparkplugTracker {
     }
   }
 
-  private hadWill(rec: PacketRecord): boolean {
-    return this.roles.get(rec.conn.id)?.edge?.willBdSeq !== undefined;
-  }
-
   private birthMetrics(rec: PacketRecord, pl: SpPayload, n: EdgeNode, scope: Scope, type: 'NBIRTH' | 'DBIRTH'): void {
     const v = rec.violations;
     const lower = type.toLowerCase();
@@ -578,16 +580,16 @@ export class SparkplugTracker {
         const miss = [m.name === undefined ? 'name' : '', m.datatype === undefined ? 'datatype' : '', m.raw === undefined && m.isNull !== true ? 'value (or is_null)' : ''].filter((s) => s !== '').join(', ');
         v.push(finding(`tck-id-topics-${lower}-metrics`, `${type} metric ${label} has no ${miss}`, at, len));
       }
-      if (m.datatype !== undefined && (m.datatype < 1 || m.datatype > 34)) v.push(finding('tck-id-payloads-metric-datatype-value', `${type} metric ${label} has data type ${m.datatype}, which Sparkplug does not define`, at, len));
+      if (m.datatype !== undefined && !isMetricType(m.datatype)) v.push(finding('tck-id-payloads-metric-datatype-value', `${type} metric ${label} has data type ${m.datatype}, which Sparkplug does not define`, at, len));
       if (aliases && m.alias === undefined && m.name !== REBIRTH_METRIC && m.name !== BDSEQ_METRIC) {
         v.push(finding('tck-id-payloads-alias-birth-requirement', `${type} metric ${label} has no alias while other metrics have one`, at, len));
       }
       if (m.alias !== undefined) {
         const key = String(m.alias);
-        const clash = n.byAlias.get(key) ?? (scope !== n ? undefined : undefined);
-        const otherDevice = this.aliasElsewhere(n, scope, key);
-        if (seenAlias.has(key) || (clash !== undefined && scope !== n && clash.name !== m.name) || otherDevice !== undefined) {
-          v.push(finding('tck-id-payloads-alias-uniqueness', `alias ${key} of ${type} metric ${label} is already used by ${otherDevice ?? clash?.name ?? 'another metric of this birth'} on this edge node`, at, len));
+        // Unique across the edge node: within this birth, and against the node's and its other devices' births.
+        const elsewhere = this.aliasElsewhere(n, scope, key);
+        if (seenAlias.has(key) || elsewhere !== undefined) {
+          v.push(finding('tck-id-payloads-alias-uniqueness', `alias ${key} of ${type} metric ${label} is already used by ${elsewhere ?? 'another metric of this birth'} on this edge node`, at, len));
         }
         seenAlias.add(key);
       }
@@ -707,13 +709,16 @@ export class SparkplugTracker {
         }
         for (const p of ps?.values ?? []) {
           const where = `metric ${m.name ?? `#${m.index}`}: property ${JSON.stringify(p.key ?? '?')}`;
-          if (p.type !== undefined && !((p.type >= 1 && p.type <= 14) || p.type === 20 || p.type === 21)) {
+          if (p.type !== undefined && !isPropertyValueType(p.type)) {
             v.push(finding('tck-id-payloads-metric-propertyvalue-type-value', `${where} has type ${p.type}, not a basic, PropertySet or PropertySetList type`, ps!.start, ps!.end - ps!.start));
           }
-          if (p.key === 'Quality') {
-            if (p.type !== 3) v.push(finding('tck-id-payloads-propertyset-quality-value-type', `${where} has type ${p.type ?? 'none'}; Quality is an Int32 (3)`, ps!.start, ps!.end - ps!.start));
+          if (p.key === QUALITY_PROPERTY) {
+            if (p.type !== QUALITY_TYPE) v.push(finding('tck-id-payloads-propertyset-quality-value-type', `${where} has type ${p.type ?? 'none'}; Quality is an Int32 (${QUALITY_TYPE})`, ps!.start, ps!.end - ps!.start));
             const q = p.raw?.field === 'int_value' ? p.raw.wire.scalar : undefined;
-            if (q !== 0 && q !== 192 && q !== 500) v.push(finding('tck-id-payloads-propertyset-quality-value-value', `${where} is ${q === undefined ? `not an int_value (${p.raw?.field ?? 'no value'})` : String(q)}; Quality is 0 (bad), 192 (good) or 500 (stale)`, ps!.start, ps!.end - ps!.start));
+            if (typeof q !== 'number' || !QUALITY_CODES.has(q)) {
+              const codes = [...QUALITY_CODES].map(([c, name]) => `${c} (${name})`).join(', ');
+              v.push(finding('tck-id-payloads-propertyset-quality-value-value', `${where} is ${q === undefined ? `not an int_value (${p.raw?.field ?? 'no value'})` : String(q)}; Quality is one of ${codes}`, ps!.start, ps!.end - ps!.start));
+            }
           }
         }
         const w = m.raw?.wire;
@@ -728,7 +733,7 @@ export class SparkplugTracker {
           for (const g of w.message) {
             if (g.name !== 'types') continue;
             const ts = g.packed ? g.packed.map((x) => Number(x.value)) : [Number(g.scalar)];
-            const bad = ts.find((x) => !(x >= 1 && x <= 14));
+            const bad = ts.find((x) => !isBasicType(x));
             if (bad !== undefined) v.push(finding('tck-id-payloads-dataset-types-value', `metric ${m.name ?? `#${m.index}`}: a DataSet column of type ${bad}, not a basic data type`, g.tagStart, g.end - g.tagStart));
           }
           if (types === 0) v.push(finding('tck-id-payloads-dataset-parameter-type-req', `metric ${m.name ?? `#${m.index}`}: a DataSet without its types array`, w.start, w.end - w.start));

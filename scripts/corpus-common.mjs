@@ -19,3 +19,14 @@ export class SequentialMessageIdProvider {
   deallocate() {}
   clear() {}
 }
+
+/** `promise`, or a rejection naming `what` once `ms` pass (the corpus scripts bound every wait). */
+export function timeout(promise, what, ms) {
+  let timer;
+  return Promise.race([
+    promise,
+    new Promise((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
