@@ -102,8 +102,8 @@ export function buildFrontPipeline(afterRules: TraceSink, opts: PipelineOptions,
   const mqtt = new ConnectionDecoder(rules, { tree: opts.tree, ...(payloadLimit !== undefined ? { payloadLimit } : {}) });
   // TCP -> transport (stream layers chosen by port and by the first bytes: TLS, WebSocket, WebSocket inside TLS) -> MQTT.
   const keylog = opts.keylog ?? new KeyLog();
-  const transport = new StreamRouter(mqtt, LAYERS, { held: mqtt.budget, wsNotes: opts.wsNotes ?? null, keylog });
   const mqttPorts = new Set(opts.ports);
+  const transport = new StreamRouter(mqtt, LAYERS, { held: mqtt.budget, wsNotes: opts.wsNotes ?? null, keylog, mqttPorts });
   const probePorts = new Set(layerProbePorts().filter((p) => !mqttPorts.has(p)));
   const prober = transportProber(opts.auto ? CONNECT_PROBER : null);
   const tlsPorts = new Set([MQTT_TLS_PORT, ...WSS_PORTS, ...(opts.tlsPorts ?? [])]);

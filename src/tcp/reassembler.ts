@@ -1032,7 +1032,7 @@ export class TcpReassembler {
 
   /** Auto mode: does the client's stream start with a CONNECT? Without a SYN either side may be the client. */
   private probe(st: ConnState, frame: number): void {
-    const c = this.probeDir(st.c2s);
+    const c = this.probeDir(st.c2s, this.prober!, !st.sawSyn);
     if (c === YES) {
       this.promote(st, frame);
       return;
@@ -1049,7 +1049,7 @@ export class TcpReassembler {
       if (c === NO && tls === NO) this.ignore(st, note);
       return;
     }
-    const s = this.probeDir(st.s2c);
+    const s = this.probeDir(st.s2c, this.prober!, true);
     if (s === YES) {
       const ip = st.clientIp;
       const port = st.clientPort;
@@ -1077,7 +1077,7 @@ export class TcpReassembler {
     return { event: 'http', frame, conn: null, dir: null, message: `${client} -> ${server}: ${why}; not decoded` };
   }
 
-  private probeDir(d: DirState, prober: ConnectProber = this.prober!): ConnectProbe {
+  private probeDir(d: DirState, prober: ConnectProber = this.prober!, midConnection = false): ConnectProbe {
     if (!d.init || d.ooo.length === 0) return NEED;
     const buf = this.probeBuf;
     const want = buf.length;
@@ -1097,7 +1097,7 @@ export class TcpReassembler {
       expect = c.end;
     }
     this.probeLen = n;
-    const r = prober.test(buf, n);
+    const r = prober.test(buf, n, midConnection);
     return r === NEED && blocked ? NO : r;
   }
 

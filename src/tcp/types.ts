@@ -207,7 +207,11 @@ export type ConnectProbe = 'yes' | 'no' | 'more';
  */
 export interface ConnectProber {
   bytes: number;
-  test(b: Uint8Array, n: number): ConnectProbe;
+  /**
+   * `midConnection`: the connection's SYN is not in the capture, so its first bytes may be the middle of a unit of
+   * some layer (a WebSocket frame cut by the capture's start).
+   */
+  test(b: Uint8Array, n: number, midConnection?: boolean): ConnectProbe;
   /**
    * For a stream on a probed port (probePorts) judged 'no': why it is still worth one event (HTTP that is no
    * WebSocket upgrade on a WebSocket port), or null to drop it silently.

@@ -12,8 +12,8 @@ import { MAX_HEAD_BYTES } from './http.js';
 export function transportProber(mqtt: ConnectProber | null): ConnectProber {
   return {
     bytes: Math.max(MAX_HEAD_BYTES, mqtt?.bytes ?? 0),
-    test(b: Uint8Array, n: number): ConnectProbe {
-      const ws = sniffWebSocket(b, n);
+    test(b: Uint8Array, n: number, midConnection = false): ConnectProbe {
+      const ws = sniffWebSocket(b, n, midConnection);
       if (ws === 'yes') return 'yes';
       const m: ConnectProbe = mqtt === null ? 'no' : mqtt.test(b, n);
       if (m === 'yes') return 'yes';

@@ -19,7 +19,7 @@ import { headEnd, isWebSocketUpgrade, MAX_HEAD_BYTES, parseHead, startsHttp } fr
 import type { KeyLog } from './tls/keylog.js';
 import { TlsLayer } from './tls/layer.js';
 import { TLS_PROBER } from './tls/probe.js';
-import { midStreamFrames, WebSocketLayer, type WsFrameSink } from './websocket.js';
+import { firstFrameOffset, midStreamFrames, WebSocketLayer, type WsFrameSink } from './websocket.js';
 import { WEBSOCKET_PORTS } from './websocket-tables.js';
 
 /** What every layer may need from the pipeline. */
@@ -30,6 +30,8 @@ export interface LayerContext {
   keylog: KeyLog;
   /** WebSocket frame headers for the annotated hex (null when -x is off). */
   wsNotes: WsFrameSink | null;
+  /** The ports followed as MQTT (1883, 6002, --port): a stream there that starts mid-connection is MQTT mid-stream. */
+  mqttPorts?: ReadonlySet<number>;
 }
 
 export type Sniff = 'yes' | 'no' | 'more';
@@ -39,10 +41,18 @@ export interface LayerRow {
   readonly name: TransportName;
   /** Ports the TCP stage follows for this layer beyond the MQTT ports; their connections are probed (probe.ts) first. */
   readonly probePorts: readonly number[];
+  /**
+   * Where the layer's first unit starts in the client's first `n` bytes sniff() said yes to, when not at byte 0 (a
+   * capture that starts inside a WebSocket frame); the layer is told with `startInside` before any byte.
+   */
+  firstOffset?(first: Uint8Array, n: number): number;
   /** Connections the layer takes at open by their ports alone, before any byte (TLS on 8883). */
   claims?(conn: Connection): boolean;
-  /** Verdict on the first `n` bytes the client sent: the layer starts here, does not, or too few bytes yet. */
-  sniff(first: Uint8Array, n: number): Sniff;
+  /**
+   * Verdict on the first `n` bytes the client sent: the layer starts here, does not, or too few bytes yet.
+   * `midConnection`: the stream may start in the middle of one of the layer's units (insideUnits()).
+   */
+  sniff(first: Uint8Array, n: number, midConnection: boolean): Sniff;
   /** Bytes that always decide sniff(). */
   readonly sniffBytes: number;
   /**
@@ -54,13 +64,22 @@ export interface LayerRow {
   create(next: StreamSink, ctx: LayerContext): StreamSink;
 }
 
+/** A layer whose stream may start inside one of its units (WebSocketLayer: inside a frame). */
+interface StartsInside {
+  startInside(conn: Connection, dir: Direction, bytes: number): void;
+}
+
+function startsInside(sink: StreamSink): sink is StreamSink & StartsInside {
+  return 'startInside' in sink && typeof sink.startInside === 'function';
+}
+
 /**
  * A WebSocket opening handshake (GET with `Upgrade: websocket`, its head complete within MAX_HEAD_BYTES), or a capture
  * that starts after it: client frames from the first byte on, MIDSTREAM_FRAMES headers in a row (midStreamFrames).
  */
-export function sniffWebSocket(b: Uint8Array, n: number): Sniff {
+export function sniffWebSocket(b: Uint8Array, n: number, insideFrames = false): Sniff {
   const http = startsHttp(b, n);
-  if (http === 'no') return midStreamFrames(b, n);
+  if (http === 'no') return midStreamFrames(b, n, insideFrames);
   if (http !== 'yes') return http;
   const end = headEnd(b, n);
   if (end < 0) return n >= MAX_HEAD_BYTES ? 'no' : 'more';
@@ -70,7 +89,8 @@ export function sniffWebSocket(b: Uint8Array, n: number): Sniff {
 export const WEBSOCKET_ROW: LayerRow = {
   name: 'websocket',
   probePorts: WEBSOCKET_PORTS,
-  sniff: sniffWebSocket,
+  sniff: (b, n, midConnection) => sniffWebSocket(b, n, midConnection),
+  firstOffset: (b, n) => startsHttp(b, n) === 'no' ? firstFrameOffset(b, n) : 0,
   sniffBytes: MAX_HEAD_BYTES,
   // A tunnel may carry TLS in its binary frames (MQTT inside TLS inside WebSocket): found by its ClientHello.
   inner: () => [TLS_INSIDE_ROW],
@@ -210,9 +230,9 @@ export class StreamRouter implements StreamSink {
       }
       let pending = false;
       for (const row of this.rows) {
-        const v = row.sniff(joined, joined.length);
+        const v = row.sniff(joined, joined.length, this.insideUnits(conn));
         if (v === 'yes') {
-          this.decide(r, row);
+          this.decide(r, row, row.firstOffset?.(joined, joined.length) ?? 0);
           this.routeData(conn, dir, data, frame, timeSec, timeNsec);
           return;
         }
@@ -291,8 +311,18 @@ export class StreamRouter implements StreamSink {
     r.sink.event(ev);
   }
 
+  /**
+   * May the connection's first bytes be the middle of a layer's unit (a WebSocket frame whose header is before the
+   * capture)? Only when its SYN is not in the capture, and not on an MQTT port: there, a capture that starts
+   * mid-connection is MQTT mid-stream, which the MQTT stage resynchronises, and holding its bytes to look for frames
+   * would only delay it.
+   */
+  private insideUnits(conn: Connection): boolean {
+    return !conn.sawSyn && !(this.ctx.mqttPorts?.has(conn.serverPort) ?? false);
+  }
+
   /** The route is known: open the connection there and replay what was held, in order. */
-  private decide(r: Sniffing, row: LayerRow | null): void {
+  private decide(r: Sniffing, row: LayerRow | null, startInside = 0): void {
     const conn = r.conn;
     const sink = row === null ? this.next : this.layer(row);
     if (row === null) this.routes.delete(conn.id);
@@ -300,6 +330,7 @@ export class StreamRouter implements StreamSink {
     this.ctx.held.held -= r.heldBytes;
     r.heldBytes = 0;
     sink.open(conn);
+    if (startInside > 0 && startsInside(sink)) sink.startInside(conn, 'c2s', startInside);
     for (const h of r.held) {
       if (h.kind === 'data') sink.data(conn, h.dir, h.bytes, h.frame, h.timeSec, h.timeNsec);
       else sink.event(h.ev);

@@ -15,7 +15,7 @@ import { headEnd, HTTP_FIRST_BYTE, MAX_HEAD_BYTES, parseHead, tokens, type HttpH
 import { DEFAULT_DEFLATE, MessageInflater, negotiatedDeflate, type DeflateParams } from './permessage-deflate.js';
 import { UNKNOWN_LOSS_BYTES } from './tls/layer.js';
 import {
-  closeCode, MAX_COMPRESSED_MESSAGE_BYTES, MIDSTREAM_FRAMES, MAX_CONTROL_PAYLOAD, MAX_INFLATED_CONNECTION_BYTES, MAX_INFLATED_MESSAGE_BYTES,
+  closeCode, MAX_COMPRESSED_MESSAGE_BYTES, MIDFRAME_FRAMES, MIDFRAME_TEXT_BYTES, MIDSTREAM_FRAMES, MAX_CONTROL_PAYLOAD, MAX_INFLATED_CONNECTION_BYTES, MAX_INFLATED_MESSAGE_BYTES,
   MQTT31_SUBPROTOCOL, MQTT_SUBPROTOCOL, OP_BINARY, OP_CLOSE, OP_CONTINUATION, OP_TEXT, OPCODES, WEBSOCKET_GUID,
 } from './websocket-tables.js';
 
@@ -166,6 +166,11 @@ class WsDir {
   afterResync = false;
   /** Looking for the first frame header of a direction whose handshake is not in the capture (Phase.Resync). */
   midStreamStart = false;
+  /**
+   * Bytes before the first frame header in a client stream that starts inside a frame (the router found the header:
+   * firstFrameOffset); skipped, then frames from there.
+   */
+  startSkip = 0;
   /** permessage-deflate of this direction's sender (null: RSV1 marks nothing here). */
   inflater: MessageInflater | null = null;
   /** The data message in progress is compressed (RSV1 on its first frame): its payload is collected, then inflated. */
@@ -279,26 +284,78 @@ export function resyncAt(data: Uint8Array, i: number, client: boolean, deflate: 
 }
 
 /**
- * A capture that starts after the handshake: do the first `n` bytes of a client's stream start with MIDSTREAM_FRAMES
- * client frame headers in a row, each where the previous frame ends? 'more' while they may; 'no' when a header does
- * not check out, or when the bytes a sniff sees (MAX_HEAD_BYTES) are in and the chain still runs past them: a stream
- * is taken for WebSocket only on headers checked, never on one header's word. RSV1 is allowed on binary frames
- * (whether permessage-deflate was negotiated is unknown). Plain MQTT that starts at a packet boundary hardly passes:
- * of the first bytes of valid packets only SUBSCRIBE's 0x82 is allowed here (with a Remaining Length of 128 or more,
- * for the mask bit), and its frame would end inside the packet, among topic filter bytes, which would have to be
- * two more headers with the mask bit (bytes of 0x80 and more: no ASCII).
+ * Do `need` client frame headers check out in a row from data[at], each where the previous frame ends? 'more' while
+ * the chain runs past the bytes in hand. With `freshKeys`, each frame's masking key must differ from the one before
+ * it: a client picks a fresh unpredictable key per frame (RFC 6455 5.3), while repeated bytes (a stream of empty
+ * MQTT packets, "80 00 80 00 ...") chain up as masked empty frames with one key.
  */
-export function midStreamFrames(b: Uint8Array, n: number): 'yes' | 'no' | 'more' {
-  const data = b.subarray(0, n);
-  let at = 0;
+function headerChain(data: Uint8Array, at: number, need: number, freshKeys: boolean): 'yes' | 'no' | 'more' {
+  const n = data.length;
+  let lastKey = -1;
   for (let k = 1; ; k++) {
     const end = checkHeader(data, at, true, true);
     if (end === 'no') return 'no';
-    if (end === 'more') return n >= MAX_HEAD_BYTES ? 'no' : 'more';
-    if (k === MIDSTREAM_FRAMES) return 'yes';
-    if (end >= n) return n >= MAX_HEAD_BYTES ? 'no' : 'more';
+    if (end === 'more') return 'more';
+    if (freshKeys) {
+      const len7 = data[at + 1]! & 0x7f;
+      const keyAt = at + 2 + (len7 === 126 ? 2 : len7 === 127 ? 8 : 0);
+      const key = ((data[keyAt]! << 24) | (data[keyAt + 1]! << 16) | (data[keyAt + 2]! << 8) | data[keyAt + 3]!) >>> 0;
+      if (key === lastKey) return 'no';
+      lastKey = key;
+    }
+    if (k === need) return 'yes';
+    if (end >= n) return 'more';
     at = end;
   }
+}
+
+/**
+ * Where the first client frame header of a stream that starts inside a frame (its header was before the capture) is
+ * in its first `n` bytes: the first offset from 1 on where MIDFRAME_FRAMES headers check out in a row, each with a
+ * masking key other than the one before it; -1 when none
+ * does; 'more' when none does yet but one may with more bytes (fewer than MAX_HEAD_BYTES in hand, and not text).
+ */
+export function frameStartInside(b: Uint8Array, n: number): number | 'more' {
+  const data = b.subarray(0, n);
+  let text = n >= MIDFRAME_TEXT_BYTES;
+  for (let i = 0; text && i < MIDFRAME_TEXT_BYTES; i++) if (data[i]! >= 0x80) text = false;
+  if (text) return -1;
+  // A header's second byte has the mask bit: only offsets before such a byte can start one.
+  for (let i = 1; i + 1 < n; i++) {
+    if (data[i + 1]! < 0x80) continue;
+    if (headerChain(data, i, MIDFRAME_FRAMES, true) === 'yes') return i;
+  }
+  return n >= MAX_HEAD_BYTES ? -1 : 'more';
+}
+
+/**
+ * A capture that starts after the handshake: is the client's stream WebSocket frames? From its first `n` bytes: yes
+ * when MIDSTREAM_FRAMES client frame headers check out in a row from the first byte, each where the previous frame
+ * ends, or MIDFRAME_FRAMES from a later offset (the stream starts inside a frame: frameStartInside). 'no' when neither
+ * can, or when the bytes a sniff sees (MAX_HEAD_BYTES) are in and no chain checked out: a stream is taken for
+ * WebSocket only on headers checked, never on one header's word. RSV1 is allowed on binary frames (whether
+ * permessage-deflate was negotiated is unknown). Plain MQTT that starts at a packet boundary hardly passes: of the
+ * first bytes of valid packets only SUBSCRIBE's 0x82 is allowed here (with a Remaining Length of 128 or more, for the
+ * mask bit), and its frame would end inside the packet, among topic filter bytes, which would have to be two more
+ * headers with the mask bit (bytes of 0x80 and more: no ASCII).
+ */
+export function midStreamFrames(b: Uint8Array, n: number, insideFrames = true): 'yes' | 'no' | 'more' {
+  const fromStart = headerChain(b.subarray(0, n), 0, MIDSTREAM_FRAMES, false);
+  if (fromStart === 'yes') return 'yes';
+  if (fromStart === 'more') return n < MAX_HEAD_BYTES ? 'more' : insideFrames ? frameVerdict(b, n) : 'no';
+  return insideFrames ? frameVerdict(b, n) : 'no';
+}
+
+function frameVerdict(b: Uint8Array, n: number): 'yes' | 'no' | 'more' {
+  const inside = frameStartInside(b, n);
+  return inside === 'more' ? 'more' : inside > 0 ? 'yes' : 'no';
+}
+
+/** Where the client's first frame header is in the first `n` bytes midStreamFrames() said yes to. */
+export function firstFrameOffset(b: Uint8Array, n: number): number {
+  if (headerChain(b.subarray(0, n), 0, MIDSTREAM_FRAMES, false) === 'yes') return 0;
+  const inside = frameStartInside(b, n);
+  return typeof inside === 'number' && inside > 0 ? inside : 0;
 }
 
 function concatBytes(parts: readonly Uint8Array[], length: number): Uint8Array {
@@ -348,9 +405,9 @@ export class WebSocketLayer implements StreamSink {
           // No HTTP message starts with a byte a frame header may start with (HTTP_FIRST_BYTE): frames where the
           // handshake was due mean the capture started after it (the router took the stream for WebSocket on
           // checked frame headers: midStreamFrames()).
-          if (d.headLength === 0 && st.hs.request === null && st.c2s.headLength === 0 && HTTP_FIRST_BYTE[data[off]!] === 0) {
+          if (d.headLength === 0 && st.hs.request === null && st.c2s.headLength === 0 && (d.startSkip > 0 || HTTP_FIRST_BYTE[data[off]!] === 0)) {
             this.beginMidStream(st, frame);
-            if (typeof checkHeader(data.subarray(off), 0, dir === 'c2s', true) === 'number') {
+            if (d.startSkip === 0 && typeof checkHeader(data.subarray(off), 0, dir === 'c2s', true) === 'number') {
               d.phase = Phase.Frames;
               d.afterResync = true;
               d.midStreamStart = false;
@@ -363,7 +420,7 @@ export class WebSocketLayer implements StreamSink {
           off = this.frames(st, d, dir, data, off, frame, timeSec, timeNsec);
           break;
         case Phase.Resync:
-          off = this.resync(st, d, dir, data, off, frame);
+          off = d.startSkip > 0 ? this.skipToFirstHeader(st, d, dir, data, off, frame) : this.resync(st, d, dir, data, off, frame);
           break;
       }
     }
@@ -417,6 +474,32 @@ export class WebSocketLayer implements StreamSink {
     d.hdrNeed = 2;
     d.skipped = bytes;
     this.next.event({ event: 'websocket-lost', frame, conn: st.conn.id, dir, bytes, message: `${bytes} bytes missing (a gap) where a WebSocket frame header was due: frame boundaries are lost; looking for the next frame header (one that fits this direction and whose frame ends where another begins)` });
+  }
+
+  /**
+   * A client stream that starts inside a frame whose header is not in the capture: the router found where the first
+   * header is (`startInside`). The bytes before it are skipped (their frame's masking key and length are unknown), and
+   * the frames go on from there.
+   */
+  startInside(conn: Connection, dir: Direction, bytes: number): void {
+    const d = this.conns.get(conn.id)?.[dir];
+    if (d !== undefined && d.phase === Phase.Handshake && d.headLength === 0 && bytes > 0) d.startSkip = bytes;
+  }
+
+  private skipToFirstHeader(st: WsConn, d: WsDir, dir: Direction, data: Uint8Array, off: number, frame: number): number {
+    const take = Math.min(d.startSkip, data.length - off);
+    d.startSkip -= take;
+    d.skipped += take;
+    off += take;
+    if (d.startSkip > 0) return off;
+    d.phase = Phase.Frames;
+    d.inMessage = false;
+    d.afterResync = true;
+    d.midStreamStart = false;
+    const where = off < data.length ? `a ${OPCODES[data[off]! & 0x0f]!.name} frame header in frame ${frame}` : `after frame ${frame}`;
+    this.next.event({ event: 'resync', frame, conn: st.conn.id, dir, bytes: d.skipped, message: `the first WebSocket frame header of the ${dir === 'c2s' ? 'client' : 'server'} this capture has: ${where}, after ${d.skipped} bytes of a frame whose start is not in the capture (skipped; found by ${MIDFRAME_FRAMES} frame headers in a row)` });
+    d.skipped = 0;
+    return off;
   }
 
   /** Phase.Resync: skips to the first plausible frame header in data[off..] and goes on with the frames from there. */
