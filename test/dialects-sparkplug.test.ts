@@ -445,6 +445,7 @@ describe('Sparkplug B conformance checks', () => {
     ['tck-id-topics-ddeath-topic', (h) => { born(h); raw(`spBv1.0/${G}/DDEATH/Other/Dev1`, { timestamp: T, seq: 2 })(h); }],
     ['tck-id-operational-behavior-data-commands-ncmd-rebirth-verb', (h) => { born(h); raw(`spBv1.0/${G}/DCMD/${E}/Dev1`, { timestamp: T, metrics: [{ name: 'Node Control/Rebirth', datatype: 11, boolean_value: true }] }, HOST)(h); }],
     ['tck-id-case-sensitivity-sparkplug-ids', (h) => { born(h); h.c(EDGE, dbirth(2, 'DEV1')); }],
+    ['tck-id-case-sensitivity-sparkplug-ids', (h) => { born(h); h.c(EDGE + 20, publish({ topic: `spBv1.0/plant1/NDATA/E9`, payload: spRaw({ timestamp: T, seq: 0, metrics: [] }) })); }],
     ['tck-id-payloads-dbirth-order', (h) => { born(h); h.c(EDGE, ndata(2)); h.c(EDGE, dbirth(3, 'Dev5')); }],
     ['tck-id-operational-behavior-data-publish-nbirth-order', (h) => { born(h); h.c(EDGE, ndata(2, [{ alias: 1, float_value: 1, timestamp: T + 5 }, { alias: 1, float_value: 2, timestamp: T }])); }],
     ['tck-id-operational-behavior-data-publish-dbirth-order', (h) => { born(h); raw(`spBv1.0/${G}/DDATA/${E}/Dev1`, { timestamp: T, seq: 2, metrics: [{ alias: 10, double_value: 1, timestamp: T + 5 }, { alias: 10, double_value: 2, timestamp: T }] })(h); }],

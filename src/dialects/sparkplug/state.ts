@@ -82,6 +82,8 @@ class EdgeNode implements Scope {
   readonly byName = new Map<string, MetricDef>();
   readonly byAlias = new Map<string, MetricDef>();
   readonly devices = new Map<string, Device>();
+  /** Device IDs in lower case → as first seen (the case-sensitivity check); bounded by MAX_DEVICES like devices. */
+  readonly lowerDevices = new Map<string, string>();
   /** The connection the edge node last connected on (its CONNECT carried its NDEATH Will), or published births on. */
   conn: number | undefined;
   /** The bdSeq of the current connection's Will, and of the connection before. */
@@ -194,6 +196,7 @@ export class SparkplugTracker {
   private readonly roles = new Map<number, ConnRole>();
   /** Each edge node's group/edge key in lower case (the case-sensitivity check). */
   private readonly lowerKeys = new Map<string, string>();
+  private readonly lowerGroups = new Map<string, string>();
   private nodesCapped = false;
   /** Counts for the summary. */
   messages = 0;
@@ -1053,12 +1056,15 @@ export class SparkplugTracker {
         return undefined;
       }
       n = new EdgeNode(group, edge);
+      // Both tables are bounded by MAX_EDGE_NODES like the nodes themselves.
+      const other = this.lowerKeys.get(key.toLowerCase());
+      const otherGroup = this.lowerGroups.get(group.toLowerCase());
       if (rec.dir === 'c2s') {
-        // Bounded by MAX_EDGE_NODES like the nodes themselves.
-        const other = this.lowerKeys.get(key.toLowerCase());
         if (other !== undefined) rec.violations.push(finding('tck-id-case-sensitivity-sparkplug-ids', `edge node ${key} differs from edge node ${other} only in letter case`));
+        else if (otherGroup !== undefined && otherGroup !== group) rec.violations.push(finding('tck-id-case-sensitivity-sparkplug-ids', `group ID ${JSON.stringify(group)} differs from group ${JSON.stringify(otherGroup)} only in letter case`));
       }
       this.lowerKeys.set(key.toLowerCase(), key);
+      if (otherGroup === undefined) this.lowerGroups.set(group.toLowerCase(), group);
       this.nodes.set(key, n);
     }
     return n;
@@ -1075,15 +1081,12 @@ export class SparkplugTracker {
         return undefined;
       }
       d = { id, born: false, diedSinceNbirth: false, births: 0, deaths: 0, byName: new Map(), byAlias: new Map() };
-      if (rec.dir === 'c2s') {
-        const lc = id.toLowerCase();
-        for (const other of n.devices.keys()) {
-          if (other !== id && other.toLowerCase() === lc) {
-            rec.violations.push(finding('tck-id-case-sensitivity-sparkplug-ids', `device ID ${JSON.stringify(id)} of ${n.group}/${n.edge} differs from device ${JSON.stringify(other)} only in letter case`));
-            break;
-          }
-        }
+      const lc = id.toLowerCase();
+      const other = n.lowerDevices.get(lc);
+      if (other !== undefined && rec.dir === 'c2s') {
+        rec.violations.push(finding('tck-id-case-sensitivity-sparkplug-ids', `device ID ${JSON.stringify(id)} of ${n.group}/${n.edge} differs from device ${JSON.stringify(other)} only in letter case`));
       }
+      n.lowerDevices.set(lc, id);
       n.devices.set(id, d);
     }
     return d;
