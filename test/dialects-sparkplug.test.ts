@@ -8,6 +8,7 @@ import { keyFields } from '../src/render/fields.js';
 import { SPARKPLUG_CHECKED, SPARKPLUG_OWN_RULES } from '../src/rules/catalogue-sparkplug.js';
 import { connack, connect, disconnect, publish, subscribe } from './builders/mqtt-bytes.js';
 import { SpHarness, spEncode, spRaw, spReferenceDecode, type SpMetricIn, type SpPayloadIn } from './builders/sparkplug.js';
+import { sparkplugTypes } from '../src/dialects/sparkplug/schema.js';
 
 const T0 = 1_700_000_000_000;
 const G = 'Plant1';
@@ -209,6 +210,43 @@ describe('Sparkplug B in the annotated hex', () => {
   });
 });
 
+/** A Template definition Motor (member Speed: Int32; parameter size: Int32) and an instance of it, as NBIRTH metrics. */
+const MOTOR_DEF = { name: 'Motor', alias: 3, datatype: 19, timestamp: T0, template_value: { version: '1.0', is_definition: true, metrics: [{ name: 'Speed', datatype: 3, int_value: 0 }], parameters: [{ name: 'size', type: 3, int_value: 1 }] } };
+function motor(o: { alias?: number; metrics?: Record<string, unknown>[]; parameters?: Record<string, unknown>[] } = {}): Record<string, unknown> {
+  return { name: 'Motor1', alias: o.alias ?? 4, datatype: 19, timestamp: T0, template_value: { is_definition: false, template_ref: 'Motor', metrics: o.metrics ?? [{ name: 'Speed', datatype: 3, int_value: 5 }], parameters: o.parameters ?? [{ name: 'size', type: 3, int_value: 2 }] } };
+}
+
+/** One message of the schema (Payload.Metric, Payload.Template.Parameter, …) encoded by protobufjs from its fields. */
+function spPart(type: string, o: Record<string, unknown>): Uint8Array {
+  const t = sparkplugTypes().payload.lookupType(type);
+  return t.encode(t.fromObject(o)).finish();
+}
+/** A varint of any width (protobuf base 128). */
+function varint(n: bigint): number[] {
+  const out: number[] = [];
+  do {
+    const b = Number(n & 0x7fn);
+    n >>= 7n;
+    out.push(n > 0n ? b | 0x80 : b);
+  } while (n > 0n);
+  return out;
+}
+/** A field appended to an encoded message (protobuf: the last occurrence of a scalar wins), its length prefix included. */
+function lenField(fieldNo: number, body: Uint8Array): number[] {
+  return [...varint(BigInt((fieldNo << 3) | 2)), ...varint(BigInt(body.length)), ...body];
+}
+/** A 33-bit value for a uint32 field: wider than the field. */
+const WIDE = varint(1n << 32n);
+/** `bytes` with the one occurrence of ASCII `marker` starting with byte `to` instead (same length: no prefix changes). */
+function patchAscii(bytes: Uint8Array, marker: string, to: number): Uint8Array {
+  const m = Buffer.from(marker, 'latin1');
+  const at = Buffer.from(bytes).indexOf(m);
+  if (at < 0 || Buffer.from(bytes).indexOf(m, at + 1) >= 0) throw new Error(`marker ${marker} not found once`);
+  const out = Uint8Array.from(bytes);
+  out[at] = to;
+  return out;
+}
+
 /** Each check: the clean session with one thing changed must raise that id, and the clean one must not. */
 describe('Sparkplug B conformance checks', () => {
   const cases: [string, (h: SpHarness) => void][] = [
@@ -294,6 +332,22 @@ describe('Sparkplug B conformance checks', () => {
     h.c(EDGE, edgeConnect());
     raw(`spBv1.0/${G}/NBIRTH/${E}`, { timestamp: T, seq: 0, metrics: [{ name: 'bdSeq', datatype: 4, long_value: 0, timestamp: T }, { name: 'Node Control/Rebirth', datatype: 11, boolean_value: false, timestamp: T }, metric] })(h);
   };
+  /** An NBIRTH payload with bdSeq, the Rebirth metric and these metrics (fields as the schema names them). */
+  const birthPayload = (metrics: Record<string, unknown>[]): Uint8Array => spRaw({ timestamp: T, seq: 0, metrics: [{ name: 'bdSeq', datatype: 4, long_value: 0, timestamp: T }, { name: 'Node Control/Rebirth', datatype: 11, boolean_value: false, timestamp: T }, ...metrics] });
+  const birthWithAll = (metrics: Record<string, unknown>[]) => (h: SpHarness): void => {
+    h.c(EDGE, edgeConnect());
+    h.c(EDGE, publish({ topic: `spBv1.0/${G}/NBIRTH/${E}`, payload: birthPayload(metrics) }));
+  };
+  /** An NBIRTH whose DataSet metric has these bytes appended to its DataSet (one column "a" of Int32 otherwise). */
+  const datasetBirth = (h: SpHarness, extra: number[]): void => {
+    const ds = Uint8Array.from([...spPart('DataSet', { num_of_columns: 1, columns: ['a'], ...(extra[0] === 0x1d || extra[0] === 0x18 ? {} : { types: [3] }) }), ...extra]);
+    const metric = Uint8Array.from([...spPart('Metric', { name: 'DS', alias: 3, datatype: 16, timestamp: T }), ...lenField(17, ds)]);
+    h.c(EDGE, edgeConnect());
+    h.c(EDGE, publish({ topic: `spBv1.0/${G}/NBIRTH/${E}`, payload: Uint8Array.from([...birthPayload([]), ...lenField(2, metric)]) }));
+  };
+  const hostUp = (h: SpHarness): void => { h.c(HOST, hostConnect()); h.s(HOST, connack({})); h.c(HOST, subscribe({ packetId: 1, subscriptions: [{ topic: STATE, qos: 1 }] })); };
+  const hostState = (online: boolean, timestamp: number): Uint8Array => publish({ topic: STATE, payload: JSON.stringify({ online, timestamp }), qos: 1, packetId: 5, retain: true });
+  const primaryEdge = (h: SpHarness): void => { edgeOnline(h); h.c(EDGE, subscribe({ packetId: 2, subscriptions: [{ topic: STATE, qos: 1 }] })); };
   const invalidTopics: [string, string][] = [
     ['tck-id-topic-structure', 'spBv1.0/G/XDATA/E'],
     ['tck-id-topic-structure-namespace-device-id-associated-message-types', 'spBv1.0/G/DDATA/E'],
@@ -350,6 +404,64 @@ describe('Sparkplug B conformance checks', () => {
     ['tck-id-principles-birth-certificates-order', (h) => { h.c(EDGE, edgeConnect()); h.c(EDGE, ddata(1)); }],
     ['tck-id-host-topic-phid-birth-message', (h) => { h.c(HOST, hostConnect()); raw(`spBv1.0/${G}/NCMD/${E}`, { timestamp: T, metrics: [] }, HOST)(h); h.c(HOST, stateBirth()); }],
     ['tck-id-message-flow-edge-node-birth-publish-connect', (h) => { h.c(EDGE, edgeConnect()); h.c(EDGE, nbirth(0)); }],
+    // Templates: a definition Motor (member Speed, parameter size) in the NBIRTH, instances checked against it.
+    ['tck-id-topics-nbirth-templates', birthWithAll([MOTOR_DEF, { name: 'M1', alias: 4, datatype: 19, timestamp: T, template_value: { is_definition: false, template_ref: 'Missing', metrics: [] } }])],
+    ['tck-id-payloads-template-instance-members', birthWithAll([MOTOR_DEF, motor({ metrics: [{ name: 'Speed', datatype: 3, int_value: 1 }, { name: 'Extra', datatype: 3, int_value: 2 }] })])],
+    ['tck-id-payloads-template-instance-members-birth', (h) => { birthWithAll([MOTOR_DEF])(h); raw(`spBv1.0/${G}/DBIRTH/${E}/Dev1`, { timestamp: T, seq: 1, metrics: [motor({ alias: 50, metrics: [] })] })(h); }],
+    ['tck-id-payloads-template-definition-parameters', birthWithAll([MOTOR_DEF, motor({ parameters: [{ name: 'size', type: 3, int_value: 2 }, { name: 'colour', type: 12, string_value: 'red' }] })])],
+    ['tck-id-payloads-template-version', (h) => { h.c(EDGE, edgeConnect()); h.c(EDGE, publish({ topic: `spBv1.0/${G}/NBIRTH/${E}`, payload: patchAscii(birthPayload([{ ...MOTOR_DEF, template_value: { ...MOTOR_DEF.template_value, version: 'vZZ' } }]), 'ZZ', 0xff) })); }],
+    ['tck-id-payloads-template-parameter-name-type', (h) => { h.c(EDGE, edgeConnect()); h.c(EDGE, publish({ topic: `spBv1.0/${G}/NBIRTH/${E}`, payload: patchAscii(birthPayload([{ ...MOTOR_DEF, template_value: { ...MOTOR_DEF.template_value, parameters: [{ name: 'sZZ', type: 3, int_value: 1 }] } }]), 'ZZ', 0xff) })); }],
+    ['tck-id-payloads-template-parameter-value-type', (h) => {
+      // A parameter whose type field (2) is a 33-bit varint.
+      const prm = Uint8Array.from([...spPart('Template.Parameter', { name: 'size', int_value: 1 }), 0x10, ...WIDE]);
+      const tpl = Uint8Array.from([...spPart('Template', { is_definition: true, metrics: [{ name: 'Speed', datatype: 3, int_value: 0 }] }), ...lenField(3, prm)]);
+      const metric = Uint8Array.from([...spPart('Metric', { name: 'Motor', alias: 3, datatype: 19, timestamp: T }), ...lenField(18, tpl)]);
+      h.c(EDGE, edgeConnect());
+      h.c(EDGE, publish({ topic: `spBv1.0/${G}/NBIRTH/${E}`, payload: Uint8Array.from([...birthPayload([]), ...lenField(2, metric)]) }));
+    }],
+    ['tck-id-payloads-template-parameter-type-value', birthWithAll([{ ...MOTOR_DEF, template_value: { ...MOTOR_DEF.template_value, parameters: [{ name: 'size', type: 19, int_value: 1 }] } }])],
+    ['tck-id-payloads-template-parameter-type-req', birthWithAll([{ ...MOTOR_DEF, template_value: { ...MOTOR_DEF.template_value, parameters: [{ name: 'size', int_value: 1 }] } }])],
+    ['tck-id-payloads-template-parameter-value', birthWithAll([{ ...MOTOR_DEF, template_value: { ...MOTOR_DEF.template_value, parameters: [{ name: 'size', type: 3, extension_value: Uint8Array.of(1) }] } }])],
+    ['tck-id-payloads-template-dataset-value', birthWith({ name: 'DS', alias: 3, datatype: 16, timestamp: T, dataset_value: { num_of_columns: 1, columns: ['a'], types: [3], rows: [{ elements: [{ extension_value: Uint8Array.of(1) }] }] } })],
+    ['tck-id-payloads-dataset-column-size', (h) => { datasetBirth(h, [0x0a, 0x01, 0x01]); }],
+    ['tck-id-payloads-dataset-types-def', (h) => { datasetBirth(h, [0x1d, 3, 0, 0, 0]); }],
+    ['tck-id-payloads-dataset-types-type', (h) => { datasetBirth(h, [0x18, ...WIDE]); }],
+    ['tck-id-payloads-metric-datatype-value-type', (h) => {
+      const metric = Uint8Array.from([...spPart('Metric', { name: 'Wide', alias: 3, timestamp: T, int_value: 1 }), 0x20, ...WIDE]);
+      h.c(EDGE, edgeConnect());
+      h.c(EDGE, publish({ topic: `spBv1.0/${G}/NBIRTH/${E}`, payload: Uint8Array.from([...birthPayload([]), ...lenField(2, metric)]) }));
+    }],
+    ['tck-id-payloads-metric-propertyvalue-type-type', (h) => {
+      const value = Uint8Array.from([...spPart('PropertyValue', { string_value: 'C' }), 0x08, ...WIDE]);
+      const set = Uint8Array.from([...spPart('PropertySet', { keys: ['engUnit'] }), ...lenField(2, value)]);
+      const metric = Uint8Array.from([...spPart('Metric', { name: 'P', alias: 3, datatype: 3, timestamp: T, int_value: 1 }), ...lenField(9, set)]);
+      h.c(EDGE, edgeConnect());
+      h.c(EDGE, publish({ topic: `spBv1.0/${G}/NBIRTH/${E}`, payload: Uint8Array.from([...birthPayload([]), ...lenField(2, metric)]) }));
+    }],
+    // Topics under the connection's own edge node.
+    ['tck-id-topics-ndata-topic', (h) => { born(h); raw(`spBv1.0/${G}/NDATA/Other`, { timestamp: T, seq: 2, metrics: [] })(h); }],
+    ['tck-id-topics-ndeath-topic', (h) => { born(h); raw(`spBv1.0/${G}/NDEATH/Other`, { timestamp: T, metrics: [{ name: 'bdSeq', datatype: 4, long_value: 0 }] })(h); }],
+    ['tck-id-topics-ddata-topic', (h) => { born(h); raw(`spBv1.0/${G}/DDATA/Other/Dev1`, { timestamp: T, seq: 2, metrics: [] })(h); }],
+    ['tck-id-topics-ddeath-topic', (h) => { born(h); raw(`spBv1.0/${G}/DDEATH/Other/Dev1`, { timestamp: T, seq: 2 })(h); }],
+    ['tck-id-operational-behavior-data-commands-ncmd-rebirth-verb', (h) => { born(h); raw(`spBv1.0/${G}/DCMD/${E}/Dev1`, { timestamp: T, metrics: [{ name: 'Node Control/Rebirth', datatype: 11, boolean_value: true }] }, HOST)(h); }],
+    ['tck-id-case-sensitivity-sparkplug-ids', (h) => { born(h); h.c(EDGE, dbirth(2, 'DEV1')); }],
+    ['tck-id-case-sensitivity-sparkplug-ids', (h) => { born(h); h.c(EDGE + 20, publish({ topic: `spBv1.0/plant1/NDATA/E9`, payload: spRaw({ timestamp: T, seq: 0, metrics: [] }) })); }],
+    ['tck-id-payloads-dbirth-order', (h) => { born(h); h.c(EDGE, ndata(2)); h.c(EDGE, dbirth(3, 'Dev5')); }],
+    ['tck-id-operational-behavior-data-publish-nbirth-order', (h) => { born(h); h.c(EDGE, ndata(2, [{ alias: 1, float_value: 1, timestamp: T + 5 }, { alias: 1, float_value: 2, timestamp: T }])); }],
+    ['tck-id-operational-behavior-data-publish-dbirth-order', (h) => { born(h); raw(`spBv1.0/${G}/DDATA/${E}/Dev1`, { timestamp: T, seq: 2, metrics: [{ alias: 10, double_value: 1, timestamp: T + 5 }, { alias: 10, double_value: 2, timestamp: T }] })(h); }],
+    ['tck-id-payloads-ndeath-will-message-publisher', (h) => { h.c(EDGE, edgeConnect({ level: 5 })); h.c(EDGE, publish({ level: 5, topic: `spBv1.0/${G}/NBIRTH/${E}`, payload: spEncode({ timestamp: T0, seq: 0, metrics: NBIRTH_METRICS }) })); h.c(EDGE, disconnect({ level: 5, reasonCode: 4 })); }],
+    // Host applications: STATE under their own Host ID, births and deaths around the session.
+    ['tck-id-operational-behavior-host-application-connect-birth-topic', (h) => { hostUp(h); h.c(HOST, publish({ topic: 'spBv1.0/STATE/host2', payload: JSON.stringify({ online: true, timestamp: T }), qos: 1, packetId: 3, retain: true })); }],
+    ['tck-id-host-topic-phid-death-topic', (h) => { hostUp(h); h.c(HOST, stateBirth()); h.c(HOST, publish({ topic: 'spBv1.0/STATE/host2', payload: JSON.stringify({ online: false, timestamp: T }), qos: 1, packetId: 3, retain: true })); }],
+    ['tck-id-operational-behavior-host-application-connect-will-topic', (h) => { h.c(HOST, connect({ clientId: 'host1', will: { topic: 'STATE/host1', payload: JSON.stringify({ online: false, timestamp: T }), qos: 1, retain: true } })); h.c(HOST, subscribe({ packetId: 1, subscriptions: [{ topic: STATE, qos: 1 }] })); h.c(HOST, stateBirth()); }],
+    ['tck-id-operational-behavior-host-application-termination', (h) => { hostUp(h); h.c(HOST, stateBirth()); h.c(HOST, disconnect()); }],
+    ['tck-id-operational-behavior-host-application-connect-birth', (h) => { hostUp(h); h.end(HOST); }],
+    ['tck-id-message-flow-hid-sparkplug-state-message-delivered', (h) => { hostUp(h); h.c(HOST, stateBirth()); h.s(HOST, publish({ topic: STATE, payload: JSON.stringify({ online: false, timestamp: T }), qos: 1, packetId: 9, retain: true })); raw(`spBv1.0/${G}/NCMD/${E}`, { timestamp: T, metrics: [] }, HOST)(h); }],
+    // An edge node waiting for its Primary Host Application host1 (it subscribes to spBv1.0/STATE/host1).
+    ['tck-id-message-flow-edge-node-birth-publish-phid-wait', (h) => { primaryEdge(h); h.c(EDGE, nbirth(0)); }],
+    ['tck-id-message-flow-edge-node-birth-publish-phid-wait-online', (h) => { primaryEdge(h); h.s(EDGE, hostState(false, T)); h.c(EDGE, nbirth(0)); }],
+    ['tck-id-message-flow-edge-node-birth-publish-phid-wait-timestamp', (h) => { primaryEdge(h); h.s(EDGE, hostState(false, T + 10)); h.s(EDGE, hostState(true, T + 5)); h.c(EDGE, nbirth(0)); }],
+    ['tck-id-message-flow-edge-node-birth-publish-phid-offline', (h) => { primaryEdge(h); h.s(EDGE, hostState(true, T)); h.c(EDGE, nbirth(0)); h.s(EDGE, hostState(false, T + 20)); h.c(EDGE, ndata(1)); }],
     ['SPARKPLUG-datatype-changed', (h) => { born(h); h.c(EDGE, ndata(2, [{ alias: 1, datatype: 10, double_value: 1, timestamp: T }])); }],
     ['SPARKPLUG-death-before-birth', (h) => { h.c(EDGE, edgeConnect()); raw(`spBv1.0/${G}/DDEATH/${E}/Dev1`, { timestamp: T, seq: 0 })(h); }],
     ['SPARKPLUG-limit', (h) => {
@@ -357,6 +469,51 @@ describe('Sparkplug B conformance checks', () => {
       for (let i = 0; i <= MAX_EDGE_NODES; i++) h.s(HOST, publish({ topic: `spBv1.0/${G}/NDATA/edge${i}`, payload: p }));
     }],
   );
+
+  test('conforming: Templates defined in the NBIRTH, instances with their members in births and a subset in data', () => {
+    const h = new SpHarness();
+    edgeOnline(h);
+    h.c(EDGE, publish({ topic: `spBv1.0/${G}/NBIRTH/${E}`, payload: birthPayload([motor(), MOTOR_DEF]) }));
+    raw(`spBv1.0/${G}/DBIRTH/${E}/Dev1`, { timestamp: T, seq: 1, metrics: [motor({ alias: 50, parameters: [] })] })(h);
+    raw(`spBv1.0/${G}/NDATA/${E}`, { timestamp: T, seq: 2, metrics: [{ alias: 4, timestamp: T, template_value: { is_definition: false, template_ref: 'Motor', metrics: [] } }] })(h);
+    expect(h.findings()).toEqual([]);
+  });
+
+  test('conforming: a host born, dead by its own STATE, then disconnecting; its own death delivered back asks for nothing', () => {
+    const h = new SpHarness();
+    hostUp(h);
+    h.c(HOST, stateBirth());
+    h.c(HOST, hostState(false, T));
+    h.s(HOST, hostState(false, T));
+    h.c(HOST, disconnect());
+    h.end(HOST);
+    expect(h.findings()).toEqual([]);
+  });
+
+  test('conforming: an edge node born after its Primary Host is online, dying at once when it goes offline; older STATEs ignored', () => {
+    const h = new SpHarness();
+    primaryEdge(h);
+    h.s(EDGE, hostState(true, T + 10));
+    h.s(EDGE, hostState(false, T + 5)); // older than the online one: ignored
+    h.c(EDGE, nbirth(0));
+    h.c(EDGE, dbirth(1));
+    h.c(EDGE, ndata(2));
+    h.s(EDGE, hostState(false, T + 20));
+    h.c(EDGE, pub(`spBv1.0/${G}/NDEATH/${E}`, { timestamp: T0, metrics: [{ name: 'bdSeq', type: 'Int64', value: 0 }] }));
+    h.c(EDGE, disconnect());
+    expect(h.findings()).toEqual([]);
+  });
+
+  test('conforming: a device born again after its DDEATH once data flowed; several metrics with their own times', () => {
+    const h = new SpHarness();
+    edgeOnline(h);
+    h.c(EDGE, nbirth(0));
+    h.c(EDGE, dbirth(1));
+    h.c(EDGE, ndata(2, [{ alias: 1, float_value: 1, timestamp: T + 5 }, { alias: 2, int_value: 4, timestamp: T }, { alias: 1, float_value: 2, timestamp: T + 6 }]));
+    raw(`spBv1.0/${G}/DDEATH/${E}/Dev1`, { timestamp: T, seq: 3 })(h);
+    h.c(EDGE, dbirth(4));
+    expect(h.findings()).toEqual([]);
+  });
 
   test.each(cases)('%s', (id, run) => {
     const h = new SpHarness();

@@ -137,6 +137,8 @@ describe('Sparkplug B filter fields, on the real capture', () => {
     ['sparkplug.type == "NBIRTH" && sparkplug.metric == "Node Control/Rebirth" && dir == "c2s"', 2],
     ['sparkplug.device == "Dev2" && sparkplug.type == "DDEATH"', 2],
     ['sparkplug.host == "corpus-sp-host" && dir == "c2s"', 2],
+    ['sparkplug.metric.value == 24.25 && dir == "c2s"', 1], // the NDATA whose Node Info/Temperature (alias 5) is 24.25
+    ['sparkplug.type == "NBIRTH" && sparkplug.metric.value == 0 && dir == "c2s"', 2], // bdSeq 0 in both births
   ])('%s: %i packets', (expr, n) => {
     const r = runCli(['--json', '-Y', expr, join(ROOT, 'captures', 'real-sparkplug.pcap')]);
     expect(r.status).toBe(0);

@@ -79,7 +79,7 @@ export class DialectStage implements TraceSink {
 
   close(conn: Connection, end: ConnectionEnd): void {
     this.conns.delete(conn.id);
-    const vs = this.sparkplug?.close(conn) ?? [];
+    const vs = this.sparkplug?.close(conn, end.cause) ?? [];
     if (vs.length > 0) {
       // Every close reaching this stage comes through the rules stage: a ConnectionEnd, or the ClosedConnection it extends.
       const closed: ClosedConnection = end;

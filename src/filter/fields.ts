@@ -293,6 +293,14 @@ function sparkplugFields(): FilterField[] {
       for (const m of v as Record<string, unknown>[]) if (typeof m['name'] === 'string') names.push(m['name']);
       return names;
     }),
+    num('sparkplug.metric.value', 'packet', 'the numeric values of the message\'s metrics (integers, floats, DateTime ms; typed by the birth for an alias; 64-bit integers beyond 2^53 left out)', (s) => {
+      const v = sparkplugOf(s, 'metrics');
+      if (!Array.isArray(v)) return undefined;
+      const values: number[] = [];
+      // As above: plain objects; a 64-bit integer a double cannot hold exactly is a decimal string, and is left out.
+      for (const m of v as Record<string, unknown>[]) if (typeof m['value'] === 'number') values.push(m['value']);
+      return values;
+    }),
   ];
 }
 

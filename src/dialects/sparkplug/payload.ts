@@ -26,6 +26,8 @@ export interface SpProperty {
   type: number | undefined;
   isNull: boolean;
   raw: RawValue | undefined;
+  /** The type field as sent, when sent (for its wire encoding). */
+  typeWire: WireField | undefined;
 }
 
 export interface SpMetric {
@@ -38,6 +40,8 @@ export interface SpMetric {
   alias: number | string | undefined;
   timestamp: number | string | undefined;
   datatype: number | undefined;
+  /** The datatype field as sent, when sent (for its wire encoding). */
+  datatypeWire: WireField | undefined;
   isHistorical: boolean | undefined;
   isTransient: boolean | undefined;
   isNull: boolean | undefined;
@@ -97,6 +101,17 @@ function numberish(v: WireScalar | undefined): number | string | undefined {
 
 const text = rangeText;
 
+/**
+ * A field declared uint32 (or one element of a packed uint32 array) that was not sent as one: with another wire type,
+ * or as a varint wider than 32 bits (more than 5 bytes, or a 5th byte above 0x0f), which a reader truncates.
+ */
+export function notUint32(b: Uint8Array, f: { note?: string | undefined; start: number; end: number; wireType?: number }): boolean {
+  if (f.note !== undefined) return true;
+  if (f.wireType !== undefined && f.wireType !== 0) return f.wireType !== 2; // 2: a packed array, judged per element
+  const len = f.end - f.start;
+  return len > 5 || (len === 5 && (b[f.end - 1] ?? 0) > 0x0f);
+}
+
 export function validUtf8(b: Uint8Array, start: number, end: number): boolean {
   return isUtf8(b.subarray(start, end));
 }
@@ -106,10 +121,11 @@ const VALUE_FIELDS = new Set<string>(['int_value', 'long_value', 'float_value', 
 export function metricOf(b: Uint8Array, f: WireField, index: number): SpMetric {
   const m: SpMetric = {
     index, start: f.tagStart, end: f.end, name: undefined, nameRange: undefined, alias: undefined, timestamp: undefined,
-    datatype: undefined, isHistorical: undefined, isTransient: undefined, isNull: undefined, raw: undefined, valueFields: 0,
+    datatype: undefined, datatypeWire: undefined, isHistorical: undefined, isTransient: undefined, isNull: undefined, raw: undefined, valueFields: 0,
     properties: undefined, metadata: undefined,
   };
   for (const g of f.message ?? []) {
+    if (g.name === 'datatype') m.datatypeWire = g;
     if (g.note !== undefined && g.message === undefined) continue;
     const n = g.name;
     if (n === undefined) continue;
@@ -145,8 +161,9 @@ function propertySetOf(b: Uint8Array, f: WireField): NonNullable<SpMetric['prope
 }
 
 function propertyValueOf(f: WireField): SpProperty {
-  const p: SpProperty = { key: undefined, type: undefined, isNull: false, raw: undefined };
+  const p: SpProperty = { key: undefined, type: undefined, isNull: false, raw: undefined, typeWire: undefined };
   for (const g of f.message ?? []) {
+    if (g.name === 'type') p.typeWire = g;
     if (g.name === 'type' && typeof g.scalar === 'number') p.type = g.scalar;
     else if (g.name === 'is_null') p.isNull = g.scalar === true;
     else if (g.name !== undefined && VALUE_FIELDS.has(g.name)) p.raw = { field: g.name as RawValue['field'], wire: g }; // see metricOf
@@ -310,25 +327,34 @@ function dataSetValue(b: Uint8Array, fields: WireField[]): Record<string, unknow
 /** The parts of a Template the checks read (definition or instance, its reference and member metrics). */
 export interface SpTemplate {
   version: string | undefined;
+  /** The version's bytes are UTF-8 (true when there is no version). */
+  versionUtf8: boolean;
   templateRef: string | undefined;
   isDefinition: boolean | undefined;
   metrics: SpMetric[];
-  parameters: { name: string | undefined; type: number | undefined; raw: RawValue | undefined }[];
+  /** nameUtf8: the name's bytes are UTF-8 (true without a name); typeWire: the type field as sent, when sent. */
+  parameters: { name: string | undefined; nameUtf8: boolean; type: number | undefined; typeWire: WireField | undefined; raw: RawValue | undefined }[];
 }
 
 export function templateOf(b: Uint8Array, fields: WireField[]): SpTemplate {
-  const t: SpTemplate = { version: undefined, templateRef: undefined, isDefinition: undefined, metrics: [], parameters: [] };
+  const t: SpTemplate = { version: undefined, versionUtf8: true, templateRef: undefined, isDefinition: undefined, metrics: [], parameters: [] };
   for (const g of fields) {
-    if (g.name === 'version') t.version = text(b, g.start, g.end);
-    else if (g.name === 'template_ref') t.templateRef = text(b, g.start, g.end);
+    if (g.name === 'version') {
+      t.version = text(b, g.start, g.end);
+      t.versionUtf8 = validUtf8(b, g.start, g.end);
+    } else if (g.name === 'template_ref') t.templateRef = text(b, g.start, g.end);
     else if (g.name === 'is_definition') t.isDefinition = g.scalar === true;
     else if (g.name === 'metrics' && g.message) t.metrics.push(metricOf(b, g, t.metrics.length));
     else if (g.name === 'parameters' && g.message) {
-      const p: SpTemplate['parameters'][number] = { name: undefined, type: undefined, raw: undefined };
+      const p: SpTemplate['parameters'][number] = { name: undefined, nameUtf8: true, type: undefined, typeWire: undefined, raw: undefined };
       for (const h of g.message) {
-        if (h.name === 'name') p.name = text(b, h.start, h.end);
-        else if (h.name === 'type' && typeof h.scalar === 'number') p.type = h.scalar;
-        else if (h.name !== undefined && VALUE_FIELDS.has(h.name)) p.raw = { field: h.name as RawValue['field'], wire: h }; // see metricOf
+        if (h.name === 'name') {
+          p.name = text(b, h.start, h.end);
+          p.nameUtf8 = validUtf8(b, h.start, h.end);
+        } else if (h.name === 'type') {
+          p.typeWire = h;
+          if (typeof h.scalar === 'number') p.type = h.scalar;
+        } else if (h.name !== undefined && VALUE_FIELDS.has(h.name)) p.raw = { field: h.name as RawValue['field'], wire: h }; // see metricOf
       }
       t.parameters.push(p);
     }

@@ -16,9 +16,9 @@ import type { PacketRecord, Violation } from '../../mqtt/connection-decoder.js';
 import type { ConnectPacket, DisconnectPacket, PublishPacket, SubscribePacket } from '../../mqtt/packets.js';
 import { REASON_CODES } from '../../mqtt/tables.js';
 import { stripShare, topicMatches } from '../../mqtt/topics.js';
-import type { Connection } from '../../tcp/types.js';
+import type { Connection, EndCause } from '../../tcp/types.js';
 import { finding } from './findings.js';
-import { decodeSparkplugPayload, metricValue, propertiesValue, templateOf, type SpMetric, type SpPayload } from './payload.js';
+import { decodeSparkplugPayload, metricValue, notUint32, propertiesValue, templateOf, type SpMetric, type SpPayload } from './payload.js';
 import { BDSEQ_METRIC, dataType, isBasicType, isMetricType, isPropertyValueType, MESSAGE_TYPES, QUALITY_CODES, QUALITY_PROPERTY, QUALITY_TYPE, REBIRTH_METRIC, type MessageType } from './schema.js';
 import { parseSparkplugTopic, type SparkplugTopic } from './topic.js';
 
@@ -26,6 +26,8 @@ export const MAX_EDGE_NODES = 10_000;
 export const MAX_METRICS = 100_000;
 export const MAX_DEVICES = 10_000;
 export const MAX_HOSTS = 1_000;
+/** Template definitions remembered per edge node (from its NBIRTH), each with its member and parameter names. */
+export const MAX_TEMPLATES = 10_000;
 /** Metrics listed in one message's JSON record; the rest are counted. */
 export const MAX_METRICS_SHOWN = 1_000;
 
@@ -48,6 +50,8 @@ interface Scope {
 interface Device extends Scope {
   id: string;
   born: boolean;
+  /** A DDEATH of the device since the edge node's last NBIRTH (a DBIRTH after data is then the device coming back). */
+  diedSinceNbirth: boolean;
   births: number;
   deaths: number;
 }
@@ -78,6 +82,8 @@ class EdgeNode implements Scope {
   readonly byName = new Map<string, MetricDef>();
   readonly byAlias = new Map<string, MetricDef>();
   readonly devices = new Map<string, Device>();
+  /** Device IDs in lower case → as first seen (the case-sensitivity check); bounded by MAX_DEVICES like devices. */
+  readonly lowerDevices = new Map<string, string>();
   /** The connection the edge node last connected on (its CONNECT carried its NDEATH Will), or published births on. */
   conn: number | undefined;
   /** The bdSeq of the current connection's Will, and of the connection before. */
@@ -97,6 +103,9 @@ class EdgeNode implements Scope {
   rebirthPending: { frame: number; conn: number } | undefined;
   metricCount = 0;
   capped = false;
+  /** The Template definitions of the current NBIRTH, by the name of the metric that carries each. */
+  readonly templates = new Map<string, TemplateDef>();
+  templatesCapped = false;
   births = 0;
   deaths = 0;
   data = 0;
@@ -106,6 +115,28 @@ class EdgeNode implements Scope {
   online = false;
 
   constructor(readonly group: string, readonly edge: string) {}
+}
+
+/** What a Template definition declares: its members (name → data type) and its parameter names. */
+interface TemplateDef {
+  members: Map<string, number | undefined>;
+  parameters: Set<string>;
+}
+
+/**
+ * An edge node waiting for a Primary Host Application (it subscribed to that host's STATE topic by its exact name):
+ * the STATE messages the broker delivered to it on this connection, as the node has to read them (§5.4).
+ */
+interface PrimaryWait {
+  host: string;
+  received: number;
+  /** The newest timestamp of the STATE messages it went by, and whether that STATE said online. */
+  lastTs: number | undefined;
+  online: boolean | undefined;
+  /** An online STATE older than the one before came (and must be ignored). */
+  staleOnline: boolean;
+  /** The frame of an offline STATE (not older than the last) received while the edge node was born. */
+  offlineFrame: number | undefined;
 }
 
 interface Host {
@@ -148,22 +179,44 @@ interface ConnRole {
   published: number;
   /** The client subscribed to its edge node's NCMD topic. */
   ncmdSubscribed: boolean;
+  /** The CONNECT's Will topic, whatever it is. */
+  willTopic?: string;
+  /** STATE births and deaths the client published on this connection. */
+  stateBirths: number;
+  stateDeaths: number;
+  /** The edge node's Primary Host Application, when it subscribed to one's STATE topic. */
+  primary?: PrimaryWait;
+  /** The frame of an "online": false STATE on its own Host ID delivered to a host after its birth: a new birth is due. */
+  stateRebirthDue?: number;
 }
 
 export class SparkplugTracker {
   private readonly nodes = new Map<string, EdgeNode>();
   private readonly hosts = new Map<string, Host>();
   private readonly roles = new Map<number, ConnRole>();
+  /** Each edge node's group/edge key in lower case (the case-sensitivity check). */
+  private readonly lowerKeys = new Map<string, string>();
+  private readonly lowerGroups = new Map<string, string>();
   private nodesCapped = false;
   /** Counts for the summary. */
   messages = 0;
   malformed = 0;
 
-  /** Forget a closed connection's role; findings only a close can show. */
-  close(conn: Connection): Violation[] {
+  /** Forget a closed connection's role; findings only a close can show (`cause`: how the TCP connection ended). */
+  close(conn: Connection, cause?: EndCause): Violation[] {
     const role = this.roles.get(conn.id);
     this.roles.delete(conn.id);
     const out: Violation[] = [];
+    // A host application (known by its STATE Will) whose accepted connection ended without its STATE birth; not when
+    // the capture ended (or the connection was evicted) while it was open: the birth may have come later.
+    const h = role?.host;
+    const ended = cause !== undefined && cause !== 'capture-end' && cause !== 'evicted';
+    if (h && role && role.hostWill === true && role.accepted && role.stateBirths === 0 && ended) {
+      out.push(finding('tck-id-operational-behavior-host-application-connect-birth', `host application ${h.id}: the broker accepted its connection, which ended without a STATE birth on spBv1.0/STATE/${h.id}`));
+    }
+    if (h && role?.stateRebirthDue !== undefined && ended) {
+      out.push(finding('tck-id-message-flow-hid-sparkplug-state-message-delivered', `host application ${h.id} was told it is offline (the STATE of frame ${role.stateRebirthDue}) and never published its STATE birth again on this connection`));
+    }
     const n = role?.edge;
     if (n && role && n.conn === conn.id && n.born && !role.ncmdSubscribed && role.accepted) {
       out.push(finding('tck-id-message-flow-edge-node-ncmd-subscribe', `edge node ${n.group}/${n.edge} was born on this connection but never subscribed to spBv1.0/${n.group}/NCMD/${n.edge}`));
@@ -182,9 +235,10 @@ export class SparkplugTracker {
 
   connect(rec: PacketRecord, p: ConnectPacket): void {
     if (rec.dir !== 'c2s') return;
-    const role: ConnRole = { edge: undefined, host: undefined, level: p.protocolLevel ?? 4, accepted: false, published: 0, ncmdSubscribed: false };
-    this.roles.set(rec.conn.id, role);
     const willTopic = p.willFlag === true ? p.willTopic : undefined;
+    const role: ConnRole = { edge: undefined, host: undefined, level: p.protocolLevel ?? 4, accepted: false, published: 0, ncmdSubscribed: false, stateBirths: 0, stateDeaths: 0 };
+    if (willTopic !== undefined) role.willTopic = willTopic;
+    this.roles.set(rec.conn.id, role);
     const t = willTopic !== undefined ? parseSparkplugTopic(willTopic) : null;
     if (t === null) return;
     const v = rec.violations;
@@ -268,6 +322,16 @@ export class SparkplugTracker {
     const role = this.roles.get(rec.conn.id);
     const h = role?.host;
     if (h) for (const s of p.subscriptions) if (h.subscribed.length < 64) h.subscribed.push(s.topic);
+    // An edge node subscribing to one host's STATE topic by its exact name waits for that Primary Host Application.
+    if (role && !h && role.primary === undefined) {
+      for (const s of p.subscriptions) {
+        const m = /^spBv1\.0\/STATE\/([^/#+]+)$/.exec(s.topic);
+        if (m) {
+          role.primary = { host: m[1]!, received: 0, lastTs: undefined, online: undefined, staleOnline: false, offlineFrame: undefined };
+          break;
+        }
+      }
+    }
     const n = role?.edge;
     if (!n || !role) return;
     // The edge node's command topics: its NCMD, and any device's DCMD.
@@ -287,10 +351,18 @@ export class SparkplugTracker {
 
   disconnect(rec: PacketRecord, p: DisconnectPacket): void {
     if (rec.dir !== 'c2s') return;
-    const n = this.roles.get(rec.conn.id)?.edge;
+    const role = this.roles.get(rec.conn.id);
+    // A host application born on this connection that disconnects on purpose sends its STATE death first (or, in
+    // MQTT 5.0, has the broker send its Will with reason 0x04; a 3.1.1 DISCONNECT discards the Will).
+    const h = role?.host;
+    if (h && role && role.stateBirths > 0 && role.stateDeaths === 0 && (role.level !== 5 || p.reasonCode !== DISCONNECT_WITH_WILL)) {
+      rec.violations.push(finding('tck-id-operational-behavior-host-application-termination', `host application ${h.id} disconnects without having published its STATE death (online false) on this connection${role.level === 5 ? ', and not with reason 0x04 (Disconnect with Will Message)' : ''}`));
+    }
+    const n = role?.edge;
     if (!n || !n.born) return;
-    if (this.roles.get(rec.conn.id)?.level === 5) {
+    if (role?.level === 5) {
       if (p.reasonCode !== DISCONNECT_WITH_WILL && !n.ndeathPublished) rec.violations.push(finding('tck-id-payloads-ndeath-will-message-publisher-disconnect-mqtt50', `an MQTT 5.0 edge node disconnects with reason 0x04 (Disconnect with Will Message) so its NDEATH is sent; this DISCONNECT has 0x${(p.reasonCode ?? 0).toString(16).padStart(2, '0')}`));
+      else if (!n.ndeathPublished) rec.violations.push(finding('tck-id-payloads-ndeath-will-message-publisher', 'the edge node disconnects on purpose without publishing its NDEATH itself first (the broker sends its Will, but hosts hear of the death sooner from the edge node)'));
     } else if (!n.ndeathPublished) {
       rec.violations.push(finding('tck-id-payloads-ndeath-will-message-publisher-disconnect-mqtt311', 'an MQTT 3.1.1 edge node publishes its NDEATH before it sends DISCONNECT (the broker drops the Will on a DISCONNECT); none was published'));
     }
@@ -314,6 +386,10 @@ export class SparkplugTracker {
     if (first && role?.host !== undefined) {
       v.push(finding('tck-id-host-topic-phid-birth-message', `the host application's first message on this connection is ${t.type}, not its STATE birth`));
     }
+    if (role?.stateRebirthDue !== undefined && MESSAGE_TYPES[t.type].from === 'host') {
+      v.push(finding('tck-id-message-flow-hid-sparkplug-state-message-delivered', `host application ${role.host?.id ?? '?'} was told it is offline (the STATE of frame ${role.stateRebirthDue}); its next message is this ${t.type}, not its STATE birth`));
+      role.stateRebirthDue = undefined;
+    }
     return this.message(rec, p, t, start, end, first);
   }
 
@@ -328,11 +404,23 @@ export class SparkplugTracker {
       h.conn ??= rec.conn.id;
       const role = this.roles.get(rec.conn.id);
       if (role && role.host === undefined) role.host = h;
+      // A host publishes its STATE under its own Host ID: the one of its Will (or of its first STATE) on this connection.
+      const connHost = role?.host;
+      if (connHost !== undefined && connHost !== h && st?.online !== undefined) {
+        v.push(finding(st.online ? 'tck-id-operational-behavior-host-application-connect-birth-topic' : 'tck-id-host-topic-phid-death-topic', `STATE ${st.online ? 'birth' : 'death'} on spBv1.0/STATE/${hostId} from the connection of host application ${connHost.id}${role?.hostWill ? ' (its Will)' : ''}`, 0, 1));
+      }
+      if (role && st?.online === true) role.stateBirths++;
+      if (role && st?.online === false) role.stateDeaths++;
+      if (role?.stateRebirthDue !== undefined && role.host === h) {
+        if (st?.online !== true) v.push(finding('tck-id-message-flow-hid-sparkplug-state-message-delivered', `host application ${hostId} was told it is offline (the STATE of frame ${role.stateRebirthDue}); its next message is this STATE, not its birth (online true)`));
+        role.stateRebirthDue = undefined;
+      }
       if (first && st?.online !== true) {
         v.push(finding('tck-id-host-topic-phid-birth-message', `the host application's first message on this connection is not its STATE birth (online true)`));
       }
       if (role && role.hostWill !== true && st?.online === true) {
-        v.push(finding('tck-id-operational-behavior-host-application-connect-will', `host application ${hostId} published its STATE birth on a connection whose CONNECT registered no STATE Will`));
+        if (role.willTopic === undefined) v.push(finding('tck-id-operational-behavior-host-application-connect-will', `host application ${hostId} published its STATE birth on a connection whose CONNECT registered no STATE Will`));
+        else v.push(finding('tck-id-operational-behavior-host-application-connect-will-topic', `host application ${hostId}'s CONNECT registered its Will on ${JSON.stringify(role.willTopic)}, not spBv1.0/STATE/${hostId}`));
       }
       const birth = st?.online === true;
       const ids = birth
@@ -360,8 +448,28 @@ export class SparkplugTracker {
     } else if (h && st?.online !== undefined) {
       // A delivered copy (or a retained STATE): it still tells whether the host is online.
       h.online = st.online;
+      const role = this.roles.get(rec.conn.id);
+      if (role?.primary?.host === hostId) this.primaryState(role, role.primary, st.online, st.timestamp, rec.frame);
+      // A host told it is offline (a stale Will, another client) after its birth answers with a new birth; not when
+      // it is its own death coming back.
+      if (role?.host === h && rec.dir === 's2c' && st.online === false && role.stateBirths > 0 && role.stateDeaths === 0) role.stateRebirthDue ??= rec.frame;
     }
     return { info, payload: null, resolved: [] };
+  }
+
+  /** A STATE of its Primary Host Application delivered to a waiting edge node, read the way §5.4 says to. */
+  private primaryState(role: ConnRole, pw: PrimaryWait, online: boolean, timestamp: unknown, frame: number): void {
+    pw.received++;
+    const ts = typeof timestamp === 'number' ? timestamp : undefined;
+    if (ts !== undefined && pw.lastTs !== undefined && ts < pw.lastTs) {
+      // Older than the last STATE the node went by: it is ignored.
+      if (online) pw.staleOnline = true;
+      return;
+    }
+    if (ts !== undefined) pw.lastTs = ts;
+    pw.online = online;
+    const n = role.edge;
+    if (!online && n && n.born && n.conn !== undefined && this.roles.get(n.conn) === role) pw.offlineFrame ??= frame;
   }
 
   private message(rec: PacketRecord, p: PublishPacket, t: Extract<SparkplugTopic, { kind: 'message' }>, start: number, end: number, first: boolean): SparkplugOutcome {
@@ -383,6 +491,18 @@ export class SparkplugTracker {
       }
       if (role && !role.accepted && (type === 'NBIRTH' || type === 'DBIRTH')) {
         v.push(finding('tck-id-message-flow-edge-node-birth-publish-connect', `${type} sent before the broker's CONNACK accepted the connection`));
+      }
+      const pw = role?.primary;
+      if (pw && type === 'NBIRTH' && pw.online !== true) {
+        const id = pw.received === 0 ? 'tck-id-message-flow-edge-node-birth-publish-phid-wait'
+          : pw.staleOnline ? 'tck-id-message-flow-edge-node-birth-publish-phid-wait-timestamp' : 'tck-id-message-flow-edge-node-birth-publish-phid-wait-online';
+        const what = pw.received === 0 ? 'before any STATE of it reached the edge node on this connection'
+          : pw.staleOnline ? 'after an online STATE older than the last STATE it received (which must be ignored)' : 'while the last STATE it received says online false';
+        v.push(finding(id, `NBIRTH from an edge node that waits for Primary Host Application ${pw.host} (it subscribed to spBv1.0/STATE/${pw.host}), ${what}`));
+      }
+      if (pw && pw.offlineFrame !== undefined) {
+        if (type !== 'NDEATH') v.push(finding('tck-id-message-flow-edge-node-birth-publish-phid-offline', `${type} after its Primary Host Application ${pw.host} went offline (the STATE of frame ${pw.offlineFrame}); the edge node must publish its NDEATH and disconnect at once`));
+        pw.offlineFrame = undefined;
       }
     }
     const info: SparkplugInfo = { kind: type, group: t.group, edge: t.edge };
@@ -469,6 +589,11 @@ export class SparkplugTracker {
       this.command(rec, pl, n, dev, type);
       return;
     }
+    // An edge node's messages go under its own Group and Edge Node IDs: those of the connection's edge node.
+    const connEdge = this.roles.get(rec.conn.id)?.edge;
+    if ((type === 'NDATA' || type === 'NDEATH' || type === 'DDATA' || type === 'DDEATH') && connEdge !== undefined && connEdge !== n) {
+      v.push(finding(`tck-id-topics-${lower}-topic`, `${type} under ${t.group}/${t.edge} on the connection of edge node ${connEdge.group}/${connEdge.edge}`));
+    }
     if (type === 'NDEATH') {
       n.ndeathPublished = true;
       if (pl.metrics.length !== 1 || pl.metrics[0]!.name !== BDSEQ_METRIC) {
@@ -482,7 +607,6 @@ export class SparkplugTracker {
       return;
     }
     // A device is born under the group and edge node of the connection's own edge node.
-    const connEdge = this.roles.get(rec.conn.id)?.edge;
     if (type === 'DBIRTH' && connEdge !== undefined && connEdge !== n) {
       v.push(finding('tck-id-message-flow-device-birth-publish-dbirth-match-edge-node-topic', `DBIRTH under ${t.group}/${t.edge} on the connection of edge node ${connEdge.group}/${connEdge.edge}`));
     }
@@ -494,6 +618,9 @@ export class SparkplugTracker {
       v.push(finding(id, `${type} from ${t.group}/${t.edge} before any NBIRTH on this connection`));
     } else if (type === 'DDATA' && dev && !dev.born) {
       v.push(finding('tck-id-payloads-ddata-order', `DDATA for device ${t.device} before its DBIRTH in this session`));
+    } else if (type === 'DBIRTH' && n.dataSinceBirth && dev && !dev.diedSinceNbirth) {
+      // The DBIRTHs follow the NBIRTH before any data; a device that died since (DDEATH) is born again later.
+      v.push(finding('tck-id-payloads-dbirth-order', `DBIRTH for device ${t.device} after NDATA/DDATA of this birth sequence; the DBIRTHs come right after the NBIRTH`));
     }
     if (n.rebirthPending !== undefined && (type === 'NDATA' || type === 'DDATA')) {
       v.push(finding('tck-id-operational-behavior-data-commands-rebirth-action-1', `${type} after the Rebirth request of frame ${n.rebirthPending.frame} and before the new NBIRTH (data must stop until the birth sequence is sent)`));
@@ -518,7 +645,9 @@ export class SparkplugTracker {
       this.dataMetrics(rec, pl, dev ?? n, type);
     }
     if (type === 'NBIRTH' || type === 'DBIRTH') this.birthMetrics(rec, pl, n, dev ?? n, type);
-    this.structure(rec, pl, type);
+    if (type === 'NBIRTH') this.learnTemplates(rec, pl, n);
+    this.chronology(rec, pl, type);
+    this.structure(rec, pl, type, n);
   }
 
   private nbirth(rec: PacketRecord, pl: SpPayload, n: EdgeNode): void {
@@ -559,8 +688,10 @@ export class SparkplugTracker {
     n.byAlias.clear();
     n.byName.clear();
     n.metricCount = 0;
+    n.templates.clear();
     for (const d of n.devices.values()) {
       d.born = false;
+      d.diedSinceNbirth = false;
       d.byAlias.clear();
       d.byName.clear();
     }
@@ -675,6 +806,10 @@ export class SparkplugTracker {
     const scope: Scope = dev ?? n;
     const lower = type.toLowerCase();
     for (const m of pl.metrics) {
+      if (type === 'DCMD' && m.name === REBIRTH_METRIC) {
+        v.push(finding('tck-id-operational-behavior-data-commands-ncmd-rebirth-verb', `a Rebirth request ("${REBIRTH_METRIC}") in a DCMD; it is sent as an NCMD to the edge node`, m.start, m.end - m.start));
+        continue;
+      }
       if (type === 'NCMD' && m.name === REBIRTH_METRIC) {
         const val = m.raw ? metricValue(rec.bytes, m.raw, 11).value : undefined;
         if (val !== true) v.push(finding('tck-id-operational-behavior-data-commands-ncmd-rebirth-value', `a Rebirth request writes true to "${REBIRTH_METRIC}"; this one writes ${JSON.stringify(val)}`, m.start, m.end - m.start));
@@ -698,17 +833,67 @@ export class SparkplugTracker {
     }
   }
 
+  /** The NBIRTH's Template definitions (its metrics whose Template has is_definition true), by metric name. */
+  private learnTemplates(rec: PacketRecord, pl: SpPayload, n: EdgeNode): void {
+    for (const m of pl.metrics) {
+      const w = m.raw?.field === 'template_value' ? m.raw.wire : undefined;
+      if (m.name === undefined || !w?.message) continue;
+      const tpl = templateOf(rec.bytes, w.message);
+      if (tpl.isDefinition !== true) continue;
+      if (n.templates.size >= MAX_TEMPLATES && !n.templates.has(m.name)) {
+        if (!n.templatesCapped) {
+          n.templatesCapped = true;
+          rec.violations.push(finding('SPARKPLUG-limit', `${MAX_TEMPLATES} Template definitions remembered for ${n.group}/${n.edge}: instances of later ones are not checked against theirs`));
+        }
+        continue;
+      }
+      const members = new Map<string, number | undefined>();
+      for (const mm of tpl.metrics) if (mm.name !== undefined) members.set(mm.name, mm.datatype);
+      const parameters = new Set<string>();
+      for (const prm of tpl.parameters) if (prm.name !== undefined) parameters.add(prm.name);
+      n.templates.set(m.name, { members, parameters });
+    }
+  }
+
+  /**
+   * Values of one metric in one message (not historical) are in chronological order: a metric listed again has a
+   * timestamp no older than its previous entry's.
+   */
+  private chronology(rec: PacketRecord, pl: SpPayload, type: MessageType): void {
+    if (type !== 'NBIRTH' && type !== 'NDATA' && type !== 'DBIRTH' && type !== 'DDATA') return;
+    const last = new Map<string, number>();
+    for (const m of pl.metrics) {
+      if (m.isHistorical === true || typeof m.timestamp !== 'number') continue;
+      const key = m.alias !== undefined ? `alias ${String(m.alias)}` : m.name !== undefined ? JSON.stringify(m.name) : undefined;
+      if (key === undefined) continue;
+      const prev = last.get(key);
+      if (prev !== undefined && m.timestamp < prev) {
+        const id = type === 'NBIRTH' || type === 'NDATA' ? 'tck-id-operational-behavior-data-publish-nbirth-order' : 'tck-id-operational-behavior-data-publish-dbirth-order';
+        rec.violations.push(finding(id, `${type} lists metric ${key} again with timestamp ${m.timestamp}, older than its previous entry's ${prev}: values are listed in chronological order`, m.start, m.end - m.start));
+        return;
+      }
+      last.set(key, m.timestamp);
+    }
+  }
+
   /** PropertySet, DataSet and Template shapes, wherever they appear in the message's metrics. */
-  private structure(rec: PacketRecord, pl: SpPayload, type: MessageType): void {
+  private structure(rec: PacketRecord, pl: SpPayload, type: MessageType, n: EdgeNode): void {
     const v = rec.violations;
+    const birth = type === 'NBIRTH' || type === 'DBIRTH';
     const walk = (metrics: SpMetric[], depth: number): void => {
       for (const m of metrics) {
+        if (m.datatypeWire && notUint32(rec.bytes, m.datatypeWire)) {
+          v.push(finding('tck-id-payloads-metric-datatype-value-type', `metric ${m.name ?? `#${m.index}`}: its datatype is not sent as an unsigned 32-bit integer (${m.datatypeWire.note ?? 'a varint wider than 32 bits'})`, m.datatypeWire.tagStart, m.datatypeWire.end - m.datatypeWire.tagStart));
+        }
         const ps = m.properties;
         if (ps && ps.keys.length !== ps.values.length) {
           v.push(finding('tck-id-payloads-propertyset-keys-array-size', `metric ${m.name ?? `#${m.index}`}: a PropertySet with ${ps.keys.length} keys and ${ps.values.length} values`, ps.start, ps.end - ps.start));
         }
         for (const p of ps?.values ?? []) {
           const where = `metric ${m.name ?? `#${m.index}`}: property ${JSON.stringify(p.key ?? '?')}`;
+          if (p.typeWire && notUint32(rec.bytes, p.typeWire)) {
+            v.push(finding('tck-id-payloads-metric-propertyvalue-type-type', `${where}: its type is not sent as an unsigned 32-bit integer (${p.typeWire.note ?? 'a varint wider than 32 bits'})`, p.typeWire.tagStart, p.typeWire.end - p.typeWire.tagStart));
+          }
           if (p.type !== undefined && !isPropertyValueType(p.type)) {
             v.push(finding('tck-id-payloads-metric-propertyvalue-type-value', `${where} has type ${p.type}, not a basic, PropertySet or PropertySetList type`, ps!.start, ps!.end - ps!.start));
           }
@@ -731,7 +916,18 @@ export class SparkplugTracker {
             else if (g.name === 'types') types += g.packed ? g.packed.length : 1;
           }
           for (const g of w.message) {
+            if (g.name === 'num_of_columns' && g.note !== undefined) v.push(finding('tck-id-payloads-dataset-column-size', `metric ${m.name ?? `#${m.index}`}: the DataSet's num_of_columns is not sent as an unsigned 64-bit integer (${g.note})`, g.tagStart, g.end - g.tagStart));
+            if (g.name === 'rows' && g.message) {
+              const ext = g.message.some((e) => e.message?.some((x) => x.name === 'extension_value') === true);
+              if (ext) v.push(finding('tck-id-payloads-template-dataset-value', `metric ${m.name ?? `#${m.index}`}: a DataSet cell in extension_value, not a uint32, uint64, float, double, bool or string value`, g.tagStart, g.end - g.tagStart));
+            }
             if (g.name !== 'types') continue;
+            if (g.note !== undefined) {
+              v.push(finding('tck-id-payloads-dataset-types-def', `metric ${m.name ?? `#${m.index}`}: the DataSet's types are not sent as unsigned 32-bit integers (${g.note})`, g.tagStart, g.end - g.tagStart));
+              continue;
+            }
+            const wide = g.packed ? g.packed.some((x) => notUint32(rec.bytes, x)) : notUint32(rec.bytes, g);
+            if (wide) v.push(finding('tck-id-payloads-dataset-types-type', `metric ${m.name ?? `#${m.index}`}: a DataSet column type wider than an unsigned 32-bit integer`, g.tagStart, g.end - g.tagStart));
             const ts = g.packed ? g.packed.map((x) => Number(x.value)) : [Number(g.scalar)];
             const bad = ts.find((x) => !isBasicType(x));
             if (bad !== undefined) v.push(finding('tck-id-payloads-dataset-types-value', `metric ${m.name ?? `#${m.index}`}: a DataSet column of type ${bad}, not a basic data type`, g.tagStart, g.end - g.tagStart));
@@ -748,8 +944,39 @@ export class SparkplugTracker {
           } else if (tpl.isDefinition === false && tpl.templateRef === undefined) {
             v.push(finding('tck-id-payloads-template-instance-ref', `template instance ${label} has no template_ref naming its definition`, w.start, w.end - w.start));
           }
+          const at = w.start;
+          const len = w.end - w.start;
+          if (!tpl.versionUtf8) v.push(finding('tck-id-payloads-template-version', `template ${label}: its version is not UTF-8`, at, len));
           for (const prm of tpl.parameters) {
-            if (prm.name === undefined) v.push(finding('tck-id-payloads-template-parameter-name-required', `template ${label} has a parameter without a name`, w.start, w.end - w.start));
+            const pn = prm.name !== undefined ? JSON.stringify(prm.name) : '(no name)';
+            if (prm.name === undefined) v.push(finding('tck-id-payloads-template-parameter-name-required', `template ${label} has a parameter without a name`, at, len));
+            else if (!prm.nameUtf8) v.push(finding('tck-id-payloads-template-parameter-name-type', `template ${label}: a parameter name is not UTF-8`, at, len));
+            if (prm.typeWire && notUint32(rec.bytes, prm.typeWire)) v.push(finding('tck-id-payloads-template-parameter-value-type', `template ${label}: parameter ${pn} has a type not sent as an unsigned 32-bit integer (${prm.typeWire.note ?? 'a varint wider than 32 bits'})`, at, len));
+            else if (prm.type !== undefined && !isBasicType(prm.type)) v.push(finding('tck-id-payloads-template-parameter-type-value', `template ${label}: parameter ${pn} has type ${prm.type}, not a basic data type`, at, len));
+            if (prm.typeWire === undefined && birth) v.push(finding('tck-id-payloads-template-parameter-type-req', `template ${label} in ${article(type)} ${type}: parameter ${pn} has no type`, at, len));
+            if (prm.raw?.field === 'extension_value') v.push(finding('tck-id-payloads-template-parameter-value', `template ${label}: parameter ${pn} has its value in extension_value, not a uint32, uint64, float, double, bool or string value`, at, len));
+          }
+          // An instance against the NBIRTH's definition it names (when this session's NBIRTH was seen).
+          if (tpl.isDefinition !== true && tpl.templateRef !== undefined && n.born) {
+            const def = n.templates.get(tpl.templateRef);
+            if (def === undefined) {
+              if (!n.templatesCapped) v.push(finding('tck-id-topics-nbirth-templates', `template instance ${label} refers to ${JSON.stringify(tpl.templateRef)}, which the NBIRTH of ${n.group}/${n.edge} does not define`, at, len));
+            } else {
+              const names = new Set<string>();
+              const extra: string[] = [];
+              for (const mm of tpl.metrics) {
+                if (mm.name === undefined) continue;
+                names.add(mm.name);
+                if (!def.members.has(mm.name)) extra.push(mm.name);
+              }
+              if (extra.length > 0) v.push(finding('tck-id-payloads-template-instance-members', `template instance ${label} has member${extra.length === 1 ? '' : 's'} ${listNames(extra)} that definition ${JSON.stringify(tpl.templateRef)} does not have`, at, len));
+              if (birth) {
+                const missing = [...def.members.keys()].filter((k) => !names.has(k));
+                if (missing.length > 0) v.push(finding('tck-id-payloads-template-instance-members-birth', `template instance ${label} in ${article(type)} ${type} lacks member${missing.length === 1 ? '' : 's'} ${listNames(missing)} of definition ${JSON.stringify(tpl.templateRef)}`, at, len));
+              }
+              const unknown = tpl.parameters.flatMap((prm) => (prm.name !== undefined && !def.parameters.has(prm.name) ? [prm.name] : []));
+              if (unknown.length > 0) v.push(finding('tck-id-payloads-template-definition-parameters', `template instance ${label} has parameter${unknown.length === 1 ? '' : 's'} ${listNames(unknown)} that definition ${JSON.stringify(tpl.templateRef)} does not list`, at, len));
+            }
           }
           walk(tpl.metrics, depth + 1);
         }
@@ -800,7 +1027,7 @@ export class SparkplugTracker {
         }
         break;
       case 'DBIRTH': if (dev) dev.births++; break;
-      case 'DDEATH': if (dev) { dev.deaths++; dev.born = false; } break;
+      case 'DDEATH': if (dev) { dev.deaths++; dev.born = false; dev.diedSinceNbirth = true; } break;
       case 'NDATA': case 'DDATA': n.data++; break;
       case 'NCMD': case 'DCMD': {
         // A command counts once: as delivered to the edge node's connection, or as the host sent it when the edge
@@ -829,6 +1056,15 @@ export class SparkplugTracker {
         return undefined;
       }
       n = new EdgeNode(group, edge);
+      // Both tables are bounded by MAX_EDGE_NODES like the nodes themselves.
+      const other = this.lowerKeys.get(key.toLowerCase());
+      const otherGroup = this.lowerGroups.get(group.toLowerCase());
+      if (rec.dir === 'c2s') {
+        if (other !== undefined) rec.violations.push(finding('tck-id-case-sensitivity-sparkplug-ids', `edge node ${key} differs from edge node ${other} only in letter case`));
+        else if (otherGroup !== undefined && otherGroup !== group) rec.violations.push(finding('tck-id-case-sensitivity-sparkplug-ids', `group ID ${JSON.stringify(group)} differs from group ${JSON.stringify(otherGroup)} only in letter case`));
+      }
+      this.lowerKeys.set(key.toLowerCase(), key);
+      if (otherGroup === undefined) this.lowerGroups.set(group.toLowerCase(), group);
       this.nodes.set(key, n);
     }
     return n;
@@ -844,7 +1080,13 @@ export class SparkplugTracker {
         }
         return undefined;
       }
-      d = { id, born: false, births: 0, deaths: 0, byName: new Map(), byAlias: new Map() };
+      d = { id, born: false, diedSinceNbirth: false, births: 0, deaths: 0, byName: new Map(), byAlias: new Map() };
+      const lc = id.toLowerCase();
+      const other = n.lowerDevices.get(lc);
+      if (other !== undefined && rec.dir === 'c2s') {
+        rec.violations.push(finding('tck-id-case-sensitivity-sparkplug-ids', `device ID ${JSON.stringify(id)} of ${n.group}/${n.edge} differs from device ${JSON.stringify(other)} only in letter case`));
+      }
+      n.lowerDevices.set(lc, id);
       n.devices.set(id, d);
     }
     return d;
@@ -876,6 +1118,17 @@ export class SparkplugTracker {
 function metricByName(p: SpPayload, name: string): SpMetric | undefined {
   for (const m of p.metrics) if (m.name === name) return m;
   return undefined;
+}
+
+/** "an NBIRTH", "a DBIRTH". */
+function article(type: MessageType): string {
+  return type.startsWith('N') ? 'an' : 'a';
+}
+
+/** Up to four names, quoted, then how many more. */
+function listNames(names: string[]): string {
+  const shown = names.slice(0, 4).map((x) => JSON.stringify(x)).join(', ');
+  return names.length > 4 ? `${shown} and ${names.length - 4} more` : shown;
 }
 
 function typeName(t: number | undefined): string {
