@@ -126,3 +126,46 @@ describe('without a binding that matches, every output is what it was without --
     expect(changed).toBeGreaterThan(0);
   });
 });
+
+describe('-Y on decoded payloads (payloadDecoded.*)', () => {
+  const topicsOf = async (filter: string, bound = BOUND): Promise<string[]> => {
+    const r = await readInProcess(DEMO, { json: true, decode: bound, filter });
+    return records(r.stdout).filter((o) => o['type'] === 'PUBLISH').map((o) => (o['fields'] as Record<string, string>)['topic']!);
+  };
+
+  test('a path inside the value: numbers with numbers, text with text, booleans, array elements, presence', async () => {
+    expect(await topicsOf('payloadDecoded.value.temp > 21')).toEqual(['sensors/7/cbor']);
+    expect(await topicsOf('payloadDecoded.value.temp > 22')).toEqual([]);
+    expect(await topicsOf('payloadDecoded.value.unit == "C"')).toEqual(['sensors/7/cbor']);
+    expect(await topicsOf('payloadDecoded.value.ok == true')).toEqual(['sensors/7/msgpack']);
+    expect(await topicsOf('payloadDecoded.value.ok == false')).toEqual([]);
+    // An array met where a key is named gives every element; an index picks one.
+    expect(await topicsOf('payloadDecoded.value.batch >= 21.1')).toEqual(['sensors/7/gz']);
+    expect(await topicsOf('payloadDecoded.value.batch.0 >= 21.1')).toEqual([]);
+    expect(await topicsOf('payloadDecoded.value.batch.2 == 21.1')).toEqual(['sensors/7/gz']);
+    expect(await topicsOf('payloadDecoded.value.rh')).toEqual(['sensors/7/msgpack']);
+    // A number field skips text: "C" is not compared with 21.
+    expect(await topicsOf('payloadDecoded.value.unit > 0')).toEqual([]);
+  });
+
+  test('the value as JSON text, the format, what auto detected, the error', async () => {
+    expect(await topicsOf('payloadDecoded.value contains "batch"')).toEqual(['sensors/7/gz']);
+    expect(await topicsOf('payloadDecoded.format == "gzip+json"')).toEqual(['sensors/7/gz']);
+    expect(await topicsOf('payloadDecoded.detected contains "zlib+cbor"')).toEqual(['sensors/7/zcbor']);
+    expect(await topicsOf('payloadDecoded.error contains "declares"')).toEqual(['sensors/7/bad-cbor']);
+    // Without a binding nothing is decoded, so nothing matches.
+    expect(await topicsOf('payloadDecoded.value.temp > 21', [])).toEqual([]);
+  });
+
+  test('-e exports a value inside the payload as text', async () => {
+    const r = await readInProcess(DEMO, { decode: BOUND, filter: 'payloadDecoded.value', fieldsExport: { names: ['topic', 'payloadDecoded.value.temp', 'payloadDecoded.value.batch'], options: { separator: '\t', header: false, quote: 'n', aggregator: ';' } } });
+    const rows = r.stdout.split('\n').filter((l) => l.length > 0);
+    expect(rows[0]).toBe('sensors/7/cbor\t21.5\t');
+    expect(rows).toContain('sensors/7/gz\t\t20.5;20.7;21.1');
+  });
+
+  test('an empty key is refused with its place', async () => {
+    const { checkFilter } = await import('../src/filter/compile.js');
+    expect(checkFilter('payloadDecoded.value..t > 1')?.join('\n')).toMatch(/a key of the path is empty/);
+  });
+});

@@ -7,7 +7,8 @@
  * and `in` when any value does, and `!=` when every value differs.
  */
 import { topicMatches } from '../mqtt/topics.js';
-import { FILTER_NAMES, type FilterField, type NumberValue, type StringValue, type Subject } from './fields.js';
+import { PUBLISH } from '../mqtt/tables.js';
+import { DECODED_VALUE, FILTER_NAMES, valuesAt, valueText, type FilterField, type NumberValue, type StringValue, type Subject } from './fields.js';
 import { FilterError, parseFilter, type CompareOp, type FilterNode, type ValueNode } from './syntax.js';
 
 export type Predicate = (s: Subject) => boolean;
@@ -40,14 +41,14 @@ function compileNode(n: FilterNode): Predicate {
       return (s) => !a(s);
     }
     case 'present': {
-      const f = resolve(n.field, n.at);
+      const f = decodedPath(n.field, n.at, 'string') ?? resolve(n.field, n.at);
       // A flag named our way (`retain`, `dup`, `cleanSession`) tests that it is set; a Wireshark name keeps
       // Wireshark's meaning (`mqtt.retain`: the field is there, whatever its value).
       if (f.type === 'boolean' && f.name === n.field && f.wiresharkName !== true) return (s) => f.get(s) === true;
       return presence(f);
     }
     case 'compare': {
-      const f = resolve(n.field, n.at);
+      const f = decodedPath(n.field, n.at, literalType(n.op, n.values)) ?? resolve(n.field, n.at);
       return compare(f, n.op, n.opAt, n.values);
     }
   }
@@ -55,7 +56,47 @@ function compileNode(n: FilterNode): Predicate {
 
 /** The field a name stands for (for -e as for -Y); throws FilterError for an unknown name, with a suggestion. */
 export function resolveField(name: string): FilterField {
-  return resolve(name, 0);
+  return decodedPath(name, 0, 'string') ?? resolve(name, 0);
+}
+
+/**
+ * What a value inside a decoded payload is compared as, from how the filter writes it: text for contains, matches
+ * and ~; a number when every value is a bare number; a boolean for a bare true or false; text otherwise.
+ */
+function literalType(op: CompareOp, values: readonly ValueNode[]): 'number' | 'string' | 'boolean' {
+  if (op === 'contains' || op === 'matches' || op === '~') return 'string';
+  if (values.every((v) => !v.quoted && /^-?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(v.text.trim()))) return 'number';
+  if (values.length === 1 && !values[0]!.quoted && (values[0]!.text === 'true' || values[0]!.text === 'false')) return 'boolean';
+  return 'string';
+}
+
+/**
+ * `payloadDecoded.value.KEY.KEY…`: the values at that path inside the decoded payload of a PUBLISH (--decode), typed
+ * as the comparison needs (literalType); null for any other name. Values of another type at the path are not
+ * compared (a number field skips text), so `payloadDecoded.value.t > 30` never matches `"t":"hot"`.
+ */
+function decodedPath(name: string, at: number, type: 'number' | 'string' | 'boolean'): FilterField | null {
+  if (!name.startsWith(`${DECODED_VALUE}.`) || FILTER_NAMES.has(name)) return null;
+  const path = name.slice(DECODED_VALUE.length + 1).split('.');
+  if (path.some((k) => k.length === 0)) throw new FilterError(`"${name}": a key of the path is empty`, at, name.length);
+  const valuesOf = (s: Subject): unknown[] | undefined => {
+    const d = s.rec?.decoded;
+    if (d?.type !== PUBLISH || d.payloadDecoded === undefined || !('value' in d.payloadDecoded)) return undefined;
+    const vs = valuesAt(d.payloadDecoded['value'], path);
+    return vs.length > 0 ? vs : undefined;
+  };
+  const base = { name, scope: 'packet' as const, describe: `the values at ${path.join('.')} in the decoded payload`, tshark: [] };
+  switch (type) {
+    case 'number': return { ...base, type, get: (s) => {
+      const ns = valuesOf(s)?.filter((v): v is number => typeof v === 'number');
+      return ns === undefined || ns.length === 0 ? undefined : ns;
+    } };
+    case 'boolean': return { ...base, type, get: (s) => {
+      const b = valuesOf(s)?.find((v): v is boolean => typeof v === 'boolean');
+      return b;
+    } };
+    case 'string': return { ...base, type, get: (s) => valuesOf(s)?.map(valueText) };
+  }
 }
 
 /** The field a name stands for; a Wireshark name limited to some packet types reads as absent on the others. */

@@ -270,6 +270,80 @@ function sparkplugOf(s: Subject, key: string): unknown {
   return d?.type === PUBLISH ? d.sparkplug?.[key] : undefined;
 }
 
+/** fields.payloadDecoded of a PUBLISH (a --decode binding matched its topic), or undefined. */
+function decodedOf(s: Subject): Record<string, unknown> | undefined {
+  const d = s.rec?.decoded;
+  return d?.type === PUBLISH ? d.payloadDecoded : undefined;
+}
+
+/** `payloadDecoded.value.PATH`: the prefix of the names that select inside a decoded value (compile.ts). */
+export const DECODED_VALUE = 'payloadDecoded.value';
+
+/** Values one path may give (arrays along the path fan out): past it the rest is not looked at. */
+export const MAX_PATH_VALUES = 10_000;
+
+/**
+ * The values at `path` (keys, array indexes) inside a decoded payload value: an array met where the path names a key
+ * fans out over its elements (`readings.t` is every reading's t), and an array where the path ends gives its
+ * elements, as fields with several values do elsewhere. At most MAX_PATH_VALUES.
+ */
+export function valuesAt(value: unknown, path: readonly string[]): unknown[] {
+  let level: unknown[] = [value];
+  for (const key of path) {
+    const next: unknown[] = [];
+    const index = /^(0|[1-9]\d{0,8})$/.test(key) ? Number(key) : -1;
+    const visit = (v: unknown, depth: number): void => {
+      if (next.length >= MAX_PATH_VALUES || v === null || typeof v !== 'object') return;
+      if (Array.isArray(v)) {
+        if (index >= 0) {
+          if (index < v.length) next.push(v[index]);
+        } else if (depth === 0) {
+          for (const e of v) visit(e, 1);
+        }
+        return;
+      }
+      // Decoded values are plain JSON data (src/dialects/decoders/types.ts): objects with string keys.
+      const o = v as Record<string, unknown>;
+      if (Object.prototype.hasOwnProperty.call(o, key)) next.push(o[key]);
+    };
+    for (const v of level) visit(v, 0);
+    level = next;
+    if (level.length === 0) break;
+  }
+  // An array at the end of the path gives its elements (`batch > 21` asks of every value in it).
+  if (!level.some(Array.isArray)) return level;
+  const out: unknown[] = [];
+  for (const v of level) {
+    if (!Array.isArray(v)) out.push(v);
+    else for (const e of v) if (out.length < MAX_PATH_VALUES) out.push(e);
+  }
+  return out;
+}
+
+/** A value as filter text: strings as they are, anything else as its JSON. */
+export function valueText(v: unknown): string {
+  return typeof v === 'string' ? v : JSON.stringify(v) ?? 'null';
+}
+
+function decodedFields(): FilterField[] {
+  const text = (key: string) => (s: Subject): string | undefined => {
+    const v = decodedOf(s)?.[key];
+    return typeof v === 'string' ? v : undefined;
+  };
+  return [
+    str('payloadDecoded.format', 'packet', 'the format of the --decode binding that matched the PUBLISH\'s topic (json, cbor, gzip+json, protobuf:…, auto, …)', text('format')),
+    str('payloadDecoded.detected', 'packet', 'what `auto` detected the payload to be', text('detected')),
+    str('payloadDecoded.error', 'packet', 'why the payload did not decode as its binding says', (s) => {
+      const e = decodedOf(s)?.['error'];
+      return e !== null && typeof e === 'object' && typeof (e as Record<string, unknown>)['message'] === 'string' ? (e as Record<string, string>)['message'] : undefined;
+    }),
+    str(DECODED_VALUE, 'packet', `the decoded payload as JSON text (for contains and matches); \`${DECODED_VALUE}.KEY.KEY…\` selects inside it (array indexes as keys, an array met where a key is named gives all its elements' values): a number compared with a number, text with text, \`true\`/\`false\` with a boolean, present when the path leads to a value`, (s) => {
+      const d = decodedOf(s);
+      return d !== undefined && 'value' in d ? valueText(d['value']) : undefined;
+    }),
+  ];
+}
+
 function sparkplugFields(): FilterField[] {
   const text = (key: string) => (s: Subject): string | undefined => {
     const v = sparkplugOf(s, key);
@@ -501,6 +575,7 @@ export const FILTER_FIELDS: readonly FilterField[] = [
 
   // Sparkplug B (the dialect stage's fields.sparkplug, docs/sparkplug.md).
   ...sparkplugFields(),
+  ...decodedFields(),
 
   // The packet.
   str('type', 'packet', 'the packet type by name (PUBLISH, CONNECT, …; RESERVED for 0 and 15 before 5.0)', (s) => s.rec?.decoded.typeName, [], TYPE_NAMES),
