@@ -11,6 +11,7 @@ import { terminalSafeJson, violationJson } from '../render/json.js';
 import { fieldsText } from '../render/ndjson.js';
 import { violationText } from '../render/text.js';
 import { DialectStage, type DialectMode } from '../dialects/stage.js';
+import type { DecodeBinding } from '../dialects/decoders/bindings.js';
 import type { PacketRecord, PacketSink } from '../mqtt/connection-decoder.js';
 import { checkPacketAlone } from '../rules/engine.js';
 import type { Connection } from '../tcp/types.js';
@@ -22,6 +23,8 @@ export interface ExplainOptions {
   full: boolean;
   redact: boolean;
   dialect?: DialectMode;
+  /** --decode, --decode-file: payload formats bound to topic filters. */
+  decode?: readonly DecodeBinding[];
   /** Filled with what was found: findings by severity and framing events (bytes that are no whole packet). */
   stats?: ExplainStats;
   /** Also hands each packet, with its field tree, to this sink (`explain --html`: the HTML page's packet views). */
@@ -74,7 +77,7 @@ export function explainBytes(bytes: Uint8Array, o: ExplainOptions): string[] {
   let enriched: PacketRecord | null = null;
   const dialects = new DialectStage(
     { open: () => {}, close: () => {}, event: () => {}, packet: (rec) => { enriched = rec; } },
-    { dialect: o.dialect ?? 'auto', tree: !o.json },
+    { dialect: o.dialect ?? 'auto', tree: !o.json, ...(o.decode !== undefined && o.decode.length > 0 ? { decode: o.decode } : {}) },
   );
   dialects.open(PASTED);
   o.page?.open(PASTED);

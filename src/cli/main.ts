@@ -31,6 +31,7 @@ import { Output } from './output.js';
 import type { DialectMode } from '../dialects/stage.js';
 import { EXIT, oneLine, readCaptures, type CommonArgs, type FailOn, type ReadArgs } from './read.js';
 import { loadBindings } from './decode-file.js';
+import type { DecodeBinding } from '../dialects/decoders/bindings.js';
 
 export { EXIT };
 
@@ -129,6 +130,7 @@ interface ExplainArgs extends CommonArgs {
   dialect: DialectMode;
   base64: boolean;
   failOn: FailOn | undefined;
+  decode: readonly DecodeBinding[];
 }
 
 async function runExplain(a: ExplainArgs, out: Output): Promise<number> {
@@ -150,7 +152,7 @@ async function runExplain(a: ExplainArgs, out: Output): Promise<number> {
   const page = a.html ? new PageCollector({ redact: a.redact }) : null;
   const eventNotes: string[] = [];
   let lines = explainBytes(bytes, {
-    level, json: a.json && !a.html, chalk: makeChalk(color && !a.html), full: a.full, redact: a.redact, dialect: a.dialect, stats,
+    level, json: a.json && !a.html, chalk: makeChalk(color && !a.html), full: a.full, redact: a.redact, dialect: a.dialect, stats, decode: a.decode,
     ...(page !== null ? { page, eventNotes } : {}),
   });
   if (page !== null) {
@@ -357,12 +359,17 @@ export async function main(rawArgv: string[]): Promise<number> {
       (y) => addOptions(y, EXPLAIN_OPTIONS)
         .positional('hex', { type: 'string', describe: 'bytes as hex: "10 2d 00 04", 102d0004, 0x10,0x2d, \\x10\\x2d, a C array, a hex dump (xxd, hexdump -C, tshark -x), or base64' }),
       async (a) => {
+        const decode = commandBindings(a);
+        if (typeof decode === 'string') {
+          usageError = decode;
+          return;
+        }
         code = await runExplain({
           hexBytes: checked.positionals,
           json: a['json'] === true, verbose: false, hex: false, full: a['full'] === true, redact: a['redact'] === true,
           color: a['color'] as boolean | undefined,
           protocolVersion: a['protocolVersion'] === undefined ? undefined : Number(a['protocolVersion']),
-          dialect: a['dialect'] as DialectMode, base64: a['base64'] === true, failOn: failThreshold(a), html: a['html'] === true,
+          dialect: a['dialect'] as DialectMode, base64: a['base64'] === true, failOn: failThreshold(a), html: a['html'] === true, decode,
         }, out);
       },
     )
@@ -389,6 +396,11 @@ export async function main(rawArgv: string[]): Promise<number> {
           code = EXIT.usage;
           return;
         }
+        const decode = commandBindings(a);
+        if (typeof decode === 'string') {
+          usageError = decode;
+          return;
+        }
         const keylog = commandKeyLog(a);
         if (keylog === null) {
           code = EXIT.unreadable;
@@ -400,7 +412,7 @@ export async function main(rawArgv: string[]): Promise<number> {
           filter: joinedFilter(filters),
           receivers, from: a['from'] !== undefined ? String(a['from']) : undefined, json: a['json'] === true,
           port: ([] as unknown[]).concat(a['port'] ?? []).map(Number), auto: a['auto'] === true, keylog,
-          tlsPorts: ([] as unknown[]).concat(a['tlsPort'] ?? []).map(Number),
+          tlsPorts: ([] as unknown[]).concat(a['tlsPort'] ?? []).map(Number), decode,
         }, out, makeChalk(color), err);
       },
     )
@@ -425,6 +437,11 @@ export async function main(rawArgv: string[]): Promise<number> {
           code = EXIT.usage;
           return;
         }
+        const decode = commandBindings(a);
+        if (typeof decode === 'string') {
+          usageError = decode;
+          return;
+        }
         const [section, ...captures] = checked.positionals;
         code = await runRead({
           ...READ_DEFAULTS,
@@ -436,6 +453,7 @@ export async function main(rawArgv: string[]): Promise<number> {
           tlsKeylog: a['tlsKeylog'] !== undefined ? String(a['tlsKeylog']) : undefined,
           tlsPorts: ([] as unknown[]).concat(a['tlsPort'] ?? []).map(Number),
           dialect: 'none',
+          ...(decode.length > 0 ? { decode } : {}),
           stats: {
             section: section!, format: a['json'] === true ? 'json' : a['csv'] === true ? 'csv' : 'text',
             ...(a['interval'] !== undefined ? { interval: Number(a['interval']) } : {}),

@@ -60,7 +60,7 @@ function decodeCheck(v: string): string | null {
   return typeof r === 'string' ? `--decode ${JSON.stringify(v)}: ${r}` : null;
 }
 
-/** --decode and --decode-file, for every command that decodes PUBLISH payloads (read, follow, report). */
+/** --decode and --decode-file, for every command that decodes PUBLISH payloads (read, follow, report, explain, stats, trace). */
 const DECODE: OptionTable = {
   decode: { type: 'string', describe: `decode PUBLISH payloads whose topic matches FILTER as FORMAT: FILTER=FORMAT, e.g. --decode 'sensors/+/cbor=cbor' (repeatable; the first binding that matches wins; formats: ${FORMAT_LIST}; docs/decoders.md)`, check: decodeCheck },
   'decode-file': { type: 'string', describe: 'bindings from a file: one FILTER=FORMAT a line, # comments (repeatable; after every --decode, so a --decode wins over the file for the topics it matches)' },
@@ -123,6 +123,7 @@ export const EXPLAIN_OPTIONS: OptionTable = {
   html: { type: 'boolean', default: false, describe: 'write an HTML page instead: each packet\'s field tree beside its bytes, every byte mapped to its field (as in report)' },
   dialect: { type: 'string', choices: DIALECTS, default: 'auto', describe: 'platform dialect: auto (by topics), onenet, none' },
   'protocol-version': { type: 'string', choices: ['3', '4', '5'], describe: 'protocol level for packets before (or without) a CONNECT: 3 = 3.1, 4 = 3.1.1, 5 = 5.0 (default: detected)' },
+  ...DECODE,
   ...FAIL,
 };
 
@@ -149,6 +150,7 @@ export const TRACE_OPTIONS: OptionTable = {
   client: { type: 'string', describe: 'only messages this ClientId published or received' },
   topic: { type: 'string', describe: 'only messages whose topic this Topic Filter matches (+ and # as in a subscription)' },
   filter: { ...READ_OPTIONS.filter!, describe: 'only messages whose publisher\'s PUBLISH or one of whose deliveries this expression matches (docs/filters.md); repeated: all must match' },
+  ...DECODE,
   receivers: { type: 'string', describe: 'instead of messages: which clients would receive a PUBLISH to this topic, by the subscriptions the capture showed (at its end)' },
   from: { type: 'string', describe: 'with --receivers: the publishing ClientId (its own No Local subscriptions do not count)' },
   json: { type: 'boolean', default: false, describe: 'NDJSON: message records (or with --receivers, receiver records)' },
@@ -170,6 +172,7 @@ export const STATS_OPTIONS: OptionTable = {
   csv: { type: 'boolean', default: false, describe: 'CSV of the section\'s first table (a header of column names, then the rows)' },
   interval: { type: 'string', describe: 'seconds per bucket of the io and topics time series (default 1 s for io; for topics the smallest doubling of 1 s that keeps 12 buckets); widened by doubling past 1,024 (io) or 256 (topics) buckets', check: intervalCheck },
   filter: { ...READ_OPTIONS.filter!, describe: 'count only the packets this expression matches (docs/filters.md); requests and responses are still paired over every packet (docs/stats.md); repeated: all must match' },
+  ...DECODE,
   port: READ_OPTIONS.port!,
   auto: READ_OPTIONS.auto!,
   'tls-keylog': READ_OPTIONS['tls-keylog']!,

@@ -22,9 +22,13 @@ import type { Connection } from '../tcp/types.js';
 import { KeyLog } from '../transport/tls/keylog.js';
 import { defaultPorts, EXIT, oneLine, type LineOut } from './back-end.js';
 import { buildFrontPipeline, readAll, type Pipeline } from './pipeline.js';
+import type { DecodeBinding } from '../dialects/decoders/bindings.js';
+import { DialectStage } from '../dialects/stage.js';
 
 export interface TraceArgs {
   captures: string[];
+  /** --decode, --decode-file: payload formats bound to topic filters (for -Y on payloadDecoded.*). */
+  decode?: readonly DecodeBinding[];
   client: string | undefined;
   topic: string | undefined;
   /** A -Y expression (several joined with &&), already checked. */
@@ -173,7 +177,9 @@ class TraceOut implements TraceSink {
 
 export async function runTraceCommand(a: TraceArgs, out: LineOut, chalk: ChalkInstance, err: (line: string) => void): Promise<number> {
   const sink = new TraceOut(a, out, chalk);
-  const pipeline = buildFrontPipeline(sink, {
+  // With --decode the payloads are decoded first, for -Y on payloadDecoded.* (no dialect, no views: nothing shows them).
+  const front: TraceSink = a.decode !== undefined && a.decode.length > 0 ? new DialectStage(sink, { dialect: 'none', tree: false, views: false, decode: a.decode }) : sink;
+  const pipeline = buildFrontPipeline(front, {
     ports: defaultPorts(a.port), auto: a.auto, tree: false, fieldsShown: false, dialect: 'none', keylog: a.keylog,
     allMessages: a.receivers === undefined, subscriptionHistory: a.receivers !== undefined,
     ...(a.tlsPorts.length > 0 ? { tlsPorts: a.tlsPorts } : {}),

@@ -85,6 +85,44 @@ describe('bindings at work', () => {
   });
 });
 
+describe('--decode on explain, stats and trace', () => {
+  test('explain: the pasted PUBLISH\'s payload decoded by its binding, in the tree and in --json', () => {
+    const pub = '30 1a 00 0e 73 65 6e 73 6f 72 73 2f 37 2f 63 62 6f 72 a2 61 74 f9 4d 60 61 75 61 43'.replace(/ /g, '');
+    // topic sensors/7/cbor, payload CBOR {"t": 21.5 as a half float, "u": "C"}
+    const plain = runCli(['explain', '--json', pub]);
+    expect(plain.status, plain.stderr).toBe(0);
+    expect(JSON.parse(plain.stdout.trim().split('\n')[0]!)['fields']).not.toHaveProperty('payloadDecoded');
+    const r = runCli(['explain', '--json', '--decode', 'sensors/+/cbor=cbor', pub]);
+    expect(r.status, r.stderr).toBe(0);
+    const rec = JSON.parse(r.stdout.trim().split('\n')[0]!) as { fields: Record<string, unknown> };
+    expect(rec.fields['payloadDecoded']).toEqual({ filter: 'sensors/+/cbor', format: 'cbor', value: { t: 21.5, u: 'C' } });
+    const text = runCli(['explain', '--no-color', '--decode', 'sensors/+/cbor=cbor', pub]);
+    expect(text.stdout).toMatch(/cbor/);
+    expect(text.stdout).toMatch(/21\.5/);
+  });
+
+  test('stats: -Y on a decoded value counts only the packets it selects', () => {
+    const topics = (args: string[]): [string, number][] => {
+      const r = runCli(['stats', 'topics', '--json', ...args, DEMO]);
+      expect(r.status, r.stderr).toBe(0);
+      return r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>)
+        .filter((o) => o['kind'] === 'stats').map((o) => [String(o['topic']), Number(o['messages'])]);
+    };
+    expect(topics(BOUND)).toHaveLength(8);
+    expect(topics([...BOUND, '-Y', 'payloadDecoded.value.temp > 21'])).toEqual([['sensors/7/cbor', 1]]);
+    expect(topics(['-Y', 'payloadDecoded.value.temp > 21'])).toEqual([]);
+  });
+
+  test('trace: -Y on a decoded value selects the messages', () => {
+    const r = runCli(['trace', '--json', ...BOUND, '-Y', 'payloadDecoded.value.batch >= 21', DEMO]);
+    expect(r.status, r.stderr).toBe(0);
+    const topics = r.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { topic: string }).topic);
+    expect(topics).toEqual(['sensors/7/gz']);
+    const none = runCli(['trace', '--json', '-Y', 'payloadDecoded.value.batch >= 21', DEMO]);
+    expect(none.stdout).toBe('');
+  });
+});
+
 // ---- docs/decoders.md's examples ----------------------------------------------------------------
 
 const DOC = fileURLToPath(new URL('../../docs/decoders.md', import.meta.url));
