@@ -470,6 +470,17 @@ describe('Sparkplug B conformance checks', () => {
     }],
   );
 
+  test('a run that sees only some connections (--shard K/N) does not judge bdSeq from one CONNECT to the next', () => {
+    const twoConnects = (h: SpHarness): void => { h.c(EDGE, edgeConnect({ bdSeq: 0 })); h.end(EDGE); h.c(EDGE + 10, edgeConnect({ bdSeq: 5 })); };
+    const whole = new SpHarness();
+    twoConnects(whole);
+    expect(whole.findings().map((v) => v.id)).toContain('tck-id-topics-nbirth-bdseq-increment');
+    // Another shard may have held the CONNECTs with bdSeq 1 to 4.
+    const shard = new SpHarness(false, true);
+    twoConnects(shard);
+    expect(shard.findings().map((v) => v.id)).not.toContain('tck-id-topics-nbirth-bdseq-increment');
+  });
+
   test('conforming: Templates defined in the NBIRTH, instances with their members in births and a subset in data', () => {
     const h = new SpHarness();
     edgeOnline(h);

@@ -12,6 +12,7 @@ import { DEFAULT_WIDTH, SummaryCollector } from '../render/summary.js';
 import { Renderer, type DirectOut, type RenderOptions } from '../render/text.js';
 import { closeViolations } from '../rules/close.js';
 import type { Connection, ConnectionEnd, StreamEvent } from '../tcp/types.js';
+import type { Shard } from '../tcp/reassembler.js';
 import { escapeText } from '../render/escape.js';
 import type { TimeFormat } from '../render/format.js';
 import { DEFAULT_PORTS, FanOut } from './pipeline.js';
@@ -92,6 +93,8 @@ export function renderOptions(a: CommonArgs & { summary?: boolean; onlyViolation
 /** What the back end needs of the command line (plain data: it is also handed to the render worker). */
 export interface BackEndArgs extends CommonArgs {
   dialect: DialectMode;
+  /** --shard K/N: with N > 1 this run sees only some connections (the dialect stage then judges nothing across them). */
+  shard?: Shard | undefined;
   summary: boolean;
   onlyViolations: boolean;
   failOn: FailOn | undefined;
@@ -186,6 +189,7 @@ export function buildBackEnd(a: BackEndArgs, out: LineOut, color: boolean, tree:
   const sink = new DialectStage(new FanOut([counter, ...beside, ...collectors.map((c) => c.observer), ...(stage === null ? shown : [stage])]), {
     // A filter or an exported column may ask how a payload reads (payloadView) even when no record is printed.
     dialect: a.dialect, tree, views: !ro.quiet || filter !== null || a.fieldsExport !== undefined,
+    ...(a.shard !== undefined && a.shard.count > 1 ? { someConnections: true } : {}),
     ...(a.decode !== undefined && a.decode.length > 0 ? { decode: a.decode } : {}),
   });
   summary?.useSparkplug(sink.sparkplug);

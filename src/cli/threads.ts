@@ -89,7 +89,7 @@ class RingSink implements TraceSink {
 }
 
 function backEndArgs(a: ReadArgs): BackEndArgs {
-  return { json: a.json, verbose: a.verbose, hex: a.hex, full: a.full, redact: a.redact, color: a.color, dialect: a.dialect, summary: a.summary, onlyViolations: a.onlyViolations, failOn: a.failOn, filter: a.filter, count: a.count ?? false, maxPackets: a.maxPackets, fieldsExport: a.fieldsExport, timeFormat: a.timeFormat, decode: a.decode };
+  return { json: a.json, verbose: a.verbose, hex: a.hex, full: a.full, redact: a.redact, color: a.color, dialect: a.dialect, summary: a.summary, onlyViolations: a.onlyViolations, failOn: a.failOn, filter: a.filter, count: a.count ?? false, maxPackets: a.maxPackets, fieldsExport: a.fieldsExport, timeFormat: a.timeFormat, decode: a.decode, shard: a.shard };
 }
 
 /** readCaptures with the back end in a worker thread; resolves with the same exit status. */

@@ -31,6 +31,11 @@ export interface DialectStageOptions extends PublishPayloadOptions {
    * alone): the view is presentation, and classifying every payload cost about a tenth of that mode's time.
    */
   views?: boolean;
+  /**
+   * The run sees only some of the capture's connections (--shard K/N, N > 1): what needs an edge node's other
+   * connections (bdSeq from one CONNECT to the next) is not judged, as another shard may hold the one between.
+   */
+  someConnections?: boolean;
 }
 
 export class DialectStage implements TraceSink {
@@ -45,7 +50,7 @@ export class DialectStage implements TraceSink {
   constructor(next: TraceSink, opts: DialectStageOptions) {
     this.next = next;
     this.opts = opts;
-    this.sparkplug = opts.dialect === 'none' ? null : new SparkplugTracker();
+    this.sparkplug = opts.dialect === 'none' ? null : new SparkplugTracker({ acrossConnections: opts.someConnections !== true });
     this.payloads = new PublishPayloads(opts);
   }
 

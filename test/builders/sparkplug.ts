@@ -97,13 +97,14 @@ export class SpHarness {
   private readonly conns = new Map<number, { conn: Connection; level: ProtocolLevel }>();
   private frame = 0;
 
-  constructor(tree = false) {
+  /** `someConnections`: the run sees only some connections (--shard K/N, N > 1). */
+  constructor(tree = false, someConnections = false) {
     const packets = this.packets;
     const closes = this.closeFindings;
     this.stage = new DialectStage({
       open() {}, packet(rec) { packets.push(rec); }, event() {},
       close(_c, end) { closes.push(...closeViolations(end)); },
-    }, { dialect: 'auto', tree });
+    }, { dialect: 'auto', tree, ...(someConnections ? { someConnections } : {}) });
   }
 
   send(id: number, dir: Direction, bytes: Uint8Array): PacketRecord {

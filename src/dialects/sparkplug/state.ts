@@ -190,7 +190,13 @@ interface ConnRole {
   stateRebirthDue?: number;
 }
 
+export interface SparkplugTrackerOptions {
+  /** Judge what spans an edge node's connections (default true; false when the run sees only some: --shard). */
+  acrossConnections?: boolean;
+}
+
 export class SparkplugTracker {
+  private readonly acrossConnections: boolean;
   private readonly nodes = new Map<string, EdgeNode>();
   private readonly hosts = new Map<string, Host>();
   private readonly roles = new Map<number, ConnRole>();
@@ -201,6 +207,10 @@ export class SparkplugTracker {
   /** Counts for the summary. */
   messages = 0;
   malformed = 0;
+
+  constructor(opts: SparkplugTrackerOptions = {}) {
+    this.acrossConnections = opts.acrossConnections !== false;
+  }
 
   /** Forget a closed connection's role; findings only a close can show (`cause`: how the TCP connection ended). */
   close(conn: Connection, cause?: EndCause): Violation[] {
@@ -303,7 +313,7 @@ export class SparkplugTracker {
           if (typeof val === 'number' || typeof val === 'string') {
             n.willBdSeq = val;
             const prev = n.prevWillBdSeq;
-            if (prev !== undefined && typeof prev === 'number' && typeof val === 'number' && val !== (prev + 1) % 256 && val !== prev + 1) {
+            if (this.acrossConnections && prev !== undefined && typeof prev === 'number' && typeof val === 'number' && val !== (prev + 1) % 256 && val !== prev + 1) {
               v.push(finding('tck-id-topics-nbirth-bdseq-increment', `bdSeq ${val} in this CONNECT's Will; the edge node's previous CONNECT had ${prev}, so ${prev + 1} was due`));
             }
           }
