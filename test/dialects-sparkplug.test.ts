@@ -470,6 +470,45 @@ describe('Sparkplug B conformance checks', () => {
     }],
   );
 
+  describe('a capture of the subscribers\' side only (no connection of the edge node itself)', () => {
+    const SUB2 = 3;
+    /** A host (and a second subscriber) receiving an edge node's messages; the edge node's own connection is not captured. */
+    const hosts = (h: SpHarness, ...messages: Uint8Array[]): void => {
+      h.c(HOST, hostConnect());
+      h.s(HOST, connack({}));
+      h.c(SUB2, connect({ clientId: 'viewer', clean: true }));
+      h.s(SUB2, connack({}));
+      for (const m of messages) {
+        h.s(HOST, m);
+        h.s(SUB2, m);
+      }
+    };
+
+    test('what the payload bytes show is judged once, on one subscriber\'s copies, and says it was a copy', () => {
+      const h = new SpHarness();
+      hosts(h, nbirth(3), ndata(4, undefined, { timestamp: undefined }), publish({ topic: `spBv1.0/${G}/NDATA/${E}`, payload: spRaw({ timestamp: T0, metrics: [] }) }));
+      const f = h.findings();
+      expect(f.map((v) => v.id)).toEqual(['tck-id-topics-nbirth-seq-num', 'tck-id-payloads-ndata-timestamp', 'tck-id-payloads-ndata-seq']);
+      expect(f.every((v) => /judged on the copy delivered to this subscriber: the capture has no connection of Plant1\/Edge1 itself/.test(v.message))).toBe(true);
+      expect(new Set(h.packets.filter((p) => p.violations.length > 0).map((p) => p.conn.id))).toEqual(new Set([HOST]));
+    });
+
+    test('not judged on copies: QoS, RETAIN, seq continuity, metrics the subscriber never saw born', () => {
+      const h = new SpHarness();
+      hosts(h, pub(`spBv1.0/${G}/NDATA/${E}`, { timestamp: T0, seq: 9, metrics: [{ name: 'Never born', type: 'Int32', value: 1, timestamp: T0 }] }, { qos: 1, retain: true }), ndata(20));
+      expect(h.findings()).toEqual([]);
+    });
+
+    test('with the edge node\'s own connection in the capture, copies are not judged again', () => {
+      const h = new SpHarness();
+      edgeOnline(h);
+      h.c(EDGE, nbirth(3));
+      h.s(HOST, nbirth(3));
+      h.s(SUB2, nbirth(3));
+      expect(h.findings().map((v) => [v.id, h.packets.find((p) => p.violations.includes(v))!.conn.id])).toEqual([['tck-id-topics-nbirth-seq-num', EDGE]]);
+    });
+  });
+
   test('a run that sees only some connections (--shard K/N) does not judge bdSeq from one CONNECT to the next', () => {
     const twoConnects = (h: SpHarness): void => { h.c(EDGE, edgeConnect({ bdSeq: 0 })); h.end(EDGE); h.c(EDGE + 10, edgeConnect({ bdSeq: 5 })); };
     const whole = new SpHarness();

@@ -86,6 +86,13 @@ class EdgeNode implements Scope {
   readonly lowerDevices = new Map<string, string>();
   /** The connection the edge node last connected on (its CONNECT carried its NDEATH Will), or published births on. */
   conn: number | undefined;
+  /** The capture holds a connection of the edge node itself (its CONNECT or its own messages): it is judged there. */
+  publisherSeen = false;
+  /**
+   * Without one: the subscriber connection whose delivered copies of its messages are judged for what their bytes
+   * alone show (SparkplugTracker.delivered); one, so a message delivered to many subscribers is judged once.
+   */
+  judgedVia: number | undefined;
   /** The bdSeq of the current connection's Will, and of the connection before. */
   willBdSeq: number | string | undefined;
   prevWillBdSeq: number | string | undefined;
@@ -284,6 +291,7 @@ export class SparkplugTracker {
     role.edge = n;
     role.edgeWill = true;
     n.conn = rec.conn.id;
+    n.publisherSeen = true;
     n.born = false;
     n.lastSeq = undefined;
     n.ndeathPublished = false;
@@ -494,6 +502,7 @@ export class SparkplugTracker {
     if (n && own && fromEdge) {
       // The connection that publishes an edge node's messages is the edge node's (even without a Will to say so).
       if (n.conn === undefined) n.conn = rec.conn.id;
+      n.publisherSeen = true;
       const role = this.roles.get(rec.conn.id);
       if (role && role.edge === undefined) role.edge = n;
       if (first && type !== 'NBIRTH') {
@@ -533,6 +542,7 @@ export class SparkplugTracker {
     if (payload.cut.length > 0) info['cut'] = payload.cut;
 
     if (n && own && !payload.error) this.judge(rec, p, t, payload, n, dev);
+    else if (n && !own && !payload.error && fromEdge && !n.publisherSeen) this.delivered(rec, t, payload, n);
     // Births teach the names after they were judged (alias uniqueness compares against what was there before).
     if (n && scope && (type === 'NBIRTH' || type === 'DBIRTH') && !payload.error) this.learn(rec, n, scope, payload, type === 'NBIRTH');
     if (n) this.count(n, dev, type, own, rec, payload);
@@ -575,6 +585,49 @@ export class SparkplugTracker {
   }
 
   /** The checks on an edge node's or host's own message. */
+  /**
+   * An edge node's message as the broker delivered it to a subscriber, when the capture holds no connection of the
+   * edge node itself (a capture taken on a host application's machine): what the payload's bytes alone show, which the
+   * broker passes on unchanged: the payload timestamp and seq present (and absent where due), seq within 0 to 255 and
+   * 0 on an NBIRTH, the NDEATH's single bdSeq metric, the metrics' structure and time order. Not judged there: QoS and
+   * RETAIN (the broker sets them per subscription), order and seq continuity (a QoS 0 message may be dropped on the
+   * way), and whatever needs the births (a subscriber may have subscribed after them). The copies of one subscriber
+   * connection are judged, so that a message delivered to many is judged once; each finding says it was a copy.
+   */
+  private delivered(rec: PacketRecord, t: Extract<SparkplugTopic, { kind: 'message' }>, pl: SpPayload, n: EdgeNode): void {
+    if (n.judgedVia === undefined) n.judgedVia = rec.conn.id;
+    else if (n.judgedVia !== rec.conn.id) return;
+    const v = rec.violations;
+    const before = v.length;
+    const type = t.type;
+    const lower = type.toLowerCase();
+    if (type !== 'NDEATH' && pl.timestamp === undefined) v.push(finding(`tck-id-payloads-${lower}-timestamp`, `${type} without a payload timestamp`));
+    const seqAt = pl.seqRange;
+    const seqLen = seqAt ? seqAt.end - seqAt.start : 0;
+    if (type === 'NDEATH') {
+      if (pl.seq !== undefined) v.push(finding('tck-id-payloads-ndeath-seq', `NDEATH carries seq ${pl.seq}; it must not have one`, seqAt?.start, seqLen));
+      if (pl.metrics.length !== 1 || pl.metrics[0]!.name !== BDSEQ_METRIC) {
+        v.push(finding('tck-id-topics-ndeath-payload', `an NDEATH payload holds exactly one metric, bdSeq; this one has ${pl.metrics.length} metric${pl.metrics.length === 1 ? '' : 's'}`));
+      }
+    } else if (pl.seq === undefined) {
+      v.push(finding(`tck-id-payloads-${lower}-seq`, `${type} without a seq number`));
+    } else {
+      const seq = typeof pl.seq === 'number' ? pl.seq : Number.NaN;
+      if (!(seq >= 0 && seq <= 255)) v.push(finding(type === 'NBIRTH' ? 'tck-id-payloads-nbirth-seq' : `tck-id-payloads-${lower}-seq-inc`, `seq ${String(pl.seq)} is outside 0 to 255`, seqAt?.start, seqLen));
+      else if (type === 'NBIRTH' && seq !== 0) v.push(finding('tck-id-topics-nbirth-seq-num', `NBIRTH with seq ${seq}; it must be 0`, seqAt?.start, seqLen));
+    }
+    if (type !== 'NDEATH') {
+      this.chronology(rec, pl, type);
+      // n.born stays false here (births are judged on the publisher's connection), so Template instances are not
+      // checked against definitions this subscriber may never have received.
+      this.structure(rec, pl, type, n);
+    }
+    for (let i = before; i < v.length; i++) {
+      const f = v[i]!;
+      v[i] = { ...f, message: `${f.message} (judged on the copy delivered to this subscriber: the capture has no connection of ${t.group}/${t.edge} itself)` };
+    }
+  }
+
   private judge(rec: PacketRecord, p: PublishPacket, t: Extract<SparkplugTopic, { kind: 'message' }>, pl: SpPayload, n: EdgeNode, dev: Device | undefined): void {
     const v = rec.violations;
     const type = t.type;
