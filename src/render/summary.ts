@@ -193,7 +193,7 @@ function busiestFirst(a: ConnSummary, b: ConnSummary): number {
 
 /** The summary's tables by the name their `--summary --json` record has, with the heading both views give them. */
 export const SUMMARY_TABLE_TITLES = {
-  connections: 'Connections', topics: 'Topics', types: 'Packet types', timing: 'Timing, ms', timingClients: 'Timing per client, ms', findings: 'Findings by rule', events: 'Capture and transport events',
+  connections: 'Connections', topics: 'Topics', types: 'Packet types', timing: 'Timing, ms', 'timing-clients': 'Timing per client, ms', findings: 'Findings by rule', events: 'Capture and transport events',
   sparkplugNodes: 'Sparkplug B edge nodes', sparkplugDevices: 'Sparkplug B devices', sparkplugHosts: 'Sparkplug B host applications',
 } as const;
 
@@ -457,7 +457,7 @@ export class SummaryCollector implements PacketSink {
       const ct = this.clientTiming();
       if (ct.rows.length > 0) {
         const notes = [...(ct.total > ct.rows.length ? [`the first ${ct.rows.length} of ${ct.total} rows; mqtt-dissect stats timing lists every one`] : []), ...ct.notes];
-        out.push(chalk.bold(SUMMARY_TABLE_TITLES.timingClients) + ' (connections of one ClientId pooled; PUBLISH->delivery: the deliveries it received)' + (notes.length > 0 ? ` (${notes.join('; ')})` : ''),
+        out.push(chalk.bold(SUMMARY_TABLE_TITLES['timing-clients']) + ' (connections of one ClientId pooled; PUBLISH->delivery: the deliveries it received)' + (notes.length > 0 ? ` (${notes.join('; ')})` : ''),
           fittedTable(['client id', 'conns', 'pair', 'count', 'p50', 'p90', 'p99', 'max'], ct.rows.map((r) => [
             r['clientId'] === null ? '-' : escapeText(String(r['clientId'])), String(r['connections']), String(r.pair), String(r.count),
             msText(r.p50Ms), msText(r.p90Ms), msText(r.p99Ms), msText(r.maxMs),
