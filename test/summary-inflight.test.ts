@@ -69,6 +69,17 @@ describe('in-flight depth', () => {
     expect(text.stdout).toMatch(/│ 0 +│ deep +│ c2s +│ 3 +│/);
   });
 
+  it('-Y does not narrow it: a window is filled by every PUBLISH in it', async () => {
+    const { cap } = flows();
+    const rows = async (filter?: string): Promise<Rec[]> => {
+      const r = await readInProcess(cap.pcap(), { stats: { section: 'inflight', format: 'json' }, ...(filter !== undefined ? { filter } : {}) });
+      return r.stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as Rec).filter((l) => l.kind === 'stats');
+    };
+    const all = await rows();
+    expect(all).toHaveLength(3);
+    expect(await rows('type == CONNECT')).toEqual(all);
+  });
+
   it('plain --json builds no pairing (the depth costs nothing there)', async () => {
     const { cap } = flows();
     const r = await readInProcess(cap.pcap(), { json: true });
