@@ -68,6 +68,9 @@ describe('timing per client', () => {
     expect(st.exit).toBe(0);
     const lines = st.stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as Rec);
     check(lines.filter((l) => l.kind === 'stats' && l.table === 'clients'));
+    // Per connection, the forwarding counts on the subscriber's (connection 0).
+    const perConn = lines.filter((l) => l.kind === 'stats' && l.table === 'connections' && l.pair === 'PUBLISH->delivery');
+    expect(perConn.map((l) => [l.conn, l.count])).toEqual([[0, 2]]);
     // The overall line has the forwarding too.
     const fwd = lines.find((l) => l.kind === 'stats' && l.table === 'overall' && l.pair === 'PUBLISH->delivery')!;
     expect(fwd.count).toBe(2);

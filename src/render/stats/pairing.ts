@@ -38,7 +38,7 @@ export const TIMING_KINDS = [
   { id: 'pingresp', name: 'PINGREQ->PINGRESP', describe: 'PINGREQ to the next PINGRESP' },
   {
     id: 'forward', name: 'PUBLISH->delivery',
-    describe: 'broker forwarding: a client\'s PUBLISH to each delivery of it the sessions stage traced (from its message records; per client, the subscriber\'s; not narrowed by -Y)',
+    describe: 'broker forwarding: a client\'s PUBLISH to each delivery of it the sessions stage traced (from its message records; per connection and per client, the subscriber\'s; not narrowed by -Y)',
   },
 ] as const;
 
@@ -246,6 +246,8 @@ export class Pairing {
   notFollowed = 0;
   private open = 0;
   private readonly conns = new Map<number, ConnPairs>();
+  /** The connections of perConn by number (a delivery's connection may have closed before its message record comes). */
+  private readonly timedById = new Map<number, ConnPairs>();
   /** The request or flow the last packet opened, for counted(). */
   private lastRec: PacketRecord | null = null;
   private lastOpened: Pending | null = null;
@@ -480,6 +482,11 @@ export class Pairing {
       const s = Math.max(0, dl.latencyMs / 1e3);
       this.overall[FORWARD]!.add(s);
       if (this.perClient !== null) this.addClient(this.clientTiming(dl.clientId), FORWARD, s);
+      if (this.perConnection) {
+        // The subscriber's connection: open, or closed with a timing row of its own (else counted overall only).
+        const c = this.conns.get(dl.conn) ?? this.timedById.get(dl.conn);
+        if (c !== undefined) this.addConn(c, FORWARD, s);
+      }
     }
   }
 
@@ -547,7 +554,11 @@ export class Pairing {
       }
       this.addClient(c.client, k, s);
     }
-    if (!this.perConnection) return;
+    if (this.perConnection) this.addConn(c, k, s);
+  }
+
+  /** A pair (or a forwarding delay) in `c`'s own timing, once it has a row (MAX_TIMED_CONNECTIONS). */
+  private addConn(c: ConnPairs, k: number, s: number): void {
     if (c.timing === null) {
       if (this.perConn.length >= MAX_TIMED_CONNECTIONS) {
         this.untimedConnections++;
@@ -556,6 +567,7 @@ export class Pairing {
       }
       c.timing = TIMING_KINDS.map(() => null);
       this.perConn.push(c);
+      this.timedById.set(c.conn.id, c);
     }
     if (c.timing.length === 0) return;
     (c.timing[k] ??= new LogHistogram()).add(s);
