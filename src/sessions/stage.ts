@@ -1075,7 +1075,9 @@ export class SessionsStage implements PacketSink {
     }
     // No matching subscription is the rules stage's finding (MQTT-3.3.2-3), and above the granted QoS too (MQTT-3.8.4-6/-8).
     if (matching === 0) return;
-    if (ids) this.checkSubIds(rec, st, d, topic, m, matching, shared);
+    // Copies are counted for a live message (every matching subscription older than it: copies at subscribe time are
+    // one per SUBSCRIBE, not per message) that is not a resend.
+    if (ids) this.checkSubIds(rec, st, d, topic, m, matching, shared, newest < x.t[m]! && !d.dup);
     // Through a shared subscription only when it is the one matching subscription (else the copy may be another's).
     if (lv === 5 && first && matching === 1 && group !== null) this.checkShared(rec, st, group, m);
     if (d.qos > maxGranted) return;
@@ -1133,10 +1135,11 @@ export class SessionsStage implements PacketSink {
    * only be the single one: one matching subscription, or several identifiers on it; else -5); a copy with several
    * identifiers stands for several subscriptions, so it is the single copy and lacks none of the non-shared ones' (a
    * shared subscription's copy is its own). One identifier of several expected may be one of several copies: the
-   * copies to the connection are counted (countCopies) and judged once they are all in (judgeCopies). A copy with none
-   * is MQTT-3.3.4-3, the rules stage's.
+   * copies of a live message (`countable`: no retained copy sent at subscribe time, no DUP resend) to the connection
+   * are counted (countCopies) and judged once they are all in (judgeCopies). A copy with none is MQTT-3.3.4-3, the
+   * rules stage's.
    */
-  private checkSubIds(rec: PacketRecord, st: ConnState, d: PublishPacket, topic: string, m: number, matching: number, shared: number): void {
+  private checkSubIds(rec: PacketRecord, st: ConnState, d: PublishPacket, topic: string, m: number, matching: number, shared: number, countable: boolean): void {
     const p = d.properties?.subscriptionIdentifier;
     if (p === undefined) return;
     const carried = typeof p === 'number' ? [p] : p;
@@ -1144,7 +1147,7 @@ export class SessionsStage implements PacketSink {
     const all = this.idsAll;
     const of = `a delivery of ${JSON.stringify(topic)} (the message of frame ${this.idx.frame[m]})`;
     const theirs = all.length === 0 ? 'they have none' : `they have ${all.join(', ')}`;
-    const counted = shared === 0 && this.idsPlain.length >= 2 ? this.countCopies(st, m, carried) : null;
+    const counted = countable && shared === 0 && this.idsPlain.length >= 2 ? this.countCopies(st, m, carried) : null;
     for (const id of carried) {
       if (all.includes(id)) continue;
       if (counted !== null) counted.said = true;
