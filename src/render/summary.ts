@@ -457,7 +457,7 @@ export class SummaryCollector implements PacketSink {
       const ct = this.clientTiming();
       if (ct.rows.length > 0) {
         const notes = [...(ct.total > ct.rows.length ? [`the first ${ct.rows.length} of ${ct.total} rows; mqtt-dissect stats timing lists every one`] : []), ...ct.notes];
-        out.push(chalk.bold(SUMMARY_TABLE_TITLES['timing-clients']) + ' (connections of one ClientId pooled; PUBLISH->delivery: the deliveries it received)' + (notes.length > 0 ? ` (${notes.join('; ')})` : ''),
+        out.push(chalk.bold(SUMMARY_TABLE_TITLES['timing-clients']) + ` (${['connections of one ClientId pooled', 'PUBLISH->delivery: the deliveries it received', ...notes].join('; ')})`,
           fittedTable(['client id', 'conns', 'pair', 'count', 'p50', 'p90', 'p99', 'max'], ct.rows.map((r) => [
             r['clientId'] === null ? '-' : escapeText(String(r['clientId'])), String(r['connections']), String(r.pair), String(r.count),
             msText(r.p50Ms), msText(r.p90Ms), msText(r.p99Ms), msText(r.maxMs),

@@ -450,7 +450,6 @@ export class StatsCollector {
   }
 }
 
-
 function byBytes(a: TalkerConn, b: TalkerConn): number {
   return b.bytes - a.bytes || a.conn.id - b.conn.id;
 }
