@@ -3,7 +3,7 @@
  * must not give the finding: each test fails without the check it is about.
  */
 import { describe, expect, test } from 'vitest';
-import { ack, connack, connect, pingreq, publish, suback, subscribe, unsuback, unsubscribe, type Level } from './builders/mqtt-bytes.js';
+import { ack, connack, connect, pingreq, publish, suback, subscribe, unsuback, unsubscribe, type Level, type Prop } from './builders/mqtt-bytes.js';
 import { Broker, brokenSession, expiryScenario, forwarded, login, noLocalScenario, owedScenario, qosDeliveryScenario, retainHandlingScenario, sharedScenario, sub, subIdScenario, takeoverLoopScenario, unsubackScenario } from './builders/sessions-harness.js';
 
 const has = (b: Broker, spec: string, id: string): boolean => b.ids().includes(`${spec} ${id}`);
@@ -301,6 +301,76 @@ describe('5.0 Subscription Identifiers: those of the matching subscriptions, and
     expect(subIdScenario(two, 'meter/a', [[1]]).ids()).toEqual([]);
     // A subscription without an identifier beside one with: its copy carries the one there is.
     expect(subIdScenario([['meter/#', 0], ['meter/+', 5]], 'meter/a', [[5]]).ids()).toEqual([]);
+  });
+  test('several copies, one subscription\'s identifier on none of them: MQTT-3.3.4-5 on the close record, naming it', () => {
+    const b = subIdScenario(two, 'meter/a', [[1], [1]]);
+    expect(b.ids()).toEqual(['5.0 MQTT-3.3.4-5']);
+    const v = b.closes.find((c) => c.conn === 0)!.violations.find((x) => x.id === 'MQTT-3.3.4-5')!;
+    expect(v.message).toMatch(/1 message sent to "sub" in several copies/);
+    expect(v.message).toMatch(/2 copies carrying 1; none 2 of "meter\/\+"/);
+    const three: [string, number][] = [...two, ['meter/a', 3]];
+    expect(subIdScenario(three, 'meter/a', [[1], [2]]).ids()).toEqual(['5.0 MQTT-3.3.4-5']);
+    expect(subIdScenario(three, 'meter/a', [[2], [3], [1]]).ids()).toEqual([]);
+    // A copy with a foreign identifier has its finding; the missing one is not reported again.
+    expect(subIdScenario(two, 'meter/a', [[1], [9]]).all()).toHaveLength(1);
+  });
+  test('judged when the message leaves the index while the connection stays open, with every copy counted', () => {
+    const run = (copies: number[][]): Broker => {
+      const b = new Broker({ windowSec: 5 });
+      login(b, 0, 'sub', 0, { level: 5 });
+      two.forEach(([filter, id], i) => {
+        b.c(0, subscribe({ level: 5, packetId: i + 1, properties: [['subscriptionIdentifier', id]], subscriptions: [{ topic: filter, qos: 0 }] }), 0.01 + i * 0.01);
+        b.s(0, suback({ level: 5, packetId: i + 1, codes: [0] }), 0.015 + i * 0.01);
+      });
+      login(b, 1, 'pub', 0, { level: 5 });
+      b.c(1, publish({ level: 5, topic: 'meter/a', payload: 'meter reading 42' }), 1);
+      copies.forEach((ids, i) => b.s(0, publish({ level: 5, topic: 'meter/a', properties: ids.map((id): Prop => ['subscriptionIdentifier', id]), payload: 'meter reading 42' }), 1.001 + i * 0.001));
+      // Past the window: the message leaves the index, then the subscriber goes on and ends normally.
+      b.c(1, publish({ level: 5, topic: 'other', payload: 'later message' }), 10);
+      b.end(0, 12);
+      b.finish(13);
+      return b;
+    };
+    expect(run([[2], [2]]).closes.find((c) => c.conn === 0)!.violations.map((v) => v.id)).toEqual(['MQTT-3.3.4-5']);
+    expect(run([[1], [2]]).ids()).toEqual([]);
+  });
+  test('retained copies sent at subscribe time are one per SUBSCRIBE, not copies of a delivery: not counted', () => {
+    // meter/# (1) gets the live message; meter/+ (2) and meter/a (3), subscribed later, each get the retained copy
+    // with their own identifier, as they should: 1 is on none of those two, and that is no finding.
+    const b = new Broker();
+    login(b, 0, 'sub', 0, { level: 5 });
+    const subscribe1 = (packetId: number, filter: string, id: number, t: number): void => {
+      b.c(0, subscribe({ level: 5, packetId, properties: [['subscriptionIdentifier', id]], subscriptions: [{ topic: filter, qos: 0 }] }), t);
+      b.s(0, suback({ level: 5, packetId, codes: [0] }), t + 0.001);
+    };
+    subscribe1(1, 'meter/#', 1, 0.01);
+    login(b, 1, 'pub', 0, { level: 5 });
+    b.c(1, publish({ level: 5, topic: 'meter/a', retain: true, payload: 'meter reading 42' }), 1);
+    b.s(0, publish({ level: 5, topic: 'meter/a', properties: [['subscriptionIdentifier', 1]], payload: 'meter reading 42' }), 1.001);
+    subscribe1(2, 'meter/+', 2, 2);
+    b.s(0, publish({ level: 5, topic: 'meter/a', retain: true, properties: [['subscriptionIdentifier', 2]], payload: 'meter reading 42' }), 2.002);
+    subscribe1(3, 'meter/a', 3, 3);
+    b.s(0, publish({ level: 5, topic: 'meter/a', retain: true, properties: [['subscriptionIdentifier', 3]], payload: 'meter reading 42' }), 3.002);
+    b.finish(4);
+    expect(b.messages[0]!.deliveries).toHaveLength(3);
+    expect(b.ids()).toEqual([]);
+  });
+  test('a DUP resend of a copy is not another copy', () => {
+    const b = subIdScenario(two, 'meter/a', [[1]]);
+    expect(b.ids()).toEqual([]);
+    const c = new Broker();
+    login(c, 0, 'sub', 0, { level: 5 });
+    two.forEach(([filter, id], i) => {
+      c.c(0, subscribe({ level: 5, packetId: i + 1, properties: [['subscriptionIdentifier', id]], subscriptions: [{ topic: filter, qos: 1 }] }), 0.01 + i * 0.01);
+      c.s(0, suback({ level: 5, packetId: i + 1, codes: [1] }), 0.015 + i * 0.01);
+    });
+    login(c, 1, 'pub', 0, { level: 5 });
+    c.c(1, publish({ level: 5, topic: 'meter/a', qos: 1, packetId: 4, payload: 'meter reading 42' }), 1);
+    c.s(0, publish({ level: 5, topic: 'meter/a', qos: 1, packetId: 9, properties: [['subscriptionIdentifier', 1]], payload: 'meter reading 42' }), 1.001);
+    c.s(0, publish({ level: 5, topic: 'meter/a', qos: 1, packetId: 9, dup: true, properties: [['subscriptionIdentifier', 1]], payload: 'meter reading 42' }), 1.5);
+    c.finish(2);
+    // The in-connection resend is the rules stage's (5.0 resends only after a reconnect), not a second copy here.
+    expect(c.ids().filter((x) => x.includes('MQTT-3.3.4'))).toEqual([]);
   });
   test('a shared subscription\'s copy is its own: the plain subscription\'s identifier may be on another copy', () => {
     expect(subIdScenario([['$share/g/meter/#', 1], ['meter/+', 2]], 'meter/a', [[1]]).ids()).toEqual([]);

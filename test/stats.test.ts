@@ -148,6 +148,9 @@ describe('timing', () => {
       'PUBLISH->PUBCOMP': { all: [60], byConn: { [a]: [60] } },
       'SUBSCRIBE->SUBACK': { all: [100], byConn: { [b]: [100] } },
       'PINGREQ->PINGRESP': { all: [5], byConn: { [a]: [5] } },
+      // The sessions stage traces sensor-2's delivery at 2.1 to sensor-1's PUBLISH of the same payload at 1.0 (the one at
+      // 2.0 is longer); it counts on the subscriber's connection.
+      'PUBLISH->delivery': { all: [1100], byConn: { [b]: [1100] } },
     };
     const overall = tables.get('overall')!.rows;
     expect(overall.map((r) => r.pair)).toEqual(TIMING_KINDS.map((k) => k.name));

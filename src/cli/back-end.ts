@@ -26,10 +26,10 @@ export const EXIT = { ok: 0, unreadable: 1, usage: 2, violations: 3 } as const;
 
 /**
  * Statistics sections (src/render/stats/) that --summary shows after its own tables, from the same pass: per client,
- * top talkers and busiest seconds, QoS flows. io and topics are `stats io` / `stats topics` only: a time series per
+ * top talkers and busiest seconds, QoS flows, in-flight depth against Receive Maximum. io and topics are `stats io` / `stats topics` only: a time series per
  * bucket is for plotting, not for a summary, and the summary has its own topics table.
  */
-export const SUMMARY_SECTIONS: readonly string[] = ['clients', 'talkers', 'qos-flows'];
+export const SUMMARY_SECTIONS: readonly string[] = ['clients', 'talkers', 'qos-flows', 'inflight'];
 
 /** One line for stderr, terminal-safe: messages may quote what the user typed or a file name. */
 export function oneLine(s: string): string {

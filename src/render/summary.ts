@@ -12,7 +12,7 @@ import { connackText, endText } from './close.js';
 import { escapeText } from './escape.js';
 import { isoTime, relativeSeconds } from './format.js';
 import { terminalSafeJson } from './json.js';
-import { timingRows, type Pairing } from './stats/pairing.js';
+import { clientCapNote, clientTimingRows, timingRows, type Pairing } from './stats/pairing.js';
 import type { SparkplugTracker } from '../dialects/sparkplug/state.js';
 
 
@@ -193,7 +193,7 @@ function busiestFirst(a: ConnSummary, b: ConnSummary): number {
 
 /** The summary's tables by the name their `--summary --json` record has, with the heading both views give them. */
 export const SUMMARY_TABLE_TITLES = {
-  connections: 'Connections', topics: 'Topics', types: 'Packet types', timing: 'Timing, ms', findings: 'Findings by rule', events: 'Capture and transport events',
+  connections: 'Connections', topics: 'Topics', types: 'Packet types', timing: 'Timing, ms', 'timing-clients': 'Timing per client, ms', findings: 'Findings by rule', events: 'Capture and transport events',
   sparkplugNodes: 'Sparkplug B edge nodes', sparkplugDevices: 'Sparkplug B devices', sparkplugHosts: 'Sparkplug B host applications',
 } as const;
 
@@ -341,6 +341,16 @@ export class SummaryCollector implements PacketSink {
     }
   }
 
+  /**
+   * The per-client timing rows both views show (a row per ClientId and pair kind, clients with most pairs first, the
+   * first MAX_ROWS), how many there are, and what the caps left out.
+   */
+  private clientTiming(): { rows: ReturnType<typeof clientTimingRows>; total: number; notes: string[] } {
+    if (this.timing === undefined || this.timing.perClient === null) return { rows: [], total: 0, notes: [] };
+    const all = clientTimingRows(this.timing.clientTable());
+    return { rows: all.slice(0, MAX_ROWS), total: all.length, notes: clientCapNote(this.timing) };
+  }
+
   /** What both views show, picked once: the busiest connections, topics by messages, types and rules by count. */
   private tables(): SummaryTables {
     // A table of thousands of rows helps nobody, and cli-table3's layout grows faster than linearly with rows:
@@ -375,10 +385,17 @@ export class SummaryCollector implements PacketSink {
         t.topics.slice(0, MAX_ROWS).map((x) => ({ topic: x.name, messages: x.messages, payloadBytes: x.bytes, qos: [x.qos0, x.qos1, x.qos2], retained: x.retained }))),
       rec('types', {}, t.types),
       ...(this.timing !== undefined ? [rec('timing', {}, timingRows(this.timing.overall, false))] : []),
+      ...this.clientTimingJson(rec),
       rec('findings', {}, t.rules.map((r) => ({ id: r.id, spec: r.spec, severity: r.severity, count: r.count, message: r.message }))),
       rec('events', {}, [...this.events].map(([event, count]) => ({ event, count }))),
       ...this.sparkplugJson(rec),
     ];
+  }
+
+  private clientTimingJson(rec: (table: string, extra: Record<string, unknown>, rows: unknown[]) => string): string[] {
+    if (this.timing === undefined || this.timing.perClient === null) return [];
+    const ct = this.clientTiming();
+    return [rec('timing-clients', { shown: ct.rows.length, total: ct.total, ...(ct.notes.length > 0 ? { notes: ct.notes } : {}) }, ct.rows)];
   }
 
   private sparkplugJson(rec: (table: string, extra: Record<string, unknown>, rows: unknown[]) => string): string[] {
@@ -437,6 +454,15 @@ export class SummaryCollector implements PacketSink {
       const msText = (v: unknown): string => (typeof v === 'number' ? v.toFixed(3) : '-');
       out.push(chalk.bold(SUMMARY_TABLE_TITLES.timing) + ' (request to response; mqtt-dissect stats timing has them per connection)',
         fittedTable(['pair', 'count', 'p50', 'p90', 'p99', 'max'], timed.map((r) => [String(r.pair), String(r.count), msText(r.p50Ms), msText(r.p90Ms), msText(r.p99Ms), msText(r.maxMs)]), width, [0], style));
+      const ct = this.clientTiming();
+      if (ct.rows.length > 0) {
+        const notes = [...(ct.total > ct.rows.length ? [`the first ${ct.rows.length} of ${ct.total} rows; mqtt-dissect stats timing lists every one`] : []), ...ct.notes];
+        out.push(chalk.bold(SUMMARY_TABLE_TITLES['timing-clients']) + ` (${['connections of one ClientId pooled', 'PUBLISH->delivery: the deliveries it received', ...notes].join('; ')})`,
+          fittedTable(['client id', 'conns', 'pair', 'count', 'p50', 'p90', 'p99', 'max'], ct.rows.map((r) => [
+            r['clientId'] === null ? '-' : escapeText(String(r['clientId'])), String(r['connections']), String(r.pair), String(r.count),
+            msText(r.p50Ms), msText(r.p90Ms), msText(r.p99Ms), msText(r.maxMs),
+          ]), width, [0, 2], style));
+      }
     }
 
     const ruleRows = t.rules.map((r) => [r.id, r.spec, r.severity, String(r.count), escapeText(r.message)]);

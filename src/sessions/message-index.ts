@@ -21,8 +21,11 @@ export interface SharedMember {
 /** No slot: the end of a chain, an empty bucket. */
 export const NONE = -1;
 
-/** `Owed`: what the stage keeps per subscriber a message is owed to (the index only holds it). */
-export class MessageIndex<Owed = unknown> {
+/**
+ * `Owed`: what the stage keeps per subscriber a message is owed to; `Copied`: per subscriber whose copies of it are
+ * counted (the index only holds them).
+ */
+export class MessageIndex<Owed = unknown, Copied = unknown> {
   readonly capacity: number;
   // One entry per slot. A slot's columns stay readable after shift() until the next add() reuses it.
   readonly frame: Float64Array;
@@ -54,6 +57,11 @@ export class MessageIndex<Owed = unknown> {
    * when none is, or once judged.
    */
   readonly expected: (Owed[] | null)[];
+  /**
+   * The subscribers whose several copies of the message are checked for a missing Subscription Identifier once they
+   * are all in (src/sessions/stage.ts, 5.0 MQTT-3.3.4-5); null when none is.
+   */
+  readonly copiedTo: (Copied[] | null)[];
   /** Client keys (ClientId, or `#conn` without one) already delivered to; null before the first delivery. */
   readonly deliveredTo: (Set<string> | null)[];
   /** The next slot in the same hash bucket, in publish order. */
@@ -88,6 +96,7 @@ export class MessageIndex<Owed = unknown> {
     this.deliveredTo = new Array<Set<string> | null>(capacity).fill(null);
     this.sharedTo = new Array<Map<string, SharedMember> | null>(capacity).fill(null);
     this.expected = new Array<Owed[] | null>(capacity).fill(null);
+    this.copiedTo = new Array<Copied[] | null>(capacity).fill(null);
     this.chain = new Int32Array(capacity).fill(NONE);
     // Twice as many buckets as slots: chains stay about one long.
     let buckets = 1;
@@ -124,6 +133,7 @@ export class MessageIndex<Owed = unknown> {
     this.deliveredTo[slot] = null;
     this.sharedTo[slot] = null;
     this.expected[slot] = null;
+    this.copiedTo[slot] = null;
     this.chain[slot] = NONE;
     const b = hash & this.mask;
     const tail = this.bucketTail[b]!;
@@ -167,6 +177,7 @@ export class MessageIndex<Owed = unknown> {
     this.deliveredTo[slot] = null;
     this.sharedTo[slot] = null;
     this.expected[slot] = null;
+    this.copiedTo[slot] = null;
   }
 
   /** The first slot (oldest) whose hash shares a bucket with `hash`; compare `hash[slot]` before using it. */

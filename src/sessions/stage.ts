@@ -242,6 +242,28 @@ interface ConnState {
   owedLetGo: number;
   /** c2s QoS 1/2 PUBLISH packets awaiting their PUBACK/PUBREC whose message waits for subscribers: by packet id. */
   awaiting: Map<number, { slot: number; frame: number }> | null;
+  /**
+   * Messages still indexed whose copies to this connection are counted for MQTT-3.3.4-5, by index slot (judged when
+   * the message leaves the index or the connection ends); null before the first.
+   */
+  copies: Map<number, Copies> | null;
+  /** Messages sent here in several copies none of which carried a matching subscription's identifier; null before the first. */
+  copyMissed: { count: number; listed: string[] } | null;
+}
+
+/**
+ * 5.0: the copies of one message to one connection whose client has several matching plain subscriptions with
+ * Subscription Identifiers (MQTT-3.3.4-4/-5): how many, the identifiers they carried, the ones expected.
+ */
+interface Copies {
+  /** The message's frame (its slot is reused once it leaves the index). */
+  frame: number;
+  copies: number;
+  seen: number[];
+  /** The matching non-shared subscriptions' identifiers and filters as subscribed, at the first copy. */
+  expected: { id: number; as: string }[];
+  /** A copy already had a finding of its own (an identifier no matching subscription has): not judged again. */
+  said: boolean;
 }
 
 /**
@@ -267,7 +289,7 @@ export class SessionsStage implements PacketSink {
   private readonly conns = new Map<number, ConnState>();
   private readonly clients = new Map<string, Client>();
   /** Indexed messages in publish order, by payload hash (a number key: no string is built per PUBLISH). */
-  private readonly idx: MessageIndex<Owed>;
+  private readonly idx: MessageIndex<Owed, ConnState>;
   private published = 0;
   private delivered = 0;
   private unmatched = 0;
@@ -300,12 +322,14 @@ export class SessionsStage implements PacketSink {
   /** Scratch lists of the Subscription Identifiers of a delivery's matching subscriptions (checkDelivery). */
   private readonly idsAll: number[] = [];
   private readonly idsPlain: number[] = [];
+  /** The filters (as subscribed) of idsPlain, in its order. */
+  private readonly idsPlainAs: string[] = [];
 
   constructor(next: TraceSink, opts: SessionsOptions = {}) {
     this.next = next;
     this.windowSec = opts.windowSec ?? WINDOW_SEC;
     this.maxMessages = opts.maxMessages ?? MAX_MESSAGES;
-    this.idx = new MessageIndex<Owed>(this.maxMessages);
+    this.idx = new MessageIndex<Owed, ConnState>(this.maxMessages);
     this.maxClients = opts.maxClients ?? MAX_CLIENTS;
     this.undelivered = opts.undelivered ?? false;
     this.missingBudgetAll = this.missingBudget = opts.missingBudget ?? MISSING_BUDGET;
@@ -392,7 +416,7 @@ export class SessionsStage implements PacketSink {
       conn, level: 4, clientId: null, client: null, connect: null, accepted: false, resumed: false,
       open: { c2s: new Map(), s2c: new Map() }, seq: 0, subscribes: new Map(), unsubscribes: new Map(),
       resent: { c2s: new Set(), s2c: new Set(), lastSeq: -1 }, takenOver: null, untraced: 0,
-      watched: false, ended: false, missed: null, owed: null, owedLetGo: 0, awaiting: null,
+      watched: false, ended: false, missed: null, owed: null, owedLetGo: 0, awaiting: null, copies: null, copyMissed: null,
     };
   }
 
@@ -1005,7 +1029,8 @@ export class SessionsStage implements PacketSink {
     const ids = lv === 5 && (client.withIds > 0 || d.properties?.subscriptionIdentifier !== undefined);
     const idsAll = this.idsAll;
     const idsPlain = this.idsPlain;
-    if (ids) idsAll.length = idsPlain.length = 0;
+    const idsPlainAs = this.idsPlainAs;
+    if (ids) idsAll.length = idsPlain.length = idsPlainAs.length = 0;
     let shared = 0;
     /** The shared subscription (as subscribed: `$share/{ShareName}/{filter}`) among the matching ones, the last seen. */
     let group: string | null = null;
@@ -1023,7 +1048,10 @@ export class SessionsStage implements PacketSink {
       }
       if (ids && s.subId > 0) {
         idsAll.push(s.subId);
-        if (s.share === null) idsPlain.push(s.subId);
+        if (s.share === null) {
+          idsPlain.push(s.subId);
+          idsPlainAs.push(filter);
+        }
       }
       maxGranted = Math.max(maxGranted, s.granted);
       allowed |= 1 << Math.min(published, s.granted);
@@ -1047,7 +1075,9 @@ export class SessionsStage implements PacketSink {
     }
     // No matching subscription is the rules stage's finding (MQTT-3.3.2-3), and above the granted QoS too (MQTT-3.8.4-6/-8).
     if (matching === 0) return;
-    if (ids) this.checkSubIds(rec, d, topic, m, matching, shared);
+    // Copies are counted for a live message (every matching subscription older than it: copies at subscribe time are
+    // one per SUBSCRIBE, not per message) that is not a resend.
+    if (ids) this.checkSubIds(rec, st, d, topic, m, matching, shared, newest < x.t[m]! && !d.dup);
     // Through a shared subscription only when it is the one matching subscription (else the copy may be another's).
     if (lv === 5 && first && matching === 1 && group !== null) this.checkShared(rec, st, group, m);
     if (d.qos > maxGranted) return;
@@ -1104,10 +1134,12 @@ export class SessionsStage implements PacketSink {
    * its own (MQTT-3.3.4-5), so: an identifier no matching subscription has is wrong either way (-4 when the copy can
    * only be the single one: one matching subscription, or several identifiers on it; else -5); a copy with several
    * identifiers stands for several subscriptions, so it is the single copy and lacks none of the non-shared ones' (a
-   * shared subscription's copy is its own). One identifier of several expected may be one of several copies, whose
-   * others are not awaited: not judged. A copy with none is MQTT-3.3.4-3, the rules stage's.
+   * shared subscription's copy is its own). One identifier of several expected may be one of several copies: the
+   * copies of a live message (`countable`: no retained copy sent at subscribe time, no DUP resend) to the connection
+   * are counted (countCopies) and judged once they are all in (judgeCopies). A copy with none is MQTT-3.3.4-3, the
+   * rules stage's.
    */
-  private checkSubIds(rec: PacketRecord, d: PublishPacket, topic: string, m: number, matching: number, shared: number): void {
+  private checkSubIds(rec: PacketRecord, st: ConnState, d: PublishPacket, topic: string, m: number, matching: number, shared: number, countable: boolean): void {
     const p = d.properties?.subscriptionIdentifier;
     if (p === undefined) return;
     const carried = typeof p === 'number' ? [p] : p;
@@ -1115,8 +1147,10 @@ export class SessionsStage implements PacketSink {
     const all = this.idsAll;
     const of = `a delivery of ${JSON.stringify(topic)} (the message of frame ${this.idx.frame[m]})`;
     const theirs = all.length === 0 ? 'they have none' : `they have ${all.join(', ')}`;
+    const counted = countable && shared === 0 && this.idsPlain.length >= 2 ? this.countCopies(st, m, carried) : null;
     for (const id of carried) {
       if (all.includes(id)) continue;
+      if (counted !== null) counted.said = true;
       const single = matching === 1 || carried.length > 1;
       rec.violations.push(violation(single ? X.subIdsAll : X.subIdOwn, 5, `Subscription Identifier ${id} on ${of}, which none of the client's ${matching} matching subscription${matching === 1 ? '' : 's'} has (${theirs})`));
       return;
@@ -1125,6 +1159,56 @@ export class SessionsStage implements PacketSink {
     const missing = this.idsPlain.filter((id) => !carried.includes(id));
     if (missing.length > 0) {
       rec.violations.push(violation(X.subIdsAll, 5, `${of} carries Subscription Identifiers ${carried.join(', ')}, so it is the one copy for several subscriptions, but not ${missing.join(', ')} of the other matching subscription${missing.length === 1 ? '' : 's'}`));
+    }
+  }
+
+  /**
+   * A copy of message `m` to `st`, whose client has several matching plain subscriptions with identifiers (and no
+   * shared one: its copy would be its own): counted, with the identifiers it carries, for judgeCopies.
+   */
+  private countCopies(st: ConnState, m: number, carried: readonly number[]): Copies {
+    const x = this.idx;
+    const map = (st.copies ??= new Map());
+    let w = map.get(m);
+    if (w === undefined || w.frame !== x.frame[m]) {
+      w = { frame: x.frame[m]!, copies: 0, seen: [], expected: this.idsPlain.map((id, i) => ({ id, as: this.idsPlainAs[i]! })), said: false };
+      map.set(m, w);
+      const to = x.copiedTo[m];
+      if (to === null || to === undefined) x.copiedTo[m] = [st];
+      else to.push(st);
+      x.grow(m, DELIVERY_BYTES);
+    }
+    w.copies++;
+    for (const id of carried) if (!w.seen.includes(id)) w.seen.push(id);
+    return w;
+  }
+
+  /**
+   * 5.0 MQTT-3.3.4-5, once every copy of message `m` to `st` is in (the message left the index, or the connection
+   * ended): several copies were sent, so one per subscription, each with its own subscription's identifier; a matching
+   * subscription's identifier on none of them means that subscription's copy is missing or carried another's. Kept for
+   * the connection's close record. A single copy with one identifier of several is not judged (see checkSubIds).
+   */
+  private judgeCopies(st: ConnState, m: number, w: Copies): void {
+    if (w.said || w.copies < 2) return;
+    const missing = w.expected.filter((e) => !w.seen.includes(e.id));
+    if (missing.length === 0) return;
+    const x = this.idx;
+    const got = (st.copyMissed ??= { count: 0, listed: [] });
+    got.count++;
+    if (got.listed.length < MAX_MISSED_LISTED) {
+      got.listed.push(`frame ${x.frame[m]} (${JSON.stringify(x.topic[m])}, ${w.copies} copies carrying ${w.seen.join(', ')}; none ${missing.map((e) => `${e.id} of ${JSON.stringify(e.as)}`).join(', ')})`);
+    }
+  }
+
+  /** The copies counted of a message leaving the index: judged for each connection still open. */
+  private judgeCopiesAtLeaving(m: number): void {
+    const x = this.idx;
+    for (const st of x.copiedTo[m]!) {
+      const w = st.copies?.get(m);
+      if (w === undefined || w.frame !== x.frame[m]) continue;
+      st.copies!.delete(m); // got from it just above
+      if (!st.ended) this.judgeCopies(st, m, w);
     }
   }
 
@@ -1167,6 +1251,7 @@ export class SessionsStage implements PacketSink {
   private expire(m: number): void {
     const x = this.idx;
     if (x.expected[m] !== null) this.judgeOwedAtLeaving(m);
+    if (x.copiedTo[m] !== null) this.judgeCopiesAtLeaving(m);
     const deliveries = x.deliveries[m] ?? null;
     const ambiguous = x.ambiguous[m] ?? null;
     if (this.undelivered || deliveries !== null || ambiguous !== null) {
@@ -1188,6 +1273,11 @@ export class SessionsStage implements PacketSink {
     const out: Violation[] = [];
     // The messages owed to it that it never got, while it was open long enough: for this close record.
     if (st.owed !== null) this.judgeOwedAtClose(st, seconds(end.timeSec, end.timeNsec));
+    // The copies of messages still indexed: no more can come on this connection.
+    if (st.copies !== null) {
+      for (const [m, w] of st.copies) if (w.frame === this.idx.frame[m]) this.judgeCopies(st, m, w);
+      st.copies = null;
+    }
     st.ended = true;
     this.unwatch(st);
     const client = st.client;
@@ -1198,6 +1288,11 @@ export class SessionsStage implements PacketSink {
       const more = (missed.count > missed.listed.length ? `, and ${missed.count - missed.listed.length} more` : '')
         + (st.owedLetGo > 0 ? ` (${st.owedLetGo} older message${st.owedLetGo === 1 ? '' : 's'} owed to it not kept to be judged: ${this.maxOwedPerConn} are)` : '');
       out.push(violation(pick(X.owed, st.level), st.level, `${missed.count} message${missed.count === 1 ? '' : 's'} published while this connection was open, matching a subscription of "${client.id}" granted before, never reached it, though the connection stayed open ${MISSING_GRACE_SEC} s or more after: ${missed.listed.join('; ')}${more}`));
+    }
+    const cm = st.copyMissed;
+    if (cm !== null) {
+      const more = cm.count > cm.listed.length ? `, and ${cm.count - cm.listed.length} more` : '';
+      out.push(violation(X.subIdOwn, 5, `${cm.count} message${cm.count === 1 ? '' : 's'} sent to "${client.id}" in several copies, so one per matching subscription with its own Subscription Identifier, but a matching subscription's identifier on none of them: ${cm.listed.join('; ')}${more}`));
     }
     const t = seconds(end.timeSec, end.timeNsec);
     const lv = st.level;

@@ -7,6 +7,7 @@
  */
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { RELATIVE_ERROR } from '../../src/render/stats/histogram.js';
 import { jsonLines, ROOT, runCli } from '../builders/cli.js';
 
 interface Delivery { conn: number; clientId: string; qos: number; latencyMs: number }
@@ -137,4 +138,42 @@ describe('real-sessions-v5.pcap', () => {
     expect(ms).toHaveLength(4);
     for (const m of ms) expect(m.deliveries.map((d) => d.clientId)).toEqual([expect.stringMatching(/^corpus-s5-share-[ab]$/)]);
   });
+});
+
+describe('--summary on the real captures: forwarding per subscriber and in-flight depth', () => {
+  for (const name of ['real-sessions.pcap', 'real-sessions-v5.pcap']) {
+    it(`${name}: PUBLISH->delivery per client is the message records' latencies; depth rows stay under mosquitto's limits`, () => {
+      const file = join(ROOT, 'captures', name);
+      const traced = jsonLines(runCli(['--json', file]).stdout) as unknown as Rec[];
+      const r = runCli(['--summary', '--json', file]);
+      expect(r.status).toBe(0);
+      const recs = jsonLines(r.stdout) as unknown as (Rec & { table: string; section: string; rows: Record<string, unknown>[] })[];
+      const byClient = new Map<string, number[]>();
+      for (const m of traced.filter((o) => o.kind === 'message')) for (const d of m.deliveries) byClient.set(d.clientId, [...(byClient.get(d.clientId) ?? []), d.latencyMs]);
+      expect(byClient.size).toBeGreaterThan(1);
+      const rows = recs.find((o) => o.kind === 'summary' && o.table === 'timing-clients')!.rows.filter((x) => x['pair'] === 'PUBLISH->delivery');
+      expect(Object.fromEntries(rows.map((x) => [x['clientId'], x['count']]))).toEqual(Object.fromEntries([...byClient].map(([id, l]) => [id, l.length])));
+      for (const x of rows) {
+        const max = Math.max(...byClient.get(x['clientId'] as string)!);
+        expect(Math.abs((x['maxMs'] as number) - max)).toBeLessThanOrEqual(max * RELATIVE_ERROR + 1e-3);
+      }
+      // Every connection direction with a QoS 1/2 PUBLISH in flight has a row; none went past its Receive Maximum.
+      const depth = recs.filter((o) => o.kind === 'stats' && o.section === 'inflight') as unknown as Record<string, unknown>[];
+      expect(depth.length).toBeGreaterThan(0);
+      for (const d of depth) {
+        expect(d['overLimit']).toBe(0);
+        if (d['limit'] !== null) expect(d['maxDepth'] as number).toBeLessThanOrEqual(d['limit'] as number);
+      }
+      if (name === 'real-sessions-v5.pcap') {
+        // mosquitto's CONNACK says 20 (max_inflight_messages), and so do the 5.0 clients' CONNECTs: never reached.
+        expect(depth.map((d) => [d['limit'], d['atLimit']])).toEqual(depth.map(() => [20, 0]));
+      } else {
+        // 3.1.1 has no Receive Maximum; the one 5.0 client (the Will not fired after DISCONNECT 0x00) sends Receive
+        // Maximum 1 in its CONNECT, and mosquitto's one delivery to it fills that window until its PUBACK.
+        expect(depth.filter((d) => d['limit'] !== null)).toEqual([expect.objectContaining({ clientId: 'corpus-sess-will-bye', dir: 's2c', limit: 1, maxDepth: 1, atLimit: 1 })]);
+        const bye = traced.filter((o) => o.kind === 'packet' && o.conn === (depth.find((d) => d['limit'] !== null)!['conn'] as number) && o.dir === 's2c' && o.type === 'PUBLISH');
+        expect(bye).toHaveLength(1);
+      }
+    });
+  }
 });

@@ -143,7 +143,7 @@ export const STATS_SECTIONS: readonly StatsSection[] = [
   },
   {
     name: 'timing',
-    describe: 'handshake and round-trip percentiles (p50/p90/p99/max), overall and per connection, paired by Packet Identifier per connection and direction',
+    describe: 'handshake and round-trip percentiles (p50/p90/p99/max), overall, per connection and per client, paired by Packet Identifier per connection and direction; the broker\'s forwarding delay (PUBLISH->delivery) from the sessions stage\'s traced deliveries',
     tables: [
       {
         name: 'overall', title: 'Timing', describe: 'one row per pair kind (every kind, so an absent one reads 0)',
@@ -157,7 +157,36 @@ export const STATS_SECTIONS: readonly StatsSection[] = [
         name: 'connections', title: 'Timing per connection', describe: 'one row per connection and pair kind it has, at most 10,000 connections',
         columns: [c('conn', 'conn', 'int', 'connection number'), c('clientId', 'client id', 'text', 'its ClientId, null without a CONNECT'), c('pair', 'pair', 'text', 'request->response'), ...PERCENTILES],
       },
+      {
+        name: 'clients', title: 'Timing per client',
+        describe: 'one row per ClientId and pair kind it has, its connections pooled (PUBLISH->delivery: the deliveries it received), clients with most pairs first, at most 10,000 ClientIds',
+        columns: [
+          c('clientId', 'client id', 'text', 'the ClientId (a 5.0 Assigned Client Identifier for an empty one); null for connections without a CONNECT'),
+          c('connections', 'conns', 'int', 'its connections that had a request and response pair'),
+          c('pair', 'pair', 'text', 'request->response'), ...PERCENTILES,
+        ],
+      },
     ],
+  },
+  {
+    name: 'inflight',
+    describe: 'in-flight depth over time per connection and direction: the most unacknowledged QoS 1/2 PUBLISH packets at once, when, against the peer\'s Receive Maximum (5.0), how often and how long at it',
+    tables: [{
+      name: 'connections', title: 'In-flight depth',
+      describe: 'one row per connection and direction that had a QoS 1/2 PUBLISH in flight, those that reached their limit first, then the deepest; at most 10,000 (a QoS 1 PUBLISH is in flight until its PUBACK, a QoS 2 one until its PUBCOMP or a 5.0 PUBREC with an error Reason Code)',
+      columns: [
+        c('conn', 'conn', 'int', 'connection number'),
+        c('clientId', 'client id', 'text', 'its ClientId, null without a CONNECT'),
+        c('dir', 'dir', 'text', 'c2s or s2c: who sent the PUBLISH packets'),
+        c('maxDepth', 'max depth', 'int', 'most unacknowledged QoS 1/2 PUBLISH packets in flight at once'),
+        c('maxAt', 'max at', 'time', 'when that depth was first reached'),
+        c('maxFrame', 'max frame', 'int', 'the PUBLISH that reached it'),
+        c('limit', 'receive max', 'int', 'the peer\'s Receive Maximum: the CONNECT\'s for s2c, the CONNACK\'s for c2s, 65,535 when it has none; null for 3.x or when the capture lacks that packet'),
+        c('atLimit', 'at limit', 'int', 'times the depth reached the limit'),
+        c('atLimitSec', 'at limit s', 'num', 'seconds spent at the limit'),
+        c('overLimit', 'over limit', 'int', 'PUBLISH packets sent with the limit already reached (each also a MQTT-3.3.4-7 / MQTT-3.3.4-9 finding of the rules stage)'),
+      ],
+    }],
   },
   {
     name: 'qos-flows',

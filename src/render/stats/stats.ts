@@ -11,6 +11,7 @@ import type { ChalkInstance } from 'chalk';
 import type { PacketRecord, PacketSink, Violation } from '../../mqtt/connection-decoder.js';
 import { CONNACK, CONNECT, PUBLISH } from '../../mqtt/tables.js';
 import { closeViolations } from '../../rules/close.js';
+import type { TraceRecord, TraceSink } from '../../sessions/records.js';
 import type { Connection, ConnectionEnd, StreamEvent } from '../../tcp/types.js';
 import { endText } from '../close.js';
 import { escapeText } from '../escape.js';
@@ -18,7 +19,7 @@ import { isoTime } from '../format.js';
 import { terminalSafeJson } from '../json.js';
 import { DEFAULT_WIDTH, fittedTable, topicKey } from '../summary.js';
 import { LogHistogram } from './histogram.js';
-import { FLOW_STATES, Pairing, TIMING_KINDS, timingRows, type UnackedFlow } from './pairing.js';
+import { clientCapNote, clientTimingRows, FLOW_STATES, Pairing, TIMING_KINDS, timingRows, type UnackedFlow } from './pairing.js';
 import { sectionNamed, type Cell, type ColumnType, type Row, type StatsColumn, type StatsTableSpec } from './sections.js';
 import { Buckets, bump } from './series.js';
 
@@ -152,7 +153,7 @@ class BoundedKeys<T> {
 export class StatsCollector {
   readonly section: string;
   /** Every record, before the filter. */
-  readonly observer: PacketSink;
+  readonly observer: TraceSink;
   /** The records the filter selected. */
   readonly counted: PacketSink;
   readonly pairing: Pairing | null;
@@ -183,7 +184,8 @@ export class StatsCollector {
     this.section = o.section;
     this.want = new Set([o.section, ...(o.also ?? [])]);
     this.interval = o.interval;
-    this.pairing = this.want.has('timing') || this.want.has('qos-flows') ? new Pairing(o.overallOnly !== true) : null;
+    this.pairing = this.want.has('timing') || this.want.has('qos-flows') || this.want.has('inflight')
+      ? new Pairing({ perConnection: o.overallOnly !== true, perClient: this.want.has('timing'), depth: this.want.has('inflight') }) : null;
     this.topicBuckets = new Buckets(o.interval ?? 1, o.interval !== undefined ? TOPIC_BUCKETS : TOPIC_BUCKETS_DEFAULT);
     this.ioBuckets = new Buckets(o.interval ?? 1, IO_BUCKETS);
     this.ioTotal = this.ioBuckets.register();
@@ -197,6 +199,7 @@ export class StatsCollector {
       this.observer = {
         open(): void {}, packet(rec: PacketRecord): void { pairing.packet(rec); }, event(): void {},
         close(conn: Connection, end: ConnectionEnd): void { pairing.close(conn, end); },
+        traced(r: TraceRecord): void { pairing.traced(r); },
       };
       this.counted = { open(): void {}, packet(rec: PacketRecord): void { pairing.counted(rec); }, event(): void {}, close(): void {} };
       return;
@@ -206,6 +209,8 @@ export class StatsCollector {
       packet(rec: PacketRecord): void { self.observe(rec); },
       event(): void {},
       close(conn: Connection, end: ConnectionEnd): void { self.pairing?.close(conn, end); },
+      // The sessions stage's message records: the broker's forwarding delay of each traced delivery.
+      traced(r: TraceRecord): void { self.pairing?.traced(r); },
     };
     this.counted = {
       open(): void {},
@@ -410,9 +415,11 @@ export class StatsCollector {
         const overall = timingRows(p.overall, true).map((r, i) => ({ ...r, unmatched: p.orphans[TIMING_KINDS[i]!.id] }));
         const per: Row[] = [];
         for (const c of p.perConn) if (c.timing !== null && c.timing.length > 0) per.push(...timingRows(c.timing, false, () => ({ conn: c.conn.id, clientId: c.clientId })));
+        const clients = clientTimingRows(p.clientTable());
         return [
           t('overall', overall, overall.length, [...openNote(p)]),
           t('connections', per, per.length, p.untimedConnections > 0 ? [`${p.untimedConnections} connections past the first ${p.perConn.length} timed counted overall only`] : []),
+          t('clients', clients, clients.length, clientCapNote(p)),
         ];
       }
       case 'qos-flows': {
@@ -431,6 +438,11 @@ export class StatsCollector {
           t('states', states, states.length, [...openNote(p)]),
           t('unacknowledged', unacked, p.unackedTotal, p.unackedTotal > unacked.length ? [`the first ${unacked.length} of ${p.unackedTotal}`] : []),
         ];
+      }
+      case 'inflight': {
+        const p = this.pairing!;
+        const rows = p.depthTable().map((r): Row => ({ ...r }));
+        return [t('connections', rows, p.depthTotal, [...(p.depthTotal > rows.length ? [`the ${rows.length} deepest of ${p.depthTotal}`] : []), ...openNote(p)])];
       }
       default:
         return [];
