@@ -347,8 +347,17 @@ export class SummaryCollector implements PacketSink {
    */
   private clientTiming(): { rows: ReturnType<typeof clientTimingRows>; total: number; notes: string[] } {
     if (this.timing === undefined || this.timing.perClient === null) return { rows: [], total: 0, notes: [] };
-    const all = clientTimingRows(this.timing.clientTable());
-    return { rows: all.slice(0, MAX_ROWS), total: all.length, notes: clientCapNote(this.timing) };
+    const clients = this.timing.clientTable();
+    // Rows (and their percentiles) only for the clients shown; the rest are counted (thousands of clients).
+    let total = 0;
+    let shownClients = 0;
+    for (const ct of clients) {
+      const before = total;
+      for (const h of ct.timing) if (h !== null && h.count > 0) total++;
+      if (before < MAX_ROWS) shownClients++;
+    }
+    const rows = clientTimingRows(clients.slice(0, shownClients)).slice(0, MAX_ROWS);
+    return { rows, total, notes: clientCapNote(this.timing) };
   }
 
   /** What both views show, picked once: the busiest connections, topics by messages, types and rules by count. */

@@ -23,6 +23,8 @@ export class LogHistogram {
   sum = 0;
   private zeros = 0;
   private readonly buckets = new Map<number, number>();
+  /** The bucket keys in order, kept between quantile() calls until a new bucket appears (p50, p90, p99 sort once). */
+  private sorted: number[] | null = null;
 
   add(v: number): void {
     if (!Number.isFinite(v)) return;
@@ -36,7 +38,9 @@ export class LogHistogram {
       return;
     }
     const b = Math.floor(Math.log2(x) * PER_OCTAVE);
-    this.buckets.set(b, (this.buckets.get(b) ?? 0) + 1);
+    const had = this.buckets.get(b);
+    if (had === undefined) this.sorted = null;
+    this.buckets.set(b, (had ?? 0) + 1);
   }
 
   /** Nearest-rank percentile, 0 < p <= 1 (see the error bound above); null when empty. */
@@ -46,7 +50,7 @@ export class LogHistogram {
     if (rank === this.count) return this.max;
     if (rank <= this.zeros || rank === 1) return this.min;
     let seen = this.zeros;
-    const keys = [...this.buckets.keys()].sort((a, b) => a - b);
+    const keys = this.sorted ??= [...this.buckets.keys()].sort((a, b) => a - b);
     for (const k of keys) {
       seen += this.buckets.get(k)!;
       if (seen >= rank) return Math.min(this.max, Math.max(this.min, 2 ** ((k + 0.5) / PER_OCTAVE)));
