@@ -11,7 +11,7 @@ import { MemoryOut } from '../src/cli/output.js';
 import { decodePacket } from '../src/mqtt/decoder.js';
 import type { FieldNode } from '../src/mqtt/types.js';
 import type { PageData } from '../src/page/model.js';
-import { CONTRAST_PAIRS, escapeHtml, PALETTE, scriptJson } from '../src/page/html.js';
+import { CONTRAST_PAIRS, escapeHtml, LANGUAGE_GUARD, PALETTE, scriptJson } from '../src/page/html.js';
 import { escapeText } from '../src/render/escape.js';
 import { KeyLog } from '../src/transport/tls/keylog.js';
 import { StatsCapture } from './builders/stats-capture.js';
@@ -207,5 +207,16 @@ describe('report: the HTML page', () => {
     expect(inline).toHaveLength(2);
     const { createHash } = await import('node:crypto');
     expect(scriptSrc).toEqual(inline.map((js) => `'sha256-${createHash('sha256').update(js, 'utf8').digest('base64')}'`));
+  });
+
+  it('runs uPlot where navigator.language is no language tag (WebKitGTK under the C locale says "C")', async () => {
+    const { runInNewContext } = await import('node:vm');
+    const language = (lang: string): string => runInNewContext(`${LANGUAGE_GUARD}; new Intl.NumberFormat(navigator.language); navigator.language`, { navigator: { language: lang } }) as string;
+    expect(() => runInNewContext('new Intl.NumberFormat(navigator.language)', { navigator: { language: 'C' } })).toThrow(/locale/); // what uPlot does as it loads
+    expect(language('C')).toBe('en-US');
+    expect(language('de-DE')).toBe('de-DE');
+    // The guard runs first in the chart library's script.
+    const { html } = await page('language');
+    expect([...html.matchAll(/<script>([\s\S]*?)<\/script>/g)][0]![1]!.startsWith(LANGUAGE_GUARD)).toBe(true);
   });
 });

@@ -63,12 +63,19 @@ function tableHtml(t: SummaryTable): string {
 
 const requireHere = createRequire(import.meta.url);
 let chartLibrary: { js: string; css: string } | null = null;
-/** uPlot (MIT, pinned in package.json), inlined whole: the page never loads anything. */
+/**
+ * Run before uPlot in its script: uPlot formats numbers with `new Intl.NumberFormat(navigator.language)` as it loads,
+ * which throws a RangeError where navigator.language is no language tag — WebKitGTK under the C locale says "C" — and
+ * then no plot is drawn. Such a page gets "en-US" for navigator.language (seen in WebKit, test/e2e/page-browsers.test.ts).
+ */
+export const LANGUAGE_GUARD = "try{new Intl.NumberFormat(navigator.language)}catch(e){Object.defineProperty(navigator,'language',{value:'en-US',configurable:true})}\n";
+
+/** uPlot (MIT, pinned in package.json), inlined whole after LANGUAGE_GUARD: the page never loads anything. */
 function charts(): { js: string; css: string } {
   if (chartLibrary === null) {
     const dir = dirname(requireHere.resolve('uplot/package.json'));
     chartLibrary = {
-      js: readFileSync(join(dir, 'dist', 'uPlot.iife.min.js'), 'utf8').replace(/<\/script/gi, '<\\/script'),
+      js: LANGUAGE_GUARD + readFileSync(join(dir, 'dist', 'uPlot.iife.min.js'), 'utf8').replace(/<\/script/gi, '<\\/script'),
       css: readFileSync(join(dir, 'dist', 'uPlot.min.css'), 'utf8'),
     };
   }
