@@ -10,7 +10,9 @@ import { runPageCommand } from '../src/cli/page.js';
 import { MemoryOut } from '../src/cli/output.js';
 import { decodePacket } from '../src/mqtt/decoder.js';
 import type { FieldNode } from '../src/mqtt/types.js';
-import type { PageData } from '../src/page/model.js';
+import { PageCollector, TreeGate, type PageData } from '../src/page/model.js';
+import { buildFrontPipeline, readAll } from '../src/cli/pipeline.js';
+import type { TraceSink } from '../src/sessions/records.js';
 import { CONTRAST_PAIRS, escapeHtml, LANGUAGE_GUARD, PALETTE, scriptJson } from '../src/page/html.js';
 import { escapeText } from '../src/render/escape.js';
 import { KeyLog } from '../src/transport/tls/keylog.js';
@@ -138,6 +140,23 @@ describe('report: the HTML page', () => {
     expect(data.rows.filter((r) => r[9] < 0).length).toBe(13 - 4);
     expect(data.viewsLeftOut).toBe(9);
     expect(html).toContain('Packet views (field tree and bytes) are kept for the first 3 packets');
+  });
+
+  it('builds field trees only for the packets it keeps a view of, and those views are as with every tree built', async () => {
+    const all = (await page('trees-all')).data;
+    const { data } = await page('trees-3', { maxViews: 3 });
+    expect(data.views).toHaveLength(4);
+    for (const v of data.views) expect(v).toEqual(all.views.find((w) => w.frame === v.frame));
+    // Behind TreeGate, where the dialect stage sits: a tree for the first 3 packets and for the one with a finding.
+    const file = join(dir, 'trees-3.pcap');
+    const collector = new PageCollector({ redact: false, maxViews: 3 });
+    const hadTree: boolean[] = [];
+    const probe: TraceSink = { open() {}, close() {}, event() {}, packet(rec) { hadTree.push(rec.decoded.tree !== null); collector.packet(rec); } };
+    const pipeline = buildFrontPipeline(new TreeGate(probe, collector), { ports: [1883], auto: false, tree: true, treeWanted: () => collector.treeWanted, dialect: 'auto' });
+    await readAll([file], pipeline, { interrupted: () => false });
+    pipeline.finish();
+    expect(hadTree).toEqual(data.rows.map((_, i) => i < 3 || i === 7));
+    expect(collector.data().views.map((v) => v.frame)).toEqual(data.views.map((v) => v.frame));
   });
 
   it('masks the password with --redact, in the tree and the list', async () => {

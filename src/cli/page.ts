@@ -1,6 +1,6 @@
 /**
  * `mqtt-dissect report CAPTURE... [-o FILE]`: the captures as one self-contained HTML page (src/page/). The captures
- * go through every stage `read` runs, with field trees built (the packet views need each field's bytes); the
+ * go through every stage `read` runs, with field trees built for the packets the page keeps a view of; the
  * overview's tables are the summary's own (`--summary --json`), so the page and the terminal show the same numbers.
  */
 import { writeFileSync } from 'node:fs';
@@ -9,7 +9,7 @@ import { VERSION_NAME, type ProtocolLevel } from '../mqtt/types.js';
 import { LINK_TYPE_NAMES } from '../net/decoder.js';
 import type { PacketRecord, PacketSink } from '../mqtt/connection-decoder.js';
 import { pageHtml, type SummaryTable } from '../page/html.js';
-import { MAX_PLOTTED_TOPICS, PageCollector, type PagePlots } from '../page/model.js';
+import { MAX_PLOTTED_TOPICS, PageCollector, TreeGate, type PagePlots } from '../page/model.js';
 import { StatsCollector } from '../render/stats/stats.js';
 import { escapeText } from '../render/escape.js';
 import type { KeyLog } from '../transport/tls/keylog.js';
@@ -94,8 +94,10 @@ export async function runPageCommand(a: PageArgs, out: LineOut, err: (line: stri
   // The sequence diagrams join requests and answers as the summary's timing table pairs them.
   const pairing = be.summaryStats?.pairing ?? null;
   if (pairing !== null) pairing.onPair = (kind, fromFrame, answer, seconds) => page.pair(kind, fromFrame, answer, seconds);
-  const pipeline = buildFrontPipeline(be.sink, {
-    ports: defaultPorts(a.port), auto: a.auto, tree: true, dialect: a.dialect, keylog: a.keylog,
+  // Field trees only for the packets whose views the page keeps (src/page/model.ts): the decoder's for the first
+  // ones, TreeGate's for those with findings after them.
+  const pipeline = buildFrontPipeline(new TreeGate(be.sink, page), {
+    ports: defaultPorts(a.port), auto: a.auto, tree: true, treeWanted: () => page.treeWanted, dialect: a.dialect, keylog: a.keylog,
     ...(a.tlsPorts.length > 0 ? { tlsPorts: a.tlsPorts } : {}),
   }, (rec) => {
     page.frameTime(rec.timeSec, rec.timeNsec);
