@@ -13,7 +13,7 @@ import type { FieldNode } from '../src/mqtt/types.js';
 import { PageCollector, TreeGate, type PageData } from '../src/page/model.js';
 import { buildFrontPipeline, readAll } from '../src/cli/pipeline.js';
 import type { TraceSink } from '../src/sessions/records.js';
-import { CONTRAST_PAIRS, escapeHtml, LANGUAGE_GUARD, PALETTE, scriptJson } from '../src/page/html.js';
+import { CONTRAST_PAIRS, escapeHtml, JSON_PIECE_ITEMS, LANGUAGE_GUARD, PALETTE, scriptJson, scriptJsonPieces } from '../src/page/html.js';
 import { escapeText } from '../src/render/escape.js';
 import { KeyLog } from '../src/transport/tls/keylog.js';
 import { StatsCapture } from './builders/stats-capture.js';
@@ -157,6 +157,26 @@ describe('report: the HTML page', () => {
     pipeline.finish();
     expect(hadTree).toEqual(data.rows.map((_, i) => i < 3 || i === 7));
     expect(collector.data().views.map((v) => v.frame)).toEqual(data.views.map((v) => v.frame));
+  });
+
+  it('writes its data block in pieces that joined are the one JSON (JSON.stringify\'s order, undefined left out, escaped)', async () => {
+    const n = JSON_PIECE_ITEMS * 4 + 3;
+    const v: Record<string, unknown> = {
+      rows: Array.from({ length: n }, (_, i) => [i, `</script>${i}`, i % 2 === 0 ? undefined : '\u2028&']),
+      empty: [], gone: undefined, one: [1], limits: { rows: 1, nested: [1, 2] }, count: 7, text: '<b>',
+    };
+    const pieces = [...scriptJsonPieces(v)];
+    expect(pieces.join('')).toBe(scriptJson(v));
+    expect(JSON.parse(pieces.join(''))).toEqual(JSON.parse(JSON.stringify(v)));
+    expect(pieces.length).toBeGreaterThan(3); // the rows came in several pieces
+    expect(Math.max(...pieces.map((p) => p.length))).toBeLessThan(scriptJson(v['rows']).length / 3);
+    expect([...scriptJsonPieces({})].join('')).toBe('{}');
+    // The page as written to a file is the page as one string (what standard output gets).
+    const { html } = await page('pieces');
+    const out = new MemoryOut();
+    const file = join(dir, 'pieces.pcap');
+    expect(await runPageCommand({ captures: [file], output: null, redact: false, port: [], auto: false, keylog: new KeyLog(), tlsPorts: [], dialect: 'auto' }, out, () => undefined)).toBe(0);
+    expect(out.text()).toBe(`${html}\n`);
   });
 
   it('masks the password with --redact, in the tree and the list', async () => {
