@@ -10,8 +10,10 @@ import { runPageCommand } from '../src/cli/page.js';
 import { MemoryOut } from '../src/cli/output.js';
 import { decodePacket } from '../src/mqtt/decoder.js';
 import type { FieldNode } from '../src/mqtt/types.js';
-import type { PageData } from '../src/page/model.js';
-import { CONTRAST_PAIRS, escapeHtml, PALETTE, scriptJson } from '../src/page/html.js';
+import { PageCollector, TreeGate, type PageData } from '../src/page/model.js';
+import { buildFrontPipeline, readAll } from '../src/cli/pipeline.js';
+import type { TraceSink } from '../src/sessions/records.js';
+import { CONTRAST_PAIRS, escapeHtml, JSON_PIECE_ITEMS, LANGUAGE_GUARD, PALETTE, scriptJson, scriptJsonPieces } from '../src/page/html.js';
 import { escapeText } from '../src/render/escape.js';
 import { KeyLog } from '../src/transport/tls/keylog.js';
 import { StatsCapture } from './builders/stats-capture.js';
@@ -140,6 +142,43 @@ describe('report: the HTML page', () => {
     expect(html).toContain('Packet views (field tree and bytes) are kept for the first 3 packets');
   });
 
+  it('builds field trees only for the packets it keeps a view of, and those views are as with every tree built', async () => {
+    const all = (await page('trees-all')).data;
+    const { data } = await page('trees-3', { maxViews: 3 });
+    expect(data.views).toHaveLength(4);
+    for (const v of data.views) expect(v).toEqual(all.views.find((w) => w.frame === v.frame));
+    // Behind TreeGate, where the dialect stage sits: a tree for the first 3 packets and for the one with a finding.
+    const file = join(dir, 'trees-3.pcap');
+    const collector = new PageCollector({ redact: false, maxViews: 3 });
+    const hadTree: boolean[] = [];
+    const probe: TraceSink = { open() {}, close() {}, event() {}, packet(rec) { hadTree.push(rec.decoded.tree !== null); collector.packet(rec); } };
+    const pipeline = buildFrontPipeline(new TreeGate(probe, collector), { ports: [1883], auto: false, tree: true, treeWanted: () => collector.treeWanted, dialect: 'auto' });
+    await readAll([file], pipeline, { interrupted: () => false });
+    pipeline.finish();
+    expect(hadTree).toEqual(data.rows.map((_, i) => i < 3 || i === 7));
+    expect(collector.data().views.map((v) => v.frame)).toEqual(data.views.map((v) => v.frame));
+  });
+
+  it('writes its data block in pieces that joined are the one JSON (JSON.stringify\'s order, undefined left out, escaped)', async () => {
+    const n = JSON_PIECE_ITEMS * 4 + 3;
+    const v: Record<string, unknown> = {
+      rows: Array.from({ length: n }, (_, i) => [i, `</script>${i}`, i % 2 === 0 ? undefined : '\u2028&']),
+      empty: [], gone: undefined, one: [1], limits: { rows: 1, nested: [1, 2] }, count: 7, text: '<b>',
+    };
+    const pieces = [...scriptJsonPieces(v)];
+    expect(pieces.join('')).toBe(scriptJson(v));
+    expect(JSON.parse(pieces.join(''))).toEqual(JSON.parse(JSON.stringify(v)));
+    expect(pieces.length).toBeGreaterThan(3); // the rows came in several pieces
+    expect(Math.max(...pieces.map((p) => p.length))).toBeLessThan(scriptJson(v['rows']).length / 3);
+    expect([...scriptJsonPieces({})].join('')).toBe('{}');
+    // The page as written to a file is the page as one string (what standard output gets).
+    const { html } = await page('pieces');
+    const out = new MemoryOut();
+    const file = join(dir, 'pieces.pcap');
+    expect(await runPageCommand({ captures: [file], output: null, redact: false, port: [], auto: false, keylog: new KeyLog(), tlsPorts: [], dialect: 'auto' }, out, () => undefined)).toBe(0);
+    expect(out.text()).toBe(`${html}\n`);
+  });
+
   it('masks the password with --redact, in the tree and the list', async () => {
     const plain = await page('plain');
     expect(JSON.stringify(plain.data)).toContain('s3cret-pw');
@@ -207,5 +246,16 @@ describe('report: the HTML page', () => {
     expect(inline).toHaveLength(2);
     const { createHash } = await import('node:crypto');
     expect(scriptSrc).toEqual(inline.map((js) => `'sha256-${createHash('sha256').update(js, 'utf8').digest('base64')}'`));
+  });
+
+  it('runs uPlot where navigator.language is no language tag (WebKitGTK under the C locale says "C")', async () => {
+    const { runInNewContext } = await import('node:vm');
+    const language = (lang: string): string => runInNewContext(`${LANGUAGE_GUARD}; new Intl.NumberFormat(navigator.language); navigator.language`, { navigator: { language: lang } }) as string;
+    expect(() => runInNewContext('new Intl.NumberFormat(navigator.language)', { navigator: { language: 'C' } })).toThrow(/locale/); // what uPlot does as it loads
+    expect(language('C')).toBe('en-US');
+    expect(language('de-DE')).toBe('de-DE');
+    // The guard runs first in the chart library's script.
+    const { html } = await page('language');
+    expect([...html.matchAll(/<script>([\s\S]*?)<\/script>/g)][0]![1]!.startsWith(LANGUAGE_GUARD)).toBe(true);
   });
 });

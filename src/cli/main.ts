@@ -504,6 +504,7 @@ export async function main(rawArgv: string[]): Promise<number> {
           return;
         }
         const filter = joinedFilter(filters);
+        const memory = new MemoryGuard();
         code = await runPageCommand({
           ...(filter !== undefined ? { filter } : {}),
           captures: checked.positionals, output: a['output'] !== undefined ? String(a['output']) : null, redact: a['redact'] === true,
@@ -511,6 +512,8 @@ export async function main(rawArgv: string[]): Promise<number> {
           tlsPorts: ([] as unknown[]).concat(a['tlsPort'] ?? []).map(Number), dialect: a['dialect'] as DialectMode, // checked against its choices
           ...(a['maxViews'] !== undefined ? { maxViews: Number(a['maxViews']) } : {}),
           ...(decode.length > 0 ? { decode } : {}),
+          // The page's collections are bounded, but without it V8 let dead objects pile up: a 200 MB capture peaked at 683 MB.
+          afterChunk: memory.afterChunk.bind(memory),
         }, out, err);
       },
     )

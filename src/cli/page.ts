@@ -1,15 +1,15 @@
 /**
  * `mqtt-dissect report CAPTURE... [-o FILE]`: the captures as one self-contained HTML page (src/page/). The captures
- * go through every stage `read` runs, with field trees built (the packet views need each field's bytes); the
+ * go through every stage `read` runs, with field trees built for the packets the page keeps a view of; the
  * overview's tables are the summary's own (`--summary --json`), so the page and the terminal show the same numbers.
  */
-import { writeFileSync } from 'node:fs';
+import { closeSync, openSync, writeSync } from 'node:fs';
 import { CaptureFormatError } from '../capture/types.js';
 import { VERSION_NAME, type ProtocolLevel } from '../mqtt/types.js';
 import { LINK_TYPE_NAMES } from '../net/decoder.js';
 import type { PacketRecord, PacketSink } from '../mqtt/connection-decoder.js';
-import { pageHtml, type SummaryTable } from '../page/html.js';
-import { MAX_PLOTTED_TOPICS, PageCollector, type PagePlots } from '../page/model.js';
+import { pageHtml, pageHtmlPieces, type SummaryTable } from '../page/html.js';
+import { MAX_PLOTTED_TOPICS, PageCollector, TreeGate, type PagePlots } from '../page/model.js';
 import { StatsCollector } from '../render/stats/stats.js';
 import { escapeText } from '../render/escape.js';
 import type { KeyLog } from '../transport/tls/keylog.js';
@@ -36,6 +36,8 @@ export interface PageArgs {
   filter?: string;
   maxViews?: number;
   stdin?: AsyncIterable<Uint8Array>;
+  /** After each input chunk: the CLI's memory policy (src/cli/memory.ts MemoryGuard), as `read` has it. */
+  afterChunk?: () => void;
 }
 
 /** Protocol versions by packet count, for the overview's facts. */
@@ -94,8 +96,10 @@ export async function runPageCommand(a: PageArgs, out: LineOut, err: (line: stri
   // The sequence diagrams join requests and answers as the summary's timing table pairs them.
   const pairing = be.summaryStats?.pairing ?? null;
   if (pairing !== null) pairing.onPair = (kind, fromFrame, answer, seconds) => page.pair(kind, fromFrame, answer, seconds);
-  const pipeline = buildFrontPipeline(be.sink, {
-    ports: defaultPorts(a.port), auto: a.auto, tree: true, dialect: a.dialect, keylog: a.keylog,
+  // Field trees only for the packets whose views the page keeps (src/page/model.ts): the decoder's for the first
+  // ones, TreeGate's for those with findings after them.
+  const pipeline = buildFrontPipeline(new TreeGate(be.sink, page), {
+    ports: defaultPorts(a.port), auto: a.auto, tree: true, treeWanted: () => page.treeWanted, dialect: a.dialect, keylog: a.keylog,
     ...(a.tlsPorts.length > 0 ? { tlsPorts: a.tlsPorts } : {}),
   }, (rec) => {
     page.frameTime(rec.timeSec, rec.timeNsec);
@@ -106,7 +110,10 @@ export async function runPageCommand(a: PageArgs, out: LineOut, err: (line: stri
   });
   let code: number = EXIT.ok;
   try {
-    await readAll(a.captures, pipeline, { interrupted: () => false, ...(a.stdin ? { stdin: a.stdin } : {}) });
+    await readAll(a.captures, pipeline, {
+      interrupted: () => false, ...(a.stdin ? { stdin: a.stdin } : {}),
+      ...(a.afterChunk !== undefined ? { afterChunk: (): undefined => { a.afterChunk!(); return undefined; } } : {}),
+    });
   } catch (e) {
     if (!(e instanceof CaptureFormatError)) throw e;
     err(`mqtt-dissect report: ${oneLine(e.message)}`);
@@ -135,13 +142,26 @@ export async function runPageCommand(a: PageArgs, out: LineOut, err: (line: stri
     ['findings', String((findings?.rows ?? []).reduce((n, r) => n + Number(r['count'] ?? 0), 0))],
     ...(args.filter !== undefined ? [['shown', `what -Y ${args.filter} matches (the tables count only that; every check ran on the whole capture)`] as [string, string]] : []),
   ];
-  const html = pageHtml({ title: `mqtt-dissect: ${a.captures.join(', ')}`, captures: a.captures, facts }, summary, data);
+  const pageFacts = { title: `mqtt-dissect: ${a.captures.join(', ')}`, captures: a.captures, facts };
   if (a.output === null) {
-    out.line(html);
+    out.line(pageHtml(pageFacts, summary, data));
     out.flush();
   } else {
     try {
-      writeFileSync(a.output, html);
+      // Piece by piece: the page of a big capture is never one string (and its UTF-8 copy) in memory.
+      const fd = openSync(a.output, 'w');
+      try {
+        for (const piece of pageHtmlPieces(pageFacts, summary, data)) {
+          const b = Buffer.from(piece, 'utf8');
+          for (let off = 0; off < b.length;) {
+            const n = writeSync(fd, b, off, b.length - off);
+            if (n <= 0) throw new Error('no byte written');
+            off += n;
+          }
+        }
+      } finally {
+        closeSync(fd);
+      }
     } catch (e) {
       err(`mqtt-dissect report: cannot write ${oneLine(a.output)}: ${oneLine(e instanceof Error ? e.message : String(e))}`);
       return EXIT.unreadable;

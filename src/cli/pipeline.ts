@@ -29,6 +29,8 @@ export interface PipelineOptions {
   ports: number[];
   auto: boolean;
   tree: boolean;
+  /** With `tree`: whether the next packet's tree is built (ConnectionDecoderOptions.treeWanted); default always. */
+  treeWanted?: () => boolean;
   payloadLimit?: number;
   dialect: DialectMode;
   /**
@@ -99,7 +101,7 @@ export function buildFrontPipeline(afterRules: TraceSink, opts: PipelineOptions,
   const engine = withRules ? new RuleEngine(sessions ?? afterRules) : null;
   const rules: PacketSink = engine ?? afterRules;
   const payloadLimit = opts.fieldsShown === false ? 0 : opts.payloadLimit;
-  const mqtt = new ConnectionDecoder(rules, { tree: opts.tree, ...(payloadLimit !== undefined ? { payloadLimit } : {}) });
+  const mqtt = new ConnectionDecoder(rules, { tree: opts.tree, ...(opts.treeWanted !== undefined ? { treeWanted: opts.treeWanted } : {}), ...(payloadLimit !== undefined ? { payloadLimit } : {}) });
   // TCP -> transport (stream layers chosen by port and by the first bytes: TLS, WebSocket, WebSocket inside TLS) -> MQTT.
   const keylog = opts.keylog ?? new KeyLog();
   const mqttPorts = new Set(opts.ports);

@@ -4,10 +4,10 @@
  */
 import type { Connection, ConnectionEnd, Direction, StreamEvent, StreamSink } from '../tcp/types.js';
 import { DEFAULT_PENDING_BUDGET_BYTES, MqttFramer, type FramedPacket, type FramerEvent, type FramerSink, type PendingBudget, type SnaplenCut, type StreamKnowledge } from './framer.js';
-import { inferLevel, PacketDecoder } from './decoder.js';
+import { decodePacket, inferLevel, PacketDecoder } from './decoder.js';
 import type { MqttPacket } from './packets.js';
 import { CONNACK, CONNECT } from './tables.js';
-import type { DecodeContext, ProtocolLevel } from './types.js';
+import type { DecodeContext, FieldNode, ProtocolLevel } from './types.js';
 
 /** One decoded MQTT packet with where and when it was seen. Later stages add to `violations`. */
 export interface PacketRecord {
@@ -74,6 +74,11 @@ export interface PacketSink {
 export interface ConnectionDecoderOptions {
   /** Build field trees (-V, -x). */
   tree: boolean;
+  /**
+   * With `tree`: asked before each packet is decoded; false decodes it without its tree. The report keeps packet views
+   * for some packets only and builds the others' trees when it knows it keeps them (`packetTree`).
+   */
+  treeWanted?: () => boolean;
   /** Bytes of payload shown in tree nodes (the rest is cut and marked). */
   payloadLimit?: number;
   maxPacketBytes?: number;
@@ -178,6 +183,7 @@ export class ConnectionDecoder implements StreamSink {
     const ctx = this.ctx;
     ctx.level = level;
     ctx.dir = dir;
+    if (this.opts.treeWanted !== undefined) ctx.tree = this.opts.tree && this.opts.treeWanted();
     const decoded = this.decoder.decode(pkt.bytes, ctx);
     if (pkt.truncated !== undefined) dropCutProblems(decoded, pkt.bytes.length);
     if (isConnect) {
@@ -225,6 +231,15 @@ export class ConnectionDecoder implements StreamSink {
     if (pkt.truncated !== undefined) rec.truncated = pkt.truncated;
     this.next.packet(rec);
   }
+}
+
+/**
+ * The field tree of a packet decoded without one (ConnectionDecoderOptions.treeWanted): its bytes decoded again at the
+ * level and in the direction they were, with the same payload limit. The decoder's tree is a function of those alone;
+ * what later stages hang under it (the dialect stage's payload nodes) is not in it. Only while `rec.bytes` is valid.
+ */
+export function packetTree(rec: PacketRecord, payloadLimit?: number): FieldNode | null {
+  return decodePacket(rec.bytes, { level: rec.decoded.level, dir: rec.dir, tree: true, payloadLimit }).tree;
 }
 
 /**

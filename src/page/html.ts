@@ -20,9 +20,39 @@ export function escapeHtml(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
 }
 
+const scriptSafe = (json: string): string => json.replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+
 /** JSON that is safe inside a <script> element whatever strings it holds. */
 export function scriptJson(v: unknown): string {
-  return JSON.stringify(v).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return scriptSafe(JSON.stringify(v));
+}
+
+/** Elements of an array stringified at once by scriptJsonPieces. */
+export const JSON_PIECE_ITEMS = 256;
+
+/**
+ * scriptJson of an object, in pieces that joined are exactly scriptJson(v) (JSON.stringify's order and its rules:
+ * undefined members left out): each array member is written JSON_PIECE_ITEMS elements at a time, so the page of a big
+ * capture is never one string (with its escaped copy and its UTF-8 copy) in memory at once.
+ */
+export function* scriptJsonPieces(v: Record<string, unknown>): Generator<string> {
+  let sep = '{';
+  for (const [k, x] of Object.entries(v)) {
+    if (x === undefined || typeof x === 'function' || typeof x === 'symbol') continue;
+    yield `${sep}${scriptSafe(JSON.stringify(k))}:`;
+    sep = ',';
+    if (!Array.isArray(x)) {
+      yield scriptJson(x);
+      continue;
+    }
+    yield '[';
+    for (let i = 0; i < x.length; i += JSON_PIECE_ITEMS) {
+      const part = JSON.stringify(x.slice(i, i + JSON_PIECE_ITEMS));
+      yield `${i > 0 ? ',' : ''}${scriptSafe(part.slice(1, -1))}`;
+    }
+    yield ']';
+  }
+  yield sep === '{' ? '{}' : '}';
 }
 
 /** A summary table as the `--summary --json` records carry it. */
@@ -63,12 +93,19 @@ function tableHtml(t: SummaryTable): string {
 
 const requireHere = createRequire(import.meta.url);
 let chartLibrary: { js: string; css: string } | null = null;
-/** uPlot (MIT, pinned in package.json), inlined whole: the page never loads anything. */
+/**
+ * Run before uPlot in its script: uPlot formats numbers with `new Intl.NumberFormat(navigator.language)` as it loads,
+ * which throws a RangeError where navigator.language is no language tag — WebKitGTK under the C locale says "C" — and
+ * then no plot is drawn. Such a page gets "en-US" for navigator.language (seen in WebKit, test/e2e/page-browsers.test.ts).
+ */
+export const LANGUAGE_GUARD = "try{new Intl.NumberFormat(navigator.language)}catch(e){Object.defineProperty(navigator,'language',{value:'en-US',configurable:true})}\n";
+
+/** uPlot (MIT, pinned in package.json), inlined whole after LANGUAGE_GUARD: the page never loads anything. */
 function charts(): { js: string; css: string } {
   if (chartLibrary === null) {
     const dir = dirname(requireHere.resolve('uplot/package.json'));
     chartLibrary = {
-      js: readFileSync(join(dir, 'dist', 'uPlot.iife.min.js'), 'utf8').replace(/<\/script/gi, '<\\/script'),
+      js: LANGUAGE_GUARD + readFileSync(join(dir, 'dist', 'uPlot.iife.min.js'), 'utf8').replace(/<\/script/gi, '<\\/script'),
       css: readFileSync(join(dir, 'dist', 'uPlot.min.css'), 'utf8'),
     };
   }
@@ -153,11 +190,16 @@ function scriptHash(js: string): string {
 
 /** The whole page. `summary`: the `--summary --json` tables; `data`: the packet list and views. */
 export function pageHtml(facts: PageFacts, summary: readonly SummaryTable[], data: PageData): string {
+  return [...pageHtmlPieces(facts, summary, data)].join('');
+}
+
+/** pageHtml in pieces, to be written one after another (the data block in scriptJsonPieces' pieces). */
+export function* pageHtmlPieces(facts: PageFacts, summary: readonly SummaryTable[], data: PageData): Generator<string> {
   const factRows = facts.facts.map(([k, v]) => `<tr><th>${escapeHtml(k)}</th><td>${escapeHtml(escapeText(v))}</td></tr>`).join('\n');
   const limits: string[] = [];
   if (data.rowsLeftOut > 0) limits.push(`The packet list holds the first ${data.limits.rows} packets; ${data.rowsLeftOut} more are counted in the overview but not listed.`);
   if (data.viewsLeftOut > 0) limits.push(`Packet views (field tree and bytes) are kept for the first ${data.limits.views} packets and for up to ${data.limits.findingViews} more with findings; ${data.viewsLeftOut} packets have none.`);
-  return `<!DOCTYPE html>
+  yield `<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-src ${scriptHash(charts().js)} ${scriptHash(script())}">
@@ -198,7 +240,9 @@ ${summary.map(tableHtml).join('\n')}
 <div id="diagram"></div>
 </section>
 </section>
-<script type="application/json" id="page-data">${scriptJson(data)}</script>
+<script type="application/json" id="page-data">`;
+  yield* scriptJsonPieces(data as unknown as Record<string, unknown>);
+  yield `</script>
 <script>${charts().js}</script>
 <script>${script()}</script>
 </body></html>

@@ -6,8 +6,13 @@
  *
  * Bounds: a row per packet up to MAX_ROWS, packet views for the first MAX_VIEWS packets and for up to
  * MAX_FINDING_VIEWS more with findings; what is left out is counted and the page says so.
+ *
+ * Trees are built only for packets that may get a view: the decoder builds them while the first MAX_VIEWS views are
+ * not all made (`treeWanted`); after that TreeGate, between the rules and the dialect stage, builds the tree of a
+ * packet that has findings while views for them remain, so the dialect stage decorates it as before. A packet whose
+ * only findings are the dialect stage's own gets the decoder's tree here, without the dialect's payload nodes.
  */
-import type { PacketRecord, Violation } from '../mqtt/connection-decoder.js';
+import { packetTree, type PacketRecord, type Violation } from '../mqtt/connection-decoder.js';
 import { CONNECT, PUBLISH } from '../mqtt/tables.js';
 import type { FieldNode } from '../mqtt/types.js';
 import { closeText } from '../render/close.js';
@@ -192,6 +197,16 @@ export class PageCollector implements TraceSink {
     this.maxFindingViews = opts.maxFindingViews ?? MAX_FINDING_VIEWS;
   }
 
+  /** Every packet decoded now may get a view (the first maxViews are not all made): the decoder builds its tree. */
+  get treeWanted(): boolean {
+    return this.views.length < this.maxViews;
+  }
+
+  /** A packet without a tree that gets a view if it reaches this collector with the findings it has now. */
+  wantsTree(rec: PacketRecord): boolean {
+    return rec.decoded.tree === null && (this.views.length < this.maxViews || (rec.violations.length > 0 && this.findingViews < this.maxFindingViews));
+  }
+
   open(conn: Connection): void {
     if (this.connections.length >= this.maxRows) return;
     const c: PageConnection = { conn: conn.id, client: escapeText(conn.client), server: escapeText(conn.server), close: null, closeFrame: -1 };
@@ -263,6 +278,8 @@ export class PageCollector implements TraceSink {
     let view = -1;
     const hasFindings = rec.violations.length > 0;
     const wanted = this.views.length < this.maxViews || (hasFindings && this.findingViews < this.maxFindingViews);
+    // Findings the dialect stage added after TreeGate passed the packet treeless.
+    if (wanted && d.tree === null) d.tree = packetTree(rec);
     if (wanted && d.tree !== null) {
       if (this.views.length >= this.maxViews) this.findingViews++;
       view = this.views.length;
@@ -310,4 +327,21 @@ export class PageCollector implements TraceSink {
       limits: { rows: this.maxRows, views: this.maxViews, findingViews: this.maxFindingViews, viewBytes: MAX_VIEW_BYTES },
     };
   }
+}
+
+/**
+ * Between the rules (and sessions) stage and the dialect stage of `report`: builds the field tree of a packet the
+ * decoder passed without one when the page will keep its view (PageCollector.wantsTree: its findings so far are
+ * known here), so the dialect stage hangs its payload nodes under it as it would have.
+ */
+export class TreeGate implements TraceSink {
+  constructor(private readonly next: TraceSink, private readonly page: PageCollector) {}
+  open(conn: Connection): void { this.next.open(conn); }
+  packet(rec: PacketRecord): void {
+    if (this.page.wantsTree(rec)) rec.decoded.tree = packetTree(rec);
+    this.next.packet(rec);
+  }
+  event(ev: StreamEvent & { violations?: Violation[] }): void { this.next.event(ev); }
+  traced(r: TraceRecord): void { this.next.traced?.(r); }
+  close(conn: Connection, end: ConnectionEnd): void { this.next.close(conn, end); }
 }

@@ -5,46 +5,23 @@
  * of the overview, a packet view and a sequence diagram to a temp dir (docs/ keeps one of each, made by
  * scripts/report-screenshot.mjs).
  */
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { decodePacket } from '../../src/mqtt/decoder.js';
-import type { FieldNode } from '../../src/mqtt/types.js';
 import { PALETTE } from '../../src/page/html.js';
 import { CHROMIUM, closeBrowser, open } from '../builders/browser.js';
 import { ROOT, runCli } from '../builders/cli.js';
-import { StatsCapture } from '../builders/stats-capture.js';
-import * as m from '../builders/mqtt-bytes.js';
+import { find, HOSTILE_FRAMES, HOSTILE_TOPIC_TEXT, hostileCapture, records, report as writeReport, SEED, viewTree, type Rec } from '../builders/page-report.js';
 
-const SEED = join(ROOT, 'captures', 'seed-walkthrough.pcap');
 const dir = mkdtempSync(join(tmpdir(), 'mqtt-dissect-page-e2e-'));
 afterAll(async () => {
   await closeBrowser();
   rmSync(dir, { recursive: true, force: true });
 });
 
-interface Rec { kind: string; type?: string; frame: number; time: string; conn: number; dir?: string; fields?: { packetId?: number; qos?: number }; deliveries?: { conn: number; frame: number; latencyMs: number }[] }
-
-function records(capture: string): Rec[] {
-  return runCli(['--json', capture]).stdout.trim().split('\n').map((l) => JSON.parse(l) as Rec);
-}
-
-function report(capture: string, name: string, extra: string[] = []): string {
-  const out = join(dir, `${name}.html`);
-  const r = runCli(['report', ...extra, capture, '-o', out]);
-  expect(r.status, r.stderr).toBe(0);
-  return out;
-}
-
-function find(n: FieldNode, label: string): FieldNode | null {
-  if (n.label === label) return n;
-  for (const c of n.children ?? []) {
-    const f = find(c, label);
-    if (f !== null) return f;
-  }
-  return null;
-}
+const report = (capture: string, name: string, extra: string[] = []): string => writeReport(dir, capture, name, extra);
 
 function micros(iso: string): number {
   const x = /T(\d\d):(\d\d):(\d\d)\.(\d{6})Z$/.exec(iso)!;
@@ -60,8 +37,7 @@ describe.skipIf(CHROMIUM === null)('report in a real browser (Chromium via playw
     expect(await page.textContent('#view-title')).toContain('Frame 4');
 
     // The CONNECT's byte c2 is its connect flags: the field and its bits light up, the decoder's explanation shows.
-    const view = JSON.parse(/<script type="application\/json" id="page-data">([^<]*)<\/script>/.exec(readFileSync(file, 'utf8'))![1]!) as { views: { frame: number; hex: string }[] };
-    const tree = decodePacket(Buffer.from(view.views.find((v) => v.frame === 4)!.hex, 'hex'), { level: 4, dir: 'c2s', tree: true }).tree!;
+    const tree = viewTree(file, 4);
     const flags = find(tree, 'connect flags')!;
     const c2 = page.locator('#hex span[data-byte]', { hasText: /^c2$/ });
     expect(await c2.count()).toBe(1);
@@ -175,18 +151,10 @@ describe.skipIf(CHROMIUM === null)('report in a real browser (Chromium via playw
   });
 
   it('runs nothing from the capture: <script> and event handlers in topics, client ids, payloads and user properties stay text', async () => {
-    const evil = (n: number): string => `<script>window.top.pwned=${n};alert(${n})</script><img src=x onerror="window.top.pwned=${n}">`;
-    const c = new StatsCapture();
-    const a = c.conn('10.0.0.2:40001', 0);
-    c.c(a, 0.01, m.connect({ level: 5, clientId: evil(1), username: evil(2), properties: [['userProperty', [evil(3), evil(4)]]] }));
-    c.s(a, 0.02, m.connack({ level: 5 }));
-    c.c(a, 0.03, m.publish({ level: 5, topic: `t/${evil(5)}`, payload: evil(6), properties: [['userProperty', ['k', evil(7)]]] }));
-    c.close(a, 0.1);
-    const capture = join(dir, 'hostile.pcap');
-    writeFileSync(capture, c.pcap());
+    const capture = hostileCapture(dir);
     const file = report(capture, 'hostile');
     const { page, errors, dialogs } = await open(file);
-    for (const frame of [4, 6]) {
+    for (const frame of HOSTILE_FRAMES) {
       await page.evaluate(`location.hash = '#p${frame}'`);
       await page.waitForFunction(`document.getElementById('view-title').textContent.includes('Frame ${frame}')`);
     }
@@ -196,7 +164,7 @@ describe.skipIf(CHROMIUM === null)('report in a real browser (Chromium via playw
     expect(errors).toEqual([]); // a blocked inline script would be a CSP error here
     expect(await page.locator('img').count()).toBe(0);
     // The topic is shown as the text it is (quoted as the text view quotes it).
-    expect(await page.locator('#rows tr').nth(2).textContent()).toContain('topic="t/<script>window.top.pwned=5;alert(5)</script><img src=x onerror=\\"window.top.pwned=5\\">"');
+    expect(await page.locator('#rows tr').nth(2).textContent()).toContain(HOSTILE_TOPIC_TEXT);
     expect(await page.evaluate('document.scripts.length')).toBe(3);
   });
 
