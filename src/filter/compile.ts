@@ -10,6 +10,9 @@ import { topicMatches } from '../mqtt/topics.js';
 import { PUBLISH } from '../mqtt/tables.js';
 import { DECODED_VALUE, FILTER_NAMES, valuesAt, valueText, type FilterField, type NumberValue, type StringValue, type Subject } from './fields.js';
 import { FilterError, parseFilter, type CompareOp, type FilterNode, type ValueNode } from './syntax.js';
+import { booleanValue, closedValue, formatFilterError, OPS_BY_TYPE, parseNumber, regex, suggest, topicFilter } from './values.js';
+
+export { formatFilterError, suggest } from './values.js';
 
 export type Predicate = (s: Subject) => boolean;
 
@@ -135,12 +138,6 @@ function presence(f: FilterField): Predicate {
   }
 }
 
-const OPS_BY_TYPE: Readonly<Record<FilterField['type'], readonly CompareOp[]>> = {
-  number: ['==', '!=', '<', '<=', '>', '>=', 'in'],
-  string: ['==', '!=', 'contains', 'matches', '~', 'in'],
-  boolean: ['==', '!='],
-  bytes: ['==', '!=', 'contains', '~'],
-};
 
 function compare(f: FilterField, op: CompareOp, opAt: number, values: readonly ValueNode[]): Predicate {
   if (!OPS_BY_TYPE[f.type].includes(op)) {
@@ -159,14 +156,6 @@ function anyNumber(v: NumberValue, test: (n: number) => boolean): boolean {
   if (typeof v === 'number') return test(v);
   for (const n of v) if (test(n)) return true;
   return false;
-}
-
-function parseNumber(v: ValueNode): number {
-  const t = v.text.trim();
-  const n = /^-?0x[0-9a-f]+$/i.test(t) ? (t.startsWith('-') ? -parseInt(t.slice(3), 16) : parseInt(t.slice(2), 16))
-    : /^-?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(t) ? Number(t) : NaN;
-  if (!Number.isFinite(n)) throw new FilterError(`"${v.text}" is not a number`, v.at, v.length);
-  return n;
 }
 
 function compareNumber(get: (s: Subject) => NumberValue, op: CompareOp, values: readonly ValueNode[]): Predicate {
@@ -196,52 +185,20 @@ function anyString(v: StringValue, test: (t: string) => boolean): boolean {
   return false;
 }
 
-/** A value of a field with a closed set of values, in its canonical spelling (`publish` is PUBLISH). */
-function closedValue(f: FilterField, v: ValueNode): string {
-  const allowed = f.values;
-  if (allowed === undefined) return v.text;
-  const exact = allowed.find((a) => a === v.text) ?? allowed.find((a) => a.toLowerCase() === v.text.toLowerCase());
-  if (exact !== undefined) return exact;
-  const hint = suggest(v.text, allowed);
-  throw new FilterError(`${f.name} is never "${v.text}"${hint !== null ? ` (did you mean ${hint}?)` : ` (it is one of ${allowed.join(', ')})`}`, v.at, v.length);
-}
-
-function regex(v: ValueNode): RegExp {
-  // Wireshark's way to ask for a case-insensitive match.
-  const insensitive = v.text.startsWith('(?i)');
-  try {
-    return new RegExp(insensitive ? v.text.slice(4) : v.text, insensitive ? 'iu' : 'u');
-  } catch (e) {
-    throw new FilterError(`not a regular expression: ${e instanceof Error ? e.message.replace(/^Invalid regular expression: /, '') : String(e)}`, v.at, v.length);
-  }
-}
-
-function topicFilter(v: ValueNode): string {
-  const f = v.text;
-  const levels = f.split('/');
-  for (let i = 0; i < levels.length; i++) {
-    const l = levels[i]!;
-    if ((l.includes('#') && (l !== '#' || i !== levels.length - 1)) || (l.includes('+') && l !== '+')) {
-      throw new FilterError(`"${f}" is not a topic filter: "+" must be a whole level and "#" the whole last level`, v.at, v.length);
-    }
-  }
-  return f;
-}
-
 function compareString(f: FilterField & { type: 'string' }, op: CompareOp, values: readonly ValueNode[]): Predicate {
   const get = f.get;
   if (op === 'in') {
-    const set = new Set(values.map((v) => closedValue(f, v)));
+    const set = new Set(values.map((v) => closedValue(f.name, f.values, v)));
     return (s) => anyString(get(s), (t) => set.has(t));
   }
   const v = values[0]!;
   switch (op) {
     case '==': {
-      const x = closedValue(f, v);
+      const x = closedValue(f.name, f.values, v);
       return (s) => anyString(get(s), (t) => t === x);
     }
     case '!=': {
-      const x = closedValue(f, v);
+      const x = closedValue(f.name, f.values, v);
       return (s) => {
         const val = get(s);
         return present(val) && !anyString(val, (t) => t === x);
@@ -264,9 +221,7 @@ function compareString(f: FilterField & { type: 'string' }, op: CompareOp, value
 }
 
 function compareBoolean(get: (s: Subject) => boolean | undefined, op: CompareOp, v: ValueNode): Predicate {
-  const t = v.text.toLowerCase();
-  const x = t === 'true' || t === '1' ? true : t === 'false' || t === '0' ? false : null;
-  if (x === null) throw new FilterError(`"${v.text}" is not true, false, 1 or 0`, v.at, v.length);
+  const x = booleanValue(v);
   if (op === '==') return (s) => get(s) === x;
   return (s) => {
     const b = get(s);
@@ -326,46 +281,6 @@ function compareBytes(get: (s: Subject) => Uint8Array | undefined, op: CompareOp
     };
     default: throw new Error(`unreachable: ${op} on bytes`);
   }
-}
-
-/** The closest known name to a misspelt one (case, a dropped or swapped letter, a missing prefix), or null. */
-export function suggest(word: string, candidates: readonly string[]): string | null {
-  const w = word.toLowerCase();
-  let best: string | null = null;
-  let bestD = Infinity;
-  for (const c of candidates) {
-    const cl = c.toLowerCase();
-    if (cl === w) return c;
-    const d = distance(w, cl);
-    if (d < bestD) {
-      bestD = d;
-      best = c;
-    }
-  }
-  return best !== null && bestD <= Math.max(1, Math.min(3, Math.floor(word.length / 3))) ? best : null;
-}
-
-/** Damerau-Levenshtein (optimal string alignment) distance, bounded to short words. */
-function distance(a: string, b: string): number {
-  if (Math.abs(a.length - b.length) > 3) return Infinity;
-  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => [i, ...new Array<number>(b.length).fill(0)]);
-  for (let j = 1; j <= b.length; j++) d[0]![j] = j;
-  for (let i = 1; i <= a.length; i++) {
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      let v = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) v = Math.min(v, d[i - 2]![j - 2]! + 1);
-      d[i]![j] = v;
-    }
-  }
-  return d[a.length]![b.length]!;
-}
-
-/** The error as the CLI prints it: the message, the expression, and a caret line under the place. */
-export function formatFilterError(source: string, e: FilterError): string[] {
-  // Keep the expression one line and terminal-safe; the caret counts characters of what is shown.
-  const shown = source.replace(/[\u0000-\u001f\u007f]/g, ' ');
-  return [e.message, `  ${shown}`, `  ${' '.repeat(Math.min(e.at, shown.length))}${'^'.repeat(Math.min(e.length, Math.max(1, shown.length - e.at)))}`];
 }
 
 /** null when the expression compiles, else the lines of the error (message, expression, caret). */

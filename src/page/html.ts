@@ -113,17 +113,52 @@ function charts(): { js: string; css: string } {
 }
 
 let pageScript: string | null = null;
+
 /**
- * The compiled page script: beside this module once built (dist/page/client/page.js); when this module runs from
- * src/ (the unit tests), the build's copy.
+ * The modules of the filter box, in dependency order, bundled into the page's script: the CLI's parser and value
+ * readers and the topic matcher, then the page's evaluator over its rows (docs/decisions.md: the filter box).
+ */
+export const FILTER_BOX_MODULES = ['mqtt/topic-match.js', 'filter/syntax.js', 'filter/values.js', 'page/row-filter.js'] as const;
+/** What the bundle gives the page script, as `pageRowFilter` (src/page/client/page.ts declares it). */
+const FILTER_BOX_EXPORTS = ['compileRowFilter', 'rowFilterError', 'ROW_FIELD_NAMES', 'FilterError', 'formatFilterError'];
+
+/** A compiled file of the build: beside this module's folder once built (dist/), the build's copy when run from src/. */
+function built(path: string): string {
+  const places = [`../${path}`, `../../dist/${path}`].map((p) => fileURLToPath(new URL(p, import.meta.url)));
+  const found = places.find((p) => existsSync(p));
+  if (found === undefined) throw new Error(`the page script is not built (npm run build): no ${path}`);
+  return readFileSync(found, 'utf8').replace(/\/\/# sourceMappingURL=.*$/m, '');
+}
+
+/**
+ * The filter box's modules as one function scope in a plain script: each module's imports (all of them of the
+ * modules before it, checked here) are dropped and its `export` keywords taken off, so the names they bind are the
+ * scope's own. A module that imports anything else, imports under another name or re-exports is refused: the bundle
+ * is built only from modules written for it.
+ */
+export function filterBoxBundle(read: (path: string) => string = built): string {
+  const parts: string[] = [];
+  const bundled: string[] = [];
+  for (const path of FILTER_BOX_MODULES) {
+    const text = read(path).replace(/^import\s+(?:type\s+)?\{([^}]*)\}\s+from\s+'([^']+)';\s*$/gm, (_, names: string, from: string) => {
+      const target = new URL(from, `file:///${path}`).pathname.slice(1);
+      if (!bundled.includes(target)) throw new Error(`the filter box bundle: ${path} imports ${from}, which is not bundled before it`);
+      if (/\bas\b/.test(names)) throw new Error(`the filter box bundle: ${path} renames an import`);
+      return '';
+    });
+    if (/^\s*(import|export\s*\{|export\s+\*|export\s+default)\b/m.test(text)) throw new Error(`the filter box bundle: ${path} has an import or export it cannot take apart`);
+    parts.push(`// ${path}\n${text.replace(/^export\s+(?=(?:async\s+)?(?:function|class|const|let)\b)/gm, '')}`);
+    bundled.push(path);
+  }
+  return `const pageRowFilter = (() => {\n${parts.join('\n')}\nreturn { ${FILTER_BOX_EXPORTS.join(', ')} };\n})();\n`;
+}
+
+/**
+ * The page's script: the filter box's bundle, then the compiled page script (dist/page/client/page.js), in one
+ * script element (one CSP hash).
  */
 function script(): string {
-  if (pageScript === null) {
-    const places = ['./client/page.js', '../../dist/page/client/page.js'].map((p) => fileURLToPath(new URL(p, import.meta.url)));
-    const found = places.find((p) => existsSync(p));
-    if (found === undefined) throw new Error('the page script is not built (npm run build)');
-    pageScript = readFileSync(found, 'utf8').replace(/\/\/# sourceMappingURL=.*$/m, '');
-  }
+  if (pageScript === null) pageScript = filterBoxBundle() + built('page/client/page.js');
   return pageScript;
 }
 
@@ -165,6 +200,7 @@ th{background:var(--head)}.facts th{width:12em}.none,.limits{color:var(--muted)}
 input,select,button{color:var(--fg);background:var(--bg);border:1px solid var(--lane)}
 :focus-visible{outline:2px solid var(--note);outline-offset:1px}
 code,.mono,#list td,#tree,#hex{font-family:ui-monospace,Menlo,Consolas,monospace}
+#expr{margin:.5em 0}#expr input{font-family:ui-monospace,Menlo,Consolas,monospace;max-width:100%}#f-expr-error{margin:.2em 0;white-space:pre-wrap;font-size:13px}#f-expr-error:empty{display:none}#expr p{margin:.2em 0}
 #controls{margin:.5em 0;display:flex;gap:.6em;flex-wrap:wrap;align-items:center}
 #list{max-height:45vh;overflow:auto;border:1px solid var(--line)}#list table{width:100%}#list tr{cursor:pointer}
 #list tr.sel{background:var(--sel)}#list tr.bad td:first-child{border-left:4px solid var(--err)}
@@ -219,6 +255,9 @@ ${summary.map(tableHtml).join('\n')}
 </section>
 <section id="packets"><h2>Packets</h2>
 <noscript><p>The packet list and the packet views need JavaScript; the overview above does not.</p></noscript>
+<div id="expr"><label for="f-expr">filter (as <code>-Y</code>)</label> <input id="f-expr" size="60" spellcheck="false" autocomplete="off" aria-describedby="f-expr-help f-expr-error" placeholder="type == PUBLISH &amp;&amp; topic matches plant/+/temp">
+<pre id="f-expr-error" class="sev-error" role="status" aria-live="polite"></pre>
+<p id="f-expr-help" class="limits"></p></div>
 <div id="controls">
 <label>type <select id="f-type"><option value="">any</option></select></label>
 <label>connection <input id="f-conn" size="5" inputmode="numeric"></label>

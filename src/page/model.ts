@@ -13,7 +13,8 @@
  * only findings are the dialect stage's own gets the decoder's tree here, without the dialect's payload nodes.
  */
 import { packetTree, type PacketRecord, type Violation } from '../mqtt/connection-decoder.js';
-import { CONNECT, PUBLISH } from '../mqtt/tables.js';
+import { CONNACK, CONNECT, PUBACK, PUBCOMP, PUBLISH, PUBREC, PUBREL, SUBACK, SUBSCRIBE, UNSUBACK, UNSUBSCRIBE } from '../mqtt/tables.js';
+import { FILTER_NAMES } from '../filter/fields.js';
 import type { FieldNode } from '../mqtt/types.js';
 import { closeText } from '../render/close.js';
 import { escapeText } from '../render/escape.js';
@@ -35,9 +36,26 @@ export const MAX_VIEW_NODES = 4_000;
 /**
  * One packet list row, as an array to keep the page small: frame, time (s from the first frame, as the text view), conn, dir
  * (0 c2s, 1 s2c), type name, key fields (escaped for display), topic ('' when none), client id ('' when unknown),
- * findings, index of its view (-1: none).
+ * findings, index of its view (-1: none), and what the page's filter box reads beyond those (PageExtra).
  */
-export type PageRow = [number, string, number, 0 | 1, string, string, string, string, number, number];
+export type PageRow = [number, string, number, 0 | 1, string, string, string, string, number, number, PageExtra];
+
+/**
+ * A row's fields for the filter box (src/page/row-filter.ts) that the columns above do not hold, each key only where
+ * the packet has the field (a PUBLISH's QoS only when not 0, its RETAIN and DUP only when set), so a QoS 0 PUBLISH
+ * costs `,{"l":42}`: l the packet's length (as the filter's `length`), q QoS (a SUBSCRIBE's: one per filter),
+ * p Packet Identifier, r RETAIN, d DUP, t a SUBSCRIBE's or UNSUBSCRIBE's Topic Filters (escaped for display, as the
+ * topic column), v the findings as [id, severity, spec].
+ */
+export interface PageExtra {
+  l: number;
+  q?: number | number[];
+  p?: number;
+  r?: 1;
+  d?: 1;
+  t?: string[];
+  v?: [string, string, string][];
+}
 
 /** One field tree node: depth, offset, length, label, value ('' when none), explanation ('' when none). */
 export type PageNode = [number, number, number, string, string, string];
@@ -134,6 +152,9 @@ export interface PageData {
   rowsLeftOut: number;
   viewsLeftOut: number;
   limits: { rows: number; views: number; findingViews: number; viewBytes: number };
+  /** Every name `-Y` accepts and the packet type names, so the filter box tells a name it lacks from a misspelt one. */
+  filterNames: string[];
+  typeNames: string[];
 }
 
 export interface PageOptions {
@@ -159,6 +180,41 @@ function flatten(tree: FieldNode, redact: boolean, out: PageNode[], max: number)
   walk(tree, 0, false);
   return leftOut;
 }
+
+/** A row's PageExtra: the filter fields of src/filter/fields.ts that the row's columns do not hold, read the same way. */
+function extra(rec: PacketRecord): PageExtra {
+  const d = rec.decoded;
+  const x: PageExtra = { l: rec.truncated ?? d.length };
+  switch (d.type) {
+    case PUBLISH:
+      if (d.qos !== 0) x.q = d.qos;
+      if (d.retain) x.r = 1;
+      if (d.dup) x.d = 1;
+      if (d.packetId !== undefined) x.p = d.packetId;
+      break;
+    case SUBSCRIBE:
+      if (d.subscriptions !== undefined) {
+        x.q = d.subscriptions.map((s) => s.qos);
+        x.t = d.subscriptions.map((s) => escapeText(s.topic));
+      }
+      if (d.packetId !== undefined) x.p = d.packetId;
+      break;
+    case UNSUBSCRIBE:
+      if (d.topics !== undefined) x.t = d.topics.map((t) => escapeText(t));
+      if (d.packetId !== undefined) x.p = d.packetId;
+      break;
+    case PUBACK: case PUBREC: case PUBREL: case PUBCOMP: case SUBACK: case UNSUBACK:
+      if (d.packetId !== undefined) x.p = d.packetId;
+      break;
+    default:
+      break;
+  }
+  if (rec.violations.length > 0) x.v = rec.violations.map((v) => [v.id, v.severity, v.spec]);
+  return x;
+}
+
+const FILTER_NAME_LIST = [...FILTER_NAMES.keys()];
+const TYPE_NAME_LIST = [...(FILTER_NAMES.get('type')?.field.values ?? [])];
 
 export class PageCollector implements TraceSink {
   private readonly rows: PageRow[] = [];
@@ -275,6 +331,10 @@ export class PageCollector implements TraceSink {
     const d = rec.decoded;
     if (this.baseSec < 0) this.frameTime(rec.timeSec, rec.timeNsec);
     if (d.type === CONNECT && d.clientId !== undefined) this.clientIds.set(rec.conn.id, d.clientId);
+    // The filter's clientId: the one the server assigned for an empty one (src/filter/stage.ts does the same).
+    else if (d.type === CONNACK && this.clientIds.get(rec.conn.id) === '' && d.properties?.assignedClientIdentifier !== undefined) {
+      this.clientIds.set(rec.conn.id, d.properties.assignedClientIdentifier);
+    }
     let view = -1;
     const hasFindings = rec.violations.length > 0;
     const wanted = this.views.length < this.maxViews || (hasFindings && this.findingViews < this.maxFindingViews);
@@ -302,7 +362,7 @@ export class PageCollector implements TraceSink {
     this.rows.push([
       rec.frame, relativeSeconds(rec.timeSec, rec.timeNsec, this.baseSec, this.baseNsec), rec.conn.id, rec.dir === 'c2s' ? 0 : 1,
       d.typeName, escapeText(keyFields(rec, this.opts.redact)), escapeText(topic), escapeText(this.clientIds.get(rec.conn.id) ?? ''),
-      rec.violations.length, view,
+      rec.violations.length, view, extra(rec),
     ]);
   }
 
@@ -325,6 +385,7 @@ export class PageCollector implements TraceSink {
       rows: this.rows, views: this.views, connections: this.connections, pairs: this.pairs, events: this.events, eventsLeftOut: this.eventsLeftOut, messages: this.messages, messagesLeftOut: this.messagesLeftOut, packets: this.packets,
       rowsLeftOut: this.rowsLeftOut, viewsLeftOut: this.viewsLeftOut,
       limits: { rows: this.maxRows, views: this.maxViews, findingViews: this.maxFindingViews, viewBytes: MAX_VIEW_BYTES },
+      filterNames: FILTER_NAME_LIST, typeNames: TYPE_NAME_LIST,
     };
   }
 }

@@ -88,6 +88,36 @@ describe.skipIf(CHROMIUM === null)('report in a real browser (Chromium via playw
     expect(dialogs).toEqual([]);
   });
 
+  it('the filter box takes -Y expressions: the list has --json -Y\'s packets; a wrong one shows the CLI\'s error and caret', async () => {
+    const capture = join(ROOT, 'captures', 'real-sessions-v5.pcap');
+    const { page, errors } = await open(report(capture, 'expr'));
+    const all = records(capture).filter((r) => r.kind === 'packet').length;
+    for (const expr of ['type == PUBLISH && topic matches "+/#"', 'qos > 0 || type in {SUBSCRIBE, SUBACK}', 'conn != 0 && !(dir == s2c)', 'violation || length > 100']) {
+      const want = runCli(['--json', '-Y', expr, capture]).stdout.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Rec)
+        .filter((r) => r.kind === 'packet');
+      await page.fill('#f-expr', expr);
+      expect(await page.textContent('#count'), expr).toBe(`${want.length} of ${all} packets listed`);
+      expect((await page.locator('#rows tr td:first-child').allTextContents()).map(Number), expr).toEqual(want.slice(0, 500).map((r) => r.frame));
+      expect(await page.textContent('#f-expr-error'), expr).toBe('');
+    }
+    // An error: the CLI's message and caret under the box, the expression not applied, nothing thrown.
+    await page.fill('#f-expr', 'type == PUBLISH && qos = 1');
+    const cli = runCli(['--json', '-Y', 'type == PUBLISH && qos = 1', capture]);
+    expect(cli.status).not.toBe(0);
+    const shown = (await page.textContent('#f-expr-error'))!;
+    for (const line of shown.split('\n')) expect(cli.stderr).toContain(line);
+    expect(shown).toContain('"=" is not an operator');
+    expect(shown.split('\n')[2]).toBe(`  ${' '.repeat(23)}^`);
+    expect(await page.textContent('#count')).toContain(`${all} of ${all} packets listed (the expression is not applied`);
+    // A field the page does not hold says so.
+    await page.fill('#f-expr', 'payload contains "x"');
+    expect(await page.textContent('#f-expr-error')).toMatch(/^payload is not in the page .*report -Y/);
+    expect(await page.getAttribute('#f-expr', 'aria-invalid')).toBe('true');
+    await page.fill('#f-expr', '');
+    expect(await page.textContent('#count')).toBe(`${all} of ${all} packets listed`);
+    expect(errors).toEqual([]);
+  });
+
   it('a sequence diagram: an arrow per packet, each answer joined to its request with the time between, the close', async () => {
     const capture = join(ROOT, 'captures', 'real-v311-qos.pcap');
     const { page, errors } = await open(report(capture, 'qos'));

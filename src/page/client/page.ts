@@ -7,7 +7,9 @@
  * Capture text reaches the document only through textContent, never as markup.
  */
 
-type Row = [number, string, number, 0 | 1, string, string, string, string, number, number];
+/** A row's filter fields beyond its columns (src/page/model.ts, PageExtra). */
+interface Extra { l: number; q?: number | number[]; p?: number; r?: 1; d?: 1; t?: string[]; v?: [string, string, string][] }
+type Row = [number, string, number, 0 | 1, string, string, string, string, number, number, Extra];
 type TreeNode = [number, number, number, string, string, string];
 type Finding = [string, string, string, string, number, number];
 interface View { frame: number; hex: string; length: number; nodes: TreeNode[]; nodesLeftOut: number; findings: Finding[] }
@@ -24,7 +26,20 @@ interface Data {
   messages: Message[];
   rows: Row[]; views: View[]; connections: Conn[]; pairs: Pair[]; events: ConnEvent[]; packets: number; rowsLeftOut: number; viewsLeftOut: number;
   limits: { views: number; findingViews: number; viewBytes: number };
+  filterNames: string[]; typeNames: string[];
 }
+
+/**
+ * The filter box's evaluator: src/page/row-filter.ts with the CLI's parser and value readers, bundled before this
+ * script by src/page/html.ts (filterBoxBundle).
+ */
+interface FilterErrorLike extends Error { at: number; length: number }
+declare const pageRowFilter: {
+  compileRowFilter(source: string, ctx: { filterNames: readonly string[]; typeNames: readonly string[] }): (r: Row) => boolean;
+  FilterError: new (message: string, at: number, length?: number) => FilterErrorLike;
+  formatFilterError(source: string, e: FilterErrorLike): string[];
+  ROW_FIELD_NAMES: readonly string[];
+};
 
 /** Rows drawn at once; "show more" draws the next ones. */
 const PAGE_ROWS = 500;
@@ -52,6 +67,29 @@ const fConn = byId<HTMLInputElement>('f-conn');
 const fTopic = byId<HTMLInputElement>('f-topic');
 const fClient = byId<HTMLInputElement>('f-client');
 const fBad = byId<HTMLInputElement>('f-bad');
+const fExpr = byId<HTMLInputElement>('f-expr');
+const fExprError = byId('f-expr-error');
+byId('f-expr-help').textContent = `Accepts the CLI's -Y expressions (docs/filters.md) over the fields the page holds: ${pageRowFilter.ROW_FIELD_NAMES.join(', ')}. Combined with the choices below.`;
+
+/** The expression's test (null: the box is empty or the expression is wrong, and then the error is shown under it). */
+let exprSource = '';
+let exprTest: ((r: Row) => boolean) | null = null;
+function compileExpr(): void {
+  const src = fExpr.value;
+  if (src === exprSource && (exprTest !== null || src.trim() === '')) return;
+  exprSource = src;
+  exprTest = null;
+  fExprError.textContent = '';
+  fExpr.removeAttribute('aria-invalid');
+  if (src.trim() === '') return;
+  try {
+    exprTest = pageRowFilter.compileRowFilter(src, data);
+  } catch (e) {
+    if (!(e instanceof pageRowFilter.FilterError)) throw e;
+    fExprError.textContent = pageRowFilter.formatFilterError(src, e).join('\n');
+    fExpr.setAttribute('aria-invalid', 'true');
+  }
+}
 
 /** Traced messages by their publisher's PUBLISH and by each delivery ("conn:frame"). */
 const messageOf = new Map<string, Message>();
@@ -97,6 +135,8 @@ function applyFilter(): void {
   const topic = fTopic.value;
   const client = fClient.value;
   const bad = fBad.checked;
+  compileExpr();
+  const expr = exprTest;
   matched = [];
   data.rows.forEach((r, i) => {
     if (type !== '' && r[4] !== type) return;
@@ -104,12 +144,14 @@ function applyFilter(): void {
     if (topic !== '' && !r[6].includes(topic)) return;
     if (client !== '' && !r[7].includes(client)) return;
     if (bad && r[8] === 0) return;
+    if (expr !== null && !expr(r)) return;
     matched.push(i);
   });
   rowsBody.replaceChildren();
   drawn = 0;
   drawMore();
-  byId('count').textContent = `${matched.length} of ${data.rows.length} packets listed`;
+  const wrong = exprTest === null && fExpr.value.trim() !== '';
+  byId('count').textContent = `${matched.length} of ${data.rows.length} packets listed${wrong ? ' (the expression is not applied: see the error above)' : ''}`;
 }
 
 function drawMore(): void {
@@ -319,7 +361,7 @@ document.addEventListener('keydown', (e) => {
   }
 });
 
-for (const c of [fType, fConn, fTopic, fClient, fBad]) c.addEventListener('input', applyFilter);
+for (const c of [fType, fConn, fTopic, fClient, fBad, fExpr]) c.addEventListener('input', applyFilter);
 
 // Sequence diagrams: one connection at a time, client and broker lanes, an arrow per packet, requests joined to
 // their answers (the pairs the summary's timing table counts) with the time between, transport events and the close.
