@@ -66,6 +66,21 @@ describe('the filter box selects what -Y selects', () => {
   }
 });
 
+describe('the filter box bundle', () => {
+  const mod = (text: Record<string, string>) => (path: string): string => text[path] ?? 'export const x = 1;';
+  it('refuses a module it cannot take apart rather than making a broken page', () => {
+    expect(() => filterBoxBundle(mod({ 'page/row-filter.js': "import { readFileSync } from 'node:fs';" }))).toThrow(/not bundled before it/);
+    expect(() => filterBoxBundle(mod({ 'filter/values.js': "import { parseFilter as p } from './syntax.js';" }))).toThrow(/renames/);
+    expect(() => filterBoxBundle(mod({ 'filter/values.js': "export { x } from './syntax.js';" }))).toThrow(/cannot take apart/);
+    expect(() => filterBoxBundle(mod({ 'mqtt/topic-match.js': "export const s = '</script>';" }))).toThrow(/<\/script/);
+  });
+  it('is one plain script: no import or export left', () => {
+    const b = filterBoxBundle();
+    expect(b).not.toMatch(/^\s*(import|export)\b/m);
+    expect(() => new Function(b)).not.toThrow();
+  });
+});
+
 describe('the filter box errors', () => {
   const ctx = { filterNames: ['type', 'topic', 'payload', 'ip.src', 'frame', 'mqtt.topic'], typeNames: ['PUBLISH', 'CONNECT'] };
   it('says a field the page does not hold is not in the page', () => {

@@ -146,11 +146,15 @@ export function filterBoxBundle(read: (path: string) => string = built): string 
       if (/\bas\b/.test(names)) throw new Error(`the filter box bundle: ${path} renames an import`);
       return '';
     });
-    if (/^\s*(import|export\s*\{|export\s+\*|export\s+default)\b/m.test(text)) throw new Error(`the filter box bundle: ${path} has an import or export it cannot take apart`);
-    parts.push(`// ${path}\n${text.replace(/^export\s+(?=(?:async\s+)?(?:function|class|const|let)\b)/gm, '')}`);
+    const body = text.replace(/^export\s+(?=(?:async\s+)?(?:function|class|const|let)\b)/gm, '');
+    if (/^\s*(?:import|export)\b/m.test(body)) throw new Error(`the filter box bundle: ${path} has an import or export it cannot take apart`);
+    parts.push(`// ${path}\n${body}`);
     bundled.push(path);
   }
-  return `const pageRowFilter = (() => {\n${parts.join('\n')}\nreturn { ${FILTER_BOX_EXPORTS.join(', ')} };\n})();\n`;
+  const bundle = `const pageRowFilter = (() => {\n${parts.join('\n')}\nreturn { ${FILTER_BOX_EXPORTS.join(', ')} };\n})();\n`;
+  // Inlined in a <script> element: nothing in it may end the element.
+  if (/<\/script|<!--/i.test(bundle)) throw new Error('the filter box bundle holds "</script" or "<!--"');
+  return bundle;
 }
 
 /**
