@@ -1,9 +1,10 @@
 /**
- * TLS record protection with Node's crypto only: the TLS 1.3 key schedule (HKDF-Expand-Label, RFC 8446 7.1 and 7.3),
+ * TLS record protection with Node's crypto (AEAD records through aead.ts, which may use OpenSSL's EVP API directly): the TLS 1.3 key schedule (HKDF-Expand-Label, RFC 8446 7.1 and 7.3),
  * the TLS 1.2 PRF and key block (RFC 5246 5 and 6.3), and record decryption for AEAD (RFC 5246 6.2.3.3, RFC 8446 5.2,
  * RFC 7905 for ChaCha20-Poly1305), CBC with HMAC (RFC 5246 6.2.3.2, Encrypt-then-MAC of RFC 7366) and NULL.
  */
-import { createDecipheriv, createHmac, createSecretKey, timingSafeEqual, type DecipherCCM, type DecipherGCM, type DecipherChaCha20Poly1305, type KeyObject } from 'node:crypto';
+import { createDecipheriv, createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto';
+import { aeadKey, type Aead } from './aead.js';
 import type { SuiteParams } from './tables.js';
 
 /** HKDF-Expand (RFC 5869 2.3) with HMAC: Node's hkdfSync always extracts first, the TLS 1.3 schedule needs expand alone. */
@@ -58,7 +59,11 @@ export function prf10(secret: Uint8Array, label: string, seed: Uint8Array, lengt
   return md5;
 }
 
-export type Opened = { type: number; data: Buffer } | { error: string };
+/**
+ * An opened record's content type and plaintext, or why it did not open. The plaintext may be a view of the layer's
+ * output buffer (aead.ts): valid until the layer opens its next record.
+ */
+export type Opened = { type: number; data: Uint8Array } | { error: string };
 
 /** Decrypts the records of one direction, given each record's sequence number. */
 export interface RecordOpener {
@@ -82,48 +87,23 @@ function xorNonce(iv: Buffer, seq: number, out: Buffer): Buffer {
   return out;
 }
 
-type AeadDecipher = DecipherGCM | DecipherCCM | DecipherChaCha20Poly1305;
-
-/**
- * AEAD open: null when the tag does not verify. A decipher is made per record (Node's API cannot re-key or re-IV
- * one); the key is a KeyObject made once, which saves its validation and copy on every record.
- */
-function aeadOpen(p: SuiteParams, key: KeyObject, nonce: Buffer, aad: Buffer, ct: Uint8Array, tag: Uint8Array): Buffer | null {
-  const c = p.cipher;
-  // CCM needs the tag length and (below) the plaintext length given; GCM and ChaCha20-Poly1305 default to 16-byte tags.
-  const ccm = c.kind === 'ccm';
-  // createDecipheriv's overloads pick the AEAD decipher type by the algorithm string, which is data here.
-  const d = (ccm ? createDecipheriv(c.node, key, nonce, { authTagLength: c.tagLen } as never) : createDecipheriv(c.node, key, nonce)) as unknown as AeadDecipher;
-  try {
-    d.setAuthTag(tag);
-    // Narrowed by the cipher kind the decipher was made for: CCM takes the plaintext length; for GCM and
-    // ChaCha20-Poly1305 it is optional (only the ChaCha20-Poly1305 typing insists on the options object).
-    if (ccm) (d as DecipherCCM).setAAD(aad, { plaintextLength: ct.length });
-    else (d as DecipherGCM).setAAD(aad);
-    const first = d.update(ct);
-    const last = d.final();
-    return last.length === 0 ? first : Buffer.concat([first, last]);
-  } catch {
-    return null;
-  }
-}
-
 /** TLS 1.3: write key and IV from a traffic secret; the key's next generation after a KeyUpdate. */
 export class Tls13Opener implements RecordOpener {
-  private key: KeyObject;
+  private key: Aead;
   private iv: Buffer;
   private readonly nonce = Buffer.alloc(12);
   private readonly aad = Buffer.alloc(5);
 
-  constructor(private readonly p: SuiteParams, private secret: Uint8Array) {
-    this.key = createSecretKey(hkdfExpandLabel(p.prf.node, secret, 'key', new Uint8Array(0), p.cipher.keyLen));
+  /** `out`: the layer's buffer for plaintexts (aead.ts), at least a record long. */
+  constructor(private readonly p: SuiteParams, private secret: Uint8Array, private readonly out: Uint8Array) {
+    this.key = aeadKey(p, hkdfExpandLabel(p.prf.node, secret, 'key', new Uint8Array(0), p.cipher.keyLen), out);
     this.iv = hkdfExpandLabel(p.prf.node, secret, 'iv', new Uint8Array(0), 12);
   }
 
   /** KeyUpdate (RFC 8446 7.2): application_traffic_secret_N+1 = HKDF-Expand-Label(secret_N, "traffic upd", "", Hash.length). */
   update(): void {
     this.secret = hkdfExpandLabel(this.p.prf.node, this.secret, 'traffic upd', new Uint8Array(0), this.p.prf.len);
-    this.key = createSecretKey(hkdfExpandLabel(this.p.prf.node, this.secret, 'key', new Uint8Array(0), this.p.cipher.keyLen));
+    this.key = aeadKey(this.p, hkdfExpandLabel(this.p.prf.node, this.secret, 'key', new Uint8Array(0), this.p.cipher.keyLen), this.out);
     this.iv = hkdfExpandLabel(this.p.prf.node, this.secret, 'iv', new Uint8Array(0), 12);
   }
 
@@ -135,8 +115,7 @@ export class Tls13Opener implements RecordOpener {
     aad[0] = type;
     aad.writeUInt16BE(version, 1);
     aad.writeUInt16BE(fragment.length, 3);
-    const ct = fragment.subarray(0, fragment.length - tagLen);
-    const plain = aeadOpen(this.p, this.key, xorNonce(this.iv, seq, this.nonce), aad, ct, fragment.subarray(fragment.length - tagLen));
+    const plain = this.key.open(xorNonce(this.iv, seq, this.nonce), aad, fragment);
     if (plain === null) return { error: 'authentication tag does not verify' };
     // TLSInnerPlaintext: content, the real content type, zero padding (RFC 8446 5.2).
     let end = plain.length - 1;
@@ -173,15 +152,20 @@ export function keyBlock12(p: SuiteParams, master: Uint8Array, clientRandom: Uin
 export class Tls12Opener implements RecordOpener {
   private readonly nonce: Buffer;
   private readonly aad = Buffer.alloc(13);
-  /** The write key as a KeyObject (AEAD and CBC), made once. */
+  /** The write key as a KeyObject (CBC), made once. */
   private readonly key: KeyObject | null;
+  /** The write key of an AEAD suite (aead.ts), made once. */
+  private readonly aead: Aead | null;
 
   /** TLS 1.0 CBC (RFC 2246 6.2.3.2): no explicit IV; each record's IV is the previous record's last ciphertext block. */
   private chainIv: Buffer | null;
 
-  constructor(private readonly p: SuiteParams, private readonly k: Tls12Keys, private readonly encryptThenMac: boolean, implicitIv = false) {
+  /** `out`: the layer's buffer for plaintexts (aead.ts), at least a record long. */
+  constructor(private readonly p: SuiteParams, private readonly k: Tls12Keys, private readonly encryptThenMac: boolean, out: Uint8Array, implicitIv = false) {
     this.nonce = Buffer.alloc(12);
-    this.key = k.key.length > 0 ? createSecretKey(k.key) : null;
+    const aead = p.cipher.kind === 'gcm' || p.cipher.kind === 'ccm' || p.cipher.kind === 'chacha';
+    this.aead = aead && k.key.length > 0 ? aeadKey(p, k.key, out) : null;
+    this.key = !aead && k.key.length > 0 ? createSecretKey(k.key) : null;
     this.chainIv = implicitIv && p.cipher.kind === 'cbc' ? Buffer.from(k.iv) : null;
   }
 
@@ -196,16 +180,14 @@ export class Tls12Opener implements RecordOpener {
       if (fragment.length < 8 + c.tagLen) return { error: `record of ${fragment.length} bytes is shorter than its explicit nonce and tag` };
       this.k.iv.copy(this.nonce, 0, 0, 4);
       this.nonce.set(fragment.subarray(0, 8), 4);
-      const ct = fragment.subarray(8, fragment.length - c.tagLen);
-      aad.writeUInt16BE(ct.length, 11);
-      const plain = aeadOpen(this.p, this.key!, this.nonce, aad, ct, fragment.subarray(fragment.length - c.tagLen));
+      aad.writeUInt16BE(fragment.length - 8 - c.tagLen, 11);
+      const plain = this.aead!.open(this.nonce, aad, fragment.subarray(8));
       return plain === null ? { error: 'authentication tag does not verify' } : { type, data: plain };
     }
     if (c.kind === 'chacha') {
       if (fragment.length < c.tagLen) return { error: `record of ${fragment.length} bytes is shorter than its tag` };
-      const ct = fragment.subarray(0, fragment.length - c.tagLen);
-      aad.writeUInt16BE(ct.length, 11);
-      const plain = aeadOpen(this.p, this.key!, xorNonce(this.k.iv, seq, this.nonce), aad, ct, fragment.subarray(fragment.length - c.tagLen));
+      aad.writeUInt16BE(fragment.length - c.tagLen, 11);
+      const plain = this.aead!.open(xorNonce(this.k.iv, seq, this.nonce), aad, fragment);
       return plain === null ? { error: 'authentication tag does not verify' } : { type, data: plain };
     }
     const mac = this.p.mac!;

@@ -135,6 +135,11 @@ export class TlsLayer implements StreamSink {
   private readonly conns = new Map<number, TlsConn>();
   /** Free record buffers (RECORD_POOL_MAX at most), each MAX_RECORD_BYTES long. */
   private readonly pool: Uint8Array[] = [];
+  /**
+   * Where AEAD records are opened into (aead.ts): one buffer for every connection of this layer, valid until the next
+   * record, which is as long as the stages after this one may keep a chunk. A layer inside this one has its own.
+   */
+  private readonly plainOut = new Uint8Array(MAX_RECORD_BYTES);
   /** Pooled buffers holding a record in progress (RECORD_POOL_MAX at most). */
   private pooledInUse = 0;
 
@@ -531,7 +536,7 @@ export class TlsLayer implements StreamSink {
   }
 
   /** A record opened: handshake messages, alerts and application data by its (inner) type. */
-  private plain(t: TlsConn, dir: Direction, d: DirState, r: { type: number; data: Buffer }, frame: number, timeSec: number, timeNsec: number): void {
+  private plain(t: TlsConn, dir: Direction, d: DirState, r: { type: number; data: Uint8Array }, frame: number, timeSec: number, timeNsec: number): void {
     switch (r.type) {
       case CT_APPLICATION_DATA:
         if (!t.factsSent) this.facts(t, frame);
@@ -727,7 +732,7 @@ export class TlsLayer implements StreamSink {
     const legacy = sh.version !== TLS12;
     const kb = keyBlock12(p, t.keys!.secrets.CLIENT_RANDOM!, ch.random, sh.random, legacy);
     const etm = ch.encryptThenMac && sh.encryptThenMac && (p.cipher.kind === 'cbc');
-    d.opener = new Tls12Opener(p, d === t.c2s ? kb.c2s : kb.s2c, etm, sh.version === TLS10);
+    d.opener = new Tls12Opener(p, d === t.c2s ? kb.c2s : kb.s2c, etm, this.plainOut, sh.version === TLS10);
     d.phase = 'app';
     this.announce(t);
   }
@@ -742,8 +747,8 @@ export class TlsLayer implements StreamSink {
     const p = t.params!;
     const s = t.keys!.secrets;
     const hs = dir === 'c2s' ? s.CLIENT_HANDSHAKE_TRAFFIC_SECRET : s.SERVER_HANDSHAKE_TRAFFIC_SECRET;
-    d.hsOpener = hs === undefined ? null : new Tls13Opener(p, hs);
-    d.appOpener = new Tls13Opener(p, dir === 'c2s' ? s.CLIENT_TRAFFIC_SECRET_0! : s.SERVER_TRAFFIC_SECRET_0!);
+    d.hsOpener = hs === undefined ? null : new Tls13Opener(p, hs, this.plainOut);
+    d.appOpener = new Tls13Opener(p, dir === 'c2s' ? s.CLIENT_TRAFFIC_SECRET_0! : s.SERVER_TRAFFIC_SECRET_0!, this.plainOut);
     d.phase = 'handshake';
     this.announce(t);
     if (!t.factsSent && dir === 's2c' && d.hsOpener === null) this.facts(t, frame);
