@@ -67,7 +67,7 @@ function session(suite, total, size) {
     for (let i = 0, done = 0; done < total; i++, done += size) {
       const aad = Buffer.concat([seq8(i), Buffer.from([23, 3, 3, ...u16(payload.length)])]);
       let body;
-      if (p.cipher.kind === 'gcm') {
+      if (p.cipher.kind === 'gcm' || p.cipher.kind === 'ccm') {
         body = Buffer.concat([seq8(i), seal(p, k.key, Buffer.concat([k.iv.subarray(0, 4), seq8(i)]), aad, payload)]);
       } else if (p.cipher.kind === 'chacha') {
         const nonce = Buffer.from(k.iv); const sb = seq8(i); for (let j = 0; j < 8; j++) nonce[4 + j] ^= sb[j];
@@ -75,8 +75,9 @@ function session(suite, total, size) {
       } else {
         const mac = createHmac(p.mac.node, k.macKey).update(aad).update(payload).digest();
         const m = Buffer.concat([payload, mac]);
-        const padLen = 16 - ((m.length + 1) % 16);
-        const ivb = randomBytes(16);
+        const bl = p.cipher.blockLen;
+        const padLen = (bl - ((m.length + 1) % bl)) % bl;
+        const ivb = randomBytes(bl);
         const c = createCipheriv(p.cipher.node, k.key, ivb); c.setAutoPadding(false);
         body = Buffer.concat([ivb, c.update(Buffer.concat([m, Buffer.alloc(padLen + 1, padLen)])), c.final()]);
       }
@@ -87,7 +88,11 @@ function session(suite, total, size) {
 }
 
 const conn = { id: 0, clientIp: '10.0.0.1', clientPort: 40000, serverIp: '10.0.0.2', serverPort: 8883, client: '10.0.0.1:40000', server: '10.0.0.2:8883', sawSyn: true, firstFrame: 1, startSec: 0, startNsec: 0, tls: true, tcpStream: 0 };
-const suites = [[0x1301, 'TLS 1.3 AES-128-GCM'], [0x1302, 'TLS 1.3 AES-256-GCM'], [0x1303, 'TLS 1.3 CHACHA20-POLY1305'], [0xc02f, 'TLS 1.2 AES-128-GCM'], [0xcca8, 'TLS 1.2 CHACHA20-POLY1305'], [0x003c, 'TLS 1.2 AES-128-CBC-SHA256']];
+const suites = [
+  [0x1301, 'TLS 1.3 AES-128-GCM'], [0x1302, 'TLS 1.3 AES-256-GCM'], [0x1303, 'TLS 1.3 CHACHA20-POLY1305'], [0x1304, 'TLS 1.3 AES-128-CCM'],
+  [0x1305, 'TLS 1.3 AES-128-CCM_8'], [0xc02f, 'TLS 1.2 AES-128-GCM'], [0xcca8, 'TLS 1.2 CHACHA20-POLY1305'], [0xc0ae, 'TLS 1.2 AES-128-CCM_8'],
+  [0x003c, 'TLS 1.2 AES-128-CBC-SHA256'], [0xc013, 'TLS 1.2 AES-128-CBC-SHA'], [0x000a, 'TLS 1.2 3DES-EDE-CBC-SHA'],
+];
 console.log(`${MB} MiB of application data in ${RECORD}-byte records, cut into 1448-byte TCP chunks; best of ${RUNS}`);
 for (const [suite, name] of suites) {
   const s = session(suite, MB * 1024 * 1024, RECORD);

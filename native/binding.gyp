@@ -1,8 +1,8 @@
 {
   "targets": [
     {
-      "target_name": "mqtt_dissect_aead",
-      "sources": ["aead.c"],
+      "target_name": "mqtt_dissect_tls",
+      "sources": ["tls-records.c"],
       "cflags": ["-O2", "-Wall", "-Wextra"]
     }
   ]

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Builds native/ (the AEAD record opener of the TLS layer, native/aead.c) with node-gyp, part of `npm run build`.
+// Builds native/ (the AEAD record opener of the TLS layer, native/tls-records.c) with node-gyp, part of `npm run build`.
 // Optional by design: when there is no compiler, no node-gyp or no Node headers, it says so in one line and exits 0,
 // and the TLS layer decrypts with Node's crypto instead (same results, slower for small records: docs/decisions.md).
 // Nothing is downloaded: node-gyp is npm's own, the headers are those of the Node.js that runs this (--nodedir).
@@ -12,7 +12,7 @@ import { dirname, join } from 'node:path';
 
 const ROOT = join(import.meta.dirname, '..');
 const DIR = join(ROOT, 'native');
-const OUT = join(DIR, 'build', 'Release', 'mqtt_dissect_aead.node');
+const OUT = join(DIR, 'build', 'Release', 'mqtt_dissect_tls.node');
 
 function say(message) {
   process.stdout.write(`build-native: ${message}\n`);

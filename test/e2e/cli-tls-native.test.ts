@@ -1,5 +1,5 @@
 /**
- * The native AEAD opener (native/aead.c) changes nothing but speed: every real TLS capture, decrypted with it and with
+ * The native AEAD opener (native/tls-records.c) changes nothing but speed: every real TLS capture, decrypted with it and with
  * Node's crypto (MQTT_DISSECT_NATIVE=0), gives byte-identical --json and -x output, damaged records included
  * (test/e2e/cli-tls-damage.test.ts covers those through the default opener). Skipped where native/ is not built.
  */
@@ -9,7 +9,7 @@ import { describe, expect, test } from 'vitest';
 import { ROOT, runCli } from '../builders/cli.js';
 
 const CAP = (f: string): string => join(ROOT, 'captures', f);
-const built = existsSync(join(ROOT, 'native', 'build', 'Release', 'mqtt_dissect_aead.node'));
+const built = existsSync(join(ROOT, 'native', 'build', 'Release', 'mqtt_dissect_tls.node'));
 
 const CASES: [string, string | null][] = [
   ['real-tls-mqttjs.pcapng', 'real-tls-mqttjs.keys'],

@@ -1,10 +1,10 @@
 /**
- * TLS record protection with Node's crypto (AEAD records through aead.ts, which may use OpenSSL's EVP API directly): the TLS 1.3 key schedule (HKDF-Expand-Label, RFC 8446 7.1 and 7.3),
+ * TLS record protection with Node's crypto (AEAD records through record-keys.ts, which may use OpenSSL's EVP API directly): the TLS 1.3 key schedule (HKDF-Expand-Label, RFC 8446 7.1 and 7.3),
  * the TLS 1.2 PRF and key block (RFC 5246 5 and 6.3), and record decryption for AEAD (RFC 5246 6.2.3.3, RFC 8446 5.2,
  * RFC 7905 for ChaCha20-Poly1305), CBC with HMAC (RFC 5246 6.2.3.2, Encrypt-then-MAC of RFC 7366) and NULL.
  */
-import { createDecipheriv, createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto';
-import { aeadKey, type Aead } from './aead.js';
+import { createHmac } from 'node:crypto';
+import { aeadKey, cbcKey, macKey, type Aead, type CbcKey, type MacKey } from './record-keys.js';
 import type { SuiteParams } from './tables.js';
 
 /** HKDF-Expand (RFC 5869 2.3) with HMAC: Node's hkdfSync always extracts first, the TLS 1.3 schedule needs expand alone. */
@@ -61,7 +61,7 @@ export function prf10(secret: Uint8Array, label: string, seed: Uint8Array, lengt
 
 /**
  * An opened record's content type and plaintext, or why it did not open. The plaintext may be a view of the layer's
- * output buffer (aead.ts): valid until the layer opens its next record.
+ * output buffer (record-keys.ts): valid until the layer opens its next record.
  */
 export type Opened = { type: number; data: Uint8Array } | { error: string };
 
@@ -94,7 +94,7 @@ export class Tls13Opener implements RecordOpener {
   private readonly nonce = Buffer.alloc(12);
   private readonly aad = Buffer.alloc(5);
 
-  /** `out`: the layer's buffer for plaintexts (aead.ts), at least a record long. */
+  /** `out`: the layer's buffer for plaintexts (record-keys.ts), at least a record long. */
   constructor(private readonly p: SuiteParams, private secret: Uint8Array, private readonly out: Uint8Array) {
     this.key = aeadKey(p, hkdfExpandLabel(p.prf.node, secret, 'key', new Uint8Array(0), p.cipher.keyLen), out);
     this.iv = hkdfExpandLabel(p.prf.node, secret, 'iv', new Uint8Array(0), 12);
@@ -152,20 +152,23 @@ export function keyBlock12(p: SuiteParams, master: Uint8Array, clientRandom: Uin
 export class Tls12Opener implements RecordOpener {
   private readonly nonce: Buffer;
   private readonly aad = Buffer.alloc(13);
-  /** The write key as a KeyObject (CBC), made once. */
-  private readonly key: KeyObject | null;
-  /** The write key of an AEAD suite (aead.ts), made once. */
+  /** The write key of an AEAD suite (record-keys.ts), made once. */
   private readonly aead: Aead | null;
+  /** The write key of a CBC suite, made once. */
+  private readonly cbc: CbcKey | null;
+  /** The MAC key of a CBC or NULL suite, made once. */
+  private readonly mac: MacKey | null;
 
   /** TLS 1.0 CBC (RFC 2246 6.2.3.2): no explicit IV; each record's IV is the previous record's last ciphertext block. */
   private chainIv: Buffer | null;
 
-  /** `out`: the layer's buffer for plaintexts (aead.ts), at least a record long. */
+  /** `out`: the layer's buffer for plaintexts (record-keys.ts), at least a record long. */
   constructor(private readonly p: SuiteParams, private readonly k: Tls12Keys, private readonly encryptThenMac: boolean, out: Uint8Array, implicitIv = false) {
     this.nonce = Buffer.alloc(12);
     const aead = p.cipher.kind === 'gcm' || p.cipher.kind === 'ccm' || p.cipher.kind === 'chacha';
     this.aead = aead && k.key.length > 0 ? aeadKey(p, k.key, out) : null;
-    this.key = !aead && k.key.length > 0 ? createSecretKey(k.key) : null;
+    this.cbc = p.cipher.kind === 'cbc' && k.key.length > 0 ? cbcKey(p, k.key, out) : null;
+    this.mac = p.mac !== null ? macKey(p.mac.node, k.macKey) : null;
     this.chainIv = implicitIv && p.cipher.kind === 'cbc' ? Buffer.from(k.iv) : null;
   }
 
@@ -194,7 +197,7 @@ export class Tls12Opener implements RecordOpener {
     if (c.kind === 'null') {
       if (fragment.length < mac.len) return { error: `record of ${fragment.length} bytes is shorter than its MAC` };
       const content = fragment.subarray(0, fragment.length - mac.len);
-      return this.macOk(mac, aad, content, fragment.subarray(content.length)) ? { type, data: Buffer.from(content) } : { error: 'MAC does not verify' };
+      return this.macOk(aad, content, fragment.subarray(content.length)) ? { type, data: Buffer.from(content) } : { error: 'MAC does not verify' };
     }
     // CBC: explicit IV, then the ciphertext (and with Encrypt-then-MAC the MAC after it, over IV and ciphertext).
     const bl = c.blockLen;
@@ -203,33 +206,26 @@ export class Tls12Opener implements RecordOpener {
     if (this.encryptThenMac) {
       if (fragment.length < ivLen + bl + mac.len) return { error: `record of ${fragment.length} bytes is too short for ${ivLen > 0 ? 'an IV, ' : ''}a block and a MAC` };
       body = fragment.subarray(0, fragment.length - mac.len);
-      if (!this.macOk(mac, aad, body, fragment.subarray(body.length))) return { error: 'MAC (encrypt-then-MAC) does not verify' };
+      if (!this.macOk(aad, body, fragment.subarray(body.length))) return { error: 'MAC (encrypt-then-MAC) does not verify' };
     }
     if (body.length < bl + ivLen || (body.length - ivLen) % bl !== 0) return { error: `CBC record of ${body.length} bytes is not ${ivLen > 0 ? 'an IV and ' : ''}whole blocks` };
     const iv = this.chainIv ?? body.subarray(0, bl);
     if (this.chainIv !== null) this.chainIv = Buffer.from(body.subarray(body.length - bl));
-    let plain: Buffer;
-    try {
-      const d = createDecipheriv(c.node, this.key!, iv);
-      d.setAutoPadding(false);
-      plain = Buffer.concat([d.update(body.subarray(ivLen)), d.final()]);
-    } catch {
-      return { error: 'CBC decryption failed' };
-    }
+    const plain = this.cbc!.decrypt(iv, body.subarray(ivLen));
+    if (plain === null) return { error: 'CBC decryption failed' };
     const pad = plain[plain.length - 1]!;
     const macAfter = this.encryptThenMac ? 0 : mac.len;
     if (pad + 1 + macAfter > plain.length) return { error: 'bad CBC padding (wrong key, or a damaged record)' };
     for (let i = plain.length - 1 - pad; i < plain.length - 1; i++) if (plain[i] !== pad) return { error: 'bad CBC padding (wrong key, or a damaged record)' };
     const contentEnd = plain.length - 1 - pad - macAfter;
     const content = plain.subarray(0, contentEnd);
-    if (!this.encryptThenMac && !this.macOk(mac, aad, content, plain.subarray(contentEnd, contentEnd + mac.len))) return { error: 'MAC does not verify' };
+    if (!this.encryptThenMac && !this.macOk(aad, content, plain.subarray(contentEnd, contentEnd + mac.len))) return { error: 'MAC does not verify' };
     return { type, data: content };
   }
 
   /** HMAC over seq || type || version || length || data (RFC 5246 6.2.3.1). */
-  private macOk(mac: { node: string; len: number }, aad: Buffer, data: Uint8Array, got: Uint8Array): boolean {
+  private macOk(aad: Buffer, data: Uint8Array, got: Uint8Array): boolean {
     aad.writeUInt16BE(data.length, 11);
-    const want = createHmac(mac.node, this.k.macKey).update(aad).update(data).digest();
-    return got.length === want.length && timingSafeEqual(want, got);
+    return this.mac!.verify(aad, data, got);
   }
 }
