@@ -3,7 +3,10 @@
 // in records of --record bytes is sealed here with Node's crypto, then the layer (dist/) cuts, decrypts and passes it
 // on to a sink that only counts. Reports MB/s of TLS payload (record bytes, headers included) per suite.
 //
-//   npm run build && node bench/tls-decrypt.mjs [--mb 64] [--record 16384] [--runs 3]
+//   npm run build && node bench/tls-decrypt.mjs [--mb 64] [--record 16384] [--runs 3] [--json]
+//
+// --json prints one JSON line instead of the table (what npm run bench records as tlsDecrypt). MQTT_DISSECT_NATIVE=0
+// measures Node's crypto instead of the native record crypto (native/tls-records.c), as the CLI would run without it.
 //
 // A measurement, not a test: it prints numbers and asserts only that every plaintext byte came out.
 import { createCipheriv, createHmac, randomBytes } from 'node:crypto';
@@ -22,6 +25,8 @@ const opt = (name, def) => { const i = args.indexOf(`--${name}`); return i >= 0 
 const MB = opt('mb', 64);
 const RECORD = opt('record', 16384);
 const RUNS = opt('runs', 3);
+const JSON_OUT = args.includes('--json');
+const { recordCryptoBackend } = await dist('transport/tls/record-keys.js');
 
 const u16 = (n) => [(n >> 8) & 0xff, n & 0xff];
 const rec = (type, body, v = 0x0303) => Buffer.concat([Buffer.from([type, v >> 8, v & 0xff, ...u16(body.length)]), body]);
@@ -93,7 +98,8 @@ const suites = [
   [0x1305, 'TLS 1.3 AES-128-CCM_8'], [0xc02f, 'TLS 1.2 AES-128-GCM'], [0xcca8, 'TLS 1.2 CHACHA20-POLY1305'], [0xc0ae, 'TLS 1.2 AES-128-CCM_8'],
   [0x003c, 'TLS 1.2 AES-128-CBC-SHA256'], [0xc013, 'TLS 1.2 AES-128-CBC-SHA'], [0x000a, 'TLS 1.2 3DES-EDE-CBC-SHA'],
 ];
-console.log(`${MB} MiB of application data in ${RECORD}-byte records, cut into 1448-byte TCP chunks; best of ${RUNS}`);
+if (!JSON_OUT) console.log(`${MB} MiB of application data in ${RECORD}-byte records, cut into 1448-byte TCP chunks; best of ${RUNS} (${recordCryptoBackend().backend} record crypto)`);
+const results = [];
 for (const [suite, name] of suites) {
   const s = session(suite, MB * 1024 * 1024, RECORD);
   let best = Infinity;
@@ -112,5 +118,8 @@ for (const [suite, name] of suites) {
     if (out !== s.plain) throw new Error(`${name}: ${out} of ${s.plain} plaintext bytes came out`);
     best = Math.min(best, sec);
   }
-  console.log(`${name.padEnd(28)} ${(s.c2s.length / 1e6 / best).toFixed(0).padStart(6)} MB/s of TLS payload (${best.toFixed(3)} s CPU for ${(s.c2s.length / 1e6).toFixed(1)} MB)`);
+  const mbPerSec = s.c2s.length / 1e6 / best;
+  results.push({ suite, name, mbPerSec: Math.round(mbPerSec), cpuSec: Number(best.toFixed(3)), tlsBytes: s.c2s.length });
+  if (!JSON_OUT) console.log(`${name.padEnd(28)} ${mbPerSec.toFixed(0).padStart(6)} MB/s of TLS payload (${best.toFixed(3)} s CPU for ${(s.c2s.length / 1e6).toFixed(1)} MB)`);
 }
+if (JSON_OUT) console.log(JSON.stringify({ mb: MB, record: RECORD, runs: RUNS, backend: recordCryptoBackend(), suites: results }));
