@@ -65,6 +65,27 @@ static int bytes_of(napi_env env, napi_value v, unsigned char** data, size_t* le
   return 1;
 }
 
+/* The call's first `want` arguments into argv; 0 (and a TypeError showing `usage`) when there are fewer. */
+static int get_args(napi_env env, napi_callback_info info, size_t want, napi_value* argv, const char* usage) {
+  size_t argc = want;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < want) {
+    napi_throw_type_error(env, NULL, usage);
+    return 0;
+  }
+  return 1;
+}
+
+/* An external holding `p`, freed by `fin` when collected; NULL (with `p` freed and an error thrown) when it cannot be. */
+static napi_value wrap(napi_env env, void* p, napi_finalize fin) {
+  napi_value ext;
+  if (napi_create_external(env, p, fin, NULL, &ext) != napi_ok) {
+    fin(env, p, NULL);
+    napi_throw_error(env, NULL, "cipher context set-up failed");
+    return NULL;
+  }
+  return ext;
+}
+
 /*
  * key(name, keyBytes, tagLen): an external holding a decryption context for that cipher, key and tag length (16; AES-CCM
  * also 8); throws on a bad argument.
@@ -117,13 +138,7 @@ static napi_value make_key(napi_env env, napi_callback_info info) {
     napi_throw_error(env, NULL, "cipher context set-up failed");
     return NULL;
   }
-  napi_value ext;
-  if (napi_create_external(env, k, key_free, NULL, &ext) != napi_ok) {
-    key_free(env, k, NULL);
-    napi_throw_error(env, NULL, "cipher context set-up failed");
-    return NULL;
-  }
-  return ext;
+  return wrap(env, k, key_free);
 }
 
 /*
@@ -131,12 +146,8 @@ static napi_value make_key(napi_env env, napi_callback_info info) {
  * the tag does not verify. Throws on a bad argument (wrong types, a nonce not 12 bytes, out too small).
  */
 static napi_value open_record(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
   napi_value argv[5];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 5) {
-    napi_throw_type_error(env, NULL, "open(key, nonce, aad, sealed, out)");
-    return NULL;
-  }
+  if (!get_args(env, info, 5, argv, "open(key, nonce, aad, sealed, out)")) return NULL;
   Key* k = (Key*)external_of(env, argv[0], KIND_AEAD);
   if (k == NULL) {
     napi_throw_type_error(env, NULL, "key must come from key()");
@@ -232,23 +243,13 @@ static napi_value cbc_key(napi_env env, napi_callback_info info) {
     napi_throw_error(env, NULL, "cipher context set-up failed");
     return NULL;
   }
-  napi_value ext;
-  if (napi_create_external(env, c, cbc_free, NULL, &ext) != napi_ok) {
-    cbc_free(env, c, NULL);
-    napi_throw_error(env, NULL, "cipher context set-up failed");
-    return NULL;
-  }
-  return ext;
+  return wrap(env, c, cbc_free);
 }
 
 /* cbcDecrypt(key, iv, data, out): data (whole blocks) decrypted into out[0 .. data.length); returns data.length. */
 static napi_value cbc_decrypt(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
   napi_value argv[4];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 4) {
-    napi_throw_type_error(env, NULL, "cbcDecrypt(key, iv, data, out)");
-    return NULL;
-  }
+  if (!get_args(env, info, 4, argv, "cbcDecrypt(key, iv, data, out)")) return NULL;
   Cbc* c = (Cbc*)external_of(env, argv[0], KIND_CBC);
   unsigned char *iv, *data, *out;
   size_t ivLen, dataLen, outLen;
@@ -325,23 +326,13 @@ static napi_value mac_key(napi_env env, napi_callback_info info) {
     return NULL;
   }
   m->len = (size_t)EVP_MD_size(md);
-  napi_value ext;
-  if (napi_create_external(env, m, mac_free, NULL, &ext) != napi_ok) {
-    mac_free(env, m, NULL);
-    napi_throw_error(env, NULL, "HMAC set-up failed");
-    return NULL;
-  }
-  return ext;
+  return wrap(env, m, mac_free);
 }
 
 /* macVerify(key, head, data, expected): HMAC(head || data) equals expected (compared in constant time). */
 static napi_value mac_verify(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
   napi_value argv[4];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 4) {
-    napi_throw_type_error(env, NULL, "macVerify(key, head, data, expected)");
-    return NULL;
-  }
+  if (!get_args(env, info, 4, argv, "macVerify(key, head, data, expected)")) return NULL;
   Mac* m = (Mac*)external_of(env, argv[0], KIND_MAC);
   unsigned char *head, *data, *expected;
   size_t headLen, dataLen, expectedLen;

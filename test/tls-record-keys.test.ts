@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { createCipheriv, createHmac } from 'node:crypto';
 import { createRequire as nodeRequire } from 'node:module';
 import { afterAll, describe, expect, test } from 'vitest';
-import { aeadKey, cbcKey, macKey, recordCryptoBackend, useNativeRecordCrypto, type Aead, type CbcKey, type MacKey } from '../src/transport/tls/record-keys.js';
+import { aeadKey, cbcKey, macKey, recordCryptoBackend, useNativeRecordCrypto, type Aead, type CbcKey, type MacKey, type NativeTls } from '../src/transport/tls/record-keys.js';
 import { MAX_RECORD_BYTES } from '../src/transport/tls/layer.js';
 import { suiteParams, type SuiteParams } from '../src/transport/tls/tables.js';
 
@@ -42,13 +42,17 @@ const LENGTHS = [0, 1, 15, 16, 17, 31, 32, 210, 1447, 4096, (1 << 14) + 255];
 const built = recordCryptoBackend().backend === 'native';
 const compilerHere = spawnSync('cc', ['--version'], { encoding: 'utf8' }).status === 0;
 
-function openers(p: SuiteParams, key: Uint8Array, out: Uint8Array): { name: string; k: Aead }[] {
-  const list: { name: string; k: Aead }[] = [];
+/** The same key made both ways: Node's crypto, and the native module where it is built. */
+function both<T>(make: () => T): { name: string; k: T }[] {
   useNativeRecordCrypto(false);
-  list.push({ name: 'node', k: aeadKey(p, key, out) });
+  const list = [{ name: 'node', k: make() }];
   useNativeRecordCrypto(true);
-  if (built) list.push({ name: 'native', k: aeadKey(p, key, out) });
+  if (built) list.push({ name: 'native', k: make() });
   return list;
+}
+
+function openers(p: SuiteParams, key: Uint8Array, out: Uint8Array): { name: string; k: Aead }[] {
+  return both(() => aeadKey(p, key, out));
 }
 
 afterAll(() => useNativeRecordCrypto(true));
@@ -140,12 +144,7 @@ describe.each(CBC)('%s', (name, keyLen, block) => {
   const p = { cipher: { node: name } } as SuiteParams; // cbcKey reads only the cipher's name
 
   function cbcs(key: Uint8Array, out: Uint8Array): { name: string; k: CbcKey }[] {
-    const list: { name: string; k: CbcKey }[] = [];
-    useNativeRecordCrypto(false);
-    list.push({ name: 'node', k: cbcKey(p, key, out) });
-    useNativeRecordCrypto(true);
-    if (built) list.push({ name: 'native', k: cbcKey(p, key, out) });
-    return list;
+    return both(() => cbcKey(p, key, out));
   }
 
   test('both decrypt what Node encrypted (padding left in place), key after key and IV after IV', () => {
@@ -174,12 +173,7 @@ describe.each(['sha1', 'sha256', 'sha384', 'md5'])('HMAC-%s', (digest) => {
   const bytes = rng(digest.length * 31);
 
   function macs(key: Uint8Array): { name: string; k: MacKey }[] {
-    const list: { name: string; k: MacKey }[] = [];
-    useNativeRecordCrypto(false);
-    list.push({ name: 'node', k: macKey(digest, key) });
-    useNativeRecordCrypto(true);
-    if (built) list.push({ name: 'native', k: macKey(digest, key) });
-    return list;
+    return both(() => macKey(digest, key));
   }
 
   test('both accept the right MAC over head and data, again and again, and refuse every other', () => {
@@ -211,16 +205,8 @@ describe.each(['sha1', 'sha256', 'sha384', 'md5'])('HMAC-%s', (digest) => {
 });
 
 describe.skipIf(!built)('the native module refuses bad arguments with an exception, never a crash', () => {
-  type Native = {
-    key(name: string, key: Uint8Array, tagLen: number): object;
-    open(k: object, n: Uint8Array, a: Uint8Array, s: Uint8Array, o: Uint8Array): number;
-    cbcKey(name: string, key: Uint8Array): object;
-    cbcDecrypt(k: object, iv: Uint8Array, data: Uint8Array, out: Uint8Array): number;
-    macKey?: (digest: string, key: Uint8Array) => object;
-    macVerify?: (k: object, head: Uint8Array, data: Uint8Array, got: Uint8Array) => boolean;
-  };
-  // Loaded here directly to call it with what record-keys.ts never passes; the type is the two functions native/tls-records.c registers.
-  const mod = (built ? nodeRequire(import.meta.url)('../native/build/Release/mqtt_dissect_tls.node') : null) as Native;
+  // Loaded here directly to call it with what record-keys.ts never passes; the type is what native/tls-records.c registers.
+  const mod = (built ? nodeRequire(import.meta.url)('../native/build/Release/mqtt_dissect_tls.node') : null) as NativeTls;
 
   test('keys of one kind are refused by the functions of another', () => {
     const aead = mod.key('aes-128-gcm', new Uint8Array(16), 16);

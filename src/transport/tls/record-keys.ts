@@ -37,7 +37,7 @@ export interface MacKey {
 }
 
 /** The native module's functions (native/tls-records.c); the MAC pair only where OpenSSL 3's EVP_MAC is. */
-interface NativeTls {
+export interface NativeTls {
   key(name: string, key: Uint8Array, tagLen: number): object;
   open(key: object, nonce: Uint8Array, aad: Uint8Array, sealed: Uint8Array, out: Uint8Array): number;
   cbcKey(name: string, key: Uint8Array): object;
