@@ -36,6 +36,7 @@ interface Results {
   tsharkMqttPackets: number | null;
   generator: { connections: number };
   tls?: { packets: number; tlsErrors: number; tlsEvents: number; connections: number; tlsPayloadBytes: number; plaintextBytes: number };
+  tlsDecrypt?: { record: number; backend: { backend: string; why: string }; suites: { name: string; mbPerSec: number }[] };
   findings: Record<string, number>;
   modes: Record<string, ModeResult>;
   ratios: Record<string, { wall: number; cpu: number | null }>;
@@ -75,7 +76,7 @@ function bench(args: string[]): { results: Results; stderr: string } {
 
 const TARGETS = ['hexCpuGainOnBaseline', 'jsonCpuGainOnBaseline', 'jsonThreadsWallGain', 'jsonVsSuricataCpu', 'jsonVsTsharkFields',
   'modesWithOutputDifferentFromBaseline', 'peakRssBelowMB', 'summaryVsFloorTallyCpu', 'summaryVsSuricataCpu',
-  'summaryVsTsharkFields', 'textCpuGainOnBaseline', 'textThreadsWallGain', 'tlsLayerMBPerSecCpu', 'jsonFilterCpuCost', 'sessionsCostOnJsonCpu'].sort();
+  'summaryVsTsharkFields', 'textCpuGainOnBaseline', 'textThreadsWallGain', 'tlsLayerMBPerSecCpu', 'tlsDecryptMBPerSecCpu', 'jsonFilterCpuCost', 'sessionsCostOnJsonCpu'].sort();
 
 let results: Results;
 let stderr = '';
@@ -112,6 +113,13 @@ describe('bench/run.mjs --quick', () => {
       expect(['>=', '<=', '<'], name).toContain(t.cmp);
       expect(t.met === null, name).toBe(t.actual === null);
     }
+    // Issue 13's decryption speed: the TLS layer alone per suite (bench/tls-decrypt.mjs), its slowest AES/ChaCha20 suite the target.
+    const td = results.tlsDecrypt!;
+    expect(td.record).toBe(210);
+    expect(['native', 'node']).toContain(td.backend.backend);
+    expect(td.suites.length).toBeGreaterThanOrEqual(10);
+    for (const x of td.suites) expect(x.mbPerSec, x.name).toBeGreaterThan(0);
+    expect(results.targets.tlsDecryptMBPerSecCpu.actual).toBe(Math.min(...td.suites.filter((x) => !/3DES/.test(x.name)).map((x) => x.mbPerSec)));
     // Without --baseline there is nothing to compare with.
     expect(results.identity).toBeUndefined();
     expect(results.targets.jsonCpuGainOnBaseline.actual).toBeNull();
