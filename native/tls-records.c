@@ -26,6 +26,18 @@
 #define TAG_LEN 16
 #define NONCE_LEN 12
 
+/*
+ * About what OpenSSL holds for one context (the EVP context and its provider's state: key schedule, GHASH table),
+ * told to V8 as external memory while the external lives, so that thousands of connections' keys count towards the
+ * collections that free them.
+ */
+#define CONTEXT_BYTES 1024
+
+static void external_bytes(napi_env env, int64_t change) {
+  int64_t total;
+  napi_adjust_external_memory(env, change, &total);
+}
+
 /* Each external starts with its kind, so one made by another function is refused instead of misread. */
 enum { KIND_AEAD = 0x61656164, KIND_CBC = 0x63626321, KIND_MAC = 0x6d616321 };
 
@@ -46,7 +58,8 @@ static void* external_of(napi_env env, napi_value v, unsigned kind) {
 }
 
 static void key_free(napi_env env, void* data, void* hint) {
-  (void)env; (void)hint;
+  (void)hint;
+  external_bytes(env, -CONTEXT_BYTES);
   Key* k = (Key*)data;
   EVP_CIPHER_CTX_free(k->ctx);
   free(k);
@@ -78,6 +91,7 @@ static int get_args(napi_env env, napi_callback_info info, size_t want, napi_val
 /* An external holding `p`, freed by `fin` when collected; NULL (with `p` freed and an error thrown) when it cannot be. */
 static napi_value wrap(napi_env env, void* p, napi_finalize fin) {
   napi_value ext;
+  external_bytes(env, CONTEXT_BYTES); /* given back by `fin`, on the failure below too */
   if (napi_create_external(env, p, fin, NULL, &ext) != napi_ok) {
     fin(env, p, NULL);
     napi_throw_error(env, NULL, "cipher context set-up failed");
@@ -201,7 +215,8 @@ typedef struct {
 } Cbc;
 
 static void cbc_free(napi_env env, void* data, void* hint) {
-  (void)env; (void)hint;
+  (void)hint;
+  external_bytes(env, -CONTEXT_BYTES);
   Cbc* c = (Cbc*)data;
   EVP_CIPHER_CTX_free(c->ctx);
   free(c);
@@ -281,7 +296,8 @@ typedef struct {
 } Mac;
 
 static void mac_free(napi_env env, void* data, void* hint) {
-  (void)env; (void)hint;
+  (void)hint;
+  external_bytes(env, -CONTEXT_BYTES);
   Mac* m = (Mac*)data;
   EVP_MAC_CTX_free(m->ctx);
   free(m);
