@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Builds native/ (the AEAD record opener of the TLS layer, native/tls-records.c) with node-gyp, part of `npm run build`.
+// Builds native/ (the TLS layer's record crypto, native/tls-records.c) with node-gyp, part of `npm run build`.
 // Optional by design: when there is no compiler, no node-gyp or no Node headers, it says so in one line and exits 0,
 // and the TLS layer decrypts with Node's crypto instead (same results, slower for small records: docs/decisions.md).
 // Nothing is downloaded: node-gyp is npm's own, the headers are those of the Node.js that runs this (--nodedir).

@@ -1,11 +1,12 @@
 /**
- * TLS record protection with Node's crypto (AEAD records through record-keys.ts, which may use OpenSSL's EVP API directly): the TLS 1.3 key schedule (HKDF-Expand-Label, RFC 8446 7.1 and 7.3),
+ * TLS record protection (the record crypto itself through record-keys.ts: native/ or Node's crypto): the TLS 1.3 key
+ * schedule (HKDF-Expand-Label, RFC 8446 7.1 and 7.3),
  * the TLS 1.2 PRF and key block (RFC 5246 5 and 6.3), and record decryption for AEAD (RFC 5246 6.2.3.3, RFC 8446 5.2,
  * RFC 7905 for ChaCha20-Poly1305), CBC with HMAC (RFC 5246 6.2.3.2, Encrypt-then-MAC of RFC 7366) and NULL.
  */
 import { createHmac } from 'node:crypto';
 import { aeadKey, cbcKey, macKey, type Aead, type CbcKey, type MacKey } from './record-keys.js';
-import type { SuiteParams } from './tables.js';
+import { isAead, type SuiteParams } from './tables.js';
 
 /** HKDF-Expand (RFC 5869 2.3) with HMAC: Node's hkdfSync always extracts first, the TLS 1.3 schedule needs expand alone. */
 export function hkdfExpand(hash: string, prk: Uint8Array, info: Uint8Array, length: number): Buffer {
@@ -165,8 +166,7 @@ export class Tls12Opener implements RecordOpener {
   /** `out`: the layer's buffer for plaintexts (record-keys.ts), at least a record long. */
   constructor(private readonly p: SuiteParams, private readonly k: Tls12Keys, private readonly encryptThenMac: boolean, out: Uint8Array, implicitIv = false) {
     this.nonce = Buffer.alloc(12);
-    const aead = p.cipher.kind === 'gcm' || p.cipher.kind === 'ccm' || p.cipher.kind === 'chacha';
-    this.aead = aead && k.key.length > 0 ? aeadKey(p, k.key, out) : null;
+    this.aead = isAead(p.cipher.kind) && k.key.length > 0 ? aeadKey(p, k.key, out) : null;
     this.cbc = p.cipher.kind === 'cbc' && k.key.length > 0 ? cbcKey(p, k.key, out) : null;
     this.mac = p.mac !== null ? macKey(p.mac.node, k.macKey) : null;
     this.chainIv = implicitIv && p.cipher.kind === 'cbc' ? Buffer.from(k.iv) : null;

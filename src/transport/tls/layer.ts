@@ -136,8 +136,8 @@ export class TlsLayer implements StreamSink {
   /** Free record buffers (RECORD_POOL_MAX at most), each MAX_RECORD_BYTES long. */
   private readonly pool: Uint8Array[] = [];
   /**
-   * Where AEAD records are opened into (record-keys.ts): one buffer for every connection of this layer, valid until the next
-   * record, which is as long as the stages after this one may keep a chunk. A layer inside this one has its own.
+   * Where records are decrypted into (record-keys.ts): one buffer for every connection of this layer, valid until the
+   * next record, which is as long as the stages after this one may keep a chunk. A layer inside this one has its own.
    */
   private readonly plainOut = new Uint8Array(MAX_RECORD_BYTES);
   /** Pooled buffers holding a record in progress (RECORD_POOL_MAX at most). */

@@ -10,7 +10,7 @@
  */
 import { createDecipheriv, createHmac, createSecretKey, timingSafeEqual, type DecipherCCM, type DecipherChaCha20Poly1305, type DecipherGCM, type KeyObject } from 'node:crypto';
 import { createRequire } from 'node:module';
-import type { SuiteParams } from './tables.js';
+import { isAead, type SuiteParams } from './tables.js';
 
 /** One direction's AEAD key. */
 export interface Aead {
@@ -77,7 +77,7 @@ export function useNativeRecordCrypto(on: boolean): void {
 /** An AEAD key for the suite: native when it can be, else Node's crypto. `out` takes native plaintexts. */
 export function aeadKey(p: SuiteParams, key: Uint8Array, out: Uint8Array): Aead {
   const c = p.cipher;
-  if (native !== null && (c.kind === 'gcm' || c.kind === 'chacha' || c.kind === 'ccm')) {
+  if (native !== null && isAead(c.kind)) {
     try {
       return new NativeKey(native, native.key(c.node, key, c.tagLen), out, c.tagLen);
     } catch {

@@ -211,6 +211,11 @@ export function suiteName(id: number): string {
 
 /** Bulk ciphers, by the part of a suite's name between WITH_ and the MAC (or the whole tail in TLS 1.3). */
 export type CipherKind = 'gcm' | 'ccm' | 'chacha' | 'cbc' | 'null';
+
+/** AEAD ciphers (RFC 5116): their records carry a tag and no MAC. */
+export function isAead(kind: CipherKind): boolean {
+  return kind === 'gcm' || kind === 'ccm' || kind === 'chacha';
+}
 export interface BulkCipher {
   /** Node's (OpenSSL's) cipher name; '' for NULL. */
   node: string;
@@ -266,7 +271,7 @@ export function suiteParams(id: number): SuiteParams | null {
   const cipher = BULK_CIPHERS[m[1]!];
   if (cipher === undefined) return null;
   const hash = m[2];
-  const aead = cipher.kind === 'gcm' || cipher.kind === 'ccm' || cipher.kind === 'chacha';
+  const aead = isAead(cipher.kind);
   if (!aead && hash === undefined) return null;
   // TLS 1.2 (RFC 5246 5): the PRF is SHA-256 unless the suite names SHA-384.
   const prf = hash === 'SHA384' ? HASHES.SHA384! : HASHES.SHA256!;
